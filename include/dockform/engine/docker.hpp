@@ -1,0 +1,87 @@
+#pragma once
+// Typed calls to the Docker Engine API. Knows containers, volumes, networks
+// and images; nothing about snapshots.
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dockform/engine/http.hpp"
+
+namespace dockform::engine {
+
+using json = nlohmann::json;
+using Labels = std::map<std::string, std::string>;
+
+struct VolumeInfo {
+  std::string name;
+  std::string driver;
+  std::string mountpoint;
+  Labels options;
+  Labels labels;
+};
+
+struct ContainerInfo {
+  std::string id;
+  std::string name;  // without the leading slash
+  std::string state;  // running, exited, created, paused, ...
+  Labels labels;
+  bool running() const { return state == "running" || state == "paused" || state == "restarting"; }
+};
+
+class Engine {
+ public:
+  // Pings the endpoint and negotiates the API version. Throws
+  // Error(Exit::unreachable) naming the endpoint when nothing answers.
+  static std::unique_ptr<Engine> connect(const Endpoint& endpoint);
+
+  const Endpoint& endpoint() const { return http_.endpoint(); }
+  const std::string& api_version() const { return api_version_; }
+
+  json version();
+
+  std::optional<VolumeInfo> volume_inspect(const std::string& name);
+  std::vector<VolumeInfo> volume_list();
+  void volume_create(const std::string& name, const std::string& driver, const Labels& options, const Labels& labels);
+
+  json network_list();
+  void network_create(const std::string& name, const std::string& driver, const Labels& options,
+                      const Labels& labels);
+
+  // filters as the API takes them, e.g. {{"volume", {"data"}}, {"label", {"a=b"}}}.
+  std::vector<ContainerInfo> container_list(bool all, const std::map<std::string, std::vector<std::string>>& filters);
+  std::optional<json> container_inspect(const std::string& id);
+  std::string container_create(const json& config, const std::string& name = "");
+  void container_start(const std::string& id);
+  void container_stop(const std::string& id, int timeout_seconds);
+  void container_kill(const std::string& id);
+  // Waits for the container to stop; returns its exit code.
+  int container_wait(const std::string& id);
+  // Force-removes; a container already gone is not an error.
+  void container_remove(const std::string& id);
+  // Attaches stdout+stderr (and stdin when asked) on a raw connection.
+  // Attach before starting the container so no output is lost.
+  std::unique_ptr<RawConnection> container_attach(const std::string& id, bool with_stdin);
+
+  bool image_exists(const std::string& reference);
+  // Pulls; `on_status` receives each progress message ("Downloading 12 MB/30 MB").
+  void image_pull(const std::string& reference, const std::function<void(const std::string&)>& on_status);
+
+ private:
+  explicit Engine(const Endpoint& endpoint) : http_(endpoint) {}
+  Response call(const std::string& method, const std::string& path, const json& body = nullptr);
+  // Throws EngineError with the daemon's message unless status is 2xx/304.
+  static void expect_ok(const Response& response, const std::string& what);
+  std::string path(const std::string& rest) const { return "/v" + api_version_ + rest; }
+
+  HttpClient http_;
+  std::string api_version_ = "1.41";
+};
+
+// Percent-encodes a query parameter value.
+std::string url_encode(const std::string& text);
+
+}  // namespace dockform::engine

@@ -1,0 +1,66 @@
+#pragma once
+// The dockform manifest (design-notes §3): discovery, interpolation, validation.
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "dockform/util/error.hpp"
+
+namespace dockform::manifest {
+
+// Thrown for every manifest problem. what() reads "FILE:LINE:COL: message"
+// (LINE and COL are 1-based) whenever a position is known.
+class ManifestError : public Error {
+ public:
+  explicit ManifestError(const std::string& message) : Error(message, Exit::manifest) {}
+};
+
+using StringMap = std::map<std::string, std::string>;
+
+struct Volume {
+  std::string name;
+  std::string driver = "local";
+  StringMap driver_opts;
+  StringMap labels;
+};
+
+struct Network {
+  std::string name;
+  std::string driver = "bridge";
+  StringMap options;
+};
+
+struct Manifest {
+  std::filesystem::path file;  // absolute path of the manifest file
+  std::filesystem::path dir;   // its folder; snapshots default to dir/.dockform/snapshots
+  std::string context = "default";
+  std::string identifier;
+  std::optional<std::string> helper_image;  // docker.helper_image
+  std::map<std::string, Volume> volumes;    // declared volumes, fileset target_volumes included
+  std::map<std::string, Network> networks;
+
+  bool declares_volume(const std::string& name) const { return volumes.count(name) != 0; }
+};
+
+// Looks up an environment variable; std::nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup process_env();
+
+// Resolves -c/--config: empty -> current folder; a folder -> the first of
+// dockform.yml, dockform.yaml, Dockform.yml, Dockform.yaml; a file -> itself.
+std::filesystem::path find_manifest(const std::string& config_flag);
+
+// Compose-style interpolation of one value: ${VAR}, ${VAR:-d}, ${VAR-d},
+// ${VAR:?msg}, ${VAR?msg}, $VAR and $$. Throws std::invalid_argument with a
+// message (no position) on a malformed reference or a :? / ? failure.
+std::string interpolate(const std::string& text, const EnvLookup& env);
+
+// Reads, interpolates and validates a manifest file.
+Manifest load_manifest(const std::filesystem::path& file, const EnvLookup& env = process_env());
+// Same, from text already in memory (tests, fuzzing); `file` names it in errors.
+Manifest parse_manifest(const std::string& text, const std::filesystem::path& file,
+                        const EnvLookup& env = process_env());
+
+}  // namespace dockform::manifest

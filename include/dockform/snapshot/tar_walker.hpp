@@ -1,0 +1,64 @@
+#pragma once
+// Walks the members of a tar stream with libarchive, pulling the bytes from a
+// caller-supplied source. Data is skipped: only headers are looked at.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+struct archive;
+
+namespace dockform::snapshot {
+
+struct TarEntry {
+  enum class Type { file, directory, symlink, hardlink, fifo, device, socket, other };
+  std::string path;    // as stored, e.g. "./etc/passwd"
+  std::string target;  // symlink or hardlink target
+  Type type = Type::other;
+  std::int64_t size = 0;
+  bool sparse = false;
+  // A path `find -type f` counts: regular files and hardlinks to them.
+  bool counts_as_file() const { return type == Type::file || type == Type::hardlink; }
+};
+
+class TarWalker {
+ public:
+  // Returns the next block of the stream; an empty view at the end. The block
+  // must stay valid until the next call.
+  using Source = std::function<std::string_view()>;
+  explicit TarWalker(Source source);
+  ~TarWalker();
+  TarWalker(const TarWalker&) = delete;
+  TarWalker& operator=(const TarWalker&) = delete;
+
+  // The next member, or nullopt at the end-of-archive marker. Throws Error
+  // ("tar stream is damaged: ...") on a malformed or truncated stream.
+  std::optional<TarEntry> next();
+  // Offset in the stream just past everything the parser has consumed.
+  std::int64_t consumed() const;
+
+ private:
+  static long read_callback(struct archive*, void* self, const void** buffer);
+  Source source_;
+  struct archive* archive_;
+  std::exception_ptr source_error_;
+};
+
+// Normalises "./a//b/./c" to "a/b/c"; "" is the volume root.
+std::string normalise_member_path(std::string_view path);
+
+// Rejects members that would write outside the extraction folder. Remembers
+// symlinks seen so far, so a later member under one is refused.
+class MemberSafety {
+ public:
+  // Empty when safe, else the reason.
+  std::string check(const TarEntry& entry);
+
+ private:
+  bool under_symlink(const std::string& path) const;
+  std::set<std::string> symlinks_;
+};
+
+}  // namespace dockform::snapshot

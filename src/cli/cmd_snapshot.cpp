@@ -1,0 +1,110 @@
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "commands.hpp"
+#include "dockform/snapshot/writer.hpp"
+#include "dockform/util/progress.hpp"
+#include "dockform/util/signals.hpp"
+
+namespace dockform::cli {
+
+namespace {
+struct SnapshotFlags {
+  std::string volume;
+  bool all = false;
+  std::string output;
+  std::string note;
+  bool note_given = false;
+  int level = 3;
+  bool stop_containers = false;
+  bool json = false;
+};
+
+nlohmann::ordered_json result_json(const snapshot::SnapshotResult& result) {
+  nlohmann::ordered_json out;
+  out["volume"] = result.sidecar.volume_name;
+  out["data_file"] = result.data_file.string();
+  out["sidecar_file"] = result.sidecar_file.string();
+  out["compressed_bytes"] = result.compressed_bytes;
+  out["duration_seconds"] = result.seconds;
+  out["containers_stopped"] = result.containers_stopped;
+  out["containers_started"] = result.containers_started;
+  out["sidecar"] = snapshot::sidecar_to_json(result.sidecar);
+  return out;
+}
+
+void print_result(const snapshot::SnapshotResult& result) {
+  std::cout << "snapshot of " << result.sidecar.volume_name << " written to " << result.data_file.string() << "\n"
+            << "  " << result.sidecar.file_count << " files, " << util::human_bytes(result.sidecar.uncompressed_bytes)
+            << " -> " << util::human_bytes(result.compressed_bytes) << " in " << result.seconds << " s, sha256 "
+            << result.sidecar.checksum << std::endl;
+}
+
+int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
+  if (flags.all == !flags.volume.empty()) {
+    throw Error("give either a volume name or --all", Exit::usage);
+  }
+  snapshot::SnapshotOptions options;
+  options.base_dir = snapshot_base(session, flags.output);
+  if (flags.note_given) options.note = flags.note;
+  options.level = flags.level;
+  options.stop_containers = flags.stop_containers;
+  options.helper_image = session.helper_image();
+  auto& engine = session.engine();
+
+  if (!flags.all) {
+    options.volume = flags.volume;
+    auto result = snapshot::take_snapshot(engine, options);
+    if (flags.json) {
+      print_json(result_json(result));
+    } else {
+      print_result(result);
+    }
+    return 0;
+  }
+
+  // --all goes on after a failure and reports every volume at the end.
+  nlohmann::ordered_json written = nlohmann::ordered_json::array();
+  nlohmann::ordered_json failed = nlohmann::ordered_json::array();
+  for (const auto& [name, declared] : session.manifest().volumes) {
+    options.volume = name;
+    try {
+      auto result = snapshot::take_snapshot(engine, options);
+      written.push_back(result_json(result));
+      if (!flags.json) print_result(result);
+    } catch (const util::Interrupted&) {
+      throw;
+    } catch (const std::exception& e) {
+      spdlog::error("snapshot of {} failed: {}", name, e.what());
+      failed.push_back({{"volume", name}, {"error", e.what()}});
+    }
+  }
+  if (flags.json) {
+    print_json({{"snapshots", written}, {"failed", failed}});
+  } else {
+    std::cout << "snapshot --all: " << written.size() << " written, " << failed.size() << " failed";
+    for (const auto& failure : failed) std::cout << "\n  failed: " << failure["volume"].get<std::string>();
+    std::cout << std::endl;
+  }
+  return failed.empty() ? 0 : static_cast<int>(Exit::error);
+}
+}  // namespace
+
+void add_snapshot_command(CLI::App& volume, CliState& state) {
+  auto flags = std::make_shared<SnapshotFlags>();
+  auto* cmd = volume.add_subcommand("snapshot", "Snapshot a volume into a .tar.zst file and its JSON sidecar");
+  cmd->add_option("volume", flags->volume, "Volume to snapshot");
+  cmd->add_flag("--all", flags->all, "Snapshot every volume the manifest declares");
+  cmd->add_option("-o,--output", flags->output, "Folder for snapshots (default <manifest dir>/.dockform/snapshots)");
+  cmd->add_option("--note", flags->note, "Note stored in the sidecar")->each([flags](const std::string&) {
+    flags->note_given = true;
+  });
+  cmd->add_option("--level", flags->level, "zstd level 1..19")->check(CLI::Range(1, 19))->capture_default_str();
+  cmd->add_flag("--stop-containers", flags->stop_containers,
+                "Stop running containers that use the volume and start them again afterwards");
+  cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
+  cmd->callback([&state, flags] { state.run = [flags](core::Session& session) { return run_snapshot(session, *flags); }; });
+}
+
+}  // namespace dockform::cli

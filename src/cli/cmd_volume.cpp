@@ -1,0 +1,17 @@
+#include "commands.hpp"
+
+namespace dockform::cli {
+
+std::filesystem::path snapshot_base(core::Session& session, const std::string& output_flag) {
+  if (!output_flag.empty()) return std::filesystem::absolute(output_flag);
+  return session.manifest().dir / ".dockform" / "snapshots";
+}
+
+void add_volume_commands(CLI::App& app, CliState& state) {
+  auto* volume = app.add_subcommand("volume", "Snapshot and restore Docker volumes");
+  volume->require_subcommand(1);
+  add_snapshot_command(*volume, state);
+  add_restore_command(*volume, state);
+}
+
+}  // namespace dockform::cli

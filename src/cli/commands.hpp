@@ -1,0 +1,33 @@
+#pragma once
+// Each command registers itself on the CLI11 app and leaves the work to run
+// in `CliState::run`; main() parses, sets up logging and calls it.
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "dockform/core/session.hpp"
+#include "dockform/util/log.hpp"
+
+namespace dockform::cli {
+
+struct CliState {
+  core::GlobalOptions global;
+  util::LogOptions log;
+  std::function<int(core::Session&)> run;
+};
+
+void add_version_command(CLI::App& app, CliState& state);
+void add_validate_command(CLI::App& app, CliState& state);
+void add_plan_commands(CLI::App& app, CliState& state);  // plan and apply
+void add_volume_commands(CLI::App& app, CliState& state);
+// Subcommands of `volume`, one file each.
+void add_snapshot_command(CLI::App& volume, CliState& state);
+void add_restore_command(CLI::App& volume, CliState& state);
+
+// <manifest dir>/.dockform/snapshots, or -o DIR.
+std::filesystem::path snapshot_base(core::Session& session, const std::string& output_flag);
+
+// Prints a JSON document on stdout (pretty, one document).
+void print_json(const nlohmann::json& document);
+
+}  // namespace dockform::cli

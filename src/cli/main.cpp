@@ -1,0 +1,69 @@
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "commands.hpp"
+#include "dockform/util/error.hpp"
+#include "dockform/util/signals.hpp"
+
+namespace {
+constexpr const char* kExitCodes =
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  error\n"
+    "  2  usage error (bad flags or arguments)\n"
+    "  3  refused for safety (non-empty volume, containers in use, checksum mismatch, unsafe archive)\n"
+    "  4  Docker Engine unreachable\n"
+    "  5  manifest missing or invalid\n";
+}  // namespace
+
+namespace dockform::cli {
+void print_json(const nlohmann::json& document) { std::cout << document.dump(2) << std::endl; }
+}  // namespace dockform::cli
+
+int main(int argc, char** argv) {
+  using namespace dockform;
+  cli::CliState state;
+  CLI::App app{"dockform: snapshot and restore Docker volumes declared in a dockform manifest", "dockform"};
+  app.footer(kExitCodes);
+  app.require_subcommand(1);
+  app.add_option("-c,--config", state.global.config, "Manifest file, or a folder holding dockform.yml");
+  app.add_option("--log-level", state.log.level, "debug|info|warn|error")->capture_default_str();
+  app.add_option("--log-format", state.log.format, "auto|pretty|json")->capture_default_str();
+  app.add_option("--log-file", state.log.file, "Also write JSON log lines to FILE");
+  app.add_flag("--no-color", state.log.no_color, "No colour (also when NO_COLOR is set)");
+  app.add_flag("-v,--verbose", state.log.verbose, "Debug logging");
+  app.add_option("--helper-image", state.global.helper_image,
+                 "Helper image for volume I/O (also DOCKFORM_HELPER_IMAGE, manifest docker.helper_image)");
+
+  cli::add_version_command(app, state);
+  cli::add_validate_command(app, state);
+  cli::add_plan_commands(app, state);
+  cli::add_volume_commands(app, state);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : static_cast<int>(Exit::usage);
+  }
+
+  try {
+    util::setup_logging(state.log);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return static_cast<int>(e.code());
+  }
+  util::install_signal_handlers();
+  core::Session session(state.global);
+  try {
+    return state.run ? state.run(session) : 0;
+  } catch (const Error& e) {
+    spdlog::error("{}", e.what());
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return static_cast<int>(Exit::error);
+  }
+}

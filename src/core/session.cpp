@@ -1,0 +1,35 @@
+#include "dockform/core/session.hpp"
+
+#include <cstdlib>
+
+namespace dockform::core {
+
+const manifest::Manifest& Session::manifest() {
+  if (!manifest_) {
+    auto file = manifest::find_manifest(options_.config);
+    manifest_ = std::make_unique<manifest::Manifest>(manifest::load_manifest(file));
+  }
+  return *manifest_;
+}
+
+engine::Endpoint Session::endpoint() {
+  auto env = [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    return value ? std::optional<std::string>(value) : std::nullopt;
+  };
+  return engine::resolve_endpoint(manifest().context, env);
+}
+
+engine::Engine& Session::engine() {
+  if (!engine_) engine_ = engine::Engine::connect(endpoint());
+  return *engine_;
+}
+
+std::string Session::helper_image() {
+  if (!options_.helper_image.empty()) return options_.helper_image;
+  if (const char* env = std::getenv("DOCKFORM_HELPER_IMAGE"); env != nullptr && *env != '\0') return env;
+  if (manifest().helper_image && !manifest().helper_image->empty()) return *manifest().helper_image;
+  return kDefaultHelperImage;
+}
+
+}  // namespace dockform::core

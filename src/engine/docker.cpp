@@ -1,0 +1,245 @@
+#include "dockform/engine/docker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+namespace dockform::engine {
+
+namespace {
+// The newest API version this client speaks; older daemons are met at theirs.
+constexpr const char* kMaxApiVersion = "1.43";
+constexpr const char* kMinApiVersion = "1.25";
+
+bool version_less(const std::string& a, const std::string& b) {
+  int a_major = 0, a_minor = 0, b_major = 0, b_minor = 0;
+  std::sscanf(a.c_str(), "%d.%d", &a_major, &a_minor);
+  std::sscanf(b.c_str(), "%d.%d", &b_major, &b_minor);
+  return a_major != b_major ? a_major < b_major : a_minor < b_minor;
+}
+
+Labels string_map(const json& value) {
+  Labels out;
+  if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) out[key] = item.is_string() ? item.get<std::string>() : item.dump();
+  }
+  return out;
+}
+
+VolumeInfo volume_from_json(const json& value) {
+  VolumeInfo info;
+  info.name = value.value("Name", "");
+  info.driver = value.value("Driver", "");
+  info.mountpoint = value.value("Mountpoint", "");
+  info.options = string_map(value.value("Options", json::object()));
+  info.labels = string_map(value.value("Labels", json::object()));
+  return info;
+}
+}  // namespace
+
+std::string url_encode(const std::string& text) {
+  std::string out;
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<Engine> Engine::connect(const Endpoint& endpoint) {
+  std::unique_ptr<Engine> engine(new Engine(endpoint));
+  auto response = engine->http_.request("GET", "/_ping", "", std::chrono::seconds(10));
+  if (response.status != 200) {
+    throw Error("the Docker Engine at " + endpoint.url + " answered /_ping with HTTP " +
+                    std::to_string(response.status) + ": " + daemon_message(response.body),
+                Exit::unreachable);
+  }
+  std::string server = response.headers.count("api-version") ? response.headers["api-version"] : "1.41";
+  if (version_less(server, kMinApiVersion)) {
+    throw Error("the Docker Engine at " + endpoint.url + " speaks API " + server + "; at least " +
+                kMinApiVersion + " is needed");
+  }
+  engine->api_version_ = version_less(server, kMaxApiVersion) ? server : kMaxApiVersion;
+  spdlog::debug("engine {} API version {}", endpoint.url, engine->api_version_);
+  return engine;
+}
+
+Response Engine::call(const std::string& method, const std::string& rest, const json& body) {
+  return http_.request(method, path(rest), body.is_null() ? std::string() : body.dump());
+}
+
+void Engine::expect_ok(const Response& response, const std::string& what) {
+  if ((response.status >= 200 && response.status < 300) || response.status == 304) return;
+  throw EngineError(response.status, what + ": " + daemon_message(response.body));
+}
+
+json Engine::version() {
+  auto response = call("GET", "/version");
+  expect_ok(response, "engine version");
+  return json::parse(response.body);
+}
+
+std::optional<VolumeInfo> Engine::volume_inspect(const std::string& name) {
+  auto response = call("GET", "/volumes/" + url_encode(name));
+  if (response.status == 404) return std::nullopt;
+  expect_ok(response, "inspect volume " + name);
+  return volume_from_json(json::parse(response.body));
+}
+
+std::vector<VolumeInfo> Engine::volume_list() {
+  auto response = call("GET", "/volumes");
+  expect_ok(response, "list volumes");
+  std::vector<VolumeInfo> out;
+  auto body = json::parse(response.body);
+  if (body.contains("Volumes") && body["Volumes"].is_array()) {
+    for (const auto& item : body["Volumes"]) out.push_back(volume_from_json(item));
+  }
+  return out;
+}
+
+void Engine::volume_create(const std::string& name, const std::string& driver, const Labels& options,
+                           const Labels& labels) {
+  json body = {{"Name", name}, {"Driver", driver}, {"DriverOpts", options}, {"Labels", labels}};
+  expect_ok(call("POST", "/volumes/create", body), "create volume " + name);
+}
+
+json Engine::network_list() {
+  auto response = call("GET", "/networks");
+  expect_ok(response, "list networks");
+  return json::parse(response.body);
+}
+
+void Engine::network_create(const std::string& name, const std::string& driver, const Labels& options,
+                            const Labels& labels) {
+  json body = {{"Name", name}, {"Driver", driver}, {"Options", options}, {"Labels", labels},
+               {"CheckDuplicate", true}};
+  expect_ok(call("POST", "/networks/create", body), "create network " + name);
+}
+
+std::vector<ContainerInfo> Engine::container_list(bool all,
+                                                  const std::map<std::string, std::vector<std::string>>& filters) {
+  std::string query = "/containers/json?all=" + std::string(all ? "1" : "0");
+  if (!filters.empty()) query += "&filters=" + url_encode(json(filters).dump());
+  auto response = call("GET", query);
+  expect_ok(response, "list containers");
+  std::vector<ContainerInfo> out;
+  for (const auto& item : json::parse(response.body)) {
+    ContainerInfo info;
+    info.id = item.value("Id", "");
+    if (item.contains("Names") && item["Names"].is_array() && !item["Names"].empty()) {
+      info.name = item["Names"][0].get<std::string>();
+      if (!info.name.empty() && info.name[0] == '/') info.name.erase(0, 1);
+    }
+    info.state = item.value("State", "");
+    info.labels = string_map(item.value("Labels", json::object()));
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::optional<json> Engine::container_inspect(const std::string& id) {
+  auto response = call("GET", "/containers/" + url_encode(id) + "/json");
+  if (response.status == 404) return std::nullopt;
+  expect_ok(response, "inspect container " + id);
+  return json::parse(response.body);
+}
+
+std::string Engine::container_create(const json& config, const std::string& name) {
+  std::string query = "/containers/create";
+  if (!name.empty()) query += "?name=" + url_encode(name);
+  auto response = call("POST", query, config);
+  expect_ok(response, "create container");
+  return json::parse(response.body).at("Id").get<std::string>();
+}
+
+void Engine::container_start(const std::string& id) {
+  expect_ok(call("POST", "/containers/" + url_encode(id) + "/start"), "start container " + id);
+}
+
+void Engine::container_stop(const std::string& id, int timeout_seconds) {
+  auto response = http_.request("POST", path("/containers/" + url_encode(id) + "/stop?t=" + std::to_string(timeout_seconds)),
+                                "", std::chrono::seconds(timeout_seconds + 60));
+  expect_ok(response, "stop container " + id);
+}
+
+void Engine::container_kill(const std::string& id) {
+  auto response = call("POST", "/containers/" + url_encode(id) + "/kill");
+  if (response.status == 404 || response.status == 409) return;  // gone or not running
+  expect_ok(response, "kill container " + id);
+}
+
+int Engine::container_wait(const std::string& id) {
+  // No overall timeout: the helper may run as long as the data takes.
+  std::string body;
+  std::string error;
+  long status = http_.stream("POST", path("/containers/" + url_encode(id) + "/wait"), "",
+                             [&](std::string_view chunk) { body.append(chunk); }, &error);
+  if (status != 200) throw EngineError(status, "wait for container " + id + ": " + daemon_message(error));
+  return json::parse(body).value("StatusCode", -1);
+}
+
+void Engine::container_remove(const std::string& id) {
+  auto response = call("DELETE", "/containers/" + url_encode(id) + "?force=1&v=0");
+  if (response.status == 404) return;
+  expect_ok(response, "remove container " + id);
+}
+
+std::unique_ptr<RawConnection> Engine::container_attach(const std::string& id, bool with_stdin) {
+  std::string query = "/containers/" + url_encode(id) + "/attach?stream=1&stdout=1&stderr=1";
+  if (with_stdin) query += "&stdin=1";
+  return http_.hijack("POST", path(query), "");
+}
+
+bool Engine::image_exists(const std::string& reference) {
+  auto response = call("GET", "/images/" + url_encode(reference) + "/json");
+  if (response.status == 404) return false;
+  expect_ok(response, "inspect image " + reference);
+  return true;
+}
+
+void Engine::image_pull(const std::string& reference, const std::function<void(const std::string&)>& on_status) {
+  std::string image = reference;
+  std::string tag = "latest";
+  // A tag is the part after the last ':' that comes after the last '/'.
+  auto slash = reference.rfind('/');
+  auto colon = reference.rfind(':');
+  if (auto at = reference.find('@'); at != std::string::npos) {
+    image = reference.substr(0, at);
+    tag = reference.substr(at + 1);
+  } else if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+    image = reference.substr(0, colon);
+    tag = reference.substr(colon + 1);
+  }
+  std::string pending;
+  std::string failure;
+  std::string error_body;
+  auto on_data = [&](std::string_view chunk) {
+    pending.append(chunk);
+    std::size_t newline;
+    while ((newline = pending.find('\n')) != std::string::npos) {
+      std::string line = pending.substr(0, newline);
+      pending.erase(0, newline + 1);
+      auto message = json::parse(line, nullptr, false);
+      if (message.is_discarded() || !message.is_object()) continue;
+      if (message.contains("error")) {
+        failure = message.value("error", "pull failed");
+      } else if (on_status) {
+        std::string status = message.value("status", "");
+        if (message.contains("progress") && message["progress"].is_string()) status += " " + message["progress"].get<std::string>();
+        on_status(status);
+      }
+    }
+  };
+  long status = http_.stream("POST", path("/images/create?fromImage=" + url_encode(image) + "&tag=" + url_encode(tag)),
+                             "", on_data, &error_body);
+  if (status != 200) throw EngineError(status, "pull " + reference + ": " + daemon_message(error_body));
+  if (!failure.empty()) throw EngineError(500, "pull " + reference + ": " + failure);
+}
+
+}  // namespace dockform::engine

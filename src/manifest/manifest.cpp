@@ -1,0 +1,516 @@
+// Reading and validating the manifest (design-notes §3). Every error names
+// FILE:LINE:COL, so that a user can go straight to the problem.
+#include "dockform/manifest/manifest.hpp"
+
+#include <yaml-cpp/anchor.h>
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace dockform::manifest {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t max_file_bytes = 4 * 1024 * 1024;
+
+// Limits on the document as a reader sees it, every alias expanded. yaml-cpp
+// shares an aliased node instead of copying it, so a few lines can stand for a
+// billion nodes (or, with an alias inside its own anchor, an endless cycle).
+// A real manifest has a few hundred nodes; yaml-cpp spends about half a
+// kilobyte of memory on each one, so the node cap also bounds memory.
+constexpr std::size_t max_depth = 64;
+constexpr std::size_t max_nodes = 100'000;
+constexpr std::size_t max_scalar_bytes = 2 * max_file_bytes;
+constexpr const char* too_large = "manifest too large or too deeply nested";
+
+constexpr std::array<std::string_view, 8> top_level_keys{
+    "docker", "volumes", "networks", "filesets", "applications", "environment", "secrets", "sops"};
+// Accepted with any content: they belong to dockform's apply, not to this tool.
+constexpr std::array<std::string_view, 4> ignored_keys{"applications", "environment", "secrets",
+                                                        "sops"};
+
+template <std::size_t N>
+std::string join(const std::array<std::string_view, N>& words) {
+  std::string out;
+  for (std::string_view word : words) {
+    if (!out.empty()) out += ", ";
+    out += word;
+  }
+  return out;
+}
+
+template <std::size_t N>
+bool contains(const std::array<std::string_view, N>& words, const std::string& word) {
+  return std::find(words.begin(), words.end(), word) != words.end();
+}
+
+// Control characters become \xNN: a hostile manifest must not be able to
+// write terminal escape sequences through an error message.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[byte >> 4];
+      out += hex[byte & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// User text inside a message, shortened.
+std::string quote(const std::string& text) {
+  constexpr std::size_t max_quoted = 64;
+  if (text.size() <= max_quoted) return "'" + text + "'";
+  return "'" + text.substr(0, max_quoted) + "...'";
+}
+
+// Raises ManifestError as "FILE:LINE:COL: message"; yaml-cpp counts from 0.
+class Reporter {
+ public:
+  explicit Reporter(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message) const {
+    std::string where = file_;
+    if (!mark.is_null()) {
+      where += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+    }
+    throw ManifestError(printable(where + ": " + message));
+  }
+
+ private:
+  std::string file_;
+};
+
+// Measures each document from the parser's events, before yaml-cpp builds a
+// tree from it: nodes, nesting depth and scalar bytes, an alias counting as
+// everything its anchor holds. Nothing is expanded, so this takes time and
+// memory in proportion to the text, however large the expansion.
+class SizeGuard : public YAML::EventHandler {
+ public:
+  explicit SizeGuard(const Reporter& reporter) : reporter_(reporter) {}
+
+  int documents() const { return documents_; }
+  const YAML::Mark& second_document() const { return second_document_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) second_document_ = mark;
+    anchors_.clear();  // anchors are scoped to their document
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor, 0); }
+  void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
+                const std::string& value) override {
+    leaf(mark, anchor, value.size());
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    const auto found = anchors_.find(anchor);
+    // Not finished yet: the alias sits inside its own anchor, a cycle.
+    if (found == anchors_.end()) reporter_.fail(mark, too_large);
+    add(mark, found->second);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value /*style*/) override {
+    open(mark, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value /*style*/) override {
+    open(mark, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct Extent {
+    std::size_t nodes = 1;
+    std::size_t bytes = 0;
+    std::size_t height = 1;  // levels from this node down to its deepest leaf
+  };
+  struct Collection {
+    YAML::Mark mark;
+    YAML::anchor_t anchor;
+    Extent extent;
+  };
+
+  void leaf(const YAML::Mark& mark, YAML::anchor_t anchor, std::size_t bytes) {
+    const Extent extent{1, bytes, 1};
+    remember(anchor, extent);
+    add(mark, extent);
+  }
+
+  void open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    if (open_.size() >= max_depth) reporter_.fail(mark, too_large);
+    open_.push_back({mark, anchor, Extent{}});
+  }
+
+  void close() {
+    const Collection done = open_.back();
+    open_.pop_back();
+    remember(done.anchor, done.extent);
+    add(done.mark, done.extent);
+  }
+
+  void remember(YAML::anchor_t anchor, const Extent& extent) {
+    if (anchor != YAML::NullAnchor) anchors_[anchor] = extent;
+  }
+
+  // Adds a finished node to the collection that holds it. Each operand is
+  // within the limits, so the sums cannot overflow.
+  void add(const YAML::Mark& mark, const Extent& child) {
+    if (open_.empty()) return;  // the root: checked as it grew
+    Extent& parent = open_.back().extent;
+    parent.nodes += child.nodes;
+    parent.bytes += child.bytes;
+    parent.height = std::max(parent.height, child.height + 1);
+    const std::size_t depth = open_.size() - 1 + parent.height;
+    if (parent.nodes > max_nodes || parent.bytes > max_scalar_bytes || depth > max_depth) {
+      reporter_.fail(mark, too_large);
+    }
+  }
+
+  const Reporter& reporter_;
+  std::vector<Collection> open_;  // collections being read, outermost first
+  std::map<YAML::anchor_t, Extent> anchors_;
+  int documents_ = 0;
+  YAML::Mark second_document_;
+};
+
+// Parses the text, refusing bombs before yaml-cpp expands anything.
+YAML::Node load_document(const std::string& text, const Reporter& reporter) {
+  try {
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    SizeGuard guard(reporter);
+    while (parser.HandleNextDocument(guard)) {
+    }
+    if (guard.documents() > 1) {
+      reporter.fail(guard.second_document(), "a manifest holds one YAML document, found more");
+    }
+    return YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    reporter.fail(e.mark, too_large);
+  } catch (const YAML::Exception& e) {
+    reporter.fail(e.mark, "invalid YAML: " + e.msg);
+  }
+}
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    default:
+      return "null";
+  }
+}
+
+bool is_lower_or_digit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_letter_or_digit(char c) { return is_lower_or_digit(c) || (c >= 'A' && c <= 'Z'); }
+bool is_name_punctuation(char c) { return c == '_' || c == '.' || c == '-'; }
+
+// ^[a-z0-9][a-z0-9_.-]*$ : it becomes a Docker label value.
+bool valid_identifier(const std::string& text) {
+  return !text.empty() && is_lower_or_digit(text.front()) &&
+         std::all_of(text.begin(), text.end(),
+                     [](char c) { return is_lower_or_digit(c) || is_name_punctuation(c); });
+}
+
+// ^[a-z0-9_.-]+$ , less "." and "..": a volume name is also a folder name
+// under the snapshot folder.
+bool valid_volume_name(const std::string& text) {
+  return !text.empty() && text != "." && text != ".." &&
+         std::all_of(text.begin(), text.end(),
+                     [](char c) { return is_lower_or_digit(c) || is_name_punctuation(c); });
+}
+
+// ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$
+bool valid_network_name(const std::string& text) {
+  return !text.empty() && is_letter_or_digit(text.front()) &&
+         std::all_of(text.begin(), text.end(),
+                     [](char c) { return is_letter_or_digit(c) || is_name_punctuation(c); });
+}
+
+// One key: value pair of a mapping, with its dotted path for messages.
+struct Entry {
+  std::string key;
+  std::string path;
+  YAML::Node key_node;
+  YAML::Node value;
+
+  // A null value has no text of its own (yaml-cpp marks the token after it),
+  // so problems with it are shown at its key.
+  YAML::Mark value_mark() const { return value.IsNull() ? key_node.Mark() : value.Mark(); }
+};
+
+// Turns the YAML tree into a Manifest, checking it against the schema.
+// Only values this tool acts on are interpolated; the ignored sections stay
+// as written.
+class Reader {
+ public:
+  Reader(const Reporter& reporter, const EnvLookup& env) : reporter_(reporter), env_(env) {}
+
+  Manifest read(const YAML::Node& root) const {
+    if (!root.IsMap()) reporter_.fail(root.Mark(), "the manifest must be a mapping, got " + describe(root));
+    std::map<std::string, Entry> sections;
+    for (Entry& entry : entries(root, "")) {
+      if (!contains(top_level_keys, entry.key)) {
+        reporter_.fail(entry.key_node.Mark(), "unknown top-level key " + quote(entry.key) +
+                                                  " (expected one of: " + join(top_level_keys) + ")");
+      }
+      if (!contains(ignored_keys, entry.key)) sections.emplace(entry.key, std::move(entry));
+    }
+
+    Manifest manifest;
+    read_docker(sections, manifest);
+    if (sections.count("volumes") != 0) read_volumes(sections.at("volumes"), manifest);
+    if (sections.count("networks") != 0) read_networks(sections.at("networks"), manifest);
+    // After the volumes, so that a declared volume keeps its settings.
+    if (sections.count("filesets") != 0) read_filesets(sections.at("filesets"), manifest);
+    return manifest;
+  }
+
+ private:
+  // The pairs of a mapping; keys must be distinct scalars. yaml-cpp keeps a
+  // repeated key twice, and silently using one of them would hide a mistake.
+  // `path` names the mapping itself, empty for the top level.
+  std::vector<Entry> entries(const YAML::Node& map, const std::string& path) const {
+    std::vector<Entry> out;
+    std::set<std::string> seen;
+    for (const auto& pair : map) {
+      const YAML::Node& key = pair.first;
+      if (!key.IsScalar()) {
+        reporter_.fail(key.Mark(), (path.empty() ? "top level" : path) + ": keys must be scalars, got " +
+                                       describe(key));
+      }
+      const std::string key_path = path.empty() ? key.Scalar() : path + "." + key.Scalar();
+      if (!seen.insert(key.Scalar()).second) reporter_.fail(key.Mark(), "duplicate key " + quote(key_path));
+      out.push_back({key.Scalar(), key_path, key, pair.second});
+    }
+    return out;
+  }
+
+  // A mapping that may be left empty: "name:" or "name: {}".
+  std::vector<Entry> mapping(const Entry& entry) const {
+    if (entry.value.IsNull()) return {};
+    if (!entry.value.IsMap()) {
+      reporter_.fail(entry.value.Mark(), entry.path + ": expected a mapping, got " + describe(entry.value));
+    }
+    return entries(entry.value, entry.path);
+  }
+
+  // A scalar value, interpolated. Numbers and booleans count as their text.
+  std::string text(const Entry& entry) const {
+    if (!entry.value.IsScalar()) {
+      reporter_.fail(entry.value_mark(), entry.path + ": expected a string, got " + describe(entry.value));
+    }
+    try {
+      return interpolate(entry.value.Scalar(), env_);
+    } catch (const std::invalid_argument& e) {
+      reporter_.fail(entry.value.Mark(), entry.path + ": " + e.what());
+    }
+  }
+
+  // An optional string setting: null leaves the default, empty is a mistake.
+  std::optional<std::string> setting(const Entry& entry) const {
+    if (entry.value.IsNull()) return std::nullopt;
+    std::string value = text(entry);
+    if (value.empty()) reporter_.fail(entry.value.Mark(), entry.path + ": must not be empty");
+    return value;
+  }
+
+  StringMap string_map(const Entry& entry) const {
+    StringMap out;
+    for (const Entry& item : mapping(entry)) out.emplace(item.key, text(item));
+    return out;
+  }
+
+  [[noreturn]] void unknown_key(const Entry& entry, const std::string& expected) const {
+    reporter_.fail(entry.key_node.Mark(),
+                   "unknown key " + quote(entry.path) + " (expected one of: " + expected + ")");
+  }
+
+  void read_docker(const std::map<std::string, Entry>& sections, Manifest& manifest) const {
+    const auto docker = sections.find("docker");
+    if (docker == sections.end()) reporter_.fail(YAML::Mark(), "missing required key docker.identifier");
+    bool has_identifier = false;
+    for (const Entry& entry : mapping(docker->second)) {
+      if (entry.key == "identifier") {
+        manifest.identifier = identifier(entry);
+        has_identifier = true;
+      } else if (entry.key == "context") {
+        manifest.context = setting(entry).value_or(manifest.context);
+      } else if (entry.key == "helper_image") {
+        manifest.helper_image = setting(entry);
+      } else {
+        unknown_key(entry, "context, identifier, helper_image");
+      }
+    }
+    if (!has_identifier) {
+      reporter_.fail(docker->second.key_node.Mark(), "missing required key docker.identifier");
+    }
+  }
+
+  std::string identifier(const Entry& entry) const {
+    std::string value = text(entry);
+    if (!valid_identifier(value)) {
+      reporter_.fail(entry.value_mark(),
+                     entry.path + ": " + quote(value) +
+                         " is not a valid identifier: use lowercase letters a-z, digits, '_', '.' "
+                         "and '-', starting with a letter or digit (it becomes a Docker label value)");
+    }
+    return value;
+  }
+
+  void read_volumes(const Entry& section, Manifest& manifest) const {
+    for (const Entry& entry : mapping(section)) {
+      check_volume_name(entry.key, entry.key_node.Mark());
+      manifest.volumes[entry.key] = volume(entry);
+    }
+  }
+
+  void check_volume_name(const std::string& name, const YAML::Mark& mark) const {
+    if (!valid_volume_name(name)) {
+      reporter_.fail(mark, quote(name) +
+                               " is not a valid volume name: use lowercase letters a-z, digits, "
+                               "'_', '.' and '-' (but not '.' or '..' alone)");
+    }
+  }
+
+  Volume volume(const Entry& declaration) const {
+    Volume result;
+    result.name = declaration.key;
+    for (const Entry& entry : mapping(declaration)) {
+      if (entry.key == "driver") {
+        result.driver = setting(entry).value_or(result.driver);
+      } else if (entry.key == "driver_opts") {
+        result.driver_opts = string_map(entry);
+      } else if (entry.key == "labels") {
+        result.labels = string_map(entry);
+      } else {
+        unknown_key(entry, "driver, driver_opts, labels");
+      }
+    }
+    return result;
+  }
+
+  void read_networks(const Entry& section, Manifest& manifest) const {
+    for (const Entry& entry : mapping(section)) {
+      if (!valid_network_name(entry.key)) {
+        reporter_.fail(entry.key_node.Mark(),
+                       quote(entry.key) +
+                           " is not a valid network name: use letters, digits, '_', '.' and '-', "
+                           "starting with a letter or digit");
+      }
+      manifest.networks[entry.key] = network(entry);
+    }
+  }
+
+  Network network(const Entry& declaration) const {
+    Network result;
+    result.name = declaration.key;
+    for (const Entry& entry : mapping(declaration)) {
+      if (entry.key == "driver") {
+        result.driver = setting(entry).value_or(result.driver);
+      } else if (entry.key == "options") {
+        result.options = string_map(entry);
+      } else {
+        unknown_key(entry, "driver, options");
+      }
+    }
+    return result;
+  }
+
+  void read_filesets(const Entry& section, Manifest& manifest) const {
+    for (const Entry& entry : mapping(section)) {
+      const std::string name = target_volume(entry);
+      Volume declared;
+      declared.name = name;
+      manifest.volumes.try_emplace(name, declared);
+    }
+  }
+
+  // Checks a fileset and returns its target volume. Other keys
+  // (restart_services, exclude, apply_mode, ...) drive dockform's apply,
+  // which this tool does not do.
+  std::string target_volume(const Entry& fileset) const {
+    std::optional<std::string> target;
+    for (const Entry& entry : mapping(fileset)) {
+      if (entry.key == "target_volume") {
+        target = text(entry);
+        check_volume_name(*target, entry.value_mark());
+      } else if (entry.key == "source" || entry.key == "target_path") {
+        setting(entry);  // checked only: this tool does not copy filesets
+      }
+    }
+    if (!target) {
+      reporter_.fail(fileset.key_node.Mark(), "missing required key " + fileset.path + ".target_volume");
+    }
+    return *target;
+  }
+
+  const Reporter& reporter_;
+  const EnvLookup& env_;
+};
+
+// Reads at most max_file_bytes: a manifest is small, and anything larger is
+// refused before it costs memory.
+std::string read_file(const fs::path& file) {
+  struct Closer {
+    void operator()(std::FILE* stream) const { std::fclose(stream); }
+  };
+  const std::unique_ptr<std::FILE, Closer> stream(std::fopen(file.c_str(), "rb"));
+  const auto cannot_read = [&file] {
+    return ManifestError(file.string() + ": cannot read: " + std::generic_category().message(errno));
+  };
+  if (!stream) throw cannot_read();
+  std::string text;
+  std::array<char, 65536> buffer{};
+  while (const std::size_t count = std::fread(buffer.data(), 1, buffer.size(), stream.get())) {
+    text.append(buffer.data(), count);
+    if (text.size() > max_file_bytes) throw ManifestError(file.string() + ": manifest is larger than 4 MiB");
+  }
+  if (std::ferror(stream.get()) != 0) throw cannot_read();
+  return text;
+}
+
+}  // namespace
+
+Manifest parse_manifest(const std::string& text, const fs::path& file, const EnvLookup& env) {
+  const Reporter reporter(file.string());
+  const YAML::Node root = load_document(text, reporter);
+  if (root.IsNull()) reporter.fail(YAML::Mark(), "manifest is empty");
+  Manifest manifest = Reader(reporter, env).read(root);
+  manifest.file = file;
+  manifest.dir = file.parent_path();
+  return manifest;
+}
+
+Manifest load_manifest(const fs::path& file, const EnvLookup& env) {
+  std::error_code ec;
+  const fs::path absolute = fs::absolute(file, ec).lexically_normal();
+  if (ec) throw ManifestError(file.string() + ": cannot read: " + ec.message());
+  return parse_manifest(read_file(absolute), absolute, env);
+}
+
+}  // namespace dockform::manifest

@@ -1,0 +1,107 @@
+#include "dockform/util/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "dockform/util/error.hpp"
+
+namespace dockform::util {
+
+namespace {
+[[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
+  throw Error(what + " " + path.string() + ": " + std::strerror(errno));
+}
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* chars = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string out;
+  for (int i = 0; i < 10; ++i) out.push_back(chars[rng() % 36]);
+  return out;
+}
+}  // namespace
+
+void create_private_dirs(const std::filesystem::path& folder) {
+  std::filesystem::path current;
+  for (const auto& part : folder) {
+    current /= part;
+    if (current.empty() || current == current.root_path()) continue;
+    if (::mkdir(current.c_str(), 0700) != 0 && errno != EEXIST) fail("cannot create folder", current);
+  }
+  struct stat info;
+  if (::stat(folder.c_str(), &info) != 0) fail("cannot open folder", folder);
+  if (!S_ISDIR(info.st_mode)) throw Error(folder.string() + " is not a folder");
+}
+
+void fsync_dir(const std::filesystem::path& folder) {
+  int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail("cannot open folder", folder);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) fail("cannot sync folder", folder);
+}
+
+AtomicFile::AtomicFile(const std::filesystem::path& folder) : folder_(folder) {
+  for (int attempt = 0; attempt < 16 && fd_ < 0; ++attempt) {
+    temp_ = folder_ / (std::string(kTempPrefix) + random_suffix());
+    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd_ < 0 && errno != EEXIST) fail("cannot create", temp_);
+  }
+  if (fd_ < 0) fail("cannot create", temp_);
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  // The temporary goes in every case: after a commit the data lives on under its final name.
+  ::unlink(temp_.c_str());
+}
+
+void AtomicFile::write(const void* data, std::size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd_, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("cannot write", temp_);
+    }
+    p += n;
+    size -= static_cast<std::size_t>(n);
+    written_ += static_cast<std::uint64_t>(n);
+  }
+}
+
+void AtomicFile::finish() {
+  if (fd_ < 0) return;
+  if (::fsync(fd_) != 0) fail("cannot sync", temp_);
+  int rc = ::close(fd_);
+  fd_ = -1;
+  if (rc != 0) fail("cannot close", temp_);
+}
+
+bool AtomicFile::commit(const std::string& name) {
+  finish();
+  auto final_path = folder_ / name;
+  // link() fails with EEXIST instead of replacing: a concurrent writer that
+  // picked the same name cannot be overwritten.
+  if (::link(temp_.c_str(), final_path.c_str()) != 0) {
+    if (errno == EEXIST) return false;
+    fail("cannot create", final_path);
+  }
+  ::unlink(temp_.c_str());
+  fsync_dir(folder_);
+  committed_ = true;
+  return true;
+}
+
+bool write_new_file(const std::filesystem::path& folder, const std::string& name, std::string_view text) {
+  AtomicFile file(folder);
+  file.write(text);
+  return file.commit(name);
+}
+
+}  // namespace dockform::util

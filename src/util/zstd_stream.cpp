@@ -1,0 +1,88 @@
+#include "dockform/util/zstd_stream.hpp"
+
+#include <zstd.h>
+
+#include "dockform/util/error.hpp"
+
+namespace dockform::util {
+
+namespace {
+void check(std::size_t rc, const char* what) {
+  if (ZSTD_isError(rc)) throw Error(std::string(what) + ": " + ZSTD_getErrorName(rc));
+}
+}  // namespace
+
+ZstdCompressor::ZstdCompressor(int level, int threads, ByteSink sink)
+    : ctx_(ZSTD_createCCtx()), sink_(std::move(sink)), out_(ZSTD_CStreamOutSize()) {
+  if (ctx_ == nullptr) throw Error("cannot allocate a zstd compressor");
+  check(ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level), "zstd level");
+  check(ZSTD_CCtx_setParameter(ctx_, ZSTD_c_checksumFlag, 1), "zstd checksum flag");
+  if (threads > 0) {
+    // Ignored (error) when libzstd was built without threads: fall back to one.
+    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_nbWorkers, threads);
+  }
+}
+
+ZstdCompressor::~ZstdCompressor() { ZSTD_freeCCtx(ctx_); }
+
+void ZstdCompressor::drive(const char* data, std::size_t size, int mode) {
+  ZSTD_inBuffer in{data, size, 0};
+  const auto directive = static_cast<ZSTD_EndDirective>(mode);
+  for (;;) {
+    ZSTD_outBuffer out{out_.data(), out_.size(), 0};
+    std::size_t remaining = ZSTD_compressStream2(ctx_, &out, &in, directive);
+    check(remaining, "zstd compression failed");
+    if (out.pos > 0) sink_(out_.data(), out.pos);
+    bool done = directive == ZSTD_e_end ? remaining == 0 : in.pos == in.size;
+    if (done) break;
+  }
+}
+
+void ZstdCompressor::write(const char* data, std::size_t size) { drive(data, size, ZSTD_e_continue); }
+
+void ZstdCompressor::finish() { drive(nullptr, 0, ZSTD_e_end); }
+
+ZstdDecompressor::ZstdDecompressor(ByteSink sink)
+    : ctx_(ZSTD_createDCtx()), sink_(std::move(sink)), out_(ZSTD_DStreamOutSize()) {
+  if (ctx_ == nullptr) throw Error("cannot allocate a zstd decompressor");
+}
+
+ZstdDecompressor::~ZstdDecompressor() { ZSTD_freeDCtx(ctx_); }
+
+void ZstdDecompressor::write(const char* data, std::size_t size) {
+  ZSTD_inBuffer in{data, size, 0};
+  while (in.pos < in.size) {
+    ZSTD_outBuffer out{out_.data(), out_.size(), 0};
+    std::size_t rc = ZSTD_decompressStream(ctx_, &out, &in);
+    if (ZSTD_isError(rc)) {
+      throw Error(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc));
+    }
+    mid_frame_ = rc != 0;
+    if (out.pos > 0) sink_(out_.data(), out.pos);
+  }
+  // Flush what the decoder still holds for input it has fully consumed.
+  for (;;) {
+    ZSTD_outBuffer out{out_.data(), out_.size(), 0};
+    std::size_t rc = ZSTD_decompressStream(ctx_, &out, &in);
+    if (ZSTD_isError(rc)) throw Error(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc));
+    mid_frame_ = rc != 0;
+    if (out.pos > 0) sink_(out_.data(), out.pos);
+    if (out.pos < out.size) break;
+  }
+}
+
+void ZstdDecompressor::finish() {
+  if (mid_frame_) throw Error("zstd data is truncated: the last frame is incomplete");
+}
+
+bool has_zstd_magic(const unsigned char* data, std::size_t size) {
+  return size >= 4 && data[0] == 0x28 && data[1] == 0xb5 && data[2] == 0x2f && data[3] == 0xfd;
+}
+
+std::optional<std::uint64_t> zstd_content_size(const void* data, std::size_t size) {
+  unsigned long long n = ZSTD_getFrameContentSize(data, size);
+  if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR) return std::nullopt;
+  return static_cast<std::uint64_t>(n);
+}
+
+}  // namespace dockform::util
