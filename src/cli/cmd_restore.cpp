@@ -1,10 +1,77 @@
+#include <iostream>
+
 #include "commands.hpp"
+#include "dockform/snapshot/restore.hpp"
+#include "dockform/util/progress.hpp"
 
 namespace dockform::cli {
 
+namespace {
+struct RestoreFlags {
+  std::string volume;
+  std::string snapshot;
+  bool force = false;
+  bool stop_containers = false;
+  bool json = false;
+};
+
+nlohmann::ordered_json result_json(const snapshot::RestoreResult& result) {
+  nlohmann::ordered_json out;
+  out["volume"] = result.volume;
+  out["snapshot"] = result.snapshot.string();
+  out["sidecar"] = result.sidecar_file ? nlohmann::ordered_json(result.sidecar_file->string()) : nullptr;
+  out["checksum_verified"] = result.checksum_verified;
+  out["checksum"] = result.checksum;
+  out["bytes_read"] = result.bytes_read;
+  out["uncompressed_bytes"] = result.uncompressed_bytes;
+  out["file_count"] = result.file_count;
+  out["duration_seconds"] = result.seconds;
+  out["downtime_seconds"] = result.downtime_seconds;
+  out["containers_stopped"] = result.containers_stopped;
+  out["containers_started"] = result.containers_started;
+  out["recovered"] = result.recovered;
+  out["warnings"] = result.warnings;
+  return out;
+}
+
+int run_restore(core::Session& session, const RestoreFlags& flags) {
+  const auto& manifest = session.manifest();
+  snapshot::RestoreOptions options;
+  options.volume = flags.volume;
+  options.snapshot = std::filesystem::absolute(flags.snapshot);
+  options.volume_declared = manifest.declares_volume(flags.volume);
+  options.manifest_file = manifest.file.string();
+  options.force = flags.force;
+  options.stop_containers = flags.stop_containers;
+  options.helper_image = session.helper_image();
+  auto result = snapshot::restore_snapshot(session.engine(), options);
+  if (flags.json) {
+    print_json(result_json(result));
+    return 0;
+  }
+  std::cout << "restored " << result.snapshot.string() << " into volume " << result.volume << "\n  "
+            << result.file_count << " files, " << util::human_bytes(result.uncompressed_bytes) << " in "
+            << result.seconds << " s, checksum "
+            << (result.checksum_verified ? "verified" : "not verified (no sidecar)");
+  if (!result.containers_stopped.empty()) {
+    std::cout << "\n  containers stopped for " << result.downtime_seconds << " s and started again:";
+    for (const auto& name : result.containers_started) std::cout << " " << name;
+  }
+  std::cout << std::endl;
+  return 0;
+}
+}  // namespace
+
 void add_restore_command(CLI::App& volume, CliState& state) {
-  (void)volume;
-  (void)state;
+  auto flags = std::make_shared<RestoreFlags>();
+  auto* cmd = volume.add_subcommand("restore", "Restore a snapshot (.tar.zst or .tar) into a volume");
+  cmd->add_option("volume", flags->volume, "Volume to restore into")->required();
+  cmd->add_option("snapshot", flags->snapshot, "Snapshot file")->required();
+  cmd->add_flag("--force", flags->force, "Replace the content of a non-empty volume");
+  cmd->add_flag("--stop-containers", flags->stop_containers,
+                "Stop the containers that use the volume for the swap and start the running ones again");
+  cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
+  cmd->callback([&state, flags] { state.run = [flags](core::Session& session) { return run_restore(session, *flags); }; });
 }
 
 }  // namespace dockform::cli

@@ -198,8 +198,8 @@ std::unique_ptr<RawConnection> HttpClient::hijack(const std::string& method, con
   auto connection = std::make_unique<RawConnection>(owner.release(), socket);
   std::size_t sent = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  // No signal checks here: cleanup after SIGINT attaches to helpers too.
   while (sent < request.size()) {
-    util::throw_if_interrupted();
     if (std::chrono::steady_clock::now() > deadline) throw Error("timed out sending " + path + " to " + endpoint_.url);
     pollfd pfd{socket, POLLOUT, 0};
     ::poll(&pfd, 1, 200);
@@ -210,7 +210,6 @@ std::unique_ptr<RawConnection> HttpClient::hijack(const std::string& method, con
   char buffer[4096];
   std::size_t end = std::string::npos;
   while ((end = head.find("\r\n\r\n")) == std::string::npos) {
-    util::throw_if_interrupted();
     if (std::chrono::steady_clock::now() > deadline || head.size() > 65536) {
       throw Error("no answer from the Docker Engine at " + endpoint_.url + " to " + path, Exit::unreachable);
     }

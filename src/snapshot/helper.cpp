@@ -13,8 +13,6 @@
 namespace dockform::snapshot {
 
 namespace {
-constexpr const char* kOwnerLabel = "io.dockform.owner";
-
 std::string read_first_line(const char* path) {
   std::ifstream in(path);
   std::string line;
@@ -38,7 +36,9 @@ std::string process_identity(long pid) {
   return read_first_line("/proc/sys/kernel/random/boot_id") + ":" + std::to_string(pid) + ":" + start;
 }
 
-std::string my_identity() {
+}  // namespace
+
+std::string my_owner_identity() {
   static const std::string identity = process_identity(static_cast<long>(::getpid()));
   return identity;
 }
@@ -53,7 +53,6 @@ bool owner_is_gone(const std::string& owner) {
   long pid = std::strtol(owner.c_str() + first + 1, nullptr, 10);
   return process_identity(pid) != owner;
 }
-}  // namespace
 
 HelperContainer::HelperContainer(engine::Engine& engine, const HelperSpec& spec)
     : engine_(engine), with_stdin_(spec.with_stdin) {
@@ -71,7 +70,7 @@ HelperContainer::HelperContainer(engine::Engine& engine, const HelperSpec& spec)
       {"StdinOnce", spec.with_stdin},
       {"Tty", false},
       {"NetworkDisabled", true},
-      {"Labels", {{kHelperLabel, "1"}, {kOwnerLabel, my_identity()}, {"io.dockform.volume", spec.volume}}},
+      {"Labels", {{kHelperLabel, "1"}, {kOwnerLabel, my_owner_identity()}, {"io.dockform.volume", spec.volume}}},
       {"HostConfig",
        {{"Binds", {spec.volume + ":" + spec.mount_point + (spec.read_only ? ":ro" : "")}},
         {"NetworkMode", "none"},
@@ -158,8 +157,9 @@ HelperResult run_helper(engine::Engine& engine, const HelperSpec& spec) {
     if (target.size() < (1u << 20)) target.append(bytes);
   });
   char buffer[65536];
+  // Control scripts are short and also run during cleanup after a signal:
+  // they are not interruptible.
   for (;;) {
-    util::throw_if_interrupted();
     long n = connection.read_some(buffer, sizeof buffer, std::chrono::milliseconds(200));
     if (n == 0) break;
     if (n > 0) demux.feed(std::string_view(buffer, static_cast<std::size_t>(n)));

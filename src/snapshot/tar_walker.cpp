@@ -35,7 +35,7 @@ long TarWalker::read_callback(struct archive*, void* self, const void** buffer) 
   }
 }
 
-std::optional<TarEntry> TarWalker::next() {
+std::optional<TarEntry> TarWalker::next(const Inspect& inspect) {
   archive_entry* raw = nullptr;
   int rc = archive_read_next_header(archive_, &raw);
   if (source_error_) std::rethrow_exception(source_error_);
@@ -67,6 +67,7 @@ std::optional<TarEntry> TarWalker::next() {
       default: entry.type = TarEntry::Type::other;
     }
   }
+  if (inspect) inspect(entry, consumed());
   // Walk past the data now so a truncated body is reported for this member.
   if (archive_read_data_skip(archive_) < ARCHIVE_WARN) {
     if (source_error_) std::rethrow_exception(source_error_);

@@ -27,7 +27,7 @@ constexpr const char* kMountPoint = "/volume";
 // GNU tar keeps xattrs and ACLs; its exit code 1 only means a file changed
 // while it was read (the volume is in use), which we report as a warning.
 // Any other tar (busybox) gets the portable flags.
-constexpr const char* kSnapshotScript = R"(cd /volume || exit 111
+constexpr const char* kSnapshotScript = R"sh(cd /volume || exit 111
 if tar --version 2>/dev/null | grep -q 'GNU tar'; then
   tar --create --file=- --format=posix --pax-option=delete=atime,delete=ctime \
       --numeric-owner --acls --xattrs --xattrs-include='*' .
@@ -36,7 +36,7 @@ if tar --version 2>/dev/null | grep -q 'GNU tar'; then
   exit $rc
 fi
 exec tar -cf - .
-)";
+)sh";
 
 int compression_threads() {
   unsigned cores = std::thread::hardware_concurrency();

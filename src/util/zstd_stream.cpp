@@ -42,37 +42,33 @@ void ZstdCompressor::write(const char* data, std::size_t size) { drive(data, siz
 
 void ZstdCompressor::finish() { drive(nullptr, 0, ZSTD_e_end); }
 
-ZstdDecompressor::ZstdDecompressor(ByteSink sink)
-    : ctx_(ZSTD_createDCtx()), sink_(std::move(sink)), out_(ZSTD_DStreamOutSize()) {
+ZstdReader::ZstdReader(Fill fill) : ctx_(ZSTD_createDCtx()), fill_(std::move(fill)), out_(1 << 20) {
   if (ctx_ == nullptr) throw Error("cannot allocate a zstd decompressor");
 }
 
-ZstdDecompressor::~ZstdDecompressor() { ZSTD_freeDCtx(ctx_); }
+ZstdReader::~ZstdReader() { ZSTD_freeDCtx(ctx_); }
 
-void ZstdDecompressor::write(const char* data, std::size_t size) {
-  ZSTD_inBuffer in{data, size, 0};
-  while (in.pos < in.size) {
-    ZSTD_outBuffer out{out_.data(), out_.size(), 0};
-    std::size_t rc = ZSTD_decompressStream(ctx_, &out, &in);
-    if (ZSTD_isError(rc)) {
-      throw Error(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc));
-    }
-    mid_frame_ = rc != 0;
-    if (out.pos > 0) sink_(out_.data(), out.pos);
-  }
-  // Flush what the decoder still holds for input it has fully consumed.
+std::string_view ZstdReader::read() {
   for (;;) {
+    if (input_pos_ == input_.size() && !eof_) {
+      input_ = fill_();
+      input_pos_ = 0;
+      eof_ = input_.empty();
+    }
+    // Also called with no new input: the decoder may still hold output.
+    ZSTD_inBuffer in{input_.data(), input_.size(), input_pos_};
     ZSTD_outBuffer out{out_.data(), out_.size(), 0};
     std::size_t rc = ZSTD_decompressStream(ctx_, &out, &in);
     if (ZSTD_isError(rc)) throw Error(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc));
-    mid_frame_ = rc != 0;
-    if (out.pos > 0) sink_(out_.data(), out.pos);
-    if (out.pos < out.size) break;
+    // A call that made no progress only hints at the next frame's header size.
+    if (in.pos != input_pos_ || out.pos > 0) mid_frame_ = rc != 0;
+    input_pos_ = in.pos;
+    if (out.pos > 0) return {out_.data(), out.pos};
+    if (eof_ && input_pos_ == input_.size()) {
+      if (mid_frame_) throw Error("zstd data is truncated: the last frame is incomplete");
+      return {};
+    }
   }
-}
-
-void ZstdDecompressor::finish() {
-  if (mid_frame_) throw Error("zstd data is truncated: the last frame is incomplete");
 }
 
 bool has_zstd_magic(const unsigned char* data, std::size_t size) {

@@ -33,9 +33,13 @@ class TarWalker {
   TarWalker(const TarWalker&) = delete;
   TarWalker& operator=(const TarWalker&) = delete;
 
+  // Called with each header before its data is read, and the stream offset
+  // where the data starts; may throw to stop the walk.
+  using Inspect = std::function<void(const TarEntry&, std::int64_t data_offset)>;
+
   // The next member, or nullopt at the end-of-archive marker. Throws Error
   // ("tar stream is damaged: ...") on a malformed or truncated stream.
-  std::optional<TarEntry> next();
+  std::optional<TarEntry> next(const Inspect& inspect = {});
   // Offset in the stream just past everything the parser has consumed.
   std::int64_t consumed() const;
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -32,23 +33,31 @@ class ZstdCompressor {
   std::vector<char> out_;
 };
 
-class ZstdDecompressor {
+// Pull-style decoder: each read() returns at most one output buffer, so a
+// small input that expands enormously never needs more memory than that.
+class ZstdReader {
  public:
-  explicit ZstdDecompressor(ByteSink sink);
-  ~ZstdDecompressor();
-  ZstdDecompressor(const ZstdDecompressor&) = delete;
-  ZstdDecompressor& operator=(const ZstdDecompressor&) = delete;
+  // Returns the next chunk of compressed input; empty at its end. The chunk
+  // must stay valid until the next call.
+  using Fill = std::function<std::string_view()>;
+  explicit ZstdReader(Fill fill);
+  ~ZstdReader();
+  ZstdReader(const ZstdReader&) = delete;
+  ZstdReader& operator=(const ZstdReader&) = delete;
 
-  // Throws util Error on corrupt input (bad frame, checksum mismatch).
-  void write(const char* data, std::size_t size);
-  // Throws unless the input ended exactly at the end of a frame.
-  void finish();
+  // The next decompressed bytes; empty at the end of the input. Throws Error
+  // on corrupt data (bad frame, frame checksum mismatch) and when the input
+  // ends inside a frame.
+  std::string_view read();
 
  private:
   ZSTD_DCtx_s* ctx_;
-  ByteSink sink_;
+  Fill fill_;
+  std::string_view input_;
+  std::size_t input_pos_ = 0;
   std::vector<char> out_;
   bool mid_frame_ = false;
+  bool eof_ = false;
 };
 
 // True when `data` starts with the zstd frame magic.
