@@ -12,6 +12,9 @@ void add_volume_commands(CLI::App& app, CliState& state) {
   volume->require_subcommand(1);
   add_snapshot_command(*volume, state);
   add_restore_command(*volume, state);
+  add_list_command(*volume, state);
+  add_verify_command(*volume, state);
+  add_prune_command(*volume, state);
 }
 
 }  // namespace dockform::cli

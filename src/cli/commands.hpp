@@ -23,11 +23,15 @@ void add_volume_commands(CLI::App& app, CliState& state);
 // Subcommands of `volume`, one file each.
 void add_snapshot_command(CLI::App& volume, CliState& state);
 void add_restore_command(CLI::App& volume, CliState& state);
+void add_list_command(CLI::App& volume, CliState& state);
+void add_verify_command(CLI::App& volume, CliState& state);
+void add_prune_command(CLI::App& volume, CliState& state);
+void add_completion_command(CLI::App& app, CliState& state);
 
 // <manifest dir>/.dockform/snapshots, or -o DIR.
 std::filesystem::path snapshot_base(core::Session& session, const std::string& output_flag);
 
 // Prints a JSON document on stdout (pretty, one document).
-void print_json(const nlohmann::json& document);
+void print_json(const nlohmann::ordered_json& document);
 
 }  // namespace dockform::cli

@@ -19,7 +19,7 @@ constexpr const char* kExitCodes =
 }  // namespace
 
 namespace dockform::cli {
-void print_json(const nlohmann::json& document) { std::cout << document.dump(2) << std::endl; }
+void print_json(const nlohmann::ordered_json& document) { std::cout << document.dump(2) << std::endl; }
 }  // namespace dockform::cli
 
 int main(int argc, char** argv) {
@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   cli::add_validate_command(app, state);
   cli::add_plan_commands(app, state);
   cli::add_volume_commands(app, state);
+  cli::add_completion_command(app, state);
 
   try {
     app.parse(argc, argv);

@@ -199,7 +199,9 @@ YAML::Node load_document(const std::string& text, const Reporter& reporter) {
     std::istringstream stream(text);
     YAML::Parser parser(stream);
     SizeGuard guard(reporter);
-    while (parser.HandleNextDocument(guard)) {
+    // Stop at a second document: on some input (a stray ',' at the top
+    // level) yaml-cpp reports empty documents without end.
+    while (guard.documents() < 2 && parser.HandleNextDocument(guard)) {
     }
     if (guard.documents() > 1) {
       reporter.fail(guard.second_document(), "a manifest holds one YAML document, found more");

@@ -98,11 +98,6 @@ class Forwarder {
   bool helper_closed_ = false;
 };
 
-std::uint64_t round_up_512(std::int64_t size) {
-  auto value = static_cast<std::uint64_t>(std::max<std::int64_t>(size, 0));
-  return (value + 511) / 512 * 512;
-}
-
 std::string names(const std::vector<engine::ContainerInfo>& containers) {
   std::string out;
   for (const auto& container : containers) {
@@ -213,8 +208,7 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
       return block;
     });
     MemberSafety safety;
-    std::uint64_t last_member_end = 0;
-    bool end_known = true;
+    std::optional<std::uint64_t> last_member_end = 0;
     std::string failure;
     Exit failure_code = Exit::error;
     try {
@@ -222,10 +216,10 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
         if (auto reason = safety.check(entry); !reason.empty()) {
           throw Error("unsafe member in snapshot: " + reason, Exit::refused);
         }
-        auto offset = static_cast<std::uint64_t>(data_offset);
-        end_known = !entry.sparse;
-        last_member_end = offset + (entry.sparse ? 0 : round_up_512(entry.size));
-        forwarder.allow_up_to(last_member_end);
+        // A sparse member's stored size is unknown here: its data goes out
+        // once the next header has been checked.
+        last_member_end = entry.data_end(data_offset);
+        forwarder.allow_up_to(last_member_end.value_or(static_cast<std::uint64_t>(data_offset)));
       };
       while (auto entry = walker.next(inspect)) {
         if (entry->counts_as_file()) ++result.file_count;
@@ -247,7 +241,7 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
     }
     progress.finish();
     if (!failure.empty()) throw Error("snapshot " + options.snapshot.string() + " refused: " + failure, failure_code);
-    if (end_known && reader.tar_bytes() <= last_member_end) {
+    if (last_member_end && reader.tar_bytes() <= *last_member_end) {
       throw Error("snapshot " + options.snapshot.string() + " is truncated: the tar end-of-archive marker is missing");
     }
     forwarder.finish();

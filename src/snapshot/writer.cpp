@@ -12,6 +12,7 @@
 #include "dockform/snapshot/naming.hpp"
 #include "dockform/snapshot/spec_hash.hpp"
 #include "dockform/snapshot/tar_walker.hpp"
+#include "dockform/snapshot/volume_lock.hpp"
 #include "dockform/util/atomic_file.hpp"
 #include "dockform/util/progress.hpp"
 #include "dockform/util/sha256.hpp"
@@ -156,6 +157,8 @@ SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& opti
   sidecar.spec_hash = spec_hash(volume->driver, volume->options, volume->labels);
   sidecar.notes = options.note;
 
+  // A snapshot taken while a restore swaps content would mix old and new.
+  VolumeLock::refuse_if_held(engine, options.volume);
   remove_stale_helpers(engine);
   ensure_helper_image(engine, options.helper_image);
 

@@ -21,6 +21,13 @@ struct TarEntry {
   bool sparse = false;
   // A path `find -type f` counts: regular files and hardlinks to them.
   bool counts_as_file() const { return type == Type::file || type == Type::hardlink; }
+  // Where this member's data ends in the stream (data padded to 512-byte
+  // blocks), given where it starts; unknown for sparse members.
+  std::optional<std::uint64_t> data_end(std::int64_t data_offset) const {
+    if (sparse) return std::nullopt;
+    auto stored = static_cast<std::uint64_t>(size > 0 ? size : 0);
+    return static_cast<std::uint64_t>(data_offset) + (stored + 511) / 512 * 512;
+  }
 };
 
 class TarWalker {

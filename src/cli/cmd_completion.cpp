@@ -1,0 +1,67 @@
+#include <iostream>
+
+#include "commands.hpp"
+
+namespace dockform::cli {
+
+namespace {
+// Completes commands, flags, declared volume names and snapshot files.
+constexpr const char* kBashCompletion = R"bash(# bash completion for dockform
+_dockform_volumes() {
+  local config=""
+  local i
+  for ((i = 1; i < ${#COMP_WORDS[@]}; i++)); do
+    case "${COMP_WORDS[i]}" in -c|--config) config="${COMP_WORDS[i+1]}";; esac
+  done
+  local file="${config:-.}"
+  [ -d "$file" ] && for f in dockform.yml dockform.yaml Dockform.yml Dockform.yaml; do
+    [ -f "$file/$f" ] && { file="$file/$f"; break; }
+  done
+  [ -f "$file" ] && awk '/^volumes:/ {v=1; next} /^[^ #]/ {v=0} v && /^  [a-z0-9_.-]+:/ {sub(":.*", ""); gsub(" ", ""); print}' "$file"
+}
+_dockform() {
+  local cur prev words cword
+  _init_completion 2>/dev/null || { cur="${COMP_WORDS[COMP_CWORD]}"; prev="${COMP_WORDS[COMP_CWORD-1]}"; }
+  local global="-c --config --log-level --log-format --log-file --no-color -v --verbose --helper-image --help"
+  case "$prev" in
+    -c|--config|--log-file|-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return;;
+    --log-level) COMPREPLY=($(compgen -W "debug info warn error" -- "$cur")); return;;
+    --log-format) COMPREPLY=($(compgen -W "auto pretty json" -- "$cur")); return;;
+  esac
+  local cmd="" sub="" w
+  for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
+    case "$w" in
+      version|validate|plan|apply|volume|completion) [ -z "$cmd" ] && cmd="$w";;
+      snapshot|restore|list|verify|prune) [ "$cmd" = volume ] && [ -z "$sub" ] && sub="$w";;
+    esac
+  done
+  case "$cmd/$sub" in
+    /) COMPREPLY=($(compgen -W "version validate plan apply volume completion $global" -- "$cur"));;
+    volume/) COMPREPLY=($(compgen -W "snapshot restore list verify prune" -- "$cur"));;
+    volume/snapshot) COMPREPLY=($(compgen -W "--all -o --output --note --level --stop-containers --json $(_dockform_volumes)" -- "$cur"));;
+    volume/restore)
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--force --stop-containers --json" -- "$cur"))
+      else COMPREPLY=($(compgen -W "$(_dockform_volumes)" -- "$cur") $(compgen -f -X '!*.tar?(.zst)' -- "$cur")); fi;;
+    volume/list) COMPREPLY=($(compgen -W "-o --output --json $(_dockform_volumes)" -- "$cur"));;
+    volume/verify) COMPREPLY=($(compgen -W "--json" -- "$cur") $(compgen -f -X '!*.tar?(.zst)' -- "$cur"));;
+    volume/prune) COMPREPLY=($(compgen -W "--all -o --output --keep-last --keep-daily --keep-weekly --keep-monthly --dry-run --json $(_dockform_volumes)" -- "$cur"));;
+    completion/*) COMPREPLY=($(compgen -W "bash" -- "$cur"));;
+  esac
+}
+complete -F _dockform dockform
+)bash";
+}  // namespace
+
+void add_completion_command(CLI::App& app, CliState& state) {
+  auto shell = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("completion", "Print a shell completion script: source <(dockform completion bash)");
+  cmd->add_option("shell", *shell, "Shell (bash)")->required()->check(CLI::IsMember({"bash"}));
+  cmd->callback([&state] {
+    state.run = [](core::Session&) {
+      std::cout << kBashCompletion;
+      return 0;
+    };
+  });
+}
+
+}  // namespace dockform::cli

@@ -1,0 +1,98 @@
+#include <iostream>
+
+#include "commands.hpp"
+#include "dockform/snapshot/naming.hpp"
+#include "dockform/snapshot/retention.hpp"
+#include "dockform/util/signals.hpp"
+
+namespace dockform::cli {
+
+namespace {
+struct PruneFlags {
+  std::string volume;
+  bool all = false;
+  std::string output;
+  snapshot::RetentionPolicy policy;
+  bool dry_run = false;
+  bool json = false;
+};
+
+nlohmann::ordered_json item_json(const snapshot::PruneItem& item) {
+  nlohmann::ordered_json reasons = item.decision.reasons;
+  return {{"created_at", snapshot::iso_timestamp(item.entry.created)},
+          {"data_file", item.entry.data_file->string()},
+          {"sidecar_file", item.entry.sidecar_file ? nlohmann::ordered_json(item.entry.sidecar_file->string()) : nullptr},
+          {"reasons", reasons}};
+}
+
+nlohmann::ordered_json result_json(const snapshot::PruneResult& result) {
+  auto kept = nlohmann::ordered_json::array();
+  auto removed = nlohmann::ordered_json::array();
+  auto ignored = nlohmann::ordered_json::array();
+  for (const auto& item : result.kept) kept.push_back(item_json(item));
+  for (const auto& item : result.removed) removed.push_back(item_json(item));
+  for (const auto& entry : result.ignored) ignored.push_back({{"file", entry.sidecar_file->string()}, {"problem", entry.problem}});
+  return {{"volume", result.volume}, {"kept", kept}, {"removed", removed}, {"ignored", ignored}};
+}
+
+void print_result(const snapshot::PruneResult& result, bool dry_run) {
+  for (const auto& item : result.kept) {
+    std::string reasons;
+    for (const auto& reason : item.decision.reasons) reasons += (reasons.empty() ? "" : ", ") + reason;
+    std::cout << "keep   " << item.entry.data_file->filename().string() << " (" << reasons << ")\n";
+  }
+  for (const auto& item : result.removed) {
+    std::cout << (dry_run ? "would remove " : "remove ") << item.entry.data_file->filename().string() << "\n";
+  }
+  for (const auto& entry : result.ignored) {
+    std::cout << "ignore " << entry.sidecar_file->filename().string() << " (" << entry.problem << ")\n";
+  }
+  std::cout << result.volume << ": " << result.kept.size() << " kept, " << result.removed.size()
+            << (dry_run ? " would be removed (dry run)" : " removed") << std::endl;
+}
+
+int run_prune(core::Session& session, const PruneFlags& flags) {
+  if (flags.all == !flags.volume.empty()) throw Error("give either a volume name or --all", Exit::usage);
+  auto base = snapshot_base(session, flags.output);
+  std::vector<std::string> volumes;
+  if (flags.all) {
+    for (const auto& [name, declared] : session.manifest().volumes) volumes.push_back(name);
+  } else {
+    volumes.push_back(flags.volume);
+  }
+  auto results = nlohmann::ordered_json::array();
+  for (const auto& volume : volumes) {
+    util::throw_if_interrupted();
+    auto result = snapshot::prune_volume(base, volume, flags.policy, flags.dry_run);
+    if (flags.json) {
+      results.push_back(result_json(result));
+    } else {
+      print_result(result, flags.dry_run);
+    }
+  }
+  if (flags.json) print_json({{"dry_run", flags.dry_run}, {"volumes", results}});
+  return 0;
+}
+}  // namespace
+
+void add_prune_command(CLI::App& volume, CliState& state) {
+  auto flags = std::make_shared<PruneFlags>();
+  auto* cmd = volume.add_subcommand("prune", "Remove old snapshots by a retention policy (the newest is always kept)");
+  cmd->add_option("volume", flags->volume, "Volume whose snapshots to prune");
+  cmd->add_flag("--all", flags->all, "Prune every volume the manifest declares");
+  cmd->add_option("-o,--output", flags->output, "Snapshot folder (default <manifest dir>/.dockform/snapshots)");
+  cmd->add_option("--keep-last", flags->policy.keep_last, "Keep the N newest snapshots")
+      ->required()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--keep-daily", flags->policy.keep_daily, "Keep the newest of each of the last N days with one")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--keep-weekly", flags->policy.keep_weekly, "Keep the newest of each of the last N ISO weeks with one")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--keep-monthly", flags->policy.keep_monthly, "Keep the newest of each of the last N months with one")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--dry-run", flags->dry_run, "Remove nothing; say what would be removed");
+  cmd->add_flag("--json", flags->json, "Print one JSON document");
+  cmd->callback([&state, flags] { state.run = [flags](core::Session& session) { return run_prune(session, *flags); }; });
+}
+
+}  // namespace dockform::cli
