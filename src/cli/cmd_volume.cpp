@@ -10,6 +10,7 @@ std::filesystem::path snapshot_base(core::Session& session, const std::string& o
 void add_volume_commands(CLI::App& app, CliState& state) {
   auto* volume = app.add_subcommand("volume", "Snapshot and restore Docker volumes");
   volume->require_subcommand(1);
+  volume->fallthrough();
   add_snapshot_command(*volume, state);
   add_restore_command(*volume, state);
   add_list_command(*volume, state);

@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   CLI::App app{"dockform: snapshot and restore Docker volumes declared in a dockform manifest", "dockform"};
   app.footer(kExitCodes);
   app.require_subcommand(1);
+  // Global flags are accepted after the command too: `dockform volume list -c DIR`.
+  app.fallthrough();
   app.add_option("-c,--config", state.global.config, "Manifest file, or a folder holding dockform.yml");
   app.add_option("--log-level", state.log.level, "debug|info|warn|error")->capture_default_str();
   app.add_option("--log-format", state.log.format, "auto|pretty|json")->capture_default_str();
