@@ -38,7 +38,8 @@ std::string looked_for() {
 }  // namespace
 
 fs::path find_manifest(const std::string& config_flag) {
-  const fs::path given = clean_absolute(config_flag.empty() ? fs::path(".") : fs::path(config_flag));
+  const fs::path given =
+      clean_absolute(config_flag.empty() ? fs::path(".") : fs::path(config_flag));
   std::error_code ec;
   const fs::file_status status = fs::status(given, ec);
   if (status.type() == fs::file_type::not_found) {

@@ -73,7 +73,10 @@ class Interpolator {
     }
     const std::string name = read_name();
     if (at_end()) throw unterminated(start);
-    if (name.empty()) throw malformed(start, "expected a variable name (a letter or '_', then letters, digits, '_')");
+    if (name.empty()) {
+      throw malformed(start,
+                      "expected a variable name (a letter or '_', then letters, digits, '_')");
+    }
     if (peek() == '}') {
       ++pos_;
       return evaluate ? env_(name).value_or("") : "";

@@ -3,7 +3,6 @@
 #include "dockform/manifest/manifest.hpp"
 
 #include <yaml-cpp/anchor.h>
-#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
@@ -31,7 +30,8 @@ constexpr std::size_t max_file_bytes = 4 * 1024 * 1024;
 // shares an aliased node instead of copying it, so a few lines can stand for a
 // billion nodes (or, with an alias inside its own anchor, an endless cycle).
 // A real manifest has a few hundred nodes; yaml-cpp spends about half a
-// kilobyte of memory on each one, so the node cap also bounds memory.
+// kilobyte of memory on each one, so the node cap also bounds memory. The
+// scalar cap leaves room for any file without aliases.
 constexpr std::size_t max_depth = 64;
 constexpr std::size_t max_nodes = 100'000;
 constexpr std::size_t max_scalar_bytes = 2 * max_file_bytes;
@@ -41,7 +41,7 @@ constexpr std::array<std::string_view, 8> top_level_keys{
     "docker", "volumes", "networks", "filesets", "applications", "environment", "secrets", "sops"};
 // Accepted with any content: they belong to dockform's apply, not to this tool.
 constexpr std::array<std::string_view, 4> ignored_keys{"applications", "environment", "secrets",
-                                                        "sops"};
+                                                       "sops"};
 
 template <std::size_t N>
 std::string join(const std::array<std::string_view, N>& words) {
@@ -207,8 +207,6 @@ YAML::Node load_document(const std::string& text, const Reporter& reporter) {
       reporter.fail(guard.second_document(), "a manifest holds one YAML document, found more");
     }
     return YAML::Load(text);
-  } catch (const YAML::DeepRecursion& e) {
-    reporter.fail(e.mark, too_large);
   } catch (const YAML::Exception& e) {
     reporter.fail(e.mark, "invalid YAML: " + e.msg);
   }
@@ -273,12 +271,15 @@ class Reader {
   Reader(const Reporter& reporter, const EnvLookup& env) : reporter_(reporter), env_(env) {}
 
   Manifest read(const YAML::Node& root) const {
-    if (!root.IsMap()) reporter_.fail(root.Mark(), "the manifest must be a mapping, got " + describe(root));
+    if (!root.IsMap()) {
+      reporter_.fail(root.Mark(), "the manifest must be a mapping, got " + describe(root));
+    }
     std::map<std::string, Entry> sections;
     for (Entry& entry : entries(root, "")) {
       if (!contains(top_level_keys, entry.key)) {
         reporter_.fail(entry.key_node.Mark(), "unknown top-level key " + quote(entry.key) +
-                                                  " (expected one of: " + join(top_level_keys) + ")");
+                                                  " (expected one of: " + join(top_level_keys) +
+                                                  ")");
       }
       if (!contains(ignored_keys, entry.key)) sections.emplace(entry.key, std::move(entry));
     }
@@ -302,11 +303,13 @@ class Reader {
     for (const auto& pair : map) {
       const YAML::Node& key = pair.first;
       if (!key.IsScalar()) {
-        reporter_.fail(key.Mark(), (path.empty() ? "top level" : path) + ": keys must be scalars, got " +
-                                       describe(key));
+        reporter_.fail(key.Mark(), (path.empty() ? "top level" : path) +
+                                       ": keys must be scalars, got " + describe(key));
       }
       const std::string key_path = path.empty() ? key.Scalar() : path + "." + key.Scalar();
-      if (!seen.insert(key.Scalar()).second) reporter_.fail(key.Mark(), "duplicate key " + quote(key_path));
+      if (!seen.insert(key.Scalar()).second) {
+        reporter_.fail(key.Mark(), "duplicate key " + quote(key_path));
+      }
       out.push_back({key.Scalar(), key_path, key, pair.second});
     }
     return out;
@@ -316,7 +319,8 @@ class Reader {
   std::vector<Entry> mapping(const Entry& entry) const {
     if (entry.value.IsNull()) return {};
     if (!entry.value.IsMap()) {
-      reporter_.fail(entry.value.Mark(), entry.path + ": expected a mapping, got " + describe(entry.value));
+      reporter_.fail(entry.value.Mark(),
+                     entry.path + ": expected a mapping, got " + describe(entry.value));
     }
     return entries(entry.value, entry.path);
   }
@@ -324,7 +328,8 @@ class Reader {
   // A scalar value, interpolated. Numbers and booleans count as their text.
   std::string text(const Entry& entry) const {
     if (!entry.value.IsScalar()) {
-      reporter_.fail(entry.value_mark(), entry.path + ": expected a string, got " + describe(entry.value));
+      reporter_.fail(entry.value_mark(),
+                     entry.path + ": expected a string, got " + describe(entry.value));
     }
     try {
       return interpolate(entry.value.Scalar(), env_);
@@ -354,7 +359,10 @@ class Reader {
 
   void read_docker(const std::map<std::string, Entry>& sections, Manifest& manifest) const {
     const auto docker = sections.find("docker");
-    if (docker == sections.end()) reporter_.fail(YAML::Mark(), "missing required key docker.identifier");
+    if (docker == sections.end()) {
+      // No docker section to point at: name the start of the file.
+      reporter_.fail(YAML::Mark(), "missing required key docker.identifier");
+    }
     bool has_identifier = false;
     for (const Entry& entry : mapping(docker->second)) {
       if (entry.key == "identifier") {
@@ -376,10 +384,11 @@ class Reader {
   std::string identifier(const Entry& entry) const {
     std::string value = text(entry);
     if (!valid_identifier(value)) {
-      reporter_.fail(entry.value_mark(),
-                     entry.path + ": " + quote(value) +
-                         " is not a valid identifier: use lowercase letters a-z, digits, '_', '.' "
-                         "and '-', starting with a letter or digit (it becomes a Docker label value)");
+      reporter_.fail(
+          entry.value_mark(),
+          entry.path + ": " + quote(value) +
+              " is not a valid identifier: use lowercase letters a-z, digits, '_', '.' "
+              "and '-', starting with a letter or digit (it becomes a Docker label value)");
     }
     return value;
   }
@@ -466,7 +475,8 @@ class Reader {
       }
     }
     if (!target) {
-      reporter_.fail(fileset.key_node.Mark(), "missing required key " + fileset.path + ".target_volume");
+      reporter_.fail(fileset.key_node.Mark(),
+                     "missing required key " + fileset.path + ".target_volume");
     }
     return *target;
   }
@@ -483,14 +493,17 @@ std::string read_file(const fs::path& file) {
   };
   const std::unique_ptr<std::FILE, Closer> stream(std::fopen(file.c_str(), "rb"));
   const auto cannot_read = [&file] {
-    return ManifestError(file.string() + ": cannot read: " + std::generic_category().message(errno));
+    return ManifestError(file.string() +
+                         ": cannot read: " + std::generic_category().message(errno));
   };
   if (!stream) throw cannot_read();
   std::string text;
   std::array<char, 65536> buffer{};
   while (const std::size_t count = std::fread(buffer.data(), 1, buffer.size(), stream.get())) {
     text.append(buffer.data(), count);
-    if (text.size() > max_file_bytes) throw ManifestError(file.string() + ": manifest is larger than 4 MiB");
+    if (text.size() > max_file_bytes) {
+      throw ManifestError(file.string() + ": manifest is larger than 4 MiB");
+    }
   }
   if (std::ferror(stream.get()) != 0) throw cannot_read();
   return text;
