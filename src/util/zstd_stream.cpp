@@ -21,9 +21,11 @@ ZstdCompressor::ZstdCompressor(int level, int threads, ByteSink sink)
     // Ignored (error) when libzstd was built without threads: fall back to one.
     ZSTD_CCtx_setParameter(ctx_, ZSTD_c_nbWorkers, threads);
     // The automatic job size (4 windows, 8 MiB at level 3) keeps several jobs
-    // of input and output in flight: 2 MiB jobs hold peak RSS near 30 MiB
-    // instead of 70-110 MiB, with the same throughput on two cores.
-    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_jobSize, 2 << 20);
+    // of input and output in flight: 2 MiB jobs hold peak RSS near 30-45 MiB
+    // instead of 70-110 MiB, with the same throughput on two cores. High
+    // levels have windows larger than that and would re-read the overlap of
+    // every job, so they keep the automatic size (and need more memory).
+    if (level <= 9) ZSTD_CCtx_setParameter(ctx_, ZSTD_c_jobSize, 2 << 20);
   }
 }
 
