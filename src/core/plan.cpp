@@ -25,8 +25,10 @@ Plan compute_plan(const manifest::Manifest& manifest, engine::Engine& engine) {
     plan.items.push_back({PlanItem::Kind::volume, action_for(info.has_value(), info ? info->labels : engine::Labels{}, manifest.identifier), name});
   }
   auto networks = engine.network_list();
-  for (const auto& [name, network] : manifest.networks) {
-    auto found = std::find_if(networks.begin(), networks.end(), [&](const engine::json& item) { return item.value("Name", "") == name; });
+  for (const auto& entry : manifest.networks) {
+    const std::string& name = entry.first;
+    auto found = std::find_if(networks.begin(), networks.end(),
+                              [&](const engine::json& item) { return item.value("Name", "") == name; });
     engine::Labels labels;
     if (found != networks.end() && found->contains("Labels") && (*found)["Labels"].is_object()) {
       labels = (*found)["Labels"].get<engine::Labels>();

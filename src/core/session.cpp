@@ -17,7 +17,14 @@ engine::Endpoint Session::endpoint() {
     const char* value = std::getenv(name.c_str());
     return value ? std::optional<std::string>(value) : std::nullopt;
   };
-  return engine::resolve_endpoint(manifest().context, env);
+  // `version` works outside a project: without a manifest, the default context.
+  std::string context = "default";
+  try {
+    context = manifest().context;
+  } catch (const manifest::ManifestError&) {
+    if (!options_.config.empty()) throw;
+  }
+  return engine::resolve_endpoint(context, env);
 }
 
 engine::Engine& Session::engine() {

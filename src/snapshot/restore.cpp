@@ -201,17 +201,17 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
     Forwarder forwarder(helper.attach_and_start());
     util::Progress progress("restore " + options.volume, std::filesystem::file_size(options.snapshot));
     SnapshotReader reader(options.snapshot, checks.format, [&](std::uint64_t read) { progress.update(read); });
-    TarWalker walker([&] {
-      auto block = reader.next_block();
-      forwarder.push(block);
-      forwarder.flush();
-      return block;
-    });
     MemberSafety safety;
     std::optional<std::uint64_t> last_member_end = 0;
     std::string failure;
     Exit failure_code = Exit::error;
     try {
+      TarWalker walker([&] {
+        auto block = reader.next_block();
+        forwarder.push(block);
+        forwarder.flush();
+        return block;
+      });
       auto inspect = [&](const TarEntry& entry, std::int64_t data_offset) {
         if (auto reason = safety.check(entry); !reason.empty()) {
           throw Error("unsafe member in snapshot: " + reason, Exit::refused);

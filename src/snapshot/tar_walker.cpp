@@ -13,9 +13,11 @@ TarWalker::TarWalker(Source source) : source_(std::move(source)), archive_(archi
   if (archive_ == nullptr) throw Error("cannot allocate a tar reader");
   archive_read_support_filter_none(archive_);
   archive_read_support_format_tar(archive_);
+  // Opening reads the first block already: a source failure surfaces here.
   if (archive_read_open(archive_, this, nullptr, &TarWalker::read_callback, nullptr) != ARCHIVE_OK) {
     std::string message = archive_error_string(archive_) ? archive_error_string(archive_) : "unknown error";
     archive_read_free(archive_);
+    if (source_error_) std::rethrow_exception(source_error_);
     throw Error("tar stream is damaged: " + message);
   }
 }

@@ -13,10 +13,10 @@ namespace {
 // Walks the whole archive, collecting problems instead of stopping at the
 // first unsafe member; a damaged stream ends the walk.
 void walk(SnapshotReader& reader, VerifyReport& report) {
-  TarWalker walker([&reader] { return reader.next_block(); });
   MemberSafety safety;
   std::optional<std::uint64_t> last_member_end = 0;
   try {
+    TarWalker walker([&reader] { return reader.next_block(); });
     auto inspect = [&](const TarEntry& entry, std::int64_t data_offset) {
       if (auto reason = safety.check(entry); !reason.empty()) report.problems.push_back("unsafe member: " + reason);
       last_member_end = entry.data_end(data_offset);

@@ -1,0 +1,49 @@
+# shellcheck shell=bash
+# Test data for the end-to-end tests. Sourced after lib.sh.
+
+# fill_tricky VOLUME: everything a round trip must keep (design-notes §7).
+fill_tricky() {
+  vol_exec "$1" sh -euc '
+    cd /v
+    mkdir -p "dir with spaces/nested/deeper" empty-dir "empty dir 2" sticky setgid
+    echo hello > "dir with spaces/nested/deeper/file.txt"
+    printf "caf\303\251 \342\230\225\n" > "utf8-caf$(printf "\303\251")-$(printf "\342\230\225").txt"
+    printf "line\n" > "$(printf "name\nwith newline")"
+    echo dot > .dotfile
+    mkdir .dotdir && echo inner > .dotdir/.hidden
+    echo setuid > setuid-bin && chmod 4755 setuid-bin
+    echo setgid > setgid-bin && chmod 2711 setgid-bin
+    chmod 1777 sticky && chmod 2775 setgid
+    echo owned > owned && chown 1234:5678 owned && chmod 640 owned
+    echo nobody > nobody-file && chown 65534:65534 nobody-file && chmod 600 nobody-file
+    echo linked > hard-a && ln hard-a hard-b && ln hard-a "dir with spaces/hard-c"
+    ln -s "dir with spaces/nested/deeper/file.txt" symlink-rel
+    ln -s /does/not/exist dangling
+    ln -s ../../.. "dir with spaces/nested/up"
+    mkfifo fifo && chmod 620 fifo
+    long=$(printf "%0100d" 0 | tr 0 d)
+    mkdir -p "$long/$long" && echo deep > "$long/$long/over-100-bytes.txt"
+    name250=$(printf "%0250d" 0 | tr 0 n)
+    echo 250 > "$name250"
+    dd if=/dev/urandom of=random.bin bs=1M count=3 2>/dev/null
+    dd if=/dev/zero of=zeros.bin bs=1M count=2 2>/dev/null
+    touch -d "2001-02-03 04:05:06" owned
+    chown 4321:4321 "dir with spaces"
+    chmod 750 /v
+  '
+}
+
+# tree_listing VOLUME [IMAGE]: one line per path with type, mode, owner, size,
+# file mtime, link count, symlink target and content hash; sorted.
+tree_listing() {
+  docker run --rm --network none --log-driver none -v "$1:/v:ro" "${2:-$DOCKFORM_TEST_BUSYBOX_IMAGE}" sh -c '
+    cd /v && find . | sort | while IFS= read -r p; do
+      if [ -L "$p" ]; then echo "L|$p|$(readlink "$p")|$(stat -c "%u:%g" "$p")"
+      elif [ -d "$p" ]; then echo "D|$p|$(stat -c "%a|%u:%g" "$p")"
+      elif [ -p "$p" ]; then echo "P|$p|$(stat -c "%a|%u:%g|%Y" "$p")"
+      elif [ -f "$p" ]; then echo "F|$p|$(stat -c "%a|%u:%g|%s|%Y|%h" "$p")|$(sha256sum < "$p" | cut -c1-64)"
+      fi
+    done
+    echo "count=$(find . | wc -l) files=$(find . -type f | wc -l)"
+  '
+}
