@@ -1,0 +1,276 @@
+# shellcheck shell=bash
+# A private Docker Engine for tests and demos.
+#
+# Source this file, then:
+#   dockform_engine_start      start a private dockerd, export DOCKER_HOST to it
+#   dockform_engine_stop       stop it and delete everything it left (idempotent,
+#                              safe to call from an EXIT/INT/TERM trap)
+#   dockform_engine_reachable  0 when DOCKER_HOST (or /var/run/docker.sock when
+#                              DOCKER_HOST is unset) answers `docker version` in 5 s
+#
+# Everything the private engine owns lives in one folder made by `mktemp -d`
+# (/tmp/dfe.XXXXXX, short because unix socket paths are limited to 107 bytes):
+#   d.sock  the API socket       dockerd.pid  its pid file    dockerd.log  its log
+#   data/   --data-root          exec/        --exec-root     daemon.json  an empty config
+# Stop only ever acts on processes whose command line names that folder, and on
+# their descendants: an engine the machine already runs is never touched.
+
+# State of the engine started by this shell. Deliberately not exported: a child
+# process must never stop its parent's engine.
+DOCKFORM_ENGINE_DIR=${DOCKFORM_ENGINE_DIR:-}
+DOCKFORM_ENGINE_PID=${DOCKFORM_ENGINE_PID:-}
+DOCKFORM_ENGINE_SAVED_DOCKER_HOST=${DOCKFORM_ENGINE_SAVED_DOCKER_HOST:-__unset__}
+
+_dockform_engine_log() { printf 'engine: %s\n' "$*" >&2; }
+
+# True when process $1 exists and is not a zombie.
+_dockform_engine_alive() {
+  local stat
+  read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+  stat=${stat##*) }
+  [[ -n $stat && $stat != Z* && $stat != X* ]]
+}
+
+# Pids of the processes that belong to the engine whose folder is $1: dockerd,
+# containerd, shims, runc... (their command line names a path inside the folder),
+# and every descendant of those (container processes are children of the shims).
+_dockform_engine_pids() {
+  local dir=$1 p pid cmd stat ppid changed=1
+  local -a args
+  local -A mine=() parent=()
+  for p in /proc/[0-9]*; do
+    pid=${p#/proc/}
+    [[ $pid == "$$" || $pid == "${BASHPID:-}" ]] && continue
+    read -r stat 2>/dev/null <"$p/stat" || continue
+    stat=${stat##*) } # the fields after "(comm) "
+    ppid=${stat#* }
+    parent[$pid]=${ppid%% *}
+    mapfile -d '' -t args 2>/dev/null <"$p/cmdline" || continue
+    ((${#args[@]} > 0)) || continue
+    cmd="${args[*]}"
+    case $cmd in
+      *"$dir/"*)
+        case ${cmd%% *} in
+          */dockerd | dockerd | */containerd | containerd | *containerd-shim* | */runc | runc | *docker-proxy | *docker-init)
+            mine[$pid]=1
+            ;;
+        esac
+        ;;
+    esac
+  done
+  while ((changed)); do
+    changed=0
+    for pid in "${!parent[@]}"; do
+      if [[ -z ${mine[$pid]:-} && -n ${mine[${parent[$pid]}]:-} ]]; then
+        mine[$pid]=1
+        changed=1
+      fi
+    done
+  done
+  ((${#mine[@]} == 0)) || printf '%s\n' "${!mine[@]}"
+}
+
+# The start time (clock ticks after boot) of process $1, to tell it from a later
+# process that reuses its pid; empty when it is gone.
+_dockform_engine_starttime() {
+  local stat
+  local -a f
+  read -r stat 2>/dev/null <"/proc/$1/stat" || return 0
+  read -r -a f <<<"${stat##*) }"
+  echo "${f[19]:-}"
+}
+
+# Records the engine processes of folder $1 in _DFE_TRACKED (pid -> start time)
+# and sets _DFE_LIVE to the recorded ones still alive. Recording matters: once a
+# shim is gone, its container process is re-parented and no longer looks like ours.
+declare -gA _DFE_TRACKED=()
+declare -ga _DFE_LIVE=()
+_dockform_engine_live() {
+  local dir=$1 pid st
+  for pid in $(_dockform_engine_pids "$dir"); do
+    [[ -n ${_DFE_TRACKED[$pid]:-} ]] || _DFE_TRACKED[$pid]=$(_dockform_engine_starttime "$pid")
+  done
+  _DFE_LIVE=()
+  for pid in "${!_DFE_TRACKED[@]}"; do
+    st=$(_dockform_engine_starttime "$pid")
+    if [[ -n $st && $st == "${_DFE_TRACKED[$pid]}" ]] && _dockform_engine_alive "$pid"; then
+      _DFE_LIVE+=("$pid")
+    else
+      unset "_DFE_TRACKED[$pid]"
+    fi
+  done
+}
+
+# Waits up to $1 seconds for the engine processes of folder $2 to be gone.
+_dockform_engine_wait_gone() {
+  local secs=$1 dir=$2 i
+  for ((i = 0; i < secs * 5; i++)); do
+    _dockform_engine_live "$dir"
+    ((${#_DFE_LIVE[@]} == 0)) && return 0
+    sleep 0.2
+  done
+  _dockform_engine_live "$dir"
+  ((${#_DFE_LIVE[@]} == 0))
+}
+
+dockform_engine_reachable() {
+  local host=${DOCKER_HOST:-}
+  if [[ -z $host ]]; then
+    [[ -S /var/run/docker.sock ]] || return 1
+    host=unix:///var/run/docker.sock
+  fi
+  timeout -k 2 5 docker -H "$host" version >/dev/null 2>&1
+}
+
+dockform_engine_start() {
+  if [[ -n $DOCKFORM_ENGINE_DIR && -d $DOCKFORM_ENGINE_DIR ]]; then
+    _dockform_engine_log "a private engine is already running in $DOCKFORM_ENGINE_DIR"
+    return 1
+  fi
+  local tool
+  for tool in dockerd containerd docker timeout setsid; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      _dockform_engine_log "'$tool' not found (run scripts/install-deps)"
+      return 1
+    fi
+  done
+  if ((EUID != 0)); then
+    _dockform_engine_log "starting a private dockerd needs root"
+    return 1
+  fi
+
+  local dir
+  dir=$(mktemp -d /tmp/dfe.XXXXXX) || return 1
+  DOCKFORM_ENGINE_DIR=$dir
+  mkdir -p "$dir/data" "$dir/exec"
+  # An explicit empty config keeps /etc/docker/daemon.json out of the way.
+  echo '{}' >"$dir/daemon.json"
+  DOCKFORM_ENGINE_SAVED_DOCKER_HOST=${DOCKER_HOST-__unset__}
+
+  # setsid: a Ctrl-C in the terminal reaches the scripts' traps, which stop the
+  # engine in order, rather than the daemon directly. -w keeps $! alive as long
+  # as dockerd even where setsid has to fork (under job control).
+  setsid -w dockerd \
+    --config-file "$dir/daemon.json" \
+    --data-root "$dir/data" \
+    --exec-root "$dir/exec" \
+    --pidfile "$dir/dockerd.pid" \
+    --host "unix://$dir/d.sock" \
+    --storage-driver vfs \
+    --iptables=false \
+    --ip-masq=false \
+    --bridge=none \
+    </dev/null >"$dir/dockerd.log" 2>&1 &
+  DOCKFORM_ENGINE_PID=$!
+
+  local ok=0 deadline=$((SECONDS + 60))
+  while ((SECONDS < deadline)); do
+    if [[ -S $dir/d.sock ]] &&
+      timeout -k 2 5 docker -H "unix://$dir/d.sock" version >/dev/null 2>&1; then
+      ok=1
+      break
+    fi
+    if ! _dockform_engine_alive "$DOCKFORM_ENGINE_PID" && [[ ! -s $dir/dockerd.pid ]]; then
+      ok=2 # exited
+      break
+    fi
+    sleep 0.5
+  done
+  if ((ok != 1)); then
+    if ((ok == 2)); then
+      _dockform_engine_log "dockerd exited at start; last lines of $dir/dockerd.log:"
+    else
+      _dockform_engine_log "dockerd did not answer within 60 s; last lines of $dir/dockerd.log:"
+    fi
+    tail -n 40 "$dir/dockerd.log" >&2 || true
+    dockform_engine_stop || true
+    return 1
+  fi
+
+  export DOCKER_HOST=unix://$dir/d.sock
+  unset DOCKER_CONTEXT
+  _dockform_engine_log "private dockerd $(cat "$dir/dockerd.pid" 2>/dev/null) answers at $DOCKER_HOST"
+  return 0
+}
+
+dockform_engine_stop() {
+  local dir=${DOCKFORM_ENGINE_DIR:-}
+  [[ -n $dir ]] || return 0
+  # Refuse anything that does not look like a folder made by dockform_engine_start.
+  if [[ $dir != /tmp/dfe.* || $dir == */../* ]]; then
+    _dockform_engine_log "refusing to stop an engine in unexpected folder '$dir'"
+    return 1
+  fi
+
+  local pid="" p i
+  if [[ -s $dir/dockerd.pid ]]; then
+    pid=$(cat "$dir/dockerd.pid" 2>/dev/null) || pid=""
+  fi
+  [[ $pid =~ ^[0-9]+$ ]] || pid=${DOCKFORM_ENGINE_PID:-}
+  # Only signal it if it is still our dockerd (the pid may have been reused).
+  if [[ $pid =~ ^[0-9]+$ ]] && _dockform_engine_alive "$pid" &&
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do
+      _dockform_engine_alive "$pid" || break
+      sleep 0.2
+    done
+    if _dockform_engine_alive "$pid"; then
+      _dockform_engine_log "dockerd $pid still running after 30 s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  # Reap the background job if it was ours, so it does not linger as a zombie.
+  if [[ -n ${DOCKFORM_ENGINE_PID:-} ]]; then
+    wait "$DOCKFORM_ENGINE_PID" 2>/dev/null || true
+  fi
+
+  # dockerd stops the containerd it started on a clean exit; anything left over
+  # (containerd, shims, container processes) gets SIGTERM, then SIGKILL. (A
+  # container's init ignores SIGTERM from outside its pid namespace unless it
+  # handles it: SIGKILL is what ends those.)
+  _DFE_TRACKED=()
+  if ! _dockform_engine_wait_gone 10 "$dir"; then
+    for p in "${_DFE_LIVE[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    if ! _dockform_engine_wait_gone 5 "$dir"; then
+      for p in "${_DFE_LIVE[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+      _dockform_engine_wait_gone 5 "$dir" ||
+        _dockform_engine_log "processes still running: ${_DFE_LIVE[*]}"
+    fi
+  fi
+  _DFE_TRACKED=()
+
+  # Unmount whatever is still mounted in the folder, deepest first.
+  local mp
+  local -a mounts
+  for i in 1 2 3; do
+    mapfile -t mounts < <(awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { print $5 }' \
+      /proc/self/mountinfo | sort -r -u)
+    ((${#mounts[@]} == 0)) && break
+    for mp in "${mounts[@]}"; do
+      mp=$(printf '%b' "$mp") # mountinfo escapes spaces etc. as \040
+      umount -R "$mp" 2>/dev/null || umount -l "$mp" 2>/dev/null || true
+    done
+  done
+
+  if awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { found = 1 } END { exit !found }' \
+    /proc/self/mountinfo; then
+    _dockform_engine_log "mounts remain under $dir; not deleting it"
+  else
+    rm -rf --one-file-system "$dir" 2>/dev/null || rm -rf "$dir" 2>/dev/null ||
+      _dockform_engine_log "could not delete $dir"
+  fi
+
+  # Give the environment back as it was before the start.
+  if [[ ${DOCKER_HOST:-} == "unix://$dir/d.sock" ]]; then
+    if [[ ${DOCKFORM_ENGINE_SAVED_DOCKER_HOST:-__unset__} == __unset__ ]]; then
+      unset DOCKER_HOST
+    else
+      export DOCKER_HOST=$DOCKFORM_ENGINE_SAVED_DOCKER_HOST
+    fi
+  fi
+  DOCKFORM_ENGINE_DIR=""
+  DOCKFORM_ENGINE_PID=""
+  _dockform_engine_log "private engine in $dir stopped"
+  return 0
+}
