@@ -242,7 +242,8 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
     progress.finish();
     if (!failure.empty()) throw Error("snapshot " + options.snapshot.string() + " refused: " + failure, failure_code);
     if (last_member_end && reader.tar_bytes() <= *last_member_end) {
-      throw Error("snapshot " + options.snapshot.string() + " is truncated: the tar end-of-archive marker is missing");
+      throw Error("snapshot " + options.snapshot.string() + " is truncated: the tar end-of-archive marker is missing",
+                  Exit::refused);
     }
     forwarder.finish();
     int exit_code = helper.wait();

@@ -18,7 +18,7 @@ TarWalker::TarWalker(Source source) : source_(std::move(source)), archive_(archi
     std::string message = archive_error_string(archive_) ? archive_error_string(archive_) : "unknown error";
     archive_read_free(archive_);
     if (source_error_) std::rethrow_exception(source_error_);
-    throw Error("tar stream is damaged: " + message);
+    throw Error("tar stream is damaged: " + message, Exit::refused);
   }
 }
 
@@ -44,7 +44,7 @@ std::optional<TarEntry> TarWalker::next(const Inspect& inspect) {
   if (rc == ARCHIVE_EOF) return std::nullopt;
   if (rc < ARCHIVE_WARN) {
     const char* message = archive_error_string(archive_);
-    throw Error(std::string("tar stream is damaged: ") + (message ? message : "unreadable header"));
+    throw Error(std::string("tar stream is damaged: ") + (message ? message : "unreadable header"), Exit::refused);
   }
   TarEntry entry;
   const char* path = archive_entry_pathname(raw);
@@ -74,7 +74,7 @@ std::optional<TarEntry> TarWalker::next(const Inspect& inspect) {
   if (archive_read_data_skip(archive_) < ARCHIVE_WARN) {
     if (source_error_) std::rethrow_exception(source_error_);
     const char* message = archive_error_string(archive_);
-    throw Error("tar stream is damaged at " + entry.path + ": " + (message ? message : "truncated data"));
+    throw Error("tar stream is damaged at " + entry.path + ": " + (message ? message : "truncated data"), Exit::refused);
   }
   if (source_error_) std::rethrow_exception(source_error_);
   return entry;

@@ -65,13 +65,14 @@ std::string_view ZstdReader::read() {
     ZSTD_inBuffer in{input_.data(), input_.size(), input_pos_};
     ZSTD_outBuffer out{out_.data(), out_.size(), 0};
     std::size_t rc = ZSTD_decompressStream(ctx_, &out, &in);
-    if (ZSTD_isError(rc)) throw Error(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc));
+    // Damaged input is a reason to refuse the archive (exit 3), like a checksum mismatch.
+    if (ZSTD_isError(rc)) throw Error(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc), Exit::refused);
     // A call that made no progress only hints at the next frame's header size.
     if (in.pos != input_pos_ || out.pos > 0) mid_frame_ = rc != 0;
     input_pos_ = in.pos;
     if (out.pos > 0) return {out_.data(), out.pos};
     if (eof_ && input_pos_ == input_.size()) {
-      if (mid_frame_) throw Error("zstd data is truncated: the last frame is incomplete");
+      if (mid_frame_) throw Error("zstd data is truncated: the last frame is incomplete", Exit::refused);
       return {};
     }
   }
