@@ -1,6 +1,6 @@
 #include "dockform/snapshot/naming.hpp"
 
-#include <cstdio>
+#include <string>
 
 namespace dockform::snapshot {
 
@@ -13,23 +13,28 @@ std::string format(std::time_t time, const char* pattern) {
   return text;
 }
 
+// Accepts exactly the text format() writes ("2023-10-04T15-30-45Z" with '-'
+// or ':' between the time fields): a parse that formats back to the same
+// text, so impossible dates like 02-31 are refused rather than normalised.
 std::optional<std::time_t> parse(const std::string& text, char time_separator) {
-  int year, month, day, hour, minute, second;
-  char sep1, sep2, zulu;
-  char tail;
-  std::string pattern = "%4d-%2d-%2dT%2d%c%2d%c%2d%c%c";
-  int n = std::sscanf(text.c_str(), pattern.c_str(), &year, &month, &day, &hour, &sep1, &minute, &sep2, &second,
-                      &zulu, &tail);
-  if (n != 9 || sep1 != time_separator || sep2 != time_separator || zulu != 'Z') return std::nullopt;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  const std::string shape = std::string("dddd-dd-ddTdd") + time_separator + "dd" + time_separator + "ddZ";
+  if (text.size() != shape.size()) return std::nullopt;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    bool digit = text[i] >= '0' && text[i] <= '9';
+    if (shape[i] == 'd' ? !digit : text[i] != shape[i]) return std::nullopt;
+  }
+  auto number = [&](std::size_t at, std::size_t length) { return std::stoi(text.substr(at, length)); };
   std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  return timegm(&tm);
+  tm.tm_year = number(0, 4) - 1900;
+  tm.tm_mon = number(5, 2) - 1;
+  tm.tm_mday = number(8, 2);
+  tm.tm_hour = number(11, 2);
+  tm.tm_min = number(14, 2);
+  tm.tm_sec = number(17, 2);
+  std::time_t time = timegm(&tm);
+  const char* pattern = time_separator == ':' ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H-%M-%SZ";
+  if (format(time, pattern) != text) return std::nullopt;
+  return time;
 }
 }  // namespace
 

@@ -42,7 +42,8 @@ std::optional<TarEntry> TarWalker::next(const Inspect& inspect) {
   int rc = archive_read_next_header(archive_, &raw);
   if (source_error_) std::rethrow_exception(source_error_);
   if (rc == ARCHIVE_EOF) return std::nullopt;
-  if (rc < ARCHIVE_WARN) {
+  // ARCHIVE_RETRY (a header with a bad checksum) is damage too, not a member.
+  if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
     const char* message = archive_error_string(archive_);
     throw Error(std::string("tar stream is damaged: ") + (message ? message : "unreadable header"), Exit::refused);
   }

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# volume restore and the containers using the volume: refused (exit 3, both
+# names listed) without --stop-containers, nothing stopped and nothing changed;
+# with --stop-containers the running one is stopped for the swap and started
+# again (new StartedAt), the stopped one stays stopped.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=fixtures.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
+
+src=${PFX}src
+data=${PFX}data
+app=${PFX}app
+idle=${PFX}idle
+M=$TEST_TMP/manifest
+write_manifest "$M" restoretest "$src" "$data"
+docker volume create "$src" >/dev/null
+docker volume create "$data" >/dev/null
+
+json_get() { # FIELD of the JSON in $OUT, printed as JSON
+  python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])[sys.argv[2]]))' "$OUT" "$1" ||
+    fail "field $1 missing from the JSON output"
+}
+state_of() { # CONTAINER -> "running|StartedAt"
+  docker inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"
+}
+
+fill_tricky "$src"
+want=$(tree_listing "$src")
+run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
+assert_eq 0 "$RC" "snapshot of $src"
+snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+
+vol_exec "$data" sh -euc 'echo live > /v/live.txt; mkdir /v/d; echo x > /v/d/x; echo h > /v/.hidden'
+before=$(tree_listing "$data")
+
+# A running user (sleep 3600; the trap lets `docker stop` end it at once) and a
+# container that was created but never started.
+docker run -d --name "$app" --network none -v "$data:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+  sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+docker create --name "$idle" --network none -v "$data:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
+app_before=$(state_of "$app")
+assert_eq "true" "${app_before%%|*}" "$app runs before the restore"
+assert_eq "false|0001-01-01T00:00:00Z" "$(state_of "$idle")" "$idle was never started"
+
+# --- Without --stop-containers: refused, nothing touched. ---
+run_df -c "$M" volume restore "$data" "$snap" --force
+assert_eq 3 "$RC" "restore while containers use the volume"
+assert_contains "$ERR" "containers are using volume $data" "refusal message"
+assert_contains "$ERR" "$app" "refusal names the running container"
+assert_contains "$ERR" "$idle" "refusal names the stopped container"
+assert_contains "$ERR" "--stop-containers" "refusal names --stop-containers"
+assert_eq "$app_before" "$(state_of "$app")" "$app still running, not restarted, after the refusal"
+assert_eq "false|0001-01-01T00:00:00Z" "$(state_of "$idle")" "$idle untouched by the refusal"
+assert_eq "$before" "$(tree_listing "$data")" "volume unchanged after the refusal"
+
+# --- With --stop-containers: restored; the running one restarted. ---
+run_df -c "$M" volume restore "$data" "$snap" --force --stop-containers --json
+assert_eq 0 "$RC" "restore --force --stop-containers"
+assert_eq "[\"$app\"]" "$(json_get containers_stopped)" "--json containers_stopped"
+assert_eq "[\"$app\"]" "$(json_get containers_started)" "--json containers_started"
+app_after=$(state_of "$app")
+assert_eq "true" "${app_after%%|*}" "$app runs again after the restore"
+[[ $app_after != "$app_before" ]] || fail "$app was not restarted: StartedAt unchanged ($app_after)"
+assert_eq "false|0001-01-01T00:00:00Z" "$(state_of "$idle")" "$idle is still stopped (never started)"
+got=$(tree_listing "$data")
+if [[ $got != "$want" ]]; then
+  diff <(echo "$want") <(echo "$got") >&2 || true
+  fail "tree of $data after restore differs from the snapshot source (diff above)"
+fi
+# The restarted container sees the restored content through its mount.
+assert_eq "hello" "$(docker exec "$app" cat "/data/dir with spaces/nested/deeper/file.txt")" \
+  "the restarted container sees the restored files"
+docker exec "$app" test ! -e /data/live.txt || fail "the restarted container still sees the old live.txt"
+
+pass

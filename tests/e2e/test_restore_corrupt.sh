@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# volume restore refuses damaged snapshots before touching the volume: a
+# flipped byte (sidecar beside it), a sidecar whose checksum does not match, an
+# archive truncated to half without sidecar, plain tars cut in a member or
+# right after one (no end-of-archive marker). Each time: non-zero exit, the
+# volume's tree unchanged, no .dockform-* staging left, the container using the
+# volume neither stopped nor restarted, no helper or lock container left behind.
+# (Unsafe archives: test_restore_unsafe.sh.)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=fixtures.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
+
+src=${PFX}src
+live=${PFX}live
+app=${PFX}app
+M=$TEST_TMP/manifest
+write_manifest "$M" restoretest "$src" "$live"
+docker volume create "$src" >/dev/null
+docker volume create "$live" >/dev/null
+
+state_of() { docker inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
+
+fill_tricky "$src"
+run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
+assert_eq 0 "$RC" "snapshot of $src"
+snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+sidecar=${snap%.tar.zst}.json
+
+vol_exec "$live" sh -euc '
+  cd /v
+  echo "known content" > known.txt
+  mkdir -p sub/deeper && echo deep > sub/deeper/f
+  echo dot > .dot
+  ln -s known.txt link-to-known
+  chmod 711 /v
+'
+before=$(tree_listing "$live")
+docker run -d --name "$app" --network none -v "$live:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+  sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+app_before=$(state_of "$app")
+
+# check_untouched WHAT: the volume, its user and the engine are as before.
+check_untouched() {
+  local what=$1 got leftovers
+  got=$(tree_listing "$live")
+  # The listing has every path: stray entries (evil, link, .dockform-*) show as a diff.
+  if [[ $got != "$before" ]]; then
+    diff <(echo "$before") <(echo "$got") >&2 || true
+    fail "$what: the volume changed (diff above)"
+  fi
+  assert_not_contains "$got" ".dockform-" "$what: staging entries left in the volume"
+  assert_eq "$app_before" "$(state_of "$app")" "$what: the container using the volume was stopped or restarted"
+  leftovers=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$live")
+  assert_eq "" "$leftovers" "$what: helper containers left behind"
+  docker inspect "dockform-lock-$live" >/dev/null 2>&1 && fail "$what: lock container dockform-lock-$live left behind"
+  return 0
+}
+
+# --- 5. One byte flipped in the middle, sidecar kept beside the copy. ---
+mkdir -p "$TEST_TMP/flip"
+cp "$snap" "$TEST_TMP/flip/flipped.tar.zst"
+cp "$sidecar" "$TEST_TMP/flip/flipped.json"
+python3 - "$TEST_TMP/flip/flipped.tar.zst" <<'EOF'
+import os, sys
+path = sys.argv[1]
+size = os.path.getsize(path)
+with open(path, "r+b") as f:
+    f.seek(size // 2)
+    b = f.read(1)
+    f.seek(size // 2)
+    f.write(bytes([b[0] ^ 0x10]))
+EOF
+cmp -s "$snap" "$TEST_TMP/flip/flipped.tar.zst" && fail "the byte flip did not change the copy"
+run_df -c "$M" volume restore "$live" "$TEST_TMP/flip/flipped.tar.zst" --force --stop-containers
+((RC != 0)) || fail "restore of a snapshot with a flipped byte succeeded"
+if [[ $ERR == *"checksum mismatch"* ]]; then
+  assert_eq 3 "$RC" "checksum mismatch exit code"
+  echo "flipped byte: refused by the sidecar checksum (exit $RC)"
+elif [[ $ERR == *zstd* || $ERR == *"damaged"* || $ERR == *"orrupt"* ]]; then
+  echo "flipped byte: refused by the zstd/tar checks (exit $RC): ${ERR##*error}"
+else
+  fail "flipped byte: unexpected message"
+fi
+check_untouched "flipped byte"
+
+# --- 5b. An intact archive whose sidecar records another checksum. ---
+mkdir -p "$TEST_TMP/badsum"
+cp "$snap" "$TEST_TMP/badsum/badsum.tar.zst"
+python3 - "$sidecar" "$TEST_TMP/badsum/badsum.json" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["checksum"]["tar_zst"] = "0" * 64
+json.dump(doc, open(sys.argv[2], "w"), indent=2)
+EOF
+run_df -c "$M" volume restore "$live" "$TEST_TMP/badsum/badsum.tar.zst" --force --stop-containers
+assert_eq 3 "$RC" "restore with a sidecar checksum that does not match"
+assert_contains "$ERR" "checksum mismatch" "wrong sidecar checksum message"
+assert_contains "$ERR" "$(printf '0%.0s' {1..64})" "the message names the sidecar's checksum"
+check_untouched "wrong sidecar checksum"
+
+# --- 6. Truncated to half, no sidecar. ---
+mkdir -p "$TEST_TMP/trunc"
+cp "$snap" "$TEST_TMP/trunc/half.tar.zst"
+truncate -s $(($(stat -c %s "$snap") / 2)) "$TEST_TMP/trunc/half.tar.zst"
+run_df -c "$M" volume restore "$live" "$TEST_TMP/trunc/half.tar.zst" --force --stop-containers
+((RC != 0)) || fail "restore of a truncated snapshot succeeded"
+assert_contains "$ERR" "no sidecar" "a snapshot without sidecar is restored with a warning"
+echo "truncated: exit $RC"
+check_untouched "truncated archive"
+
+# A plain .tar cut in the middle of a member, and one cut exactly after a
+# member (no end-of-archive marker): both refused.
+zstd -q -dc "$snap" >"$TEST_TMP/trunc/whole.tar"
+head -c $(($(stat -c %s "$TEST_TMP/trunc/whole.tar") / 2 + 100)) "$TEST_TMP/trunc/whole.tar" >"$TEST_TMP/trunc/cut.tar"
+run_df -c "$M" volume restore "$live" "$TEST_TMP/trunc/cut.tar" --force --stop-containers
+((RC != 0)) || fail "restore of a plain tar cut in a member succeeded"
+check_untouched "plain tar cut in a member"
+python3 - "$TEST_TMP/trunc/noeof.tar" <<'EOF'
+import io, sys, tarfile
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+    d = tarfile.TarInfo("./"); d.type = tarfile.DIRTYPE; d.mode = 0o755; t.addfile(d)
+    data = b"x" * 1000
+    f = tarfile.TarInfo("./only.txt"); f.size = len(data); t.addfile(f, io.BytesIO(data))
+raw = buf.getvalue()
+# Header + 1000 bytes padded to 1024: keep the members, drop the end-of-archive blocks.
+end = raw.rfind(b"x" * 1000) + 1024
+open(sys.argv[1], "wb").write(raw[:end])
+EOF
+run_df -c "$M" volume restore "$live" "$TEST_TMP/trunc/noeof.tar" --force --stop-containers
+((RC != 0)) || fail "restore of a tar without its end-of-archive marker succeeded"
+assert_contains "$ERR" "truncated" "a missing end-of-archive marker is reported as truncated"
+check_untouched "tar without end-of-archive marker"
+
+# The volume still restores from the intact snapshot afterwards (nothing stuck).
+run_df -c "$M" volume restore "$live" "$snap" --force --stop-containers
+assert_eq 0 "$RC" "restore of the intact snapshot after the refusals"
+assert_eq "$(tree_listing "$src")" "$(tree_listing "$live")" "tree after the final restore"
+
+pass

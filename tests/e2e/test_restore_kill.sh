@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# volume restore killed with SIGKILL while it extracts (~240 MB): the live
+# content is still entirely the old one (or entirely the new one), never a mix.
+# The next restore cleans up what the killed run left (staging folder, helper
+# container, lock), says so, and leaves exactly the snapshot's tree with no
+# .dockform-* entries, no helper and no lock container.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=fixtures.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
+
+big=${PFX}big
+target=${PFX}target
+M=$TEST_TMP/manifest
+write_manifest "$M" restoretest "$big" "$target"
+docker volume create "$big" >/dev/null
+docker volume create "$target" >/dev/null
+
+# The lock container is named after the volume, not with $PFX: remove it (and
+# the killed run's helpers) whatever happens, then run lib.sh's cleanup.
+_kill_test_exit() {
+  local rc=$?
+  [[ -z ${df_pid:-} ]] || kill -9 "$df_pid" 2>/dev/null || true
+  docker rm -f "dockform-lock-$target" >/dev/null 2>&1 || true
+  (exit "$rc")
+  _on_exit
+}
+trap _kill_test_exit EXIT
+
+json_get() { # FIELD of the JSON in $OUT, printed as JSON
+  python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])[sys.argv[2]]))' "$OUT" "$1" ||
+    fail "field $1 missing from the JSON output"
+}
+# live_listing VOLUME: tree_listing without the .dockform-* entries and the counts.
+live_listing() {
+  tree_listing "$1" | grep -v -e '^.|\./\.dockform-' -e '^count=' || true
+}
+# extract_helper_running: the restore's extracting helper (stdin open) runs on $target.
+extract_helper_running() {
+  local id
+  for id in $(docker ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target"); do
+    [[ $(docker inspect --format '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]] && return 0
+  done
+  return 1
+}
+
+# ~240 MB of incompressible data in 60 files, and a few small ones.
+# shellcheck disable=SC2016 # expanded by the container's shell
+vol_exec "$big" sh -euc '
+  cd /v
+  mkdir -p data
+  i=0
+  while [ $i -lt 60 ]; do dd if=/dev/urandom of=data/blob$i bs=1M count=4 2>/dev/null; i=$((i+1)); done
+  echo new > new.txt
+  echo newdot > .newdot
+  chmod 700 /v
+'
+new_full=$(tree_listing "$big")
+new_live=$(live_listing "$big")
+run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
+assert_eq 0 "$RC" "snapshot of $big"
+snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+
+vol_exec "$target" sh -euc '
+  cd /v
+  echo old > old.txt
+  echo olddot > .olddot
+  mkdir -p keep/sub && echo deep > keep/sub/f
+  chmod 755 /v
+'
+old_live=$(live_listing "$target")
+
+# Start the restore, wait for its extracting helper, let it write a little, kill -9.
+"$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/killed.out" 2>"$TEST_TMP/killed.err" </dev/null &
+df_pid=$!
+deadline=$((SECONDS + 90))
+until extract_helper_running; do
+  if ! kill -0 "$df_pid" 2>/dev/null; then
+    wait "$df_pid" && rc=0 || rc=$?
+    cat "$TEST_TMP/killed.err" >&2
+    fail "the restore ended (exit $rc) before its extracting helper was seen: could not kill it mid-restore"
+  fi
+  ((SECONDS < deadline)) || fail "no extracting helper appeared within 90 s"
+  sleep 0.05
+done
+sleep 0.1
+kill -0 "$df_pid" 2>/dev/null || fail "the restore ended before it could be killed"
+kill -9 "$df_pid"
+wait "$df_pid" 2>/dev/null || true
+df_pid=
+echo "--- stderr of the killed run:"
+cat "$TEST_TMP/killed.err"
+
+# The killed run left its staging folder; the live content is old or new, never a mix.
+names=$(vol_exec "$target" ls -a /v)
+echo "--- volume root after the kill:"
+echo "$names"
+assert_contains "$names" ".dockform-restore-" "the kill happened while extracting into staging"
+live=$(live_listing "$target")
+if [[ $live == "$old_live" ]]; then
+  echo "after the kill: the live content is the old one"
+elif [[ $live == "$new_live" ]]; then
+  echo "after the kill: the live content is the new one"
+else
+  diff <(echo "$old_live") <(echo "$live") >&2 || true
+  fail "after the kill the live content is neither the old nor the new tree (diff against the old above)"
+fi
+
+# The next restore recovers and succeeds.
+run_df -c "$M" volume restore "$target" "$snap" --force --json
+assert_eq 0 "$RC" "restore after the killed one"
+echo "--- stderr of the recovering run:"
+echo "$ERR"
+assert_contains "$ERR" "interrupted restore" "the rerun says it cleaned up after the interrupted restore"
+recovered=$(json_get recovered)
+[[ $recovered != "[]" ]] || fail "--json recovered is empty after an interrupted restore"
+assert_contains "$recovered" ".dockform-" "--json recovered names what was cleaned up"
+got=$(tree_listing "$target")
+if [[ $got != "$new_full" ]]; then
+  diff <(echo "$new_full") <(echo "$got") >&2 || true
+  fail "tree after the recovering restore differs from the snapshot's source (diff above)"
+fi
+names=$(vol_exec "$target" ls -a /v)
+assert_not_contains "$names" ".dockform-" "no .dockform-* entries after the recovering restore"
+helpers=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
+assert_eq "" "$helpers" "helper containers left for $target"
+docker inspect "dockform-lock-$target" >/dev/null 2>&1 && fail "lock container dockform-lock-$target left behind"
+
+pass

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# volume restore: a snapshot of fill_tricky restored into an empty declared volume
+# gives the same tree (volume root mode and owner included), --json reports it,
+# and a non-empty volume is only replaced with --force, then holding exactly the
+# snapshot (old files and old dotfiles gone, no .dockform-* staging left).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=fixtures.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
+
+src=${PFX}src
+dst=${PFX}dst
+full=${PFX}full
+M=$TEST_TMP/manifest
+SNAPS=$TEST_TMP/snaps
+write_manifest "$M" restoretest "$src" "$dst" "$full"
+for v in "$src" "$dst" "$full"; do docker volume create "$v" >/dev/null; done
+
+# json_get FIELD: a field of the JSON document in $OUT, printed as JSON.
+json_get() {
+  python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])[sys.argv[2]]))' "$OUT" "$1" ||
+    fail "field $1 missing from the JSON output"
+}
+# root_entries VOLUME: the names at the volume root (one a line, . and .. left out).
+root_entries() {
+  vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true
+}
+assert_no_staging() { # VOLUME
+  local names
+  names=$(root_entries "$1")
+  assert_not_contains "$names" ".dockform-" "no .dockform-* entry may remain at the root of $1"
+}
+
+fill_tricky "$src"
+want=$(tree_listing "$src")
+assert_contains "$want" "D|.|750|0:0" "fill_tricky sets the source root to 750"
+# Paths, not lines: fill_tricky has a file name holding a newline.
+want_files=$(vol_exec "$src" sh -c 'find /v -type f -print0 | tr -cd "\\0" | wc -c')
+
+run_df -c "$M" volume snapshot "$src" -o "$SNAPS" --json
+assert_eq 0 "$RC" "snapshot of $src"
+snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+sidecar=${snap%.tar.zst}.json
+assert_file_exists "$snap" "snapshot data file"
+assert_file_exists "$sidecar" "snapshot sidecar"
+sha=$(sha256sum "$snap" | cut -c1-64)
+
+# --- 1. Round trip into an empty volume, with --json. ---
+run_df -c "$M" volume restore "$dst" "$snap" --json
+assert_eq 0 "$RC" "restore into the empty volume $dst"
+got=$(tree_listing "$dst")
+if [[ $got != "$want" ]]; then
+  diff <(echo "$want") <(echo "$got") >&2 || true
+  fail "tree of $dst after restore differs from the source's (diff above)"
+fi
+assert_eq "\"$dst\"" "$(json_get volume)" "--json volume"
+assert_eq "true" "$(json_get checksum_verified)" "--json checksum_verified"
+assert_eq "\"$sha\"" "$(json_get checksum)" "--json checksum is the sha256 of the file"
+assert_eq "$want_files" "$(json_get file_count)" "--json file_count (find -type f in the source)"
+assert_eq "[]" "$(json_get containers_stopped)" "--json containers_stopped"
+assert_eq "[]" "$(json_get containers_started)" "--json containers_started"
+assert_eq "[]" "$(json_get recovered)" "--json recovered (nothing was interrupted)"
+assert_eq "\"$sidecar\"" "$(json_get sidecar)" "--json sidecar path"
+assert_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["uncompressed_bytes"])' "$sidecar")" \
+  "$(json_get uncompressed_bytes)" "--json uncompressed_bytes equals the sidecar's"
+assert_contains "$(json_get warnings)" "taken of volume $src" "restoring into another volume warns about the name"
+assert_no_staging "$dst"
+
+# --- 2. A non-empty volume is refused without --force. ---
+vol_exec "$full" sh -euc '
+  cd /v
+  echo old-dot > .old-dot
+  echo old > old-file
+  mkdir -p old-dir/sub && echo deep > old-dir/sub/x
+  echo "old version" > .dotfile
+  ln -s old-file old-link
+  chmod 700 /v
+'
+before=$(tree_listing "$full")
+run_df -c "$M" volume restore "$full" "$snap"
+assert_eq 3 "$RC" "restore into a non-empty volume without --force"
+assert_contains "$ERR" "--force" "the refusal names --force"
+assert_contains "$ERR" "not empty" "the refusal says the volume is not empty"
+assert_eq "$before" "$(tree_listing "$full")" "a refused restore leaves the volume unchanged"
+assert_no_staging "$full"
+
+# With --force the volume holds exactly the snapshot.
+run_df -c "$M" volume restore "$full" "$snap" --force
+assert_eq 0 "$RC" "restore --force into the non-empty volume"
+assert_contains "$OUT" "checksum verified" "text output reports the verified checksum"
+got=$(tree_listing "$full")
+if [[ $got != "$want" ]]; then
+  diff <(echo "$want") <(echo "$got") >&2 || true
+  fail "tree of $full after restore --force differs from the source's (diff above)"
+fi
+names=$(root_entries "$full")
+for gone in .old-dot old-file old-dir old-link; do
+  grep -qxF "$gone" <<<"$names" && fail "$gone from the old content survived restore --force"
+done
+assert_eq "dot" "$(vol_exec "$full" cat /v/.dotfile)" ".dotfile holds the snapshot's content, not the old one"
+assert_no_staging "$full"
+
+# A second --force restore over identical content is still exact (idempotent).
+run_df -c "$M" volume restore "$full" "$snap" --force
+assert_eq 0 "$RC" "second restore --force"
+assert_eq "$want" "$(tree_listing "$full")" "tree after a second restore --force"
+assert_no_staging "$full"
+
+pass

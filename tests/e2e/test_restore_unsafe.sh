@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# volume restore refuses unsafe archives (built with python3's tarfile, as
+# .tar.zst and plain .tar): an absolute path, '..', a member written through a
+# symlink to /, a hardlink to ../../etc/passwd. Each time: exit 3, "unsafe",
+# the volume's tree unchanged (no stray entry written anywhere in it), no
+# .dockform-* staging left, the container using the volume neither stopped nor
+# restarted, no helper or lock container left behind.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=fixtures.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
+
+live=${PFX}live
+app=${PFX}app
+M=$TEST_TMP/manifest
+write_manifest "$M" restoretest "$live" "${PFX}control"
+docker volume create "$live" >/dev/null
+docker volume create "${PFX}control" >/dev/null
+
+state_of() { docker inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
+
+vol_exec "$live" sh -euc '
+  cd /v
+  echo "known content" > known.txt
+  mkdir -p sub/deeper && echo deep > sub/deeper/f
+  echo dot > .dot
+  ln -s known.txt link-to-known
+  chmod 711 /v
+'
+before=$(tree_listing "$live")
+docker run -d --name "$app" --network none -v "$live:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+  sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+app_before=$(state_of "$app")
+
+# check_untouched WHAT: the volume, its user and the engine are as before.
+check_untouched() {
+  local what=$1 got leftovers
+  got=$(tree_listing "$live")
+  # The listing has every path: stray entries (evil, link, .dockform-*) show as a diff.
+  if [[ $got != "$before" ]]; then
+    diff <(echo "$before") <(echo "$got") >&2 || true
+    fail "$what: the volume changed (diff above)"
+  fi
+  assert_not_contains "$got" ".dockform-" "$what: staging entries left in the volume"
+  assert_eq "$app_before" "$(state_of "$app")" "$what: the container using the volume was stopped or restarted"
+  leftovers=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$live")
+  assert_eq "" "$leftovers" "$what: helper containers left behind"
+  docker inspect "dockform-lock-$live" >/dev/null 2>&1 && fail "$what: lock container dockform-lock-$live left behind"
+  return 0
+}
+
+# --- 7. Unsafe archives. ---
+mkdir -p "$TEST_TMP/unsafe"
+python3 - "$TEST_TMP/unsafe" <<'EOF'
+import io, sys, tarfile
+out = sys.argv[1]
+def member(name, kind="file", target="", data=b"evil\n"):
+    info = tarfile.TarInfo(name)
+    info.mtime = 1000000000
+    if kind == "dir":
+        info.type = tarfile.DIRTYPE; info.mode = 0o755
+    elif kind == "sym":
+        info.type = tarfile.SYMTYPE; info.linkname = target
+    elif kind == "hard":
+        info.type = tarfile.LNKTYPE; info.linkname = target
+    else:
+        info.size = len(data); info.mode = 0o644
+    return info, (io.BytesIO(data) if kind == "file" else None)
+def write(name, members):
+    with tarfile.open(f"{out}/{name}.tar", "w", format=tarfile.PAX_FORMAT) as t:
+        for info, data in members:
+            t.addfile(info, data)
+    # tarfile keeps the names as given (it only drops a trailing '/' when
+    # reading): check nothing was rewritten.
+    with tarfile.open(f"{out}/{name}.tar") as t:
+        names = [(m.name, m.linkname) for m in t.getmembers()]
+    assert names == [(i.name.rstrip("/") or "/", i.linkname) for i, _ in members], names
+def safe():
+    return [member("./", "dir"), member("./ok.txt", data=b"ok\n")]
+# The same builder with safe members only: restores (the control case).
+write("control", safe() + [member("./d", "dir"), member("./d/f", data=b"fine\n"), member("./d/l", "sym", "../ok.txt"),
+                         member("./d/h", "hard", "ok.txt")])
+write("absolute", safe() + [member("/etc/evil")])
+write("dotdot", safe() + [member("../evil")])
+write("symlink", safe() + [member("./link", "sym", "/"), member("./link/evil")])
+write("hardlink", safe() + [member("./h", "hard", "../../etc/passwd")])
+EOF
+for name in control absolute dotdot symlink hardlink; do
+  zstd -q -k "$TEST_TMP/unsafe/$name.tar" -o "$TEST_TMP/unsafe/$name.tar.zst"
+done
+
+run_df -c "$M" volume restore "${PFX}control" "$TEST_TMP/unsafe/control.tar.zst"
+assert_eq 0 "$RC" "restore of the control archive (safe members only)"
+assert_eq "$(printf 'ok\nfine\nok\nok')" \
+  "$(vol_exec "${PFX}control" sh -c 'cat /v/ok.txt /v/d/f /v/d/l /v/d/h')" "content of the control archive"
+assert_eq "2" "$(vol_exec "${PFX}control" stat -c %h /v/d/h)" "the control archive's hardlink"
+
+check_evil_name() { # KIND: the message names the offending member
+  case $1 in
+    absolute) assert_contains "$ERR" "/etc/evil" "absolute: message names the member" ;;
+    dotdot) assert_contains "$ERR" "../evil" "dotdot: message names the member" ;;
+    symlink) assert_contains "$ERR" "link/evil" "symlink: message names the member" ;;
+    hardlink) assert_contains "$ERR" "../../etc/passwd" "hardlink: message names the target" ;;
+  esac
+}
+for file in absolute.tar.zst dotdot.tar.zst symlink.tar.zst hardlink.tar.zst absolute.tar symlink.tar; do
+  run_df -c "$M" volume restore "$live" "$TEST_TMP/unsafe/$file" --force --stop-containers
+  assert_eq 3 "$RC" "restore of unsafe archive $file"
+  assert_contains "$ERR" "unsafe" "$file: refusal message"
+  check_evil_name "${file%%.*}"
+  check_untouched "unsafe archive $file"
+done
+
+pass
