@@ -168,6 +168,9 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   for (const auto& line : state.recovered) spdlog::warn("volume {}: {}", options.volume, line);
   result.recovered = state.recovered;
 
+  StoppedContainers stopped(engine, options.volume, options.helper_image);
+  stopped.recover_interrupted(options.stop_containers);
+
   if (state.entries > 0 && !options.force) {
     throw Error("volume " + options.volume + " is not empty (" + std::to_string(state.entries) +
                     " entries at its root); use --force to replace its content",
@@ -276,7 +279,6 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   }
 
   // Only the swap needs the users stopped.
-  StoppedContainers stopped(engine);
   auto stop_time = Clock::now();
   stopped.stop(users);
   staging.swap();

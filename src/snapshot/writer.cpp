@@ -166,7 +166,8 @@ SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& opti
   util::create_private_dirs(folder);
 
   auto users = containers_using(engine, options.volume);
-  StoppedContainers stopped(engine);
+  StoppedContainers stopped(engine, options.volume, options.helper_image);
+  stopped.recover_interrupted(options.stop_containers);
   if (options.stop_containers) {
     stopped.stop(users);
   } else {
