@@ -103,6 +103,9 @@ engine::RawConnection& HelperContainer::attach_and_start() {
 int HelperContainer::wait() { return engine_.container_wait(id_); }
 
 void HelperContainer::kill() {
+  // The engine does not finish a kill while the attach connection is open
+  // but unread (the container's output cannot drain): close it first.
+  connection_.reset();
   try {
     engine_.container_kill(id_);
   } catch (const std::exception& e) {

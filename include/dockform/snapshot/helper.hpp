@@ -41,6 +41,7 @@ class HelperContainer {
   engine::RawConnection& connection() { return *connection_; }
   // Waits for the exit code.
   int wait();
+  // Closes the attach connection (connection() is gone afterwards) and kills.
   void kill();
 
  private:
