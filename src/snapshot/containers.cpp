@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "dockform/snapshot/helper.hpp"
+#include "dockform/util/process.hpp"
 
 namespace dockform::snapshot {
 
@@ -45,7 +46,7 @@ std::vector<std::string> StoppedContainers::recover_interrupted(bool adopt) {
   if (!record) return {};
   const auto& labels = (*record)["Config"]["Labels"];
   std::string owner = labels.is_object() ? labels.value(kOwnerLabel, "") : "";
-  if (!owner.empty() && !owner_is_gone(owner)) {
+  if (!owner.empty() && !util::owner_is_gone(owner)) {
     throw Error("containers using volume " + volume_ + " are stopped by another dockform run (" + owner +
                     "); try again when it has finished",
                 Exit::refused);
@@ -81,7 +82,7 @@ void StoppedContainers::write_record() {
   engine::json config = {{"Image", image_},
                          {"Cmd", {"true"}},
                          {"NetworkDisabled", true},
-                         {"Labels", {{kStoppedLabel, join(ids_)}, {kOwnerLabel, my_owner_identity()}}},
+                         {"Labels", {{kStoppedLabel, join(ids_)}, {kOwnerLabel, util::my_owner_identity()}}},
                          {"HostConfig", {{"NetworkMode", "none"}, {"LogConfig", {{"Type", "none"}}}}}};
   try {
     engine_.container_create(config, record_name(volume_));

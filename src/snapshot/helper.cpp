@@ -3,56 +3,12 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "dockform/engine/demux.hpp"
+#include "dockform/util/process.hpp"
 #include "dockform/util/progress.hpp"
 #include "dockform/util/signals.hpp"
 
 namespace dockform::snapshot {
-
-namespace {
-std::string read_first_line(const char* path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
-// "<boot id>:<pid>:<start time>": identifies this process across pid reuse.
-std::string process_identity(long pid) {
-  std::string stat = read_first_line(("/proc/" + std::to_string(pid) + "/stat").c_str());
-  // Field 22 (starttime) counts from after the ")" that ends the command name.
-  auto close = stat.rfind(')');
-  std::string start = "?";
-  if (close != std::string::npos) {
-    std::istringstream fields(stat.substr(close + 2));
-    std::string field;
-    for (int i = 3; i <= 22 && fields >> field; ++i) {
-      if (i == 22) start = field;
-    }
-  }
-  return read_first_line("/proc/sys/kernel/random/boot_id") + ":" + std::to_string(pid) + ":" + start;
-}
-
-}  // namespace
-
-std::string my_owner_identity() {
-  static const std::string identity = process_identity(static_cast<long>(::getpid()));
-  return identity;
-}
-
-bool owner_is_gone(const std::string& owner) {
-  auto first = owner.find(':');
-  auto second = owner.find(':', first + 1);
-  if (first == std::string::npos || second == std::string::npos) return false;
-  if (owner.substr(0, first) != read_first_line("/proc/sys/kernel/random/boot_id")) {
-    return false;  // another machine (or an earlier boot, whose containers are not running anyway)
-  }
-  long pid = std::strtol(owner.c_str() + first + 1, nullptr, 10);
-  return process_identity(pid) != owner;
-}
 
 HelperContainer::HelperContainer(engine::Engine& engine, const HelperSpec& spec)
     : engine_(engine), with_stdin_(spec.with_stdin) {
@@ -70,7 +26,7 @@ HelperContainer::HelperContainer(engine::Engine& engine, const HelperSpec& spec)
       {"StdinOnce", spec.with_stdin},
       {"Tty", false},
       {"NetworkDisabled", true},
-      {"Labels", {{kHelperLabel, "1"}, {kOwnerLabel, my_owner_identity()}, {"io.dockform.volume", spec.volume}}},
+      {"Labels", {{kHelperLabel, "1"}, {kOwnerLabel, util::my_owner_identity()}, {"io.dockform.volume", spec.volume}}},
       {"HostConfig",
        {{"Binds", {spec.volume + ":" + spec.mount_point + (spec.read_only ? ":ro" : "")}},
         {"NetworkMode", "none"},
@@ -142,7 +98,7 @@ void ensure_helper_image(engine::Engine& engine, const std::string& image) {
 void remove_stale_helpers(engine::Engine& engine) {
   for (const auto& container : engine.container_list(true, {{"label", {kHelperLabel}}})) {
     auto owner = container.labels.find(kOwnerLabel);
-    if (owner == container.labels.end() || !owner_is_gone(owner->second)) continue;
+    if (owner == container.labels.end() || !util::owner_is_gone(owner->second)) continue;
     spdlog::warn("removing helper container {} left behind by an interrupted run", container.id.substr(0, 12));
     engine.container_remove(container.id);
   }

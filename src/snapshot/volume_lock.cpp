@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dockform/snapshot/helper.hpp"
+#include "dockform/util/process.hpp"
 
 namespace dockform::snapshot {
 
@@ -30,7 +31,7 @@ VolumeLock::VolumeLock(engine::Engine& engine, const std::string& image, const s
   engine::json config = {{"Image", image},
                          {"Cmd", {"true"}},
                          {"NetworkDisabled", true},
-                         {"Labels", {{kLockLabel, volume}, {kOwnerLabel, my_owner_identity()}}},
+                         {"Labels", {{kLockLabel, volume}, {kOwnerLabel, util::my_owner_identity()}}},
                          {"HostConfig", {{"NetworkMode", "none"}, {"LogConfig", {{"Type", "none"}}}}}};
   for (int attempt = 0; attempt < 3; ++attempt) {
     try {
@@ -41,7 +42,7 @@ VolumeLock::VolumeLock(engine::Engine& engine, const std::string& image, const s
     }
     auto owner = lock_owner(engine_, volume);
     if (!owner) continue;  // released meanwhile
-    if (!owner->empty() && !owner_is_gone(*owner)) refuse(volume, *owner);
+    if (!owner->empty() && !util::owner_is_gone(*owner)) refuse(volume, *owner);
     spdlog::warn("taking over the lock on volume {} left by an interrupted run", volume);
     engine_.container_remove(container_name(volume));
   }
@@ -58,7 +59,7 @@ VolumeLock::~VolumeLock() {
 
 void VolumeLock::refuse_if_held(engine::Engine& engine, const std::string& volume) {
   auto owner = lock_owner(engine, volume);
-  if (owner && !owner->empty() && !owner_is_gone(*owner)) refuse(volume, *owner);
+  if (owner && !owner->empty() && !util::owner_is_gone(*owner)) refuse(volume, *owner);
 }
 
 }  // namespace dockform::snapshot

@@ -164,6 +164,7 @@ SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& opti
 
   auto folder = volume_folder(options.base_dir, options.volume);
   util::create_private_dirs(folder);
+  util::remove_stale_temporaries(folder);
 
   auto users = containers_using(engine, options.volume);
   StoppedContainers stopped(engine, options.volume, options.helper_image);

@@ -1,14 +1,17 @@
 #include "dockform/util/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <random>
 
 #include "dockform/util/error.hpp"
+#include "dockform/util/process.hpp"
 
 namespace dockform::util {
 
@@ -23,6 +26,28 @@ std::string random_suffix() {
   std::string out;
   for (int i = 0; i < 10; ++i) out.push_back(chars[rng() % 36]);
   return out;
+}
+
+// The writer goes into the temporary's name ("<boot id>_<pid>_<start>_<random>")
+// so that a later run can tell a killed writer's leftover from a live one's file.
+std::string owner_tag() {
+  std::string tag = my_owner_identity();
+  for (auto& c : tag) {
+    if (c == ':') c = '_';
+  }
+  return tag;
+}
+
+std::optional<std::string> owner_of_temp(const std::string& name) {
+  if (name.rfind(kTempPrefix, 0) != 0) return std::nullopt;
+  std::string rest = name.substr(kTempPrefix.size());
+  auto last = rest.rfind('_');
+  if (last == std::string::npos) return std::nullopt;
+  std::string owner = rest.substr(0, last);
+  for (auto& c : owner) {
+    if (c == '_') c = ':';
+  }
+  return owner;
 }
 }  // namespace
 
@@ -46,9 +71,20 @@ void fsync_dir(const std::filesystem::path& folder) {
   if (rc != 0) fail("cannot sync folder", folder);
 }
 
+void remove_stale_temporaries(const std::filesystem::path& folder) {
+  std::error_code error;
+  for (const auto& item : std::filesystem::directory_iterator(folder, error)) {
+    auto owner = owner_of_temp(item.path().filename().string());
+    if (!owner || !owner_is_gone(*owner)) continue;
+    if (::unlink(item.path().c_str()) == 0) {
+      spdlog::warn("removed {} left by an interrupted run", item.path().string());
+    }
+  }
+}
+
 AtomicFile::AtomicFile(const std::filesystem::path& folder) : folder_(folder) {
   for (int attempt = 0; attempt < 16 && fd_ < 0; ++attempt) {
-    temp_ = folder_ / (std::string(kTempPrefix) + random_suffix());
+    temp_ = folder_ / (std::string(kTempPrefix) + owner_tag() + "_" + random_suffix());
     fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd_ < 0 && errno != EEXIST) fail("cannot create", temp_);
   }
@@ -94,7 +130,6 @@ bool AtomicFile::commit(const std::string& name) {
   }
   ::unlink(temp_.c_str());
   fsync_dir(folder_);
-  committed_ = true;
   return true;
 }
 

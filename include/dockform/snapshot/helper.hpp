@@ -13,11 +13,6 @@ namespace dockform::snapshot {
 inline constexpr const char* kHelperLabel = "io.dockform.helper";
 inline constexpr const char* kOwnerLabel = "io.dockform.owner";
 
-// "<boot id>:<pid>:<process start time>" of this process: survives pid reuse.
-std::string my_owner_identity();
-// True when `owner` names a process on this machine that no longer runs.
-bool owner_is_gone(const std::string& owner);
-
 struct HelperSpec {
   std::string image;
   std::string volume;

@@ -4,6 +4,7 @@
 // to the final name without ever replacing an existing file, and the folder is
 // fsynced. Destroying an uncommitted AtomicFile removes the temporary.
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -36,12 +37,14 @@ class AtomicFile {
   std::filesystem::path temp_;
   int fd_ = -1;
   std::uint64_t written_ = 0;
-  bool committed_ = false;
 };
 
 // Creates the folder and its missing parents with mode 0700.
 void create_private_dirs(const std::filesystem::path& folder);
 void fsync_dir(const std::filesystem::path& folder);
+// Removes the temporaries in `folder` whose writer was killed (a process of
+// this machine that no longer runs); a live writer's temporary stays.
+void remove_stale_temporaries(const std::filesystem::path& folder);
 // Writes `text` to folder/name atomically (0600); false if the name exists.
 bool write_new_file(const std::filesystem::path& folder, const std::string& name, std::string_view text);
 
