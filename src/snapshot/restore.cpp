@@ -240,6 +240,8 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
     } catch (const Error& e) {
       failure = e.what();
       failure_code = e.code();
+      // What the helper said explains an early stop (e.g. "No space left on device").
+      if (auto said = forwarder.output(); !said.empty()) failure += " (helper: " + said + ")";
       helper.kill();
     }
     progress.finish();
