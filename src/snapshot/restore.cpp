@@ -245,7 +245,10 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
       helper.kill();
     }
     progress.finish();
-    if (!failure.empty()) throw Error("snapshot " + options.snapshot.string() + " refused: " + failure, failure_code);
+    if (!failure.empty()) {
+      throw Error("restore from " + options.snapshot.string() + " failed: " + failure + "; the volume was not changed",
+                  failure_code);
+    }
     if (last_member_end && reader.tar_bytes() <= *last_member_end) {
       throw Error("snapshot " + options.snapshot.string() + " is truncated: the tar end-of-archive marker is missing",
                   Exit::refused);
