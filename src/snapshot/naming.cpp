@@ -17,7 +17,8 @@ std::string format(std::time_t time, const char* pattern) {
 // or ':' between the time fields): a parse that formats back to the same
 // text, so impossible dates like 02-31 are refused rather than normalised.
 std::optional<std::time_t> parse(const std::string& text, char time_separator) {
-  const std::string shape = std::string("dddd-dd-ddTdd") + time_separator + "dd" + time_separator + "ddZ";
+  std::string shape = "dddd-dd-ddTdd:dd:ddZ";
+  shape[13] = shape[16] = time_separator;
   if (text.size() != shape.size()) return std::nullopt;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     bool digit = text[i] >= '0' && text[i] <= '9';
