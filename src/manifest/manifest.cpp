@@ -511,8 +511,53 @@ std::string read_file(const fs::path& file) {
 
 }  // namespace
 
+namespace {
+// Length of the UTF-8 sequence starting at text[i], or 0 when it is invalid
+// (bad lead byte, bad continuation, overlong form, surrogate, past U+10FFFF).
+std::size_t utf8_length(const std::string& text, std::size_t i) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char lead = byte(i);
+  if (lead < 0x80) return 1;
+  std::size_t length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 ? 2 : 0;
+  if (length == 0 || lead > 0xf4 || i + length > text.size()) return 0;
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+  }
+  unsigned char second = byte(i + 1);
+  if ((lead == 0xe0 && second < 0xa0) || (lead == 0xed && second > 0x9f) || (lead == 0xf0 && second < 0x90) ||
+      (lead == 0xf4 && second > 0x8f)) {
+    return 0;
+  }
+  return length;
+}
+
+// YAML is UTF-8 or UTF-16/32 with a byte order mark; yaml-cpp passes invalid
+// UTF-8 through, which would end up in labels and messages.
+void check_utf8(const std::string& text, const Reporter& reporter) {
+  if (text.size() >= 2 && (text.compare(0, 2, "\xff\xfe") == 0 || text.compare(0, 2, "\xfe\xff") == 0)) return;
+  if (text.size() >= 4 && text.compare(0, 4, std::string("\0\0\xfe\xff", 4)) == 0) return;
+  YAML::Mark mark;
+  mark.pos = 0;
+  mark.line = 0;
+  mark.column = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t length = utf8_length(text, i);
+    if (length == 0) reporter.fail(mark, "invalid UTF-8: a manifest must be UTF-8 (or UTF-16 with a byte order mark)");
+    if (text[i] == '\n') {
+      ++mark.line;
+      mark.column = 0;
+    } else {
+      ++mark.column;
+    }
+    i += length;
+    mark.pos = static_cast<int>(i);
+  }
+}
+}  // namespace
+
 Manifest parse_manifest(const std::string& text, const fs::path& file, const EnvLookup& env) {
   const Reporter reporter(file.string());
+  check_utf8(text, reporter);
   const YAML::Node root = load_document(text, reporter);
   if (root.IsNull()) reporter.fail(YAML::Mark(), "manifest is empty");
   Manifest manifest = Reader(reporter, env).read(root);

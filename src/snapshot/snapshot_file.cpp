@@ -41,13 +41,14 @@ SnapshotFormat detect_format(const std::filesystem::path& file) {
   std::string head = read_head(file, 512);
   if (zst) {
     if (!util::has_zstd_magic(reinterpret_cast<const unsigned char*>(head.data()), head.size())) {
-      throw Error("snapshot " + file.string() + " is not zstd data (wrong magic bytes for .tar.zst)");
+      throw Error("snapshot " + file.string() + " is not zstd data (wrong magic bytes for .tar.zst)", Exit::refused);
     }
     return SnapshotFormat::tar_zst;
   }
   // ustar, pax and GNU headers all carry "ustar" at offset 257.
   if (head.size() < 512 || head.compare(257, 5, "ustar") != 0) {
-    throw Error("snapshot " + file.string() + " is not a tar archive (no ustar magic in its first header)");
+    throw Error("snapshot " + file.string() + " is not a tar archive (no ustar magic in its first header)",
+                Exit::refused);
   }
   return SnapshotFormat::tar;
 }

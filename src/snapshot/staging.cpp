@@ -18,20 +18,36 @@ constexpr const char* kSwapFunctions = R"sh(set -u
 cd /volume || exit 111
 ours() { case "$1" in .dockform-restore-*|.dockform-old-*|.dockform-swap-*) return 0;; esac; return 1; }
 set_phase() { echo "$2" > ".dockform-swap-$1.tmp" && mv -f ".dockform-swap-$1.tmp" ".dockform-swap-$1" && sync; }
+# move_all DEST SRC...: one mv for every entry (short downtime with many
+# entries), entry by entry if that one fails (e.g. too long an argument list).
+move_all() {
+  dest=$1; shift
+  [ $# -eq 0 ] && return 0
+  mv -f "$@" "$dest" 2>/dev/null && return 0
+  for e in "$@"; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    mv -f "$e" "$dest" || return 1
+  done
+}
 move_old() {
-  mkdir -p ".dockform-old-$1" || return 1
+  old=".dockform-old-$1"
+  mkdir -p "$old" || return 1
+  set --
   for e in .[!.]* ..?* *; do
     [ -e "$e" ] || [ -L "$e" ] || continue
     ours "$e" && continue
-    mv -f "./$e" ".dockform-old-$1/" || return 1
+    set -- "$@" "./$e"
   done
+  move_all "$old/" "$@"
 }
 move_new() {
   s=".dockform-restore-$1"
+  set --
   for e in "$s"/.[!.]* "$s"/..?* "$s"/*; do
     [ -e "$e" ] || [ -L "$e" ] || continue
-    mv -f "$e" ./ || return 1
+    set -- "$@" "$e"
   done
+  move_all ./ "$@" || return 1
   chown "$(stat -c %u:%g "$s")" . && chmod "$(stat -c %a "$s")" .
 }
 finish_swap() {

@@ -115,6 +115,14 @@ bool has_dotdot(std::string_view path) {
 }
 }  // namespace
 
+bool is_reserved_root_name(std::string_view path) {
+  auto first = path.substr(0, path.find('/'));
+  for (std::string_view prefix : {".dockform-restore-", ".dockform-old-", ".dockform-swap-"}) {
+    if (first.substr(0, prefix.size()) == prefix) return true;
+  }
+  return false;
+}
+
 bool MemberSafety::under_symlink(const std::string& path) const {
   // Every proper prefix "a", "a/b", ... of "a/b/c", and the path itself.
   for (std::size_t slash = path.find('/'); ; slash = path.find('/', slash + 1)) {
@@ -130,6 +138,7 @@ std::string MemberSafety::check(const TarEntry& entry) {
   if (entry.path.size() > 4096) return "path longer than 4096 bytes";
   std::string path = normalise_member_path(entry.path);
   if (path.empty() && entry.type != TarEntry::Type::directory) return "the volume root is not a folder";
+  if (is_reserved_root_name(path)) return "member " + entry.path + " uses a name reserved for dockform's restore";
   if (!path.empty() && under_symlink(path)) return "member " + entry.path + " would be written through a symlink";
   if (entry.type == TarEntry::Type::hardlink) {
     if (entry.target.empty() || entry.target.front() == '/' || has_dotdot(entry.target)) {

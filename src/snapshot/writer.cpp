@@ -11,6 +11,7 @@
 #include "dockform/snapshot/helper.hpp"
 #include "dockform/snapshot/naming.hpp"
 #include "dockform/snapshot/spec_hash.hpp"
+#include "dockform/snapshot/staging.hpp"
 #include "dockform/snapshot/tar_walker.hpp"
 #include "dockform/snapshot/volume_lock.hpp"
 #include "dockform/util/atomic_file.hpp"
@@ -138,7 +139,14 @@ void warn_about_running_users(const std::string& volume, const std::vector<engin
 }
 }  // namespace
 
-SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& options) {
+namespace {
+// The volume holds what an interrupted restore left at its root.
+class LeftoverFound : public Error {
+ public:
+  explicit LeftoverFound(const std::string& path) : Error("found " + path + " left by an interrupted restore") {}
+};
+
+SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& options) {
   auto started_at = std::chrono::steady_clock::now();
   std::time_t start = std::time(nullptr);
   if (options.level < 1 || options.level > 19) throw Error("--level must be between 1 and 19", Exit::usage);
@@ -192,24 +200,33 @@ SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& opti
     std::string damage;
     try {
       while (auto entry = walker.next()) {
+        if (is_reserved_root_name(normalise_member_path(entry->path))) throw LeftoverFound(entry->path);
         if (entry->counts_as_file()) ++sidecar.file_count;
       }
       stream.drain();
     } catch (const util::Interrupted&) {
       helper.kill();
       throw;
+    } catch (const LeftoverFound&) {
+      helper.kill();
+      throw;
     } catch (const Error& e) {
+      // Our side failed (disk full, damaged stream): that is the error to
+      // report, not the exit code of the helper we kill for it.
       damage = e.what();
       helper.kill();
     }
     progress.finish();
     int exit_code = helper.wait();
     std::string errors = trimmed(stream.helper_errors());
+    if (!damage.empty()) {
+      throw Error("snapshot of volume " + options.volume + " failed: " + damage +
+                  (errors.empty() ? "" : " (helper: " + errors + ")"));
+    }
     if (exit_code != 0) {
       throw Error("the helper's tar failed (exit " + std::to_string(exit_code) + ")" +
                   (errors.empty() ? "" : ": " + errors));
     }
-    if (!damage.empty()) throw Error("reading volume " + options.volume + ": " + damage);
     if (!errors.empty()) spdlog::warn("helper: {}", errors);
     sidecar.checksum = stream.finish();
     sidecar.uncompressed_bytes = stream.tar_bytes();
@@ -235,6 +252,24 @@ SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& opti
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count();
   return result;
+}
+
+}  // namespace
+
+SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& options) {
+  try {
+    return snapshot_once(engine, options);
+  } catch (const LeftoverFound& found) {
+    // Archiving a half-finished restore would preserve a mix: finish it first
+    // (under the restore lock, so a live restore is never disturbed), then retry.
+    spdlog::warn("volume {}: {}; finishing that restore before the snapshot", options.volume, found.what());
+    {
+      VolumeLock lock(engine, options.helper_image, options.volume);
+      auto state = prepare_volume(engine, options.helper_image, options.volume);
+      for (const auto& line : state.recovered) spdlog::warn("volume {}: {}", options.volume, line);
+    }
+    return snapshot_once(engine, options);
+  }
 }
 
 }  // namespace dockform::snapshot

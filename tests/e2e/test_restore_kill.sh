@@ -20,6 +20,7 @@ docker volume create "$target" >/dev/null
 # the killed run's helpers) whatever happens, then run lib.sh's cleanup.
 _kill_test_exit() {
   local rc=$?
+  set +e # a failing step here must not skip the cleanup below
   [[ -z ${df_pid:-} ]] || kill -9 "$df_pid" 2>/dev/null || true
   docker rm -f "dockform-lock-$target" >/dev/null 2>&1 || true
   (exit "$rc")

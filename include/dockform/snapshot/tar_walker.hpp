@@ -60,6 +60,11 @@ class TarWalker {
 // Normalises "./a//b/./c" to "a/b/c"; "" is the volume root.
 std::string normalise_member_path(std::string_view path);
 
+// True for the names restore keeps for itself at the volume root
+// (.dockform-restore-*, .dockform-old-*, .dockform-swap-*): an archive
+// holding them could plant a swap journal that a later restore would obey.
+bool is_reserved_root_name(std::string_view normalised_path);
+
 // Rejects members that would write outside the extraction folder. Remembers
 // symlinks seen so far, so a later member under one is refused.
 class MemberSafety {

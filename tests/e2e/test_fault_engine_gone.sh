@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The Docker Engine dies (kill -9 of dockerd) in the middle of a snapshot of
+# ~200 MB. The test starts a second private engine of its own for this
+# (scripts/lib/engine.sh; the shared one is never touched) and builds the
+# busybox test image there. dockform must end within 15 s with exit 4 (engine
+# unreachable) and an error that says the engine connection failed, and leave neither a
+# final-named file nor a temporary file (.dockform-tmp-*).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=fixtures.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
+
+[[ -n ${DOCKFORM_SOURCE_DIR:-} ]] || fail "DOCKFORM_SOURCE_DIR is not set (the repository, for scripts/lib/engine.sh)"
+# shellcheck source=../../scripts/lib/engine.sh
+source "$DOCKFORM_SOURCE_DIR/scripts/lib/engine.sh"
+# shellcheck source=../../scripts/lib/images.sh
+source "$DOCKFORM_SOURCE_DIR/scripts/lib/images.sh"
+
+shared_host=$DOCKER_HOST
+df_pid=
+_fault_exit() {
+  local rc=$?
+  [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
+  dockform_engine_stop >/dev/null 2>&1 || true
+  export DOCKER_HOST=$shared_host # lib.sh's cleanup runs on the shared engine
+  # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
+  set +e
+  (exit "$rc")
+  _on_exit
+}
+trap _fault_exit EXIT
+
+dockform_engine_start || fail "could not start a second private engine (see the lines above)"
+[[ $DOCKER_HOST != "$shared_host" ]] || fail "dockform_engine_start did not set a new DOCKER_HOST"
+dockform_build_test_images busybox || fail "could not build the busybox image in the second engine"
+export DOCKFORM_HELPER_IMAGE=$DOCKFORM_TEST_BUSYBOX_IMAGE
+echo "second engine: $DOCKER_HOST (dockerd $(cat "$DOCKFORM_ENGINE_DIR/dockerd.pid"))"
+
+proj=$TEST_TMP/proj
+vol=${PFX}big
+write_manifest "$proj" faultengine "$vol"
+docker volume create "$vol" >/dev/null
+# shellcheck disable=SC2016 # expanded by the container's shell
+vol_exec "$vol" sh -c '
+  i=0
+  while [ $i -lt 20 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=10 2>/dev/null; i=$((i+1)); done' ||
+  fail "filling $vol"
+
+out=$TEST_TMP/snaps
+"$DOCKFORM" -c "$proj" volume snapshot "$vol" -o "$out" --level 1 >"$TEST_TMP/s.out" 2>"$TEST_TMP/s.err" </dev/null &
+df_pid=$!
+killed=
+for ((i = 0; i < 1500; i++)); do
+  if [[ -n $(find "$out/$vol" -maxdepth 1 -name '.dockform-tmp-*' -size +30M 2>/dev/null) ]]; then
+    kill -9 "$(cat "$DOCKFORM_ENGINE_DIR/dockerd.pid")"
+    killed=$SECONDS
+    break
+  fi
+  kill -0 "$df_pid" 2>/dev/null || break
+  sleep 0.02
+done
+[[ -n $killed ]] || fail "the snapshot ended before the engine could be killed: $(cat "$TEST_TMP/s.err")"
+for ((i = 0; i < 150; i++)); do kill -0 "$df_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$df_pid" 2>/dev/null; then
+  fail "dockform still runs 15 s after the engine was killed; its stderr: $(cat "$TEST_TMP/s.err")"
+fi
+rc=0
+wait "$df_pid" || rc=$?
+df_pid=
+err=$(cat "$TEST_TMP/s.err")
+echo "--- snapshot with the engine killed: exit $rc; stderr:"$'\n'"$err"
+((rc != 0)) || fail "the snapshot exited 0 although the engine died mid-stream"
+assert_eq 4 "$rc" "exit code when the engine goes away (4: engine unreachable)"
+assert_contains "$err" "error" "an error is printed"
+[[ $err == *[Ee]ngine* || $err == *"connect"* || $err == *"connection"* ]] ||
+  fail "the error does not say the engine connection failed: [$err]"
+left=$(find "$out" -mindepth 1 -not -type d 2>/dev/null || true)
+assert_eq "" "$left" "files left after the engine died (final-named or temporary)"
+
+pass

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The helper container killed (`docker kill`) while data flows:
+#  - during a snapshot of ~250 MB (its temporary file past 50 MB): dockform
+#    exits non-zero with an error naming the helper, no final-named file, no
+#    temporary file, no helper container left;
+#  - during a restore --force of that snapshot (the staging folder past 50 MB):
+#    non-zero, an error naming the helper, the volume's content unchanged, no
+#    staging folder, no helper container, no lock container left.
+# Afterwards both operations work again on the same volumes.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=fixtures.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
+
+big=${PFX}big
+target=${PFX}target
+M=$TEST_TMP/manifest
+write_manifest "$M" faulthelper "$big" "$target"
+docker volume create "$big" >/dev/null
+docker volume create "$target" >/dev/null
+
+df_pid=
+_fault_exit() {
+  local rc=$?
+  [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
+  docker rm -f "dockform-lock-$target" >/dev/null 2>&1 || true
+  # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
+  set +e
+  (exit "$rc")
+  _on_exit
+}
+trap _fault_exit EXIT
+
+files_under() { # DIR: every non-folder below DIR
+  [[ -d $1 ]] || return 0
+  find "$1" -mindepth 1 -not -type d | sort
+}
+# dockform's own helpers for VOLUME (the test's watcher has no io.dockform.volume label).
+helpers_of() { docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$1"; }
+root_names() { vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true; }
+
+# shellcheck disable=SC2016 # expanded by the container's shell
+vol_exec "$big" sh -c '
+  i=0
+  while [ $i -lt 25 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=10 2>/dev/null; i=$((i+1)); done
+  echo small > /v/small.txt' || fail "filling $big"
+vol_exec "$target" sh -euc '
+  cd /v
+  echo "known content" > known.txt
+  mkdir -p sub/deeper && echo deep > sub/deeper/f
+  echo dot > .dot
+  ln -s known.txt link-to-known
+  chmod 711 /v
+'
+before=$(tree_listing "$target")
+
+# ------------------------------------------------------------------ snapshot
+sdir=$TEST_TMP/snapkill
+"$DOCKFORM" -c "$M" volume snapshot "$big" -o "$sdir" --level 1 >"$TEST_TMP/s.out" 2>"$TEST_TMP/s.err" </dev/null &
+df_pid=$!
+killed=
+for ((i = 0; i < 1500; i++)); do
+  if [[ -n $(find "$sdir/$big" -maxdepth 1 -name '.dockform-tmp-*' -size +50M 2>/dev/null) ]]; then
+    helper=$(helpers_of "$big")
+    [[ -n $helper ]] || fail "no helper container for $big while the snapshot writes"
+    docker kill "$helper" >/dev/null
+    killed=$helper
+    break
+  fi
+  kill -0 "$df_pid" 2>/dev/null || break
+  sleep 0.02
+done
+rc=0
+for ((i = 0; i < 150; i++)); do kill -0 "$df_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$df_pid" 2>/dev/null && fail "dockform still runs 15 s after its helper was killed"
+wait "$df_pid" || rc=$?
+df_pid=
+err=$(cat "$TEST_TMP/s.err")
+echo "--- snapshot with its helper killed: exit $rc; stderr:"$'\n'"$err"
+[[ -n $killed ]] || fail "the snapshot ended (exit $rc) before its helper could be killed"
+((rc != 0)) || fail "the snapshot whose helper was killed exited 0"
+assert_contains "$err" "error" "an error is printed"
+assert_contains "$err" "helper" "the error names the helper"
+assert_eq "" "$(files_under "$sdir")" "files left after the snapshot's helper was killed"
+assert_eq "" "$(helpers_of "$big")" "helper containers left after the snapshot's helper was killed"
+
+run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
+assert_eq 0 "$RC" "snapshot of $big after the killed one"
+snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+
+# ------------------------------------------------------------------ restore
+# The staging folder is watched from a container labelled io.dockform.helper
+# (no owner label): dockform neither counts it as a user of the volume nor
+# removes it.
+exec {wfd}< <(docker run --rm --name "${PFX}watch" --label io.dockform.helper=test-watcher \
+  --network none --log-driver none -v "$target:/v:ro" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
+    echo ready
+    while :; do
+      for d in /v/.dockform-restore-*; do [ -d "$d" ] && echo "mb=$(du -sm "$d" | cut -f1)"; done
+      usleep 20000
+    done' 2>/dev/null)
+read -r -t 30 -u "$wfd" line || fail "the watcher did not start"
+"$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/r.out" 2>"$TEST_TMP/r.err" </dev/null &
+df_pid=$!
+killed=
+deadline=$((SECONDS + 60))
+while ((SECONDS < deadline)); do
+  if read -r -t 1 -u "$wfd" line; then
+    [[ $line =~ ^mb=([0-9]+)$ ]] || continue
+    if ((BASH_REMATCH[1] > 50)); then
+      helper=$(helpers_of "$target")
+      [[ -n $helper ]] || fail "no helper container for $target while the restore extracts"
+      docker kill "$helper" >/dev/null
+      killed="$helper at $line"
+      break
+    fi
+  elif ! kill -0 "$df_pid" 2>/dev/null; then
+    break
+  fi
+done
+docker rm -f "${PFX}watch" >/dev/null 2>&1 || true
+exec {wfd}<&-
+rc=0
+for ((i = 0; i < 150; i++)); do kill -0 "$df_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$df_pid" 2>/dev/null && fail "dockform still runs 15 s after its helper was killed"
+wait "$df_pid" || rc=$?
+df_pid=
+err=$(cat "$TEST_TMP/r.err")
+echo "--- restore with its helper killed ($killed): exit $rc; stderr:"$'\n'"$err"
+[[ -n $killed ]] || fail "the restore ended (exit $rc) before its helper could be killed"
+((rc != 0)) || fail "the restore whose helper was killed exited 0"
+assert_contains "$err" "helper" "the error names the helper"
+got=$(tree_listing "$target")
+if [[ $got != "$before" ]]; then
+  diff <(echo "$before") <(echo "$got") >&2 || true
+  fail "the volume changed after a restore whose helper was killed (diff above)"
+fi
+assert_not_contains "$(root_names "$target")" ".dockform-" "staging left after the restore's helper was killed"
+assert_eq "" "$(helpers_of "$target")" "helper containers left after the restore's helper was killed"
+docker inspect "dockform-lock-$target" >/dev/null 2>&1 && fail "lock container dockform-lock-$target left behind"
+
+# The restore works afterwards and gives exactly the snapshot's tree.
+run_df -c "$M" volume restore "$target" "$snap" --force
+assert_eq 0 "$RC" "restore after the one whose helper was killed"
+assert_eq "$(tree_listing "$big")" "$(tree_listing "$target")" "tree after the final restore"
+
+pass

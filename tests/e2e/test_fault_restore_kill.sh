@@ -1,0 +1,401 @@
+#!/usr/bin/env bash
+# volume restore killed (SIGKILL) at several points, and the run after it.
+#  (a) right after the staging folder .dockform-restore-ID appears;
+#  (b) late in the extraction (the staging folder holds more than half of a
+#      ~240 MB snapshot);
+#  (c) during the swap: volume states prepared by hand exactly as the protocol
+#      of src/snapshot/staging.cpp leaves them when killed in phase 1 (journal
+#      "1", some old entries moved into .dockform-old-ID, a stale journal .tmp),
+#      phase 2 (journal "2", every old entry moved, some new ones moved to the
+#      root, the root's mode still the old one) and phase 3 (journal "3", the
+#      old folder half removed);
+#  (d) `volume snapshot` as the run after a killed restore (last: see below);
+#  (e) a lock that is not stale: its owner runs, or is on another machine.
+# After a kill during the extraction the live content is the old one. The next
+# run says what it recovered (stderr), rolls an interrupted swap forward (the
+# new content, whole: checked with a restore refused after the recovery), then
+# does its own work; no .dockform-* entry, helper container or lock container
+# (dockform-lock-VOL) remains. (test_restore_kill.sh covers a kill shortly
+# after the extracting helper starts, followed by a restore of the same file.)
+#
+# The staging folder is watched from a busybox container labelled
+# io.dockform.helper (without an owner label): dockform does not count such a
+# container as a user of the volume and does not remove it, so the restore is
+# not refused because of the watcher.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=fixtures.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
+
+command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
+
+big=${PFX}big     # ~240 MB: the snapshot that is killed while it extracts
+src1=${PFX}src1   # fill_tricky: S1, the "new" content of the prepared swaps
+src2=${PFX}src2   # a few small files: S2, what the next run restores
+target=${PFX}target
+fresh=${PFX}fresh # an empty volume to look into a snapshot
+M=$TEST_TMP/manifest
+write_manifest "$M" faultkill "$big" "$src1" "$src2" "$target" "$fresh"
+for v in "$big" "$src1" "$src2" "$target" "$fresh"; do docker volume create "$v" >/dev/null; done
+
+# Remove what a killed run leaves that is not named with $PFX (its lock), and
+# the killed process if still there, then lib.sh's cleanup.
+df_pid=
+_fault_exit() {
+  local rc=$?
+  [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
+  docker rm -f "dockform-lock-$target" >/dev/null 2>&1 || true
+  # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
+  set +e
+  (exit "$rc")
+  _on_exit
+}
+trap _fault_exit EXIT
+
+# snapshot_of VOLUME: snapshots it; prints the data file.
+snapshot_of() {
+  run_df -c "$M" volume snapshot "$1" -o "$TEST_TMP/snaps" --level 1 --json
+  assert_eq 0 "$RC" "snapshot of $1"
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT"
+}
+# live_listing VOLUME: tree_listing without the .dockform-* entries and the counts.
+live_listing() {
+  tree_listing "$1" | grep -v -e '^.|\./\.dockform-' -e '^count=' || true
+}
+root_names() { vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true; }
+# set_old_content: empties $target and writes the known "old" content.
+set_old_content() {
+  vol_exec "$target" sh -euc '
+    cd /v
+    rm -rf -- ./* ./.[!.]* ./..?* 2>/dev/null || true
+    echo old > old.txt
+    echo olddot > .olddot
+    mkdir -p keep/sub && echo deep > keep/sub/f
+    echo last > zz-last.txt
+    chmod 755 /v
+  '
+}
+# assert_clean WHAT: no .dockform-* entry in $target, no helper container for
+# it, no lock container.
+assert_clean() {
+  local names left
+  names=$(root_names "$target")
+  assert_not_contains "$names" ".dockform-" "$1: .dockform-* entries left in $target"
+  left=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
+  assert_eq "" "$left" "$1: helper containers left for $target"
+  if docker inspect "dockform-lock-$target" >/dev/null 2>&1; then
+    fail "$1: lock container dockform-lock-$target left behind"
+  fi
+  return 0
+}
+assert_tree() { # WANT GOT WHAT
+  if [[ $1 != "$2" ]]; then
+    diff <(echo "$1") <(echo "$2") >&2 || true
+    fail "$3 (diff above: - expected, + actual)"
+  fi
+}
+
+# --- the watcher: prints "mb=N" (size of each staging folder) every 20 ms
+WFD=
+watch_start() {
+  exec {WFD}< <(docker run --rm --name "${PFX}watch" --label io.dockform.helper=test-watcher \
+    --network none --log-driver none -v "$target:/v:ro" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
+      echo ready
+      while :; do
+        for d in /v/.dockform-restore-*; do
+          [ -d "$d" ] && echo "mb=$(du -sm "$d" | cut -f1)"
+        done
+        usleep 20000
+      done' 2>/dev/null)
+  local line
+  read -r -t 30 -u "$WFD" line || fail "the watcher container did not start"
+  assert_eq ready "$line" "watcher start"
+}
+watch_stop() {
+  docker rm -f "${PFX}watch" >/dev/null 2>&1 || true
+  exec {WFD}<&-
+}
+# kill_restore_at MB SNAPSHOT: starts `volume restore $target SNAPSHOT --force`
+# and SIGKILLs it as soon as a staging folder holds more than MB megabytes (-1:
+# as soon as it exists). Sets KILLED_AT to the watcher's last line.
+KILLED_AT=
+kill_restore_at() {
+  local threshold=$1 snap=$2 line rc=0 deadline=$((SECONDS + 60))
+  watch_start
+  "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/killed.out" 2>"$TEST_TMP/killed.err" </dev/null &
+  df_pid=$!
+  KILLED_AT=
+  while ((SECONDS < deadline)); do
+    if read -r -t 1 -u "$WFD" line; then
+      [[ $line =~ ^mb=([0-9]+)$ ]] || continue
+      if ((BASH_REMATCH[1] > threshold)); then
+        kill -9 "$df_pid" 2>/dev/null || true
+        KILLED_AT=$line
+        break
+      fi
+    elif ! kill -0 "$df_pid" 2>/dev/null; then
+      break
+    fi
+  done
+  wait "$df_pid" || rc=$?
+  df_pid=
+  watch_stop
+  echo "--- killed run (exit $rc, watcher: ${KILLED_AT:-nothing}); its stderr:"
+  cat "$TEST_TMP/killed.err"
+  [[ -n $KILLED_AT ]] || fail "the restore ended (exit $rc) before it could be killed at > $threshold MB"
+  assert_eq 137 "$rc" "exit status of the SIGKILLed restore"
+}
+
+# ------------------------------------------------------------------ fixtures
+# shellcheck disable=SC2016 # expanded by the container's shell
+vol_exec "$big" sh -euc '
+  cd /v && mkdir data
+  i=0
+  while [ $i -lt 60 ]; do dd if=/dev/urandom of=data/blob$i bs=1M count=4 2>/dev/null; i=$((i+1)); done
+  echo new > new.txt
+'
+fill_tricky "$src1"
+vol_exec "$src2" sh -euc '
+  cd /v
+  echo second > second.txt
+  mkdir -p s2dir/inner && echo inner > s2dir/inner/f
+  echo dot2 > .dot2
+  chmod 701 /v
+'
+S_big=$(snapshot_of "$big")
+S1=$(snapshot_of "$src1")
+S2=$(snapshot_of "$src2")
+want1=$(tree_listing "$src1")
+want2=$(tree_listing "$src2")
+
+# ------------------------------------------------------------------ (a) early kill
+set_old_content
+old_live=$(live_listing "$target")
+kill_restore_at -1 "$S_big"
+names=$(root_names "$target")
+assert_contains "$names" ".dockform-restore-" "(a) the staging folder is there after the kill"
+assert_tree "$old_live" "$(live_listing "$target")" "(a) after a kill early in the extraction the live content must be the old one"
+run_df -c "$M" volume restore "$target" "$S2" --force --json
+echo "--- run after (a):"$'\n'"$ERR"
+assert_eq 0 "$RC" "(a) restore of S2 after the killed run"
+assert_contains "$ERR" "removed .dockform-restore-" "(a) the next run says it removed the staging folder"
+assert_contains "$ERR" "left by an interrupted restore" "(a) ... left by an interrupted restore"
+assert_contains "$ERR" "taking over the lock on volume $target" "(a) the next run says it took over the lock"
+assert_contains "$ERR" "left behind by an interrupted run" "(a) the next run says it removed the killed run's helper"
+assert_contains "$OUT" '"recovered"' "(a) --json has recovered"
+assert_not_contains "$OUT" '"recovered": []' "(a) --json recovered is not empty"
+assert_tree "$want2" "$(tree_listing "$target")" "(a) after the next restore the volume must hold exactly S2"
+assert_clean "(a)"
+
+# ------------------------------------------------------------------ (b) late kill
+set_old_content
+old_live=$(live_listing "$target")
+kill_restore_at 125 "$S_big"
+staged_mb=$(vol_exec "$target" sh -c 'du -sm /v/.dockform-restore-* | cut -f1')
+((staged_mb > 125)) || fail "(b) the staging folder holds only $staged_mb MB after the kill"
+echo "(b) killed with $staged_mb MB staged"
+assert_tree "$old_live" "$(live_listing "$target")" "(b) after a kill late in the extraction the live content must be the old one"
+run_df -c "$M" volume restore "$target" "$S1" --force
+echo "--- run after (b):"$'\n'"$ERR"
+assert_eq 0 "$RC" "(b) restore of S1 after the killed run"
+assert_contains "$ERR" "left by an interrupted restore" "(b) the next run says it removed the staging folder"
+assert_contains "$ERR" "taking over the lock on volume $target" "(b) the next run says it took over the lock"
+assert_tree "$want1" "$(tree_listing "$target")" "(b) after the next restore the volume must hold exactly S1"
+assert_clean "(b)"
+
+# ------------------------------------------------------------------ (c) killed during the swap
+# prepare_swap PHASE ID: $target holds the old content, S1 is staged in
+# .dockform-restore-ID (extracted by the same tar command the busybox helper
+# runs), and the swap is interrupted in PHASE:
+#  1: journal "1"; old.txt and .olddot moved into .dockform-old-ID; a journal
+#     .tmp holding "2" (killed while switching to phase 2).
+#  2: journal "2"; every old entry in .dockform-old-ID; .dotfile, random.bin
+#     and "dir with spaces" moved from the staging folder to the root; the root
+#     still has the old mode (755; S1's is 750).
+#  3: journal "3"; every new entry at the root with S1's root mode; the staging
+#     folder empty; the old folder half removed.
+prepare_swap() {
+  local phase=$1 id=$2
+  set_old_content
+  # shellcheck disable=SC2016 # expanded by the container's shell
+  zstd -q -dc "$S1" | docker run -i --rm --name "${PFX}prep" --network none --log-driver none \
+    -v "$target:/v" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -euc '
+      phase=$1 id=$2 s=.dockform-restore-$2 o=.dockform-old-$2
+      cd /v
+      mkdir "$s" && (cd "$s" && tar -xf - --numeric-owner)
+      sync
+      mkdir "$o"
+      case $phase in
+        1)
+          echo 1 > ".dockform-swap-$id"
+          mv old.txt .olddot "$o/"
+          echo 2 > ".dockform-swap-$id.tmp"
+          ;;
+        2)
+          echo 2 > ".dockform-swap-$id"
+          mv old.txt .olddot keep zz-last.txt "$o/"
+          mv "$s/.dotfile" "$s/random.bin" "$s/dir with spaces" ./
+          ;;
+        3)
+          echo 3 > ".dockform-swap-$id"
+          mv old.txt .olddot keep zz-last.txt "$o/"
+          for e in "$s"/.[!.]* "$s"/..?* "$s"/*; do
+            [ -e "$e" ] || [ -L "$e" ] || continue
+            mv "$e" ./
+          done
+          chown "$(stat -c %u:%g "$s")" . && chmod "$(stat -c %a "$s")" .
+          rm -rf "$o/keep" "$o/old.txt"
+          ;;
+      esac
+      ls -a /v' sh "$phase" "$id" >"$TEST_TMP/prep.out" || fail "preparing the phase $phase state"
+  echo "--- prepared phase $phase: $(tr '\n' ' ' <"$TEST_TMP/prep.out")"
+  names=$(root_names "$target")
+  assert_contains "$names" ".dockform-swap-$id" "phase $phase: the journal is in place"
+}
+
+# c1: phase 1, then a restore without --force: the recovery finishes the swap,
+# then the restore is refused (the volume is not empty), so what is left is
+# the recovered state itself: exactly S1.
+prepare_swap 1 c1c1c1c1c1c1
+run_df -c "$M" volume restore "$target" "$S2"
+echo "--- run after c1:"$'\n'"$ERR"
+assert_eq 3 "$RC" "c1: restore without --force after an interrupted phase 1 (refused: not empty)"
+assert_contains "$ERR" "finished the swap of an interrupted restore (c1c1c1c1c1c1, phase 1)" "c1: the run says it finished the swap"
+assert_contains "$ERR" "not empty" "c1: then refuses the non-empty volume"
+assert_tree "$want1" "$(tree_listing "$target")" "c1: a swap interrupted in phase 1 must be rolled forward to exactly S1"
+assert_clean "c1"
+
+# c2: phase 2, then restore S2 --force: recovery, then S2 replaces it.
+prepare_swap 2 c2c2c2c2c2c2
+run_df -c "$M" volume restore "$target" "$S2" --force --json
+echo "--- run after c2:"$'\n'"$ERR"
+assert_eq 0 "$RC" "c2: restore of S2 after an interrupted phase 2"
+assert_contains "$ERR" "finished the swap of an interrupted restore (c2c2c2c2c2c2, phase 2)" "c2: the run says it finished the swap"
+assert_contains "$OUT" "finished the swap of an interrupted restore" "c2: --json recovered says so too"
+assert_tree "$want2" "$(tree_listing "$target")" "c2: after the recovery and the restore the volume must hold exactly S2"
+assert_clean "c2"
+
+# c3: phase 2, then a restore of a damaged S2 (one byte flipped, sidecar
+# beside it): the recovery rolls forward to S1, then the checksum refuses.
+mkdir -p "$TEST_TMP/bad"
+cp "$S2" "$TEST_TMP/bad/bad.tar.zst"
+cp "${S2%.tar.zst}.json" "$TEST_TMP/bad/bad.json"
+python3 - "$TEST_TMP/bad/bad.tar.zst" <<'EOF'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 0x01
+open(p, "wb").write(bytes(b))
+EOF
+prepare_swap 2 c3c3c3c3c3c3
+run_df -c "$M" volume restore "$target" "$TEST_TMP/bad/bad.tar.zst" --force
+echo "--- run after c3:"$'\n'"$ERR"
+assert_eq 3 "$RC" "c3: restore of a damaged snapshot after an interrupted phase 2"
+assert_contains "$ERR" "finished the swap of an interrupted restore (c3c3c3c3c3c3, phase 2)" "c3: the run says it finished the swap"
+assert_tree "$want1" "$(tree_listing "$target")" "c3: a swap interrupted in phase 2 must be rolled forward to exactly S1"
+assert_clean "c3"
+
+# c4: phase 3 (the new content in place, the old one half deleted).
+prepare_swap 3 c4c4c4c4c4c4
+run_df -c "$M" volume restore "$target" "$S2"
+echo "--- run after c4:"$'\n'"$ERR"
+assert_eq 3 "$RC" "c4: restore without --force after an interrupted phase 3 (refused: not empty)"
+assert_contains "$ERR" "finished the swap of an interrupted restore (c4c4c4c4c4c4, phase 3)" "c4: the run says it finished the swap"
+assert_tree "$want1" "$(tree_listing "$target")" "c4: a swap interrupted in phase 3 must end as exactly S1"
+assert_clean "c4"
+
+# ------------------------------------------------------------------ (e) a lock that is not stale
+# A lock whose owner runs (this shell), and one whose owner is on another
+# machine (another boot id: never considered gone): restore and snapshot are
+# refused with exit 3, the volume and the lock stay as they are. (A lock
+# whose owner is gone is taken over: (a), (b).)
+stat=$(</proc/$$/stat)
+read -r -a fields <<<"${stat##*) }"
+kept=$(tree_listing "$target")
+for owner in "$(</proc/sys/kernel/random/boot_id):$$:${fields[19]}" "00000000-0000-0000-0000-000000000000:1:1"; do
+  docker create --name "dockform-lock-$target" --network none --log-driver none \
+    --label "io.dockform.lock=$target" --label "io.dockform.owner=$owner" \
+    "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
+  run_df -c "$M" volume restore "$target" "$S2" --force
+  assert_eq 3 "$RC" "restore while the lock is held by $owner"
+  assert_contains "$ERR" "being restored by another dockform run ($owner)" "restore refusal names the owner"
+  run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/locked"
+  assert_eq 3 "$RC" "snapshot while the lock is held by $owner"
+  assert_contains "$ERR" "another dockform run" "snapshot refusal message"
+  assert_eq "" "$(find "$TEST_TMP/locked" -type f 2>/dev/null)" "files written by the refused snapshot"
+  assert_eq "$owner" "$(docker inspect -f '{{index .Config.Labels "io.dockform.owner"}}' "dockform-lock-$target")" \
+    "the lock held by $owner is kept"
+  assert_eq "$kept" "$(tree_listing "$target")" "the locked volume is unchanged"
+  docker rm -f "dockform-lock-$target" >/dev/null
+done
+
+# ------------------------------------------------------------------ (d) a snapshot as the next run
+# A snapshot taken after a killed restore must not archive the killed run's
+# staging folder or a half-swapped root: it must recover first (as a restore
+# does) and say so. Problems are collected so that both cases run.
+problems=()
+# archive_names FILE: the member names of a .tar.zst.
+archive_names() { zstd -q -dc "$1" | tar -tf - 2>/dev/null; }
+
+# d1: a restore killed early (staging folder, helper and lock left), then a snapshot.
+set_old_content
+old_live=$(live_listing "$target")
+kill_restore_at -1 "$S_big"
+run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/d1" --json
+echo "--- snapshot after d1:"$'\n'"$ERR"
+if ((RC != 0)); then
+  problems+=("d1: snapshot after a killed restore failed (exit $RC): $ERR")
+else
+  data=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+  members=$(archive_names "$data")
+  [[ $members != *".dockform-"* ]] ||
+    problems+=("d1: the snapshot taken after a killed restore archives the staging folder: $(grep -c '\.dockform-' <<<"$members") members named .dockform-*")
+  [[ $ERR == *"interrupted restore"* ]] ||
+    problems+=("d1: the snapshot does not say it found what the killed restore left")
+  # What the snapshot holds is the old content: restore it into an empty volume.
+  run_df -c "$M" volume restore "$fresh" "$data" --force
+  if ((RC != 0)); then
+    problems+=("d1: the snapshot taken after the kill does not restore (exit $RC): $ERR")
+  else
+    got=$(live_listing "$fresh")
+    [[ $got == "$old_live" ]] || problems+=("d1: the snapshot does not hold exactly the live (old) content")
+  fi
+fi
+names=$(root_names "$target")
+[[ $names != *".dockform-"* ]] || problems+=("d1: after the snapshot, $target still holds: $(grep '\.dockform-' <<<"$names" | tr '\n' ' ')")
+left=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
+[[ -z $left ]] || problems+=("d1: helper containers left for $target after the snapshot")
+docker inspect "dockform-lock-$target" >/dev/null 2>&1 &&
+  problems+=("d1: the killed restore's lock container dockform-lock-$target is still there after the snapshot")
+
+# d2: a swap interrupted in phase 2, then a snapshot: it must hold S1 (rolled
+# forward), not the mix of old and new entries at the root.
+docker rm -f "dockform-lock-$target" >/dev/null 2>&1 || true
+prepare_swap 2 d2d2d2d2d2d2
+run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/d2" --json
+echo "--- snapshot after d2:"$'\n'"$ERR"
+if ((RC != 0)); then
+  problems+=("d2: snapshot after an interrupted swap failed (exit $RC): $ERR")
+else
+  data=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+  members=$(archive_names "$data")
+  [[ $members != *".dockform-"* ]] ||
+    problems+=("d2: the snapshot taken after an interrupted swap archives $(grep -c '\.dockform-' <<<"$members") members named .dockform-* (old and staged content)")
+  [[ $ERR == *"finished the swap of an interrupted restore"* ]] ||
+    problems+=("d2: the snapshot does not say it finished the interrupted swap")
+  run_df -c "$M" volume restore "$fresh" "$data" --force
+  if ((RC != 0)); then
+    problems+=("d2: the snapshot taken after the interrupted swap does not restore (exit $RC): $ERR")
+  elif [[ $(tree_listing "$fresh") != "$want1" ]]; then
+    problems+=("d2: the snapshot does not hold exactly S1 (the rolled-forward content)")
+  fi
+  [[ $(tree_listing "$target") == "$want1" ]] ||
+    problems+=("d2: after the snapshot, $target does not hold exactly S1 (the swap was not finished)")
+fi
+
+if ((${#problems[@]} > 0)); then
+  RC=""
+  fail "$(printf '\n  %s' "${problems[@]}")"
+fi
+
+pass

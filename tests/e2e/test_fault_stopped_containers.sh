@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Containers stopped by a run that is then killed. Before dockform stops the
+# containers using a volume (snapshot or restore with --stop-containers) it
+# creates a record container dockform-stopped-<volume> (never started; label
+# io.dockform.stopped = the stopped ids, io.dockform.owner = the run) and
+# removes it once they run again.
+#  1. restore --force --stop-containers SIGKILLed (a) as soon as the user is
+#     seen stopped, (b) once the swap's journal exists, its swap helper killed
+#     too (as when the host goes down; alone, it would finish the swap by
+#     itself) (the swap of a snapshot
+#     with 1000 entries at its root into a volume with 1000 takes seconds, so
+#     the windows are wide): the record stays, the user stays stopped; after (a) the next
+#     `volume snapshot` (no flag) warns, naming the container, and leaves it
+#     stopped and the record in place; the next `volume restore --force
+#     --stop-containers` recovers the volume, starts the container, removes
+#     the record and leaves exactly the snapshot's content; after (b) the next
+#     restore says it finished the interrupted swap, then the same.
+#  2. a record prepared by hand (owner: a pid that is gone) listing a stopped
+#     container and a container removed since: `volume snapshot
+#     --stop-containers` starts the container and removes the record.
+#  3. a record whose owner is alive (this shell): snapshot and restore are
+#     refused (exit 3), nothing started, the record kept.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=fixtures.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
+
+src=${PFX}src
+target=${PFX}target
+app=${PFX}app
+M=$TEST_TMP/manifest
+write_manifest "$M" faultstopped "$src" "$target"
+docker volume create "$src" >/dev/null
+docker volume create "$target" >/dev/null
+record=dockform-stopped-$target
+
+df_pid=
+_fault_exit() {
+  local rc=$?
+  [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
+  docker rm -f "dockform-lock-$target" "$record" >/dev/null 2>&1 || true
+  # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
+  set +e
+  (exit "$rc")
+  _on_exit
+}
+trap _fault_exit EXIT
+
+running() { docker inspect -f '{{.State.Running}}' "$1"; }
+root_names() { vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true; }
+record_label() { docker inspect -f '{{index .Config.Labels "io.dockform.stopped"}}' "$record" 2>/dev/null; }
+assert_no_record() {
+  if docker inspect "$record" >/dev/null 2>&1; then
+    fail "$1: the record $record is still there (io.dockform.stopped=$(record_label))"
+  fi
+  return 0
+}
+assert_clean() { # WHAT: no staging, helper or lock left for $target
+  local left
+  assert_not_contains "$(root_names "$target")" ".dockform-" "$1: .dockform-* entries left in $target"
+  left=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
+  assert_eq "" "$left" "$1: helper containers left for $target"
+  if docker inspect "dockform-lock-$target" >/dev/null 2>&1; then fail "$1: lock container left behind"; fi
+  return 0
+}
+start_app() {
+  docker run -d --name "$app" --network none --log-driver none -v "$target:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+    sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+}
+boot_id=$(</proc/sys/kernel/random/boot_id)
+
+# --- fixtures: the snapshot has 1000 entries at its root and 30 MB; the
+# volume 1000 old ones: moving them one by one makes the swap last seconds.
+# shellcheck disable=SC2016 # expanded by the container's shell
+vol_exec "$src" sh -euc '
+  cd /v
+  i=0; while [ $i -lt 1000 ]; do echo "new $i" > "n$i"; i=$((i+1)); done
+  dd if=/dev/urandom of=blob bs=1M count=30 2>/dev/null
+'
+want=$(tree_listing "$src")
+run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --level 1 --json
+assert_eq 0 "$RC" "snapshot of $src"
+snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+# shellcheck disable=SC2016 # expanded by the container's shell
+vol_exec "$target" sh -euc 'cd /v; i=0; while [ $i -lt 1000 ]; do echo "old $i" > "o$i"; i=$((i+1)); done'
+start_app
+app_id=$(docker inspect -f '{{.Id}}' "$app")
+assert_eq true "$(running "$app")" "$app runs before the restore"
+
+# ------------------------------------------------------------------ 1. real kills
+# kill_restore_when stopped|journal: starts restore --force --stop-containers
+# and SIGKILLs it as soon as $app is seen stopped, or as soon as the swap's
+# journal .dockform-swap-* exists (seen by a watcher container labelled
+# io.dockform.helper without owner: dockform neither counts it as a user of
+# the volume nor removes it).
+kill_restore_when() {
+  local when=$1 deadline=$((SECONDS + 60)) seen='' rc=0 line wfd=''
+  if [[ $when == journal ]]; then
+    exec {wfd}< <(docker run --rm --name "${PFX}watch" --label io.dockform.helper=test-watcher \
+      --network none --log-driver none -v "$target:/v:ro" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
+        echo ready
+        while :; do
+          for j in /v/.dockform-swap-*; do [ -f "$j" ] && echo "journal $(cat "$j")"; done
+          usleep 10000
+        done' 2>/dev/null)
+    read -r -t 30 -u "$wfd" line || fail "the watcher did not start"
+  fi
+  "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force --stop-containers \
+    >"$TEST_TMP/killed.out" 2>"$TEST_TMP/killed.err" </dev/null &
+  df_pid=$!
+  while ((SECONDS < deadline)); do
+    if [[ $when == stopped ]]; then
+      if [[ $(running "$app") == false ]]; then
+        kill -9 "$df_pid" 2>/dev/null && seen=1
+        break
+      fi
+      sleep 0.02
+    elif read -r -t 1 -u "$wfd" line; then
+      if [[ $line == journal* ]]; then
+        kill -9 "$df_pid" 2>/dev/null && seen=$line
+        break
+      fi
+      continue
+    fi
+    kill -0 "$df_pid" 2>/dev/null || break
+  done
+  wait "$df_pid" || rc=$?
+  df_pid=
+  if [[ $when == journal && -n $seen ]]; then
+    # The swap runs in its own helper container, which goes on after dockform
+    # is killed and may finish the swap by itself. Kill it too, as the loss
+    # of the whole host would: the journal must then be all that is left.
+    for id in $(docker ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target"); do
+      docker kill "$id" >/dev/null 2>&1 || true
+    done
+  fi
+  if [[ -n $wfd ]]; then
+    docker rm -f "${PFX}watch" >/dev/null 2>&1 || true
+    exec {wfd}<&-
+  fi
+  echo "--- run killed when $when (exit $rc, ${seen:-not seen}); its stderr:"
+  cat "$TEST_TMP/killed.err"
+  [[ -n $seen ]] || fail "the restore ended (exit $rc) before it could be killed when $when"
+  assert_eq 137 "$rc" "exit status of the SIGKILLed restore"
+  assert_eq false "$(running "$app")" "$app is stopped after the kill"
+  docker inspect "$record" >/dev/null 2>&1 || fail "no record $record after a run killed while $app was stopped"
+  assert_eq "$app_id" "$(record_label)" "the record lists $app's id"
+  assert_eq "false|0001-01-01T00:00:00Z" "$(docker inspect -f '{{.State.Running}}|{{.State.StartedAt}}' "$record")" \
+    "the record container was never started"
+  echo "--- volume root after the kill: $(root_names "$target" | grep '^\.dockform-' | tr '\n' ' ')"
+}
+
+# 1a. Killed as soon as $app is stopped (the staging is complete; the swap may not have started).
+kill_restore_when stopped
+
+# The next snapshot without --stop-containers: warns, leaves all as it is.
+run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/after"
+echo "--- snapshot after the kill:"$'\n'"$ERR"
+assert_eq 0 "$RC" "snapshot after the killed restore"
+assert_contains "$ERR" "stopped by an interrupted" "the snapshot warns about containers stopped by the killed run"
+assert_contains "$ERR" "$app" "the warning names $app"
+assert_contains "$ERR" "--stop-containers" "the warning says how to have them started"
+assert_eq false "$(running "$app")" "$app stays stopped after a snapshot without --stop-containers"
+assert_eq "$app_id" "$(record_label)" "the record stays after a snapshot without --stop-containers"
+
+# The next restore with --stop-containers: recovers, restores, starts $app.
+run_df -c "$M" volume restore "$target" "$snap" --force --stop-containers --json
+echo "--- restore after the kill:"$'\n'"$ERR"
+assert_eq 0 "$RC" "restore --stop-containers after the killed run"
+assert_contains "$ERR" "stopped by an interrupted" "the restore reports the containers the killed run stopped"
+assert_contains "$ERR" "$app" "... naming $app"
+assert_contains "$ERR" "interrupted restore" "the restore says what it recovered in the volume"
+assert_eq true "$(running "$app")" "$app runs again after the recovering restore"
+assert_no_record "after the recovering restore"
+got=$(tree_listing "$target")
+if [[ $got != "$want" ]]; then
+  diff <(echo "$want") <(echo "$got") >&2 | head -20 || true
+  fail "the volume does not hold exactly the snapshot after the recovering restore (diff above)"
+fi
+assert_clean "after the recovering restore"
+
+# 1b. Killed in the middle of the swap: $app stopped, the journal written.
+# shellcheck disable=SC2016 # expanded by the container's shell
+vol_exec "$target" sh -euc 'cd /v; rm -rf -- ./*; i=0; while [ $i -lt 1000 ]; do echo "old $i" > "o$i"; i=$((i+1)); done'
+kill_restore_when journal
+assert_contains "$(root_names "$target")" ".dockform-swap-" "the journal is left by a run killed in the swap"
+run_df -c "$M" volume restore "$target" "$snap" --force --stop-containers
+echo "--- restore after the kill in the swap:"$'\n'"$ERR"
+assert_eq 0 "$RC" "restore --stop-containers after a run killed in the swap"
+assert_contains "$ERR" "finished the swap of an interrupted restore" "the restore says it finished the interrupted swap"
+assert_contains "$ERR" "stopped by an interrupted" "the restore reports the containers the killed run stopped"
+assert_eq true "$(running "$app")" "$app runs again after the recovering restore"
+assert_no_record "after the restore that recovered the swap"
+got=$(tree_listing "$target")
+[[ $got == "$want" ]] || fail "the volume does not hold exactly the snapshot after recovering the swap"
+assert_clean "after recovering the swap"
+
+# ------------------------------------------------------------------ 2. hand-made record, owner gone
+docker stop -t 5 "$app" >/dev/null
+docker create --name "$record" --network none --log-driver none \
+  --label "io.dockform.stopped=$app_id,0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+  --label "io.dockform.owner=$boot_id:99999999:1" "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
+run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/adopt" --stop-containers --json
+echo "--- snapshot --stop-containers with a stale record:"$'\n'"$ERR"
+assert_eq 0 "$RC" "snapshot --stop-containers with a record left by a gone owner"
+assert_contains "$ERR" "stopped by an interrupted" "the snapshot reports the recorded containers"
+assert_contains "$ERR" "$app" "... naming $app"
+assert_eq true "$(running "$app")" "$app runs after snapshot --stop-containers adopted the record"
+assert_contains "$OUT" "\"$app\"" "--json names $app as started"
+assert_no_record "after snapshot --stop-containers"
+
+# ------------------------------------------------------------------ 3. record of a live run
+stat=$(</proc/$$/stat)
+read -r -a fields <<<"${stat##*) }"
+my_owner="$boot_id:$$:${fields[19]}"
+docker stop -t 5 "$app" >/dev/null
+docker create --name "$record" --network none --log-driver none \
+  --label "io.dockform.stopped=$app_id" --label "io.dockform.owner=$my_owner" \
+  "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
+run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/live" --stop-containers
+assert_eq 3 "$RC" "snapshot while a live run's record exists"
+assert_contains "$ERR" "another dockform run" "refusal message of the snapshot"
+assert_eq "" "$(find "$TEST_TMP/live" -type f 2>/dev/null)" "no file written by the refused snapshot"
+run_df -c "$M" volume restore "$target" "$snap" --force --stop-containers
+assert_eq 3 "$RC" "restore while a live run's record exists"
+assert_contains "$ERR" "another dockform run" "refusal message of the restore"
+assert_eq false "$(running "$app")" "$app was not started by the refused runs"
+assert_eq "$app_id" "$(record_label)" "the live run's record is kept"
+assert_clean "after the refusals"
+
+pass
