@@ -5,13 +5,26 @@
 namespace dockform::cli {
 
 void add_validate_command(CLI::App& app, CliState& state) {
+  auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("validate", "Check the manifest, and that the Docker Engine answers");
-  cmd->callback([&state] {
-    state.run = [](core::Session& session) {
+  cmd->add_flag("--json", *json, "Print one JSON document");
+  cmd->callback([&state, json] {
+    state.run = [json](core::Session& session) {
       const auto& manifest = session.manifest();
+      auto& engine = session.engine();
+      if (*json) {
+        nlohmann::ordered_json out;
+        out["manifest"] = manifest.file.string();
+        out["identifier"] = manifest.identifier;
+        out["volumes"] = manifest.volumes.size();
+        out["networks"] = manifest.networks.size();
+        out["engine"] = engine.endpoint().url;
+        out["api_version"] = engine.api_version();
+        print_json(out);
+        return 0;
+      }
       std::cout << "manifest " << manifest.file.string() << " is valid (identifier " << manifest.identifier << ", "
                 << manifest.volumes.size() << " volumes, " << manifest.networks.size() << " networks)" << std::endl;
-      auto& engine = session.engine();
       std::cout << "engine at " << engine.endpoint().url << " answers (API " << engine.api_version() << ")"
                 << std::endl;
       return 0;
