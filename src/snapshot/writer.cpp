@@ -65,7 +65,10 @@ class SnapshotStream {
     while (block_.empty()) {
       util::throw_if_interrupted();
       long n = connection_.read_some(buffer_.data(), buffer_.size(), std::chrono::milliseconds(200));
-      if (n == 0) return {};
+      if (n == 0) {
+        ended_ = true;
+        return {};
+      }
       if (n > 0) demux_.feed(std::string_view(buffer_.data(), static_cast<std::size_t>(n)));
     }
     tar_bytes_ += block_.size();
@@ -86,6 +89,8 @@ class SnapshotStream {
   }
 
   std::uint64_t tar_bytes() const { return tar_bytes_; }
+  // The helper's output has ended (it exited, or was killed).
+  bool ended() const { return ended_; }
   const std::string& helper_errors() const { return stderr_; }
 
  private:
@@ -107,6 +112,7 @@ class SnapshotStream {
   std::string block_;
   std::string stderr_;
   std::uint64_t tar_bytes_ = 0;
+  bool ended_ = false;
 };
 
 std::string trimmed(std::string text) {
@@ -198,6 +204,7 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
     SnapshotStream stream(helper.attach_and_start(), file, options.level, progress);
     TarWalker walker([&stream] { return stream.next_block(); });
     std::string damage;
+    bool helper_ended_first = false;
     try {
       while (auto entry = walker.next()) {
         if (is_reserved_root_name(normalise_member_path(entry->path))) throw LeftoverFound(entry->path);
@@ -214,11 +221,17 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
       // Our side failed (disk full, damaged stream): that is the error to
       // report, not the exit code of the helper we kill for it.
       damage = e.what();
+      helper_ended_first = stream.ended();
       helper.kill();
     }
     progress.finish();
     int exit_code = helper.wait();
     std::string errors = trimmed(stream.helper_errors());
+    if (!damage.empty() && helper_ended_first) {
+      // The stream stopped short because the helper went away (killed, or the engine stopped it).
+      throw Error("the helper stopped before the volume's archive was complete (exit " + std::to_string(exit_code) +
+                  "): " + damage + (errors.empty() ? "" : "; helper: " + errors));
+    }
     if (!damage.empty()) {
       throw Error("snapshot of volume " + options.volume + " failed: " + damage +
                   (errors.empty() ? "" : " (helper: " + errors + ")"));

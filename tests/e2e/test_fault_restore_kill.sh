@@ -175,13 +175,18 @@ kill_restore_at -1 "$S_big"
 names=$(root_names "$target")
 assert_contains "$names" ".dockform-restore-" "(a) the staging folder is there after the kill"
 assert_tree "$old_live" "$(live_listing "$target")" "(a) after a kill early in the extraction the live content must be the old one"
+# The killed run's extracting helper may already have exited on its own (its
+# stdin closed with the connection); only a helper still there is reported.
+helper_left=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
 run_df -c "$M" volume restore "$target" "$S2" --force --json
 echo "--- run after (a):"$'\n'"$ERR"
 assert_eq 0 "$RC" "(a) restore of S2 after the killed run"
 assert_contains "$ERR" "removed .dockform-restore-" "(a) the next run says it removed the staging folder"
 assert_contains "$ERR" "left by an interrupted restore" "(a) ... left by an interrupted restore"
 assert_contains "$ERR" "taking over the lock on volume $target" "(a) the next run says it took over the lock"
-assert_contains "$ERR" "left behind by an interrupted run" "(a) the next run says it removed the killed run's helper"
+if [[ -n $helper_left ]]; then
+  assert_contains "$ERR" "left behind by an interrupted run" "(a) the next run says it removed the killed run's helper"
+fi
 assert_contains "$OUT" '"recovered"' "(a) --json has recovered"
 assert_not_contains "$OUT" '"recovered": []' "(a) --json recovered is not empty"
 assert_tree "$want2" "$(tree_listing "$target")" "(a) after the next restore the volume must hold exactly S2"

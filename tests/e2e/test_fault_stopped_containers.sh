@@ -155,6 +155,7 @@ kill_restore_when stopped
 
 # The next snapshot without --stop-containers: warns, leaves all as it is.
 run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/after"
+snapshot_err=$ERR
 echo "--- snapshot after the kill:"$'\n'"$ERR"
 assert_eq 0 "$RC" "snapshot after the killed restore"
 assert_contains "$ERR" "stopped by an interrupted" "the snapshot warns about containers stopped by the killed run"
@@ -169,7 +170,9 @@ echo "--- restore after the kill:"$'\n'"$ERR"
 assert_eq 0 "$RC" "restore --stop-containers after the killed run"
 assert_contains "$ERR" "stopped by an interrupted" "the restore reports the containers the killed run stopped"
 assert_contains "$ERR" "$app" "... naming $app"
-assert_contains "$ERR" "interrupted restore" "the restore says what it recovered in the volume"
+# The snapshot already finishes or removes what the killed restore left in the
+# volume (it must not archive it), so the message may come from either run.
+assert_contains "$snapshot_err$ERR" "interrupted restore" "the snapshot or the restore says what it recovered in the volume"
 assert_eq true "$(running "$app")" "$app runs again after the recovering restore"
 assert_no_record "after the recovering restore"
 got=$(tree_listing "$target")
@@ -183,11 +186,17 @@ assert_clean "after the recovering restore"
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$target" sh -euc 'cd /v; rm -rf -- ./*; i=0; while [ $i -lt 1000 ]; do echo "old $i" > "o$i"; i=$((i+1)); done'
 kill_restore_when journal
-assert_contains "$(root_names "$target")" ".dockform-swap-" "the journal is left by a run killed in the swap"
+# The swap moves all entries with one mv: it may complete before the kill
+# lands. Either way the next restore must leave exactly the snapshot.
+journal_left=false
+[[ $(root_names "$target") == *".dockform-swap-"* ]] && journal_left=true
+echo "--- journal left by the killed run: $journal_left"
 run_df -c "$M" volume restore "$target" "$snap" --force --stop-containers
 echo "--- restore after the kill in the swap:"$'\n'"$ERR"
 assert_eq 0 "$RC" "restore --stop-containers after a run killed in the swap"
-assert_contains "$ERR" "finished the swap of an interrupted restore" "the restore says it finished the interrupted swap"
+if $journal_left; then
+  assert_contains "$ERR" "finished the swap of an interrupted restore" "the restore says it finished the interrupted swap"
+fi
 assert_contains "$ERR" "stopped by an interrupted" "the restore reports the containers the killed run stopped"
 assert_eq true "$(running "$app")" "$app runs again after the recovering restore"
 assert_no_record "after the restore that recovered the swap"
