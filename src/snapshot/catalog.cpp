@@ -12,10 +12,6 @@
 namespace dockform::snapshot {
 
 namespace {
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() > suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::time_t mtime_of(const std::filesystem::path& file) {
   struct stat info;
   return ::stat(file.c_str(), &info) == 0 ? info.st_mtime : 0;
@@ -55,7 +51,7 @@ std::vector<CatalogEntry> list_volume(const std::filesystem::path& base, const s
     std::string stem;
     bool data = false;
     for (const char* ext : {".tar.zst", ".tar", ".tar.json", ".json"}) {
-      if (ends_with(name, ext)) {
+      if (name.ends_with(ext)) {
         stem = name.substr(0, name.size() - std::string(ext).size());
         data = std::string(ext) == ".tar.zst" || std::string(ext) == ".tar";
         break;
@@ -67,7 +63,7 @@ std::vector<CatalogEntry> list_volume(const std::filesystem::path& base, const s
     entry.stem = stem;
     if (data) {
       entry.data_file = item.path();
-    } else if (!entry.sidecar_file || !ends_with(name, ".tar.json")) {
+    } else if (!entry.sidecar_file || !name.ends_with(".tar.json")) {
       entry.sidecar_file = item.path();  // X.json is preferred over X.tar.json
     }
   }

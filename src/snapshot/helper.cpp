@@ -104,6 +104,11 @@ void remove_stale_helpers(engine::Engine& engine) {
   }
 }
 
+std::string trimmed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
 HelperResult run_helper(engine::Engine& engine, const HelperSpec& spec) {
   HelperSpec control = spec;
   control.with_stdin = false;

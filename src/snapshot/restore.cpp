@@ -74,11 +74,7 @@ class Forwarder {
     }
   }
 
-  std::string output() const {
-    std::string text = output_;
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    return text;
-  }
+  std::string output() const { return trimmed(output_); }
 
  private:
   void read_output() {

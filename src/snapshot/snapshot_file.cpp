@@ -13,10 +13,6 @@
 namespace dockform::snapshot {
 
 namespace {
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // The first `size` bytes of the file (fewer if it is shorter).
 std::string read_head(const std::filesystem::path& file, std::size_t size) {
   int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
@@ -33,8 +29,8 @@ std::string read_head(const std::filesystem::path& file, std::size_t size) {
 
 SnapshotFormat detect_format(const std::filesystem::path& file) {
   std::string name = file.filename().string();
-  bool zst = ends_with(name, ".tar.zst");
-  if (!zst && !ends_with(name, ".tar")) {
+  bool zst = name.ends_with(".tar.zst");
+  if (!zst && !name.ends_with(".tar")) {
     throw Error("snapshot " + file.string() + " has an unknown extension (expected .tar.zst or .tar)");
   }
   if (!std::filesystem::is_regular_file(file)) throw Error("snapshot " + file.string() + " does not exist or is not a file");

@@ -99,11 +99,6 @@ HelperSpec control_spec(const std::string& image, const std::string& volume, con
   spec.capabilities = {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"};
   return spec;
 }
-
-std::string trimmed(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
 }  // namespace
 
 VolumeState prepare_volume(engine::Engine& engine, const std::string& image, const std::string& volume) {

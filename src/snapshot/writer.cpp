@@ -115,11 +115,6 @@ class SnapshotStream {
   bool ended_ = false;
 };
 
-std::string trimmed(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
-
 // Links the finished data file under the first free name, starting at the
 // second the snapshot started: two snapshots started in the same second get
 // consecutive seconds. A name whose sidecar exists is taken as well.

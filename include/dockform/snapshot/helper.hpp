@@ -63,4 +63,7 @@ struct HelperResult {
 };
 HelperResult run_helper(engine::Engine& engine, const HelperSpec& spec);
 
+// A helper's output without its trailing newlines and spaces, for messages.
+std::string trimmed(std::string text);
+
 }  // namespace dockform::snapshot
