@@ -5,9 +5,9 @@
 #include <map>
 
 #include "commands.hpp"
-#include "dockform/snapshot/catalog.hpp"
-#include "dockform/snapshot/naming.hpp"
-#include "dockform/snapshot/spec_hash.hpp"
+#include "dockform/archive/spec_hash.hpp"
+#include "dockform/store/catalog.hpp"
+#include "dockform/store/naming.hpp"
 #include "dockform/util/progress.hpp"
 
 namespace dockform::cli {
@@ -22,14 +22,14 @@ struct ListFlags {
 // "yes", "no", or "unknown" (engine unreachable, volume gone, no sidecar).
 using LiveHashes = std::map<std::string, std::string>;
 
-LiveHashes live_hashes(core::Session& session, const std::vector<snapshot::CatalogEntry>& entries) {
+LiveHashes live_hashes(core::Session& session, const std::vector<store::CatalogEntry>& entries) {
   LiveHashes hashes;
   try {
     auto& engine = session.engine();
     for (const auto& entry : entries) {
       if (hashes.count(entry.volume)) continue;
       auto volume = engine.volume_inspect(entry.volume);
-      hashes[entry.volume] = volume ? snapshot::spec_hash(volume->driver, volume->options, volume->labels) : "";
+      hashes[entry.volume] = volume ? archive::spec_hash(volume->driver, volume->options, volume->labels) : "";
     }
   } catch (const Error& e) {
     spdlog::debug("engine not reachable, spec hashes not compared: {}", e.what());
@@ -37,16 +37,16 @@ LiveHashes live_hashes(core::Session& session, const std::vector<snapshot::Catal
   return hashes;
 }
 
-std::string spec_match(const snapshot::CatalogEntry& entry, const LiveHashes& hashes) {
+std::string spec_match(const store::CatalogEntry& entry, const LiveHashes& hashes) {
   auto live = hashes.find(entry.volume);
   if (live == hashes.end() || live->second.empty() || !entry.sidecar) return "unknown";
   return live->second == entry.sidecar->spec_hash ? "yes" : "no";
 }
 
-nlohmann::ordered_json entry_json(const snapshot::CatalogEntry& entry, const LiveHashes& hashes) {
+nlohmann::ordered_json entry_json(const store::CatalogEntry& entry, const LiveHashes& hashes) {
   nlohmann::ordered_json out;
   out["volume"] = entry.volume;
-  out["created_at"] = snapshot::iso_timestamp(entry.created);
+  out["created_at"] = store::iso_timestamp(entry.created);
   out["data_file"] = entry.data_file ? nlohmann::ordered_json(entry.data_file->string()) : nullptr;
   out["sidecar_file"] = entry.sidecar_file ? nlohmann::ordered_json(entry.sidecar_file->string()) : nullptr;
   out["compressed_bytes"] = entry.compressed_bytes;
@@ -60,7 +60,7 @@ nlohmann::ordered_json entry_json(const snapshot::CatalogEntry& entry, const Liv
 
 int run_list(core::Session& session, const ListFlags& flags) {
   auto base = snapshot_base(session, flags.output);
-  auto entries = flags.volume.empty() ? snapshot::list_all(base) : snapshot::list_volume(base, flags.volume);
+  auto entries = flags.volume.empty() ? store::list_all(base) : store::list_volume(base, flags.volume);
   auto hashes = live_hashes(session, entries);
   if (flags.json) {
     auto list = nlohmann::ordered_json::array();
@@ -75,7 +75,7 @@ int run_list(core::Session& session, const ListFlags& flags) {
   std::cout << std::left << std::setw(20) << "VOLUME" << std::setw(22) << "CREATED" << std::setw(11) << "SIZE"
             << std::setw(11) << "DATA" << std::setw(8) << "FILES" << std::setw(9) << "SPEC" << "NOTE / FILE\n";
   for (const auto& entry : entries) {
-    std::cout << std::setw(20) << entry.volume << std::setw(22) << snapshot::iso_timestamp(entry.created)
+    std::cout << std::setw(20) << entry.volume << std::setw(22) << store::iso_timestamp(entry.created)
               << std::setw(11) << util::human_bytes(entry.compressed_bytes) << std::setw(11)
               << (entry.sidecar ? util::human_bytes(entry.sidecar->uncompressed_bytes) : "-") << std::setw(8)
               << (entry.sidecar ? std::to_string(entry.sidecar->file_count) : "-") << std::setw(9)

@@ -1,8 +1,8 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "dockform/snapshot/naming.hpp"
-#include "dockform/snapshot/retention.hpp"
+#include "dockform/store/naming.hpp"
+#include "dockform/store/retention.hpp"
 #include "dockform/util/signals.hpp"
 
 namespace dockform::cli {
@@ -12,20 +12,20 @@ struct PruneFlags {
   std::string volume;
   bool all = false;
   std::string output;
-  snapshot::RetentionPolicy policy;
+  store::RetentionPolicy policy;
   bool dry_run = false;
   bool json = false;
 };
 
-nlohmann::ordered_json item_json(const snapshot::PruneItem& item) {
+nlohmann::ordered_json item_json(const store::PruneItem& item) {
   nlohmann::ordered_json reasons = item.decision.reasons;
-  return {{"created_at", snapshot::iso_timestamp(item.entry.created)},
+  return {{"created_at", store::iso_timestamp(item.entry.created)},
           {"data_file", item.entry.data_file->string()},
           {"sidecar_file", item.entry.sidecar_file ? nlohmann::ordered_json(item.entry.sidecar_file->string()) : nullptr},
           {"reasons", reasons}};
 }
 
-nlohmann::ordered_json result_json(const snapshot::PruneResult& result) {
+nlohmann::ordered_json result_json(const store::PruneResult& result) {
   auto kept = nlohmann::ordered_json::array();
   auto removed = nlohmann::ordered_json::array();
   auto ignored = nlohmann::ordered_json::array();
@@ -35,7 +35,7 @@ nlohmann::ordered_json result_json(const snapshot::PruneResult& result) {
   return {{"volume", result.volume}, {"kept", kept}, {"removed", removed}, {"ignored", ignored}};
 }
 
-void print_result(const snapshot::PruneResult& result, bool dry_run) {
+void print_result(const store::PruneResult& result, bool dry_run) {
   for (const auto& item : result.kept) {
     std::string reasons;
     for (const auto& reason : item.decision.reasons) reasons += (reasons.empty() ? "" : ", ") + reason;
@@ -63,7 +63,7 @@ int run_prune(core::Session& session, const PruneFlags& flags) {
   auto results = nlohmann::ordered_json::array();
   for (const auto& volume : volumes) {
     util::throw_if_interrupted();
-    auto result = snapshot::prune_volume(base, volume, flags.policy, flags.dry_run);
+    auto result = store::prune_volume(base, volume, flags.policy, flags.dry_run);
     if (flags.json) {
       results.push_back(result_json(result));
     } else {

@@ -1,7 +1,7 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "dockform/snapshot/restore.hpp"
+#include "dockform/ops/restore.hpp"
 #include "dockform/util/progress.hpp"
 
 namespace dockform::cli {
@@ -15,7 +15,7 @@ struct RestoreFlags {
   bool json = false;
 };
 
-nlohmann::ordered_json result_json(const snapshot::RestoreResult& result) {
+nlohmann::ordered_json result_json(const ops::RestoreResult& result) {
   nlohmann::ordered_json out;
   out["volume"] = result.volume;
   out["snapshot"] = result.snapshot.string();
@@ -36,7 +36,7 @@ nlohmann::ordered_json result_json(const snapshot::RestoreResult& result) {
 
 int run_restore(core::Session& session, const RestoreFlags& flags) {
   const auto& manifest = session.manifest();
-  snapshot::RestoreOptions options;
+  ops::RestoreOptions options;
   options.volume = flags.volume;
   options.snapshot = std::filesystem::absolute(flags.snapshot);
   options.volume_declared = manifest.declares_volume(flags.volume);
@@ -44,7 +44,7 @@ int run_restore(core::Session& session, const RestoreFlags& flags) {
   options.force = flags.force;
   options.stop_containers = flags.stop_containers;
   options.helper_image = session.helper_image();
-  auto result = snapshot::restore_snapshot(session.engine(), options);
+  auto result = ops::restore_snapshot(session.engine(), options);
   if (flags.json) {
     print_json(result_json(result));
     return 0;

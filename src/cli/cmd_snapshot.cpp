@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "dockform/snapshot/writer.hpp"
+#include "dockform/ops/snapshot.hpp"
 #include "dockform/util/progress.hpp"
 #include "dockform/util/signals.hpp"
 
@@ -21,7 +21,7 @@ struct SnapshotFlags {
   bool json = false;
 };
 
-nlohmann::ordered_json result_json(const snapshot::SnapshotResult& result) {
+nlohmann::ordered_json result_json(const ops::SnapshotResult& result) {
   nlohmann::ordered_json out;
   out["volume"] = result.sidecar.volume_name;
   out["data_file"] = result.data_file.string();
@@ -30,11 +30,11 @@ nlohmann::ordered_json result_json(const snapshot::SnapshotResult& result) {
   out["duration_seconds"] = result.seconds;
   out["containers_stopped"] = result.containers_stopped;
   out["containers_started"] = result.containers_started;
-  out["sidecar"] = snapshot::sidecar_to_json(result.sidecar);
+  out["sidecar"] = archive::sidecar_to_json(result.sidecar);
   return out;
 }
 
-void print_result(const snapshot::SnapshotResult& result) {
+void print_result(const ops::SnapshotResult& result) {
   std::cout << "snapshot of " << result.sidecar.volume_name << " written to " << result.data_file.string() << "\n"
             << "  " << result.sidecar.file_count << " files, " << util::human_bytes(result.sidecar.uncompressed_bytes)
             << " -> " << util::human_bytes(result.compressed_bytes) << " in " << result.seconds << " s, sha256 "
@@ -45,7 +45,7 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
   if (flags.all == !flags.volume.empty()) {
     throw Error("give either a volume name or --all", Exit::usage);
   }
-  snapshot::SnapshotOptions options;
+  ops::SnapshotOptions options;
   options.base_dir = snapshot_base(session, flags.output);
   if (flags.note_given) options.note = flags.note;
   options.level = flags.level;
@@ -55,7 +55,7 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
 
   if (!flags.all) {
     options.volume = flags.volume;
-    auto result = snapshot::take_snapshot(engine, options);
+    auto result = ops::take_snapshot(engine, options);
     if (flags.json) {
       print_json(result_json(result));
     } else {
@@ -70,7 +70,7 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
   for (const auto& [name, declared] : session.manifest().volumes) {
     options.volume = name;
     try {
-      auto result = snapshot::take_snapshot(engine, options);
+      auto result = ops::take_snapshot(engine, options);
       written.push_back(result_json(result));
       if (!flags.json) print_result(result);
     } catch (const util::Interrupted&) {

@@ -1,7 +1,7 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "dockform/snapshot/verify.hpp"
+#include "dockform/ops/verify.hpp"
 #include "dockform/util/progress.hpp"
 
 namespace dockform::cli {
@@ -13,7 +13,7 @@ struct VerifyFlags {
 };
 
 int run_verify(const VerifyFlags& flags) {
-  auto report = snapshot::verify_snapshot(std::filesystem::absolute(flags.snapshot));
+  auto report = ops::verify_snapshot(std::filesystem::absolute(flags.snapshot));
   if (flags.json) {
     nlohmann::ordered_json out;
     out["snapshot"] = report.snapshot.string();

@@ -4,7 +4,7 @@
 #  (b) late in the extraction (the staging folder holds more than half of a
 #      ~240 MB snapshot);
 #  (c) during the swap: volume states prepared by hand exactly as the protocol
-#      of src/snapshot/staging.cpp leaves them when killed in phase 1 (journal
+#      of src/volume/staging.cpp leaves them when killed in phase 1 (journal
 #      "1", some old entries moved into .dockform-old-ID, a stale journal .tmp),
 #      phase 2 (journal "2", every old entry moved, some new ones moved to the
 #      root, the root's mode still the old one) and phase 3 (journal "3", the

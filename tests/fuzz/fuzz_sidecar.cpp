@@ -5,14 +5,14 @@
 #include <cstdlib>
 #include <string>
 
-#include "dockform/snapshot/sidecar.hpp"
+#include "dockform/archive/sidecar.hpp"
 #include "dockform/util/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
   try {
-    auto sidecar = dockform::snapshot::parse_sidecar(text, "fuzz.json");
-    auto again = dockform::snapshot::parse_sidecar(dockform::snapshot::sidecar_text(sidecar), "again.json");
+    auto sidecar = dockform::archive::parse_sidecar(text, "fuzz.json");
+    auto again = dockform::archive::parse_sidecar(dockform::archive::sidecar_text(sidecar), "again.json");
     if (again.checksum != sidecar.checksum || again.volume_name != sidecar.volume_name) std::abort();
   } catch (const dockform::Error&) {
   }

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "dockform/snapshot/tar_walker.hpp"
+#include "dockform/archive/tar_walker.hpp"
 #include "dockform/util/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -18,9 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return piece;
   };
   try {
-    dockform::snapshot::TarWalker walker(source);
-    dockform::snapshot::MemberSafety safety;
-    while (auto entry = walker.next([&](const dockform::snapshot::TarEntry& e, std::int64_t) { (void)safety.check(e); })) {
+    dockform::archive::TarWalker walker(source);
+    dockform::archive::MemberSafety safety;
+    while (auto entry = walker.next([&](const dockform::archive::TarEntry& e, std::int64_t) { (void)safety.check(e); })) {
     }
   } catch (const dockform::Error&) {
   }

@@ -23,16 +23,18 @@
 #include <string_view>
 #include <vector>
 
-#include "dockform/snapshot/naming.hpp"
-#include "dockform/snapshot/sidecar.hpp"
-#include "dockform/snapshot/snapshot_file.hpp"
-#include "dockform/snapshot/spec_hash.hpp"
-#include "dockform/snapshot/tar_walker.hpp"
+#include "dockform/archive/sidecar.hpp"
+#include "dockform/archive/snapshot_file.hpp"
+#include "dockform/archive/spec_hash.hpp"
+#include "dockform/archive/tar_walker.hpp"
+#include "dockform/store/naming.hpp"
 #include "dockform/util/error.hpp"
 #include "dockform/util/sha256.hpp"
 #include "dockform/util/zstd_stream.hpp"
 
-namespace dockform::snapshot {
+namespace dockform {
+using namespace archive;
+using namespace store;
 namespace {
 
 namespace fs = std::filesystem;
@@ -552,7 +554,7 @@ TEST(SnapshotTarWalker, CorruptHeaderChecksumThrows) {
   EXPECT_TRUE(contains(message, "damaged")) << message;
 }
 
-// BUG (see report): TarWalker::next (src/snapshot/tar_walker.cpp) treats
+// BUG (see report): TarWalker::next (src/archive/tar_walker.cpp) treats
 // libarchive's ARCHIVE_RETRY (-10, "Damaged tar archive": a header whose
 // checksum does not match) as success, since it only fails on
 // rc < ARCHIVE_WARN (-20). The damaged header is handed to `inspect` as a
@@ -838,7 +840,7 @@ TEST(SnapshotNaming, InvalidTimestampsRejected) {
   }
 }
 
-// BUG (see report): parse_file_timestamp / parse_iso_timestamp (src/snapshot/
+// BUG (see report): parse_file_timestamp / parse_iso_timestamp (src/store/
 // naming.cpp, parse()) use sscanf's %d, which accepts signs, leading blanks
 // and fewer digits, and the range check has no lower bound for hour, minute
 // and second, nor a check of the day against the month. So strings that are
@@ -1051,4 +1053,4 @@ TEST_F(SnapshotFileTest, UncompressedSizeHint) {
 }
 
 }  // namespace
-}  // namespace dockform::snapshot
+}  // namespace dockform

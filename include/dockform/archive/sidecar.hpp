@@ -1,0 +1,40 @@
+#pragma once
+// The JSON sidecar beside each snapshot (design-notes §4).
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace dockform::archive {
+
+struct Sidecar {
+  std::string dockform_version;
+  std::string created_at;
+  std::string volume_name;
+  std::string spec_hash;
+  std::string driver;
+  std::map<std::string, std::string> driver_opts;
+  std::map<std::string, std::string> labels;
+  std::uint64_t uncompressed_bytes = 0;
+  std::uint64_t file_count = 0;
+  std::string checksum_algo = "sha256";
+  std::string checksum;  // hex SHA-256 of the data file's bytes
+  std::optional<std::string> notes;
+};
+
+// Field order as the specification shows it; 2-space indent.
+nlohmann::ordered_json sidecar_to_json(const Sidecar& sidecar);
+std::string sidecar_text(const Sidecar& sidecar);
+// Throws Error naming the file and the field on anything malformed.
+Sidecar parse_sidecar(const std::string& text, const std::string& source);
+Sidecar read_sidecar(const std::filesystem::path& file);
+
+// The sidecar that belongs to a data file: X.tar.zst and X.tar -> X.json.
+std::filesystem::path sidecar_for(const std::filesystem::path& data_file);
+// The reference implementation looked for X.tar.json; accepted too.
+std::filesystem::path legacy_sidecar_for(const std::filesystem::path& data_file);
+
+}  // namespace dockform::archive

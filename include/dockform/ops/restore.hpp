@@ -1,0 +1,43 @@
+#pragma once
+// `volume restore`: checks first, extraction into staging while the volume's
+// users still run, verification, then a short swap.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dockform/archive/sidecar.hpp"
+#include "dockform/engine/docker.hpp"
+
+namespace dockform::ops {
+
+struct RestoreOptions {
+  std::string volume;
+  std::filesystem::path snapshot;
+  bool volume_declared = false;       // by the manifest
+  std::string manifest_file;          // for the message when it is not
+  bool force = false;
+  bool stop_containers = false;
+  std::string helper_image;
+};
+
+struct RestoreResult {
+  std::string volume;
+  std::filesystem::path snapshot;
+  std::optional<std::filesystem::path> sidecar_file;
+  bool checksum_verified = false;
+  std::string checksum;
+  std::uint64_t bytes_read = 0;
+  std::uint64_t uncompressed_bytes = 0;
+  std::uint64_t file_count = 0;
+  double seconds = 0;
+  double downtime_seconds = 0;  // containers stopped -> started again
+  std::vector<std::string> containers_stopped;
+  std::vector<std::string> containers_started;
+  std::vector<std::string> recovered;
+  std::vector<std::string> warnings;
+};
+
+RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& options);
+
+}  // namespace dockform::ops

@@ -1,0 +1,35 @@
+#pragma once
+// `volume snapshot`: one streaming pass from the volume to a finished,
+// checksummed snapshot file and its sidecar.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dockform/archive/sidecar.hpp"
+#include "dockform/engine/docker.hpp"
+
+namespace dockform::ops {
+
+struct SnapshotOptions {
+  std::string volume;
+  std::filesystem::path base_dir;  // the volume's snapshots go to base_dir/<volume>/
+  std::optional<std::string> note;
+  int level = 3;
+  bool stop_containers = false;
+  std::string helper_image;
+};
+
+struct SnapshotResult {
+  std::filesystem::path data_file;
+  std::filesystem::path sidecar_file;
+  archive::Sidecar sidecar;
+  std::uint64_t compressed_bytes = 0;
+  double seconds = 0;
+  std::vector<std::string> containers_stopped;
+  std::vector<std::string> containers_started;
+};
+
+SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& options);
+
+}  // namespace dockform::ops

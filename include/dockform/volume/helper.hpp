@@ -1,0 +1,69 @@
+#pragma once
+// The short-lived container that does the volume I/O. Owned by a
+// HelperContainer: removed when the object goes, whatever happened.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dockform/engine/docker.hpp"
+
+namespace dockform::volume {
+
+inline constexpr const char* kHelperLabel = "io.dockform.helper";
+inline constexpr const char* kOwnerLabel = "io.dockform.owner";
+
+struct HelperSpec {
+  std::string image;
+  std::string volume;
+  std::string mount_point;  // where the volume appears inside the helper
+  bool read_only = true;
+  bool with_stdin = false;
+  std::string script;  // run by /bin/sh -c
+  std::vector<std::string> capabilities;  // added after dropping all
+};
+
+class HelperContainer {
+ public:
+  HelperContainer(engine::Engine& engine, const HelperSpec& spec);
+  ~HelperContainer();
+  HelperContainer(const HelperContainer&) = delete;
+  HelperContainer& operator=(const HelperContainer&) = delete;
+
+  const std::string& id() const { return id_; }
+  // Attaches (stdout, stderr, and stdin when the spec asks) and starts.
+  engine::RawConnection& attach_and_start();
+  engine::RawConnection& connection() { return *connection_; }
+  // Waits for the exit code.
+  int wait();
+  // Closes the attach connection (connection() is gone afterwards) and kills.
+  void kill();
+
+ private:
+  engine::Engine& engine_;
+  bool with_stdin_;
+  std::string id_;
+  std::unique_ptr<engine::RawConnection> connection_;
+};
+
+// Makes sure the image is present, pulling it (with a progress line) if not.
+// The error when it can be neither found nor pulled names the three overrides.
+void ensure_helper_image(engine::Engine& engine, const std::string& image);
+
+// Removes helper containers left behind by dockform processes on this machine
+// that no longer run (a killed run cannot clean up after itself).
+void remove_stale_helpers(engine::Engine& engine);
+
+// Runs a helper to completion, returning its exit code, stdout and stderr
+// (small outputs only: control scripts, not data).
+struct HelperResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+HelperResult run_helper(engine::Engine& engine, const HelperSpec& spec);
+
+// A helper's output without its trailing newlines and spaces, for messages.
+std::string trimmed(std::string text);
+
+}  // namespace dockform::volume

@@ -1,0 +1,59 @@
+#pragma once
+// The staging protocol that makes a restore all-or-nothing.
+//
+// Inside the volume root, dockform owns three kinds of names:
+//   .dockform-restore-<id>/  the snapshot, extracted and not yet live
+//   .dockform-old-<id>/      the previous content, during the swap
+//   .dockform-swap-<id>      the swap journal: its phase (1, 2 or 3)
+// The journal is written only after the extracted content was verified, so:
+//   no journal    -> the restore never committed: staging is removed, the live
+//                    content was never touched;
+//   phase 1       -> live entries are being moved into the old folder;
+//   phase 2       -> staged entries are being moved to the root;
+//   phase 3       -> the new content is live, only cleanup is left.
+// Every step is a rename inside one filesystem, and every phase can be redone,
+// so a run killed at any point is finished (rolled forward) by the next one.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dockform/engine/docker.hpp"
+
+namespace dockform::volume {
+
+inline constexpr const char* kRestoreMountPoint = "/volume";
+
+struct VolumeState {
+  std::uint64_t entries = 0;     // entries at the root, dockform's own excluded
+  std::uint64_t free_bytes = 0;  // available on the volume's filesystem
+  std::vector<std::string> recovered;  // what was found and done about earlier runs
+};
+
+// Finishes or rolls back what an interrupted restore left, then looks at the volume.
+VolumeState prepare_volume(engine::Engine& engine, const std::string& image, const std::string& volume);
+
+// Shell script that extracts stdin into the staging folder `id`.
+std::string extract_script(const std::string& id);
+
+// Owns a staging folder: removes it unless the swap committed.
+class Staging {
+ public:
+  Staging(engine::Engine& engine, std::string image, std::string volume);
+  ~Staging();
+  Staging(const Staging&) = delete;
+  Staging& operator=(const Staging&) = delete;
+
+  const std::string& id() const { return id_; }
+  // Makes the staged content live (writes the journal, moves, cleans up).
+  void swap();
+
+ private:
+  engine::Engine& engine_;
+  std::string image_;
+  std::string volume_;
+  std::string id_;
+  bool swap_started_ = false;
+  bool done_ = false;
+};
+
+}  // namespace dockform::volume

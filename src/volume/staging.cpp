@@ -1,0 +1,159 @@
+#include "dockform/volume/staging.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <random>
+#include <sstream>
+
+#include "dockform/util/error.hpp"
+#include "dockform/volume/helper.hpp"
+
+namespace dockform::volume {
+
+namespace {
+// Shared shell functions (busybox sh and GNU coreutils alike). Globs cover
+// dotfiles ('.[!.]*', '..?*'); every mv stays inside the volume, so each is a
+// rename. `sync` before the journal makes the staged data durable first.
+constexpr const char* kSwapFunctions = R"sh(set -u
+cd /volume || exit 111
+ours() { case "$1" in .dockform-restore-*|.dockform-old-*|.dockform-swap-*) return 0;; esac; return 1; }
+set_phase() { echo "$2" > ".dockform-swap-$1.tmp" && mv -f ".dockform-swap-$1.tmp" ".dockform-swap-$1" && sync; }
+# move_all DEST SRC...: one mv for every entry (short downtime with many
+# entries), entry by entry if that one fails (e.g. too long an argument list).
+move_all() {
+  dest=$1; shift
+  [ $# -eq 0 ] && return 0
+  mv -f "$@" "$dest" 2>/dev/null && return 0
+  for e in "$@"; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    mv -f "$e" "$dest" || return 1
+  done
+}
+move_old() {
+  old=".dockform-old-$1"
+  mkdir -p "$old" || return 1
+  set --
+  for e in .[!.]* ..?* *; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    ours "$e" && continue
+    set -- "$@" "./$e"
+  done
+  move_all "$old/" "$@"
+}
+move_new() {
+  s=".dockform-restore-$1"
+  set --
+  for e in "$s"/.[!.]* "$s"/..?* "$s"/*; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    set -- "$@" "$e"
+  done
+  move_all ./ "$@" || return 1
+  chown "$(stat -c %u:%g "$s")" . && chmod "$(stat -c %a "$s")" .
+}
+finish_swap() {
+  phase=$2
+  if [ "$phase" = 1 ]; then move_old "$1" && set_phase "$1" 2 || return 1; phase=2; fi
+  if [ "$phase" = 2 ]; then move_new "$1" && set_phase "$1" 3 || return 1; fi
+  rm -rf ".dockform-old-$1" ".dockform-restore-$1" && rm -f ".dockform-swap-$1" && sync
+}
+)sh";
+
+constexpr const char* kPrepareScript = R"sh(
+for j in .dockform-swap-*; do
+  [ -f "$j" ] || continue
+  case "$j" in *.tmp) rm -f "$j"; continue;; esac
+  id=${j#.dockform-swap-}
+  phase=$(cat "$j")
+  echo "recovered=finished the swap of an interrupted restore ($id, phase $phase)"
+  finish_swap "$id" "$phase" || { echo "could not finish the interrupted swap $id" >&2; exit 1; }
+done
+for d in .dockform-restore-* .dockform-old-*; do
+  [ -e "$d" ] || continue
+  echo "recovered=removed $d left by an interrupted restore"
+  rm -rf "$d" || exit 1
+done
+n=0
+for e in .[!.]* ..?* *; do
+  [ -e "$e" ] || [ -L "$e" ] || continue
+  n=$((n+1))
+done
+echo "entries=$n"
+df -Pk . | awk 'NR==2 { print "free_kb=" $4 }'
+)sh";
+
+std::string random_id() {
+  std::mt19937_64 rng{std::random_device{}()};
+  static const char* chars = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string out;
+  for (int i = 0; i < 12; ++i) out.push_back(chars[rng() % 36]);
+  return out;
+}
+
+HelperSpec control_spec(const std::string& image, const std::string& volume, const std::string& script) {
+  HelperSpec spec;
+  spec.image = image;
+  spec.volume = volume;
+  spec.mount_point = kRestoreMountPoint;
+  spec.read_only = false;
+  spec.script = std::string(kSwapFunctions) + script;
+  spec.capabilities = {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"};
+  return spec;
+}
+}  // namespace
+
+VolumeState prepare_volume(engine::Engine& engine, const std::string& image, const std::string& volume) {
+  auto result = run_helper(engine, control_spec(image, volume, kPrepareScript));
+  if (result.exit_code != 0) {
+    throw Error("could not inspect volume " + volume + " (helper exit " + std::to_string(result.exit_code) +
+                "): " + trimmed(result.err));
+  }
+  VolumeState state;
+  std::istringstream lines(result.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("entries=", 0) == 0) state.entries = std::stoull(line.substr(8));
+    if (line.rfind("free_kb=", 0) == 0) state.free_bytes = std::stoull(line.substr(8)) * 1024;
+    if (line.rfind("recovered=", 0) == 0) state.recovered.push_back(line.substr(10));
+  }
+  return state;
+}
+
+std::string extract_script(const std::string& id) {
+  return "cd /volume && mkdir .dockform-restore-" + id + " && cd .dockform-restore-" + id + R"sh( || exit 111
+if tar --version 2>/dev/null | grep -q 'GNU tar'; then
+  exec tar --extract --file=- --numeric-owner --same-owner --same-permissions \
+       --acls --xattrs --xattrs-include='*'
+fi
+exec tar -xf - --numeric-owner
+)sh";
+}
+
+Staging::Staging(engine::Engine& engine, std::string image, std::string volume)
+    : engine_(engine), image_(std::move(image)), volume_(std::move(volume)), id_(random_id()) {}
+
+Staging::~Staging() {
+  if (done_) return;
+  try {
+    if (swap_started_) {
+      // The journal may exist: finishing is safer than undoing.
+      prepare_volume(engine_, image_, volume_);
+    } else {
+      run_helper(engine_, control_spec(image_, volume_, "rm -rf .dockform-restore-" + id_ + "\n"));
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("could not clean up the staging folder in volume {}: {} (the next restore cleans it up)", volume_,
+                  e.what());
+  }
+}
+
+void Staging::swap() {
+  swap_started_ = true;
+  auto result = run_helper(engine_, control_spec(image_, volume_, "sync\nset_phase " + id_ + " 1 && finish_swap " + id_ + " 1\n"));
+  if (result.exit_code != 0) {
+    throw Error("swapping the restored content into volume " + volume_ + " failed (exit " +
+                std::to_string(result.exit_code) + "): " + trimmed(result.err));
+  }
+  done_ = true;
+}
+
+}  // namespace dockform::volume
