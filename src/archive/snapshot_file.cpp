@@ -8,21 +8,19 @@
 
 #include "dockform/archive/sidecar.hpp"
 #include "dockform/util/error.hpp"
+#include "dockform/util/fd.hpp"
 #include "dockform/util/signals.hpp"
 
 namespace dockform::archive {
 
-
 namespace {
 // The first `size` bytes of the file (fewer if it is shorter).
 std::string read_head(const std::filesystem::path& file, std::size_t size) {
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error("cannot open snapshot " + file.string() + ": " + std::strerror(errno));
+  util::Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) throw Error("cannot open snapshot " + file.string() + ": " + std::strerror(errno));
   std::string head(size, '\0');
-  ssize_t n = ::pread(fd, head.data(), size, 0);
-  int saved = errno;
-  ::close(fd);
-  if (n < 0) throw Error("cannot read snapshot " + file.string() + ": " + std::strerror(saved));
+  ssize_t n = ::pread(fd.get(), head.data(), size, 0);
+  if (n < 0) throw Error("cannot read snapshot " + file.string() + ": " + std::strerror(errno));
   head.resize(static_cast<std::size_t>(n));
   return head;
 }
@@ -65,21 +63,18 @@ std::optional<std::uint64_t> uncompressed_size_hint(const std::filesystem::path&
 
 SnapshotReader::SnapshotReader(const std::filesystem::path& file, SnapshotFormat format,
                                std::function<void(std::uint64_t)> on_read)
-    : path_(file), on_read_(std::move(on_read)), buffer_(1 << 20) {
-  fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) throw Error("cannot open snapshot " + file.string() + ": " + std::strerror(errno));
-  ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+    : path_(file), fd_(::open(file.c_str(), O_RDONLY | O_CLOEXEC)), on_read_(std::move(on_read)), buffer_(1 << 20) {
+  if (!fd_.valid()) throw Error("cannot open snapshot " + file.string() + ": " + std::strerror(errno));
+  ::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   if (format == SnapshotFormat::tar_zst) {
     zstd_ = std::make_unique<util::ZstdReader>([this] { return read_file(); });
   }
 }
 
-SnapshotReader::~SnapshotReader() { ::close(fd_); }
-
 std::string_view SnapshotReader::read_file() {
   util::throw_if_interrupted();
   for (;;) {
-    ssize_t n = ::read(fd_, buffer_.data(), buffer_.size());
+    ssize_t n = ::read(fd_.get(), buffer_.data(), buffer_.size());
     if (n < 0) {
       if (errno == EINTR) {
         util::throw_if_interrupted();

@@ -36,11 +36,13 @@ nlohmann::ordered_json result_json(const ops::RestoreResult& result) {
 
 int run_restore(core::Session& session, const RestoreFlags& flags) {
   const auto& manifest = session.manifest();
+  if (!manifest.declares_volume(flags.volume)) {
+    throw Error("volume " + flags.volume + " is not defined in manifest " + manifest.file.string() +
+                " (volumes must be declared to be restored)");
+  }
   ops::RestoreOptions options;
   options.volume = flags.volume;
   options.snapshot = std::filesystem::absolute(flags.snapshot);
-  options.volume_declared = manifest.declares_volume(flags.volume);
-  options.manifest_file = manifest.file.string();
   options.force = flags.force;
   options.stop_containers = flags.stop_containers;
   options.helper_image = session.helper_image();

@@ -5,7 +5,6 @@
 #include "commands.hpp"
 #include "dockform/ops/snapshot.hpp"
 #include "dockform/util/progress.hpp"
-#include "dockform/util/signals.hpp"
 
 namespace dockform::cli {
 
@@ -73,9 +72,7 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
       auto result = ops::take_snapshot(engine, options);
       written.push_back(result_json(result));
       if (!flags.json) print_result(result);
-    } catch (const util::Interrupted&) {
-      throw;
-    } catch (const std::exception& e) {
+    } catch (const std::exception& e) {  // util::Interrupted is no std::exception: Ctrl-C ends the loop
       spdlog::error("snapshot of {} failed: {}", name, e.what());
       failed.push_back({{"volume", name}, {"error", e.what()}});
     }

@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
   core::Session session(state.global);
   try {
     return state.run ? state.run(session) : 0;
+  } catch (const util::Interrupted& e) {
+    spdlog::error("{}", e.what());
+    return static_cast<int>(e.code());
   } catch (const Error& e) {
     spdlog::error("{}", e.what());
     return static_cast<int>(e.code());

@@ -175,11 +175,14 @@ void Engine::container_kill(const std::string& id) {
 }
 
 int Engine::container_wait(const std::string& id) {
-  // No overall timeout: the helper may run as long as the data takes.
+  // No overall timeout: the helper may run as long as the data takes. Not
+  // interruptible: it is called once a helper's stream has ended, and while
+  // cleaning up after SIGINT (a control helper removing a staging folder),
+  // where giving up early would report a cleanup that did happen as failed.
   std::string body;
   std::string error;
   long status = http_.stream("POST", path("/containers/" + url_encode(id) + "/wait"), "",
-                             [&](std::string_view chunk) { body.append(chunk); }, &error);
+                             [&](std::string_view chunk) { body.append(chunk); }, &error, false);
   if (status != 200) throw EngineError(status, "wait for container " + id + ": " + daemon_message(error));
   return json::parse(body).value("StatusCode", -1);
 }

@@ -69,6 +69,47 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
 
 // Lets SIGINT/SIGTERM abort a long transfer.
 int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) { return util::pending_signal() != 0 ? 1 : 0; }
+
+// Owns the request's header list: freed after the transfer, also when it throws.
+using HeaderList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
+
+// What every connection to the engine shares, buffered, streamed or raw.
+void set_connection(CURL* curl, const Endpoint& endpoint, const std::string& path) {
+  std::string url = endpoint.http_base() + path;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  if (endpoint.kind == Endpoint::Kind::unix_socket) {
+    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, endpoint.socket_path.c_str());
+  }
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+}
+
+HeaderList prepare(CURL* curl, const Endpoint& endpoint, const std::string& method, const std::string& path,
+                   const std::string& body, Transfer& transfer) {
+  curl_easy_reset(curl);
+  set_connection(curl, endpoint, path);
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  HeaderList headers(nullptr, curl_slist_free_all);
+  auto add = [&headers](const char* line) {
+    curl_slist* grown = curl_slist_append(headers.get(), line);
+    if (grown == nullptr) throw Error("cannot allocate an HTTP header");
+    headers.release();
+    headers.reset(grown);
+  };
+  if (method != "GET" && method != "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl_easy_setopt(curl, CURLOPT_COPYPOSTFIELDS, body.c_str());
+    add("Content-Type: application/json");
+  }
+  add("Expect:");
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+  return headers;
+}
 }  // namespace
 
 std::string daemon_message(const std::string& body) {
@@ -92,29 +133,6 @@ HttpClient::HttpClient(Endpoint endpoint) : endpoint_(std::move(endpoint)) {
 
 HttpClient::~HttpClient() { curl_easy_cleanup(as_curl(curl_)); }
 
-void* HttpClient::prepare(void* handle, const std::string& method, const std::string& path, const std::string& body) {
-  CURL* curl = as_curl(handle);
-  curl_easy_reset(curl);
-  std::string url = endpoint_.http_base() + path;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  if (endpoint_.kind == Endpoint::Kind::unix_socket) {
-    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, endpoint_.socket_path.c_str());
-  }
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_slist* headers = nullptr;
-  if (method != "GET" && method != "HEAD") {
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(curl, CURLOPT_COPYPOSTFIELDS, body.c_str());
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-  }
-  headers = curl_slist_append(headers, "Expect:");
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  return headers;
-}
-
 void HttpClient::fail_transport(int code, const std::string& detail) const {
   if (code == CURLE_ABORTED_BY_CALLBACK) util::throw_if_interrupted();
   std::string text = curl_easy_strerror(static_cast<CURLcode>(code));
@@ -132,22 +150,18 @@ Response HttpClient::request(const std::string& method, const std::string& path,
   Transfer transfer;
   transfer.body = &response.body;
   transfer.headers = &response.headers;
-  auto* headers = static_cast<curl_slist*>(prepare(curl_, method, path, json_body));
   CURL* curl = as_curl(curl_);
+  auto headers = prepare(curl, endpoint_, method, path, json_body, transfer);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
   CURLcode rc = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
   if (rc != CURLE_OK) fail_transport(rc, method + " " + path);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
 }
 
 long HttpClient::stream(const std::string& method, const std::string& path, const std::string& json_body,
-                        const std::function<void(std::string_view)>& on_data, std::string* error_body) {
+                        const std::function<void(std::string_view)>& on_data, std::string* error_body,
+                        bool interruptible) {
   CURL* curl = curl_easy_init();
   if (curl == nullptr) throw Error("cannot initialise libcurl");
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> owner(curl, curl_easy_cleanup);
@@ -155,16 +169,13 @@ long HttpClient::stream(const std::string& method, const std::string& path, cons
   Transfer transfer;
   transfer.body = &body;
   transfer.on_data = &on_data;
-  auto* headers = static_cast<curl_slist*>(prepare(curl, method, path, json_body));
+  auto headers = prepare(curl, endpoint_, method, path, json_body, transfer);
   // Long streams end early on SIGINT/SIGTERM; control calls (cleanup included) do not.
-  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+  if (interruptible) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+  }
   CURLcode rc = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
   if (transfer.error) std::rethrow_exception(transfer.error);
   if (rc != CURLE_OK) fail_transport(rc, method + " " + path);
   long status = 0;
@@ -178,13 +189,7 @@ std::unique_ptr<RawConnection> HttpClient::hijack(const std::string& method, con
   CURL* curl = curl_easy_init();
   if (curl == nullptr) throw Error("cannot initialise libcurl");
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> owner(curl, curl_easy_cleanup);
-  std::string url = endpoint_.http_base() + "/";
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  if (endpoint_.kind == Endpoint::Kind::unix_socket) {
-    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, endpoint_.socket_path.c_str());
-  }
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  set_connection(curl, endpoint_, "/");
   curl_easy_setopt(curl, CURLOPT_CONNECT_ONLY, 1L);
   CURLcode rc = curl_easy_perform(curl);
   if (rc != CURLE_OK) fail_transport(rc, method + " " + path);

@@ -1,4 +1,6 @@
-// Resolves the -c/--config flag to a manifest file (design-notes §2).
+// Resolves the -c/--config flag to a manifest file: a file as given, or in a
+// folder (default: the current one) dockform.yml, dockform.yaml, Dockform.yml
+// or Dockform.yaml, the first that exists.
 #include <array>
 #include <filesystem>
 #include <string>

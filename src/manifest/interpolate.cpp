@@ -1,4 +1,5 @@
-// Compose-style variable interpolation (design-notes §3). This only reads
+// Compose-style variable interpolation: ${VAR}, ${VAR:-default},
+// ${VAR-default}, ${VAR:?message} and $$, as Docker Compose does. This only reads
 // variables: nothing here runs a command, so "$(...)" and backquotes stay text.
 #include <cstdlib>
 #include <optional>

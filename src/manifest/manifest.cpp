@@ -1,4 +1,6 @@
-// Reading and validating the manifest (design-notes §3). Every error names
+// Reading and validating the manifest (the dockform 0.5 schema: docker,
+// volumes, networks, filesets; applications, environment, secrets and sops
+// are accepted and not acted on). Every error names
 // FILE:LINE:COL, so that a user can go straight to the problem.
 #include "dockform/manifest/manifest.hpp"
 

@@ -1,21 +1,17 @@
 #include "dockform/ops/verify.hpp"
 
-#include "dockform/archive/sidecar.hpp"
+#include "dockform/archive/checked_walk.hpp"
 #include "dockform/archive/snapshot_file.hpp"
-#include "dockform/archive/tar_walker.hpp"
 #include "dockform/util/error.hpp"
 #include "dockform/util/progress.hpp"
-#include "dockform/util/signals.hpp"
 
 namespace dockform::ops {
 
-using archive::MemberSafety;
-using archive::TarEntry;
-using archive::TarWalker;
-
+using archive::OnUnsafe;
 using archive::Sidecar;
 using archive::SnapshotFormat;
 using archive::SnapshotReader;
+using archive::checked_walk;
 using archive::detect_format;
 using archive::find_sidecar;
 using archive::read_sidecar;
@@ -23,51 +19,24 @@ using archive::read_sidecar;
 namespace {
 // Walks the whole archive, collecting problems instead of stopping at the
 // first unsafe member; a damaged stream ends the walk.
-void walk(SnapshotReader& reader, VerifyReport& report) {
-  MemberSafety safety;
-  std::optional<std::uint64_t> last_member_end = 0;
+void walk(SnapshotReader& reader, VerifyReport& report, archive::WalkSummary& summary) {
+  std::optional<std::string> damage;
   try {
-    TarWalker walker([&reader] { return reader.next_block(); });
-    auto inspect = [&](const TarEntry& entry, std::int64_t data_offset) {
-      if (auto reason = safety.check(entry); !reason.empty()) report.problems.push_back("unsafe member: " + reason);
-      last_member_end = entry.data_end(data_offset);
-    };
-    while (auto entry = walker.next(inspect)) {
-      ++report.members;
-      if (entry->counts_as_file()) ++report.file_count;
-    }
-    while (!reader.next_block().empty()) {
-    }
-    if (last_member_end && reader.tar_bytes() <= *last_member_end) {
-      report.problems.push_back("truncated: the tar end-of-archive marker is missing");
-    }
-  } catch (const util::Interrupted&) {
-    throw;
+    checked_walk([&reader] { return reader.next_block(); }, OnUnsafe::collect, summary);
   } catch (const Error& e) {
-    report.problems.push_back(e.what());
+    damage = e.what();
     // Read the rest so the checksum still covers the whole file.
     try {
       while (!reader.next_block().empty()) {
       }
-    } catch (const util::Interrupted&) {
-      throw;
     } catch (const Error&) {
     }
   }
-}
-
-void compare_with_sidecar(const Sidecar& sidecar, VerifyReport& report) {
-  if (sidecar.checksum != report.checksum) {
-    report.problems.push_back("checksum mismatch: sidecar says " + sidecar.checksum + ", the file has " +
-                              report.checksum);
-  }
-  if (sidecar.uncompressed_bytes != 0 && sidecar.uncompressed_bytes != report.uncompressed_bytes) {
-    report.problems.push_back("uncompressed size differs: sidecar says " + std::to_string(sidecar.uncompressed_bytes) +
-                              ", the archive holds " + std::to_string(report.uncompressed_bytes));
-  }
-  if (sidecar.file_count != 0 && sidecar.file_count != report.file_count) {
-    report.problems.push_back("file count differs: sidecar says " + std::to_string(sidecar.file_count) +
-                              ", the archive holds " + std::to_string(report.file_count));
+  for (const auto& reason : summary.unsafe) report.problems.push_back("unsafe member: " + reason);
+  if (damage) {
+    report.problems.push_back(*damage);
+  } else if (summary.truncated) {
+    report.problems.push_back("truncated: the tar end-of-archive marker is missing");
   }
 }
 }  // namespace
@@ -96,12 +65,20 @@ VerifyReport verify_snapshot(const std::filesystem::path& file) {
   }
   util::Progress progress("verify " + file.filename().string(), std::filesystem::file_size(file));
   SnapshotReader reader(file, format, [&progress](std::uint64_t read) { progress.update(read); });
-  walk(reader, report);
+  archive::WalkSummary summary;
+  walk(reader, report, summary);
   progress.finish();
+  report.members = summary.members;
+  report.file_count = summary.file_count;
   report.checksum = reader.checksum();
   report.bytes_read = reader.bytes_read();
   report.uncompressed_bytes = reader.tar_bytes();
-  if (sidecar) compare_with_sidecar(*sidecar, report);
+  summary.tar_bytes = reader.tar_bytes();
+  if (sidecar) {
+    auto mismatch = archive::compare_with_sidecar(*sidecar, report.checksum, summary);
+    if (mismatch.checksum) report.problems.push_back(*mismatch.checksum);
+    for (auto& text : mismatch.counts) report.problems.push_back(text);
+  }
   return report;
 }
 

@@ -4,8 +4,7 @@
 
 namespace dockform::store {
 
-namespace {
-std::string format(std::time_t time, const char* pattern) {
+std::string utc_text(std::time_t time, const char* pattern) {
   std::tm tm{};
   gmtime_r(&time, &tm);
   char text[32];
@@ -13,7 +12,8 @@ std::string format(std::time_t time, const char* pattern) {
   return text;
 }
 
-// Accepts exactly the text format() writes ("2023-10-04T15-30-45Z" with '-'
+namespace {
+// Accepts exactly the text utc_text() writes ("2023-10-04T15-30-45Z" with '-'
 // or ':' between the time fields): a parse that formats back to the same
 // text, so impossible dates like 02-31 are refused rather than normalised.
 std::optional<std::time_t> parse(const std::string& text, char time_separator) {
@@ -34,13 +34,13 @@ std::optional<std::time_t> parse(const std::string& text, char time_separator) {
   tm.tm_sec = number(17, 2);
   std::time_t time = timegm(&tm);
   const char* pattern = time_separator == ':' ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%dT%H-%M-%SZ";
-  if (format(time, pattern) != text) return std::nullopt;
+  if (utc_text(time, pattern) != text) return std::nullopt;
   return time;
 }
 }  // namespace
 
-std::string file_timestamp(std::time_t time) { return format(time, "%Y-%m-%dT%H-%M-%SZ"); }
-std::string iso_timestamp(std::time_t time) { return format(time, "%Y-%m-%dT%H:%M:%SZ"); }
+std::string file_timestamp(std::time_t time) { return utc_text(time, "%Y-%m-%dT%H-%M-%SZ"); }
+std::string iso_timestamp(std::time_t time) { return utc_text(time, "%Y-%m-%dT%H:%M:%SZ"); }
 std::optional<std::time_t> parse_file_timestamp(const std::string& text) { return parse(text, '-'); }
 std::optional<std::time_t> parse_iso_timestamp(const std::string& text) { return parse(text, ':'); }
 

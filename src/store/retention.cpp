@@ -2,17 +2,11 @@
 
 #include <functional>
 
+#include "dockform/store/naming.hpp"
+
 namespace dockform::store {
 
 namespace {
-std::string period(std::time_t time, const char* format) {
-  std::tm tm{};
-  gmtime_r(&time, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, format, &tm);
-  return text;
-}
-
 struct Rule {
   const char* name;
   int remaining;
@@ -38,7 +32,7 @@ std::vector<RetentionDecision> apply_retention(const std::vector<std::time_t>& c
         continue;
       }
       // Newest first: the first snapshot seen in a period is that period's newest.
-      std::string current = period(created[i], rule.format);
+      std::string current = utc_text(created[i], rule.format);
       if (current == rule.last_period) continue;
       rule.last_period = current;
       decision.keep = true;

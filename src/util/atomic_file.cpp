@@ -64,11 +64,9 @@ void create_private_dirs(const std::filesystem::path& folder) {
 }
 
 void fsync_dir(const std::filesystem::path& folder) {
-  int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) fail("cannot open folder", folder);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) fail("cannot sync folder", folder);
+  Fd fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) fail("cannot open folder", folder);
+  if (::fsync(fd.get()) != 0) fail("cannot sync folder", folder);
 }
 
 void remove_stale_temporaries(const std::filesystem::path& folder) {
@@ -83,16 +81,16 @@ void remove_stale_temporaries(const std::filesystem::path& folder) {
 }
 
 AtomicFile::AtomicFile(const std::filesystem::path& folder) : folder_(folder) {
-  for (int attempt = 0; attempt < 16 && fd_ < 0; ++attempt) {
+  for (int attempt = 0; attempt < 16 && !fd_.valid(); ++attempt) {
     temp_ = folder_ / (std::string(kTempPrefix) + owner_tag() + "_" + random_suffix());
-    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd_ < 0 && errno != EEXIST) fail("cannot create", temp_);
+    fd_ = Fd(::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd_.valid() && errno != EEXIST) fail("cannot create", temp_);
   }
-  if (fd_ < 0) fail("cannot create", temp_);
+  if (!fd_.valid()) fail("cannot create", temp_);
 }
 
 AtomicFile::~AtomicFile() {
-  if (fd_ >= 0) ::close(fd_);
+  fd_.close();
   // The temporary goes in every case: after a commit the data lives on under its final name.
   ::unlink(temp_.c_str());
 }
@@ -100,7 +98,7 @@ AtomicFile::~AtomicFile() {
 void AtomicFile::write(const void* data, std::size_t size) {
   const char* p = static_cast<const char*>(data);
   while (size > 0) {
-    ssize_t n = ::write(fd_, p, size);
+    ssize_t n = ::write(fd_.get(), p, size);
     if (n < 0) {
       if (errno == EINTR) continue;
       fail("cannot write", temp_);
@@ -112,11 +110,9 @@ void AtomicFile::write(const void* data, std::size_t size) {
 }
 
 void AtomicFile::finish() {
-  if (fd_ < 0) return;
-  if (::fsync(fd_) != 0) fail("cannot sync", temp_);
-  int rc = ::close(fd_);
-  fd_ = -1;
-  if (rc != 0) fail("cannot close", temp_);
+  if (!fd_.valid()) return;
+  if (::fsync(fd_.get()) != 0) fail("cannot sync", temp_);
+  if (fd_.close() != 0) fail("cannot close", temp_);
 }
 
 bool AtomicFile::commit(const std::string& name) {

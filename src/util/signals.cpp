@@ -13,10 +13,8 @@ extern "C" void on_signal(int signal) { g_signal = signal; }
 }  // namespace
 
 Interrupted::Interrupted(int signal)
-    : Error(std::string("interrupted by ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
-                "; cleaned up",
-            Exit::error),
-      signal_(signal) {}
+    : signal_(signal),
+      message_(std::string("interrupted by ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") + "; cleaned up") {}
 
 void install_signal_handlers() {
   struct sigaction action;

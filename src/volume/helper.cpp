@@ -10,6 +10,46 @@
 
 namespace dockform::volume {
 
+namespace {
+// GNU tar keeps xattrs and ACLs; its exit code 1 only means a file changed
+// while it was read (the volume is in use), which we report as a warning.
+// Any other tar (busybox) gets the portable flags.
+constexpr const char* kArchiveScript = R"sh(cd /volume || exit 111
+if tar --version 2>/dev/null | grep -q 'GNU tar'; then
+  tar --create --file=- --format=posix --pax-option=delete=atime,delete=ctime \
+      --numeric-owner --acls --xattrs --xattrs-include='*' .
+  rc=$?
+  if [ "$rc" -eq 1 ]; then echo 'warning: some files changed while they were read' >&2; exit 0; fi
+  exit $rc
+fi
+exec tar -cf - .
+)sh";
+
+// Ends a progress line on the terminal, also when the pull is interrupted.
+struct ClearPullLine {
+  ~ClearPullLine() {
+    if (util::Progress::enabled_for_stderr()) std::fprintf(stderr, "\r\033[K");
+  }
+};
+}  // namespace
+
+HelperSpec volume_helper_spec(const std::string& image, const std::string& volume, std::string script,
+                              std::vector<std::string> capabilities, bool read_only) {
+  HelperSpec spec;
+  spec.image = image;
+  spec.volume = volume;
+  spec.mount_point = kVolumeMountPoint;
+  spec.read_only = read_only;
+  spec.script = std::move(script);
+  spec.capabilities = std::move(capabilities);
+  return spec;
+}
+
+HelperSpec archive_helper_spec(const std::string& image, const std::string& volume) {
+  // Root must read files whatever their modes; nothing else is needed.
+  return volume_helper_spec(image, volume, kArchiveScript, {"DAC_READ_SEARCH", "DAC_OVERRIDE"}, true);
+}
+
 HelperContainer::HelperContainer(engine::Engine& engine, const HelperSpec& spec)
     : engine_(engine), with_stdin_(spec.with_stdin) {
   engine::json caps = engine::json::array();
@@ -74,6 +114,7 @@ void ensure_helper_image(engine::Engine& engine, const std::string& image) {
   spdlog::info("pulling helper image {}", image);
   util::Progress progress("pull " + image, std::nullopt);
   try {
+    ClearPullLine clear;
     std::string last;
     engine.image_pull(image, [&](const std::string& status) {
       if (util::Progress::enabled_for_stderr()) {
@@ -83,9 +124,7 @@ void ensure_helper_image(engine::Engine& engine, const std::string& image) {
       }
       last = status;
     });
-    if (util::Progress::enabled_for_stderr()) std::fprintf(stderr, "\r\033[K");
   } catch (const Error& e) {
-    if (util::Progress::enabled_for_stderr()) std::fprintf(stderr, "\r\033[K");
     throw Error("helper image " + image + " is not available and could not be pulled (" + e.what() +
                 "); choose another with --helper-image, DOCKFORM_HELPER_IMAGE or docker.helper_image in the manifest");
   }

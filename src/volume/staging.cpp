@@ -7,6 +7,7 @@
 
 #include "dockform/util/error.hpp"
 #include "dockform/volume/helper.hpp"
+#include "dockform/volume/volume_lock.hpp"
 
 namespace dockform::volume {
 
@@ -90,15 +91,17 @@ std::string random_id() {
 }
 
 HelperSpec control_spec(const std::string& image, const std::string& volume, const std::string& script) {
-  HelperSpec spec;
-  spec.image = image;
-  spec.volume = volume;
-  spec.mount_point = kRestoreMountPoint;
-  spec.read_only = false;
-  spec.script = std::string(kSwapFunctions) + script;
-  spec.capabilities = {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"};
-  return spec;
+  return volume_helper_spec(image, volume, std::string(kSwapFunctions) + script,
+                            {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"}, false);
 }
+
+// Lists what a killed restore left at the volume root, one name a line.
+constexpr const char* kLeftoverScript = R"sh(cd /volume || exit 111
+for e in .dockform-restore-* .dockform-old-* .dockform-swap-*; do
+  [ -e "$e" ] || [ -L "$e" ] || continue
+  echo "$e"
+done
+)sh";
 }  // namespace
 
 VolumeState prepare_volume(engine::Engine& engine, const std::string& image, const std::string& volume) {
@@ -126,6 +129,31 @@ if tar --version 2>/dev/null | grep -q 'GNU tar'; then
 fi
 exec tar -xf - --numeric-owner
 )sh";
+}
+
+std::vector<std::string> finish_interrupted_restore(engine::Engine& engine, const std::string& image,
+                                                    const std::string& volume) {
+  auto listing = run_helper(engine, volume_helper_spec(image, volume, kLeftoverScript,
+                                                       {"DAC_READ_SEARCH", "DAC_OVERRIDE"}, true));
+  if (listing.exit_code != 0) {
+    throw Error("could not inspect volume " + volume + " (helper exit " + std::to_string(listing.exit_code) +
+                "): " + trimmed(listing.err));
+  }
+  auto first = trimmed(listing.out).substr(0, listing.out.find('\n'));
+  if (first.empty()) return {};
+  spdlog::warn("volume {}: found {} left by an interrupted restore; finishing that restore before the snapshot",
+               volume, first);
+  VolumeLock lock(engine, image, volume);
+  auto state = prepare_volume(engine, image, volume);
+  for (const auto& line : state.recovered) spdlog::warn("volume {}: {}", volume, line);
+  return state.recovered;
+}
+
+HelperSpec Staging::extract_spec() const {
+  auto spec = volume_helper_spec(image_, volume_, extract_script(id_),
+                                 {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "MKNOD", "SETFCAP"}, false);
+  spec.with_stdin = true;
+  return spec;
 }
 
 Staging::Staging(engine::Engine& engine, std::string image, std::string volume)

@@ -1,7 +1,10 @@
 # shellcheck shell=bash
 # Test data for the end-to-end tests. Sourced after lib.sh.
 
-# fill_tricky VOLUME: everything a round trip must keep (design-notes §7).
+# fill_tricky VOLUME: everything a round trip must keep: names with any bytes
+# and long paths, contents, modes (setuid/setgid/sticky), numeric uid/gid,
+# mtimes, symlinks (dangling too), hardlinks, empty folders, FIFOs, dotfiles
+# at the volume root.
 fill_tricky() {
   vol_exec "$1" sh -euc '
     cd /v

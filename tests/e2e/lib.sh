@@ -124,3 +124,75 @@ vol_exec() {
 pass() {
   echo "PASS: $TEST_NAME"
 }
+
+# ---- shared by several tests -------------------------------------------------
+
+# json_value KEY...: prints the value at KEY... of the JSON document on stdin
+# (a string as it is, anything else as JSON).
+json_value() {
+  python3 -c 'import json,sys
+v = json.load(sys.stdin)
+for k in sys.argv[1:]: v = v[k]
+print(v if isinstance(v, str) else json.dumps(v))' "$@"
+}
+
+# json_get FIELD: FIELD of the JSON in $OUT, printed as JSON.
+json_get() {
+  python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])[sys.argv[2]]))' "$OUT" "$1" ||
+    fail "field $1 missing from the JSON output"
+}
+
+# jfield FILE EXPR: prints a value of a JSON file (python expression over d).
+jfield() {
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1], encoding="utf-8")); v=eval(sys.argv[2]); print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2"
+}
+
+# assert_no_leftovers VOLUME WHAT: no .dockform-* entry at VOLUME's root, and
+# dockform left neither a helper container nor a lock container for it.
+assert_no_leftovers() {
+  local vol=$1 what=$2 names left
+  names=$(vol_exec "$vol" ls -a /v)
+  assert_not_contains "$names" ".dockform-" "$what: .dockform-* entries left in $vol"
+  left=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol")
+  assert_eq "" "$left" "$what: helper containers left for $vol"
+  if docker inspect "dockform-lock-$vol" >/dev/null 2>&1; then
+    fail "$what: lock container dockform-lock-$vol left behind"
+  fi
+  return 0
+}
+
+# assert_volume_untouched VOLUME BEFORE WHAT: VOLUME's tree_listing (fixtures.sh)
+# is still BEFORE, and assert_no_leftovers holds.
+assert_volume_untouched() {
+  local vol=$1 before=$2 what=$3 got
+  got=$(tree_listing "$vol")
+  # The listing has every path: stray entries (evil, link, .dockform-*) show as a diff.
+  if [[ $got != "$before" ]]; then
+    diff <(echo "$before") <(echo "$got") >&2 || true
+    fail "$what: the volume changed (diff above)"
+  fi
+  assert_no_leftovers "$vol" "$what"
+}
+
+# fault_trap [CONTAINER...]: for tests that kill dockform or break its
+# surroundings. At exit: kills the run whose pid is in $df_pid (when set),
+# runs the test's on_fault_exit function (when defined), removes the named
+# containers (what a killed run leaves that is not named $PFX*: its lock,
+# its stopped-containers record), then lib.sh's cleanup.
+df_pid=
+_FAULT_CONTAINERS=()
+# shellcheck disable=SC2120 # the containers are optional
+fault_trap() {
+  _FAULT_CONTAINERS=("$@")
+  trap _fault_exit EXIT
+}
+_fault_exit() {
+  local rc=$?
+  [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
+  if declare -F on_fault_exit >/dev/null; then on_fault_exit || true; fi
+  ((${#_FAULT_CONTAINERS[@]} == 0)) || docker rm -f "${_FAULT_CONTAINERS[@]}" >/dev/null 2>&1 || true
+  # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
+  set +e
+  (exit "$rc")
+  _on_exit
+}

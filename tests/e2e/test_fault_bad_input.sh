@@ -35,15 +35,7 @@ M=$TEST_TMP/manifest
 write_manifest "$M" faultbad "$src" "$live" "$other"
 for v in "$src" "$live" "$other"; do docker volume create "$v" >/dev/null; done
 
-_fault_exit() {
-  local rc=$?
-  docker rm -f "dockform-lock-$live" "dockform-lock-$other" >/dev/null 2>&1 || true
-  # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
-  set +e
-  (exit "$rc")
-  _on_exit
-}
-trap _fault_exit EXIT
+fault_trap "dockform-lock-$live" "dockform-lock-$other"
 
 vol_exec "$src" sh -euc '
   cd /v
@@ -53,7 +45,7 @@ vol_exec "$src" sh -euc '
 '
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+snap=$(json_value data_file <<<"$OUT")
 sidecar=${snap%.tar.zst}.json
 want_src=$(tree_listing "$src")
 
@@ -67,16 +59,7 @@ vol_exec "$live" sh -euc '
 before=$(tree_listing "$live")
 
 check_untouched() { # WHAT
-  local got left
-  got=$(tree_listing "$live")
-  if [[ $got != "$before" ]]; then
-    diff <(echo "$before") <(echo "$got") >&2 || true
-    fail "$1: the volume changed (diff above)"
-  fi
-  left=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$live")
-  assert_eq "" "$left" "$1: helper containers left behind"
-  if docker inspect "dockform-lock-$live" >/dev/null 2>&1; then fail "$1: lock container left behind"; fi
-  return 0
+  assert_volume_untouched "$live" "$before" "$1"
 }
 # refused WHAT FILE [WORD...]: restore --force of FILE fails, names the problem, changes nothing.
 refused() {

@@ -21,16 +21,11 @@ vol_exec "$vol" sh -c 'dd if=/dev/urandom of=/v/random.bin bs=1M count=20 2>/dev
 full=$TEST_TMP/full
 ro=$TEST_TMP/ro
 mkdir -p "$full" "$ro"
-_fault_exit() {
-  local rc=$?
+on_fault_exit() {
   umount "$full" 2>/dev/null || true
   umount "$ro" 2>/dev/null || true
-  # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
-  set +e
-  (exit "$rc")
-  _on_exit
 }
-trap _fault_exit EXIT
+fault_trap
 mount -t tmpfs -o size=2m tmpfs "$full" || fail "cannot mount a tmpfs on $full (the test needs root)"
 mount -t tmpfs -o ro,size=2m tmpfs "$ro" || fail "cannot mount a read-only tmpfs on $ro"
 

@@ -17,18 +17,11 @@ source "$DOCKFORM_SOURCE_DIR/scripts/lib/engine.sh"
 source "$DOCKFORM_SOURCE_DIR/scripts/lib/images.sh"
 
 shared_host=$DOCKER_HOST
-df_pid=
-_fault_exit() {
-  local rc=$?
-  [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
+on_fault_exit() {
   dockform_engine_stop >/dev/null 2>&1 || true
   export DOCKER_HOST=$shared_host # lib.sh's cleanup runs on the shared engine
-  # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
-  set +e
-  (exit "$rc")
-  _on_exit
 }
-trap _fault_exit EXIT
+fault_trap
 
 dockform_engine_start || fail "could not start a second private engine (see the lines above)"
 [[ $DOCKER_HOST != "$shared_host" ]] || fail "dockform_engine_start did not set a new DOCKER_HOST"

@@ -19,17 +19,7 @@ write_manifest "$M" faulthelper "$big" "$target"
 docker volume create "$big" >/dev/null
 docker volume create "$target" >/dev/null
 
-df_pid=
-_fault_exit() {
-  local rc=$?
-  [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
-  docker rm -f "dockform-lock-$target" >/dev/null 2>&1 || true
-  # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
-  set +e
-  (exit "$rc")
-  _on_exit
-}
-trap _fault_exit EXIT
+fault_trap "dockform-lock-$target"
 
 files_under() { # DIR: every non-folder below DIR
   [[ -d $1 ]] || return 0
@@ -86,7 +76,7 @@ assert_eq "" "$(helpers_of "$big")" "helper containers left after the snapshot's
 
 run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot of $big after the killed one"
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+snap=$(json_value data_file <<<"$OUT")
 
 # ------------------------------------------------------------------ restore
 # The staging folder is watched from a container labelled io.dockform.helper

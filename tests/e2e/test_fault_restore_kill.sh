@@ -40,23 +40,13 @@ for v in "$big" "$src1" "$src2" "$target" "$fresh"; do docker volume create "$v"
 
 # Remove what a killed run leaves that is not named with $PFX (its lock), and
 # the killed process if still there, then lib.sh's cleanup.
-df_pid=
-_fault_exit() {
-  local rc=$?
-  [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
-  docker rm -f "dockform-lock-$target" >/dev/null 2>&1 || true
-  # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
-  set +e
-  (exit "$rc")
-  _on_exit
-}
-trap _fault_exit EXIT
+fault_trap "dockform-lock-$target"
 
 # snapshot_of VOLUME: snapshots it; prints the data file.
 snapshot_of() {
   run_df -c "$M" volume snapshot "$1" -o "$TEST_TMP/snaps" --level 1 --json
   assert_eq 0 "$RC" "snapshot of $1"
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT"
+  json_value data_file <<<"$OUT"
 }
 # live_listing VOLUME: tree_listing without the .dockform-* entries and the counts.
 live_listing() {
@@ -78,15 +68,7 @@ set_old_content() {
 # assert_clean WHAT: no .dockform-* entry in $target, no helper container for
 # it, no lock container.
 assert_clean() {
-  local names left
-  names=$(root_names "$target")
-  assert_not_contains "$names" ".dockform-" "$1: .dockform-* entries left in $target"
-  left=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
-  assert_eq "" "$left" "$1: helper containers left for $target"
-  if docker inspect "dockform-lock-$target" >/dev/null 2>&1; then
-    fail "$1: lock container dockform-lock-$target left behind"
-  fi
-  return 0
+  assert_no_leftovers "$target" "$1"
 }
 assert_tree() { # WANT GOT WHAT
   if [[ $1 != "$2" ]]; then
@@ -351,7 +333,7 @@ echo "--- snapshot after d1:"$'\n'"$ERR"
 if ((RC != 0)); then
   problems+=("d1: snapshot after a killed restore failed (exit $RC): $ERR")
 else
-  data=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+  data=$(json_value data_file <<<"$OUT")
   members=$(archive_names "$data")
   [[ $members != *".dockform-"* ]] ||
     problems+=("d1: the snapshot taken after a killed restore archives the staging folder: $(grep -c '\.dockform-' <<<"$members") members named .dockform-*")
@@ -382,7 +364,7 @@ echo "--- snapshot after d2:"$'\n'"$ERR"
 if ((RC != 0)); then
   problems+=("d2: snapshot after an interrupted swap failed (exit $RC): $ERR")
 else
-  data=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+  data=$(json_value data_file <<<"$OUT")
   members=$(archive_names "$data")
   [[ $members != *".dockform-"* ]] ||
     problems+=("d2: the snapshot taken after an interrupted swap archives $(grep -c '\.dockform-' <<<"$members") members named .dockform-* (old and staged content)")

@@ -28,17 +28,7 @@ write_manifest "$M" faultsecurity "$big" "$target"
 docker volume create "$big" >/dev/null
 docker volume create "$target" >/dev/null
 
-df_pid=
-_fault_exit() {
-  local rc=$?
-  [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
-  docker rm -f "dockform-lock-$target" >/dev/null 2>&1 || true
-  # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
-  set +e
-  (exit "$rc")
-  _on_exit
-}
-trap _fault_exit EXIT
+fault_trap "dockform-lock-$target"
 
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$big" sh -c '
@@ -108,7 +98,7 @@ df_pid=$!
 catch_helper "$big" snapshot "$TEST_TMP/snap-helper.json" || fail "no snapshot helper seen while the snapshot ran"
 wait_df "snapshot of $big"
 check_helper "$TEST_TMP/snap-helper.json" ro DAC_READ_SEARCH DAC_OVERRIDE
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <"$TEST_TMP/bg.out")
+snap=$(json_value data_file <"$TEST_TMP/bg.out")
 
 # ------------------------------------------------------------------ restore helper and lock
 "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/bg.out" 2>"$TEST_TMP/bg.err" </dev/null &

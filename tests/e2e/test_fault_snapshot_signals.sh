@@ -28,16 +28,7 @@ vol_exec "$big" sh -c '
   while [ $i -lt 25 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=10 2>/dev/null; i=$((i+1)); done
   echo small > /v/small.txt' || fail "filling $big"
 
-df_pid=
-_fault_exit() {
-  local rc=$?
-  [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
-  # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
-  set +e
-  (exit "$rc")
-  _on_exit
-}
-trap _fault_exit EXIT
+fault_trap
 
 files_under() { # DIR: every non-folder below DIR
   [[ -d $1 ]] || return 0
@@ -119,12 +110,12 @@ fi
 assert_eq "" "$(helpers_of_big)" "helper containers after the next snapshot"
 mapfile -t after < <(files_under "$kdir")
 assert_eq 2 "${#after[@]}" "files after the next snapshot (one data file and its sidecar, no temporary): ${after[*]}"
-data=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+data=$(json_value data_file <<<"$OUT")
 assert_file_exists "$data" "data file of the next snapshot"
 assert_file_exists "${data%.tar.zst}.json" "sidecar of the next snapshot"
 zstd -q -t "$data" || fail "zstd -t rejects $data"
 assert_eq "$(sha256sum <"$data" | cut -c1-64)" \
-  "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checksum"]["tar_zst"])' "${data%.tar.zst}.json")" \
+  "$(json_value checksum tar_zst <"${data%.tar.zst}.json")" \
   "the sidecar's checksum of the next snapshot"
 
 pass

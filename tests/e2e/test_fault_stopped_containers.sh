@@ -34,17 +34,7 @@ docker volume create "$src" >/dev/null
 docker volume create "$target" >/dev/null
 record=dockform-stopped-$target
 
-df_pid=
-_fault_exit() {
-  local rc=$?
-  [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
-  docker rm -f "dockform-lock-$target" "$record" >/dev/null 2>&1 || true
-  # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
-  set +e
-  (exit "$rc")
-  _on_exit
-}
-trap _fault_exit EXIT
+fault_trap "dockform-lock-$target" "$record"
 
 running() { docker inspect -f '{{.State.Running}}' "$1"; }
 root_names() { vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true; }
@@ -56,12 +46,7 @@ assert_no_record() {
   return 0
 }
 assert_clean() { # WHAT: no staging, helper or lock left for $target
-  local left
-  assert_not_contains "$(root_names "$target")" ".dockform-" "$1: .dockform-* entries left in $target"
-  left=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
-  assert_eq "" "$left" "$1: helper containers left for $target"
-  if docker inspect "dockform-lock-$target" >/dev/null 2>&1; then fail "$1: lock container left behind"; fi
-  return 0
+  assert_no_leftovers "$target" "$1"
 }
 start_app() {
   docker run -d --name "$app" --network none --log-driver none -v "$target:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
@@ -80,7 +65,7 @@ vol_exec "$src" sh -euc '
 want=$(tree_listing "$src")
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+snap=$(json_value data_file <<<"$OUT")
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$target" sh -euc 'cd /v; i=0; while [ $i -lt 1000 ]; do echo "old $i" > "o$i"; i=$((i+1)); done'
 start_app

@@ -17,10 +17,6 @@ write_manifest "$M" restoretest "$src" "$data"
 docker volume create "$src" >/dev/null
 docker volume create "$data" >/dev/null
 
-json_get() { # FIELD of the JSON in $OUT, printed as JSON
-  python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])[sys.argv[2]]))' "$OUT" "$1" ||
-    fail "field $1 missing from the JSON output"
-}
 state_of() { # CONTAINER -> "running|StartedAt"
   docker inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"
 }
@@ -29,7 +25,7 @@ fill_tricky "$src"
 want=$(tree_listing "$src")
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+snap=$(json_value data_file <<<"$OUT")
 
 vol_exec "$data" sh -euc 'echo live > /v/live.txt; mkdir /v/d; echo x > /v/d/x; echo h > /v/.hidden'
 before=$(tree_listing "$data")

@@ -18,20 +18,8 @@ docker volume create "$target" >/dev/null
 
 # The lock container is named after the volume, not with $PFX: remove it (and
 # the killed run's helpers) whatever happens, then run lib.sh's cleanup.
-_kill_test_exit() {
-  local rc=$?
-  set +e # a failing step here must not skip the cleanup below
-  [[ -z ${df_pid:-} ]] || kill -9 "$df_pid" 2>/dev/null || true
-  docker rm -f "dockform-lock-$target" >/dev/null 2>&1 || true
-  (exit "$rc")
-  _on_exit
-}
-trap _kill_test_exit EXIT
+fault_trap "dockform-lock-$target"
 
-json_get() { # FIELD of the JSON in $OUT, printed as JSON
-  python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])[sys.argv[2]]))' "$OUT" "$1" ||
-    fail "field $1 missing from the JSON output"
-}
 # live_listing VOLUME: tree_listing without the .dockform-* entries and the counts.
 live_listing() {
   tree_listing "$1" | grep -v -e '^.|\./\.dockform-' -e '^count=' || true
@@ -60,7 +48,7 @@ new_full=$(tree_listing "$big")
 new_live=$(live_listing "$big")
 run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot of $big"
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+snap=$(json_value data_file <<<"$OUT")
 
 vol_exec "$target" sh -euc '
   cd /v

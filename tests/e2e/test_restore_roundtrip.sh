@@ -16,11 +16,6 @@ SNAPS=$TEST_TMP/snaps
 write_manifest "$M" restoretest "$src" "$dst" "$full"
 for v in "$src" "$dst" "$full"; do docker volume create "$v" >/dev/null; done
 
-# json_get FIELD: a field of the JSON document in $OUT, printed as JSON.
-json_get() {
-  python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])[sys.argv[2]]))' "$OUT" "$1" ||
-    fail "field $1 missing from the JSON output"
-}
 # root_entries VOLUME: the names at the volume root (one a line, . and .. left out).
 root_entries() {
   vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true
@@ -39,7 +34,7 @@ want_files=$(vol_exec "$src" sh -c 'find /v -type f -print0 | tr -cd "\\0" | wc 
 
 run_df -c "$M" volume snapshot "$src" -o "$SNAPS" --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+snap=$(json_value data_file <<<"$OUT")
 sidecar=${snap%.tar.zst}.json
 assert_file_exists "$snap" "snapshot data file"
 assert_file_exists "$sidecar" "snapshot sidecar"
@@ -61,7 +56,7 @@ assert_eq "[]" "$(json_get containers_stopped)" "--json containers_stopped"
 assert_eq "[]" "$(json_get containers_started)" "--json containers_started"
 assert_eq "[]" "$(json_get recovered)" "--json recovered (nothing was interrupted)"
 assert_eq "\"$sidecar\"" "$(json_get sidecar)" "--json sidecar path"
-assert_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["uncompressed_bytes"])' "$sidecar")" \
+assert_eq "$(json_value uncompressed_bytes <"$sidecar")" \
   "$(json_get uncompressed_bytes)" "--json uncompressed_bytes equals the sidecar's"
 assert_contains "$(json_get warnings)" "taken of volume $src" "restoring into another volume warns about the name"
 assert_no_staging "$dst"

@@ -34,19 +34,8 @@ app_before=$(state_of "$app")
 
 # check_untouched WHAT: the volume, its user and the engine are as before.
 check_untouched() {
-  local what=$1 got leftovers
-  got=$(tree_listing "$live")
-  # The listing has every path: stray entries (evil, link, .dockform-*) show as a diff.
-  if [[ $got != "$before" ]]; then
-    diff <(echo "$before") <(echo "$got") >&2 || true
-    fail "$what: the volume changed (diff above)"
-  fi
-  assert_not_contains "$got" ".dockform-" "$what: staging entries left in the volume"
-  assert_eq "$app_before" "$(state_of "$app")" "$what: the container using the volume was stopped or restarted"
-  leftovers=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$live")
-  assert_eq "" "$leftovers" "$what: helper containers left behind"
-  docker inspect "dockform-lock-$live" >/dev/null 2>&1 && fail "$what: lock container dockform-lock-$live left behind"
-  return 0
+  assert_volume_untouched "$live" "$before" "$1"
+  assert_eq "$app_before" "$(state_of "$app")" "$1: the container using the volume was stopped or restarted"
 }
 
 # --- 7. Unsafe archives. ---

@@ -25,7 +25,7 @@ def spec_hash(driver, opts, labels):
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 if sys.argv[1:] == ["selftest"]:
-    # The examples of design-notes §4: they validate this implementation.
+    # The two examples of the snapshot format: they validate this implementation.
     assert spec_hash("local", {}, {"io.dockform.identifier": "myproject"}) == "5df65d76"
     assert spec_hash("local", {"type": "none", "o": "bind"}, {"b": "2", "a": "1"}) == "8f0c12d0"
     print("ok")
@@ -85,11 +85,6 @@ if note != "-" and d.get("notes") != note:
     problems.append("notes %r, expected %r" % (d.get("notes"), note))
 print("\n".join(problems))
 EOF
-
-# jfield FILE EXPR: prints a value of a JSON file (python expression over d).
-jfield() {
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1], encoding="utf-8")); v=eval(sys.argv[2]); print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2"
-}
 
 # only_pair FOLDER: asserts FOLDER holds exactly one snapshot pair and nothing
 # else (no temporaries, no dotfiles); prints the stem.

@@ -11,10 +11,6 @@ source "$(dirname "$0")/fixtures.sh"
 command -v python3 >/dev/null || fail "python3 is needed to read dockform's JSON output (not found on PATH)"
 command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
 
-# jget FILE EXPR: a value of a JSON file (python expression over d), JSON-encoded unless a string.
-jget() {
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1], encoding="utf-8")); v=eval(sys.argv[2]); print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2"
-}
 
 # files_under DIR: every file below DIR (empty when DIR does not exist)
 files_under() {
@@ -26,7 +22,7 @@ files_under() {
 verify_pair() {
   local data=$1 side=${1%.tar.zst}.json
   assert_file_exists "$side" "sidecar of $data"
-  assert_eq "$(sha256sum <"$data" | cut -c1-64)" "$(jget "$side" 'd["checksum"]["tar_zst"]')" "sha256sum of $data vs its sidecar"
+  assert_eq "$(sha256sum <"$data" | cut -c1-64)" "$(jfield "$side" 'd["checksum"]["tar_zst"]')" "sha256sum of $data vs its sidecar"
   zstd -q -t "$data" || fail "zstd -t rejects $data"
 }
 
@@ -95,8 +91,8 @@ verify_pair "$(find "$TEST_TMP/inuse/$vol" -name '*.tar.zst')"
 run_df -c "$proj" volume snapshot "$vol" -o "$TEST_TMP/stopped" --stop-containers --json
 assert_eq 0 "$RC" "snapshot with --stop-containers"
 printf '%s' "$OUT" >"$TEST_TMP/stop.json"
-assert_eq "[\"$app\"]" "$(jget "$TEST_TMP/stop.json" 'd["containers_stopped"]')" "containers_stopped"
-assert_eq "[\"$app\"]" "$(jget "$TEST_TMP/stop.json" 'd["containers_started"]')" "containers_started"
+assert_eq "[\"$app\"]" "$(jfield "$TEST_TMP/stop.json" 'd["containers_stopped"]')" "containers_stopped"
+assert_eq "[\"$app\"]" "$(jfield "$TEST_TMP/stop.json" 'd["containers_started"]')" "containers_started"
 assert_not_contains "$ERR" "inconsistent" "warning with --stop-containers"
 assert_eq true "$(running "$app")" "$app running again after --stop-containers"
 started_after=$(docker inspect -f '{{.State.StartedAt}}' "$app")
@@ -105,7 +101,7 @@ finished=$(docker inspect -f '{{.State.FinishedAt}}' "$app")
 [[ $finished > $started_before ]] || fail "$app did not stop during the snapshot (FinishedAt $finished)"
 assert_eq false "$(running "$idle")" "the stopped container $idle stays stopped"
 assert_eq "0001-01-01T00:00:00Z" "$(docker inspect -f '{{.State.StartedAt}}' "$idle")" "$idle was never started"
-verify_pair "$(jget "$TEST_TMP/stop.json" 'd["data_file"]')"
+verify_pair "$(jfield "$TEST_TMP/stop.json" 'd["data_file"]')"
 docker rm -f "$app" "$idle" >/dev/null
 
 # ---------------------------------------------------------------- --all with a missing volume

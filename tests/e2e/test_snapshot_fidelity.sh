@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# volume snapshot keeps everything design-notes §7 lists: the archive,
+# volume snapshot keeps everything a round trip must keep (see fill_tricky in
+# fixtures.sh): the archive,
 # extracted with plain tools only (zstd + busybox tar, zstd + GNU tar), gives
 # back the same tree. With the GNU tar helper, user xattrs and POSIX ACLs too.
 # (The dockform round trip is covered by the restore tests.)

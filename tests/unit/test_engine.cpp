@@ -21,34 +21,17 @@
 #include "dockform/engine/endpoint.hpp"
 #include "dockform/engine/http.hpp"
 #include "dockform/util/error.hpp"
+#include "test_support.hpp"
 
 namespace dockform::engine {
 namespace {
 
 namespace fs = std::filesystem;
+using test::TempDir;
+using test::random_bytes;
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-// A private temporary folder, removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "dockform-engine-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // An environment made of a fixed map: nothing is read from the real one.
 EnvLookup env_of(std::map<std::string, std::string> vars) {
@@ -255,13 +238,6 @@ Demuxer::Sink collect_into(Collected& collected) {
   };
 }
 
-std::string pattern_text(std::size_t size, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string out(size, '\0');
-  for (auto& c : out) c = static_cast<char>(rng() & 0xffu);
-  return out;
-}
-
 class EngineDemuxer : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -275,8 +251,8 @@ class EngineDemuxer : public ::testing::Test {
         {1, ""},
         {2, ""},
         {1, std::string("\x01\x00\x00\x00\x00\x00\x00\x05world", 13)},
-        {2, pattern_text(70000, 7)},
-        {1, pattern_text(300, 8)},
+        {2, random_bytes(70000, 7)},
+        {1, random_bytes(300, 8)},
         {0, "in"},
         {1, "!"},
         {2, ""},

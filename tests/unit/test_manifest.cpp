@@ -8,11 +8,13 @@
 #include <string>
 
 #include "dockform/manifest/manifest.hpp"
+#include "test_support.hpp"
 
 namespace dockform::manifest {
 namespace {
 
 namespace fs = std::filesystem;
+using test::TempDir;
 
 const std::string too_large = "manifest too large or too deeply nested";
 
@@ -396,33 +398,6 @@ TEST(ManifestBombs, TooManyNodesIsRefused) {
 }
 
 // ---- files and discovery --------------------------------------------------
-
-// A fresh folder, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "dockform-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return path_; }
-
-  fs::path write(const std::string& name, const std::string& text) const {
-    const fs::path file = path_ / name;
-    std::ofstream(file, std::ios::binary) << text;
-    return file;
-  }
-
- private:
-  fs::path path_;
-};
 
 // Restores the current folder when a test changed it.
 class CurrentDirGuard {

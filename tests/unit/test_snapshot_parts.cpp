@@ -31,6 +31,7 @@
 #include "dockform/util/error.hpp"
 #include "dockform/util/sha256.hpp"
 #include "dockform/util/zstd_stream.hpp"
+#include "test_support.hpp"
 
 namespace dockform {
 using namespace archive;
@@ -38,51 +39,17 @@ using namespace store;
 namespace {
 
 namespace fs = std::filesystem;
+using test::TempDir;
+using test::random_bytes;
+using test::read_all;
+using test::write_plain;
 using Map = std::map<std::string, std::string>;
 using Type = TarEntry::Type;
 
 // ---------------------------------------------------------------------------
 // Helpers
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "dockform-snapshot-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string read_all(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_plain(const fs::path& file, const std::string& bytes) {
-  std::ofstream out(file, std::ios::binary);
-  out << bytes;
-}
-
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-std::string random_bytes(std::size_t size, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string out(size, '\0');
-  for (auto& c : out) c = static_cast<char>(rng() & 0xffu);
-  return out;
-}
 
 // Runs `action`, which must throw dockform::Error; returns its message.
 std::string error_message(const std::function<void()>& action) {
@@ -220,7 +187,8 @@ std::vector<Member> sample_members() {
 }
 
 // ---------------------------------------------------------------------------
-// spec_text / spec_hash (design-notes §4)
+// spec_text / spec_hash: the two examples the snapshot format documents
+// (5df65d76 and 8f0c12d0)
 
 TEST(SnapshotSpecHash, DesignNotesExampleOne) {
   const Map opts;
@@ -554,16 +522,12 @@ TEST(SnapshotTarWalker, CorruptHeaderChecksumThrows) {
   EXPECT_TRUE(contains(message, "damaged")) << message;
 }
 
-// BUG (see report): TarWalker::next (src/archive/tar_walker.cpp) treats
-// libarchive's ARCHIVE_RETRY (-10, "Damaged tar archive": a header whose
-// checksum does not match) as success, since it only fails on
-// rc < ARCHIVE_WARN (-20). The damaged header is handed to `inspect` as a
-// member with an empty path and type other; the walk then fails in
-// archive_read_data_skip with libarchive's "INTERNAL ERROR: Function
-// 'archive_read_data_skip' invoked with archive structure in state 'header'".
-// In restore and verify the bogus entry makes MemberSafety report "member
-// with an empty name" instead of a damaged stream. Fix: treat every rc other
-// than ARCHIVE_OK and ARCHIVE_WARN (so ARCHIVE_RETRY too) as damage.
+// libarchive answers a header whose checksum does not match with
+// ARCHIVE_RETRY (-10, "Damaged tar archive"), which lies between ARCHIVE_WARN
+// and ARCHIVE_OK. TarWalker::next must treat it as damage: were it taken as a
+// member, `inspect` would see an entry with an empty path (MemberSafety would
+// report "member with an empty name" instead of a damaged stream) and the
+// walk would fail later in archive_read_data_skip with an internal error.
 TEST(SnapshotTarWalker, CorruptHeaderIsNotHandedToInspect) {
   std::string tar = make_tar({{"./a", Type::file, "abc", ""}, {"./b", Type::file, "def", ""}});
   tar[1024 + 3] = 'X';
@@ -735,7 +699,7 @@ TEST(SnapshotSidecar, ParseRoundTrip) {
 }
 
 TEST(SnapshotSidecar, ParsesTheSpecificationExampleShape) {
-  // The reference implementation's layout, with a real checksum.
+  // The layout dockform 0.5.x writes, with a real checksum.
   const std::string text = R"({"dockform_version":"0.5.1","created_at":"2023-10-04T15:30:45Z",
     "volume_name":"myapp_data","spec_hash":"a1b2c3d4","driver":"local","driver_opts":{},
     "labels":{"io.dockform.identifier":"myproject"},"uncompressed_bytes":1048576,"file_count":42,
@@ -840,13 +804,11 @@ TEST(SnapshotNaming, InvalidTimestampsRejected) {
   }
 }
 
-// BUG (see report): parse_file_timestamp / parse_iso_timestamp (src/store/
-// naming.cpp, parse()) use sscanf's %d, which accepts signs, leading blanks
-// and fewer digits, and the range check has no lower bound for hour, minute
-// and second, nor a check of the day against the month. So strings that are
-// not timestamps at all parse to some other time instead of nullopt, e.g.
-// "2023-10-04T15--1-45Z" -> 14:59:45 and "2023-02-31T00-00-00Z" -> 3 March.
-// Every accepted string should be the canonical spelling of its time.
+// parse_file_timestamp / parse_iso_timestamp accept only the canonical
+// spelling of a time: a sscanf-style %d parse would take signs, leading
+// blanks and fewer digits, and a range check alone would normalise impossible
+// dates, so "2023-10-04T15--1-45Z" would become 14:59:45 and
+// "2023-02-31T00-00-00Z" 3 March instead of being refused.
 TEST(SnapshotNaming, NonCanonicalTimestampsRejected) {
   for (const char* text : {"2023-10-04T15--1-45Z", "2023-10-04T-1-30-45Z", "2023-10-04T15-30--1Z",
                            "2023-1-4T15-30-45Z", " 2023-10-04T15-30-45Z", "+2023-10-04T15-30-45Z",

@@ -21,45 +21,19 @@
 #include "dockform/util/error.hpp"
 #include "dockform/util/sha256.hpp"
 #include "dockform/util/zstd_stream.hpp"
+#include "test_support.hpp"
 
 namespace dockform::util {
 namespace {
 
 namespace fs = std::filesystem;
+using test::TempDir;
+using test::random_bytes;
+using test::read_all;
+using test::write_plain;
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "dockform-util-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string read_all(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_plain(const fs::path& file, const std::string& bytes) {
-  std::ofstream out(file, std::ios::binary);
-  out << bytes;
-}
 
 unsigned permissions_of(const fs::path& path) {
   struct stat info {};
@@ -72,13 +46,6 @@ std::vector<std::string> names_in(const fs::path& folder) {
   for (const auto& entry : fs::directory_iterator(folder)) names.push_back(entry.path().filename().string());
   std::sort(names.begin(), names.end());
   return names;
-}
-
-std::string random_bytes(std::size_t size, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string out(size, '\0');
-  for (auto& c : out) c = static_cast<char>(rng() & 0xffu);
-  return out;
 }
 
 // Several MiB alternating incompressible and highly compressible stretches.

@@ -1,5 +1,7 @@
 #pragma once
-// The JSON sidecar beside each snapshot (design-notes §4).
+// The JSON sidecar beside each snapshot (X.json beside X.tar.zst): the
+// volume's spec, the counts, and the SHA-256 of the data file's bytes, in the
+// field order and 2-space indent dockform 0.5.x writes.
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -34,7 +36,7 @@ Sidecar read_sidecar(const std::filesystem::path& file);
 
 // The sidecar that belongs to a data file: X.tar.zst and X.tar -> X.json.
 std::filesystem::path sidecar_for(const std::filesystem::path& data_file);
-// The reference implementation looked for X.tar.json; accepted too.
+// dockform 0.5.x restore looked for X.tar.json; accepted too.
 std::filesystem::path legacy_sidecar_for(const std::filesystem::path& data_file);
 
 }  // namespace dockform::archive

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dockform/util/fd.hpp"
 #include "dockform/util/sha256.hpp"
 #include "dockform/util/zstd_stream.hpp"
 
@@ -21,8 +22,8 @@ enum class SnapshotFormat { tar_zst, tar };
 // Throws Error otherwise.
 SnapshotFormat detect_format(const std::filesystem::path& file);
 
-// X.json beside X.tar.zst or X.tar, else X.tar.json (the reference
-// implementation's name); nullopt when neither exists.
+// X.json beside X.tar.zst or X.tar, else X.tar.json (the name
+// dockform 0.5.x restore looked for); nullopt when neither exists.
 std::optional<std::filesystem::path> find_sidecar(const std::filesystem::path& data_file);
 
 // The tar size when it is known without reading the file: a plain .tar's own
@@ -34,7 +35,6 @@ class SnapshotReader {
   // `on_read` is told the number of file bytes read so far.
   SnapshotReader(const std::filesystem::path& file, SnapshotFormat format,
                  std::function<void(std::uint64_t)> on_read = {});
-  ~SnapshotReader();
   SnapshotReader(const SnapshotReader&) = delete;
   SnapshotReader& operator=(const SnapshotReader&) = delete;
 
@@ -49,7 +49,7 @@ class SnapshotReader {
  private:
   std::string_view read_file();
   std::filesystem::path path_;
-  int fd_ = -1;
+  util::Fd fd_;
   std::function<void(std::uint64_t)> on_read_;
   std::vector<char> buffer_;
   util::Sha256 sha_;

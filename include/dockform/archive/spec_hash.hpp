@@ -3,7 +3,8 @@
 #include <string>
 
 namespace dockform::archive {
-// design-notes §4: "driver=D|opts=k=v;k=v|labels=k=v;k=v", keys sorted bytewise.
+// "driver=D|opts=k=v;k=v|labels=k=v;k=v": keys sorted bytewise, pairs joined
+// by ';', an empty map giving an empty segment (the text dockform 0.5.x hashes).
 std::string spec_text(const std::string& driver, const std::map<std::string, std::string>& opts,
                       const std::map<std::string, std::string>& labels);
 // First 8 hex digits of the SHA-256 of spec_text().

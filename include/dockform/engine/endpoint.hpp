@@ -1,5 +1,6 @@
 #pragma once
-// Where the Docker Engine listens (design-notes §2).
+// Where the Docker Engine listens: the manifest's docker.context, resolved
+// like the docker CLI does.
 #include <filesystem>
 #include <functional>
 #include <optional>

@@ -67,16 +67,18 @@ class HttpClient {
   Response request(const std::string& method, const std::string& path, const std::string& json_body = "",
                    std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // Streams the body to `on_data` (no overall timeout). Returns the status;
-  // an error status's body is returned in `error_body`.
+  // an error status's body is returned in `error_body`. An interruptible
+  // stream ends early with util::Interrupted on SIGINT/SIGTERM; waits that
+  // cleanup depends on are not interruptible.
   long stream(const std::string& method, const std::string& path, const std::string& json_body,
-              const std::function<void(std::string_view)>& on_data, std::string* error_body);
+              const std::function<void(std::string_view)>& on_data, std::string* error_body,
+              bool interruptible = true);
   // Sends `method path` with "Upgrade: tcp" and returns the raw connection
   // once the daemon answered 101 or 200.
   std::unique_ptr<RawConnection> hijack(const std::string& method, const std::string& path,
                                         const std::string& json_body);
 
  private:
-  void* prepare(void* curl, const std::string& method, const std::string& path, const std::string& body);
   [[noreturn]] void fail_transport(int code, const std::string& detail) const;
   Endpoint endpoint_;
   void* curl_;  // reused for control calls (keeps the connection alive)

@@ -1,5 +1,6 @@
 #pragma once
-// The dockform manifest (design-notes §3): discovery, interpolation, validation.
+// The dockform manifest (the dockform 0.5 schema): discovery, interpolation,
+// validation.
 #include <filesystem>
 #include <functional>
 #include <map>

@@ -1,6 +1,7 @@
 #pragma once
 // `volume restore`: checks first, extraction into staging while the volume's
-// users still run, verification, then a short swap.
+// users still run, verification, then a short swap. The caller has checked
+// that the manifest declares the volume.
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -14,8 +15,6 @@ namespace dockform::ops {
 struct RestoreOptions {
   std::string volume;
   std::filesystem::path snapshot;
-  bool volume_declared = false;       // by the manifest
-  std::string manifest_file;          // for the message when it is not
   bool force = false;
   bool stop_containers = false;
   std::string helper_image;

@@ -1,5 +1,6 @@
 #pragma once
-// Snapshot file names (design-notes §4):
+// Snapshot file names: the UTC time the snapshot was taken and the first 8
+// hex digits of the volume's spec hash,
 //   <UTC YYYY-MM-DDTHH-MM-SSZ>__spec-<8 hex>.tar.zst   and   <same stem>.json
 #include <ctime>
 #include <filesystem>
@@ -9,6 +10,9 @@
 namespace dockform::store {
 
 inline constexpr const char* kDataExtension = ".tar.zst";
+
+// `time` in UTC, formatted by strftime `pattern` (at most 31 characters).
+std::string utc_text(std::time_t time, const char* pattern);
 
 // "2023-10-04T15-30-45Z" (file names) and "2023-10-04T15:30:45Z" (created_at).
 std::string file_timestamp(std::time_t time);

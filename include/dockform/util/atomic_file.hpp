@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "dockform/util/fd.hpp"
+
 namespace dockform::util {
 
 // Prefix of every temporary name: listing and pruning must ignore these.
@@ -35,7 +37,7 @@ class AtomicFile {
  private:
   std::filesystem::path folder_;
   std::filesystem::path temp_;
-  int fd_ = -1;
+  Fd fd_;
   std::uint64_t written_ = 0;
 };
 

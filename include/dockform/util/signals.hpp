@@ -2,17 +2,26 @@
 // SIGINT/SIGTERM only set a flag; long loops poll it and unwind by throwing
 // Interrupted, so every RAII owner (helper container, temp file, stopped
 // container) cleans up on the normal exception path.
+#include <string>
+
 #include "dockform/util/error.hpp"
 
 namespace dockform::util {
 
-class Interrupted : public Error {
+// Deliberately derived from neither Error nor std::exception: code that
+// catches those to add context or to carry on with the next item (a pull's
+// error message, `snapshot --all`) cannot swallow a Ctrl-C by mistake. Only
+// main() and code that rethrows (catch (...)) see it.
+class Interrupted {
  public:
   explicit Interrupted(int signal);
   int signal() const { return signal_; }
+  const char* what() const noexcept { return message_.c_str(); }
+  Exit code() const { return Exit::error; }
 
  private:
   int signal_;
+  std::string message_;
 };
 
 void install_signal_handlers();

@@ -12,6 +12,8 @@ namespace dockform::volume {
 
 inline constexpr const char* kHelperLabel = "io.dockform.helper";
 inline constexpr const char* kOwnerLabel = "io.dockform.owner";
+// Where every helper sees the volume; the scripts `cd` there.
+inline constexpr const char* kVolumeMountPoint = "/volume";
 
 struct HelperSpec {
   std::string image;
@@ -22,6 +24,14 @@ struct HelperSpec {
   std::string script;  // run by /bin/sh -c
   std::vector<std::string> capabilities;  // added after dropping all
 };
+
+// A helper running `script` on `volume` (mounted at kVolumeMountPoint) as
+// root, with every capability dropped but `capabilities`.
+HelperSpec volume_helper_spec(const std::string& image, const std::string& volume, std::string script,
+                              std::vector<std::string> capabilities, bool read_only);
+
+// The helper that writes the volume as a tar archive to its stdout.
+HelperSpec archive_helper_spec(const std::string& image, const std::string& volume);
 
 class HelperContainer {
  public:

@@ -18,10 +18,11 @@
 #include <vector>
 
 #include "dockform/engine/docker.hpp"
+#include "dockform/volume/helper.hpp"
 
 namespace dockform::volume {
 
-inline constexpr const char* kRestoreMountPoint = "/volume";
+inline constexpr const char* kRestoreMountPoint = kVolumeMountPoint;
 
 struct VolumeState {
   std::uint64_t entries = 0;     // entries at the root, dockform's own excluded
@@ -35,6 +36,14 @@ VolumeState prepare_volume(engine::Engine& engine, const std::string& image, con
 // Shell script that extracts stdin into the staging folder `id`.
 std::string extract_script(const std::string& id);
 
+// Recovery before a snapshot: archiving a half-finished restore would
+// preserve a mix of old and new content. When the volume root holds what a
+// killed restore left (staging, old content, a swap journal), finishes or
+// removes it under the volume lock, so a live restore is never disturbed,
+// and says so. Returns what was done (empty when the volume was clean).
+std::vector<std::string> finish_interrupted_restore(engine::Engine& engine, const std::string& image,
+                                                    const std::string& volume);
+
 // Owns a staging folder: removes it unless the swap committed.
 class Staging {
  public:
@@ -44,6 +53,8 @@ class Staging {
   Staging& operator=(const Staging&) = delete;
 
   const std::string& id() const { return id_; }
+  // The helper that extracts its stdin into this staging folder.
+  HelperSpec extract_spec() const;
   // Makes the staged content live (writes the journal, moves, cleans up).
   void swap();
 

@@ -1,0 +1,43 @@
+#pragma once
+// Restore's side of the extracting helper's attach connection: sends the tar
+// stream to the helper's stdin, but never past the offset the checked walk
+// has released (the end of the data of the last member whose header passed
+// the safety checks), so the helper's tar never sees an unchecked header.
+// Collects what the helper says, to explain an early stop.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "dockform/engine/demux.hpp"
+#include "dockform/engine/http.hpp"
+
+namespace dockform::ops {
+
+class Forwarder {
+ public:
+  explicit Forwarder(engine::RawConnection& connection);
+
+  void push(std::string_view bytes) { pending_.append(bytes); }
+  void allow_up_to(std::uint64_t offset) { limit_ = std::max(limit_, offset); }
+
+  // Sends what is allowed, blocking until it is sent.
+  void flush();
+  // Closes the helper's stdin and reads its output to the end.
+  void finish();
+  // What the helper wrote (the first 64 KiB), trimmed.
+  std::string output() const;
+
+ private:
+  void read_output();
+
+  engine::RawConnection& connection_;
+  engine::Demuxer demux_;
+  std::string pending_;
+  std::uint64_t base_ = 0;  // stream offset of pending_[0]
+  std::uint64_t sent_ = 0;
+  std::uint64_t limit_ = 0;
+  std::string output_;
+  bool helper_closed_ = false;
+};
+
+}  // namespace dockform::ops

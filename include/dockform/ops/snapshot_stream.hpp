@@ -1,0 +1,50 @@
+#pragma once
+// Snapshot's side of the archiving helper's attach connection: pulls the
+// helper's tar stream and, in the same pass, compresses, hashes and writes it
+// to the temporary data file. The tar parser pulls from here.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dockform/engine/demux.hpp"
+#include "dockform/engine/http.hpp"
+#include "dockform/util/atomic_file.hpp"
+#include "dockform/util/progress.hpp"
+#include "dockform/util/sha256.hpp"
+#include "dockform/util/zstd_stream.hpp"
+
+namespace dockform::ops {
+
+class SnapshotStream {
+ public:
+  SnapshotStream(engine::RawConnection& connection, util::AtomicFile& file, int level, util::Progress& progress);
+
+  // The next bytes of the tar stream; empty once the helper's output ended.
+  std::string_view next_block();
+  void drain();
+  // Ends the zstd frame; returns the hex SHA-256 of every byte written.
+  std::string finish();
+
+  std::uint64_t tar_bytes() const { return tar_bytes_; }
+  // The helper's output has ended (it exited, or was killed).
+  bool ended() const { return ended_; }
+  const std::string& helper_errors() const { return stderr_; }
+
+ private:
+  void on_frame(engine::StreamType type, std::string_view bytes);
+
+  engine::RawConnection& connection_;
+  util::AtomicFile& file_;
+  util::Progress& progress_;
+  engine::Demuxer demux_;
+  util::Sha256 sha_;
+  util::ZstdCompressor zstd_;
+  std::vector<char> buffer_;
+  std::string block_;
+  std::string stderr_;
+  std::uint64_t tar_bytes_ = 0;
+  bool ended_ = false;
+};
+
+}  // namespace dockform::ops

@@ -1,0 +1,64 @@
+#include "dockform/ops/snapshot_stream.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include "dockform/util/signals.hpp"
+
+namespace dockform::ops {
+
+namespace {
+int compression_threads() {
+  unsigned cores = std::thread::hardware_concurrency();
+  return static_cast<int>(cores == 0 ? 2 : std::min(cores, 8u));
+}
+}  // namespace
+
+SnapshotStream::SnapshotStream(engine::RawConnection& connection, util::AtomicFile& file, int level,
+                               util::Progress& progress)
+    : connection_(connection),
+      file_(file),
+      progress_(progress),
+      demux_([this](engine::StreamType type, std::string_view bytes) { on_frame(type, bytes); }),
+      zstd_(level, compression_threads(), [this](const char* data, std::size_t size) {
+        sha_.update(data, size);
+        file_.write(data, size);
+      }),
+      buffer_(256 * 1024) {}
+
+std::string_view SnapshotStream::next_block() {
+  block_.clear();
+  while (block_.empty()) {
+    util::throw_if_interrupted();
+    long n = connection_.read_some(buffer_.data(), buffer_.size(), std::chrono::milliseconds(200));
+    if (n == 0) {
+      ended_ = true;
+      return {};
+    }
+    if (n > 0) demux_.feed(std::string_view(buffer_.data(), static_cast<std::size_t>(n)));
+  }
+  tar_bytes_ += block_.size();
+  zstd_.write(block_.data(), block_.size());
+  progress_.update(tar_bytes_, file_.bytes_written());
+  return block_;
+}
+
+void SnapshotStream::drain() {
+  while (!next_block().empty()) {
+  }
+}
+
+std::string SnapshotStream::finish() {
+  zstd_.finish();
+  return sha_.hex_digest();
+}
+
+void SnapshotStream::on_frame(engine::StreamType type, std::string_view bytes) {
+  if (type == engine::StreamType::stdout_) {
+    block_.append(bytes);
+  } else if (stderr_.size() < 64 * 1024) {
+    stderr_.append(bytes);
+  }
+}
+
+}  // namespace dockform::ops
