@@ -19,12 +19,9 @@ nlohmann::ordered_json result_json(const ops::RestoreResult& result) {
   nlohmann::ordered_json out;
   out["volume"] = result.volume;
   out["snapshot"] = result.snapshot.string();
-  out["sidecar"] = result.sidecar_file ? nlohmann::ordered_json(result.sidecar_file->string()) : nullptr;
+  out["sidecar"] = path_or_null(result.sidecar_file);
   out["checksum_verified"] = result.checksum_verified;
-  out["checksum"] = result.checksum;
-  out["bytes_read"] = result.bytes_read;
-  out["uncompressed_bytes"] = result.uncompressed_bytes;
-  out["file_count"] = result.file_count;
+  add_read_figures(out, result.checksum, result.bytes_read, result.uncompressed_bytes, result.file_count);
   out["duration_seconds"] = result.seconds;
   out["downtime_seconds"] = result.downtime_seconds;
   out["containers_stopped"] = result.containers_stopped;

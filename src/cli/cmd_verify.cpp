@@ -17,13 +17,10 @@ int run_verify(const VerifyFlags& flags) {
   if (flags.json) {
     nlohmann::ordered_json out;
     out["snapshot"] = report.snapshot.string();
-    out["sidecar"] = report.sidecar_file ? nlohmann::ordered_json(report.sidecar_file->string()) : nullptr;
+    out["sidecar"] = path_or_null(report.sidecar_file);
     out["format"] = report.format;
     out["ok"] = report.ok();
-    out["checksum"] = report.checksum;
-    out["bytes_read"] = report.bytes_read;
-    out["uncompressed_bytes"] = report.uncompressed_bytes;
-    out["file_count"] = report.file_count;
+    add_read_figures(out, report.checksum, report.bytes_read, report.uncompressed_bytes, report.file_count);
     out["members"] = report.members;
     out["problems"] = report.problems;
     out["warnings"] = report.warnings;

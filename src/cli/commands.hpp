@@ -2,7 +2,10 @@
 // Each command registers itself on the CLI11 app and leaves the work to run
 // in `CliState::run`; main() parses, sets up logging and calls it.
 #include <CLI/CLI.hpp>
+#include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "dockform/core/session.hpp"
@@ -33,5 +36,10 @@ std::filesystem::path snapshot_base(core::Session& session, const std::string& o
 
 // Prints a JSON document on stdout (pretty, one document).
 void print_json(const nlohmann::ordered_json& document);
+// A path as a JSON string, or null.
+nlohmann::ordered_json path_or_null(const std::optional<std::filesystem::path>& path);
+// What one pass over a snapshot file measured, in the order restore and verify print it.
+void add_read_figures(nlohmann::ordered_json& out, const std::string& checksum, std::uint64_t bytes_read,
+                      std::uint64_t uncompressed_bytes, std::uint64_t file_count);
 
 }  // namespace dockform::cli

@@ -20,6 +20,18 @@ constexpr const char* kExitCodes =
 
 namespace dockform::cli {
 void print_json(const nlohmann::ordered_json& document) { std::cout << document.dump(2) << std::endl; }
+
+nlohmann::ordered_json path_or_null(const std::optional<std::filesystem::path>& path) {
+  return path ? nlohmann::ordered_json(path->string()) : nlohmann::ordered_json(nullptr);
+}
+
+void add_read_figures(nlohmann::ordered_json& out, const std::string& checksum, std::uint64_t bytes_read,
+                      std::uint64_t uncompressed_bytes, std::uint64_t file_count) {
+  out["checksum"] = checksum;
+  out["bytes_read"] = bytes_read;
+  out["uncompressed_bytes"] = uncompressed_bytes;
+  out["file_count"] = file_count;
+}
 }  // namespace dockform::cli
 
 int main(int argc, char** argv) {

@@ -184,8 +184,8 @@ void verify(const RestoreOptions& options, const Checks& checks, const WalkSumma
 }
 
 // Step "swap": only this needs the users stopped.
-void swap(StoppedContainers& stopped, const std::vector<engine::ContainerInfo>& users, Staging& staging,
-          RestoreResult& result) {
+void swap_in(StoppedContainers& stopped, const std::vector<engine::ContainerInfo>& users, Staging& staging,
+             RestoreResult& result) {
   auto stop_time = Clock::now();
   stopped.stop(users);
   staging.swap();
@@ -216,7 +216,7 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   Staging staging(engine, options.helper_image, options.volume);
   auto walk = extract(engine, options, checks, staging, result);
   verify(options, checks, walk, result);
-  swap(stopped, users, staging, result);
+  swap_in(stopped, users, staging, result);
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return result;
 }

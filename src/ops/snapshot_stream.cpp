@@ -20,10 +20,11 @@ SnapshotStream::SnapshotStream(engine::RawConnection& connection, util::AtomicFi
       file_(file),
       progress_(progress),
       demux_([this](engine::StreamType type, std::string_view bytes) { on_frame(type, bytes); }),
-      zstd_(level, compression_threads(), [this](const char* data, std::size_t size) {
-        sha_.update(data, size);
-        file_.write(data, size);
-      }),
+      zstd_(level, compression_threads(),
+            [this](const char* data, std::size_t size) {
+              sha_.update(data, size);
+              file_.write(data, size);
+            }),
       buffer_(256 * 1024) {}
 
 std::string_view SnapshotStream::next_block() {

@@ -15,8 +15,8 @@ namespace dockform::archive {
 
 struct WalkSummary {
   std::uint64_t members = 0;
-  std::uint64_t file_count = 0;  // what `find -type f` would count after extraction
-  std::uint64_t tar_bytes = 0;   // the whole stream, trailing blocks included
+  std::uint64_t file_count = 0;     // what `find -type f` would count after extraction
+  std::uint64_t tar_bytes = 0;      // the whole stream, trailing blocks included
   std::vector<std::string> unsafe;  // reasons, when unsafe members are collected
   // The stream ends right after the last member's data: no end-of-archive
   // marker, so it was cut short (tar itself would accept it silently).

@@ -4,6 +4,7 @@
 // has released (the end of the data of the last member whose header passed
 // the safety checks), so the helper's tar never sees an unchecked header.
 // Collects what the helper says, to explain an early stop.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
