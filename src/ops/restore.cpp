@@ -29,6 +29,7 @@ using archive::SnapshotFormat;
 using archive::SnapshotReader;
 using archive::TarEntry;
 using archive::TarWalker;
+using archive::checksum_mismatch;
 using archive::detect_format;
 using archive::find_sidecar;
 using archive::read_sidecar;
@@ -189,6 +190,7 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   result.recovered = state.recovered;
 
   StoppedContainers stopped(engine, options.volume, options.helper_image);
+  stopped.set_stop_timeout(options.stop_timeout);
   stopped.recover_interrupted(options.stop_containers);
 
   if (state.entries > 0 && !options.force) {
@@ -260,6 +262,11 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
     } catch (const Error& e) {
       failure = e.what();
       failure_code = e.code();
+      if (auto mismatch = checks.sidecar ? checksum_mismatch(reader, checks.sidecar->checksum) : "";
+          !mismatch.empty()) {
+        failure = mismatch + " (first noticed as: " + failure + ")";
+        failure_code = Exit::refused;
+      }
       // What the helper said explains an early stop (e.g. "No space left on device").
       if (auto said = forwarder.output(); !said.empty()) failure += " (helper: " + said + ")";
       helper.kill();

@@ -1,4 +1,5 @@
 #include "dockform/ops/snapshot.hpp"
+#include "live.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -19,6 +20,7 @@
 #include "dockform/volume/containers.hpp"
 #include "dockform/volume/helper.hpp"
 #include "dockform/volume/staging.hpp"
+#include "dockform/volume/tar_messages.hpp"
 #include "dockform/volume/volume_lock.hpp"
 
 namespace dockform::ops {
@@ -46,16 +48,13 @@ using volume::trimmed;
 namespace {
 constexpr const char* kMountPoint = "/volume";
 
-// GNU tar keeps xattrs and ACLs; its exit code 1 only means a file changed
-// while it was read (the volume is in use), which we report as a warning.
-// Any other tar (busybox) gets the portable flags.
+// GNU tar keeps xattrs and ACLs. Any other tar (busybox) gets the portable
+// flags. What either says about files that change while read is judged by
+// volume::judge_tar_output.
 constexpr const char* kSnapshotScript = R"sh(cd /volume || exit 111
 if tar --version 2>/dev/null | grep -q 'GNU tar'; then
-  tar --create --file=- --format=posix --pax-option=delete=atime,delete=ctime \
+  exec tar --create --file=- --format=posix --pax-option=delete=atime,delete=ctime \
       --numeric-owner --acls --xattrs --xattrs-include='*' .
-  rc=$?
-  if [ "$rc" -eq 1 ]; then echo 'warning: some files changed while they were read' >&2; exit 0; fi
-  exit $rc
 fi
 exec tar -cf - .
 )sh";
@@ -117,7 +116,7 @@ class SnapshotStream {
   void on_frame(engine::StreamType type, std::string_view bytes) {
     if (type == engine::StreamType::stdout_) {
       block_.append(bytes);
-    } else if (stderr_.size() < 64 * 1024) {
+    } else if (stderr_.size() < 8 * 1024 * 1024) {  // one line per changed path: keep them all
       stderr_.append(bytes);
     }
   }
@@ -197,6 +196,7 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
 
   auto users = containers_using(engine, options.volume);
   StoppedContainers stopped(engine, options.volume, options.helper_image);
+  stopped.set_stop_timeout(options.stop_timeout);
   stopped.recover_interrupted(options.stop_containers);
   if (options.stop_containers) {
     stopped.stop(users);
@@ -242,6 +242,8 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
     progress.finish();
     int exit_code = helper.wait();
     std::string errors = trimmed(stream.helper_errors());
+    auto verdict = volume::judge_tar_output(exit_code, errors, damage.empty());
+    if (verdict.kind == volume::TarVerdict::Kind::retry) throw volume::TarStoppedByChange(verdict.reason);
     if (!damage.empty() && helper_ended_first) {
       // The stream stopped short because the helper went away (killed, or the engine stopped it).
       throw Error("the helper stopped before the volume's archive was complete (exit " + std::to_string(exit_code) +
@@ -251,11 +253,11 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
       throw Error("snapshot of volume " + options.volume + " failed: " + damage +
                   (errors.empty() ? "" : " (helper: " + errors + ")"));
     }
-    if (exit_code != 0) {
+    if (verdict.kind == volume::TarVerdict::Kind::failed) {
       throw Error("the helper's tar failed (exit " + std::to_string(exit_code) + ")" +
                   (errors.empty() ? "" : ": " + errors));
     }
-    if (!errors.empty()) spdlog::warn("helper: {}", errors);
+    result.warnings = verdict.changes;
     sidecar.checksum = stream.finish();
     sidecar.uncompressed_bytes = stream.tar_bytes();
   }
@@ -282,9 +284,7 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
   return result;
 }
 
-}  // namespace
-
-SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& options) {
+SnapshotResult snapshot_finishing_restores(engine::Engine& engine, const SnapshotOptions& options) {
   try {
     return snapshot_once(engine, options);
   } catch (const LeftoverFound& found) {
@@ -298,6 +298,13 @@ SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& opti
     }
     return snapshot_once(engine, options);
   }
+}
+
+}  // namespace
+
+SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& options) {
+  // Hooks around the whole snapshot; tries again when tar stopped at a change.
+  return snapshot_with_hooks(engine, options, [&] { return snapshot_finishing_restores(engine, options); });
 }
 
 }  // namespace dockform::ops

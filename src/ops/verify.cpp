@@ -45,10 +45,9 @@ void walk(SnapshotReader& reader, VerifyReport& report) {
     throw;
   } catch (const Error& e) {
     report.problems.push_back(e.what());
-    // Read the rest so the checksum still covers the whole file.
+    // Hash the rest as it is, so the checksum still covers the whole file.
     try {
-      while (!reader.next_block().empty()) {
-      }
+      reader.checksum_of_whole_file();
     } catch (const util::Interrupted&) {
       throw;
     } catch (const Error&) {
@@ -58,8 +57,9 @@ void walk(SnapshotReader& reader, VerifyReport& report) {
 
 void compare_with_sidecar(const Sidecar& sidecar, VerifyReport& report) {
   if (sidecar.checksum != report.checksum) {
-    report.problems.push_back("checksum mismatch: sidecar says " + sidecar.checksum + ", the file has " +
-                              report.checksum);
+    // Whatever layer noticed the damage first (zstd, tar), this is its name: first.
+    report.problems.insert(report.problems.begin(), "checksum mismatch: sidecar says " + sidecar.checksum +
+                                                        ", the file has " + report.checksum);
   }
   if (sidecar.uncompressed_bytes != 0 && sidecar.uncompressed_bytes != report.uncompressed_bytes) {
     report.problems.push_back("uncompressed size differs: sidecar says " + std::to_string(sidecar.uncompressed_bytes) +

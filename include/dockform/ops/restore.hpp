@@ -18,6 +18,7 @@ struct RestoreOptions {
   std::string manifest_file;          // for the message when it is not
   bool force = false;
   bool stop_containers = false;
+  std::optional<int> stop_timeout;  // --stop-timeout; else each container's own
   std::string helper_image;
 };
 
