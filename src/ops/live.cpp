@@ -12,6 +12,9 @@
 
 namespace dockform::ops {
 
+using volume::SnapshotHooks;
+using volume::TarStoppedByChange;
+
 namespace {
 constexpr std::size_t kWarningsShown = 10;
 
@@ -43,7 +46,7 @@ SnapshotResult with_retries(const std::string& volume, const std::function<Snaps
       result.warnings.insert(result.warnings.begin(), notes.begin(), notes.end());
       result.tries = attempt;
       return result;
-    } catch (const volume::TarStoppedByChange& stopped) {
+    } catch (const TarStoppedByChange& stopped) {
       std::string text = "try " + std::to_string(attempt) + " of " + std::to_string(kSnapshotTries) + ": " +
                          stopped.what();
       if (attempt == kSnapshotTries) {
@@ -62,7 +65,7 @@ SnapshotResult with_retries(const std::string& volume, const std::function<Snaps
 SnapshotResult snapshot_with_hooks(engine::Engine& engine, const SnapshotOptions& options,
                                    const std::function<SnapshotResult()>& once) {
   auto users = volume::containers_using(engine, options.volume);
-  volume::SnapshotHooks hooks(engine, options.volume, users, options.hook_timeout);
+  SnapshotHooks hooks(engine, options.volume, users, options.hook_timeout);
   if (auto failure = hooks.run_pre(); !failure.empty()) {
     std::string post = hooks.run_post();
     throw Error("snapshot of volume " + options.volume + " not taken: " + failure +

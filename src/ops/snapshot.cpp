@@ -43,6 +43,9 @@ using volume::containers_using;
 using volume::ensure_helper_image;
 using volume::prepare_volume;
 using volume::remove_stale_helpers;
+using volume::TarStoppedByChange;
+using volume::TarVerdict;
+using volume::judge_tar_output;
 using volume::trimmed;
 
 namespace {
@@ -242,8 +245,8 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
     progress.finish();
     int exit_code = helper.wait();
     std::string errors = trimmed(stream.helper_errors());
-    auto verdict = volume::judge_tar_output(exit_code, errors, damage.empty());
-    if (verdict.kind == volume::TarVerdict::Kind::retry) throw volume::TarStoppedByChange(verdict.reason);
+    auto verdict = judge_tar_output(exit_code, errors, damage.empty());
+    if (verdict.kind == TarVerdict::Kind::retry) throw TarStoppedByChange(verdict.reason);
     if (!damage.empty() && helper_ended_first) {
       // The stream stopped short because the helper went away (killed, or the engine stopped it).
       throw Error("the helper stopped before the volume's archive was complete (exit " + std::to_string(exit_code) +
@@ -253,7 +256,7 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
       throw Error("snapshot of volume " + options.volume + " failed: " + damage +
                   (errors.empty() ? "" : " (helper: " + errors + ")"));
     }
-    if (verdict.kind == volume::TarVerdict::Kind::failed) {
+    if (verdict.kind == TarVerdict::Kind::failed) {
       throw Error("the helper's tar failed (exit " + std::to_string(exit_code) + ")" +
                   (errors.empty() ? "" : ": " + errors));
     }

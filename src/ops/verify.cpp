@@ -1,5 +1,7 @@
 #include "dockform/ops/verify.hpp"
 
+#include <algorithm>
+
 #include "dockform/archive/sidecar.hpp"
 #include "dockform/archive/snapshot_file.hpp"
 #include "dockform/archive/tar_walker.hpp"
@@ -58,8 +60,9 @@ void walk(SnapshotReader& reader, VerifyReport& report) {
 void compare_with_sidecar(const Sidecar& sidecar, VerifyReport& report) {
   if (sidecar.checksum != report.checksum) {
     // Whatever layer noticed the damage first (zstd, tar), this is its name: first.
-    report.problems.insert(report.problems.begin(), "checksum mismatch: sidecar says " + sidecar.checksum +
-                                                        ", the file has " + report.checksum);
+    report.problems.push_back("checksum mismatch: sidecar says " + sidecar.checksum + ", the file has " +
+                              report.checksum);
+    std::rotate(report.problems.begin(), report.problems.end() - 1, report.problems.end());
   }
   if (sidecar.uncompressed_bytes != 0 && sidecar.uncompressed_bytes != report.uncompressed_bytes) {
     report.problems.push_back("uncompressed size differs: sidecar says " + std::to_string(sidecar.uncompressed_bytes) +

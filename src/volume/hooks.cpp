@@ -70,7 +70,8 @@ bool read_output(engine::RawConnection& connection, Clock::time_point deadline, 
 std::string HookRun::failure() const {
   std::string text = phase + " hook in container " + container;
   if (!error.empty()) return text + " could not run: " + error;
-  text += timed_out ? " timed out" : " exited with " + std::to_string(exit_code);
+  text += timed_out ? " timed out after " + std::to_string(timeout) + " s"
+                    : " exited with " + std::to_string(exit_code);
   std::string said = trimmed(output);
   return said.empty() ? text : text + ": " + said;
 }
@@ -81,6 +82,7 @@ HookRun run_hook(engine::Engine& engine, const engine::ContainerInfo& container,
   run.container = container.name;
   run.phase = phase;
   run.command = command;
+  run.timeout = timeout_seconds;
   auto started = Clock::now();
   spdlog::info("running {} hook in container {}: {}", phase, container.name, command);
   try {
@@ -102,7 +104,6 @@ HookRun run_hook(engine::Engine& engine, const engine::ContainerInfo& container,
   }
   run.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   log_output(run);
-  if (run.timed_out) run.output += "\n(no end after " + std::to_string(timeout_seconds) + " s)";
   return run;
 }
 
@@ -110,7 +111,10 @@ SnapshotHooks::SnapshotHooks(engine::Engine& engine, const std::string& volume,
                              const std::vector<engine::ContainerInfo>& users, std::optional<int> default_timeout)
     : engine_(engine) {
   for (const auto& user : users) {
-    Hooked hooked{user, label(user, kPreHookLabel), label(user, kPostHookLabel)};
+    Hooked hooked;
+    hooked.container = user;
+    hooked.pre = label(user, kPreHookLabel);
+    hooked.post = label(user, kPostHookLabel);
     if (hooked.pre.empty() && hooked.post.empty()) continue;
     if (user.state != "running") {
       warnings_.push_back("container " + user.name + " (" + user.state + ") has snapshot hooks for volume " + volume +
