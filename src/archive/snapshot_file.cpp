@@ -90,10 +90,31 @@ std::string_view SnapshotReader::read_file() {
   }
 }
 
+std::string SnapshotReader::checksum_of_whole_file() {
+  if (digest_.empty()) {
+    while (!read_file().empty()) {
+    }
+  }
+  return checksum();
+}
+
 std::string_view SnapshotReader::next_block() {
   auto block = zstd_ ? zstd_->read() : read_file();
   tar_bytes_ += block.size();
   return block;
+}
+
+std::string checksum_mismatch(SnapshotReader& reader, const std::string& expected) {
+  std::string actual;
+  try {
+    actual = reader.checksum_of_whole_file();
+  } catch (const util::Interrupted&) {
+    throw;
+  } catch (const Error&) {
+    return "";  // unreadable: the read error is the story
+  }
+  if (actual == expected) return "";
+  return "checksum mismatch: sidecar says " + expected + ", the file has " + actual;
 }
 
 }  // namespace dockform::archive

@@ -12,6 +12,7 @@ struct RestoreFlags {
   std::string snapshot;
   bool force = false;
   bool stop_containers = false;
+  std::optional<int> stop_timeout;
   bool json = false;
 };
 
@@ -42,6 +43,7 @@ int run_restore(core::Session& session, const RestoreFlags& flags) {
   options.snapshot = std::filesystem::absolute(flags.snapshot);
   options.force = flags.force;
   options.stop_containers = flags.stop_containers;
+  options.stop_timeout = flags.stop_timeout;
   options.helper_image = session.helper_image();
   auto result = ops::restore_snapshot(session.engine(), options);
   if (flags.json) {
@@ -69,6 +71,9 @@ void add_restore_command(CLI::App& volume, CliState& state) {
   cmd->add_flag("--force", flags->force, "Replace the content of a non-empty volume");
   cmd->add_flag("--stop-containers", flags->stop_containers,
                 "Stop the containers that use the volume for the swap and start the running ones again");
+  cmd->add_option("--stop-timeout", flags->stop_timeout,
+                  "Seconds a stopped container gets before it is killed (default: its own stop timeout)")
+      ->check(CLI::Range(0, 86400));
   cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
   cmd->callback([&state, flags] { state.run = [flags](core::Session& session) { return run_restore(session, *flags); }; });
 }

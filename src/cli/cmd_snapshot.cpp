@@ -17,8 +17,20 @@ struct SnapshotFlags {
   bool note_given = false;
   int level = 3;
   bool stop_containers = false;
+  std::optional<int> stop_timeout;
+  std::optional<int> hook_timeout;
   bool json = false;
 };
+
+nlohmann::ordered_json hooks_json(const std::vector<volume::HookRun>& runs) {
+  auto out = nlohmann::ordered_json::array();
+  for (const auto& run : runs) {
+    out.push_back({{"container", run.container}, {"phase", run.phase}, {"command", run.command},
+                   {"exit_code", run.exit_code}, {"timed_out", run.timed_out}, {"output", run.output},
+                   {"error", run.error}, {"seconds", run.seconds}});
+  }
+  return out;
+}
 
 nlohmann::ordered_json result_json(const ops::SnapshotResult& result) {
   nlohmann::ordered_json out;
@@ -30,6 +42,10 @@ nlohmann::ordered_json result_json(const ops::SnapshotResult& result) {
   out["containers_stopped"] = result.containers_stopped;
   out["containers_started"] = result.containers_started;
   out["sidecar"] = archive::sidecar_to_json(result.sidecar);
+  out["tries"] = result.tries;
+  out["warnings"] = result.warnings;
+  out["hooks"] = hooks_json(result.hooks);
+  if (!result.hook_error.empty()) out["hook_error"] = result.hook_error;
   return out;
 }
 
@@ -49,6 +65,8 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
   if (flags.note_given) options.note = flags.note;
   options.level = flags.level;
   options.stop_containers = flags.stop_containers;
+  options.stop_timeout = flags.stop_timeout;
+  options.hook_timeout = flags.hook_timeout;
   options.helper_image = session.helper_image();
   auto& engine = session.engine();
 
@@ -60,7 +78,8 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
     } else {
       print_result(result);
     }
-    return 0;
+    // A failed post hook: the snapshot stays, but the run did not go well.
+    return result.hook_error.empty() ? 0 : static_cast<int>(Exit::error);
   }
 
   // --all goes on after a failure and reports every volume at the end.
@@ -72,6 +91,7 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
       auto result = ops::take_snapshot(engine, options);
       written.push_back(result_json(result));
       if (!flags.json) print_result(result);
+      if (!result.hook_error.empty()) failed.push_back({{"volume", name}, {"error", result.hook_error}});
     } catch (const std::exception& e) {  // util::Interrupted is no std::exception: Ctrl-C ends the loop
       spdlog::error("snapshot of {} failed: {}", name, e.what());
       failed.push_back({{"volume", name}, {"error", e.what()}});
@@ -100,6 +120,13 @@ void add_snapshot_command(CLI::App& volume, CliState& state) {
   cmd->add_option("--level", flags->level, "zstd level 1..19")->check(CLI::Range(1, 19))->capture_default_str();
   cmd->add_flag("--stop-containers", flags->stop_containers,
                 "Stop running containers that use the volume and start them again afterwards");
+  cmd->add_option("--stop-timeout", flags->stop_timeout,
+                  "Seconds a stopped container gets before it is killed (default: its own stop timeout)")
+      ->check(CLI::Range(0, 86400));
+  cmd->add_option("--hook-timeout", flags->hook_timeout,
+                  "Seconds each snapshot hook may take, for containers without the io.dockform.snapshot.timeout "
+                  "label (default 300)")
+      ->check(CLI::Range(1, 86400));
   cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
   cmd->callback([&state, flags] { state.run = [flags](core::Session& session) { return run_snapshot(session, *flags); }; });
 }

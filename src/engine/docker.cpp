@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace dockform::engine {
@@ -162,9 +163,20 @@ void Engine::container_start(const std::string& id) {
   expect_ok(call("POST", "/containers/" + url_encode(id) + "/start"), "start container " + id);
 }
 
-void Engine::container_stop(const std::string& id, int timeout_seconds) {
-  auto response = http_.request("POST", path("/containers/" + url_encode(id) + "/stop?t=" + std::to_string(timeout_seconds)),
-                                "", std::chrono::seconds(timeout_seconds + 60));
+void Engine::container_stop(const std::string& id, std::optional<int> timeout_seconds) {
+  std::string query = "/containers/" + url_encode(id) + "/stop";
+  int grace = 10;  // the engine's default when the container sets none
+  if (timeout_seconds) {
+    query += "?t=" + std::to_string(*timeout_seconds);
+    grace = *timeout_seconds;
+  } else if (auto inspected = container_inspect(id)) {
+    const auto& config = (*inspected)["Config"];
+    if (config.is_object() && config.contains("StopTimeout") && config["StopTimeout"].is_number()) {
+      grace = config["StopTimeout"].get<int>();
+    }
+  }
+  // The call returns once the container stopped: wait for its grace period and then some.
+  auto response = http_.request("POST", path(query), "", std::chrono::seconds(std::max(grace, 0) + 60));
   expect_ok(response, "stop container " + id);
 }
 

@@ -116,7 +116,8 @@ std::vector<engine::ContainerInfo> refuse_unless_ready(engine::Engine& engine, c
 
 // Sends the snapshot through the checked walk to the extracting helper.
 // Returns why it stopped early (the helper is killed then), or nothing.
-std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, HelperContainer& helper, WalkSummary& walk) {
+std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, HelperContainer& helper, WalkSummary& walk,
+                          const std::optional<Sidecar>& sidecar) {
   try {
     auto source = [&] {
       auto block = reader.next_block();
@@ -132,10 +133,16 @@ std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, HelperCo
     throw;
   } catch (const Error& e) {
     std::string failure = e.what();
+    auto code = e.code();
+    // Damage that the sidecar's checksum also sees is named by it, whichever layer noticed it first.
+    if (auto mismatch = sidecar ? archive::checksum_mismatch(reader, sidecar->checksum) : ""; !mismatch.empty()) {
+      failure = mismatch + " (first noticed as: " + failure + ")";
+      code = Exit::refused;
+    }
     // What the helper said explains an early stop (e.g. "No space left on device").
     if (auto said = forwarder.output(); !said.empty()) failure += " (helper: " + said + ")";
     helper.kill();
-    return Error(failure, e.code());
+    return Error(failure, code);
   }
 }
 
@@ -148,7 +155,7 @@ WalkSummary extract(engine::Engine& engine, const RestoreOptions& options, const
   util::Progress progress("restore " + options.volume, std::filesystem::file_size(options.snapshot));
   SnapshotReader reader(options.snapshot, checks.format, [&](std::uint64_t read) { progress.update(read); });
   WalkSummary walk;
-  auto failure = feed(reader, forwarder, helper, walk);
+  auto failure = feed(reader, forwarder, helper, walk, checks.sidecar);
   progress.finish();
   if (failure) {
     throw Error("restore from " + options.snapshot.string() + " failed: " + failure->what() +
@@ -210,6 +217,7 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   VolumeLock lock(engine, options.helper_image, options.volume);
   auto state = prepare(engine, options, result);
   StoppedContainers stopped(engine, options.volume, options.helper_image);
+  stopped.set_stop_timeout(options.stop_timeout);
   stopped.recover_interrupted(options.stop_containers);
   auto users = refuse_unless_ready(engine, options, state, checks);
 

@@ -7,6 +7,7 @@
 
 #include "dockform/archive/spec_hash.hpp"
 #include "dockform/archive/tar_walker.hpp"
+#include "dockform/ops/live.hpp"
 #include "dockform/ops/snapshot_stream.hpp"
 #include "dockform/store/naming.hpp"
 #include "dockform/util/atomic_file.hpp"
@@ -16,6 +17,7 @@
 #include "dockform/volume/containers.hpp"
 #include "dockform/volume/helper.hpp"
 #include "dockform/volume/staging.hpp"
+#include "dockform/volume/tar_messages.hpp"
 #include "dockform/volume/volume_lock.hpp"
 
 namespace dockform::ops {
@@ -104,8 +106,11 @@ std::optional<Damage> walk(TarWalker& walker, SnapshotStream& stream, HelperCont
 
 // Our own failure is the error to report, not the exit code of the helper we
 // killed for it; the helper's exit code when it failed by itself.
-void check_outcome(const SnapshotOptions& options, const std::optional<Damage>& damage, int exit_code,
-                   const std::string& errors) {
+// Returns the paths tar reported as changed while read (not an error).
+std::vector<std::string> check_outcome(const SnapshotOptions& options, const std::optional<Damage>& damage,
+                                       int exit_code, const std::string& errors) {
+  auto verdict = volume::judge_tar_output(exit_code, errors, !damage);
+  if (verdict.kind == volume::TarVerdict::Kind::retry) throw volume::TarStoppedByChange(verdict.reason);
   if (damage && damage->helper_ended_first) {
     // The stream stopped short because the helper went away (killed, or the engine stopped it).
     throw Error("the helper stopped before the volume's archive was complete (exit " + std::to_string(exit_code) +
@@ -115,15 +120,17 @@ void check_outcome(const SnapshotOptions& options, const std::optional<Damage>& 
     throw Error("snapshot of volume " + options.volume + " failed: " + damage->what +
                 (errors.empty() ? "" : " (helper: " + errors + ")"));
   }
-  if (exit_code != 0) {
+  if (verdict.kind == volume::TarVerdict::Kind::failed) {
     throw Error("the helper's tar failed (exit " + std::to_string(exit_code) + ")" +
                 (errors.empty() ? "" : ": " + errors));
   }
-  if (!errors.empty()) spdlog::warn("helper: {}", errors);
+  return verdict.changes;
 }
 
 // Step "stream": one pass from the helper's tar to the compressed, hashed temporary file.
-void stream_volume(engine::Engine& engine, const SnapshotOptions& options, util::AtomicFile& file, Sidecar& sidecar) {
+void stream_volume(engine::Engine& engine, const SnapshotOptions& options, util::AtomicFile& file,
+                   SnapshotResult& result) {
+  auto& sidecar = result.sidecar;
   HelperContainer helper(engine, volume::archive_helper_spec(options.helper_image, options.volume));
   util::Progress progress("snapshot " + options.volume, std::nullopt);
   SnapshotStream stream(helper.attach_and_start(), file, options.level, progress);
@@ -131,7 +138,7 @@ void stream_volume(engine::Engine& engine, const SnapshotOptions& options, util:
   auto damage = walk(walker, stream, helper, sidecar);
   progress.finish();
   int exit_code = helper.wait();
-  check_outcome(options, damage, exit_code, volume::trimmed(stream.helper_errors()));
+  result.warnings = check_outcome(options, damage, exit_code, volume::trimmed(stream.helper_errors()));
   sidecar.checksum = stream.finish();
   sidecar.uncompressed_bytes = stream.tar_bytes();
 }
@@ -169,9 +176,9 @@ void publish(util::AtomicFile& file, const std::filesystem::path& folder, std::t
     throw;
   }
 }
-}  // namespace
 
-SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& options) {
+// One try: tar may stop at a file that changed under it (TarStoppedByChange).
+SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& options) {
   auto started_at = std::chrono::steady_clock::now();
   std::time_t start = std::time(nullptr);
   if (options.level < 1 || options.level > 19) throw Error("--level must be between 1 and 19", Exit::usage);
@@ -186,14 +193,21 @@ SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& opti
 
   auto folder = prepare_folder(options);
   StoppedContainers stopped(engine, options.volume, options.helper_image);
+  stopped.set_stop_timeout(options.stop_timeout);
   quiesce(engine, options, stopped);
   util::AtomicFile file(folder);
-  stream_volume(engine, options, file, result.sidecar);
+  stream_volume(engine, options, file, result);
   result.containers_started = stopped.restart();
   result.containers_stopped = stopped.stopped_names();
   publish(file, folder, start, result);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count();
   return result;
+}
+}  // namespace
+
+SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& options) {
+  // Hooks around the whole snapshot; tries again when tar stopped at a change.
+  return snapshot_with_hooks(engine, options, [&] { return snapshot_once(engine, options); });
 }
 
 }  // namespace dockform::ops

@@ -57,7 +57,7 @@ std::string SnapshotStream::finish() {
 void SnapshotStream::on_frame(engine::StreamType type, std::string_view bytes) {
   if (type == engine::StreamType::stdout_) {
     block_.append(bytes);
-  } else if (stderr_.size() < 64 * 1024) {
+  } else if (stderr_.size() < 8 * 1024 * 1024) {  // one line per changed path: keep them all
     stderr_.append(bytes);
   }
 }

@@ -25,10 +25,9 @@ void walk(SnapshotReader& reader, VerifyReport& report, archive::WalkSummary& su
     checked_walk([&reader] { return reader.next_block(); }, OnUnsafe::collect, summary);
   } catch (const Error& e) {
     damage = e.what();
-    // Read the rest so the checksum still covers the whole file.
+    // Hash the rest as it is, so the checksum still covers the whole file.
     try {
-      while (!reader.next_block().empty()) {
-      }
+      reader.checksum_of_whole_file();
     } catch (const Error&) {
     }
   }
@@ -76,7 +75,8 @@ VerifyReport verify_snapshot(const std::filesystem::path& file) {
   summary.tar_bytes = reader.tar_bytes();
   if (sidecar) {
     auto mismatch = archive::compare_with_sidecar(*sidecar, report.checksum, summary);
-    if (mismatch.checksum) report.problems.push_back(*mismatch.checksum);
+    // Whatever layer noticed the damage first (zstd, tar), its name is this: first.
+    if (mismatch.checksum) report.problems.insert(report.problems.begin(), *mismatch.checksum);
     for (auto& text : mismatch.counts) report.problems.push_back(text);
   }
   return report;

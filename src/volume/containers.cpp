@@ -109,7 +109,7 @@ void StoppedContainers::stop(const std::vector<engine::ContainerInfo>& users) {
   write_record();
   for (const auto* user : running) {
     spdlog::info("stopping container {}", user->name);
-    engine_.container_stop(user->id, 30);
+    engine_.container_stop(user->id, stop_timeout_);
   }
 }
 

@@ -16,11 +16,8 @@ namespace {
 // Any other tar (busybox) gets the portable flags.
 constexpr const char* kArchiveScript = R"sh(cd /volume || exit 111
 if tar --version 2>/dev/null | grep -q 'GNU tar'; then
-  tar --create --file=- --format=posix --pax-option=delete=atime,delete=ctime \
+  exec tar --create --file=- --format=posix --pax-option=delete=atime,delete=ctime \
       --numeric-owner --acls --xattrs --xattrs-include='*' .
-  rc=$?
-  if [ "$rc" -eq 1 ]; then echo 'warning: some files changed while they were read' >&2; exit 0; fi
-  exit $rc
 fi
 exec tar -cf - .
 )sh";

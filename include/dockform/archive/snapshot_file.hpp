@@ -42,7 +42,14 @@ class SnapshotReader {
   // corrupt or truncated zstd data and on read errors.
   std::string_view next_block();
   // Hex SHA-256 of the file's bytes; call after next_block() returned empty.
-  std::string checksum() { return sha_.hex_digest(); }
+  std::string checksum() {
+    if (digest_.empty()) digest_ = sha_.hex_digest();
+    return digest_;
+  }
+  // After a damaged stream stopped the reading: hashes the file's remaining
+  // bytes as they are and returns the hex SHA-256 of the whole file, so the
+  // damage can be named as a checksum mismatch with the actual digest.
+  std::string checksum_of_whole_file();
   std::uint64_t bytes_read() const { return bytes_read_; }
   std::uint64_t tar_bytes() const { return tar_bytes_; }
 
@@ -53,9 +60,15 @@ class SnapshotReader {
   std::function<void(std::uint64_t)> on_read_;
   std::vector<char> buffer_;
   util::Sha256 sha_;
+  std::string digest_;
   std::unique_ptr<util::ZstdReader> zstd_;
   std::uint64_t bytes_read_ = 0;
   std::uint64_t tar_bytes_ = 0;
 };
+
+// After damage (zstd, tar) stopped the reading of a file whose sidecar says
+// `expected`: "checksum mismatch: sidecar says E, the file has A" when the
+// whole file's digest differs, else empty (then the damage is the story).
+std::string checksum_mismatch(SnapshotReader& reader, const std::string& expected);
 
 }  // namespace dockform::archive

@@ -56,7 +56,9 @@ class Engine {
   std::optional<json> container_inspect(const std::string& id);
   std::string container_create(const json& config, const std::string& name = "");
   void container_start(const std::string& id);
-  void container_stop(const std::string& id, int timeout_seconds);
+  // Without a timeout the engine uses the container's own (docker run
+  // --stop-timeout, Compose's stop_grace_period), as `docker stop` does.
+  void container_stop(const std::string& id, std::optional<int> timeout_seconds);
   void container_kill(const std::string& id);
   // Waits for the container to stop; returns its exit code.
   int container_wait(const std::string& id);
@@ -65,6 +67,17 @@ class Engine {
   // Attaches stdout+stderr (and stdin when asked) on a raw connection.
   // Attach before starting the container so no output is lost.
   std::unique_ptr<RawConnection> container_attach(const std::string& id, bool with_stdin);
+
+  // Exec (src/engine/exec.cpp): a command in a running container, run as the
+  // container's own user; start attaches stdout+stderr (multiplexed).
+  std::string exec_create(const std::string& container, const std::vector<std::string>& cmd);
+  std::unique_ptr<RawConnection> exec_start(const std::string& exec_id);
+  // Whether it still runs, and its exit code once it ended.
+  struct ExecState {
+    bool running = false;
+    int exit_code = -1;
+  };
+  ExecState exec_inspect(const std::string& exec_id);
 
   bool image_exists(const std::string& reference);
   // Pulls; `on_status` receives each progress message ("Downloading 12 MB/30 MB").

@@ -17,6 +17,7 @@ struct RestoreOptions {
   std::filesystem::path snapshot;
   bool force = false;
   bool stop_containers = false;
+  std::optional<int> stop_timeout;  // --stop-timeout; else each container's own
   std::string helper_image;
 };
 

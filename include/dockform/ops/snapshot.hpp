@@ -8,6 +8,7 @@
 
 #include "dockform/archive/sidecar.hpp"
 #include "dockform/engine/docker.hpp"
+#include "dockform/volume/hooks.hpp"
 
 namespace dockform::ops {
 
@@ -17,6 +18,8 @@ struct SnapshotOptions {
   std::optional<std::string> note;
   int level = 3;
   bool stop_containers = false;
+  std::optional<int> stop_timeout;  // --stop-timeout; else each container's own
+  std::optional<int> hook_timeout;  // --hook-timeout: for hooks without the timeout label
   std::string helper_image;
 };
 
@@ -28,6 +31,11 @@ struct SnapshotResult {
   double seconds = 0;
   std::vector<std::string> containers_stopped;
   std::vector<std::string> containers_started;
+  // Paths that changed while read, and tries that stopped at one.
+  std::vector<std::string> warnings;
+  int tries = 1;
+  std::vector<volume::HookRun> hooks;
+  std::string hook_error;  // a post hook failed; the snapshot was written
 };
 
 SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& options);

@@ -7,6 +7,7 @@
 // io.dockform.stopped = their ids). A run killed before it could start them
 // again leaves that record behind; the next snapshot or restore of the volume
 // reports it, and with --stop-containers starts those containers too.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,10 @@ class StoppedContainers {
   // `adopt`, those containers are started again with ours at the end.
   // Returns the names found.
   std::vector<std::string> recover_interrupted(bool adopt);
-  // Stops the running ones among `users` (graceful, with a timeout).
+  // Stops the running ones among `users` (graceful: the engine waits for each
+  // container's own stop timeout, or for the one set here, then kills).
   void stop(const std::vector<engine::ContainerInfo>& users);
+  void set_stop_timeout(std::optional<int> seconds) { stop_timeout_ = seconds; }
   // Starts them again; returns the names started. Errors are logged, not thrown.
   std::vector<std::string> restart();
   const std::vector<std::string>& stopped_names() const { return names_; }
@@ -45,6 +48,7 @@ class StoppedContainers {
   std::vector<std::string> ids_;
   std::vector<std::string> names_;
   bool record_written_ = false;
+  std::optional<int> stop_timeout_;
 };
 
 }  // namespace dockform::volume

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Snapshots of a volume that a running container keeps changing (creating,
+# deleting, truncating and appending files, making and removing folders),
+# with the busybox helper and the GNU tar helper, several runs each: every
+# run exits 0, every archive passes `zstd -t`, `tar -t`, `volume verify` and
+# a restore. Paths that changed are warnings; busybox's "short read" on a
+# file that shrinks is retried. Prints how many tries each run needed.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+vol=${PFX}churn
+back=${PFX}back
+churner=${PFX}churner
+M=$TEST_TMP/manifest
+RUNS=${DOCKFORM_TEST_CHURN_RUNS:-4}
+write_manifest "$M" churntest "$vol" "$back"
+docker volume create "$vol" >/dev/null
+docker volume create "$back" >/dev/null
+
+json_field() { # FIELD: from the JSON in $OUT
+  python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(v if isinstance(v,(str,int)) else json.dumps(v))' \
+    "$OUT" "$1" || fail "field $1 missing from the JSON output"
+}
+
+# Files big enough that tar is often in the middle of one when it changes.
+vol_exec "$vol" sh -euc 'i=0; while [ $i -lt 60 ]; do head -c 262144 /dev/zero > /v/f$i; i=$((i+1)); done'
+docker run -d --name "$churner" --network none --log-driver none -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
+  trap "exit 0" TERM
+  i=0
+  while :; do
+    i=$((i+1)); n=$((i % 60))
+    case $((i % 4)) in
+      0) rm -f /data/f$n ;;
+      1) head -c 262144 /dev/zero > /data/f$n ;;
+      2) : > /data/f$n ;;
+      3) head -c 4096 /dev/zero >> /data/f$n ;;
+    esac
+    if [ $((i % 25)) -eq 0 ]; then
+      mkdir -p /data/d$((i % 5)) && echo x > /data/d$((i % 5))/x
+      rm -rf /data/d$(((i + 2) % 5))
+    fi
+    usleep 2000 # at most a few hundred changes a second, however fast the machine
+  done' >/dev/null
+
+summary=""
+for image in "$DOCKFORM_TEST_BUSYBOX_IMAGE" "$DOCKFORM_TEST_GNUTAR_IMAGE"; do
+  for ((run = 1; run <= RUNS; run++)); do
+    what="$image run $run"
+    [[ $(docker inspect --format '{{.State.Running}}' "$churner") == true ]] || fail "the churning container stopped"
+    run_df -c "$M" --helper-image "$image" volume snapshot "$vol" -o "$TEST_TMP/snaps" --json
+    assert_eq 0 "$RC" "$what: snapshot of a changing volume"
+    snap=$(json_field data_file)
+    tries=$(json_field tries)
+    warnings=$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["warnings"]))' "$OUT")
+    count=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["sidecar"]["file_count"])' "$OUT")
+    if ((warnings > 10)); then
+      assert_contains "$ERR" "more (all of them under \"warnings\" with --json)" "$what: stderr caps the list"
+    fi
+    if ((tries > 1)); then
+      assert_contains "$ERR" "trying the whole snapshot again" "$what: a retry is reported"
+    fi
+    zstd -q -t "$snap" || fail "$what: zstd -t rejects $snap"
+    tar --zstd -tf "$snap" >/dev/null || fail "$what: tar -t rejects $snap"
+    run_df volume verify "$snap"
+    assert_eq 0 "$RC" "$what: verify"
+    run_df -c "$M" volume restore "$back" "$snap" --force --json
+    assert_eq 0 "$RC" "$what: restore"
+    assert_eq "$count" "$(json_field file_count)" "$what: files restored"
+    summary+="$(printf '%s run %d: tries %d, changed paths %d, files %d\n' "${image##*/}" "$run" "$tries" "$warnings" "$count")"$'\n'
+  done
+done
+printf '%s' "$summary"
+pass

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# --stop-containers stops with each container's own stop timeout, as `docker
+# stop` does: a container made with --stop-timeout 2 whose PID 1 ignores
+# SIGTERM is killed (exit 137) after its 2 s, for the snapshot and for the
+# restore, and the reported downtime covers that wait. --stop-timeout
+# overrides a container's long timeout. The bounds are generous on purpose:
+# the old fixed 30 s, or the container's 120 s, would exceed them.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+vol=${PFX}data
+app=${PFX}stubborn
+M=$TEST_TMP/manifest
+write_manifest "$M" stoptest "$vol"
+docker volume create "$vol" >/dev/null
+vol_exec "$vol" sh -c 'echo hello > /v/hello.txt'
+
+json() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$OUT" "$1"; }
+stubborn() { # TIMEOUT: a user of the volume whose PID 1 ignores SIGTERM
+  docker rm -f "$app" >/dev/null 2>&1 || true
+  docker run -d --name "$app" --network none --stop-timeout "$1" -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+    sh -c 'trap "" TERM; while :; do sleep 1; done' >/dev/null
+}
+# A kill after the timeout leaves exit code 137 (SIGKILL).
+killed() { assert_eq 137 "$(docker inspect --format '{{.State.ExitCode}}' "$app")" "$1: killed after its timeout"; }
+
+stubborn 2
+start=$SECONDS
+run_df -c "$M" volume snapshot "$vol" -o "$TEST_TMP/snaps" --stop-containers --json
+took=$((SECONDS - start))
+assert_eq 0 "$RC" "snapshot with --stop-containers"
+snap=$(json 'd["data_file"]')
+killed "snapshot"
+assert_eq true "$(docker inspect --format '{{.State.Running}}' "$app")" "started again after the snapshot"
+((took < 20)) || fail "the snapshot took ${took}s: the container's own 2 s timeout was not used"
+
+start=$SECONDS
+run_df -c "$M" volume restore "$vol" "$snap" --force --stop-containers --json
+took=$((SECONDS - start))
+assert_eq 0 "$RC" "restore with --stop-containers"
+killed "restore"
+python3 -c 'import sys; t=float(sys.argv[1]); sys.exit(0 if 1.5 <= t < 20 else 1)' "$(json 'd["downtime_seconds"]')" ||
+  fail "downtime $(json 'd["downtime_seconds"]') s does not cover the 2 s stop wait"
+((took < 20)) || fail "the restore took ${took}s: the container's own 2 s timeout was not used"
+
+# A container asking for 120 s, stopped with --stop-timeout 1.
+stubborn 120
+start=$SECONDS
+run_df -c "$M" volume snapshot "$vol" -o "$TEST_TMP/snaps" --stop-containers --stop-timeout 1
+took=$((SECONDS - start))
+assert_eq 0 "$RC" "snapshot with --stop-timeout 1"
+killed "--stop-timeout 1"
+((took < 20)) || fail "the snapshot took ${took}s: --stop-timeout was not used"
+start=$SECONDS
+run_df -c "$M" volume restore "$vol" "$snap" --force --stop-containers --stop-timeout 1
+took=$((SECONDS - start))
+assert_eq 0 "$RC" "restore with --stop-timeout 1"
+killed "restore --stop-timeout 1"
+((took < 20)) || fail "the restore took ${took}s: --stop-timeout was not used"
+pass
