@@ -6,11 +6,13 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 #include <thread>
@@ -27,23 +29,37 @@ curl_socket_t on_open(void* user, curlsocktype, curl_sockaddr*) {
   return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
-// The socket is connected the moment ssh has it: libcurl must not connect().
-int on_sockopt(void*, curl_socket_t, curlsocktype) { return CURL_SOCKOPT_ALREADY_CONNECTED; }
-
 int on_close(void* user, curl_socket_t fd) {
   static_cast<SshDialer*>(user)->close(fd);
   return 0;
 }
 
-// In the child, between fork and exec: async-signal-safe calls only.
-[[noreturn]] void exec_child(char* const* argv, int socket_fd, int err_fd, pid_t parent) {
+// In the child, between fork and exec: async-signal-safe calls only. It
+// takes libcurl's connection on the listening socket (only from dockform
+// itself), then becomes ssh with that connection as stdin and stdout.
+[[noreturn]] void exec_child(char* const* argv, int listener, int err_fd, pid_t parent) {
+  ::signal(SIGTERM, SIG_DFL);
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGPIPE, SIG_DFL);
   ::setpgid(0, 0);  // a Ctrl-C on the terminal is dockform's to handle, not ssh's
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != parent) ::_exit(127);  // dockform died before prctl
   sigset_t none;
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::signal(SIGPIPE, SIG_DFL);
+  int socket_fd = -1;
+  for (;;) {
+    socket_fd = ::accept(listener, nullptr, nullptr);
+    if (socket_fd < 0) {
+      if (errno == EINTR) continue;
+      ::_exit(127);
+    }
+    ucred peer{};
+    socklen_t size = sizeof peer;
+    if (::getsockopt(socket_fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) == 0 && peer.pid == parent) break;
+    ::close(socket_fd);
+  }
+  ::dup2(err_fd, 2);
   ::dup2(socket_fd, 0);
   ::dup2(socket_fd, 1);
   ::dup2(err_fd, 2);
@@ -73,28 +89,57 @@ std::vector<std::string> ssh_command(const Endpoint& endpoint, const EnvLookup& 
 
 SshDialer::~SshDialer() {
   for (auto& process : processes_) end(process);
+  if (!dir_.empty()) {
+    ::unlink(socket_path().c_str());
+    ::rmdir(dir_.c_str());
+  }
 }
 
+// libcurl 7.88 connects even a socket its open callback reports as connected,
+// so libcurl gets a plain Unix socket to connect to a private listening path;
+// the ssh child takes that connection (see exec_child).
 void SshDialer::attach(void* handle) {
+  if (dir_.empty()) {
+    std::string pattern = "/tmp/dockform-ssh-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw Error(std::string("cannot make a folder for the ssh connection: ") + std::strerror(errno));
+    }
+    dir_ = pattern;  // mode 0700: nobody else can connect
+  }
   CURL* curl = static_cast<CURL*>(handle);
+  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path().c_str());
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, on_open);
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, this);
-  curl_easy_setopt(curl, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
   curl_easy_setopt(curl, CURLOPT_CLOSESOCKETFUNCTION, on_close);
   curl_easy_setopt(curl, CURLOPT_CLOSESOCKETDATA, this);
 }
 
-int SshDialer::open() {
-  int pair[2];
-  int err[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-    errors_ += std::string("socketpair: ") + std::strerror(errno) + "\n";
+std::string SshDialer::socket_path() const { return dir_ + "/s"; }
+
+int SshDialer::listen_socket() {
+  ::unlink(socket_path().c_str());
+  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::string path = socket_path();
+  std::memcpy(address.sun_path, path.c_str(), std::min(path.size() + 1, sizeof address.sun_path - 1));
+  if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(listener, 1) != 0) {
+    errors_ += "cannot listen on " + path + ": " + std::strerror(errno) + "\n";
+    if (listener >= 0) ::close(listener);
     return -1;
   }
-  if (::pipe2(err, O_CLOEXEC) != 0) {
-    errors_ += std::string("pipe: ") + std::strerror(errno) + "\n";
-    ::close(pair[0]);
-    ::close(pair[1]);
+  return listener;
+}
+
+int SshDialer::open() {
+  int listener = listen_socket();
+  if (listener < 0) return -1;
+  int client = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int err[2] = {-1, -1};
+  if (client < 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+    errors_ += std::string("socket: ") + std::strerror(errno) + "\n";
+    for (int fd : {listener, client, err[0], err[1]}) if (fd >= 0) ::close(fd);
     return -1;
   }
   std::vector<char*> argv;
@@ -102,18 +147,18 @@ int SshDialer::open() {
   argv.push_back(nullptr);
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
-  if (pid == 0) exec_child(argv.data(), pair[1], err[1], parent);
-  ::close(pair[1]);
+  if (pid == 0) exec_child(argv.data(), listener, err[1], parent);
+  ::close(listener);  // the child's copy takes the one connection
   ::close(err[1]);
   if (pid < 0) {
     errors_ += std::string("fork: ") + std::strerror(errno) + "\n";
-    ::close(pair[0]);
+    ::close(client);
     ::close(err[0]);
     return -1;
   }
   ::fcntl(err[0], F_SETFL, O_NONBLOCK);
-  processes_.push_back(Process{pid, pair[0], err[0]});
-  return pair[0];
+  processes_.push_back(Process{pid, client, err[0]});
+  return client;
 }
 
 void SshDialer::close(int fd) {

@@ -2,8 +2,8 @@
 // ssh:// endpoints, as the Docker CLI reaches them: an `ssh` process runs
 // `docker system dial-stdio` on the remote host, and its stdin/stdout carry
 // the HTTP connection. Each connection libcurl opens gets its own ssh process,
-// whose stdin and stdout are one end of a socketpair; libcurl is handed the
-// other end as an already connected socket.
+// whose stdin and stdout are that connection's far end: a Unix socket in a
+// private folder, accepted by the ssh child just before it runs ssh.
 #include <sys/types.h>
 
 #include <string>
@@ -41,13 +41,16 @@ class SshDialer {
  private:
   struct Process {
     pid_t pid = -1;
-    int fd = -1;      // our end of the socketpair
+    int fd = -1;      // the socket libcurl connects
     int err_fd = -1;  // read end of ssh's stderr
   };
   void drain(Process& process, int wait_ms);
   void end(Process& process);
+  std::string socket_path() const;
+  int listen_socket();
 
   std::vector<std::string> command_;
+  std::string dir_;  // private folder of the listening socket
   std::vector<Process> processes_;
   std::string errors_;  // stderr of every process, capped
 };
