@@ -43,7 +43,7 @@ over() {
 ssh_left() {
   local p
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "-F $SSH_CONFIG" && echo "${p#/proc/}"
+    tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "-F $SSH_CONFIG" && echo "${p#/proc/}"
   done
   return 0
 }
