@@ -182,7 +182,7 @@ dockform_remote_stop() {
   # Only our sshd: its command line names our config file.
   for pid in $(cat "$d/ssh/sshd.pid" "$d/ssh/sshd.bgpid" 2>/dev/null | sort -u); do
     [[ $pid =~ ^[0-9]+$ ]] || continue
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$d/ssh/sshd_config" || continue
+    tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$d/ssh/sshd_config" || continue
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 50; i++)); do
       kill -0 "$pid" 2>/dev/null || break
