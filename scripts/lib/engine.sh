@@ -14,6 +14,8 @@
 #   data/   --data-root          exec/        --exec-root     daemon.json  an empty config
 # Stop only ever acts on processes whose command line names that folder, and on
 # their descendants: an engine the machine already runs is never touched.
+# Opt-in: DOCKFORM_ENGINE_EXTRA_ARGS (white-space separated words) is appended to
+# dockerd's command line, e.g. a tcp listener with --tlsverify (scripts/lib/remote.sh).
 
 # State of the engine started by this shell. Deliberately not exported: a child
 # process must never stop its parent's engine.
@@ -150,7 +152,10 @@ dockform_engine_start() {
   # setsid: a Ctrl-C in the terminal reaches the scripts' traps, which stop the
   # engine in order, rather than the daemon directly. -w keeps $! alive as long
   # as dockerd even where setsid has to fork (under job control).
+  local -a extra=()
+  read -r -a extra <<<"${DOCKFORM_ENGINE_EXTRA_ARGS:-}"
   setsid -w dockerd \
+    "${extra[@]}" \
     --config-file "$dir/daemon.json" \
     --data-root "$dir/data" \
     --exec-root "$dir/exec" \

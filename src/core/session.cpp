@@ -17,14 +17,18 @@ engine::Endpoint Session::endpoint() {
     const char* value = std::getenv(name.c_str());
     return value ? std::optional<std::string>(value) : std::nullopt;
   };
-  // `version` works outside a project: without a manifest, the default context.
-  std::string context = "default";
+  // Without docker.context (or outside a project, for `version`): the engine
+  // plain `docker` would use; with it, the one `docker --context NAME` would.
+  std::string context;
   try {
-    context = manifest().context;
+    if (manifest().context_given) context = manifest().context;
   } catch (const manifest::ManifestError&) {
     if (!options_.config.empty()) throw;
   }
-  return engine::resolve_endpoint(context, env);
+  auto endpoint = engine::resolve_endpoint(context, env);
+  if (context == "default") endpoint.source = "manifest docker.context default (" + endpoint.source + ")";
+  if (!context.empty() && context != "default") endpoint.source = "manifest docker.context " + context;
+  return endpoint;
 }
 
 engine::Engine& Session::engine() {

@@ -55,7 +55,9 @@ std::string url_encode(const std::string& text) {
 
 std::unique_ptr<Engine> Engine::connect(const Endpoint& endpoint) {
   std::unique_ptr<Engine> engine(new Engine(endpoint));
-  auto response = engine->http_.request("GET", "/_ping", "", std::chrono::seconds(10));
+  // ssh has its own 30 s connect timeout, plus the login and the remote docker start.
+  auto timeout = endpoint.kind == Endpoint::Kind::ssh ? std::chrono::seconds(45) : std::chrono::seconds(10);
+  auto response = engine->http_.request("GET", "/_ping", "", timeout);
   if (response.status != 200) {
     throw Error("the Docker Engine at " + endpoint.url + " answered /_ping with HTTP " +
                     std::to_string(response.status) + ": " + daemon_message(response.body),

@@ -371,7 +371,10 @@ class Reader {
         manifest.identifier = identifier(entry);
         has_identifier = true;
       } else if (entry.key == "context") {
-        manifest.context = setting(entry).value_or(manifest.context);
+        if (auto context = setting(entry)) {
+          manifest.context = *context;
+          manifest.context_given = true;
+        }
       } else if (entry.key == "helper_image") {
         manifest.helper_image = setting(entry);
       } else {

@@ -107,7 +107,8 @@ TEST(EngineParseEndpoint, TcpAndHttp) {
 
 TEST(EngineParseEndpoint, MalformedUrlsAreUsageErrors) {
   for (const char* url : {"", "unix://", "tcp://", "http://", "ftp://host:21", "/var/run/docker.sock", "docker.sock",
-                          "npipe:////./pipe/docker_engine", "ssh://user@host"}) {
+                          "npipe:////./pipe/docker_engine", "ssh://", "ssh://user:pw@host",
+                          "ssh://host:port", "ssh://host?x=1", "ssh://-oProxyCommand=x"}) {
     Error e = error_from([&] { parse_endpoint(url); });
     EXPECT_EQ(e.code(), Exit::usage) << "url '" << url << "': " << e.what();
   }

@@ -37,6 +37,7 @@ struct Manifest {
   std::filesystem::path file;  // absolute path of the manifest file
   std::filesystem::path dir;   // its folder; snapshots default to dir/.dockform/snapshots
   std::string context = "default";
+  bool context_given = false;  // docker.context is in the file (else: the Docker CLI's own choice)
   std::string identifier;
   std::optional<std::string> helper_image;  // docker.helper_image
   std::map<std::string, Volume> volumes;    // declared volumes, fileset target_volumes included

@@ -1,0 +1,239 @@
+#include "dockform/engine/ssh.hpp"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+#include <thread>
+
+#include "dockform/util/error.hpp"
+
+namespace dockform::engine {
+
+namespace {
+constexpr std::size_t kMaxErrors = 16 * 1024;
+
+curl_socket_t on_open(void* user, curlsocktype, curl_sockaddr*) {
+  int fd = static_cast<SshDialer*>(user)->open();
+  return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+int on_close(void* user, curl_socket_t fd) {
+  static_cast<SshDialer*>(user)->close(fd);
+  return 0;
+}
+
+// In the child, between fork and exec: async-signal-safe calls only. It
+// takes libcurl's connection on the listening socket (only from dockform
+// itself), then becomes ssh with that connection as stdin and stdout.
+[[noreturn]] void exec_child(char* const* argv, int listener, int err_fd, pid_t parent) {
+  ::signal(SIGTERM, SIG_DFL);
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGPIPE, SIG_DFL);
+  ::setpgid(0, 0);  // a Ctrl-C on the terminal is dockform's to handle, not ssh's
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != parent) ::_exit(127);  // dockform died before prctl
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  int socket_fd = -1;
+  for (;;) {
+    socket_fd = ::accept(listener, nullptr, nullptr);
+    if (socket_fd < 0) {
+      if (errno == EINTR) continue;
+      ::_exit(127);
+    }
+    ucred peer{};
+    socklen_t size = sizeof peer;
+    if (::getsockopt(socket_fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) == 0 && peer.pid == parent) break;
+    ::close(socket_fd);
+  }
+  ::dup2(err_fd, 2);
+  ::dup2(socket_fd, 0);
+  ::dup2(socket_fd, 1);
+  ::dup2(err_fd, 2);
+  ::execvp(argv[0], argv);
+  const char message[] = "cannot run ssh: ";
+  ::write(2, message, sizeof message - 1);
+  const char* why = std::strerror(errno);
+  ::write(2, why, std::strlen(why));
+  ::_exit(127);
+}
+}  // namespace
+
+std::vector<std::string> ssh_command(const Endpoint& endpoint, const EnvLookup& env) {
+  std::vector<std::string> argv{"ssh", "-o", "ConnectTimeout=30", "-T"};
+  // Extra options (e.g. "-F /path/config -o BatchMode=yes"), split on white space.
+  if (auto extra = env("DOCKFORM_SSH_OPTS"); extra && !extra->empty()) {
+    std::istringstream words(*extra);
+    for (std::string word; words >> word;) argv.push_back(word);
+  }
+  if (!endpoint.ssh_user.empty()) argv.insert(argv.end(), {"-l", endpoint.ssh_user});
+  if (!endpoint.ssh_port.empty()) argv.insert(argv.end(), {"-p", endpoint.ssh_port});
+  argv.insert(argv.end(), {"--", endpoint.ssh_host, "docker"});
+  if (!endpoint.socket_path.empty()) argv.push_back("--host=unix://" + endpoint.socket_path);
+  argv.insert(argv.end(), {"system", "dial-stdio"});
+  return argv;
+}
+
+SshDialer::~SshDialer() {
+  for (auto& process : processes_) end(process);
+  if (!dir_.empty()) {
+    ::unlink(socket_path().c_str());
+    ::rmdir(dir_.c_str());
+  }
+}
+
+// libcurl 7.88 connects even a socket its open callback reports as connected,
+// so libcurl gets a plain Unix socket to connect to a private listening path;
+// the ssh child takes that connection (see exec_child).
+void SshDialer::attach(void* handle) {
+  if (dir_.empty()) {
+    std::string pattern = "/tmp/dockform-ssh-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw Error(std::string("cannot make a folder for the ssh connection: ") + std::strerror(errno));
+    }
+    dir_ = pattern;  // mode 0700: nobody else can connect
+  }
+  CURL* curl = static_cast<CURL*>(handle);
+  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path().c_str());
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, on_open);
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, this);
+  curl_easy_setopt(curl, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+  curl_easy_setopt(curl, CURLOPT_CLOSESOCKETDATA, this);
+}
+
+std::string SshDialer::socket_path() const { return dir_ + "/s"; }
+
+int SshDialer::listen_socket() {
+  ::unlink(socket_path().c_str());
+  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::string path = socket_path();
+  std::memcpy(address.sun_path, path.c_str(), std::min(path.size() + 1, sizeof address.sun_path - 1));
+  if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(listener, 1) != 0) {
+    errors_ += "cannot listen on " + path + ": " + std::strerror(errno) + "\n";
+    if (listener >= 0) ::close(listener);
+    return -1;
+  }
+  return listener;
+}
+
+int SshDialer::open() {
+  int listener = listen_socket();
+  if (listener < 0) return -1;
+  int client = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int err[2] = {-1, -1};
+  if (client < 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+    errors_ += std::string("socket: ") + std::strerror(errno) + "\n";
+    for (int fd : {listener, client, err[0], err[1]}) if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  std::vector<char*> argv;
+  for (auto& word : command_) argv.push_back(word.data());
+  argv.push_back(nullptr);
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid == 0) exec_child(argv.data(), listener, err[1], parent);
+  ::close(listener);  // the child's copy takes the one connection
+  ::close(err[1]);
+  if (pid < 0) {
+    errors_ += std::string("fork: ") + std::strerror(errno) + "\n";
+    ::close(client);
+    ::close(err[0]);
+    return -1;
+  }
+  ::fcntl(err[0], F_SETFL, O_NONBLOCK);
+  processes_.push_back(Process{pid, client, err[0]});
+  return client;
+}
+
+void SshDialer::close(int fd) {
+  for (auto it = processes_.begin(); it != processes_.end(); ++it) {
+    if (it->fd == fd) {
+      end(*it);
+      processes_.erase(it);
+      return;
+    }
+  }
+  ::close(fd);
+}
+
+// Reads ssh's stderr until it closes or `wait_ms` passed.
+void SshDialer::drain(Process& process, int wait_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  char buffer[4096];
+  while (process.err_fd >= 0) {
+    ssize_t n = ::read(process.err_fd, buffer, sizeof buffer);
+    if (n > 0) {
+      if (errors_.size() < kMaxErrors) errors_.append(buffer, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      ::close(process.err_fd);
+      process.err_fd = -1;
+      break;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd pfd{process.err_fd, POLLIN, 0};
+    ::poll(&pfd, 1, static_cast<int>(left.count()));
+  }
+}
+
+// Closing our end lets ssh see end of input and leave on its own; one that
+// lingers gets SIGTERM, then SIGKILL. Always reaped.
+void SshDialer::end(Process& process) {
+  if (process.fd >= 0) ::close(process.fd);
+  process.fd = -1;
+  if (process.pid > 0) {
+    int status = 0;
+    bool gone = false;
+    for (int i = 0; i < 50 && !gone; ++i) {
+      gone = ::waitpid(process.pid, &status, WNOHANG) == process.pid;
+      if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(i < 10 ? 2 : 10));
+    }
+    if (!gone) {
+      ::kill(process.pid, SIGTERM);
+      for (int i = 0; i < 200 && !gone; ++i) {
+        gone = ::waitpid(process.pid, &status, WNOHANG) == process.pid;
+        if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    if (!gone) {
+      ::kill(process.pid, SIGKILL);
+      ::waitpid(process.pid, &status, 0);
+    }
+    process.pid = -1;
+  }
+  drain(process, 0);
+  if (process.err_fd >= 0) ::close(process.err_fd);
+  process.err_fd = -1;
+}
+
+std::string SshDialer::diagnostics() {
+  // A failing ssh prints its reason and exits at once; give it that moment.
+  for (auto& process : processes_) drain(process, 3000);
+  std::string text = errors_;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+  for (auto& c : text) {
+    if (c == '\n') c = ';';
+    if (c == '\r') c = ' ';
+  }
+  return text;
+}
+
+}  // namespace dockform::engine
