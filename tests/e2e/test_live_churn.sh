@@ -29,7 +29,7 @@ docker run -d --name "$churner" --network none --log-driver none -v "$vol:/data"
   i=0
   while :; do
     i=$((i+1)); n=$((i % 60))
-    case $((i % 4)) in
+    case $(((i + i / 60) % 4)) in # each file meets every kind of change in turn
       0) rm -f /data/f$n ;;
       1) head -c 262144 /dev/zero > /data/f$n ;;
       2) : > /data/f$n ;;

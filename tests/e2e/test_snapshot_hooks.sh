@@ -38,8 +38,8 @@ app "$app" 'echo dumped > /data/dump.txt; echo "pre says $(id -u)"' 'echo post >
 run_df -c "$M" volume snapshot "$vol" -o "$TEST_TMP/s1" --json
 assert_eq 0 "$RC" "snapshot with hooks"
 snap=$(json 'd["data_file"]')
-members "$snap" | grep -qx './dump.txt' || fail "the pre hook's file is not in the snapshot: $(members "$snap")"
-members "$snap" | grep -qx './post.txt' && fail "the post hook ran before the snapshot"
+members "$snap" | grep -x './dump.txt' >/dev/null || fail "the pre hook's file is not in the snapshot: $(members "$snap")"
+members "$snap" | grep -x './post.txt' >/dev/null && fail "the post hook ran before the snapshot"
 assert_eq post "$(vol_exec "$vol" cat /v/post.txt)" "the post hook ran"
 assert_eq "pre says 65534" "$(json 'd["hooks"][0]["output"].strip()')" "pre hook ran as the container's user, output in --json"
 assert_eq "pre post" "$(json '" ".join(h["phase"] for h in d["hooks"])')" "hook order in --json"
@@ -51,7 +51,7 @@ vol_exec "$vol" rm -f /v/dump.txt /v/post.txt
 started=$(docker inspect --format '{{.State.StartedAt}}' "$app")
 run_df -c "$M" volume snapshot "$vol" -o "$TEST_TMP/s2" --stop-containers --json
 assert_eq 0 "$RC" "snapshot with hooks and --stop-containers"
-members "$(json 'd["data_file"]')" | grep -qx './dump.txt' || fail "pre hook file missing with --stop-containers"
+members "$(json 'd["data_file"]')" | grep -x './dump.txt' >/dev/null || fail "pre hook file missing with --stop-containers"
 assert_eq "[\"$app\"]" "$(json 'json.dumps(d["containers_stopped"])')" "the container was stopped"
 [[ $(docker inspect --format '{{.State.StartedAt}}' "$app") != "$started" ]] || fail "the container was not restarted"
 assert_eq post "$(vol_exec "$vol" cat /v/post.txt)" "the post hook ran in the restarted container"
