@@ -81,7 +81,8 @@ dockform_remote_prepare() {
   port=$(_dockform_remote_free_port) || return 1
   echo "$port" >"$d/tls.port"
   local pki=$d/pki
-  export DOCKFORM_ENGINE_EXTRA_ARGS="--host tcp://127.0.0.1:$port --tlsverify --tlscacert $pki/ca.pem --tlscert $pki/server.pem --tlskey $pki/server-key.pem"
+  # Not exported: only this shell's engine listens there; a test that starts an engine of its own must not.
+  DOCKFORM_ENGINE_EXTRA_ARGS="--host tcp://127.0.0.1:$port --tlsverify --tlscacert $pki/ca.pem --tlscert $pki/server.pem --tlskey $pki/server-key.pem"
   export DOCKFORM_TEST_REMOTE_TLS_HOST=tcp://127.0.0.1:$port
   export DOCKFORM_TEST_REMOTE_TLS_CERTS=$d/certs
   export DOCKFORM_TEST_REMOTE_WRONG_CERTS=$d/wrongca

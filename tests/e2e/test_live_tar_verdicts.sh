@@ -14,13 +14,19 @@ write_manifest "$M" verdicttest "$vol"
 docker volume create "$vol" >/dev/null
 vol_exec "$vol" sh -euc 'echo a > /v/a; mkdir /v/d; echo b > /v/d/b'
 
-# fake_image NAME BODY: an image whose /bin/sh runs BODY (busybox ash) whatever
-# script it is given; busybox is at /bin/busybox.
+# fake_image NAME BODY: an image whose /bin/sh runs BODY (busybox ash) in place
+# of the archive script; busybox is at /bin/busybox.
 fake_image() {
   local name=$1 body=$2 root=$TEST_TMP/root-$1
   mkdir -p "$root/bin" "$root/tmp"
   cp "$(readlink -f /bin/busybox)" "$root/bin/busybox"
-  printf '#!/bin/busybox ash\n%s\n' "$body" >"$root/bin/sh"
+  local applet
+  for applet in $(/bin/busybox --list); do
+    [[ $applet == sh || $applet == busybox ]] || ln -sf busybox "$root/bin/$applet"
+  done
+  # Only the snapshot's archive script meets the stand-in; the other helper
+  # scripts (looking for a restore's leftovers) run as they are.
+  printf '#!/bin/busybox ash\ncase "$2" in *"tar -cf - ."*) ;; *) exec /bin/busybox ash "$@" ;; esac\n%s\n' "$body" >"$root/bin/sh"
   chmod 755 "$root/bin/sh"
   tar -C "$root" --numeric-owner --owner=0 --group=0 -cf - . | docker import - "dockform-test/${PFX}$name:1" >/dev/null
   FAKE_IMAGES+=("dockform-test/${PFX}$name:1")
