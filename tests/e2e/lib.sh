@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Sourced by every tests/e2e/test_*.sh. ctest runs each test with
 #   DOCKFORM=<path to build/dockform>  DOCKFORM_SOURCE_DIR=<repository>
-# and scripts/test adds DOCKER_HOST (a private engine) and the test images.
+# and scripts/test adds DOCKER_HOST (a private engine), DOCKFORM_TEST_ENGINE (docker
+# or podman) and the test images.
 #
 # Gives each test:
 #   TEST_NAME   the script's name          TEST_TMP  a temp folder, removed at exit
@@ -24,7 +25,12 @@ fail() {
 [[ -n ${DOCKFORM:-} ]] || fail "DOCKFORM is not set (the path of the dockform binary; run through ctest or scripts/test)"
 [[ -x $DOCKFORM ]] || fail "DOCKFORM=$DOCKFORM is not an executable file"
 [[ -n ${DOCKER_HOST:-} ]] || fail "DOCKER_HOST is not set (scripts/test starts a private engine and sets it)"
-command -v docker >/dev/null || fail "the docker client is not installed (run scripts/install-deps)"
+# `engine ARGS...`: the client of the engine under test (docker, or podman when
+# DOCKFORM_TEST_ENGINE=podman); tests use it, never `docker` directly.
+# shellcheck source=../../scripts/lib/engine_cli.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/engine_cli.sh"
+command -v "${DOCKFORM_TEST_ENGINE:-docker}" >/dev/null ||
+  fail "the ${DOCKFORM_TEST_ENGINE:-docker} client is not installed (run scripts/install-deps)"
 
 : "${DOCKFORM_TEST_BUSYBOX_IMAGE:=dockform-test/busybox:1}"
 : "${DOCKFORM_TEST_GNUTAR_IMAGE:=dockform-test/gnutar:1}"
