@@ -50,19 +50,19 @@ _cleanup() {
   local -a ids=()
   while read -r id name; do
     [[ $name == "$PFX"* ]] && ids+=("$id")
-  done < <(docker ps -a --format '{{.ID}} {{.Names}}' 2>/dev/null)
+  done < <(engine ps -a --format '{{.ID}} {{.Names}}' 2>/dev/null)
   while read -r id; do
     [[ -n $id ]] || continue
-    mounts=$(docker inspect --format '{{range .Mounts}} {{.Name}}{{end}}' "$id" 2>/dev/null) || continue
+    mounts=$(engine inspect --format '{{range .Mounts}} {{.Name}}{{end}}' "$id" 2>/dev/null) || continue
     [[ $mounts == *" $PFX"* ]] && ids+=("$id")
-  done < <(docker ps -aq --filter label=io.dockform.helper 2>/dev/null)
-  ((${#ids[@]} == 0)) || docker rm -f "${ids[@]}" >/dev/null 2>&1
+  done < <(engine ps -aq --filter label=io.dockform.helper 2>/dev/null)
+  ((${#ids[@]} == 0)) || engine rm -f "${ids[@]}" >/dev/null 2>&1
   while read -r name; do
-    [[ $name == "$PFX"* ]] && docker volume rm -f "$name" >/dev/null 2>&1
-  done < <(docker volume ls -q 2>/dev/null)
+    [[ $name == "$PFX"* ]] && engine volume rm -f "$name" >/dev/null 2>&1
+  done < <(engine volume ls -q 2>/dev/null)
   while read -r name; do
-    [[ $name == "$PFX"* ]] && docker network rm "$name" >/dev/null 2>&1
-  done < <(docker network ls --format '{{.Name}}' 2>/dev/null)
+    [[ $name == "$PFX"* ]] && engine network rm "$name" >/dev/null 2>&1
+  done < <(engine network ls --format '{{.Name}}' 2>/dev/null)
   rm -rf "$TEST_TMP"
   return 0
 }
@@ -123,7 +123,7 @@ vol_exec() {
   local vol=$1
   shift
   _VOL_EXEC_N=$((_VOL_EXEC_N + 1))
-  docker run --rm --name "${PFX}exec${_VOL_EXEC_N}" --network none --log-driver none \
+  engine run --rm --name "${PFX}exec${_VOL_EXEC_N}" --network none --log-driver none \
     -v "$vol:/v" "$DOCKFORM_TEST_BUSYBOX_IMAGE" "$@"
 }
 

@@ -33,11 +33,11 @@ live=${PFX}live
 other=${PFX}other
 M=$TEST_TMP/manifest
 write_manifest "$M" faultbad "$src" "$live" "$other"
-for v in "$src" "$live" "$other"; do docker volume create "$v" >/dev/null; done
+for v in "$src" "$live" "$other"; do engine volume create "$v" >/dev/null; done
 
 _fault_exit() {
   local rc=$?
-  docker rm -f "dockform-lock-$live" "dockform-lock-$other" >/dev/null 2>&1 || true
+  engine rm -f "dockform-lock-$live" "dockform-lock-$other" >/dev/null 2>&1 || true
   # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
   set +e
   (exit "$rc")
@@ -73,9 +73,9 @@ check_untouched() { # WHAT
     diff <(echo "$before") <(echo "$got") >&2 || true
     fail "$1: the volume changed (diff above)"
   fi
-  left=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$live")
+  left=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$live")
   assert_eq "" "$left" "$1: helper containers left behind"
-  if docker inspect "dockform-lock-$live" >/dev/null 2>&1; then fail "$1: lock container left behind"; fi
+  if engine inspect "dockform-lock-$live" >/dev/null 2>&1; then fail "$1: lock container left behind"; fi
   return 0
 }
 # refused WHAT FILE [WORD...]: restore --force of FILE fails, names the problem, changes nothing.

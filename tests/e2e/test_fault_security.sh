@@ -25,14 +25,14 @@ big=${PFX}big
 target=${PFX}target
 M=$TEST_TMP/manifest
 write_manifest "$M" faultsecurity "$big" "$target"
-docker volume create "$big" >/dev/null
-docker volume create "$target" >/dev/null
+engine volume create "$big" >/dev/null
+engine volume create "$target" >/dev/null
 
 df_pid=
 _fault_exit() {
   local rc=$?
   [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
-  docker rm -f "dockform-lock-$target" >/dev/null 2>&1 || true
+  engine rm -f "dockform-lock-$target" >/dev/null 2>&1 || true
   # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
   set +e
   (exit "$rc")
@@ -52,9 +52,9 @@ vol_exec "$target" sh -c 'echo old > /v/old.txt'
 catch_helper() {
   local vol=$1 kind=$2 file=$3 i id
   for ((i = 0; i < 1500; i++)); do
-    for id in $(docker ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol"); do
-      if [[ $kind == snapshot || $(docker inspect -f '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]]; then
-        docker inspect "$id" >"$file" 2>/dev/null && return 0
+    for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol"); do
+      if [[ $kind == snapshot || $(engine inspect -f '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]]; then
+        engine inspect "$id" >"$file" 2>/dev/null && return 0
       fi
     done
     kill -0 "$df_pid" 2>/dev/null || return 1
@@ -114,7 +114,7 @@ snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <"
 "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/bg.out" 2>"$TEST_TMP/bg.err" </dev/null &
 df_pid=$!
 catch_helper "$target" extract "$TEST_TMP/restore-helper.json" || fail "no extracting helper seen while the restore ran"
-docker inspect "dockform-lock-$target" >"$TEST_TMP/lock.json" 2>/dev/null || fail "no lock container while the restore extracts"
+engine inspect "dockform-lock-$target" >"$TEST_TMP/lock.json" 2>/dev/null || fail "no lock container while the restore extracts"
 wait_df "restore into $target"
 check_helper "$TEST_TMP/restore-helper.json" rw CHOWN DAC_OVERRIDE FOWNER FSETID MKNOD SETFCAP
 python3 - "$TEST_TMP/lock.json" <<'EOF' || fail "lock container settings"

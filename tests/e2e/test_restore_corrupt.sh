@@ -16,10 +16,10 @@ live=${PFX}live
 app=${PFX}app
 M=$TEST_TMP/manifest
 write_manifest "$M" restoretest "$src" "$live"
-docker volume create "$src" >/dev/null
-docker volume create "$live" >/dev/null
+engine volume create "$src" >/dev/null
+engine volume create "$live" >/dev/null
 
-state_of() { docker inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
+state_of() { engine inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
 
 fill_tricky "$src"
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
@@ -36,7 +36,7 @@ vol_exec "$live" sh -euc '
   chmod 711 /v
 '
 before=$(tree_listing "$live")
-docker run -d --name "$app" --network none -v "$live:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+engine run -d --name "$app" --network none -v "$live:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
   sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
 app_before=$(state_of "$app")
 
@@ -51,9 +51,9 @@ check_untouched() {
   fi
   assert_not_contains "$got" ".dockform-" "$what: staging entries left in the volume"
   assert_eq "$app_before" "$(state_of "$app")" "$what: the container using the volume was stopped or restarted"
-  leftovers=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$live")
+  leftovers=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$live")
   assert_eq "" "$leftovers" "$what: helper containers left behind"
-  docker inspect "dockform-lock-$live" >/dev/null 2>&1 && fail "$what: lock container dockform-lock-$live left behind"
+  engine inspect "dockform-lock-$live" >/dev/null 2>&1 && fail "$what: lock container dockform-lock-$live left behind"
   return 0
 }
 
