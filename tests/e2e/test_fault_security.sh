@@ -74,14 +74,21 @@ def want(cond, what):
     if not cond:
         problems.append(what)
 want(h["NetworkMode"] == "none", f"NetworkMode {h['NetworkMode']!r}, expected 'none'")
-want(cfg.get("NetworkDisabled") is True, f"Config.NetworkDisabled {cfg.get('NetworkDisabled')!r}")
-want("ALL" in (h.get("CapDrop") or []), f"CapDrop {h.get('CapDrop')!r} lacks ALL")
-added = set(h.get("CapAdd") or [])
-want(added <= set(allowed), f"CapAdd {sorted(added)} goes beyond {sorted(allowed)}")
+# Podman's inspect lists the capabilities the container gets (EffectiveCaps,
+# CAP_ names) and leaves out NetworkDisabled; dockerd's shows CapDrop ALL + CapAdd.
+effective = c.get("EffectiveCaps")
+if effective is None:
+    want(cfg.get("NetworkDisabled") is True, f"Config.NetworkDisabled {cfg.get('NetworkDisabled')!r}")
+    want("ALL" in (h.get("CapDrop") or []), f"CapDrop {h.get('CapDrop')!r} lacks ALL")
+    added = set(h.get("CapAdd") or [])
+else:
+    added = {cap.removeprefix("CAP_") for cap in effective}
+want(added <= set(allowed), f"capabilities {sorted(added)} go beyond {sorted(allowed)}")
 want(h["Privileged"] is False, "Privileged")
 want("no-new-privileges" in (h.get("SecurityOpt") or []), f"SecurityOpt {h.get('SecurityOpt')!r}")
 want(h["LogConfig"]["Type"] == "none", f"LogConfig.Type {h['LogConfig']['Type']!r}")
-want(not h.get("PidMode") and not h.get("IpcMode", "").startswith("host"), "host pid/ipc namespace")
+want(not (h.get("PidMode") or "").startswith("host") and not (h.get("IpcMode") or "").startswith("host"),
+     "host pid/ipc namespace")
 want(not h.get("Devices"), f"Devices {h.get('Devices')!r}")
 mounts = c["Mounts"]
 want(len(mounts) == 1, f"{len(mounts)} mounts, expected only the volume")
