@@ -17,6 +17,7 @@
 # so in the busybox image `sh -c 'tar ...'` is busybox tar whatever PATH says. The
 # gnutar image therefore uses dash as /bin/sh (busybox's shell stays at /bin/ash).
 
+# shellcheck source=engine_cli.sh
 source "$(dirname "${BASH_SOURCE[0]}")/engine_cli.sh"
 
 DOCKFORM_TEST_BUSYBOX_IMAGE_NAME=dockform-test/busybox:1

@@ -17,6 +17,7 @@
 # only acts on processes whose command line names the folder (the service,
 # conmon, runc) and on their descendants (container processes are conmon's).
 
+# shellcheck source=engine.sh
 source "$(dirname "${BASH_SOURCE[0]}")/engine.sh" # _dockform_engine_alive, _dockform_engine_starttime
 
 DOCKFORM_PODMAN_DIR=${DOCKFORM_PODMAN_DIR:-}
