@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "dockform/engine/product.hpp"
 #include "dockform/util/version.hpp"
 
 namespace dockform::cli {
@@ -15,8 +16,9 @@ void add_version_command(CLI::App& app, CliState& state) {
       // The engine is optional here: version must work without a manifest or engine.
       try {
         auto engine_version = session.engine().version();
-        std::cout << "engine " << engine_version.value("Version", "?") << " (API "
-                  << engine_version.value("ApiVersion", "?") << ") at " << session.engine().endpoint().url
+        std::cout << "engine " << engine_version.value("Version", "?") << " ("
+                  << engine::product_name(engine_version) << ", API " << engine_version.value("ApiVersion", "?")
+                  << ") at " << session.engine().endpoint().url
                   << std::endl;
       } catch (const Error& e) {
         std::cout << "engine not reachable: " << e.what() << std::endl;

@@ -42,6 +42,11 @@ run_df -c "$dir" version
 assert_eq 0 "$RC" "version exit code"
 [[ $OUT =~ dockform\ [0-9]+\.[0-9]+\.[0-9]+ ]] || fail "version does not print a dockform version: $OUT"
 assert_contains "$OUT" "engine $engine_version" "version prints the engine version"
+case ${DOCKFORM_TEST_ENGINE:-docker} in
+  podman) product="Podman Engine" ;;
+  *) product="Docker Engine" ;;
+esac
+assert_contains "$OUT" "engine $engine_version ($product, API " "version names the engine product"
 
 # --- plan lists what apply will create, and creates nothing
 run_df -c "$dir" plan
