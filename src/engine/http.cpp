@@ -67,6 +67,14 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   return bytes;
 }
 
+// A TCP engine that vanished (machine down, network gone) sends nothing, not
+// even a reset: keepalive probes notice it within about two minutes.
+void set_keepalive(CURL* curl) {
+  curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(curl, CURLOPT_TCP_KEEPIDLE, 30L);
+  curl_easy_setopt(curl, CURLOPT_TCP_KEEPINTVL, 10L);
+}
+
 // Lets SIGINT/SIGTERM abort a long transfer.
 int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) { return util::pending_signal() != 0 ? 1 : 0; }
 }  // namespace
@@ -102,6 +110,7 @@ void* HttpClient::prepare(void* handle, const std::string& method, const std::st
   }
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  set_keepalive(curl);
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_slist* headers = nullptr;
   if (method != "GET" && method != "HEAD") {
@@ -186,6 +195,7 @@ std::unique_ptr<RawConnection> HttpClient::hijack(const std::string& method, con
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
   curl_easy_setopt(curl, CURLOPT_CONNECT_ONLY, 1L);
+  set_keepalive(curl);
   CURLcode rc = curl_easy_perform(curl);
   if (rc != CURLE_OK) fail_transport(rc, method + " " + path);
   curl_socket_t socket = CURL_SOCKET_BAD;

@@ -305,6 +305,7 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
 
   // Only the swap needs the users stopped.
   auto stop_time = Clock::now();
+  lock.ensure_held();  // a lock lost meanwhile may have a new holder: do not swap under it
   stopped.stop(users);
   staging.swap();
   result.containers_started = stopped.restart();
