@@ -66,8 +66,10 @@ lock_labels() {
 # client in the background (the holder's connection), as dockform holds it.
 hold_lock() {
   lock_labels "$1" "$2"
-  sleep 3600 | docker run -i --rm --name "$lock" --network none --log-driver none "${LABELS[@]}" \
-    "$IMG" sh -c 'while read -t 600 _; do :; done' &
+  # A fifo opened read-write never reaches its end: stdin stays open until the client dies.
+  [[ -p $TEST_TMP/stdin ]] || mkfifo "$TEST_TMP/stdin"
+  docker run -i --rm --name "$lock" --network none --log-driver none "${LABELS[@]}" \
+    "$IMG" sh -c 'while read -t 600 _; do :; done' <>"$TEST_TMP/stdin" >/dev/null 2>&1 &
   holder_pid=$!
   local i
   for ((i = 0; i < 100; i++)); do

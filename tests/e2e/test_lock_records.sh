@@ -54,8 +54,11 @@ plant_record() {
 }
 # hold_lease OWNER: a running lease held open by a docker client in the background.
 hold_lease() {
-  sleep 3600 | docker run -i --rm --name "${PFX}lease" --network none --log-driver none \
-    --label "io.dockform.owner=$1" --label io.dockform.lease=60 "$IMG" sh -c 'while read -t 600 _; do :; done' &
+  # A fifo opened read-write never reaches its end: stdin stays open until the client dies.
+  [[ -p $TEST_TMP/stdin ]] || mkfifo "$TEST_TMP/stdin"
+  docker run -i --rm --name "${PFX}lease" --network none --log-driver none \
+    --label "io.dockform.owner=$1" --label io.dockform.lease=60 "$IMG" sh -c 'while read -t 600 _; do :; done' \
+    <>"$TEST_TMP/stdin" >/dev/null 2>&1 &
   holder_pid=$!
   local i
   for ((i = 0; i < 100; i++)); do
