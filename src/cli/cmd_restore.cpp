@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "dockform/store/s3_client.hpp"
 #include "dockform/ops/restore.hpp"
 #include "dockform/util/progress.hpp"
 
@@ -38,7 +39,7 @@ int run_restore(core::Session& session, const RestoreFlags& flags) {
   const auto& manifest = session.manifest();
   ops::RestoreOptions options;
   options.volume = flags.volume;
-  options.snapshot = std::filesystem::absolute(flags.snapshot);
+  options.snapshot = store::is_s3_url(flags.snapshot) ? flags.snapshot : std::filesystem::absolute(flags.snapshot);
   options.volume_declared = manifest.declares_volume(flags.volume);
   options.manifest_file = manifest.file.string();
   options.force = flags.force;

@@ -14,6 +14,7 @@
 #include "dockform/archive/tar_walker.hpp"
 #include "dockform/engine/demux.hpp"
 #include "dockform/store/naming.hpp"
+#include "dockform/store/snapshot_source.hpp"
 #include "dockform/util/progress.hpp"
 #include "dockform/util/signals.hpp"
 #include "dockform/volume/containers.hpp"
@@ -31,7 +32,6 @@ using archive::TarEntry;
 using archive::TarWalker;
 using archive::detect_format;
 using archive::find_sidecar;
-using archive::read_sidecar;
 using archive::spec_hash;
 using archive::uncompressed_size_hint;
 using volume::HelperContainer;
@@ -133,12 +133,14 @@ struct Checks {
   std::optional<std::uint64_t> uncompressed_size;
 };
 
-Checks check_file(const RestoreOptions& options, const engine::VolumeInfo& volume, RestoreResult& result) {
+Checks check_file(const RestoreOptions& options, archive::ByteSource& source, const engine::VolumeInfo& volume,
+                  RestoreResult& result) {
   Checks checks;
-  checks.format = detect_format(options.snapshot);
-  checks.sidecar_file = find_sidecar(options.snapshot);
-  if (checks.sidecar_file) {
-    checks.sidecar = read_sidecar(*checks.sidecar_file);
+  checks.format = detect_format(source);
+  auto found = find_sidecar(source);
+  if (found) {
+    checks.sidecar_file = found->location;
+    checks.sidecar = archive::parse_sidecar(found->text, found->location);
     if (checks.sidecar->volume_name != options.volume) {
       std::string text = "the snapshot was taken of volume " + checks.sidecar->volume_name + ", not " + options.volume;
       spdlog::warn("{}", text);
@@ -158,7 +160,7 @@ Checks check_file(const RestoreOptions& options, const engine::VolumeInfo& volum
     spdlog::warn("{}", text);
     result.warnings.push_back(text);
   }
-  if (!checks.uncompressed_size) checks.uncompressed_size = uncompressed_size_hint(options.snapshot, checks.format);
+  if (!checks.uncompressed_size) checks.uncompressed_size = uncompressed_size_hint(source, checks.format);
   return checks;
 }
 }  // namespace
@@ -178,7 +180,8 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   if (!volume) {
     throw Error("volume " + options.volume + " not found in Docker context (run `dockform apply` to create it)");
   }
-  auto checks = check_file(options, *volume, result);
+  auto source = store::open_snapshot(options.snapshot.string());
+  auto checks = check_file(options, *source, *volume, result);
   result.sidecar_file = checks.sidecar_file;
 
   remove_stale_helpers(engine);
@@ -222,8 +225,8 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
     spec.capabilities = {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "MKNOD", "SETFCAP"};
     HelperContainer helper(engine, spec);
     Forwarder forwarder(helper.attach_and_start());
-    util::Progress progress("restore " + options.volume, std::filesystem::file_size(options.snapshot));
-    SnapshotReader reader(options.snapshot, checks.format, [&](std::uint64_t read) { progress.update(read); });
+    util::Progress progress("restore " + options.volume, source->size());
+    SnapshotReader reader(*source, checks.format, [&](std::uint64_t read) { progress.update(read); });
     MemberSafety safety;
     std::optional<std::uint64_t> last_member_end = 0;
     std::string failure;

@@ -10,6 +10,7 @@
 #include "dockform/archive/tar_walker.hpp"
 #include "dockform/engine/demux.hpp"
 #include "dockform/store/naming.hpp"
+#include "dockform/store/snapshot_sink.hpp"
 #include "dockform/util/atomic_file.hpp"
 #include "dockform/util/progress.hpp"
 #include "dockform/util/sha256.hpp"
@@ -69,7 +70,7 @@ int compression_threads() {
 // pass, compresses, hashes and writes it. The tar parser pulls from here.
 class SnapshotStream {
  public:
-  SnapshotStream(engine::RawConnection& connection, util::AtomicFile& file, int level, util::Progress& progress)
+  SnapshotStream(engine::RawConnection& connection, store::SnapshotSink& file, int level, util::Progress& progress)
       : connection_(connection),
         file_(file),
         progress_(progress),
@@ -123,7 +124,7 @@ class SnapshotStream {
   }
 
   engine::RawConnection& connection_;
-  util::AtomicFile& file_;
+  store::SnapshotSink& file_;
   util::Progress& progress_;
   engine::Demuxer demux_;
   util::Sha256 sha_;
@@ -134,19 +135,6 @@ class SnapshotStream {
   std::uint64_t tar_bytes_ = 0;
   bool ended_ = false;
 };
-
-// Links the finished data file under the first free name, starting at the
-// second the snapshot started: two snapshots started in the same second get
-// consecutive seconds. A name whose sidecar exists is taken as well.
-std::time_t claim_name(util::AtomicFile& file, const std::filesystem::path& folder, std::time_t start,
-                       const std::string& spec_hash) {
-  for (std::time_t t = start; t < start + 3600; ++t) {
-    std::string stem = snapshot_stem(t, spec_hash);
-    if (std::filesystem::exists(folder / (stem + ".json"))) continue;
-    if (file.commit(stem + kDataExtension)) return t;
-  }
-  throw Error("no free snapshot name in " + folder.string() + " for an hour after " + iso_timestamp(start));
-}
 
 void warn_about_running_users(const std::string& volume, const std::vector<engine::ContainerInfo>& users) {
   std::string running;
@@ -191,9 +179,9 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
   remove_stale_helpers(engine);
   ensure_helper_image(engine, options.helper_image);
 
-  auto folder = volume_folder(options.base_dir, options.volume);
-  util::create_private_dirs(folder);
-  util::remove_stale_temporaries(folder);
+  // A folder, or s3://BUCKET[/PREFIX]: checked before any container is stopped.
+  auto sink = store::open_sink(options.base_dir.string(), options.volume, start, sidecar.spec_hash);
+  auto& file = *sink;
 
   auto users = containers_using(engine, options.volume);
   StoppedContainers stopped(engine, options.volume, options.helper_image);
@@ -204,7 +192,6 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
     warn_about_running_users(options.volume, users);
   }
 
-  util::AtomicFile file(folder);
   {
     HelperSpec spec;
     spec.image = options.helper_image;
@@ -219,6 +206,7 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
     SnapshotStream stream(helper.attach_and_start(), file, options.level, progress);
     TarWalker walker([&stream] { return stream.next_block(); });
     std::string damage;
+    Exit damage_code = Exit::error;
     bool helper_ended_first = false;
     try {
       while (auto entry = walker.next()) {
@@ -236,6 +224,7 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
       // Our side failed (disk full, damaged stream): that is the error to
       // report, not the exit code of the helper we kill for it.
       damage = e.what();
+      damage_code = e.code();  // e.g. the object storage failed
       helper_ended_first = stream.ended();
       helper.kill();
     }
@@ -249,7 +238,7 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
     }
     if (!damage.empty()) {
       throw Error("snapshot of volume " + options.volume + " failed: " + damage +
-                  (errors.empty() ? "" : " (helper: " + errors + ")"));
+                  (errors.empty() ? "" : " (helper: " + errors + ")"), damage_code);
     }
     if (exit_code != 0) {
       throw Error("the helper's tar failed (exit " + std::to_string(exit_code) + ")" +
@@ -263,19 +252,16 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
   result.containers_stopped = stopped.stopped_names();
   result.compressed_bytes = file.bytes_written();
 
-  file.finish();
-  std::time_t named = claim_name(file, folder, start, sidecar.spec_hash);
+  std::time_t named = file.commit();
   std::string stem = snapshot_stem(named, sidecar.spec_hash);
-  result.data_file = folder / (stem + kDataExtension);
-  result.sidecar_file = folder / (stem + ".json");
+  result.data_file = file.location(stem + kDataExtension);
+  result.sidecar_file = file.location(stem + ".json");
   sidecar.created_at = iso_timestamp(named);
   try {
-    if (!util::write_new_file(folder, stem + ".json", sidecar_text(sidecar))) {
-      throw Error("sidecar " + result.sidecar_file.string() + " appeared while writing it");
-    }
+    file.write_sidecar(stem, sidecar_text(sidecar));
   } catch (...) {
     // A data file without its sidecar would look like a snapshot: take it back.
-    std::filesystem::remove(result.data_file);
+    file.remove_data(stem);
     throw;
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count();
