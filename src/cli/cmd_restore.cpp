@@ -39,7 +39,8 @@ int run_restore(core::Session& session, const RestoreFlags& flags) {
   const auto& manifest = session.manifest();
   ops::RestoreOptions options;
   options.volume = flags.volume;
-  options.snapshot = store::is_s3_url(flags.snapshot) ? flags.snapshot : std::filesystem::absolute(flags.snapshot);
+  options.snapshot =
+      store::is_s3_url(flags.snapshot) ? std::filesystem::path(flags.snapshot) : std::filesystem::absolute(flags.snapshot);
   options.volume_declared = manifest.declares_volume(flags.volume);
   options.manifest_file = manifest.file.string();
   options.force = flags.force;

@@ -32,13 +32,15 @@ s3_curl() {
 
 # s3_keys [PREFIX]: the object keys under PREFIX (default S3_PREFIX/), one a line, sorted.
 s3_keys() {
-  s3_curl GET "?list-type=2&prefix=${1:-$S3_PREFIX/}" | grep -o '<Key>[^<]*</Key>' |
+  local prefix=${1:-$S3_PREFIX/}
+  s3_curl GET "?list-type=2&prefix=${prefix//\//%2F}" | grep -o '<Key>[^<]*</Key>' |
     sed 's/<Key>//; s/<\/Key>//' | sort || true
 }
 
 # s3_uploads [PREFIX]: keys of the unfinished multipart uploads under PREFIX.
 s3_uploads() {
-  s3_curl GET "?uploads=&prefix=${1:-$S3_PREFIX/}" | grep -o '<Key>[^<]*</Key>' |
+  local prefix=${1:-$S3_PREFIX/}
+  s3_curl GET "?prefix=${prefix//\//%2F}&uploads=" | grep -o '<Key>[^<]*</Key>' |
     sed 's/<Key>//; s/<\/Key>//' | sort || true
 }
 

@@ -46,8 +46,7 @@ mkdir -p "$TEST_TMP/copy"
 s3_fetch "$S3_PREFIX/$src/$stem.tar.zst" "$TEST_TMP/copy/$stem.tar.zst"
 s3_fetch "$S3_PREFIX/$src/$stem.json" "$TEST_TMP/copy/$stem.json"
 sha=$(sha256sum "$TEST_TMP/copy/$stem.tar.zst" | cut -c1-64)
-assert_eq "$sha" "$(json_field checksum "$(json_field sidecar)")" "the sidecar's checksum is the object's sha256"
-assert_eq "$sha" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checksum"])' "$TEST_TMP/copy/$stem.json")" \
+assert_eq "$sha" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checksum"]["tar_zst"])' "$TEST_TMP/copy/$stem.json")" \
   "the sidecar object holds the same checksum"
 run_df volume verify "$TEST_TMP/copy/$stem.tar.zst"
 assert_eq 0 "$RC" "the downloaded copy verifies as a local snapshot"
