@@ -17,9 +17,11 @@ class S3ObjectSource : public archive::ByteSource {
       : name_(url.text()), client_(S3Config::from_environment(), url.bucket), key_(url.key) {
     auto slash = key_.rfind('/');
     folder_ = slash == std::string::npos ? "" : key_.substr(0, slash + 1);
+    // A listing first: unlike a HEAD, its error response carries the server's
+    // code (missing bucket, refused credentials, clock skew).
+    client_.check_bucket();
     auto size = client_.head(key_);
     if (!size) {
-      client_.check_bucket();  // a missing bucket or refused credentials say so
       throw Error("snapshot " + name_ + " does not exist (" + client_.where() + ")");
     }
     size_ = *size;
