@@ -33,7 +33,8 @@ class S3Sink : public SnapshotSink {
         prefix_(folder_prefix(base, volume)) {
     client_.check_bucket();
     auto live = client_.list_multipart(prefix_);
-    abort_stale_uploads(client_, prefix_, abandoned_upload_age());
+    // Any volume's: a killed run's upload is cleaned by the next run into the same place.
+    abort_stale_uploads(client_, base.key.empty() ? "" : base.key + "/", abandoned_upload_age());
     choose_name(start, spec_hash, live);
     upload_id_ = client_.create_multipart(key_);
     spdlog::debug("multipart upload {} of {}", upload_id_, location(stem_ + kDataExtension));
@@ -208,6 +209,8 @@ int abort_stale_uploads(S3Client& client, const std::string& prefix, std::time_t
   int aborted = 0;
   std::time_t now = std::time(nullptr);
   for (const auto& upload : client.list_multipart(prefix)) {
+    // Only snapshot uploads: other tools may share the bucket.
+    if (!upload.key.ends_with(kDataExtension)) continue;
     if (upload.initiated == 0 || now - upload.initiated < older_than) continue;
     client.abort_multipart(upload.key, upload.upload_id);
     spdlog::info("aborted an unfinished upload of s3://{}/{} started {} (left by an interrupted run)", client.bucket(),

@@ -13,7 +13,7 @@ namespace dockform::store {
 inline constexpr std::size_t kS3PartSize = 8u << 20;
 inline constexpr std::size_t kS3PartsQueued = 2;
 
-// Aborts, under `prefix`, the multipart uploads started more than
+// Aborts, under `prefix`, the multipart uploads of snapshot data (*.tar.zst) started more than
 // `older_than` seconds ago (uploads a killed run left; a live run's upload is
 // younger). Returns how many were aborted.
 int abort_stale_uploads(S3Client& client, const std::string& prefix, std::time_t older_than);
