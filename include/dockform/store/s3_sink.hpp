@@ -11,7 +11,7 @@ namespace dockform::store {
 
 // Part size and the number of parts queued for upload bound the memory used.
 inline constexpr std::size_t kS3PartSize = 8u << 20;
-inline constexpr std::size_t kS3PartsQueued = 2;
+inline constexpr std::size_t kS3PartsQueued = 1;
 
 // Aborts, under `prefix`, the multipart uploads of snapshot data (*.tar.zst) started more than
 // `older_than` seconds ago (uploads a killed run left; a live run's upload is
