@@ -1,9 +1,11 @@
 # shellcheck shell=bash
-# Local test images, built with `docker import` (no image registry is reachable).
+# Local test images, built with `docker import` or `podman import` (no image
+# registry is reachable).
 #
 # Source this file, then:
 #   dockform_build_test_images [busybox] [gnutar]   (both when no argument)
-# in the engine named by DOCKER_HOST. An image that already exists there is kept.
+# in the engine named by DOCKER_HOST (a Podman service when DOCKFORM_TEST_ENGINE=podman,
+# see engine_cli.sh). An image that already exists there is kept.
 #
 #   dockform-test/busybox:1  Debian's static /bin/busybox with a symlink per applet,
 #                            /tmp (1777), /etc/passwd and /etc/group (root, nobody)
@@ -14,6 +16,9 @@
 # Beware: Debian's static busybox shell runs its own applets before searching PATH,
 # so in the busybox image `sh -c 'tar ...'` is busybox tar whatever PATH says. The
 # gnutar image therefore uses dash as /bin/sh (busybox's shell stays at /bin/ash).
+
+# shellcheck source=engine_cli.sh
+source "$(dirname "${BASH_SOURCE[0]}")/engine_cli.sh"
 
 DOCKFORM_TEST_BUSYBOX_IMAGE_NAME=dockform-test/busybox:1
 DOCKFORM_TEST_GNUTAR_IMAGE_NAME=dockform-test/gnutar:1
@@ -79,7 +84,7 @@ _dockform_copy_program() {
 _dockform_import_rootfs() {
   local root=$1 image=$2
   tar -C "$root" --numeric-owner --owner=0 --group=0 -cf - . |
-    docker import \
+    engine import \
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       --change 'WORKDIR /' \
       --change 'CMD ["/bin/sh"]' \
@@ -91,7 +96,7 @@ _dockform_import_rootfs() {
 _dockform_image_run() {
   local image=$1
   shift
-  docker run --rm --network none "$image" "$@"
+  engine run --rm --network none "$image" "$@"
 }
 
 _dockform_build_busybox_image() {
@@ -101,7 +106,7 @@ _dockform_build_busybox_image() {
   if ! out=$(_dockform_image_run "$image" sh -c 'echo ok; ls /bin/tar' 2>&1) ||
     [[ $out != ok*/bin/tar ]]; then
     _dockform_images_log "$image does not run a shell: $out"
-    docker image rm -f "$image" >/dev/null 2>&1
+    engine image rm -f "$image" >/dev/null 2>&1
     return 1
   fi
 }
@@ -126,7 +131,7 @@ _dockform_build_gnutar_image() {
       'tar --version; /bin/tar --version; zstd --version; getfattr --version; getfacl --version' 2>&1) ||
     [[ $out != "tar (GNU tar)"*"tar (GNU tar)"*Zstandard*getfattr*getfacl* ]]; then
     _dockform_images_log "$image: the GNU tools do not run:"$'\n'"$out"
-    docker image rm -f "$image" >/dev/null 2>&1
+    engine image rm -f "$image" >/dev/null 2>&1
     return 1
   fi
 }
@@ -134,8 +139,8 @@ _dockform_build_gnutar_image() {
 dockform_build_test_images() {
   local -a which=("$@")
   ((${#which[@]} > 0)) || which=(busybox gnutar)
-  if ! docker version >/dev/null 2>&1; then
-    _dockform_images_log "no Docker Engine answers at ${DOCKER_HOST:-the default socket}"
+  if ! engine image ls -q >/dev/null 2>&1; then
+    _dockform_images_log "no engine answers at ${DOCKER_HOST:-the default socket}"
     return 1
   fi
   local kind image id work rc=0
@@ -150,7 +155,7 @@ dockform_build_test_images() {
         break
         ;;
     esac
-    if id=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null); then
+    if id=$(engine image inspect --format '{{.Id}}' "$image" 2>/dev/null); then
       echo "image $image: present (${id:7:12})"
       continue
     fi
@@ -159,7 +164,7 @@ dockform_build_test_images() {
       rc=1
       break
     fi
-    id=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null) || id=""
+    id=$(engine image inspect --format '{{.Id}}' "$image" 2>/dev/null) || id=""
     echo "image $image: built (${id:7:12})"
   done
   rm -rf "$work"

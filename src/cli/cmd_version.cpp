@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "commands.hpp"
+#include "dockform/engine/product.hpp"
 #include "dockform/util/version.hpp"
 
 namespace dockform::cli {
@@ -34,8 +35,8 @@ void print_text(const EngineReport& report) {
               << report.endpoint->source << ")" << std::endl;
   }
   if (!report.version.is_null()) {
-    std::cout << "engine " << report.version.value("Version", "?") << " (API " << report.version.value("ApiVersion", "?")
-              << ")" << std::endl;
+    std::cout << "engine " << report.version.value("Version", "?") << " (" << engine::product_name(report.version)
+              << ", API " << report.version.value("ApiVersion", "?") << ")" << std::endl;
   } else {
     std::cout << "engine not reachable: " << report.error << std::endl;
   }
@@ -55,7 +56,8 @@ void print_document(const EngineReport& report) {
   }
   if (!report.version.is_null()) {
     out["engine"] = {{"version", report.version.value("Version", "")},
-                     {"api_version", report.version.value("ApiVersion", "")}};
+                     {"api_version", report.version.value("ApiVersion", "")},
+                     {"product", engine::product_name(report.version)}};
   } else {
     out["engine"] = nullptr;
     out["engine_error"] = report.error;

@@ -3,7 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <thread>
+
+#include "dockform/engine/compat.hpp"
 
 namespace dockform::engine {
 
@@ -74,7 +78,9 @@ std::unique_ptr<Engine> Engine::connect(const Endpoint& endpoint) {
 }
 
 Response Engine::call(const std::string& method, const std::string& rest, const json& body) {
-  return http_.request(method, path(rest), body.is_null() ? std::string() : body.dump());
+  auto response = http_.request(method, path(rest), body.is_null() ? std::string() : body.dump());
+  response.status = docker_status(response.status, response.body);
+  return response;
 }
 
 void Engine::expect_ok(const Response& response, const std::string& what) {
@@ -132,6 +138,7 @@ std::vector<ContainerInfo> Engine::container_list(bool all,
   auto response = call("GET", query);
   expect_ok(response, "list containers");
   std::vector<ContainerInfo> out;
+  auto label_filters = filters.find("label");
   for (const auto& item : json::parse(response.body)) {
     ContainerInfo info;
     info.id = item.value("Id", "");
@@ -139,8 +146,9 @@ std::vector<ContainerInfo> Engine::container_list(bool all,
       info.name = item["Names"][0].get<std::string>();
       if (!info.name.empty() && info.name[0] == '/') info.name.erase(0, 1);
     }
-    info.state = item.value("State", "");
+    info.state = docker_state(item.value("State", ""));
     info.labels = string_map(item.value("Labels", json::object()));
+    if (label_filters != filters.end() && !matches_label_filters(info.labels, label_filters->second)) continue;
     out.push_back(std::move(info));
   }
   return out;
@@ -202,10 +210,19 @@ int Engine::container_wait(const std::string& id) {
 }
 
 void Engine::container_remove(const std::string& id) {
-  auto response = call("DELETE", "/containers/" + url_encode(id) + "?force=1&v=0");
-  if (response.status == 404) return;
-  // The engine is already removing it (an AutoRemove helper that just exited): it is going away.
-  if (response.status == 409 && daemon_message(response.body).find("already in progress") != std::string::npos) return;
+  // A forced remove still answers 409 while the container is between states:
+  // dockerd while another removal runs, Podman while an exited container is
+  // being cleaned up ("could not be stopped ... container state improper").
+  // Both pass within moments: retry for up to 5 s.
+  Response response;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    response = call("DELETE", "/containers/" + url_encode(id) + "?force=1&v=0");
+    if (response.status == 404) return;
+    if (response.status != 409) break;
+    // The engine is already removing it (an AutoRemove helper that just exited): it is going away.
+    if (daemon_message(response.body).find("already in progress") != std::string::npos) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   expect_ok(response, "remove container " + id);
 }
 

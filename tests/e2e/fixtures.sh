@@ -39,7 +39,7 @@ fill_tricky() {
 # tree_listing VOLUME [IMAGE]: one line per path with type, mode, owner, size,
 # file mtime, link count, symlink target and content hash; sorted.
 tree_listing() {
-  docker run --rm --network none --log-driver none -v "$1:/v:ro" "${2:-$DOCKFORM_TEST_BUSYBOX_IMAGE}" sh -c '
+  engine run --rm --network none --log-driver none -v "$1:/v:ro" "${2:-$DOCKFORM_TEST_BUSYBOX_IMAGE}" sh -c '
     cd /v && find . | sort | while IFS= read -r p; do
       if [ -L "$p" ]; then echo "L|$p|$(readlink "$p")|$(stat -c "%u:%g" "$p")"
       elif [ -d "$p" ]; then echo "D|$p|$(stat -c "%a|%u:%g" "$p")"

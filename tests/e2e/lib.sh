@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Sourced by every tests/e2e/test_*.sh. ctest runs each test with
 #   DOCKFORM=<path to build/dockform>  DOCKFORM_SOURCE_DIR=<repository>
-# and scripts/test adds DOCKER_HOST (a private engine) and the test images.
+# and scripts/test adds DOCKER_HOST (a private engine), DOCKFORM_TEST_ENGINE (docker
+# or podman) and the test images.
 #
 # Gives each test:
 #   TEST_NAME   the script's name          TEST_TMP  a temp folder, removed at exit
@@ -24,7 +25,12 @@ fail() {
 [[ -n ${DOCKFORM:-} ]] || fail "DOCKFORM is not set (the path of the dockform binary; run through ctest or scripts/test)"
 [[ -x $DOCKFORM ]] || fail "DOCKFORM=$DOCKFORM is not an executable file"
 [[ -n ${DOCKER_HOST:-} ]] || fail "DOCKER_HOST is not set (scripts/test starts a private engine and sets it)"
-command -v docker >/dev/null || fail "the docker client is not installed (run scripts/install-deps)"
+# `engine ARGS...`: the client of the engine under test (docker, or podman when
+# DOCKFORM_TEST_ENGINE=podman); tests use it, never `docker` directly.
+# shellcheck source=../../scripts/lib/engine_cli.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/engine_cli.sh"
+command -v "${DOCKFORM_TEST_ENGINE:-docker}" >/dev/null ||
+  fail "the ${DOCKFORM_TEST_ENGINE:-docker} client is not installed (run scripts/install-deps)"
 
 : "${DOCKFORM_TEST_BUSYBOX_IMAGE:=dockform-test/busybox:1}"
 : "${DOCKFORM_TEST_GNUTAR_IMAGE:=dockform-test/gnutar:1}"
@@ -44,19 +50,19 @@ _cleanup() {
   local -a ids=()
   while read -r id name; do
     [[ $name == "$PFX"* ]] && ids+=("$id")
-  done < <(docker ps -a --format '{{.ID}} {{.Names}}' 2>/dev/null)
+  done < <(engine ps -a --format '{{.ID}} {{.Names}}' 2>/dev/null)
   while read -r id; do
     [[ -n $id ]] || continue
-    mounts=$(docker inspect --format '{{range .Mounts}} {{.Name}}{{end}}' "$id" 2>/dev/null) || continue
+    mounts=$(engine inspect --format '{{range .Mounts}} {{.Name}}{{end}}' "$id" 2>/dev/null) || continue
     [[ $mounts == *" $PFX"* ]] && ids+=("$id")
-  done < <(docker ps -aq --filter label=io.dockform.helper 2>/dev/null)
-  ((${#ids[@]} == 0)) || docker rm -f "${ids[@]}" >/dev/null 2>&1
+  done < <(engine ps -aq --filter label=io.dockform.helper 2>/dev/null)
+  ((${#ids[@]} == 0)) || engine rm -f "${ids[@]}" >/dev/null 2>&1
   while read -r name; do
-    [[ $name == "$PFX"* ]] && docker volume rm -f "$name" >/dev/null 2>&1
-  done < <(docker volume ls -q 2>/dev/null)
+    [[ $name == "$PFX"* ]] && engine volume rm -f "$name" >/dev/null 2>&1
+  done < <(engine volume ls -q 2>/dev/null)
   while read -r name; do
-    [[ $name == "$PFX"* ]] && docker network rm "$name" >/dev/null 2>&1
-  done < <(docker network ls --format '{{.Name}}' 2>/dev/null)
+    [[ $name == "$PFX"* ]] && engine network rm "$name" >/dev/null 2>&1
+  done < <(engine network ls --format '{{.Name}}' 2>/dev/null)
   rm -rf "$TEST_TMP"
   return 0
 }
@@ -117,7 +123,7 @@ vol_exec() {
   local vol=$1
   shift
   _VOL_EXEC_N=$((_VOL_EXEC_N + 1))
-  docker run --rm --name "${PFX}exec${_VOL_EXEC_N}" --network none --log-driver none \
+  engine run --rm --name "${PFX}exec${_VOL_EXEC_N}" --network none --log-driver none \
     -v "$vol:/v" "$DOCKFORM_TEST_BUSYBOX_IMAGE" "$@"
 }
 
@@ -153,9 +159,9 @@ assert_no_leftovers() {
   local vol=$1 what=$2 names left
   names=$(vol_exec "$vol" ls -a /v)
   assert_not_contains "$names" ".dockform-" "$what: .dockform-* entries left in $vol"
-  left=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol")
+  left=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol")
   assert_eq "" "$left" "$what: helper containers left for $vol"
-  if docker inspect "dockform-lock-$vol" >/dev/null 2>&1; then
+  if engine inspect "dockform-lock-$vol" >/dev/null 2>&1; then
     fail "$what: lock container dockform-lock-$vol left behind"
   fi
   return 0
@@ -190,7 +196,7 @@ _fault_exit() {
   local rc=$?
   [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
   if declare -F on_fault_exit >/dev/null; then on_fault_exit || true; fi
-  ((${#_FAULT_CONTAINERS[@]} == 0)) || docker rm -f "${_FAULT_CONTAINERS[@]}" >/dev/null 2>&1 || true
+  ((${#_FAULT_CONTAINERS[@]} == 0)) || engine rm -f "${_FAULT_CONTAINERS[@]}" >/dev/null 2>&1 || true
   # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
   set +e
   (exit "$rc")

@@ -64,7 +64,7 @@ assert_no_ssh_left() {
 assert_no_helper_left() {
   local v left
   for v in "$@"; do
-    left=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$v")
+    left=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$v")
     [[ -z $left ]] || fail "helper container(s) left on $v: $left"
   done
 }
@@ -83,7 +83,7 @@ remote_roundtrip() {
   over "$t" -c "$M" apply
   assert_eq 0 "$RC" "apply over $t"
   for v in "$src" "$dst" "$busy" "$big" "$bigdst"; do
-    docker volume inspect "$v" >/dev/null 2>&1 || fail "apply over $t did not create $v"
+    engine volume inspect "$v" >/dev/null 2>&1 || fail "apply over $t did not create $v"
   done
 
   fill_tricky "$src"
@@ -108,11 +108,11 @@ remote_roundtrip() {
   assert_eq "$want" "$(tree_listing "$dst")" "restored tree over $t"
 
   vol_exec "$busy" sh -c 'echo old > /v/old.txt'
-  docker run -d --name "${PFX}user" --network none -v "$busy:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sleep 600 >/dev/null
+  engine run -d --name "${PFX}user" --network none -v "$busy:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sleep 600 >/dev/null
   over "$t" -c "$M" volume restore "$busy" "$snap" --force --stop-containers
   assert_eq 0 "$RC" "restore --force --stop-containers over $t"
   assert_eq "$want" "$(tree_listing "$busy")" "tree restored over a volume in use over $t"
-  assert_eq true "$(docker inspect --format '{{.State.Running}}' "${PFX}user")" "the user container runs again"
+  assert_eq true "$(engine inspect --format '{{.State.Running}}' "${PFX}user")" "the user container runs again"
 
   remote_kill_and_recover "$t" "$M" "$big" "$bigdst"
   assert_no_helper_left "$src" "$dst" "$busy" "$big" "$bigdst"
@@ -122,8 +122,8 @@ remote_roundtrip() {
 # extracting_helper VOLUME: the restore's helper with stdin open runs on VOLUME.
 extracting_helper() {
   local id
-  for id in $(docker ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$1"); do
-    [[ $(docker inspect --format '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]] && return 0
+  for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$1"); do
+    [[ $(engine inspect --format '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]] && return 0
   done
   return 1
 }

@@ -25,7 +25,7 @@ networks:
 EOF
 
 label_of() { # volume|network NAME -> value of io.dockform.identifier ("<none>" when absent)
-  docker "$1" inspect "$2" --format '{{with index .Labels "io.dockform.identifier"}}{{.}}{{else}}<none>{{end}}'
+  engine "$1" inspect "$2" --format '{{with index .Labels "io.dockform.identifier"}}{{.}}{{else}}<none>{{end}}'
 }
 
 # --- validate names the manifest, and the engine it reached
@@ -37,11 +37,16 @@ assert_contains "$OUT" "2 volumes, 1 networks" "validate counts the declarations
 assert_contains "$OUT" "$DOCKER_HOST" "validate names the engine endpoint"
 
 # --- version: dockform's version and the engine's
-engine_version=$(docker version --format '{{.Server.Version}}')
+engine_version=$(engine version --format '{{.Server.Version}}')
 run_df -c "$dir" version
 assert_eq 0 "$RC" "version exit code"
 [[ $OUT =~ dockform\ [0-9]+\.[0-9]+\.[0-9]+ ]] || fail "version does not print a dockform version: $OUT"
 assert_contains "$OUT" "engine $engine_version" "version prints the engine version"
+case ${DOCKFORM_TEST_ENGINE:-docker} in
+  podman) product="Podman Engine" ;;
+  *) product="Docker Engine" ;;
+esac
+assert_contains "$OUT" "engine $engine_version ($product, API " "version names the engine product"
 
 # --- plan lists what apply will create, and creates nothing
 run_df -c "$dir" plan
@@ -50,8 +55,8 @@ assert_contains "$OUT" "+ create volume $va" "plan lists volume $va"
 assert_contains "$OUT" "+ create volume $vb" "plan lists volume $vb"
 assert_contains "$OUT" "+ create network $net" "plan lists network $net"
 assert_contains "$OUT" "3 to create" "plan counts the creations"
-! docker volume inspect "$va" >/dev/null 2>&1 || fail "plan created volume $va"
-! docker network inspect "$net" >/dev/null 2>&1 || fail "plan created network $net"
+! engine volume inspect "$va" >/dev/null 2>&1 || fail "plan created volume $va"
+! engine network inspect "$net" >/dev/null 2>&1 || fail "plan created network $net"
 
 # --- apply creates them, labelled (bridge networks work on this --bridge=none engine)
 run_df -c "$dir" apply
@@ -60,18 +65,18 @@ assert_contains "$OUT" "+ create volume $va" "apply lists volume $va"
 assert_contains "$OUT" "+ create network $net" "apply lists network $net"
 assert_contains "$OUT" "applied" "apply reports it applied"
 for v in "$va" "$vb"; do
-  docker volume inspect "$v" >/dev/null 2>&1 || fail "apply did not create volume $v"
+  engine volume inspect "$v" >/dev/null 2>&1 || fail "apply did not create volume $v"
   assert_eq "$ident" "$(label_of volume "$v")" "identifier label on volume $v"
-  assert_eq "local" "$(docker volume inspect "$v" --format '{{.Driver}}')" "driver of volume $v"
+  assert_eq "local" "$(engine volume inspect "$v" --format '{{.Driver}}')" "driver of volume $v"
 done
-docker network inspect "$net" >/dev/null 2>&1 || fail "apply did not create network $net"
+engine network inspect "$net" >/dev/null 2>&1 || fail "apply did not create network $net"
 assert_eq "$ident" "$(label_of network "$net")" "identifier label on network $net"
-assert_eq "bridge" "$(docker network inspect "$net" --format '{{.Driver}}')" "driver of network $net"
+assert_eq "bridge" "$(engine network inspect "$net" --format '{{.Driver}}')" "driver of network $net"
 
 # --- a second apply has nothing to do and touches nothing
-created_a=$(docker volume inspect "$va" --format '{{.CreatedAt}}')
-created_b=$(docker volume inspect "$vb" --format '{{.CreatedAt}}')
-net_id=$(docker network inspect "$net" --format '{{.Id}}')
+created_a=$(engine volume inspect "$va" --format '{{.CreatedAt}}')
+created_b=$(engine volume inspect "$vb" --format '{{.CreatedAt}}')
+net_id=$(engine network inspect "$net" --format '{{.Id}}')
 run_df -c "$dir" plan
 assert_eq 0 "$RC" "second plan exit code"
 assert_contains "$OUT" "nothing to do" "plan after apply"
@@ -82,18 +87,18 @@ assert_contains "$OUT" "nothing to do" "second apply"
 assert_not_contains "$OUT" "+ create" "second apply"
 assert_not_contains "$OUT" "applied" "second apply"
 assert_contains "$OUT" "volume $va exists" "second apply names the existing volume"
-assert_eq "$created_a" "$(docker volume inspect "$va" --format '{{.CreatedAt}}')" "CreatedAt of $va after a second apply"
-assert_eq "$created_b" "$(docker volume inspect "$vb" --format '{{.CreatedAt}}')" "CreatedAt of $vb after a second apply"
-assert_eq "$net_id" "$(docker network inspect "$net" --format '{{.Id}}')" "network id after a second apply"
-assert_eq 1 "$(docker network ls -q --filter "name=^${net}\$" | wc -l)" "number of networks named $net"
+assert_eq "$created_a" "$(engine volume inspect "$va" --format '{{.CreatedAt}}')" "CreatedAt of $va after a second apply"
+assert_eq "$created_b" "$(engine volume inspect "$vb" --format '{{.CreatedAt}}')" "CreatedAt of $vb after a second apply"
+assert_eq "$net_id" "$(engine network inspect "$net" --format '{{.Id}}')" "network id after a second apply"
+assert_eq 1 "$(engine network ls -q --filter "name=^${net}\$" | wc -l)" "number of networks named $net"
 
 # --- a volume that exists without the label is reported and left alone
 foreign="${PFX}foreign"
-docker volume create --label owner=someone-else "$foreign" >/dev/null
+engine volume create --label owner=someone-else "$foreign" >/dev/null
 vol_exec "$foreign" sh -c 'echo keep-me >/v/file'
 # (captured after the write: this engine derives CreatedAt from the folder's mtime)
-foreign_labels=$(docker volume inspect "$foreign" --format '{{json .Labels}}')
-foreign_created=$(docker volume inspect "$foreign" --format '{{.CreatedAt}}')
+foreign_labels=$(engine volume inspect "$foreign" --format '{{json .Labels}}')
+foreign_created=$(engine volume inspect "$foreign" --format '{{.CreatedAt}}')
 sed -i "s/^  ${vb}: {}\$/  ${vb}: {}\n  ${foreign}: {}/" "$dir/dockform.yml"
 grep -q "^  ${foreign}: {}" "$dir/dockform.yml" || fail "could not add $foreign to the manifest"
 run_df -c "$dir" plan
@@ -104,8 +109,8 @@ assert_contains "$OUT" "nothing to do" "plan with only a foreign volume new"
 run_df -c "$dir" apply
 assert_eq 0 "$RC" "apply with a foreign volume"
 assert_contains "$OUT$ERR" "without label" "apply reports the foreign volume"
-assert_eq "$foreign_labels" "$(docker volume inspect "$foreign" --format '{{json .Labels}}')" "labels of the foreign volume"
-assert_eq "$foreign_created" "$(docker volume inspect "$foreign" --format '{{.CreatedAt}}')" "CreatedAt of the foreign volume"
+assert_eq "$foreign_labels" "$(engine volume inspect "$foreign" --format '{{json .Labels}}')" "labels of the foreign volume"
+assert_eq "$foreign_created" "$(engine volume inspect "$foreign" --format '{{.CreatedAt}}')" "CreatedAt of the foreign volume"
 assert_eq "keep-me" "$(vol_exec "$foreign" cat /v/file)" "content of the foreign volume"
 
 # --- unreachable endpoint: exit 4, and the message names the socket URL
@@ -161,13 +166,13 @@ EOF
 run_df_env -u DF_E2E_VOLUME -u DF_E2E_IDENT -- -c "$idir" apply
 assert_eq 0 "$RC" "apply with interpolation defaults"
 assert_contains "$OUT" "+ create volume ${PFX}interp_default" "apply names the default volume"
-docker volume inspect "${PFX}interp_default" >/dev/null 2>&1 || fail "volume ${PFX}interp_default was not created"
+engine volume inspect "${PFX}interp_default" >/dev/null 2>&1 || fail "volume ${PFX}interp_default was not created"
 assert_eq "$ident" "$(label_of volume "${PFX}interp_default")" "label of the interpolated volume"
 run_df_env "DF_E2E_VOLUME=${PFX}interp_env" "DF_E2E_IDENT=${PFX}other" -- -c "$idir" apply
 assert_eq 0 "$RC" "apply with interpolation from the environment"
-docker volume inspect "${PFX}interp_env" >/dev/null 2>&1 || fail "volume ${PFX}interp_env was not created"
+engine volume inspect "${PFX}interp_env" >/dev/null 2>&1 || fail "volume ${PFX}interp_env was not created"
 assert_eq "${PFX}other" "$(label_of volume "${PFX}interp_env")" "label of the volume named from the environment"
-docker volume inspect "${PFX}interp_default" --format '{{.Name}}' >/dev/null || fail "default volume vanished"
+engine volume inspect "${PFX}interp_default" --format '{{.Name}}' >/dev/null || fail "default volume vanished"
 
 # --- version without any manifest: the endpoint is the default one (DOCKER_HOST),
 # as for the docker CLI; the version of the engine is still printed.

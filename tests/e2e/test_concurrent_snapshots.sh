@@ -7,7 +7,7 @@ source "$(dirname "$0")/fixtures.sh"
 vols=("${PFX}a" "${PFX}b" "${PFX}c" "${PFX}d")
 write_manifest "$TEST_TMP/proj" "${PFX}id" "${vols[@]}"
 for v in "${vols[@]}"; do
-  docker volume create "$v" >/dev/null
+  engine volume create "$v" >/dev/null
   vol_exec "$v" sh -c "dd if=/dev/urandom of=/v/data bs=1M count=8 2>/dev/null && echo $v > /v/name"
 done
 
@@ -31,10 +31,10 @@ done
 # A restore holds the volume's lock: a snapshot meanwhile is refused (exit 3).
 # The lock container is created by hand here, as a live run of this shell would.
 owner="$(cat /proc/sys/kernel/random/boot_id):$$:$(awk '{print $22}' /proc/$$/stat)"
-docker create --name "dockform-lock-${vols[0]}" --label "io.dockform.lock=${vols[0]}" \
+engine create --name "dockform-lock-${vols[0]}" --label "io.dockform.lock=${vols[0]}" \
   --label "io.dockform.owner=$owner" "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
 run_df -c "$TEST_TMP/proj" volume snapshot "${vols[0]}" -o "$TEST_TMP/snaps2"
-docker rm -f "dockform-lock-${vols[0]}" >/dev/null
+engine rm -f "dockform-lock-${vols[0]}" >/dev/null
 assert_eq 3 "$RC" "snapshot during a restore is refused"
 assert_contains "$ERR" "being restored by another dockform run" "refusal message"
 assert_no_file "$TEST_TMP/snaps2/${vols[0]}" "no snapshot folder content written"

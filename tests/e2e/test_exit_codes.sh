@@ -25,8 +25,8 @@ done
 run_df -c "$proj" validate
 assert_eq 0 "$RC" "validate"
 
-docker volume create --label "io.dockform.identifier=${PFX}id" "$vol" >/dev/null
-docker volume create --label "io.dockform.identifier=${PFX}id" "$other" >/dev/null
+engine volume create --label "io.dockform.identifier=${PFX}id" "$vol" >/dev/null
+engine volume create --label "io.dockform.identifier=${PFX}id" "$other" >/dev/null
 vol_exec "$vol" sh -c 'echo original >/v/file; mkdir /v/dir; echo two >/v/dir/two'
 run_df -c "$proj" volume snapshot "$vol" -o "$snaps"
 assert_eq 0 "$RC" "snapshot"

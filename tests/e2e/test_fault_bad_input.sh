@@ -33,7 +33,7 @@ live=${PFX}live
 other=${PFX}other
 M=$TEST_TMP/manifest
 write_manifest "$M" faultbad "$src" "$live" "$other"
-for v in "$src" "$live" "$other"; do docker volume create "$v" >/dev/null; done
+for v in "$src" "$live" "$other"; do engine volume create "$v" >/dev/null; done
 
 fault_trap "dockform-lock-$live" "dockform-lock-$other"
 

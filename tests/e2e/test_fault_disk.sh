@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 proj=$TEST_TMP/proj
 vol=${PFX}data
 write_manifest "$proj" faultdisk "$vol"
-docker volume create "$vol" >/dev/null
+engine volume create "$vol" >/dev/null
 vol_exec "$vol" sh -c 'dd if=/dev/urandom of=/v/random.bin bs=1M count=20 2>/dev/null; echo small > /v/small.txt' ||
   fail "filling $vol"
 
@@ -30,7 +30,7 @@ mount -t tmpfs -o size=2m tmpfs "$full" || fail "cannot mount a tmpfs on $full (
 mount -t tmpfs -o ro,size=2m tmpfs "$ro" || fail "cannot mount a read-only tmpfs on $ro"
 
 files_under() { find "$1" -mindepth 1 -not -type d | sort; }
-helpers_of_vol() { docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol"; }
+helpers_of_vol() { engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol"; }
 
 # --- read-only
 run_df -c "$proj" volume snapshot "$vol" -o "$ro"

@@ -32,7 +32,7 @@ echo "second engine: $DOCKER_HOST (dockerd $(cat "$DOCKFORM_ENGINE_DIR/dockerd.p
 proj=$TEST_TMP/proj
 vol=${PFX}big
 write_manifest "$proj" faultengine "$vol"
-docker volume create "$vol" >/dev/null
+engine volume create "$vol" >/dev/null
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$vol" sh -c '
   i=0

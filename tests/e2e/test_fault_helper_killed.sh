@@ -16,8 +16,8 @@ big=${PFX}big
 target=${PFX}target
 M=$TEST_TMP/manifest
 write_manifest "$M" faulthelper "$big" "$target"
-docker volume create "$big" >/dev/null
-docker volume create "$target" >/dev/null
+engine volume create "$big" >/dev/null
+engine volume create "$target" >/dev/null
 
 fault_trap "dockform-lock-$target"
 
@@ -26,7 +26,7 @@ files_under() { # DIR: every non-folder below DIR
   find "$1" -mindepth 1 -not -type d | sort
 }
 # dockform's own helpers for VOLUME (the test's watcher has no io.dockform.volume label).
-helpers_of() { docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$1"; }
+helpers_of() { engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$1"; }
 root_names() { vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true; }
 
 # shellcheck disable=SC2016 # expanded by the container's shell
@@ -53,7 +53,7 @@ for ((i = 0; i < 1500; i++)); do
   if [[ -n $(find "$sdir/$big" -maxdepth 1 -name '.dockform-tmp-*' -size +50M 2>/dev/null) ]]; then
     helper=$(helpers_of "$big")
     [[ -n $helper ]] || fail "no helper container for $big while the snapshot writes"
-    docker kill "$helper" >/dev/null
+    engine kill "$helper" >/dev/null
     killed=$helper
     break
   fi
@@ -82,7 +82,7 @@ snap=$(json_value data_file <<<"$OUT")
 # The staging folder is watched from a container labelled io.dockform.helper
 # (no owner label): dockform neither counts it as a user of the volume nor
 # removes it.
-exec {wfd}< <(docker run --rm --name "${PFX}watch" --label io.dockform.helper=test-watcher \
+exec {wfd}< <(engine run --rm --name "${PFX}watch" --label io.dockform.helper=test-watcher \
   --network none --log-driver none -v "$target:/v:ro" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
     echo ready
     while :; do
@@ -100,7 +100,7 @@ while ((SECONDS < deadline)); do
     if ((BASH_REMATCH[1] > 50)); then
       helper=$(helpers_of "$target")
       [[ -n $helper ]] || fail "no helper container for $target while the restore extracts"
-      docker kill "$helper" >/dev/null
+      engine kill "$helper" >/dev/null
       killed="$helper at $line"
       break
     fi
@@ -108,7 +108,7 @@ while ((SECONDS < deadline)); do
     break
   fi
 done
-docker rm -f "${PFX}watch" >/dev/null 2>&1 || true
+engine rm -f "${PFX}watch" >/dev/null 2>&1 || true
 exec {wfd}<&-
 rc=0
 for ((i = 0; i < 150; i++)); do kill -0 "$df_pid" 2>/dev/null || break; sleep 0.1; done
@@ -127,7 +127,7 @@ if [[ $got != "$before" ]]; then
 fi
 assert_not_contains "$(root_names "$target")" ".dockform-" "staging left after the restore's helper was killed"
 assert_eq "" "$(helpers_of "$target")" "helper containers left after the restore's helper was killed"
-docker inspect "dockform-lock-$target" >/dev/null 2>&1 && fail "lock container dockform-lock-$target left behind"
+engine inspect "dockform-lock-$target" >/dev/null 2>&1 && fail "lock container dockform-lock-$target left behind"
 
 # The restore works afterwards and gives exactly the snapshot's tree.
 run_df -c "$M" volume restore "$target" "$snap" --force

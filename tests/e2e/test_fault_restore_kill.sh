@@ -36,7 +36,7 @@ target=${PFX}target
 fresh=${PFX}fresh # an empty volume to look into a snapshot
 M=$TEST_TMP/manifest
 write_manifest "$M" faultkill "$big" "$src1" "$src2" "$target" "$fresh"
-for v in "$big" "$src1" "$src2" "$target" "$fresh"; do docker volume create "$v" >/dev/null; done
+for v in "$big" "$src1" "$src2" "$target" "$fresh"; do engine volume create "$v" >/dev/null; done
 
 # Remove what a killed run leaves that is not named with $PFX (its lock), and
 # the killed process if still there, then lib.sh's cleanup.
@@ -80,7 +80,7 @@ assert_tree() { # WANT GOT WHAT
 # --- the watcher: prints "mb=N" (size of each staging folder) every 20 ms
 WFD=
 watch_start() {
-  exec {WFD}< <(docker run --rm --name "${PFX}watch" --label io.dockform.helper=test-watcher \
+  exec {WFD}< <(engine run --rm --name "${PFX}watch" --label io.dockform.helper=test-watcher \
     --network none --log-driver none -v "$target:/v:ro" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
       echo ready
       while :; do
@@ -94,7 +94,7 @@ watch_start() {
   assert_eq ready "$line" "watcher start"
 }
 watch_stop() {
-  docker rm -f "${PFX}watch" >/dev/null 2>&1 || true
+  engine rm -f "${PFX}watch" >/dev/null 2>&1 || true
   exec {WFD}<&-
 }
 # kill_restore_at MB SNAPSHOT: starts `volume restore $target SNAPSHOT --force`
@@ -159,7 +159,7 @@ assert_contains "$names" ".dockform-restore-" "(a) the staging folder is there a
 assert_tree "$old_live" "$(live_listing "$target")" "(a) after a kill early in the extraction the live content must be the old one"
 # The killed run's extracting helper may already have exited on its own (its
 # stdin closed with the connection); only a helper still there is reported.
-helper_left=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
+helper_left=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
 run_df -c "$M" volume restore "$target" "$S2" --force --json
 echo "--- run after (a):"$'\n'"$ERR"
 assert_eq 0 "$RC" "(a) restore of S2 after the killed run"
@@ -205,7 +205,7 @@ prepare_swap() {
   local phase=$1 id=$2
   set_old_content
   # shellcheck disable=SC2016 # expanded by the container's shell
-  zstd -q -dc "$S1" | docker run -i --rm --name "${PFX}prep" --network none --log-driver none \
+  zstd -q -dc "$S1" | engine run -i --rm --name "${PFX}prep" --network none --log-driver none \
     -v "$target:/v" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -euc '
       phase=$1 id=$2 s=.dockform-restore-$2 o=.dockform-old-$2
       cd /v
@@ -300,7 +300,7 @@ stat=$(</proc/$$/stat)
 read -r -a fields <<<"${stat##*) }"
 kept=$(tree_listing "$target")
 for owner in "$(</proc/sys/kernel/random/boot_id):$$:${fields[19]}" "00000000-0000-0000-0000-000000000000:1:1"; do
-  docker create --name "dockform-lock-$target" --network none --log-driver none \
+  engine create --name "dockform-lock-$target" --network none --log-driver none \
     --label "io.dockform.lock=$target" --label "io.dockform.owner=$owner" \
     "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
   run_df -c "$M" volume restore "$target" "$S2" --force
@@ -310,10 +310,10 @@ for owner in "$(</proc/sys/kernel/random/boot_id):$$:${fields[19]}" "00000000-00
   assert_eq 3 "$RC" "snapshot while the lock is held by $owner"
   assert_contains "$ERR" "another dockform run" "snapshot refusal message"
   assert_eq "" "$(find "$TEST_TMP/locked" -type f 2>/dev/null)" "files written by the refused snapshot"
-  assert_eq "$owner" "$(docker inspect -f '{{index .Config.Labels "io.dockform.owner"}}' "dockform-lock-$target")" \
+  assert_eq "$owner" "$(engine inspect -f '{{index .Config.Labels "io.dockform.owner"}}' "dockform-lock-$target")" \
     "the lock held by $owner is kept"
   assert_eq "$kept" "$(tree_listing "$target")" "the locked volume is unchanged"
-  docker rm -f "dockform-lock-$target" >/dev/null
+  engine rm -f "dockform-lock-$target" >/dev/null
 done
 
 # ------------------------------------------------------------------ (d) a snapshot as the next run
@@ -350,14 +350,14 @@ else
 fi
 names=$(root_names "$target")
 [[ $names != *".dockform-"* ]] || problems+=("d1: after the snapshot, $target still holds: $(grep '\.dockform-' <<<"$names" | tr '\n' ' ')")
-left=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
+left=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
 [[ -z $left ]] || problems+=("d1: helper containers left for $target after the snapshot")
-docker inspect "dockform-lock-$target" >/dev/null 2>&1 &&
+engine inspect "dockform-lock-$target" >/dev/null 2>&1 &&
   problems+=("d1: the killed restore's lock container dockform-lock-$target is still there after the snapshot")
 
 # d2: a swap interrupted in phase 2, then a snapshot: it must hold S1 (rolled
 # forward), not the mix of old and new entries at the root.
-docker rm -f "dockform-lock-$target" >/dev/null 2>&1 || true
+engine rm -f "dockform-lock-$target" >/dev/null 2>&1 || true
 prepare_swap 2 d2d2d2d2d2d2
 run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/d2" --json
 echo "--- snapshot after d2:"$'\n'"$ERR"

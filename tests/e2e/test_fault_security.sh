@@ -25,8 +25,8 @@ big=${PFX}big
 target=${PFX}target
 M=$TEST_TMP/manifest
 write_manifest "$M" faultsecurity "$big" "$target"
-docker volume create "$big" >/dev/null
-docker volume create "$target" >/dev/null
+engine volume create "$big" >/dev/null
+engine volume create "$target" >/dev/null
 
 fault_trap "dockform-lock-$target"
 
@@ -42,9 +42,9 @@ vol_exec "$target" sh -c 'echo old > /v/old.txt'
 catch_helper() {
   local vol=$1 kind=$2 file=$3 i id
   for ((i = 0; i < 1500; i++)); do
-    for id in $(docker ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol"); do
-      if [[ $kind == snapshot || $(docker inspect -f '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]]; then
-        docker inspect "$id" >"$file" 2>/dev/null && return 0
+    for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol"); do
+      if [[ $kind == snapshot || $(engine inspect -f '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]]; then
+        engine inspect "$id" >"$file" 2>/dev/null && return 0
       fi
     done
     kill -0 "$df_pid" 2>/dev/null || return 1
@@ -64,14 +64,21 @@ def want(cond, what):
     if not cond:
         problems.append(what)
 want(h["NetworkMode"] == "none", f"NetworkMode {h['NetworkMode']!r}, expected 'none'")
-want(cfg.get("NetworkDisabled") is True, f"Config.NetworkDisabled {cfg.get('NetworkDisabled')!r}")
-want("ALL" in (h.get("CapDrop") or []), f"CapDrop {h.get('CapDrop')!r} lacks ALL")
-added = set(h.get("CapAdd") or [])
-want(added <= set(allowed), f"CapAdd {sorted(added)} goes beyond {sorted(allowed)}")
+# Podman's inspect lists the capabilities the container gets (EffectiveCaps,
+# CAP_ names) and leaves out NetworkDisabled; dockerd's shows CapDrop ALL + CapAdd.
+effective = c.get("EffectiveCaps")
+if effective is None:
+    want(cfg.get("NetworkDisabled") is True, f"Config.NetworkDisabled {cfg.get('NetworkDisabled')!r}")
+    want("ALL" in (h.get("CapDrop") or []), f"CapDrop {h.get('CapDrop')!r} lacks ALL")
+    added = set(h.get("CapAdd") or [])
+else:
+    added = {cap.removeprefix("CAP_") for cap in effective}
+want(added <= set(allowed), f"capabilities {sorted(added)} go beyond {sorted(allowed)}")
 want(h["Privileged"] is False, "Privileged")
 want("no-new-privileges" in (h.get("SecurityOpt") or []), f"SecurityOpt {h.get('SecurityOpt')!r}")
 want(h["LogConfig"]["Type"] == "none", f"LogConfig.Type {h['LogConfig']['Type']!r}")
-want(not h.get("PidMode") and not h.get("IpcMode", "").startswith("host"), "host pid/ipc namespace")
+want(not (h.get("PidMode") or "").startswith("host") and not (h.get("IpcMode") or "").startswith("host"),
+     "host pid/ipc namespace")
 want(not h.get("Devices"), f"Devices {h.get('Devices')!r}")
 mounts = c["Mounts"]
 want(len(mounts) == 1, f"{len(mounts)} mounts, expected only the volume")
@@ -104,7 +111,7 @@ snap=$(json_value data_file <"$TEST_TMP/bg.out")
 "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/bg.out" 2>"$TEST_TMP/bg.err" </dev/null &
 df_pid=$!
 catch_helper "$target" extract "$TEST_TMP/restore-helper.json" || fail "no extracting helper seen while the restore ran"
-docker inspect "dockform-lock-$target" >"$TEST_TMP/lock.json" 2>/dev/null || fail "no lock container while the restore extracts"
+engine inspect "dockform-lock-$target" >"$TEST_TMP/lock.json" 2>/dev/null || fail "no lock container while the restore extracts"
 wait_df "restore into $target"
 check_helper "$TEST_TMP/restore-helper.json" rw CHOWN DAC_OVERRIDE FOWNER FSETID MKNOD SETFCAP
 python3 - "$TEST_TMP/lock.json" <<'EOF' || fail "lock container settings"

@@ -20,7 +20,7 @@ command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
 proj=$TEST_TMP/proj
 big=${PFX}big
 write_manifest "$proj" faultsignals "$big"
-docker volume create "$big" >/dev/null
+engine volume create "$big" >/dev/null
 # ~250 MB of incompressible data: a snapshot of it takes a few seconds.
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$big" sh -c '
@@ -34,7 +34,7 @@ files_under() { # DIR: every non-folder below DIR
   [[ -d $1 ]] || return 0
   find "$1" -mindepth 1 -not -type d | sort
 }
-helpers_of_big() { docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$big"; }
+helpers_of_big() { engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$big"; }
 
 # start_and_wait DIR early|late: starts a snapshot of $big into DIR; returns
 # once its helper container exists (early) or its temporary file holds more

@@ -30,17 +30,17 @@ target=${PFX}target
 app=${PFX}app
 M=$TEST_TMP/manifest
 write_manifest "$M" faultstopped "$src" "$target"
-docker volume create "$src" >/dev/null
-docker volume create "$target" >/dev/null
+engine volume create "$src" >/dev/null
+engine volume create "$target" >/dev/null
 record=dockform-stopped-$target
 
 fault_trap "dockform-lock-$target" "$record"
 
-running() { docker inspect -f '{{.State.Running}}' "$1"; }
+running() { engine inspect -f '{{.State.Running}}' "$1"; }
 root_names() { vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true; }
-record_label() { docker inspect -f '{{index .Config.Labels "io.dockform.stopped"}}' "$record" 2>/dev/null; }
+record_label() { engine inspect -f '{{index .Config.Labels "io.dockform.stopped"}}' "$record" 2>/dev/null; }
 assert_no_record() {
-  if docker inspect "$record" >/dev/null 2>&1; then
+  if engine inspect "$record" >/dev/null 2>&1; then
     fail "$1: the record $record is still there (io.dockform.stopped=$(record_label))"
   fi
   return 0
@@ -49,7 +49,7 @@ assert_clean() { # WHAT: no staging, helper or lock left for $target
   assert_no_leftovers "$target" "$1"
 }
 start_app() {
-  docker run -d --name "$app" --network none --log-driver none -v "$target:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+  engine run -d --name "$app" --network none --log-driver none -v "$target:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
     sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
 }
 boot_id=$(</proc/sys/kernel/random/boot_id)
@@ -69,7 +69,7 @@ snap=$(json_value data_file <<<"$OUT")
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$target" sh -euc 'cd /v; i=0; while [ $i -lt 1000 ]; do echo "old $i" > "o$i"; i=$((i+1)); done'
 start_app
-app_id=$(docker inspect -f '{{.Id}}' "$app")
+app_id=$(engine inspect -f '{{.Id}}' "$app")
 assert_eq true "$(running "$app")" "$app runs before the restore"
 
 # ------------------------------------------------------------------ 1. real kills
@@ -81,7 +81,7 @@ assert_eq true "$(running "$app")" "$app runs before the restore"
 kill_restore_when() {
   local when=$1 deadline=$((SECONDS + 60)) seen='' rc=0 line wfd=''
   if [[ $when == journal ]]; then
-    exec {wfd}< <(docker run --rm --name "${PFX}watch" --label io.dockform.helper=test-watcher \
+    exec {wfd}< <(engine run --rm --name "${PFX}watch" --label io.dockform.helper=test-watcher \
       --network none --log-driver none -v "$target:/v:ro" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
         echo ready
         while :; do
@@ -115,12 +115,12 @@ kill_restore_when() {
     # The swap runs in its own helper container, which goes on after dockform
     # is killed and may finish the swap by itself. Kill it too, as the loss
     # of the whole host would: the journal must then be all that is left.
-    for id in $(docker ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target"); do
-      docker kill "$id" >/dev/null 2>&1 || true
+    for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target"); do
+      engine kill "$id" >/dev/null 2>&1 || true
     done
   fi
   if [[ -n $wfd ]]; then
-    docker rm -f "${PFX}watch" >/dev/null 2>&1 || true
+    engine rm -f "${PFX}watch" >/dev/null 2>&1 || true
     exec {wfd}<&-
   fi
   echo "--- run killed when $when (exit $rc, ${seen:-not seen}); its stderr:"
@@ -128,9 +128,9 @@ kill_restore_when() {
   [[ -n $seen ]] || fail "the restore ended (exit $rc) before it could be killed when $when"
   assert_eq 137 "$rc" "exit status of the SIGKILLed restore"
   assert_eq false "$(running "$app")" "$app is stopped after the kill"
-  docker inspect "$record" >/dev/null 2>&1 || fail "no record $record after a run killed while $app was stopped"
+  engine inspect "$record" >/dev/null 2>&1 || fail "no record $record after a run killed while $app was stopped"
   assert_eq "$app_id" "$(record_label)" "the record lists $app's id"
-  assert_eq "false|0001-01-01T00:00:00Z" "$(docker inspect -f '{{.State.Running}}|{{.State.StartedAt}}' "$record")" \
+  assert_eq "false|0001-01-01T00:00:00Z" "$(engine inspect -f '{{.State.Running}}|{{.State.StartedAt}}' "$record")" \
     "the record container was never started"
   echo "--- volume root after the kill: $(root_names "$target" | grep '^\.dockform-' | tr '\n' ' ')"
 }
@@ -190,8 +190,8 @@ got=$(tree_listing "$target")
 assert_clean "after recovering the swap"
 
 # ------------------------------------------------------------------ 2. hand-made record, owner gone
-docker stop -t 5 "$app" >/dev/null
-docker create --name "$record" --network none --log-driver none \
+engine stop -t 5 "$app" >/dev/null
+engine create --name "$record" --network none --log-driver none \
   --label "io.dockform.stopped=$app_id,0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
   --label "io.dockform.owner=$boot_id:99999999:1" "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
 run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/adopt" --stop-containers --json
@@ -207,8 +207,8 @@ assert_no_record "after snapshot --stop-containers"
 stat=$(</proc/$$/stat)
 read -r -a fields <<<"${stat##*) }"
 my_owner="$boot_id:$$:${fields[19]}"
-docker stop -t 5 "$app" >/dev/null
-docker create --name "$record" --network none --log-driver none \
+engine stop -t 5 "$app" >/dev/null
+engine create --name "$record" --network none --log-driver none \
   --label "io.dockform.stopped=$app_id" --label "io.dockform.owner=$my_owner" \
   "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
 run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/live" --stop-containers

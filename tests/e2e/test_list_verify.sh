@@ -171,7 +171,7 @@ truncated_copy() { # SRC_FOLDER SRC_STEM NEW_STEM: copy cut to half its size
 
 # bit flip and truncation in a snapshot of a few MB
 big="${PFX}big"
-docker volume create "$big" >/dev/null
+engine volume create "$big" >/dev/null
 vol_exec "$big" sh -c 'dd if=/dev/urandom of=/v/random.bin bs=1M count=3 2>/dev/null; echo small >/v/small.txt'
 printf '  %s: {}\n' "$big" >>"$proj/dockform.yml"
 run_df -c "$proj" volume snapshot "$big" -o "$TEST_TMP/bigsnaps"
@@ -198,7 +198,7 @@ EOF
 expect_bad "$TEST_TMP/$mism.tar.zst" "checksum"
 
 # --- a plain .tar made by busybox tar: OK without a sidecar, with a warning
-docker run --rm --name "${PFX}tar" --network none --log-driver none -v "$vol:/v:ro" \
+engine run --rm --name "${PFX}tar" --network none --log-driver none -v "$vol:/v:ro" \
   "$DOCKFORM_TEST_BUSYBOX_IMAGE" tar -cf - -C /v . >"$TEST_TMP/plain.tar"
 [[ -s $TEST_TMP/plain.tar ]] || fail "busybox tar wrote nothing"
 run_verify "$TEST_TMP/plain.tar"

@@ -14,8 +14,8 @@ churner=${PFX}churner
 M=$TEST_TMP/manifest
 RUNS=${DOCKFORM_TEST_CHURN_RUNS:-4}
 write_manifest "$M" churntest "$vol" "$back"
-docker volume create "$vol" >/dev/null
-docker volume create "$back" >/dev/null
+engine volume create "$vol" >/dev/null
+engine volume create "$back" >/dev/null
 
 json_field() { # FIELD: from the JSON in $OUT
   python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(v if isinstance(v,(str,int)) else json.dumps(v))' \
@@ -24,7 +24,7 @@ json_field() { # FIELD: from the JSON in $OUT
 
 # Files big enough that tar is often in the middle of one when it changes.
 vol_exec "$vol" sh -euc 'i=0; while [ $i -lt 60 ]; do head -c 262144 /dev/zero > /v/f$i; i=$((i+1)); done'
-docker run -d --name "$churner" --network none --log-driver none -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
+engine run -d --name "$churner" --network none --log-driver none -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
   trap "exit 0" TERM
   i=0
   while :; do
@@ -46,7 +46,7 @@ summary=""
 for image in "$DOCKFORM_TEST_BUSYBOX_IMAGE" "$DOCKFORM_TEST_GNUTAR_IMAGE"; do
   for ((run = 1; run <= RUNS; run++)); do
     what="$image run $run"
-    [[ $(docker inspect --format '{{.State.Running}}' "$churner") == true ]] || fail "the churning container stopped"
+    [[ $(engine inspect --format '{{.State.Running}}' "$churner") == true ]] || fail "the churning container stopped"
     run_df -c "$M" --helper-image "$image" volume snapshot "$vol" -o "$TEST_TMP/snaps" --json
     assert_eq 0 "$RC" "$what: snapshot of a changing volume"
     snap=$(json_field data_file)

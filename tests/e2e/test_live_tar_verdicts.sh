@@ -11,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 vol=${PFX}v
 M=$TEST_TMP/manifest
 write_manifest "$M" verdicttest "$vol"
-docker volume create "$vol" >/dev/null
+engine volume create "$vol" >/dev/null
 vol_exec "$vol" sh -euc 'echo a > /v/a; mkdir /v/d; echo b > /v/d/b'
 
 # fake_image NAME BODY: an image whose /bin/sh runs BODY (busybox ash) in place
@@ -28,11 +28,11 @@ fake_image() {
   # scripts (looking for a restore's leftovers) run as they are.
   printf '#!/bin/busybox ash\ncase "$2" in *"tar -cf - ."*) ;; *) exec /bin/busybox ash "$@" ;; esac\n%s\n' "$body" >"$root/bin/sh"
   chmod 755 "$root/bin/sh"
-  tar -C "$root" --numeric-owner --owner=0 --group=0 -cf - . | docker import - "dockform-test/${PFX}$name:1" >/dev/null
+  tar -C "$root" --numeric-owner --owner=0 --group=0 -cf - . | engine import - "dockform-test/${PFX}$name:1" >/dev/null
   FAKE_IMAGES+=("dockform-test/${PFX}$name:1")
 }
 FAKE_IMAGES=()
-trap 'rc=$?; docker image rm -f "${FAKE_IMAGES[@]}" >/dev/null 2>&1; (exit $rc); _on_exit' EXIT
+trap 'rc=$?; engine image rm -f "${FAKE_IMAGES[@]}" >/dev/null 2>&1; (exit $rc); _on_exit' EXIT
 
 fake_image vanished 'cd /volume || exit 111
 /bin/busybox tar -cf - .

@@ -17,8 +17,8 @@ sed -i 's/^docker:$/docker:\n  context: dfssh/' "$TEST_TMP/from/dockform.yml"
 sed -i 's/^docker:$/docker:\n  context: dftls/' "$TEST_TMP/to/dockform.yml"
 export DOCKER_CONFIG=$DOCKFORM_TEST_REMOTE_DOCKER_CONFIG
 export DOCKFORM_SSH_OPTS="-F $SSH_CONFIG"
-docker volume create "$src" >/dev/null
-docker volume create "$dst" >/dev/null
+engine volume create "$src" >/dev/null
+engine volume create "$dst" >/dev/null
 fill_tricky "$src"
 want=$(tree_listing "$src")
 

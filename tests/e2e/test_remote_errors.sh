@@ -29,7 +29,7 @@ sed 's/^docker:$/docker:\n  context: dfwrongca/' "$TEST_TMP/m/dockform.yml" >"$T
 mkdir -p "$TEST_TMP/ctx" && mv "$TEST_TMP/ctx.yml" "$TEST_TMP/ctx/dockform.yml"
 DOCKER_CONFIG=$DOCKFORM_TEST_REMOTE_DOCKER_CONFIG run_df -c "$TEST_TMP/ctx" volume snapshot "$vol" -o "$TEST_TMP/s"
 expect_unreachable "wrong CA in a context" "certificate" "$TLS"
-docker volume inspect "$vol" >/dev/null 2>&1 && fail "apply with a refused server created the volume"
+engine volume inspect "$vol" >/dev/null 2>&1 && fail "apply with a refused server created the volume"
 
 # Missing certificate folder.
 DOCKER_HOST=$TLS DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$TEST_TMP/none run_df -c "$TEST_TMP/m" validate

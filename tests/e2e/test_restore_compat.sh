@@ -13,10 +13,10 @@ M=$TEST_TMP/manifest
 R=$TEST_TMP/ref
 mkdir -p "$R"
 write_manifest "$M" restoretest "$src" "${PFX}gnu" "${PFX}bb" "${PFX}plain"
-for v in "$src" "${PFX}gnu" "${PFX}bb" "${PFX}plain"; do docker volume create "$v" >/dev/null; done
+for v in "$src" "${PFX}gnu" "${PFX}bb" "${PFX}plain"; do engine volume create "$v" >/dev/null; done
 
 tar_of() { # IMAGE: the source volume as a tar stream on stdout, made by IMAGE's tar
-  docker run --rm --network none --log-driver none -v "$src:/src:ro" "$1" tar -cf - -C /src .
+  engine run --rm --network none --log-driver none -v "$src:/src:ro" "$1" tar -cf - -C /src .
 }
 # reference_sidecar DATA SIDECAR VOLUME: the sidecar dockform 0.5 wrote (same fields).
 reference_sidecar() {

@@ -14,11 +14,11 @@ app=${PFX}app
 idle=${PFX}idle
 M=$TEST_TMP/manifest
 write_manifest "$M" restoretest "$src" "$data"
-docker volume create "$src" >/dev/null
-docker volume create "$data" >/dev/null
+engine volume create "$src" >/dev/null
+engine volume create "$data" >/dev/null
 
 state_of() { # CONTAINER -> "running|StartedAt"
-  docker inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"
+  engine inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"
 }
 
 fill_tricky "$src"
@@ -32,9 +32,9 @@ before=$(tree_listing "$data")
 
 # A running user (sleep 3600; the trap lets `docker stop` end it at once) and a
 # container that was created but never started.
-docker run -d --name "$app" --network none -v "$data:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+engine run -d --name "$app" --network none -v "$data:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
   sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
-docker create --name "$idle" --network none -v "$data:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
+engine create --name "$idle" --network none -v "$data:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
 app_before=$(state_of "$app")
 assert_eq "true" "${app_before%%|*}" "$app runs before the restore"
 assert_eq "false|0001-01-01T00:00:00Z" "$(state_of "$idle")" "$idle was never started"
@@ -65,8 +65,8 @@ if [[ $got != "$want" ]]; then
   fail "tree of $data after restore differs from the snapshot source (diff above)"
 fi
 # The restarted container sees the restored content through its mount.
-assert_eq "hello" "$(docker exec "$app" cat "/data/dir with spaces/nested/deeper/file.txt")" \
+assert_eq "hello" "$(engine exec "$app" cat "/data/dir with spaces/nested/deeper/file.txt")" \
   "the restarted container sees the restored files"
-docker exec "$app" test ! -e /data/live.txt || fail "the restarted container still sees the old live.txt"
+engine exec "$app" test ! -e /data/live.txt || fail "the restarted container still sees the old live.txt"
 
 pass

@@ -16,10 +16,10 @@ live=${PFX}live
 app=${PFX}app
 M=$TEST_TMP/manifest
 write_manifest "$M" restoretest "$src" "$live"
-docker volume create "$src" >/dev/null
-docker volume create "$live" >/dev/null
+engine volume create "$src" >/dev/null
+engine volume create "$live" >/dev/null
 
-state_of() { docker inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
+state_of() { engine inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
 
 fill_tricky "$src"
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
@@ -36,7 +36,7 @@ vol_exec "$live" sh -euc '
   chmod 711 /v
 '
 before=$(tree_listing "$live")
-docker run -d --name "$app" --network none -v "$live:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+engine run -d --name "$app" --network none -v "$live:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
   sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
 app_before=$(state_of "$app")
 

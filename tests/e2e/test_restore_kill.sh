@@ -13,8 +13,8 @@ big=${PFX}big
 target=${PFX}target
 M=$TEST_TMP/manifest
 write_manifest "$M" restoretest "$big" "$target"
-docker volume create "$big" >/dev/null
-docker volume create "$target" >/dev/null
+engine volume create "$big" >/dev/null
+engine volume create "$target" >/dev/null
 
 # The lock container is named after the volume, not with $PFX: remove it (and
 # the killed run's helpers) whatever happens, then run lib.sh's cleanup.
@@ -27,8 +27,8 @@ live_listing() {
 # extract_helper_running: the restore's extracting helper (stdin open) runs on $target.
 extract_helper_running() {
   local id
-  for id in $(docker ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target"); do
-    [[ $(docker inspect --format '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]] && return 0
+  for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target"); do
+    [[ $(engine inspect --format '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]] && return 0
   done
   return 1
 }
@@ -111,8 +111,8 @@ if [[ $got != "$new_full" ]]; then
 fi
 names=$(vol_exec "$target" ls -a /v)
 assert_not_contains "$names" ".dockform-" "no .dockform-* entries after the recovering restore"
-helpers=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
+helpers=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
 assert_eq "" "$helpers" "helper containers left for $target"
-docker inspect "dockform-lock-$target" >/dev/null 2>&1 && fail "lock container dockform-lock-$target left behind"
+engine inspect "dockform-lock-$target" >/dev/null 2>&1 && fail "lock container dockform-lock-$target left behind"
 
 pass

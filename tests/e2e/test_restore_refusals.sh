@@ -14,8 +14,8 @@ missing=${PFX}missing
 small=${PFX}small
 M=$TEST_TMP/manifest
 write_manifest "$M" restoretest "$src" "$missing" "$small"
-docker volume create "$src" >/dev/null
-docker volume create "$undeclared" >/dev/null
+engine volume create "$src" >/dev/null
+engine volume create "$undeclared" >/dev/null
 
 vol_exec "$src" sh -euc '
   dd if=/dev/urandom of=/v/random-20m.bin bs=1M count=20 2>/dev/null
@@ -36,7 +36,7 @@ assert_contains "$ERR" "not defined in manifest" "undeclared volume message"
 assert_contains "$ERR" "$undeclared" "the message names the volume"
 assert_eq "$before" "$(tree_listing "$undeclared")" "the undeclared volume is unchanged"
 # Also when it is empty: declaration is required, not only for --force.
-docker volume create "${PFX}undeclared_empty" >/dev/null
+engine volume create "${PFX}undeclared_empty" >/dev/null
 run_df -c "$M" volume restore "${PFX}undeclared_empty" "$snap"
 ((RC != 0)) || fail "restore into an empty undeclared volume succeeded"
 assert_contains "$ERR" "not defined in manifest" "empty undeclared volume message"
@@ -47,10 +47,11 @@ run_df -c "$M" volume restore "$missing" "$snap"
 ((RC != 0)) || fail "restore into a missing volume succeeded"
 assert_contains "$ERR" "not found in Docker context" "missing volume message"
 assert_contains "$ERR" "$missing" "the message names the volume"
-docker volume inspect "$missing" >/dev/null 2>&1 && fail "restore created the missing volume $missing"
+engine volume inspect "$missing" >/dev/null 2>&1 && fail "restore created the missing volume $missing"
 
 # --- Not enough room: tmpfs volume of 8 MB, snapshot of ~20 MB. ---
-docker volume create --driver local --opt type=tmpfs --opt device=tmpfs --opt o=size=8m "$small" >/dev/null
+# nr_blocks (4 KiB pages), not size=: Podman 4.3 takes size= for a quota and refuses it.
+engine volume create --driver local --opt type=tmpfs --opt device=tmpfs --opt o=nr_blocks=2048 "$small" >/dev/null
 vol_exec "$small" sh -euc 'echo present > /v/present.txt; mkdir /v/d; echo x > /v/d/x'
 free_kb=$(vol_exec "$small" df -Pk /v | awk 'NR==2 { print $4 }')
 ((free_kb < 9 * 1024)) || fail "the tmpfs volume $small has $free_kb KiB free (expected about 8 MiB)"

@@ -14,7 +14,7 @@ full=${PFX}full
 M=$TEST_TMP/manifest
 SNAPS=$TEST_TMP/snaps
 write_manifest "$M" restoretest "$src" "$dst" "$full"
-for v in "$src" "$dst" "$full"; do docker volume create "$v" >/dev/null; done
+for v in "$src" "$dst" "$full"; do engine volume create "$v" >/dev/null; done
 
 # root_entries VOLUME: the names at the volume root (one a line, . and .. left out).
 root_entries() {

@@ -13,15 +13,15 @@ big=${PFX}big
 target=${PFX}target
 M=$TEST_TMP/manifest
 write_manifest "$M" restoresignals "$big" "$target"
-docker volume create "$big" >/dev/null
-docker volume create "$target" >/dev/null
+engine volume create "$big" >/dev/null
+engine volume create "$target" >/dev/null
 fault_trap "dockform-lock-$target"
 
 # extract_helper_running: the restore's extracting helper (stdin open) runs on $target.
 extract_helper_running() {
   local id
-  for id in $(docker ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target"); do
-    [[ $(docker inspect --format '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]] && return 0
+  for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target"); do
+    [[ $(engine inspect --format '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]] && return 0
   done
   return 1
 }

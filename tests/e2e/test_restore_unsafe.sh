@@ -14,10 +14,10 @@ live=${PFX}live
 app=${PFX}app
 M=$TEST_TMP/manifest
 write_manifest "$M" restoretest "$live" "${PFX}control"
-docker volume create "$live" >/dev/null
-docker volume create "${PFX}control" >/dev/null
+engine volume create "$live" >/dev/null
+engine volume create "${PFX}control" >/dev/null
 
-state_of() { docker inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
+state_of() { engine inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
 
 vol_exec "$live" sh -euc '
   cd /v
@@ -28,7 +28,7 @@ vol_exec "$live" sh -euc '
   chmod 711 /v
 '
 before=$(tree_listing "$live")
-docker run -d --name "$app" --network none -v "$live:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+engine run -d --name "$app" --network none -v "$live:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
   sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
 app_before=$(state_of "$app")
 

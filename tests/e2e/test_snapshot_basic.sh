@@ -137,7 +137,7 @@ check_snapshot() {
 proj=$TEST_TMP/proj
 vol=${PFX}data
 write_manifest "$proj" snapident "$vol"
-docker volume create --label io.dockform.identifier=snapident --label zeta=last --label a.b=first "$vol" >/dev/null
+engine volume create --label io.dockform.identifier=snapident --label zeta=last --label a.b=first "$vol" >/dev/null
 vol_exec "$vol" sh -euc '
   cd /v
   mkdir -p sub/deeper empty
@@ -151,7 +151,7 @@ vol_exec "$vol" sh -euc '
 '
 want_files=$(vol_exec "$vol" sh -c 'find /v -type f | wc -l' | tr -d ' ')
 assert_eq 6 "$want_files" "regular files in the fixture (find -type f)"
-docker volume inspect "$vol" >"$TEST_TMP/inspect.json"
+engine volume inspect "$vol" >"$TEST_TMP/inspect.json"
 
 # ---------------------------------------------------------------- default location
 before=$(date -u +%s)
@@ -179,15 +179,16 @@ extra=$(find "$proj/.dockform" -mindepth 1 -not -path "$folder" -not -path "$fol
 
 # ---------------------------------------------------------------- driver options in the spec hash
 optvol=${PFX}opts
-docker volume create --driver local --opt type=tmpfs --opt device=tmpfs --opt o=size=16m,mode=0755 \
+# nr_blocks (4 KiB pages), not size=: Podman 4.3 takes size= for a quota and refuses it.
+engine volume create --driver local --opt type=tmpfs --opt device=tmpfs --opt o=nr_blocks=4096,mode=0755 \
   --label b=2 --label a=1 "$optvol" >/dev/null
 # (a tmpfs volume is empty again whenever no container mounts it)
-docker volume inspect "$optvol" >"$TEST_TMP/inspect_opts.json"
+engine volume inspect "$optvol" >"$TEST_TMP/inspect_opts.json"
 run_df -c "$proj" volume snapshot "$optvol"
 assert_eq 0 "$RC" "volume snapshot of a volume with driver options"
 ostem=$(only_pair "$proj/.dockform/snapshots/$optvol") || exit 1
 check_snapshot "$proj/.dockform/snapshots/$optvol" "$ostem" "$optvol" "$TEST_TMP/inspect_opts.json" - 0
-assert_eq '{"device": "tmpfs", "o": "size=16m,mode=0755", "type": "tmpfs"}' \
+assert_eq '{"device": "tmpfs", "o": "nr_blocks=4096,mode=0755", "type": "tmpfs"}' \
   "$(jfield "$proj/.dockform/snapshots/$optvol/$ostem.json" 'd["driver_opts"]')" "driver_opts of $optvol"
 
 # ---------------------------------------------------------------- -o, --note, --json

@@ -29,7 +29,7 @@ verify_pair() {
 proj=$TEST_TMP/proj
 vol=${PFX}data
 write_manifest "$proj" failures "$vol" "${PFX}other"
-docker volume create "$vol" >/dev/null
+engine volume create "$vol" >/dev/null
 vol_exec "$vol" sh -c 'mkdir /v/d && echo hello > /v/d/f && echo x > /v/top'
 
 # ---------------------------------------------------------------- missing volume
@@ -71,13 +71,13 @@ o1=$(cat "$TEST_TMP/c1.out") o2=$(cat "$TEST_TMP/c2.out")
 # ---------------------------------------------------------------- containers using the volume
 app=${PFX}app idle=${PFX}idle
 # sh traps TERM so that `docker stop` ends it at once (a bare sleep as PID 1 ignores SIGTERM).
-docker run -d --name "$app" --network none --log-driver none -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+engine run -d --name "$app" --network none --log-driver none -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
   sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
-docker create --name "$idle" --network none --log-driver none -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+engine create --name "$idle" --network none --log-driver none -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
   sleep 3600 >/dev/null
-running() { docker inspect -f '{{.State.Running}}' "$1"; }
+running() { engine inspect -f '{{.State.Running}}' "$1"; }
 assert_eq true "$(running "$app")" "$app running before the snapshot"
-started_before=$(docker inspect -f '{{.State.StartedAt}}' "$app")
+started_before=$(engine inspect -f '{{.State.StartedAt}}' "$app")
 
 run_df -c "$proj" volume snapshot "$vol" -o "$TEST_TMP/inuse"
 assert_eq 0 "$RC" "snapshot of a volume in use, without --stop-containers"
@@ -85,7 +85,7 @@ assert_contains "$ERR" "$app" "warning about the running container"
 assert_contains "$ERR" "inconsistent" "warning about the running container"
 assert_not_contains "$ERR" "$idle" "warning names the stopped container"
 assert_eq true "$(running "$app")" "$app still running after a snapshot without --stop-containers"
-assert_eq "$started_before" "$(docker inspect -f '{{.State.StartedAt}}' "$app")" "$app restarted without --stop-containers"
+assert_eq "$started_before" "$(engine inspect -f '{{.State.StartedAt}}' "$app")" "$app restarted without --stop-containers"
 verify_pair "$(find "$TEST_TMP/inuse/$vol" -name '*.tar.zst')"
 
 run_df -c "$proj" volume snapshot "$vol" -o "$TEST_TMP/stopped" --stop-containers --json
@@ -95,20 +95,20 @@ assert_eq "[\"$app\"]" "$(jfield "$TEST_TMP/stop.json" 'd["containers_stopped"]'
 assert_eq "[\"$app\"]" "$(jfield "$TEST_TMP/stop.json" 'd["containers_started"]')" "containers_started"
 assert_not_contains "$ERR" "inconsistent" "warning with --stop-containers"
 assert_eq true "$(running "$app")" "$app running again after --stop-containers"
-started_after=$(docker inspect -f '{{.State.StartedAt}}' "$app")
+started_after=$(engine inspect -f '{{.State.StartedAt}}' "$app")
 [[ $started_after != "$started_before" ]] || fail "$app was not stopped and started again (StartedAt unchanged: $started_after)"
-finished=$(docker inspect -f '{{.State.FinishedAt}}' "$app")
+finished=$(engine inspect -f '{{.State.FinishedAt}}' "$app")
 [[ $finished > $started_before ]] || fail "$app did not stop during the snapshot (FinishedAt $finished)"
 assert_eq false "$(running "$idle")" "the stopped container $idle stays stopped"
-assert_eq "0001-01-01T00:00:00Z" "$(docker inspect -f '{{.State.StartedAt}}' "$idle")" "$idle was never started"
+assert_eq "0001-01-01T00:00:00Z" "$(engine inspect -f '{{.State.StartedAt}}' "$idle")" "$idle was never started"
 verify_pair "$(jfield "$TEST_TMP/stop.json" 'd["data_file"]')"
-docker rm -f "$app" "$idle" >/dev/null
+engine rm -f "$app" "$idle" >/dev/null
 
 # ---------------------------------------------------------------- --all with a missing volume
 allproj=$TEST_TMP/allproj
 write_manifest "$allproj" failures "${PFX}one" "${PFX}gone" "${PFX}two"
-docker volume create "${PFX}one" >/dev/null
-docker volume create "${PFX}two" >/dev/null
+engine volume create "${PFX}one" >/dev/null
+engine volume create "${PFX}two" >/dev/null
 vol_exec "${PFX}one" sh -c 'echo one > /v/one'
 vol_exec "${PFX}two" sh -c 'echo two > /v/two'
 run_df -c "$allproj" volume snapshot --all

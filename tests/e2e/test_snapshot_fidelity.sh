@@ -17,8 +17,8 @@ GNUTAR=$DOCKFORM_TEST_GNUTAR_IMAGE
 extract() {
   local file=$1 vol=$2 image=$3
   shift 3
-  docker volume create "$vol" >/dev/null
-  zstd -dc "$file" | docker run -i --rm --name "${vol}_x" --network none --log-driver none \
+  engine volume create "$vol" >/dev/null
+  zstd -dc "$file" | engine run -i --rm --name "${vol}_x" --network none --log-driver none \
     -v "$vol:/v" "$image" tar "$@" -C /v ||
     fail "extracting $file into $vol with tar $* in $image failed"
 }
@@ -34,7 +34,7 @@ data_file() {
 proj=$TEST_TMP/proj
 src=${PFX}src
 write_manifest "$proj" fidelity "$src"
-docker volume create "$src" >/dev/null
+engine volume create "$src" >/dev/null
 fill_tricky "$src"
 want=$(tree_listing "$src")
 [[ $want == *"F|./owned|640|1234:5678|6|981173106|1|"* ]] || fail "fixture listing looks wrong: $want"
@@ -65,14 +65,14 @@ $(diff <(echo "$want") <(echo "$got"))"
 
 # ---------------------------------------------------------------- xattrs and ACLs
 xa=${PFX}xattr
-docker volume create "$xa" >/dev/null
-probe=$(docker run --rm --network none --log-driver none -v "$xa:/v" "$GNUTAR" sh -c '
+engine volume create "$xa" >/dev/null
+probe=$(engine run --rm --network none --log-driver none -v "$xa:/v" "$GNUTAR" sh -c '
   cd /v && echo probe > probe &&
   setfattr -n user.probe -v 1 probe 2>&1 && setfacl -m u:1:r probe 2>&1 && rm probe && echo supported' 2>&1) || true
 [[ $probe == *supported ]] ||
   fail "this machine's volume filesystem does not take user xattrs or POSIX ACLs (setfattr/setfacl in $GNUTAR said: $probe); not a dockform fault, but the xattr/ACL part cannot be checked here"
 
-docker run --rm --network none --log-driver none -v "$xa:/v" "$GNUTAR" sh -euc '
+engine run --rm --network none --log-driver none -v "$xa:/v" "$GNUTAR" sh -euc '
   cd /v
   echo x > with-xattr && setfattr -n user.test -v hello with-xattr
   echo a > with-acl && setfacl -m u:1234:rw with-acl
@@ -82,7 +82,7 @@ docker run --rm --network none --log-driver none -v "$xa:/v" "$GNUTAR" sh -euc '
 
 # attrs VOLUME: the xattrs and ACLs of the fixture files, as text
 attrs() {
-  docker run --rm --network none --log-driver none -v "$1:/v:ro" "$GNUTAR" sh -c '
+  engine run --rm --network none --log-driver none -v "$1:/v:ro" "$GNUTAR" sh -c '
     cd /v
     for f in with-xattr with-acl dir-acl both; do
       echo "== $f"

@@ -14,7 +14,7 @@ vol=${PFX}data
 app=${PFX}app
 M=$TEST_TMP/manifest
 write_manifest "$M" hooktest "$vol"
-docker volume create "$vol" >/dev/null
+engine volume create "$vol" >/dev/null
 vol_exec "$vol" sh -euc 'echo base > /v/base.txt; chmod 777 /v'
 
 json() { # PYTHON-EXPRESSION over d (the JSON in $OUT)
@@ -25,8 +25,8 @@ json() { # PYTHON-EXPRESSION over d (the JSON in $OUT)
 app() {
   local name=$1 pre=$2 post=$3
   shift 3
-  docker rm -f "$name" >/dev/null 2>&1 || true
-  docker run -d --name "$name" --network none --user 65534:65534 -v "$vol:/data" \
+  engine rm -f "$name" >/dev/null 2>&1 || true
+  engine run -d --name "$name" --network none --user 65534:65534 -v "$vol:/data" \
     --label "io.dockform.snapshot.pre=$pre" --label "io.dockform.snapshot.post=$post" "$@" \
     "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
 }
@@ -48,12 +48,12 @@ assert_contains "$ERR" "post hook ($app): post says hi" "post hook output at inf
 
 # --- 2. with --stop-containers: pre, stop, snapshot, start, post. ---
 vol_exec "$vol" rm -f /v/dump.txt /v/post.txt
-started=$(docker inspect --format '{{.State.StartedAt}}' "$app")
+started=$(engine inspect --format '{{.State.StartedAt}}' "$app")
 run_df -c "$M" volume snapshot "$vol" -o "$TEST_TMP/s2" --stop-containers --json
 assert_eq 0 "$RC" "snapshot with hooks and --stop-containers"
 members "$(json 'd["data_file"]')" | grep -x './dump.txt' >/dev/null || fail "pre hook file missing with --stop-containers"
 assert_eq "[\"$app\"]" "$(json 'json.dumps(d["containers_stopped"])')" "the container was stopped"
-[[ $(docker inspect --format '{{.State.StartedAt}}' "$app") != "$started" ]] || fail "the container was not restarted"
+[[ $(engine inspect --format '{{.State.StartedAt}}' "$app") != "$started" ]] || fail "the container was not restarted"
 assert_eq post "$(vol_exec "$vol" cat /v/post.txt)" "the post hook ran in the restarted container"
 log=$ERR
 pre_at=${log%%running pre hook*}
@@ -94,7 +94,7 @@ assert_eq 1 "$(snapshots_in "$TEST_TMP/s5")" "the snapshot stays after a failing
 assert_contains "$(json 'd["hook_error"]')" "exited with 4" "hook_error in --json"
 
 # --- 6. a stopped container with hooks: none run, a warning. ---
-docker stop "$app" >/dev/null
+engine stop "$app" >/dev/null
 run_df -c "$M" volume snapshot "$vol" -o "$TEST_TMP/s6" --json
 assert_eq 0 "$RC" "snapshot while the hooked container is stopped"
 assert_contains "$ERR" "container $app (exited) has snapshot hooks for volume $vol but does not run" "warning"

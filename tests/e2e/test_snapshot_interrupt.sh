@@ -12,7 +12,7 @@ command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
 proj=$TEST_TMP/proj
 big=${PFX}big
 write_manifest "$proj" interrupt "$big"
-docker volume create "$big" >/dev/null
+engine volume create "$big" >/dev/null
 # ~300 MB, mostly incompressible: a snapshot of it takes seconds.
 vol_exec "$big" sh -c '
   dd if=/dev/urandom of=/v/random1 bs=1M count=200 2>/dev/null &&
@@ -65,9 +65,9 @@ interrupt() {
   local left
   left=$(files_under "$target")
   [[ -z $left ]] || problems+=("$sig/$when: files left behind: $left")
-  left=$(docker ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$big")
+  left=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$big")
   [[ -z $left ]] || problems+=("$sig/$when: helper containers left for $big: $left")
-  left=$(docker ps -aq --filter "volume=$big")
+  left=$(engine ps -aq --filter "volume=$big")
   [[ -z $left ]] || problems+=("$sig/$when: containers still using $big: $left")
 }
 interrupt INT streaming

@@ -12,13 +12,13 @@ vol=${PFX}data
 app=${PFX}stubborn
 M=$TEST_TMP/manifest
 write_manifest "$M" stoptest "$vol"
-docker volume create "$vol" >/dev/null
+engine volume create "$vol" >/dev/null
 vol_exec "$vol" sh -c 'echo hello > /v/hello.txt'
 
 json() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$OUT" "$1"; }
 stubborn() { # TIMEOUT: a user of the volume whose PID 1 ignores SIGTERM
-  docker rm -f "$app" >/dev/null 2>&1 || true
-  docker run -d --name "$app" --network none --stop-timeout "$1" -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+  engine rm -f "$app" >/dev/null 2>&1 || true
+  engine run -d --name "$app" --network none --stop-timeout "$1" -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
     sh -c 'trap "" TERM; while :; do sleep 1; done' >/dev/null
 }
 # The engine's events since epoch second $since: the container died of
@@ -26,8 +26,13 @@ stubborn() { # TIMEOUT: a user of the volume whose PID 1 ignores SIGTERM
 # is reset when it is started again.)
 killed() {
   local codes
-  codes=$(docker events --since "$since" --until "$(date +%s)" --filter "container=$app" --filter event=die \
-    --format '{{index .Actor.Attributes "exitCode"}}')
+  # Podman names the event "died" and carries the exit code in a field of its own.
+  local event=die format='{{index .Actor.Attributes "exitCode"}}'
+  if [[ ${DOCKFORM_TEST_ENGINE:-docker} == podman ]]; then
+    event=died format='{{.ContainerExitCode}}'
+  fi
+  codes=$(engine events --since "$since" --until "$(date +%s)" --filter "container=$app" --filter "event=$event" \
+    --format "$format")
   assert_eq 137 "$codes" "$1: killed once after its stop timeout"
 }
 
@@ -38,7 +43,7 @@ took=$((SECONDS - start))
 assert_eq 0 "$RC" "snapshot with --stop-containers"
 snap=$(json 'd["data_file"]')
 killed "snapshot"
-assert_eq true "$(docker inspect --format '{{.State.Running}}' "$app")" "started again after the snapshot"
+assert_eq true "$(engine inspect --format '{{.State.Running}}' "$app")" "started again after the snapshot"
 ((took < 20)) || fail "the snapshot took ${took}s: the container's own 2 s timeout was not used"
 
 start=$SECONDS since=$(date +%s)
