@@ -97,8 +97,6 @@ HookRun run_hook(engine::Engine& engine, const engine::ContainerInfo& container,
       if (!state.running) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-  } catch (const util::Interrupted&) {
-    throw;
   } catch (const Error& e) {
     run.error = e.what();
   }

@@ -202,3 +202,12 @@ _fault_exit() {
   (exit "$rc")
   _on_exit
 }
+
+# extracting_helper VOLUME: the restore's helper with stdin open runs on VOLUME.
+extracting_helper() {
+  local id
+  for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$1"); do
+    [[ $(engine inspect --format '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]] && return 0
+  done
+  return 1
+}

@@ -119,15 +119,6 @@ remote_roundtrip() {
   assert_no_ssh_left
 }
 
-# extracting_helper VOLUME: the restore's helper with stdin open runs on VOLUME.
-extracting_helper() {
-  local id
-  for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$1"); do
-    [[ $(engine inspect --format '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]] && return 0
-  done
-  return 1
-}
-
 remote_kill_and_recover() {
   local t=$1 M=$2 big=$3 target=$4
   vol_exec "$big" sh -euc 'cd /v; i=0; while [ $i -lt 30 ]; do dd if=/dev/urandom of=b$i bs=1M count=4 2>/dev/null; i=$((i+1)); done'

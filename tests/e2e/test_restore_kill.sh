@@ -24,15 +24,6 @@ fault_trap "dockform-lock-$target"
 live_listing() {
   tree_listing "$1" | grep -v -e '^.|\./\.dockform-' -e '^count=' || true
 }
-# extract_helper_running: the restore's extracting helper (stdin open) runs on $target.
-extract_helper_running() {
-  local id
-  for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target"); do
-    [[ $(engine inspect --format '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]] && return 0
-  done
-  return 1
-}
-
 # ~240 MB of incompressible data in 60 files, and a few small ones.
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$big" sh -euc '
@@ -63,7 +54,7 @@ old_live=$(live_listing "$target")
 "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/killed.out" 2>"$TEST_TMP/killed.err" </dev/null &
 df_pid=$!
 deadline=$((SECONDS + 90))
-until extract_helper_running; do
+until extracting_helper "$target"; do
   if ! kill -0 "$df_pid" 2>/dev/null; then
     wait "$df_pid" && rc=0 || rc=$?
     cat "$TEST_TMP/killed.err" >&2

@@ -17,15 +17,6 @@ engine volume create "$big" >/dev/null
 engine volume create "$target" >/dev/null
 fault_trap "dockform-lock-$target"
 
-# extract_helper_running: the restore's extracting helper (stdin open) runs on $target.
-extract_helper_running() {
-  local id
-  for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target"); do
-    [[ $(engine inspect --format '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]] && return 0
-  done
-  return 1
-}
-
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$big" sh -euc '
   cd /v
@@ -52,7 +43,7 @@ interrupt() {
   echo "--- SIG$sig during the extraction" >&2
   "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/sig.out" 2>"$TEST_TMP/sig.err" </dev/null &
   df_pid=$!
-  until extract_helper_running; do
+  until extracting_helper "$target"; do
     kill -0 "$df_pid" 2>/dev/null || { cat "$TEST_TMP/sig.err" >&2; fail "SIG$sig: the restore ended before its extracting helper was seen"; }
     ((SECONDS < deadline)) || fail "SIG$sig: no extracting helper appeared within 90 s"
     sleep 0.05
