@@ -133,7 +133,7 @@ dockform_ceph_wait() {
 }
 
 _dockform_ceph_start_in() {
-  local dir=$1 fsid mon_port rgw_port
+  local dir=$1 fsid mon_port rgw_port started=$SECONDS
   DOCKFORM_CEPH_DIR=$dir
   export DOCKFORM_TEST_CEPH_DIR=$dir
   : >"$dir/pids"
@@ -182,8 +182,13 @@ _dockform_ceph_start_in() {
   }
   export DOCKFORM_TEST_S3_BUCKET=dockform-test
   dockform_ceph_make_bucket "$DOCKFORM_TEST_S3_BUCKET" || return 1
-  export -p | grep -E ' (AWS_[A-Z_]+|DOCKFORM_TEST_S3_BUCKET|DOCKFORM_TEST_CEPH_DIR)=' >"$dir/env"
-  _dockform_ceph_log "up: $AWS_ENDPOINT_URL_S3 bucket $DOCKFORM_TEST_S3_BUCKET ($dir)"
+  local name
+  for name in AWS_ENDPOINT_URL_S3 AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY DOCKFORM_TEST_S3_BUCKET \
+    DOCKFORM_TEST_CEPH_DIR; do
+    printf 'export %s=%q\n' "$name" "${!name}"
+  done >"$dir/env"
+  echo "unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_REGION AWS_ENDPOINT_URL" >>"$dir/env"
+  _dockform_ceph_log "up in $((SECONDS - started)) s: $AWS_ENDPOINT_URL_S3 bucket $DOCKFORM_TEST_S3_BUCKET ($dir)"
 }
 
 # Creates bucket $1 with the exported credentials.

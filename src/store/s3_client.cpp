@@ -24,6 +24,9 @@ struct S3Client::Request {
   std::string_view body;
   bool has_body = false;
   bool interruptible = true;
+  // Where a successful response's body goes (cleared first, its capacity
+  // kept); nullptr: Response::body.
+  std::string* into = nullptr;
 };
 
 struct S3Client::Response {
@@ -236,7 +239,8 @@ S3Client::Response S3Client::perform(const Request& request) {
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  if (request.into) request.into->clear();
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, request.into ? request.into : &response.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
   if (request.interruptible) {
@@ -268,6 +272,8 @@ S3Client::Response S3Client::perform(const Request& request) {
   curl_slist_free_all(headers);
   response.curl_error = error[0] ? error : curl_easy_strerror(response.curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  // An error's body (its XML code) is read from the response.
+  if (request.into && response.status != 200 && response.status != 206) response.body = std::move(*request.into);
   if (response.curl == CURLE_ABORTED_BY_CALLBACK) util::throw_if_interrupted();
   return response;
 }
@@ -346,9 +352,19 @@ std::optional<std::string> S3Client::get(const std::string& key) {
 
 std::string S3Client::get_range(const std::string& key, std::uint64_t offset, std::uint64_t length,
                                 const std::string& etag) {
+  std::string out;
+  get_range_into(key, offset, length, etag, out);
+  return out;
+}
+
+void S3Client::get_range_into(const std::string& key, std::uint64_t offset, std::uint64_t length,
+                              const std::string& etag, std::string& out) {
   Request request{"GET", key};
   request.headers.push_back("Range: bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1));
   if (!etag.empty()) request.headers.push_back("If-Match: " + etag);
+  request.into = &out;
+  // Grown once to the whole range: appending would double it step by step.
+  if (out.capacity() < length) out.reserve(length);
   // A connection dropped mid-body is retried by send(); a short body as well.
   for (int attempt = 1;; ++attempt) {
     auto response = send(request);
@@ -356,12 +372,10 @@ std::string S3Client::get_range(const std::string& key, std::uint64_t offset, st
       throw S3Error("object " + key + " in " + where() + " changed while it was read", 412, "PreconditionFailed");
     }
     if (response.curl != CURLE_OK || (response.status != 206 && response.status != 200)) fail(request, response);
-    if (response.status == 200 && offset == 0 && response.body.size() <= length) return std::move(response.body);
-    if (response.body.size() == length || attempt >= config_.max_attempts) {
-      if (response.body.size() != length) {
-        throw S3Error("object " + key + " in " + where() + ": short read at offset " + std::to_string(offset), 206, "");
-      }
-      return std::move(response.body);
+    if (response.status == 200 && offset == 0 && out.size() <= length) return;
+    if (out.size() == length) return;
+    if (attempt >= config_.max_attempts) {
+      throw S3Error("object " + key + " in " + where() + ": short read at offset " + std::to_string(offset), 206, "");
     }
   }
 }

@@ -25,6 +25,8 @@ std::string folder_prefix(const S3Url& base, const std::string& volume) {
 
 // Uploads the parts on a thread of its own (with its own connection) while
 // compression goes on; at most kS3PartsQueued parts wait or travel at once.
+// The part buffers are allocated once and handed back and forth: freed and
+// allocated again, 8 MiB blocks would stay resident in the allocator's arenas.
 class S3Sink : public SnapshotSink {
  public:
   S3Sink(const S3Url& base, const std::string& volume, std::time_t start, const std::string& spec_hash)
@@ -123,8 +125,10 @@ class S3Sink : public SnapshotSink {
     ++parts_queued_;
     etags_.emplace_back();
     changed_.notify_all();
-    buffer_ = std::string();
-    buffer_.reserve(kS3PartSize);
+    // The buffer of the part uploaded last, if any; else the first allocation of the second one.
+    buffer_ = std::move(spare_);
+    buffer_.clear();
+    if (buffer_.capacity() < kS3PartSize) buffer_.reserve(kS3PartSize);
   }
 
   // Waits for `done`, rethrowing the worker's error and noticing SIGINT/SIGTERM.
@@ -157,6 +161,7 @@ class S3Sink : public SnapshotSink {
         std::string etag = client.upload_part(key_, upload_id_, number, part);
         std::lock_guard lock(mutex_);
         etags_[static_cast<std::size_t>(number - 1)] = etag;
+        spare_ = std::move(part);
         --in_flight_;
         changed_.notify_all();
       }
@@ -192,6 +197,7 @@ class S3Sink : public SnapshotSink {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<std::string> queue_;
+  std::string spare_;  // a part buffer back from the uploader, to fill again
   std::size_t in_flight_ = 0;
   std::vector<std::string> etags_;
   bool stopping_ = false;

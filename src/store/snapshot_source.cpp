@@ -40,7 +40,7 @@ class S3ObjectSource : public archive::ByteSource {
     if (used_ == chunk_.size()) {
       if (offset_ >= size_) return 0;
       std::uint64_t length = std::min<std::uint64_t>(kS3ReadChunk, size_ - offset_);
-      chunk_ = client_.get_range(key_, offset_, length, etag_);
+      client_.get_range_into(key_, offset_, length, etag_, chunk_);
       offset_ += chunk_.size();
       used_ = 0;
     }

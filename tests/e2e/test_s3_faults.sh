@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Object storage faults, against a real Ceph radosgw: a wrong secret, a missing
 # bucket and an unreachable endpoint fail with exit 6 and a message naming the
-# bucket, the endpoint and the server's error code; SIGINT mid-upload aborts
+# bucket, the endpoint and the server's error code; SIGINT or SIGTERM mid-upload aborts
 # the multipart upload (no object, no upload left); SIGKILL mid-upload leaves
 # no object, and its upload is aborted by a later run only once older than
 # DOCKFORM_S3_ABANDONED_AFTER; radosgw killed mid-upload leaves no object,
@@ -79,6 +79,16 @@ wait "$BG" || rc=$?
 assert_contains "$(cat "$TEST_TMP/int.err")" "SIGINT" "the run says it was interrupted"
 assert_eq "" "$(s3_keys)" "no object after SIGINT"
 assert_eq "" "$(s3_uploads)" "SIGINT aborted the multipart upload"
+
+# --- 4b. SIGTERM mid-upload: the same. ---
+start_snapshot "$TEST_TMP/term"
+kill -TERM "$BG"
+rc=0
+wait "$BG" || rc=$?
+[[ $rc != 0 ]] || fail "the terminated snapshot exited 0"
+assert_contains "$(cat "$TEST_TMP/term.err")" "SIGTERM" "the run says it was terminated"
+assert_eq "" "$(s3_keys)" "no object after SIGTERM"
+assert_eq "" "$(s3_uploads)" "SIGTERM aborted the multipart upload"
 
 # --- 5. SIGKILL mid-upload: no object; a later run aborts the upload once it is old enough. ---
 start_snapshot "$TEST_TMP/kill"

@@ -4,7 +4,7 @@
 # what the sidecar's checksum says and pass a local verify; verify, list and
 # prune work on the bucket; restore from the bucket gives the same tree,
 # also with --force --stop-containers while a container uses the volume; no
-# multipart upload is left behind.
+# multipart upload is left behind; an existing object is never replaced.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=fixtures.sh
@@ -101,5 +101,27 @@ run_df -c "$M" volume prune "$src" -o "$S3_BASE" --keep-last 2 --json
 assert_eq 0 "$RC" "prune --keep-last 2"
 assert_eq 4 "$(s3_keys | wc -l)" "two snapshots remain in the bucket"
 s3_keys | grep -q "$stem" && fail "the oldest snapshot $stem was not pruned"
+
+# --- 6. Never over an existing object: the names of the next seconds are taken
+# (data objects of another writer); the snapshot takes the first free second
+# and leaves them as they were. ---
+spec=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["spec_hash"])' "$TEST_TMP/copy/$stem.json")
+now=$(date -u +%s)
+taken=()
+for ((t = now; t < now + 40; t++)); do
+  name="$(date -u -d "@$t" +%Y-%m-%dT%H-%M-%SZ)__spec-$spec.tar.zst"
+  taken+=("$name")
+  printf 'not mine %s' "$t" | s3_curl PUT "/$S3_PREFIX/$src/$name" --data-binary @- -f -o /dev/null ||
+    fail "cannot put $name"
+done
+run_df -c "$M" volume snapshot "$src" -o "$S3_BASE" --json
+assert_eq 0 "$RC" "snapshot while the next seconds' names are taken"
+new=$(json_field data_file)
+new=${new##*/}
+for name in "${taken[@]}"; do
+  [[ $new != "$name" ]] || fail "the snapshot took $name, which already existed"
+done
+assert_eq "not mine $now" "$(s3_curl GET "/$S3_PREFIX/$src/${taken[0]}")" "an existing object is left as it was"
+[[ $new > ${taken[-1]} ]] || fail "the snapshot $new should come after the taken names"
 
 pass

@@ -85,6 +85,10 @@ class S3Client {
   // Bytes [offset, offset + length) of the object; `etag` (if not empty)
   // must still match, so a replaced object is noticed.
   std::string get_range(const std::string& key, std::uint64_t offset, std::uint64_t length, const std::string& etag);
+  // The same into `out`, whose memory is reused from one call to the next
+  // (a stream of ranged GETs then holds one buffer, not one per GET).
+  void get_range_into(const std::string& key, std::uint64_t offset, std::uint64_t length, const std::string& etag,
+                      std::string& out);
   std::string etag(const std::string& key);
   // Creates the object only if no object has the key (HEAD, then
   // If-None-Match: *). False when one exists.
