@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Object storage faults, against a real Ceph radosgw: a wrong secret, a missing
-# bucket and an unreachable endpoint fail with exit 6 and a message naming the
+# Object storage faults, against a real Ceph radosgw: a wrong secret, another
+# user's credentials, a missing bucket and an unreachable endpoint fail with exit 6 and a message naming the
 # bucket, the endpoint and the server's error code; SIGINT or SIGTERM mid-upload aborts
 # the multipart upload (no object, no upload left); SIGKILL mid-upload leaves
 # no object, and its upload is aborted by a later run only once older than
@@ -46,6 +46,17 @@ assert_contains "$ERR" "$AWS_ENDPOINT_URL_S3" "the message names the endpoint"
 run_df -c "$M" volume list -o "s3://no-such-bucket-$$"
 assert_eq 6 "$RC" "list of a missing bucket"
 assert_contains "$ERR" "NoSuchBucket" "list names the server's error code"
+
+# --- 2b. Access denied: another user's valid credentials, on this test's bucket. ---
+other_key="DFOTHER$$"
+other_secret="dfothersecret$$$RANDOM"
+timeout 60 radosgw-admin -c "$DOCKFORM_TEST_CEPH_DIR/ceph.conf" --ms-mon-client-mode crc --ms-client-mode crc \
+  user create --uid "other-$$" --display-name other --access-key "$other_key" --secret "$other_secret" \
+  >"$TEST_TMP/other-user.out" 2>&1 || fail "radosgw-admin user create: $(tail -3 "$TEST_TMP/other-user.out")"
+AWS_ACCESS_KEY_ID=$other_key AWS_SECRET_ACCESS_KEY=$other_secret run_df -c "$M" volume snapshot "$small" -o "$S3_BASE"
+assert_eq 6 "$RC" "snapshot with credentials that may not use the bucket"
+assert_contains "$ERR" "AccessDenied" "the server's error code"
+assert_contains "$ERR" "bucket $S3_BUCKET" "the message names the bucket"
 
 # --- 3. Unreachable endpoint (bounded retries). ---
 AWS_ENDPOINT_URL_S3=http://127.0.0.1:9 DOCKFORM_S3_MAX_ATTEMPTS=2 run_df -c "$M" volume snapshot "$small" -o "$S3_BASE"
