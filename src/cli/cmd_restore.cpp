@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "dockform/store/s3_client.hpp"
 #include "dockform/ops/restore.hpp"
 #include "dockform/util/progress.hpp"
 
@@ -40,7 +41,8 @@ int run_restore(core::Session& session, const RestoreFlags& flags) {
   }
   ops::RestoreOptions options;
   options.volume = flags.volume;
-  options.snapshot = std::filesystem::absolute(flags.snapshot);
+  options.snapshot =
+      store::is_s3_url(flags.snapshot) ? std::filesystem::path(flags.snapshot) : std::filesystem::absolute(flags.snapshot);
   options.force = flags.force;
   options.stop_containers = flags.stop_containers;
   options.stop_timeout = flags.stop_timeout;

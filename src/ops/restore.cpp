@@ -8,6 +8,8 @@
 #include "dockform/archive/snapshot_file.hpp"
 #include "dockform/archive/spec_hash.hpp"
 #include "dockform/ops/forwarder.hpp"
+#include "dockform/store/s3_client.hpp"
+#include "dockform/store/snapshot_source.hpp"
 #include "dockform/util/progress.hpp"
 #include "dockform/util/signals.hpp"
 #include "dockform/volume/containers.hpp"
@@ -57,17 +59,20 @@ engine::VolumeInfo inspect_volume(engine::Engine& engine, const std::string& nam
 }
 
 // Step "check": the file's format, its sidecar, and the sidecar against the live volume.
-Checks check_file(const RestoreOptions& options, const engine::VolumeInfo& volume, RestoreResult& result) {
+// The source is a local file or an object in a bucket: the same checks either way.
+Checks check_file(const RestoreOptions& options, archive::ByteSource& source, const engine::VolumeInfo& volume,
+                  RestoreResult& result) {
   Checks checks;
-  checks.format = archive::detect_format(options.snapshot);
-  result.sidecar_file = archive::find_sidecar(options.snapshot);
-  if (!result.sidecar_file) {
+  checks.format = archive::detect_format(source);
+  auto found = archive::find_sidecar(source);
+  if (!found) {
     warn(result, "no sidecar beside " + options.snapshot.string() +
                      ": the checksum cannot be verified; the zstd frames and the tar structure still are");
-    checks.uncompressed_size = archive::uncompressed_size_hint(options.snapshot, checks.format);
+    checks.uncompressed_size = archive::uncompressed_size_hint(source, checks.format);
     return checks;
   }
-  const auto& sidecar = checks.sidecar.emplace(archive::read_sidecar(*result.sidecar_file));
+  result.sidecar_file = found->location;
+  const auto& sidecar = checks.sidecar.emplace(archive::parse_sidecar(found->text, found->location));
   if (sidecar.volume_name != options.volume) {
     warn(result, "the snapshot was taken of volume " + sidecar.volume_name + ", not " + options.volume);
   }
@@ -78,7 +83,7 @@ Checks check_file(const RestoreOptions& options, const engine::VolumeInfo& volum
   }
   checks.uncompressed_size = sidecar.uncompressed_bytes > 0
                                  ? std::optional<std::uint64_t>(sidecar.uncompressed_bytes)
-                                 : archive::uncompressed_size_hint(options.snapshot, checks.format);
+                                 : archive::uncompressed_size_hint(source, checks.format);
   return checks;
 }
 
@@ -135,7 +140,10 @@ std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, HelperCo
     std::string failure = e.what();
     auto code = e.code();
     // Damage that the sidecar's checksum also sees is named by it, whichever layer noticed it first.
-    if (auto mismatch = sidecar ? archive::checksum_mismatch(reader, sidecar->checksum) : ""; !mismatch.empty()) {
+    // A storage failure is no damage: the rest of the object cannot be read anyway.
+    bool storage = dynamic_cast<const store::S3Error*>(&e) != nullptr;
+    if (auto mismatch = sidecar && !storage ? archive::checksum_mismatch(reader, sidecar->checksum) : "";
+        !mismatch.empty()) {
       failure = mismatch + " (first noticed as: " + failure + ")";
       code = Exit::refused;
     }
@@ -148,12 +156,12 @@ std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, HelperCo
 
 // Step "stream": extracts into staging while the volume's users still run;
 // the live content is not touched.
-WalkSummary extract(engine::Engine& engine, const RestoreOptions& options, const Checks& checks,
-                    const Staging& staging, RestoreResult& result) {
+WalkSummary extract(engine::Engine& engine, const RestoreOptions& options, archive::ByteSource& source,
+                    const Checks& checks, const Staging& staging, RestoreResult& result) {
   HelperContainer helper(engine, staging.extract_spec());
   Forwarder forwarder(helper.attach_and_start());
-  util::Progress progress("restore " + options.volume, std::filesystem::file_size(options.snapshot));
-  SnapshotReader reader(options.snapshot, checks.format, [&](std::uint64_t read) { progress.update(read); });
+  util::Progress progress("restore " + options.volume, source.size());
+  SnapshotReader reader(source, checks.format, [&](std::uint64_t read) { progress.update(read); });
   WalkSummary walk;
   auto failure = feed(reader, forwarder, helper, walk, checks.sidecar);
   progress.finish();
@@ -210,7 +218,8 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   result.volume = options.volume;
   result.snapshot = options.snapshot;
   // Checks first: nothing is stopped and no byte of the volume changes before they pass.
-  auto checks = check_file(options, inspect_volume(engine, options.volume), result);
+  auto source = store::open_snapshot(options.snapshot.string());
+  auto checks = check_file(options, *source, inspect_volume(engine, options.volume), result);
   volume::remove_stale_helpers(engine);
   volume::ensure_helper_image(engine, options.helper_image);
 
@@ -222,7 +231,7 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   auto users = refuse_unless_ready(engine, options, state, checks);
 
   Staging staging(engine, options.helper_image, options.volume);
-  auto walk = extract(engine, options, checks, staging, result);
+  auto walk = extract(engine, options, *source, checks, staging, result);
   verify(options, checks, walk, result);
   swap_in(stopped, users, staging, result);
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();

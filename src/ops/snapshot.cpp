@@ -10,7 +10,7 @@
 #include "dockform/ops/live.hpp"
 #include "dockform/ops/snapshot_stream.hpp"
 #include "dockform/store/naming.hpp"
-#include "dockform/util/atomic_file.hpp"
+#include "dockform/store/snapshot_sink.hpp"
 #include "dockform/util/progress.hpp"
 #include "dockform/util/signals.hpp"
 #include "dockform/util/version.hpp"
@@ -49,14 +49,6 @@ Sidecar describe_volume(engine::Engine& engine, const SnapshotOptions& options) 
   return sidecar;
 }
 
-// Step "prepare": the snapshot folder exists, without a killed run's temporaries.
-std::filesystem::path prepare_folder(const SnapshotOptions& options) {
-  auto folder = store::volume_folder(options.base_dir, options.volume);
-  util::create_private_dirs(folder);
-  util::remove_stale_temporaries(folder);
-  return folder;
-}
-
 // Step "prepare": stops the volume's running users when asked, else warns about them.
 void quiesce(engine::Engine& engine, const SnapshotOptions& options, StoppedContainers& stopped) {
   auto users = volume::containers_using(engine, options.volume);
@@ -79,6 +71,7 @@ void quiesce(engine::Engine& engine, const SnapshotOptions& options, StoppedCont
 struct Damage {
   std::string what;
   bool helper_ended_first = false;
+  Exit code = Exit::error;  // e.g. the object storage failed
 };
 
 // Walks the members (counting files) and drains the stream. On our side's
@@ -98,7 +91,7 @@ std::optional<Damage> walk(TarWalker& walker, SnapshotStream& stream, HelperCont
     helper.kill();
     throw;
   } catch (const Error& e) {
-    Damage damage{e.what(), stream.ended()};
+    Damage damage{e.what(), stream.ended(), e.code()};
     helper.kill();
     return damage;
   }
@@ -118,7 +111,8 @@ std::vector<std::string> check_outcome(const SnapshotOptions& options, const std
   }
   if (damage) {
     throw Error("snapshot of volume " + options.volume + " failed: " + damage->what +
-                (errors.empty() ? "" : " (helper: " + errors + ")"));
+                    (errors.empty() ? "" : " (helper: " + errors + ")"),
+                damage->code);
   }
   if (verdict.kind == volume::TarVerdict::Kind::failed) {
     throw Error("the helper's tar failed (exit " + std::to_string(exit_code) + ")" +
@@ -127,8 +121,8 @@ std::vector<std::string> check_outcome(const SnapshotOptions& options, const std
   return verdict.changes;
 }
 
-// Step "stream": one pass from the helper's tar to the compressed, hashed temporary file.
-void stream_volume(engine::Engine& engine, const SnapshotOptions& options, util::AtomicFile& file,
+// Step "stream": one pass from the helper's tar to the compressed, hashed sink.
+void stream_volume(engine::Engine& engine, const SnapshotOptions& options, store::SnapshotSink& file,
                    SnapshotResult& result) {
   auto& sidecar = result.sidecar;
   HelperContainer helper(engine, volume::archive_helper_spec(options.helper_image, options.volume));
@@ -143,36 +137,21 @@ void stream_volume(engine::Engine& engine, const SnapshotOptions& options, util:
   sidecar.uncompressed_bytes = stream.tar_bytes();
 }
 
-// Links the finished data file under the first free name, starting at the
-// second the snapshot started: two snapshots started in the same second get
-// consecutive seconds. A name whose sidecar exists is taken as well.
-std::time_t claim_name(util::AtomicFile& file, const std::filesystem::path& folder, std::time_t start,
-                       const std::string& spec_hash) {
-  for (std::time_t t = start; t < start + 3600; ++t) {
-    std::string stem = snapshot_stem(t, spec_hash);
-    if (std::filesystem::exists(folder / (stem + ".json"))) continue;
-    if (file.commit(stem + kDataExtension)) return t;
-  }
-  throw Error("no free snapshot name in " + folder.string() + " for an hour after " + iso_timestamp(start));
-}
-
-// Step "publish": the data file under its final name, then its sidecar.
-void publish(util::AtomicFile& file, const std::filesystem::path& folder, std::time_t start, SnapshotResult& result) {
+// Step "publish": the data under its final name (the sink picks the first
+// free second from the start), then its sidecar.
+void publish(store::SnapshotSink& file, SnapshotResult& result) {
   auto& sidecar = result.sidecar;
   result.compressed_bytes = file.bytes_written();
-  file.finish();
-  std::time_t named = claim_name(file, folder, start, sidecar.spec_hash);
+  std::time_t named = file.commit();
   std::string stem = snapshot_stem(named, sidecar.spec_hash);
-  result.data_file = folder / (stem + kDataExtension);
-  result.sidecar_file = folder / (stem + ".json");
+  result.data_file = file.location(stem + kDataExtension);
+  result.sidecar_file = file.location(stem + ".json");
   sidecar.created_at = iso_timestamp(named);
   try {
-    if (!util::write_new_file(folder, stem + ".json", archive::sidecar_text(sidecar))) {
-      throw Error("sidecar " + result.sidecar_file.string() + " appeared while writing it");
-    }
+    file.write_sidecar(stem, archive::sidecar_text(sidecar));
   } catch (...) {
     // A data file without its sidecar would look like a snapshot: take it back.
-    std::filesystem::remove(result.data_file);
+    file.remove_data(stem);
     throw;
   }
 }
@@ -191,15 +170,15 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
   volume::ensure_helper_image(engine, options.helper_image);
   volume::finish_interrupted_restore(engine, options.helper_image, options.volume);
 
-  auto folder = prepare_folder(options);
+  // A folder, or s3://BUCKET[/PREFIX]: checked before any container is stopped.
+  auto sink = store::open_sink(options.base_dir.string(), options.volume, start, result.sidecar.spec_hash);
   StoppedContainers stopped(engine, options.volume, options.helper_image);
   stopped.set_stop_timeout(options.stop_timeout);
   quiesce(engine, options, stopped);
-  util::AtomicFile file(folder);
-  stream_volume(engine, options, file, result);
+  stream_volume(engine, options, *sink, result);
   result.containers_started = stopped.restart();
   result.containers_stopped = stopped.stopped_names();
-  publish(file, folder, start, result);
+  publish(*sink, result);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count();
   return result;
 }

@@ -14,7 +14,7 @@ int compression_threads() {
 }
 }  // namespace
 
-SnapshotStream::SnapshotStream(engine::RawConnection& connection, util::AtomicFile& file, int level,
+SnapshotStream::SnapshotStream(engine::RawConnection& connection, store::SnapshotSink& file, int level,
                                util::Progress& progress)
     : connection_(connection),
       file_(file),

@@ -2,6 +2,8 @@
 
 #include "dockform/archive/checked_walk.hpp"
 #include "dockform/archive/snapshot_file.hpp"
+#include "dockform/store/s3_client.hpp"
+#include "dockform/store/snapshot_source.hpp"
 #include "dockform/util/error.hpp"
 #include "dockform/util/progress.hpp"
 
@@ -14,7 +16,7 @@ using archive::SnapshotReader;
 using archive::checked_walk;
 using archive::detect_format;
 using archive::find_sidecar;
-using archive::read_sidecar;
+using archive::parse_sidecar;
 
 namespace {
 // Walks the whole archive, collecting problems instead of stopping at the
@@ -23,6 +25,8 @@ void walk(SnapshotReader& reader, VerifyReport& report, archive::WalkSummary& su
   std::optional<std::string> damage;
   try {
     checked_walk([&reader] { return reader.next_block(); }, OnUnsafe::collect, summary);
+  } catch (const store::S3Error&) {
+    throw;  // the storage failed, not the snapshot
   } catch (const Error& e) {
     damage = e.what();
     // Hash the rest as it is, so the checksum still covers the whole file.
@@ -44,26 +48,30 @@ VerifyReport verify_snapshot(const std::filesystem::path& file) {
   VerifyReport report;
   report.snapshot = file;
   SnapshotFormat format;
+  std::unique_ptr<archive::ByteSource> source;
   try {
-    format = detect_format(file);
+    source = store::open_snapshot(file.string());
+    format = detect_format(*source);
+  } catch (const store::S3Error&) {
+    throw;  // the bucket could not be read: not a verdict on the snapshot
   } catch (const Error& e) {
     report.problems.push_back(e.what());
     return report;
   }
   report.format = format == SnapshotFormat::tar_zst ? "tar.zst" : "tar";
   std::optional<Sidecar> sidecar;
-  report.sidecar_file = find_sidecar(file);
-  if (report.sidecar_file) {
+  if (auto found = find_sidecar(*source)) {
+    report.sidecar_file = found->location;
     try {
-      sidecar = read_sidecar(*report.sidecar_file);
+      sidecar = parse_sidecar(found->text, found->location);
     } catch (const Error& e) {
       report.problems.push_back(e.what());
     }
   } else {
     report.warnings.push_back("no sidecar: the checksum cannot be compared");
   }
-  util::Progress progress("verify " + file.filename().string(), std::filesystem::file_size(file));
-  SnapshotReader reader(file, format, [&progress](std::uint64_t read) { progress.update(read); });
+  util::Progress progress("verify " + file.filename().string(), source->size());
+  SnapshotReader reader(*source, format, [&progress](std::uint64_t read) { progress.update(read); });
   archive::WalkSummary summary;
   walk(reader, report, summary);
   progress.finish();

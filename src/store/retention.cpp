@@ -52,6 +52,7 @@ std::vector<RetentionDecision> apply_retention(const std::vector<std::time_t>& c
 #include <spdlog/spdlog.h>
 
 #include "dockform/store/naming.hpp"
+#include "dockform/store/s3_catalog.hpp"
 #include "dockform/util/atomic_file.hpp"
 
 namespace dockform::store {
@@ -79,13 +80,13 @@ PruneResult prune_volume(const std::filesystem::path& base, const std::string& v
     }
     if (!dry_run) {
       // Data first: an interruption leaves a sidecar without data, which list shows as damaged.
-      std::filesystem::remove(*item.entry.data_file);
-      if (item.entry.sidecar_file) std::filesystem::remove(*item.entry.sidecar_file);
+      remove_snapshot_file(*item.entry.data_file);
+      if (item.entry.sidecar_file) remove_snapshot_file(*item.entry.sidecar_file);
       spdlog::debug("removed snapshot {}", item.entry.data_file->string());
     }
     result.removed.push_back(std::move(item));
   }
-  if (!dry_run && !result.removed.empty()) util::fsync_dir(volume_folder(base, volume));
+  if (!dry_run && !result.removed.empty() && !is_s3_url(base.string())) util::fsync_dir(volume_folder(base, volume));
   return result;
 }
 

@@ -10,13 +10,42 @@
 #include <string_view>
 #include <vector>
 
-#include "dockform/util/fd.hpp"
 #include "dockform/util/sha256.hpp"
 #include "dockform/util/zstd_stream.hpp"
 
 namespace dockform::archive {
 
 enum class SnapshotFormat { tar_zst, tar };
+
+// The bytes of a snapshot file, wherever it is (a local file, an object in a
+// bucket): every check reads through this, so a remote snapshot passes the
+// same checks as a local one.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Path or URL, for messages.
+  virtual const std::string& name() const = 0;
+  virtual std::uint64_t size() const = 0;
+  // The first `size` bytes (fewer if the file is shorter).
+  virtual std::string read_head(std::size_t size) = 0;
+  // The next bytes in order; 0 at the end. Throws Error on read errors.
+  virtual std::size_t read(char* buffer, std::size_t size) = 0;
+  // Path or URL of a file in the same folder, and its content (nullopt when absent).
+  virtual std::string sibling_name(const std::string& filename) const = 0;
+  virtual std::optional<std::string> read_sibling(const std::string& filename) = 0;
+};
+
+// Opens a local file; throws Error naming it when it cannot be read.
+std::unique_ptr<ByteSource> open_local_file(const std::filesystem::path& file);
+
+// The same checks as the path versions below, on any source.
+SnapshotFormat detect_format(ByteSource& source);
+struct SidecarText {
+  std::string location;
+  std::string text;
+};
+std::optional<SidecarText> find_sidecar(ByteSource& source);
+std::optional<std::uint64_t> uncompressed_size_hint(ByteSource& source, SnapshotFormat format);
 
 // From the name (.tar.zst or .tar) and the first bytes, which must agree.
 // Throws Error otherwise.
@@ -35,6 +64,8 @@ class SnapshotReader {
   // `on_read` is told the number of file bytes read so far.
   SnapshotReader(const std::filesystem::path& file, SnapshotFormat format,
                  std::function<void(std::uint64_t)> on_read = {});
+  SnapshotReader(ByteSource& source, SnapshotFormat format, std::function<void(std::uint64_t)> on_read = {});
+  ~SnapshotReader();
   SnapshotReader(const SnapshotReader&) = delete;
   SnapshotReader& operator=(const SnapshotReader&) = delete;
 
@@ -55,8 +86,8 @@ class SnapshotReader {
 
  private:
   std::string_view read_file();
-  std::filesystem::path path_;
-  util::Fd fd_;
+  std::unique_ptr<ByteSource> owned_;
+  ByteSource* source_ = nullptr;
   std::function<void(std::uint64_t)> on_read_;
   std::vector<char> buffer_;
   util::Sha256 sha_;

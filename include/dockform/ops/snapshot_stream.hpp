@@ -1,7 +1,7 @@
 #pragma once
 // Snapshot's side of the archiving helper's attach connection: pulls the
 // helper's tar stream and, in the same pass, compresses, hashes and writes it
-// to the temporary data file. The tar parser pulls from here.
+// to the snapshot sink (a temporary file, or an upload). The tar parser pulls from here.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -9,7 +9,7 @@
 
 #include "dockform/engine/demux.hpp"
 #include "dockform/engine/http.hpp"
-#include "dockform/util/atomic_file.hpp"
+#include "dockform/store/snapshot_sink.hpp"
 #include "dockform/util/progress.hpp"
 #include "dockform/util/sha256.hpp"
 #include "dockform/util/zstd_stream.hpp"
@@ -18,7 +18,7 @@ namespace dockform::ops {
 
 class SnapshotStream {
  public:
-  SnapshotStream(engine::RawConnection& connection, util::AtomicFile& file, int level, util::Progress& progress);
+  SnapshotStream(engine::RawConnection& connection, store::SnapshotSink& file, int level, util::Progress& progress);
 
   // The next bytes of the tar stream; empty once the helper's output ended.
   std::string_view next_block();
@@ -35,7 +35,7 @@ class SnapshotStream {
   void on_frame(engine::StreamType type, std::string_view bytes);
 
   engine::RawConnection& connection_;
-  util::AtomicFile& file_;
+  store::SnapshotSink& file_;
   util::Progress& progress_;
   engine::Demuxer demux_;
   util::Sha256 sha_;

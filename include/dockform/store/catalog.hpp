@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,9 +25,18 @@ struct CatalogEntry {
   bool is_snapshot() const { return data_file.has_value(); }
 };
 
+// `base` is a folder or s3://BUCKET[/PREFIX].
 // Newest first. Temporary files of snapshots being written are never listed.
 std::vector<CatalogEntry> list_volume(const std::filesystem::path& base, const std::string& volume);
 // Every volume folder under base, each newest first, volumes by name.
 std::vector<CatalogEntry> list_all(const std::filesystem::path& base);
+
+// Shared by the folder and the bucket listings.
+// Files a data file or sidecar under its stem; false for other names.
+bool add_listed_file(std::map<std::string, CatalogEntry>& by_stem, const std::string& volume,
+                     const std::filesystem::path& file);
+// Sets the problem and the creation time (sidecar, else name, else `modified`).
+void settle_entry(CatalogEntry& entry, std::time_t modified);
+void sort_newest_first(std::vector<CatalogEntry>& entries);
 
 }  // namespace dockform::store

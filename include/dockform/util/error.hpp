@@ -13,6 +13,7 @@ enum class Exit : int {
   refused = 3,      // refused for safety: non-empty volume, containers in use, checksum mismatch, unsafe archive
   unreachable = 4,  // the Docker Engine did not answer
   manifest = 5,     // the manifest could not be read or is invalid
+  storage = 6,      // the object storage (s3://) refused a request or did not answer
 };
 
 class Error : public std::runtime_error {

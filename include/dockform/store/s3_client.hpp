@@ -1,0 +1,126 @@
+#pragma once
+// A small S3 client over libcurl: requests signed with SigV4 by libcurl
+// (CURLOPT_AWS_SIGV4), configured the way the AWS tools are (environment,
+// ~/.aws/credentials, ~/.aws/config). Only what snapshots need: objects,
+// listings and multipart uploads.
+#include <cstdint>
+#include <ctime>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dockform/util/error.hpp"
+
+namespace dockform::store {
+
+struct S3Config {
+  std::string access_key;
+  std::string secret_key;
+  std::string session_token;
+  std::string region = "us-east-1";
+  std::string endpoint;  // scheme://host[:port]; empty: AWS (virtual-hosted addressing)
+  std::string ca_bundle;  // AWS_CA_BUNDLE; empty: the system CA store
+  int max_attempts = 5;   // DOCKFORM_S3_MAX_ATTEMPTS: tries per request for throttling and network errors
+
+  // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION /
+  // AWS_DEFAULT_REGION, AWS_PROFILE (~/.aws/credentials, ~/.aws/config, or
+  // AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE), AWS_ENDPOINT_URL_S3 /
+  // AWS_ENDPOINT_URL (or endpoint_url in the profile).
+  static S3Config from_environment();
+};
+
+// s3://BUCKET[/KEY]
+struct S3Url {
+  std::string bucket;
+  std::string key;  // no leading or trailing slash
+  std::string text() const { return "s3://" + bucket + (key.empty() ? "" : "/" + key); }
+};
+bool is_s3_url(std::string_view text);
+// Throws Error (usage) on a malformed URL.
+S3Url parse_s3_url(std::string_view text);
+
+struct S3Object {
+  std::string key;
+  std::uint64_t size = 0;
+  std::time_t last_modified = 0;
+};
+
+struct S3Upload {
+  std::string key;
+  std::string upload_id;
+  std::time_t initiated = 0;
+};
+
+// The object storage refused or did not answer (exit code `storage`).
+class S3Error : public Error {
+ public:
+  S3Error(const std::string& message, long status, std::string code)
+      : Error(message, Exit::storage), status_(status), code_(std::move(code)) {}
+  long status() const { return status_; }
+  const std::string& code() const { return code_; }
+
+ private:
+  long status_;
+  std::string code_;
+};
+
+class S3Client {
+ public:
+  S3Client(S3Config config, std::string bucket);
+  ~S3Client();
+  S3Client(const S3Client&) = delete;
+  S3Client& operator=(const S3Client&) = delete;
+
+  const std::string& bucket() const { return bucket_; }
+  const S3Config& config() const { return config_; }
+  // "bucket B at ENDPOINT", for messages.
+  std::string where() const;
+
+  // Size of the object, nullopt when there is none.
+  std::optional<std::uint64_t> head(const std::string& key);
+  // The whole object; nullopt when there is none.
+  std::optional<std::string> get(const std::string& key);
+  // Bytes [offset, offset + length) of the object; `etag` (if not empty)
+  // must still match, so a replaced object is noticed.
+  std::string get_range(const std::string& key, std::uint64_t offset, std::uint64_t length, const std::string& etag);
+  // The same into `out`, whose memory is reused from one call to the next
+  // (a stream of ranged GETs then holds one buffer, not one per GET).
+  void get_range_into(const std::string& key, std::uint64_t offset, std::uint64_t length, const std::string& etag,
+                      std::string& out);
+  std::string etag(const std::string& key);
+  // Creates the object only if no object has the key (HEAD, then
+  // If-None-Match: *). False when one exists.
+  bool put_new(const std::string& key, std::string_view body);
+  void remove(const std::string& key);
+  // Every object under the prefix (all pages).
+  std::vector<S3Object> list(const std::string& prefix);
+  // The "folders" one level under the prefix (which ends with '/').
+  std::vector<std::string> list_folders(const std::string& prefix);
+
+  std::string create_multipart(const std::string& key);
+  std::string upload_part(const std::string& key, const std::string& upload_id, int part, std::string_view data);
+  void complete_multipart(const std::string& key, const std::string& upload_id, const std::vector<std::string>& etags);
+  // Never throws Interrupted: it is the cleanup after one.
+  void abort_multipart(const std::string& key, const std::string& upload_id);
+  std::vector<S3Upload> list_multipart(const std::string& prefix);
+
+  // Checks that the bucket exists and the credentials are accepted.
+  void check_bucket();
+
+ struct Response;
+  struct Request;
+
+ private:
+  Response perform(const Request& request);
+  Response send(const Request& request);
+  [[noreturn]] void fail(const Request& request, const Response& response);
+  std::string url_for(const std::string& key, const std::string& query) const;
+
+  S3Config config_;
+  std::string bucket_;
+  void* curl_ = nullptr;
+};
+
+}  // namespace dockform::store

@@ -1,0 +1,39 @@
+#pragma once
+// Where a new snapshot's bytes go: a local folder (a hidden temporary linked
+// to its final name) or an S3 bucket (a multipart upload completed under its
+// final key). Either way the data appears under its final name only when
+// complete, never replaces an existing snapshot, and an abandoned sink leaves
+// nothing under a final name.
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace dockform::store {
+
+class SnapshotSink {
+ public:
+  virtual ~SnapshotSink() = default;
+  virtual void write(const void* data, std::size_t size) = 0;
+  virtual std::uint64_t bytes_written() const = 0;
+  // Makes the data durable under <stem>.tar.zst, the stem naming the first
+  // free second from the start time on (a name whose data or sidecar exists is
+  // taken), and returns that second.
+  virtual std::time_t commit() = 0;
+  // Writes <stem>.json; throws Error if it exists already.
+  virtual void write_sidecar(const std::string& stem, std::string_view text) = 0;
+  // Takes the committed data back (a data file without its sidecar would look like a snapshot).
+  virtual void remove_data(const std::string& stem) = 0;
+  // Path or s3:// URL of a file of this volume's folder, for messages and results.
+  virtual std::string location(const std::string& filename) const = 0;
+};
+
+// `base` is a folder or s3://BUCKET[/PREFIX]; the snapshot goes to
+// <base>/<volume>/. Creates the folder (or checks the bucket) and removes
+// what killed writers left there.
+std::unique_ptr<SnapshotSink> open_sink(const std::string& base, const std::string& volume, std::time_t start,
+                                        const std::string& spec_hash);
+
+}  // namespace dockform::store

@@ -1,0 +1,519 @@
+#include "dockform/store/s3_client.hpp"
+
+#include <curl/curl.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "dockform/util/sha256.hpp"
+#include "dockform/util/signals.hpp"
+
+namespace dockform::store {
+
+struct S3Client::Request {
+  Request(std::string m, std::string k, std::string q = "") : method(std::move(m)), key(std::move(k)), query(std::move(q)) {}
+  std::string method;
+  std::string key;
+  std::string query;  // canonical: sorted, encoded
+  std::vector<std::string> headers;
+  std::string_view body;
+  bool has_body = false;
+  bool interruptible = true;
+  // Where a successful response's body goes (cleared first, its capacity
+  // kept); nullptr: Response::body.
+  std::string* into = nullptr;
+};
+
+struct S3Client::Response {
+  long status = 0;
+  CURLcode curl = CURLE_OK;
+  std::string curl_error;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+};
+
+namespace {
+CURL* as_curl(void* handle) { return static_cast<CURL*>(handle); }
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  std::string_view line(data, size * count);
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+    (*static_cast<std::map<std::string, std::string>*>(user))[name] = std::string(value);
+  }
+  return size * count;
+}
+
+int on_progress_interruptible(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return util::pending_signal() != 0 ? 1 : 0;
+}
+
+// Percent-encoding as SigV4 wants it: unreserved characters stay, and '/'
+// too when `keep_slash` (object keys in the path).
+std::string uri_encode(std::string_view text, bool keep_slash) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// A canonical query string: parameters sorted by name, values encoded.
+std::string query(std::vector<std::pair<std::string, std::string>> params) {
+  std::sort(params.begin(), params.end());
+  std::string out;
+  for (const auto& [name, value] : params) {
+    out += (out.empty() ? "" : "&") + uri_encode(name, false) + "=" + uri_encode(value, false);
+  }
+  return out;
+}
+
+std::string xml_decode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '&') {
+      out += text[i];
+      continue;
+    }
+    auto end = text.find(';', i);
+    if (end == std::string_view::npos) {
+      out += text.substr(i);
+      break;
+    }
+    auto entity = text.substr(i + 1, end - i - 1);
+    if (entity == "amp") out += '&';
+    else if (entity == "lt") out += '<';
+    else if (entity == "gt") out += '>';
+    else if (entity == "quot") out += '"';
+    else if (entity == "apos") out += '\'';
+    else if (!entity.empty() && entity[0] == '#') out += static_cast<char>(std::atoi(std::string(entity.substr(entity[1] == 'x' ? 2 : 1)).c_str()));
+    i = end;
+  }
+  return out;
+}
+
+// The raw inner text of every <tag>...</tag> (S3's XML has no attributes on
+// the elements read here and no nesting of a tag in itself).
+std::vector<std::string_view> xml_elements(std::string_view xml, std::string_view tag) {
+  std::vector<std::string_view> out;
+  std::string open = "<" + std::string(tag) + ">";
+  std::string close = "</" + std::string(tag) + ">";
+  for (std::size_t at = xml.find(open); at != std::string_view::npos; at = xml.find(open, at)) {
+    auto start = at + open.size();
+    auto end = xml.find(close, start);
+    if (end == std::string_view::npos) break;
+    out.push_back(xml.substr(start, end - start));
+    at = end + close.size();
+  }
+  return out;
+}
+
+std::string xml_value(std::string_view xml, std::string_view tag) {
+  auto all = xml_elements(xml, tag);
+  return all.empty() ? "" : xml_decode(all.front());
+}
+
+std::time_t parse_time(const std::string& text) {
+  std::tm tm{};
+  if (text.size() < 19 || !strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
+  return timegm(&tm);
+}
+
+bool transient(const S3Client::Response& r);
+}  // namespace
+
+namespace {
+bool transient_curl(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Sleeps, waking early for SIGINT/SIGTERM when the request may be interrupted.
+void pause(std::chrono::milliseconds delay, bool interruptible) {
+  auto until = std::chrono::steady_clock::now() + delay;
+  while (std::chrono::steady_clock::now() < until) {
+    if (interruptible) util::throw_if_interrupted();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+}  // namespace
+
+bool is_s3_url(std::string_view text) { return text.starts_with("s3://"); }
+
+S3Url parse_s3_url(std::string_view text) {
+  if (!is_s3_url(text)) throw Error("not an s3:// URL: " + std::string(text), Exit::usage);
+  std::string_view rest = text.substr(5);
+  auto slash = rest.find('/');
+  S3Url url;
+  url.bucket = std::string(rest.substr(0, slash));
+  if (slash != std::string_view::npos) url.key = std::string(rest.substr(slash + 1));
+  while (!url.key.empty() && url.key.back() == '/') url.key.pop_back();
+  if (url.bucket.empty() || url.key.starts_with('/') || url.key.find("//") != std::string::npos) {
+    throw Error("malformed S3 URL " + std::string(text) + " (expected s3://BUCKET[/PREFIX])", Exit::usage);
+  }
+  return url;
+}
+
+S3Client::S3Client(S3Config config, std::string bucket) : config_(std::move(config)), bucket_(std::move(bucket)) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  curl_ = curl_easy_init();
+  if (curl_ == nullptr) throw Error("cannot initialise libcurl");
+  if (config_.access_key.empty() || config_.secret_key.empty()) {
+    throw Error("no S3 credentials for bucket " + bucket_ +
+                    ": set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials",
+                Exit::storage);
+  }
+}
+
+S3Client::~S3Client() { curl_easy_cleanup(as_curl(curl_)); }
+
+std::string S3Client::where() const {
+  return "bucket " + bucket_ + " at " + (config_.endpoint.empty() ? "AWS S3 (" + config_.region + ")" : config_.endpoint);
+}
+
+std::string S3Client::url_for(const std::string& key, const std::string& q) const {
+  std::string url;
+  // Custom endpoints get path-style addressing; AWS virtual-hosted, except for
+  // bucket names with dots, which a wildcard certificate does not cover.
+  if (!config_.endpoint.empty()) {
+    url = config_.endpoint + "/" + uri_encode(bucket_, false);
+    if (!key.empty()) url += "/" + uri_encode(key, true);
+  } else if (bucket_.find('.') != std::string::npos) {
+    url = "https://s3." + config_.region + ".amazonaws.com/" + bucket_ + (key.empty() ? "" : "/" + uri_encode(key, true));
+  } else {
+    url = "https://" + bucket_ + ".s3." + config_.region + ".amazonaws.com/" + uri_encode(key, true);
+  }
+  if (!q.empty()) url += "?" + q;
+  return url;
+}
+
+S3Client::Response S3Client::perform(const Request& request) {
+  CURL* curl = as_curl(curl_);
+  curl_easy_reset(curl);
+  Response response;
+  std::string url = url_for(request.key, request.query);
+  std::string sigv4 = "aws:amz:" + config_.region + ":s3";
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
+  curl_easy_setopt(curl, CURLOPT_USERNAME, config_.access_key.c_str());
+  curl_easy_setopt(curl, CURLOPT_PASSWORD, config_.secret_key.c_str());
+  if (!config_.ca_bundle.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, config_.ca_bundle.c_str());
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  // A connection that stalls for 30 s is dropped and the request retried.
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  if (request.into) request.into->clear();
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, request.into ? request.into : &response.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+  if (request.interruptible) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress_interruptible);
+  }
+  curl_slist* headers = nullptr;
+  for (const auto& header : request.headers) headers = curl_slist_append(headers, header.c_str());
+  std::string payload_hash = request.has_body ? util::sha256_hex(request.body) : util::sha256_hex("");
+  headers = curl_slist_append(headers, ("x-amz-content-sha256: " + payload_hash).c_str());
+  if (!config_.session_token.empty()) {
+    headers = curl_slist_append(headers, ("x-amz-security-token: " + config_.session_token).c_str());
+  }
+  if (request.method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+  if (request.has_body) {
+    headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+    // The body is sent with a Content-Length: RGW refuses chunked uploads.
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  char error[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  response.curl = curl_easy_perform(curl);
+  curl_slist_free_all(headers);
+  response.curl_error = error[0] ? error : curl_easy_strerror(response.curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  // An error's body (its XML code) is read from the response.
+  if (request.into && response.status != 200 && response.status != 206) response.body = std::move(*request.into);
+  if (response.curl == CURLE_ABORTED_BY_CALLBACK) util::throw_if_interrupted();
+  return response;
+}
+
+namespace {
+bool transient(const S3Client::Response& r) {
+  if (r.curl != CURLE_OK) return transient_curl(r.curl);
+  if (r.status == 500 || r.status == 502 || r.status == 503 || r.status == 504) return true;
+  auto code = xml_value(r.body, "Code");
+  return code == "SlowDown" || code == "RequestTimeout" || code == "InternalError";
+}
+}  // namespace
+
+// Retries throttling (503 SlowDown) and dropped connections with exponential
+// backoff and jitter, at most config.max_attempts tries in all.
+S3Client::Response S3Client::send(const Request& request) {
+  static thread_local std::mt19937 random{std::random_device{}()};
+  for (int attempt = 1;; ++attempt) {
+    Response response = perform(request);
+    if (!transient(response) || attempt >= config_.max_attempts) return response;
+    auto base = std::min(200 << std::min(attempt - 1, 5), 5000);
+    auto delay = std::chrono::milliseconds(base / 2 + static_cast<int>(random() % static_cast<unsigned>(base)));
+    spdlog::debug("S3 {} {}: {} ; retry {} in {} ms", request.method, request.key,
+                  response.curl != CURLE_OK ? response.curl_error : "HTTP " + std::to_string(response.status), attempt,
+                  delay.count());
+    pause(delay, request.interruptible);
+  }
+}
+
+void S3Client::fail(const Request& request, const Response& response) {
+  std::string what = request.method + " " + (request.key.empty() ? "/" : request.key);
+  if (response.curl != CURLE_OK) {
+    throw S3Error("cannot reach the S3 endpoint for " + where() + " (" + what + "): " + response.curl_error, 0, "");
+  }
+  std::string code = xml_value(response.body, "Code");
+  std::string message = xml_value(response.body, "Message");
+  if (code.empty() && response.status == 404) code = request.key.empty() ? "NoSuchBucket" : "NoSuchKey";
+  if (code.empty() && response.status == 403) code = "AccessDenied";
+  std::string hint;
+  if (code == "NoSuchBucket") hint = "the bucket does not exist";
+  if (code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch") {
+    hint = "the credentials were refused: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the AWS_PROFILE in use";
+  }
+  if (code == "AccessDenied") hint = "the credentials are not allowed to do this";
+  if (code == "RequestTimeTooSkewed") hint = "this machine's clock differs too much from the server's: set it right (NTP)";
+  throw S3Error("S3 " + where() + " answered " + (code.empty() ? "an error" : code) + " (HTTP " +
+                    std::to_string(response.status) + ") to " + what + (message.empty() ? "" : ": " + message) +
+                    (hint.empty() ? "" : "; " + hint),
+                response.status, code);
+}
+
+std::optional<std::uint64_t> S3Client::head(const std::string& key) {
+  Request request{"HEAD", key};
+  auto response = send(request);
+  if (response.curl == CURLE_OK && response.status == 404) return std::nullopt;
+  if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+  return std::strtoull(response.headers["content-length"].c_str(), nullptr, 10);
+}
+
+std::string S3Client::etag(const std::string& key) {
+  Request request{"HEAD", key};
+  auto response = send(request);
+  if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+  return response.headers["etag"];
+}
+
+std::optional<std::string> S3Client::get(const std::string& key) {
+  Request request{"GET", key};
+  auto response = send(request);
+  if (response.curl == CURLE_OK && response.status == 404 && xml_value(response.body, "Code") != "NoSuchBucket") {
+    return std::nullopt;
+  }
+  if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+  return std::move(response.body);
+}
+
+std::string S3Client::get_range(const std::string& key, std::uint64_t offset, std::uint64_t length,
+                                const std::string& etag) {
+  std::string out;
+  get_range_into(key, offset, length, etag, out);
+  return out;
+}
+
+void S3Client::get_range_into(const std::string& key, std::uint64_t offset, std::uint64_t length,
+                              const std::string& etag, std::string& out) {
+  Request request{"GET", key};
+  request.headers.push_back("Range: bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1));
+  if (!etag.empty()) request.headers.push_back("If-Match: " + etag);
+  request.into = &out;
+  // Grown once to the whole range: appending would double it step by step.
+  if (out.capacity() < length) out.reserve(length);
+  // A connection dropped mid-body is retried by send(); a short body as well.
+  for (int attempt = 1;; ++attempt) {
+    auto response = send(request);
+    if (response.curl == CURLE_OK && response.status == 412) {
+      throw S3Error("object " + key + " in " + where() + " changed while it was read", 412, "PreconditionFailed");
+    }
+    if (response.curl != CURLE_OK || (response.status != 206 && response.status != 200)) fail(request, response);
+    if (response.status == 200 && offset == 0 && out.size() <= length) return;
+    if (out.size() == length) return;
+    if (attempt >= config_.max_attempts) {
+      throw S3Error("object " + key + " in " + where() + ": short read at offset " + std::to_string(offset), 206, "");
+    }
+  }
+}
+
+bool S3Client::put_new(const std::string& key, std::string_view body) {
+  if (head(key)) return false;
+  Request request{"PUT", key};
+  request.body = body;
+  request.has_body = true;
+  request.headers.push_back("If-None-Match: *");
+  auto response = send(request);
+  if (response.curl == CURLE_OK && response.status == 412) return false;
+  if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+  return true;
+}
+
+void S3Client::remove(const std::string& key) {
+  Request request{"DELETE", key};
+  auto response = send(request);
+  if (response.curl != CURLE_OK || (response.status != 204 && response.status != 200 && response.status != 404)) {
+    fail(request, response);
+  }
+}
+
+std::vector<S3Object> S3Client::list(const std::string& prefix) {
+  std::vector<S3Object> objects;
+  std::string token;
+  for (;;) {
+    std::vector<std::pair<std::string, std::string>> params = {{"list-type", "2"}, {"prefix", prefix}};
+    if (!token.empty()) params.emplace_back("continuation-token", token);
+    Request request{"GET", "", query(params)};
+    auto response = send(request);
+    if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+    for (auto item : xml_elements(response.body, "Contents")) {
+      S3Object object;
+      object.key = xml_value(item, "Key");
+      object.size = std::strtoull(xml_value(item, "Size").c_str(), nullptr, 10);
+      object.last_modified = parse_time(xml_value(item, "LastModified"));
+      objects.push_back(std::move(object));
+    }
+    token = xml_value(response.body, "NextContinuationToken");
+    if (xml_value(response.body, "IsTruncated") != "true" || token.empty()) return objects;
+  }
+}
+
+std::vector<std::string> S3Client::list_folders(const std::string& prefix) {
+  std::vector<std::string> folders;
+  std::string token;
+  for (;;) {
+    std::vector<std::pair<std::string, std::string>> params = {
+        {"list-type", "2"}, {"prefix", prefix}, {"delimiter", "/"}};
+    if (!token.empty()) params.emplace_back("continuation-token", token);
+    Request request{"GET", "", query(params)};
+    auto response = send(request);
+    if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+    for (auto item : xml_elements(response.body, "CommonPrefixes")) {
+      std::string folder = xml_value(item, "Prefix").substr(prefix.size());
+      if (!folder.empty() && folder.back() == '/') folder.pop_back();
+      if (!folder.empty()) folders.push_back(folder);
+    }
+    token = xml_value(response.body, "NextContinuationToken");
+    if (xml_value(response.body, "IsTruncated") != "true" || token.empty()) return folders;
+  }
+}
+
+void S3Client::check_bucket() {
+  Request request{"GET", "", query({{"list-type", "2"}, {"max-keys", "1"}})};
+  auto response = send(request);
+  if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+}
+
+std::string S3Client::create_multipart(const std::string& key) {
+  Request request{"POST", key, "uploads="};
+  auto response = send(request);
+  if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+  auto id = xml_value(response.body, "UploadId");
+  if (id.empty()) throw S3Error("S3 " + where() + " started a multipart upload of " + key + " without an UploadId", 200, "");
+  return id;
+}
+
+std::string S3Client::upload_part(const std::string& key, const std::string& upload_id, int part,
+                                  std::string_view data) {
+  Request request{"PUT", key, query({{"partNumber", std::to_string(part)}, {"uploadId", upload_id}})};
+  request.body = data;
+  request.has_body = true;
+  auto response = send(request);
+  if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+  return response.headers["etag"];
+}
+
+void S3Client::complete_multipart(const std::string& key, const std::string& upload_id,
+                                  const std::vector<std::string>& etags) {
+  std::string body = "<CompleteMultipartUpload>";
+  for (std::size_t i = 0; i < etags.size(); ++i) {
+    body += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" + etags[i] + "</ETag></Part>";
+  }
+  body += "</CompleteMultipartUpload>";
+  Request request{"POST", key, query({{"uploadId", upload_id}})};
+  request.body = body;
+  request.has_body = true;
+  // Where supported, the server refuses to complete over an existing object.
+  request.headers.push_back("If-None-Match: *");
+  auto response = send(request);
+  // CompleteMultipartUpload can fail with a 200 and an <Error> body.
+  if (response.curl != CURLE_OK || response.status != 200 || !xml_value(response.body, "Code").empty()) {
+    fail(request, response);
+  }
+}
+
+void S3Client::abort_multipart(const std::string& key, const std::string& upload_id) {
+  Request request{"DELETE", key, query({{"uploadId", upload_id}})};
+  request.interruptible = false;
+  auto response = send(request);
+  if (response.curl != CURLE_OK || (response.status != 204 && response.status != 200 && response.status != 404)) {
+    fail(request, response);
+  }
+}
+
+std::vector<S3Upload> S3Client::list_multipart(const std::string& prefix) {
+  std::vector<S3Upload> uploads;
+  std::string key_marker;
+  std::string id_marker;
+  for (;;) {
+    std::vector<std::pair<std::string, std::string>> params = {{"uploads", ""}, {"prefix", prefix}};
+    if (!key_marker.empty()) {
+      params.emplace_back("key-marker", key_marker);
+      params.emplace_back("upload-id-marker", id_marker);
+    }
+    Request request{"GET", "", query(params)};
+    auto response = send(request);
+    if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+    for (auto item : xml_elements(response.body, "Upload")) {
+      uploads.push_back({xml_value(item, "Key"), xml_value(item, "UploadId"), parse_time(xml_value(item, "Initiated"))});
+    }
+    key_marker = xml_value(response.body, "NextKeyMarker");
+    id_marker = xml_value(response.body, "NextUploadIdMarker");
+    if (xml_value(response.body, "IsTruncated") != "true" || key_marker.empty()) return uploads;
+  }
+}
+
+}  // namespace dockform::store
