@@ -152,7 +152,7 @@ assert_eq 0 "$RC" "C: unlock --force"
 assert_contains "$OUT" "removed" "C: unlock --force says so"
 assert_contains "$ERR" "although its holder may still run" "C: unlock --force warns"
 docker inspect "$lock" >/dev/null 2>&1 && fail "C: unlock --force left the lock"
-kill -9 "$holder_pid" 2>/dev/null
+kill -9 "$holder_pid" 2>/dev/null || true
 wait "$holder_pid" 2>/dev/null || true
 holder_pid=""
 wait_lock_gone "C"
@@ -163,7 +163,7 @@ assert_contains "$OUT" "is not locked" "C: unlock says not locked"
 hold_lock "$boot:99999999:1" "$(hostname)"
 restore_ok "C: fast path (same boot, pid gone)"
 assert_contains "$ERR" "taking over the lock on volume $target" "C: fast path takeover named"
-kill -9 "$holder_pid" 2>/dev/null
+kill -9 "$holder_pid" 2>/dev/null || true
 wait "$holder_pid" 2>/dev/null || true
 holder_pid=""
 

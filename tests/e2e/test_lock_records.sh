@@ -68,7 +68,7 @@ hold_lease() {
   fail "the planted lease did not start"
 }
 drop_lease() {
-  kill -9 "$holder_pid" 2>/dev/null
+  kill -9 "$holder_pid" 2>/dev/null || true
   wait "$holder_pid" 2>/dev/null || true
   holder_pid=""
   docker rm -f "${PFX}lease" >/dev/null 2>&1 || true
