@@ -5,6 +5,9 @@
 #   dockform_engine_start      start a private dockerd, export DOCKER_HOST to it
 #   dockform_engine_stop       stop it and delete everything it left (idempotent,
 #                              safe to call from an EXIT/INT/TERM trap)
+#   dockform_engine_restart    stop that dockerd gracefully (SIGTERM, as a service
+#                              restart does) and start it again on the same folder
+#                              and socket: containers, volumes and images persist
 #   dockform_engine_reachable  0 when DOCKER_HOST (or /var/run/docker.sock when
 #                              DOCKER_HOST is unset) answers `docker version` in 5 s
 #
@@ -278,4 +281,53 @@ dockform_engine_stop() {
   DOCKFORM_ENGINE_PID=""
   _dockform_engine_log "private engine in $dir stopped"
   return 0
+}
+
+# Restarts the engine started by dockform_engine_start: SIGTERM to dockerd
+# (which stops its containers), wait until every engine process is gone, then
+# a new dockerd on the same folder, socket and flags. DOCKER_HOST is unchanged.
+dockform_engine_restart() {
+  local dir=${DOCKFORM_ENGINE_DIR:-} pid="" i
+  if [[ -z $dir || $dir != /tmp/dfe.* || ! -d $dir ]]; then
+    _dockform_engine_log "no private engine to restart"
+    return 1
+  fi
+  [[ -s $dir/dockerd.pid ]] && pid=$(cat "$dir/dockerd.pid" 2>/dev/null)
+  if [[ $pid =~ ^[0-9]+$ ]] && _dockform_engine_alive "$pid" &&
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 300; i++)); do
+      _dockform_engine_alive "$pid" || break
+      sleep 0.2
+    done
+  fi
+  [[ -n ${DOCKFORM_ENGINE_PID:-} ]] && { wait "$DOCKFORM_ENGINE_PID" 2>/dev/null || true; }
+  _DFE_TRACKED=()
+  _dockform_engine_wait_gone 30 "$dir" || {
+    _dockform_engine_log "engine processes still running after the stop: ${_DFE_LIVE[*]}"
+    return 1
+  }
+  rm -f "$dir/dockerd.pid"
+  setsid -w dockerd \
+    --config-file "$dir/daemon.json" \
+    --data-root "$dir/data" \
+    --exec-root "$dir/exec" \
+    --pidfile "$dir/dockerd.pid" \
+    --host "unix://$dir/d.sock" \
+    --storage-driver vfs \
+    --iptables=false \
+    --ip-masq=false \
+    --bridge=none \
+    </dev/null >>"$dir/dockerd.log" 2>&1 &
+  DOCKFORM_ENGINE_PID=$!
+  for ((i = 0; i < 120; i++)); do
+    if [[ -S $dir/d.sock ]] && timeout -k 2 5 docker -H "unix://$dir/d.sock" version >/dev/null 2>&1; then
+      _dockform_engine_log "private dockerd $(cat "$dir/dockerd.pid" 2>/dev/null) restarted at unix://$dir/d.sock"
+      return 0
+    fi
+    sleep 0.5
+  done
+  _dockform_engine_log "dockerd did not answer within 60 s of its restart; last lines of $dir/dockerd.log:"
+  tail -n 40 "$dir/dockerd.log" >&2 || true
+  return 1
 }

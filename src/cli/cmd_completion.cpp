@@ -32,12 +32,12 @@ _dockform() {
   for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     case "$w" in
       version|validate|plan|apply|volume|completion) [ -z "$cmd" ] && cmd="$w";;
-      snapshot|restore|list|verify|prune) [ "$cmd" = volume ] && [ -z "$sub" ] && sub="$w";;
+      snapshot|restore|list|verify|prune|unlock) [ "$cmd" = volume ] && [ -z "$sub" ] && sub="$w";;
     esac
   done
   case "$cmd/$sub" in
     /) COMPREPLY=($(compgen -W "version validate plan apply volume completion $global" -- "$cur"));;
-    volume/) COMPREPLY=($(compgen -W "snapshot restore list verify prune" -- "$cur"));;
+    volume/) COMPREPLY=($(compgen -W "snapshot restore list verify prune unlock" -- "$cur"));;
     volume/snapshot) COMPREPLY=($(compgen -W "--all -o --output --note --level --stop-containers --json $(_dockform_volumes)" -- "$cur"));;
     volume/restore)
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--force --stop-containers --json" -- "$cur"))
@@ -45,6 +45,7 @@ _dockform() {
     volume/list) COMPREPLY=($(compgen -W "-o --output --json $(_dockform_volumes)" -- "$cur"));;
     volume/verify) COMPREPLY=($(compgen -W "--json" -- "$cur") $(compgen -f -X '!*.tar?(.zst)' -- "$cur"));;
     volume/prune) COMPREPLY=($(compgen -W "--all -o --output --keep-last --keep-daily --keep-weekly --keep-monthly --dry-run --json $(_dockform_volumes)" -- "$cur"));;
+    volume/unlock) COMPREPLY=($(compgen -W "--force --json $(_dockform_volumes)" -- "$cur"));;
     completion/*) COMPREPLY=($(compgen -W "bash" -- "$cur"));;
   esac
 }

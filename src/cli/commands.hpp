@@ -29,6 +29,7 @@ void add_restore_command(CLI::App& volume, CliState& state);
 void add_list_command(CLI::App& volume, CliState& state);
 void add_verify_command(CLI::App& volume, CliState& state);
 void add_prune_command(CLI::App& volume, CliState& state);
+void add_unlock_command(CLI::App& volume, CliState& state);
 void add_completion_command(CLI::App& app, CliState& state);
 
 // <manifest dir>/.dockform/snapshots, or -o DIR.

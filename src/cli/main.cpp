@@ -1,6 +1,8 @@
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "commands.hpp"
@@ -73,7 +75,13 @@ int main(int argc, char** argv) {
   util::install_signal_handlers();
   core::Session session(state.global);
   try {
-    return state.run ? state.run(session) : 0;
+    int rc = state.run ? state.run(session) : 0;
+    // A result nobody could read (closed pipe) is a failure, like SIGPIPE's default.
+    std::cout.flush();
+    if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      throw Error("could not write the output: " + std::string(std::strerror(errno)));
+    }
+    return rc;
   } catch (const util::Interrupted& e) {
     spdlog::error("{}", e.what());
     return static_cast<int>(e.code());

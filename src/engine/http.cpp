@@ -106,6 +106,14 @@ void check_tls_files(const Endpoint& endpoint) {
 // Owns a request's header list: freed after the transfer, also when it throws.
 using HeaderList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
 
+// A TCP engine that vanished (machine down, network gone) sends nothing, not
+// even a reset: keepalive probes notice it within about two minutes.
+void set_keepalive(CURL* curl) {
+  curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(curl, CURLOPT_TCP_KEEPIDLE, 30L);
+  curl_easy_setopt(curl, CURLOPT_TCP_KEEPINTVL, 10L);
+}
+
 // Lets SIGINT/SIGTERM abort a long transfer.
 int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) { return util::pending_signal() != 0 ? 1 : 0; }
 }  // namespace
@@ -149,6 +157,7 @@ void HttpClient::connection_options(void* handle, SshDialer* ssh) {
   CURL* curl = as_curl(handle);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  set_keepalive(curl);
   error_text_[0] = '\0';
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text_);
   if (endpoint_.kind == Endpoint::Kind::unix_socket) {

@@ -233,6 +233,7 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   Staging staging(engine, options.helper_image, options.volume);
   auto walk = extract(engine, options, *source, checks, staging, result);
   verify(options, checks, walk, result);
+  lock.ensure_held();  // a lock lost meanwhile may have a new holder: do not swap under it
   swap_in(stopped, users, staging, result);
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return result;

@@ -1,5 +1,8 @@
 #include "dockform/util/signals.hpp"
 
+#include <poll.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstring>
 #include <string>
@@ -8,13 +11,35 @@ namespace dockform::util {
 
 namespace {
 volatile std::sig_atomic_t g_signal = 0;
+// SIGPIPE is kept apart: it also comes from pipes that are not our output.
+volatile std::sig_atomic_t g_pipe = 0;
 
-extern "C" void on_signal(int signal) { g_signal = signal; }
+extern "C" void on_signal(int signal) {
+  if (signal == SIGPIPE) {
+    g_pipe = 1;
+  } else {
+    g_signal = signal;
+  }
+}
+
+std::string describe(int signal) {
+  switch (signal) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP (terminal or session closed)";
+    case SIGPIPE: return "SIGPIPE (output closed)";
+  }
+  return "signal " + std::to_string(signal);
+}
+
+// A pipe whose reader is gone polls as POLLERR, a hung-up terminal as POLLHUP.
+bool output_broken(int fd) {
+  pollfd pfd{fd, POLLOUT, 0};
+  return ::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLERR | POLLHUP)) != 0;
+}
 }  // namespace
 
-Interrupted::Interrupted(int signal)
-    : signal_(signal),
-      message_(std::string("interrupted by ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") + "; cleaned up") {}
+Interrupted::Interrupted(int signal) : signal_(signal), message_("interrupted by " + describe(signal) + "; cleaned up") {}
 
 void install_signal_handlers() {
   struct sigaction action;
@@ -24,14 +49,25 @@ void install_signal_handlers() {
   // No SA_RESTART: blocking calls return EINTR so loops notice promptly.
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
-  // A closed pipe (e.g. `dockform ... | head`) must surface as an error, not kill us mid-cleanup.
-  std::signal(SIGPIPE, SIG_IGN);
+  // A closed terminal or ssh session: clean up like SIGTERM rather than die with leftovers.
+  sigaction(SIGHUP, &action, nullptr);
+  // A closed pipe (e.g. `dockform ... | head`): the write fails with EPIPE
+  // and the run stops and cleans up, rather than being killed mid-cleanup.
+  sigaction(SIGPIPE, &action, nullptr);
 }
 
-int pending_signal() { return g_signal; }
+int pending_signal() {
+  if (g_signal != 0) return g_signal;
+  if (g_pipe == 0) return 0;
+  // Only a broken stdout or stderr interrupts; a pipe to a transport's child
+  // process (ssh) that closed is that transport's error to report.
+  if (output_broken(STDOUT_FILENO) || output_broken(STDERR_FILENO)) return SIGPIPE;
+  g_pipe = 0;
+  return 0;
+}
 
 void throw_if_interrupted() {
-  if (g_signal != 0) throw Interrupted(g_signal);
+  if (int signal = pending_signal(); signal != 0) throw Interrupted(signal);
 }
 
 }  // namespace dockform::util

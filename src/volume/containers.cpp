@@ -6,6 +6,7 @@
 
 #include "dockform/util/process.hpp"
 #include "dockform/volume/helper.hpp"
+#include "dockform/volume/volume_lock.hpp"
 
 namespace dockform::volume {
 
@@ -45,11 +46,9 @@ std::vector<std::string> StoppedContainers::recover_interrupted(bool adopt) {
   auto record = engine_.container_inspect(record_name(volume_));
   if (!record) return {};
   const auto& labels = (*record)["Config"]["Labels"];
-  std::string owner = labels.is_object() ? labels.value(kOwnerLabel, "") : "";
-  if (!owner.empty() && !util::owner_is_gone(owner)) {
-    throw Error("containers using volume " + volume_ + " are stopped by another dockform run (" + owner +
-                    "); try again when it has finished",
-                Exit::refused);
+  if (record_liveness(engine_, *record) != Liveness::gone) {
+    refuse_held("containers using volume " + volume_ + " are stopped by another dockform run", volume_,
+                holder_from_labels(labels));
   }
   std::vector<std::string> names;
   std::vector<std::string> ids;
@@ -79,10 +78,15 @@ void StoppedContainers::write_record() {
   if (record_written_) engine_.container_remove(record_name(volume_));
   record_written_ = false;
   if (ids_.empty()) return;
+  // The lease proves us alive to any run, on any machine, while the record exists.
+  if (!lease_) lease_ = std::make_unique<Lease>(engine_, image_, "", my_holder_labels());
+  engine::Labels labels = my_holder_labels();
+  labels[kStoppedLabel] = join(ids_);
+  labels[kLeaseLabel] = lease_->id();
   engine::json config = {{"Image", image_},
                          {"Cmd", {"true"}},
                          {"NetworkDisabled", true},
-                         {"Labels", {{kStoppedLabel, join(ids_)}, {kOwnerLabel, util::my_owner_identity()}}},
+                         {"Labels", labels},
                          {"HostConfig", {{"NetworkMode", "none"}, {"LogConfig", {{"Type", "none"}}}}}};
   try {
     engine_.container_create(config, record_name(volume_));

@@ -145,6 +145,12 @@ remote_kill_and_recover() {
   kill -9 "$pid"
   wait "$pid" 2>/dev/null || true
   assert_no_ssh_left
+  # The lock is a lease on the killed run's connection: the engine ends it by itself.
+  local i
+  for ((i = 0; i < 100; i++)); do engine inspect "dockform-lock-$target" >/dev/null 2>&1 || break; sleep 0.1; done
+  if engine inspect "dockform-lock-$target" >/dev/null 2>&1; then
+    fail "the lock of the restore killed over $t is still there 10 s later"
+  fi
 
   over "$t" -c "$M" volume restore "$target" "$snap" --force
   assert_eq 0 "$RC" "restore over $t after a killed one"

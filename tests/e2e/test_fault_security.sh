@@ -7,7 +7,8 @@
 #  - The restore's extracting helper, inspected while it extracts: the volume
 #    mounted read-write (needed), still network none, CapDrop ALL with only
 #    the file capabilities tar needs, not privileged, no-new-privileges, log
-#    driver none. The lock container: network none, never started.
+#    driver none. The lock container (a lease): network none, no mount, no
+#    capability, read-only root, removed by the engine when it ends.
 #  - Interpolation never runs commands: "$(touch FILE)" and `touch FILE` in
 #    the identifier, the context, the helper image, a fileset source and a
 #    ${VAR:-default} never create FILE (validate, plan, snapshot).
@@ -118,7 +119,11 @@ python3 - "$TEST_TMP/lock.json" <<'EOF' || fail "lock container settings"
 import json, sys
 c = json.load(open(sys.argv[1]))[0]
 assert c["HostConfig"]["NetworkMode"] == "none", c["HostConfig"]["NetworkMode"]
-assert c["State"]["StartedAt"].startswith("0001-01-01"), c["State"]["StartedAt"]
+assert c["State"]["Running"] is True, c["State"]  # a lease: it runs while its holder lives
+assert c["HostConfig"]["AutoRemove"] is True
+assert c["HostConfig"]["CapDrop"] == ["ALL"] and not c["HostConfig"]["CapAdd"], c["HostConfig"]
+assert c["HostConfig"]["ReadonlyRootfs"] is True
+assert c["HostConfig"]["LogConfig"]["Type"] == "none"
 assert not c["Mounts"], c["Mounts"]
 assert c["HostConfig"]["Privileged"] is False
 EOF

@@ -1,7 +1,8 @@
 #pragma once
-// SIGINT/SIGTERM only set a flag; long loops poll it and unwind by throwing
-// Interrupted, so every RAII owner (helper container, temp file, stopped
-// container) cleans up on the normal exception path.
+// SIGINT, SIGTERM, SIGHUP (and SIGPIPE from a closed stdout or stderr) only
+// set a flag; long loops poll it and unwind by throwing Interrupted, so every
+// RAII owner (helper container, temp file, stopped container, lock) cleans up
+// on the normal exception path.
 #include <string>
 
 #include "dockform/util/error.hpp"

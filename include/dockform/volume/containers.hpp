@@ -6,12 +6,17 @@
 // stop in a never-started container named dockform-stopped-<volume> (label
 // io.dockform.stopped = their ids). A run killed before it could start them
 // again leaves that record behind; the next snapshot or restore of the volume
-// reports it, and with --stop-containers starts those containers too.
+// reports it, and with --stop-containers starts those containers too. The
+// record names its holder and the id of the holder's lease (lease.hpp): the
+// holder counts as gone once that lease no longer runs, whatever machine it
+// ran on.
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "dockform/engine/docker.hpp"
+#include "dockform/volume/lease.hpp"
 
 namespace dockform::volume {
 
@@ -49,6 +54,7 @@ class StoppedContainers {
   std::vector<std::string> names_;
   bool record_written_ = false;
   std::optional<int> stop_timeout_;
+  std::unique_ptr<Lease> lease_;  // declared last: released after the record is gone
 };
 
 }  // namespace dockform::volume

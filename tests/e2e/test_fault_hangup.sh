@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Hang-ups are handled like SIGTERM: clean up, release, exit non-zero.
+#  1. SIGHUP while a snapshot streams (temporary file past 10 MB): exit 1,
+#     "interrupted by SIGHUP"; no final or temporary file, no helper.
+#  2. SIGHUP while a restore extracts: exit 1, "interrupted by SIGHUP"; the
+#     volume is unchanged, no .dockform-* entry, helper, lock or lease left.
+#  3. stderr is a pipe whose reader is gone (`dockform ... 2>&1 | head`
+#     after head exited): the first log line breaks it; the snapshot stops,
+#     cleans up and exits non-zero.
+#  4. stdout is such a pipe: the result cannot be written: exit non-zero.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=fixtures.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
+
+big=${PFX}big
+target=${PFX}target
+M=$TEST_TMP/manifest
+write_manifest "$M" hanguptest "$big" "$target"
+engine volume create "$big" >/dev/null
+engine volume create "$target" >/dev/null
+df_pid=""
+_hup_exit() {
+  local rc=$?
+  set +e
+  [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null
+  engine rm -f "dockform-lock-$target" >/dev/null 2>&1
+  (exit "$rc")
+  _on_exit
+}
+trap _hup_exit EXIT
+
+vol_exec "$big" sh -c 'i=0; while [ $i -lt 40 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=4 2>/dev/null; i=$((i+1)); done' ||
+  fail "filling $big"
+no_helpers() { # WHAT VOLUME [PID]: no helper on VOLUME, no lease of dockform PID (other tests share the engine)
+  if [[ -n $(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$2") ]]; then
+    fail "$1: helper containers left: $(engine ps -a --filter label=io.dockform.helper)"
+  fi
+  if [[ -n ${3-} && -n $(engine ps -aq --filter label=io.dockform.lease --filter "label=io.dockform.pid=$3") ]]; then
+    fail "$1: lease containers left: $(engine ps -a --filter label=io.dockform.lease)"
+  fi
+}
+wait_df() { # WHAT: waits (60 s at most) for $df_pid; sets rc
+  local i
+  for ((i = 0; i < 600; i++)); do kill -0 "$df_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$df_pid" 2>/dev/null && fail "$1: dockform still runs 60 s after the hang-up"
+  rc=0
+  wait "$df_pid" || rc=$?
+  df_pid=""
+}
+
+# ------------------------------------------------------------------ 1. SIGHUP during a snapshot
+out=$TEST_TMP/hup
+"$DOCKFORM" -c "$M" volume snapshot "$big" -o "$out" --level 1 >"$TEST_TMP/1.out" 2>"$TEST_TMP/1.err" </dev/null &
+df_pid=$!
+pid=$df_pid
+sent=""
+for ((i = 0; i < 1500; i++)); do
+  if [[ -n $(find "$out/$big" -maxdepth 1 -name '.dockform-tmp-*' -size +10M 2>/dev/null) ]]; then
+    kill -HUP "$df_pid"
+    sent=1
+    break
+  fi
+  kill -0 "$df_pid" 2>/dev/null || break
+  sleep 0.02
+done
+[[ -n $sent ]] || fail "1: the snapshot ended before the hang-up: $(cat "$TEST_TMP/1.err")"
+wait_df 1
+err=$(<"$TEST_TMP/1.err")
+assert_eq 1 "$rc" "1: exit code after SIGHUP [$err]"
+assert_contains "$err" "interrupted by SIGHUP" "1: message"
+assert_eq "" "$(find "$out" -mindepth 1 -not -type d)" "1: files left by the hung-up snapshot"
+no_helpers 1 "$big" "$pid"
+
+# ------------------------------------------------------------------ 2. SIGHUP during a restore
+run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
+assert_eq 0 "$RC" "snapshot for the restore"
+snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+vol_exec "$target" sh -c 'echo old > /v/old.txt; mkdir /v/keep; echo deep > /v/keep/f' || fail "filling $target"
+before=$(tree_listing "$target")
+"$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/2.out" 2>"$TEST_TMP/2.err" </dev/null &
+df_pid=$!
+pid=$df_pid
+sent=""
+# Looked at through the extracting helper itself: another container on the
+# volume would make the restore refuse (containers in use).
+extracting() {
+  local helper
+  helper=$(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target" | head -n 1)
+  [[ -n $helper ]] && engine exec "$helper" sh -c 'ls -d /volume/.dockform-restore-*/r1' >/dev/null 2>&1
+}
+for ((i = 0; i < 1500; i++)); do
+  if extracting; then
+    kill -HUP "$df_pid"
+    sent=1
+    break
+  fi
+  kill -0 "$df_pid" 2>/dev/null || break
+  sleep 0.05
+done
+[[ -n $sent ]] || fail "2: the restore ended before the hang-up: $(cat "$TEST_TMP/2.err")"
+wait_df 2
+err=$(<"$TEST_TMP/2.err")
+assert_eq 1 "$rc" "2: exit code after SIGHUP [$err]"
+assert_contains "$err" "interrupted by SIGHUP" "2: message"
+assert_eq "$before" "$(tree_listing "$target")" "2: the volume after the hung-up restore"
+engine inspect "dockform-lock-$target" >/dev/null 2>&1 && fail "2: lock container left"
+no_helpers 2 "$target" "$pid"
+
+# ------------------------------------------------------------------ 3 and 4. broken output pipes
+# run_broken FD ARGS...: runs dockform with fd FD (1 or 2) on a pipe whose reader is closed.
+run_broken() {
+  python3 - "$@" <<'EOF'
+import os, subprocess, sys
+fd = int(sys.argv[1])
+r, w = os.pipe()
+os.close(r)
+other = open(os.environ["TEST_TMP"] + "/broken.other", "w")
+out = w if fd == 1 else other
+err = w if fd == 2 else other
+rc = subprocess.run([os.environ["DOCKFORM"]] + sys.argv[2:], stdin=subprocess.DEVNULL, stdout=out, stderr=err).returncode
+print(rc)
+EOF
+}
+export TEST_TMP
+out3=$TEST_TMP/broken3
+rc=$(run_broken 2 -c "$M" -v volume snapshot "$big" -o "$out3" --level 1)
+[[ $rc != 0 ]] || fail "3: exit 0 with stderr on a closed pipe"
+assert_eq "" "$(find "$out3" -mindepth 1 -not -type d 2>/dev/null)" "3: files left with stderr on a closed pipe"
+no_helpers 3 "$big"
+rc=$(run_broken 1 -c "$M" volume list "$big" -o "$TEST_TMP/snaps" --json)
+[[ $rc != 0 ]] || fail "4: exit 0 with stdout on a closed pipe"
+assert_contains "$(<"$TEST_TMP/broken.other")" "could not write" "4: the error says the output failed"
+
+pass

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The engine restarts (SIGTERM to dockerd, as a service restart does) while a
+# restore holds the volume's lock. The test starts a second private engine of
+# its own for this (the shared one is never touched). The restart ends the
+# lease container: the holder, resumed, fails with a non-zero exit; the
+# restarted engine shows no lock that blocks, and the next restore succeeds
+# with exactly the snapshot's tree and nothing left over.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=fixtures.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
+
+[[ -n ${DOCKFORM_SOURCE_DIR:-} ]] || fail "DOCKFORM_SOURCE_DIR is not set (the repository, for scripts/lib/engine.sh)"
+# shellcheck source=../../scripts/lib/engine.sh
+source "$DOCKFORM_SOURCE_DIR/scripts/lib/engine.sh"
+# shellcheck source=../../scripts/lib/images.sh
+source "$DOCKFORM_SOURCE_DIR/scripts/lib/images.sh"
+
+shared_host=$DOCKER_HOST
+df_pid=
+_restart_exit() {
+  local rc=$?
+  set +e
+  [[ -z $df_pid ]] || { kill -CONT "$df_pid"; kill -9 "$df_pid"; } 2>/dev/null
+  dockform_engine_stop >/dev/null 2>&1
+  export DOCKER_HOST=$shared_host # lib.sh's cleanup runs on the shared engine
+  (exit "$rc")
+  _on_exit
+}
+trap _restart_exit EXIT
+
+dockform_engine_start || fail "could not start a second private engine (see the lines above)"
+[[ $DOCKER_HOST != "$shared_host" ]] || fail "dockform_engine_start did not set a new DOCKER_HOST"
+dockform_build_test_images busybox || fail "could not build the busybox image in the second engine"
+export DOCKFORM_HELPER_IMAGE=$DOCKFORM_TEST_BUSYBOX_IMAGE
+
+src=${PFX}src
+target=${PFX}target
+lock=dockform-lock-$target
+M=$TEST_TMP/manifest
+write_manifest "$M" restarttest "$src" "$target"
+engine volume create "$src" >/dev/null
+engine volume create "$target" >/dev/null
+vol_exec "$src" sh -c 'i=0; while [ $i -lt 30 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=4 2>/dev/null; i=$((i+1)); done' ||
+  fail "filling $src"
+run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --level 1 --json
+assert_eq 0 "$RC" "snapshot of $src"
+snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+want=$(tree_listing "$src")
+vol_exec "$target" sh -c 'echo old > /v/old.txt' || fail "filling $target"
+
+"$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/h.out" 2>"$TEST_TMP/h.err" </dev/null &
+df_pid=$!
+held=""
+for ((i = 0; i < 600; i++)); do
+  if [[ $(engine inspect -f '{{.State.Running}}' "$lock" 2>/dev/null) == true ]] &&
+    [[ -n $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target") ]]; then
+    held=1
+    break
+  fi
+  kill -0 "$df_pid" 2>/dev/null || break
+  sleep 0.05
+done
+[[ -n $held ]] || fail "the restore never held the lock: $(cat "$TEST_TMP/h.err")"
+kill -STOP "$df_pid" # the lock stays held across the whole restart
+dockform_engine_restart || fail "the engine did not restart"
+kill -CONT "$df_pid"
+rc=0
+for ((i = 0; i < 600; i++)); do kill -0 "$df_pid" 2>/dev/null || break; sleep 0.1; done
+wait "$df_pid" || rc=$?
+df_pid=
+((rc != 0)) || fail "the restore that held the lock across an engine restart exited 0: $(cat "$TEST_TMP/h.err")"
+echo "--- the holder after the restart: exit $rc; stderr:"$'\n'"$(cat "$TEST_TMP/h.err")"
+
+if engine inspect "$lock" >/dev/null 2>&1; then
+  state=$(engine inspect -f '{{.State.Status}}' "$lock")
+  [[ $state != running ]] || fail "the lock container runs again after the engine restart"
+fi
+run_df -c "$M" volume restore "$target" "$snap" --force
+assert_eq 0 "$RC" "restore after the engine restart"
+assert_not_contains "$ERR" "try again" "the restore after the restart is not refused"
+assert_eq "$want" "$(tree_listing "$target")" "restored tree after the restart"
+engine inspect "$lock" >/dev/null 2>&1 && fail "lock container left after the restore"
+left=$(engine ps -aq --filter label=io.dockform.helper)
+assert_eq "" "$left" "helper containers left"
+
+pass
