@@ -86,7 +86,7 @@ struct Damage {
 std::optional<Damage> walk(TarWalker& walker, SnapshotStream& stream, HelperContainer& helper, Sidecar& sidecar) {
   try {
     while (auto entry = walker.next()) {
-      // finish_interrupted_restore() ran first: a restore has started since.
+      // The helper checked for a killed restore's leftovers: a restore has started since.
       if (archive::is_reserved_root_name(archive::normalise_member_path(entry->path))) {
         throw Error("found " + entry->path + ": a restore of the volume started during the snapshot");
       }
@@ -128,7 +128,8 @@ std::vector<std::string> check_outcome(const SnapshotOptions& options, const std
 }
 
 // Step "stream": one pass from the helper's tar to the compressed, hashed temporary file.
-void stream_volume(engine::Engine& engine, const SnapshotOptions& options, util::AtomicFile& file,
+// False when the helper found what a killed restore left, before any byte.
+bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, util::AtomicFile& file,
                    SnapshotResult& result) {
   auto& sidecar = result.sidecar;
   HelperContainer helper(engine, volume::archive_helper_spec(options.helper_image, options.volume));
@@ -138,9 +139,26 @@ void stream_volume(engine::Engine& engine, const SnapshotOptions& options, util:
   auto damage = walk(walker, stream, helper, sidecar);
   progress.finish();
   int exit_code = helper.wait();
+  if (exit_code == volume::kArchiveLeftoverExit && stream.tar_bytes() == 0) return false;
   result.warnings = check_outcome(options, damage, exit_code, volume::trimmed(stream.helper_errors()));
   sidecar.checksum = stream.finish();
   sidecar.uncompressed_bytes = stream.tar_bytes();
+  return true;
+}
+
+// A restore killed on this volume leaves staging, old content or a journal:
+// archiving them would mix old and new. The archive helper looks first (no
+// helper run of its own when the volume is clean); when it finds them, the
+// restore is finished or undone under the lock, then the stream runs again.
+void stream_recovered(engine::Engine& engine, const SnapshotOptions& options, const std::filesystem::path& folder,
+                      std::optional<util::AtomicFile>& file, SnapshotResult& result) {
+  file.emplace(folder);
+  if (stream_volume(engine, options, *file, result)) return;
+  volume::finish_interrupted_restore(engine, options.helper_image, options.volume);
+  file.emplace(folder);
+  if (!stream_volume(engine, options, *file, result)) {
+    throw Error("volume " + options.volume + " still holds what an interrupted restore left after the recovery");
+  }
 }
 
 // Links the finished data file under the first free name, starting at the
@@ -189,17 +207,16 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
   VolumeLock::refuse_if_held(engine, options.volume);
   volume::remove_stale_helpers(engine);
   volume::ensure_helper_image(engine, options.helper_image);
-  volume::finish_interrupted_restore(engine, options.helper_image, options.volume);
 
   auto folder = prepare_folder(options);
   StoppedContainers stopped(engine, options.volume, options.helper_image);
   stopped.set_stop_timeout(options.stop_timeout);
   quiesce(engine, options, stopped);
-  util::AtomicFile file(folder);
-  stream_volume(engine, options, file, result);
+  std::optional<util::AtomicFile> file;
+  stream_recovered(engine, options, folder, file, result);
   result.containers_started = stopped.restart();
   result.containers_stopped = stopped.stopped_names();
-  publish(file, folder, start, result);
+  publish(*file, folder, start, result);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count();
   return result;
 }
