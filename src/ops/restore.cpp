@@ -199,6 +199,8 @@ void swap_in(StoppedContainers& stopped, const std::vector<engine::ContainerInfo
   if (!result.containers_stopped.empty()) {
     result.downtime_seconds = std::chrono::duration<double>(Clock::now() - stop_time).count();
   }
+  // The old content goes while the users run again.
+  helper.finish_swap();
 }
 }  // namespace
 

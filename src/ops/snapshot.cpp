@@ -135,7 +135,15 @@ bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, util:
   HelperContainer helper(engine, volume::archive_helper_spec(options.helper_image, options.volume));
   util::Progress progress("snapshot " + options.volume, std::nullopt);
   SnapshotStream stream(helper.attach_and_start(), file, options.level, progress);
-  TarWalker walker([&stream] { return stream.next_block(); });
+  // An empty stream from a helper that found a killed restore's leftovers.
+  auto first = stream.next_block();
+  if (first.empty() && helper.wait() == volume::kArchiveLeftoverExit) return false;
+  bool first_taken = false;
+  TarWalker walker([&] {
+    if (first_taken) return stream.next_block();
+    first_taken = true;
+    return first;
+  });
   auto damage = walk(walker, stream, helper, sidecar);
   progress.finish();
   int exit_code = helper.wait();

@@ -36,6 +36,13 @@ RestoreHelper::RestoreHelper(engine::Engine& engine, std::string image, std::str
 
 RestoreHelper::~RestoreHelper() {
   if (phase_ == Phase::staged) abandon();
+  if (phase_ == Phase::live) {
+    try {
+      finish_swap();
+    } catch (const std::exception& e) {
+      spdlog::debug("restore helper for volume {}: {}", volume_, e.what());
+    }
+  }
   if (phase_ == Phase::swapping) {
     // The journal may exist: finishing is safer than undoing.
     container_.kill();
@@ -91,6 +98,13 @@ void RestoreHelper::flush() {
 void RestoreHelper::swap() {
   phase_ = Phase::swapping;
   send_line("go");
+  read_until("live");
+  phase_ = Phase::live;
+}
+
+void RestoreHelper::finish_swap() {
+  phase_ = Phase::swapping;
+  send_line("cleanup");
   read_until("swapped");
   phase_ = Phase::done;
 }

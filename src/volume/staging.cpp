@@ -109,8 +109,13 @@ while read -r cmd; do
   case $cmd in
     flush) flush_fs; flushed=1; echo flushed ;;
     go)
+      # The new content is live at phase 3; the old one is removed on the
+      # next line, once the users run again (or by the next run).
       [ "$flushed" = 1 ] || flush_fs
-      set_phase "$sid" 1 && finish_swap "$sid" 1 || exit 1
+      set_phase "$sid" 1 && move_old "$sid" && set_phase "$sid" 2 && move_new "$sid" && set_phase "$sid" 3 || exit 1
+      echo live
+      read -r cmd || exit 0
+      finish_swap "$sid" 3 || exit 1
       echo swapped; exit 0 ;;
     *) rm -rf ".dockform-restore-$sid" || exit 1; echo abandoned; exit 0 ;;
   esac

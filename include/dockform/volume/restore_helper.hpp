@@ -43,9 +43,11 @@ class RestoreHelper {
   void flush();
   // Makes the staged content live; throws when that failed.
   void swap();
+  // Removes the old content and the journal (after the users run again).
+  void finish_swap();
 
  private:
-  enum class Phase { created, staged, swapping, done };
+  enum class Phase { created, staged, swapping, live, done };
   std::string read_until(const std::string& marker);
   void send_line(const std::string& line);
   [[noreturn]] void fail(const std::string& what);
