@@ -14,7 +14,7 @@
 #include "dockform/util/signals.hpp"
 #include "dockform/volume/containers.hpp"
 #include "dockform/volume/helper.hpp"
-#include "dockform/volume/staging.hpp"
+#include "dockform/volume/restore_helper.hpp"
 #include "dockform/volume/volume_lock.hpp"
 
 namespace dockform::ops {
@@ -24,8 +24,7 @@ using archive::Sidecar;
 using archive::SnapshotFormat;
 using archive::SnapshotReader;
 using archive::WalkSummary;
-using volume::HelperContainer;
-using volume::Staging;
+using volume::RestoreHelper;
 using volume::StoppedContainers;
 using volume::VolumeLock;
 
@@ -87,10 +86,10 @@ Checks check_file(const RestoreOptions& options, archive::ByteSource& source, co
   return checks;
 }
 
-// Step "prepare" (under the lock): finishes what an interrupted restore left,
-// then looks at the volume.
-volume::VolumeState prepare(engine::Engine& engine, const RestoreOptions& options, RestoreResult& result) {
-  auto state = volume::prepare_volume(engine, options.helper_image, options.volume);
+// Step "prepare" (under the lock): the helper finishes what an interrupted
+// restore left, then looks at the volume.
+volume::VolumeState prepare(RestoreHelper& helper, const RestoreOptions& options, RestoreResult& result) {
+  auto state = helper.start();
   for (const auto& line : state.recovered) spdlog::warn("volume {}: {}", options.volume, line);
   result.recovered = state.recovered;
   return state;
@@ -121,7 +120,7 @@ std::vector<engine::ContainerInfo> refuse_unless_ready(engine::Engine& engine, c
 
 // Sends the snapshot through the checked walk to the extracting helper.
 // Returns why it stopped early (the helper is killed then), or nothing.
-std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, HelperContainer& helper, WalkSummary& walk,
+std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, RestoreHelper& helper, WalkSummary& walk,
                           const std::optional<Sidecar>& sidecar) {
   try {
     auto source = [&] {
@@ -134,7 +133,7 @@ std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, HelperCo
     forwarder.flush();
     return std::nullopt;
   } catch (const util::Interrupted&) {
-    helper.kill();
+    helper.stop_extraction();
     throw;
   } catch (const Error& e) {
     std::string failure = e.what();
@@ -149,17 +148,16 @@ std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, HelperCo
     }
     // What the helper said explains an early stop (e.g. "No space left on device").
     if (auto said = forwarder.output(); !said.empty()) failure += " (helper: " + said + ")";
-    helper.kill();
+    helper.stop_extraction();
     return Error(failure, code);
   }
 }
 
 // Step "stream": extracts into staging while the volume's users still run;
 // the live content is not touched.
-WalkSummary extract(engine::Engine& engine, const RestoreOptions& options, archive::ByteSource& source,
-                    const Checks& checks, const Staging& staging, RestoreResult& result) {
-  HelperContainer helper(engine, staging.extract_spec());
-  Forwarder forwarder(helper.attach_and_start());
+WalkSummary extract(const RestoreOptions& options, archive::ByteSource& source, const Checks& checks,
+                    RestoreHelper& helper, RestoreResult& result) {
+  Forwarder forwarder(helper.start_extraction());
   util::Progress progress("restore " + options.volume, source.size());
   SnapshotReader reader(source, checks.format, [&](std::uint64_t read) { progress.update(read); });
   WalkSummary walk;
@@ -175,7 +173,7 @@ WalkSummary extract(engine::Engine& engine, const RestoreOptions& options, archi
                 Exit::refused);
   }
   forwarder.finish();
-  if (int exit_code = helper.wait(); exit_code != 0) {
+  if (int exit_code = helper.extraction_exit_code(); exit_code != 0) {
     throw Error("the helper's tar failed while extracting (exit " + std::to_string(exit_code) +
                 "): " + forwarder.output());
   }
@@ -199,16 +197,18 @@ void verify(const RestoreOptions& options, const Checks& checks, const WalkSumma
 }
 
 // Step "swap": only this needs the users stopped.
-void swap_in(StoppedContainers& stopped, const std::vector<engine::ContainerInfo>& users, Staging& staging,
+void swap_in(StoppedContainers& stopped, const std::vector<engine::ContainerInfo>& users, RestoreHelper& helper,
              RestoreResult& result) {
   auto stop_time = Clock::now();
   stopped.stop(users);
-  staging.swap();
+  helper.swap();
   result.containers_started = stopped.restart();
   result.containers_stopped = stopped.stopped_names();
   if (!result.containers_stopped.empty()) {
     result.downtime_seconds = std::chrono::duration<double>(Clock::now() - stop_time).count();
   }
+  // The old content goes while the users run again.
+  helper.finish_swap();
 }
 }  // namespace
 
@@ -224,17 +224,20 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   volume::ensure_helper_image(engine, options.helper_image);
 
   VolumeLock lock(engine, options.helper_image, options.volume);
-  auto state = prepare(engine, options, result);
+  // One helper for the rest: recovery, the state, extraction, the swap.
+  RestoreHelper helper(engine, options.helper_image, options.volume);
+  auto state = prepare(helper, options, result);
   StoppedContainers stopped(engine, options.volume, options.helper_image);
   stopped.set_stop_timeout(options.stop_timeout);
   stopped.recover_interrupted(options.stop_containers);
   auto users = refuse_unless_ready(engine, options, state, checks);
 
-  Staging staging(engine, options.helper_image, options.volume);
-  auto walk = extract(engine, options, *source, checks, staging, result);
+  auto walk = extract(options, *source, checks, helper, result);
+  // Durable while the users still run: the swap's own flush is then short.
+  helper.flush();
   verify(options, checks, walk, result);
   lock.ensure_held();  // a lock lost meanwhile may have a new holder: do not swap under it
-  swap_in(stopped, users, staging, result);
+  swap_in(stopped, users, helper, result);
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return result;
 }

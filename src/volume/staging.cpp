@@ -14,11 +14,14 @@ namespace dockform::volume {
 namespace {
 // Shared shell functions (busybox sh and GNU coreutils alike). Globs cover
 // dotfiles ('.[!.]*', '..?*'); every mv stays inside the volume, so each is a
-// rename. `sync` before the journal makes the staged data durable first.
+// rename. flush_fs before the journal makes the staged data durable first; it
+// flushes only the volume's filesystem (syncfs: `sync -f`, in busybox and GNU
+// coreutils), and every filesystem only where the helper's sync lacks -f.
 constexpr const char* kSwapFunctions = R"sh(set -u
 cd /volume || exit 111
 ours() { case "$1" in .dockform-restore-*|.dockform-old-*|.dockform-swap-*) return 0;; esac; return 1; }
-set_phase() { echo "$2" > ".dockform-swap-$1.tmp" && mv -f ".dockform-swap-$1.tmp" ".dockform-swap-$1" && sync; }
+flush_fs() { sync -f . 2>/dev/null || sync; }
+set_phase() { echo "$2" > ".dockform-swap-$1.tmp" && mv -f ".dockform-swap-$1.tmp" ".dockform-swap-$1" && flush_fs; }
 # move_all DEST SRC...: one mv for every entry (short downtime with many
 # entries), entry by entry if that one fails (e.g. too long an argument list).
 move_all() {
@@ -55,7 +58,7 @@ finish_swap() {
   phase=$2
   if [ "$phase" = 1 ]; then move_old "$1" && set_phase "$1" 2 || return 1; phase=2; fi
   if [ "$phase" = 2 ]; then move_new "$1" && set_phase "$1" 3 || return 1; fi
-  rm -rf ".dockform-old-$1" ".dockform-restore-$1" && rm -f ".dockform-swap-$1" && sync
+  rm -rf ".dockform-old-$1" ".dockform-restore-$1" && rm -f ".dockform-swap-$1" && flush_fs
 }
 )sh";
 
@@ -82,14 +85,6 @@ echo "entries=$n"
 df -Pk . | awk 'NR==2 { print "free_kb=" $4 }'
 )sh";
 
-std::string random_id() {
-  std::mt19937_64 rng{std::random_device{}()};
-  static const char* chars = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string out;
-  for (int i = 0; i < 12; ++i) out.push_back(chars[rng() % 36]);
-  return out;
-}
-
 HelperSpec control_spec(const std::string& image, const std::string& volume, const std::string& script) {
   return volume_helper_spec(image, volume, std::string(kSwapFunctions) + script,
                             {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"}, false);
@@ -102,16 +97,35 @@ for e in .dockform-restore-* .dockform-old-* .dockform-swap-*; do
   echo "$e"
 done
 )sh";
+
+// The rest of the single restore helper's script (after the swap functions
+// and the prepare part): it creates the staging folder, reports "ready", then
+// obeys one line at a time on its stdin. End of input (dockform is gone, e.g.
+// killed) leaves everything as it is: the next run finishes or removes it.
+constexpr const char* kControlScript = R"sh(mkdir ".dockform-restore-$sid" || exit 112
+echo ready
+flushed=0
+while read -r cmd; do
+  case $cmd in
+    flush) flush_fs; flushed=1; echo flushed ;;
+    go)
+      # The new content is live at phase 3; the old one is removed on the
+      # next line, once the users run again (or by the next run).
+      [ "$flushed" = 1 ] || flush_fs
+      set_phase "$sid" 1 && move_old "$sid" && set_phase "$sid" 2 && move_new "$sid" && set_phase "$sid" 3 || exit 1
+      echo live
+      read -r cmd || exit 0
+      finish_swap "$sid" 3 || exit 1
+      echo swapped; exit 0 ;;
+    *) rm -rf ".dockform-restore-$sid" || exit 1; echo abandoned; exit 0 ;;
+  esac
+done
+)sh";
 }  // namespace
 
-VolumeState prepare_volume(engine::Engine& engine, const std::string& image, const std::string& volume) {
-  auto result = run_helper(engine, control_spec(image, volume, kPrepareScript));
-  if (result.exit_code != 0) {
-    throw Error("could not inspect volume " + volume + " (helper exit " + std::to_string(result.exit_code) +
-                "): " + trimmed(result.err));
-  }
+VolumeState parse_volume_state(const std::string& output) {
   VolumeState state;
-  std::istringstream lines(result.out);
+  std::istringstream lines(output);
   std::string line;
   while (std::getline(lines, line)) {
     if (line.rfind("entries=", 0) == 0) state.entries = std::stoull(line.substr(8));
@@ -121,14 +135,48 @@ VolumeState prepare_volume(engine::Engine& engine, const std::string& image, con
   return state;
 }
 
+VolumeState prepare_volume(engine::Engine& engine, const std::string& image, const std::string& volume) {
+  auto result = run_helper(engine, control_spec(image, volume, kPrepareScript));
+  if (result.exit_code != 0) {
+    throw Error("could not inspect volume " + volume + " (helper exit " + std::to_string(result.exit_code) +
+                "): " + trimmed(result.err));
+  }
+  return parse_volume_state(result.out);
+}
+
+std::string new_staging_id() {
+  std::mt19937_64 rng{std::random_device{}()};
+  static const char* chars = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string out;
+  for (int i = 0; i < 12; ++i) out.push_back(chars[rng() % 36]);
+  return out;
+}
+
+HelperSpec restore_helper_spec(const std::string& image, const std::string& volume, const std::string& id) {
+  auto spec = volume_helper_spec(image, volume, std::string(kSwapFunctions) + "sid=" + id + "\n" + kPrepareScript +
+                                                    kControlScript,
+                                 {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "MKNOD", "SETFCAP"}, false);
+  spec.with_stdin = true;
+  return spec;
+}
+
 std::string extract_script(const std::string& id) {
-  return "cd /volume && mkdir .dockform-restore-" + id + " && cd .dockform-restore-" + id + R"sh( || exit 111
+  return "cd /volume/.dockform-restore-" + id + R"sh( || exit 111
 if tar --version 2>/dev/null | grep -q 'GNU tar'; then
   exec tar --extract --file=- --numeric-owner --same-owner --same-permissions \
        --acls --xattrs --xattrs-include='*'
 fi
 exec tar -xf - --numeric-owner
 )sh";
+}
+
+void remove_staging(engine::Engine& engine, const std::string& image, const std::string& volume,
+                    const std::string& id) {
+  auto result = run_helper(engine, control_spec(image, volume, "rm -rf .dockform-restore-" + id + "\n"));
+  if (result.exit_code != 0) {
+    throw Error("removing .dockform-restore-" + id + " failed (exit " + std::to_string(result.exit_code) +
+                "): " + trimmed(result.err));
+  }
 }
 
 std::vector<std::string> finish_interrupted_restore(engine::Engine& engine, const std::string& image,
@@ -147,41 +195,6 @@ std::vector<std::string> finish_interrupted_restore(engine::Engine& engine, cons
   auto state = prepare_volume(engine, image, volume);
   for (const auto& line : state.recovered) spdlog::warn("volume {}: {}", volume, line);
   return state.recovered;
-}
-
-HelperSpec Staging::extract_spec() const {
-  auto spec = volume_helper_spec(image_, volume_, extract_script(id_),
-                                 {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "MKNOD", "SETFCAP"}, false);
-  spec.with_stdin = true;
-  return spec;
-}
-
-Staging::Staging(engine::Engine& engine, std::string image, std::string volume)
-    : engine_(engine), image_(std::move(image)), volume_(std::move(volume)), id_(random_id()) {}
-
-Staging::~Staging() {
-  if (done_) return;
-  try {
-    if (swap_started_) {
-      // The journal may exist: finishing is safer than undoing.
-      prepare_volume(engine_, image_, volume_);
-    } else {
-      run_helper(engine_, control_spec(image_, volume_, "rm -rf .dockform-restore-" + id_ + "\n"));
-    }
-  } catch (const std::exception& e) {
-    spdlog::error("could not clean up the staging folder in volume {}: {} (the next restore cleans it up)", volume_,
-                  e.what());
-  }
-}
-
-void Staging::swap() {
-  swap_started_ = true;
-  auto result = run_helper(engine_, control_spec(image_, volume_, "sync\nset_phase " + id_ + " 1 && finish_swap " + id_ + " 1\n"));
-  if (result.exit_code != 0) {
-    throw Error("swapping the restored content into volume " + volume_ + " failed (exit " +
-                std::to_string(result.exit_code) + "): " + trimmed(result.err));
-  }
-  done_ = true;
 }
 
 }  // namespace dockform::volume

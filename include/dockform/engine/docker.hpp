@@ -69,8 +69,10 @@ class Engine {
   std::unique_ptr<RawConnection> container_attach(const std::string& id, bool with_stdin);
 
   // Exec (src/engine/exec.cpp): a command in a running container, run as the
-  // container's own user; start attaches stdout+stderr (multiplexed).
-  std::string exec_create(const std::string& container, const std::vector<std::string>& cmd);
+  // container's own user; start attaches stdout+stderr (multiplexed), and
+  // stdin when asked (half-closing the connection ends the exec's input).
+  std::string exec_create(const std::string& container, const std::vector<std::string>& cmd,
+                          bool with_stdin = false);
   std::unique_ptr<RawConnection> exec_start(const std::string& exec_id);
   // Whether it still runs, and its exit code once it ended.
   struct ExecState {

@@ -33,8 +33,25 @@ struct VolumeState {
 // Finishes or rolls back what an interrupted restore left, then looks at the volume.
 VolumeState prepare_volume(engine::Engine& engine, const std::string& image, const std::string& volume);
 
-// Shell script that extracts stdin into the staging folder `id`.
+// Parses the prepare part's report (entries=, free_kb=, recovered= lines).
+VolumeState parse_volume_state(const std::string& output);
+
+// A fresh staging id (12 characters of [a-z0-9]).
+std::string new_staging_id();
+
+// The single restore helper (src/volume/restore_helper.cpp): finishes or
+// removes what an interrupted restore left, reports the volume's state and
+// creates the staging folder `id`, then takes one command a line on its stdin:
+// "flush" (syncfs), "go" (journal and swap), anything else (removes the
+// staging folder). At the end of its input it leaves things as they are.
+HelperSpec restore_helper_spec(const std::string& image, const std::string& volume, const std::string& id);
+
+// Shell script that extracts stdin into the existing staging folder `id`.
 std::string extract_script(const std::string& id);
+
+// Removes the staging folder `id` (with a helper of its own).
+void remove_staging(engine::Engine& engine, const std::string& image, const std::string& volume,
+                    const std::string& id);
 
 // Recovery before a snapshot: archiving a half-finished restore would
 // preserve a mix of old and new content. When the volume root holds what a
@@ -43,28 +60,5 @@ std::string extract_script(const std::string& id);
 // and says so. Returns what was done (empty when the volume was clean).
 std::vector<std::string> finish_interrupted_restore(engine::Engine& engine, const std::string& image,
                                                     const std::string& volume);
-
-// Owns a staging folder: removes it unless the swap committed.
-class Staging {
- public:
-  Staging(engine::Engine& engine, std::string image, std::string volume);
-  ~Staging();
-  Staging(const Staging&) = delete;
-  Staging& operator=(const Staging&) = delete;
-
-  const std::string& id() const { return id_; }
-  // The helper that extracts its stdin into this staging folder.
-  HelperSpec extract_spec() const;
-  // Makes the staged content live (writes the journal, moves, cleans up).
-  void swap();
-
- private:
-  engine::Engine& engine_;
-  std::string image_;
-  std::string volume_;
-  std::string id_;
-  bool swap_started_ = false;
-  bool done_ = false;
-};
 
 }  // namespace dockform::volume

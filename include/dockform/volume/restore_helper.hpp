@@ -1,0 +1,69 @@
+#pragma once
+// A whole restore in one helper container (one create/start/wait/remove):
+//   start()            the helper finishes or removes what an interrupted
+//                      restore left, reports the volume's state and creates
+//                      the staging folder;
+//   start_extraction() runs the extracting tar as an exec in the same
+//                      container, its stdin the stream;
+//   flush()            makes the staged content durable (syncfs);
+//   swap()             the go: journal and swap (staging.hpp's protocol).
+// The container's own stdin carries these commands, one a line. Nothing live
+// changes before the go; without one (error, signal) the staging folder is
+// removed. When dockform is killed, the helper's stdin ends and it exits,
+// leaving what was there for the next run to finish or remove.
+#include <memory>
+#include <string>
+
+#include "dockform/engine/demux.hpp"
+#include "dockform/engine/docker.hpp"
+#include "dockform/volume/helper.hpp"
+#include "dockform/volume/staging.hpp"
+
+namespace dockform::volume {
+
+class RestoreHelper {
+ public:
+  RestoreHelper(engine::Engine& engine, std::string image, std::string volume);
+  ~RestoreHelper();
+  RestoreHelper(const RestoreHelper&) = delete;
+  RestoreHelper& operator=(const RestoreHelper&) = delete;
+
+  const std::string& staging_id() const { return id_; }
+  // Starts the helper; returns what it recovered and the volume's state.
+  // From here on the staging folder exists (removed unless the swap runs).
+  VolumeState start();
+  // Starts the extracting tar; the connection
+  // takes the tar stream and gives the tar's output.
+  engine::RawConnection& start_extraction();
+  // Ends the extraction early (its input is cut) and waits for the tar to go.
+  void stop_extraction();
+  // The extracting tar's exit code, once its input was closed.
+  int extraction_exit_code();
+  // Makes the staged content durable while the volume's users still run.
+  void flush();
+  // Makes the staged content live; throws when that failed.
+  void swap();
+  // Removes the old content and the journal (after the users run again).
+  void finish_swap();
+
+ private:
+  enum class Phase { created, staged, swapping, live, done };
+  std::string read_until(const std::string& marker);
+  void send_line(const std::string& line);
+  [[noreturn]] void fail(const std::string& what);
+  void abandon() noexcept;
+
+  engine::Engine& engine_;
+  std::string image_;
+  std::string volume_;
+  std::string id_;
+  HelperContainer container_;
+  engine::Demuxer demux_;
+  std::string out_;
+  std::string err_;
+  std::string exec_id_;
+  std::unique_ptr<engine::RawConnection> exec_connection_;
+  Phase phase_ = Phase::created;
+};
+
+}  // namespace dockform::volume

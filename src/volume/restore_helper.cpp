@@ -1,0 +1,163 @@
+#include "dockform/volume/restore_helper.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "dockform/util/error.hpp"
+
+namespace dockform::volume {
+
+namespace {
+using namespace std::chrono_literals;
+
+// Where `marker` stands alone on a line of `text`, or npos.
+std::size_t find_line(const std::string& text, const std::string& marker) {
+  for (std::size_t at = 0; at < text.size();) {
+    auto end = text.find('\n', at);
+    if (end == std::string::npos) return std::string::npos;
+    if (text.compare(at, end - at, marker) == 0) return at;
+    at = end + 1;
+  }
+  return std::string::npos;
+}
+}  // namespace
+
+RestoreHelper::RestoreHelper(engine::Engine& engine, std::string image, std::string volume)
+    : engine_(engine),
+      image_(std::move(image)),
+      volume_(std::move(volume)),
+      id_(new_staging_id()),
+      container_(engine_, restore_helper_spec(image_, volume_, id_)),
+      demux_([this](engine::StreamType type, std::string_view bytes) {
+        auto& target = type == engine::StreamType::stderr_ ? err_ : out_;
+        if (target.size() < (1u << 20)) target.append(bytes);
+      }) {}
+
+RestoreHelper::~RestoreHelper() {
+  if (phase_ == Phase::staged) abandon();
+  if (phase_ == Phase::live) {
+    try {
+      finish_swap();
+    } catch (const std::exception& e) {
+      spdlog::debug("restore helper for volume {}: {}", volume_, e.what());
+    }
+  }
+  if (phase_ == Phase::swapping) {
+    // The journal may exist: finishing is safer than undoing.
+    container_.kill();
+    try {
+      prepare_volume(engine_, image_, volume_);
+    } catch (const std::exception& e) {
+      spdlog::error("could not finish the swap in volume {}: {} (the next restore finishes it)", volume_, e.what());
+    }
+  }
+}
+
+VolumeState RestoreHelper::start() {
+  container_.attach_and_start();
+  phase_ = Phase::staged;  // from here on the folder may exist
+  return parse_volume_state(read_until("ready"));
+}
+
+engine::RawConnection& RestoreHelper::start_extraction() {
+  exec_id_ = engine_.exec_create(container_.id(), {"/bin/sh", "-c", extract_script(id_)}, true);
+  exec_connection_ = engine_.exec_start(exec_id_);
+  return *exec_connection_;
+}
+
+void RestoreHelper::stop_extraction() {
+  exec_connection_.reset();
+  if (exec_id_.empty()) return;
+  // The tar ends at the end of its input; wait so no file appears after the
+  // staging folder is removed.
+  for (int i = 0; i < 100; ++i) {
+    try {
+      if (!engine_.exec_inspect(exec_id_).running) return;
+    } catch (const std::exception&) {
+      return;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+}
+
+int RestoreHelper::extraction_exit_code() {
+  exec_connection_.reset();
+  for (;;) {
+    auto state = engine_.exec_inspect(exec_id_);
+    if (!state.running) return state.exit_code;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+void RestoreHelper::flush() {
+  send_line("flush");
+  read_until("flushed");
+}
+
+void RestoreHelper::swap() {
+  phase_ = Phase::swapping;
+  send_line("go");
+  read_until("live");
+  phase_ = Phase::live;
+}
+
+void RestoreHelper::finish_swap() {
+  phase_ = Phase::swapping;
+  send_line("cleanup");
+  read_until("swapped");
+  phase_ = Phase::done;
+}
+
+// Reads the helper's stdout up to a line `marker`; returns what came before.
+// Not interruptible: these steps are short and also run during cleanup.
+std::string RestoreHelper::read_until(const std::string& marker) {
+  char buffer[16384];
+  for (;;) {
+    if (auto at = find_line(out_, marker); at != std::string::npos) {
+      auto before = out_.substr(0, at);
+      out_.erase(0, at + marker.size() + 1);
+      return before;
+    }
+    long n = container_.connection().read_some(buffer, sizeof buffer, 200ms);
+    if (n == 0) fail("stopped before it said " + marker);
+    if (n > 0) demux_.feed(std::string_view(buffer, static_cast<std::size_t>(n)));
+  }
+}
+
+void RestoreHelper::send_line(const std::string& line) {
+  std::string text = line + "\n";
+  auto& connection = container_.connection();
+  for (std::size_t sent = 0; sent < text.size();) sent += connection.write_some(text.data() + sent, text.size() - sent);
+  connection.flush(30s);
+}
+
+void RestoreHelper::fail(const std::string& what) {
+  int exit_code = container_.wait();
+  auto said = trimmed(err_);
+  throw Error("the restore helper for volume " + volume_ + " " + what + " (exit " + std::to_string(exit_code) +
+              ")" + (said.empty() ? "" : ": " + said));
+}
+
+// Without a go: the helper removes the staging folder; if it cannot be told
+// (it died, the engine went away), a helper of its own does.
+void RestoreHelper::abandon() noexcept {
+  phase_ = Phase::done;
+  try {
+    stop_extraction();
+    send_line("abandon");
+    read_until("abandoned");
+    return;
+  } catch (const std::exception& e) {
+    spdlog::debug("restore helper for volume {}: {}", volume_, e.what());
+  }
+  container_.kill();
+  try {
+    remove_staging(engine_, image_, volume_, id_);
+  } catch (const std::exception& e) {
+    spdlog::error("could not clean up the staging folder in volume {}: {} (the next restore cleans it up)", volume_,
+                  e.what());
+  }
+}
+
+}  // namespace dockform::volume
