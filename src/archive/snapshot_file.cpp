@@ -94,7 +94,9 @@ std::string base_name(const std::string& name) {
 }
 }  // namespace
 
-std::unique_ptr<ByteSource> open_local_file(const std::filesystem::path& file) { return std::make_unique<LocalFile>(file); }
+std::unique_ptr<ByteSource> open_local_file(const std::filesystem::path& file) {
+  return std::make_unique<LocalFile>(file);
+}
 
 SnapshotFormat detect_format(ByteSource& source) {
   bool zst = zst_by_name(source.name());
@@ -103,7 +105,8 @@ SnapshotFormat detect_format(ByteSource& source) {
 
 SnapshotFormat detect_format(const std::filesystem::path& file) {
   bool zst = zst_by_name(file.string());
-  if (!std::filesystem::is_regular_file(file)) throw Error("snapshot " + file.string() + " does not exist or is not a file");
+  if (!std::filesystem::is_regular_file(file))
+    throw Error("snapshot " + file.string() + " does not exist or is not a file");
   return check_head(file.string(), zst, LocalFile(file).read_head(512));
 }
 

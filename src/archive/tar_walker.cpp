@@ -75,7 +75,8 @@ std::optional<TarEntry> TarWalker::next(const Inspect& inspect) {
   if (archive_read_data_skip(archive_) < ARCHIVE_WARN) {
     if (source_error_) std::rethrow_exception(source_error_);
     const char* message = archive_error_string(archive_);
-    throw Error("tar stream is damaged at " + entry.path + ": " + (message ? message : "truncated data"), Exit::refused);
+    throw Error("tar stream is damaged at " + entry.path + ": " + (message ? message : "truncated data"),
+                Exit::refused);
   }
   if (source_error_) std::rethrow_exception(source_error_);
   return entry;
@@ -125,7 +126,7 @@ bool is_reserved_root_name(std::string_view path) {
 
 bool MemberSafety::under_symlink(const std::string& path) const {
   // Every proper prefix "a", "a/b", ... of "a/b/c", and the path itself.
-  for (std::size_t slash = path.find('/'); ; slash = path.find('/', slash + 1)) {
+  for (std::size_t slash = path.find('/');; slash = path.find('/', slash + 1)) {
     if (symlinks_.count(path.substr(0, slash))) return true;
     if (slash == std::string::npos) return false;
   }

@@ -73,10 +73,11 @@ int run_list(core::Session& session, const ListFlags& flags) {
     return 0;
   }
   std::cout << std::left << std::setw(20) << "VOLUME" << std::setw(22) << "CREATED" << std::setw(11) << "SIZE"
-            << std::setw(11) << "DATA" << std::setw(8) << "FILES" << std::setw(9) << "SPEC" << "NOTE / FILE\n";
+            << std::setw(11) << "DATA" << std::setw(8) << "FILES" << std::setw(9) << "SPEC"
+            << "NOTE / FILE\n";
   for (const auto& entry : entries) {
-    std::cout << std::setw(20) << entry.volume << std::setw(22) << store::iso_timestamp(entry.created)
-              << std::setw(11) << util::human_bytes(entry.compressed_bytes) << std::setw(11)
+    std::cout << std::setw(20) << entry.volume << std::setw(22) << store::iso_timestamp(entry.created) << std::setw(11)
+              << util::human_bytes(entry.compressed_bytes) << std::setw(11)
               << (entry.sidecar ? util::human_bytes(entry.sidecar->uncompressed_bytes) : "-") << std::setw(8)
               << (entry.sidecar ? std::to_string(entry.sidecar->file_count) : "-") << std::setw(9)
               << spec_match(entry, hashes);

@@ -37,8 +37,8 @@ void print_plan(const core::Plan& plan) {
         std::cout << "  " << kind_name(item.kind) << " " << item.name << " exists\n";
         break;
       case core::PlanItem::Action::foreign:
-        std::cout << "! " << kind_name(item.kind) << " " << item.name
-                  << " exists without label " << core::kIdentifierLabel << "; left alone\n";
+        std::cout << "! " << kind_name(item.kind) << " " << item.name << " exists without label "
+                  << core::kIdentifierLabel << "; left alone\n";
         break;
     }
   }
@@ -72,7 +72,8 @@ void add_plan_commands(CLI::App& app, CliState& state) {
       core::apply_plan(session.manifest(), session.engine(), result);
       for (const auto& item : result.items) {
         if (item.action == core::PlanItem::Action::foreign) {
-          spdlog::warn("{} {} exists without label {}; left alone", kind_name(item.kind), item.name, core::kIdentifierLabel);
+          spdlog::warn("{} {} exists without label {}; left alone", kind_name(item.kind), item.name,
+                       core::kIdentifierLabel);
         }
       }
       if (*apply_as_json) {

@@ -19,10 +19,11 @@ struct PruneFlags {
 
 nlohmann::ordered_json item_json(const store::PruneItem& item) {
   nlohmann::ordered_json reasons = item.decision.reasons;
-  return {{"created_at", store::iso_timestamp(item.entry.created)},
-          {"data_file", item.entry.data_file->string()},
-          {"sidecar_file", item.entry.sidecar_file ? nlohmann::ordered_json(item.entry.sidecar_file->string()) : nullptr},
-          {"reasons", reasons}};
+  return {
+      {"created_at", store::iso_timestamp(item.entry.created)},
+      {"data_file", item.entry.data_file->string()},
+      {"sidecar_file", item.entry.sidecar_file ? nlohmann::ordered_json(item.entry.sidecar_file->string()) : nullptr},
+      {"reasons", reasons}};
 }
 
 nlohmann::ordered_json result_json(const store::PruneResult& result) {
@@ -31,7 +32,8 @@ nlohmann::ordered_json result_json(const store::PruneResult& result) {
   auto ignored = nlohmann::ordered_json::array();
   for (const auto& item : result.kept) kept.push_back(item_json(item));
   for (const auto& item : result.removed) removed.push_back(item_json(item));
-  for (const auto& entry : result.ignored) ignored.push_back({{"file", entry.sidecar_file->string()}, {"problem", entry.problem}});
+  for (const auto& entry : result.ignored)
+    ignored.push_back({{"file", entry.sidecar_file->string()}, {"problem", entry.problem}});
   return {{"volume", result.volume}, {"kept", kept}, {"removed", removed}, {"ignored", ignored}};
 }
 
@@ -86,13 +88,15 @@ void add_prune_command(CLI::App& volume, CliState& state) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--keep-daily", flags->policy.keep_daily, "Keep the newest of each of the last N days with one")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--keep-weekly", flags->policy.keep_weekly, "Keep the newest of each of the last N ISO weeks with one")
+  cmd->add_option("--keep-weekly", flags->policy.keep_weekly,
+                  "Keep the newest of each of the last N ISO weeks with one")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--keep-monthly", flags->policy.keep_monthly, "Keep the newest of each of the last N months with one")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--dry-run", flags->dry_run, "Remove nothing; say what would be removed");
   cmd->add_flag("--json", flags->json, "Print one JSON document");
-  cmd->callback([&state, flags] { state.run = [flags](core::Session& session) { return run_prune(session, *flags); }; });
+  cmd->callback(
+      [&state, flags] { state.run = [flags](core::Session& session) { return run_prune(session, *flags); }; });
 }
 
 }  // namespace dockform::cli

@@ -1,8 +1,8 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "dockform/store/s3_client.hpp"
 #include "dockform/ops/restore.hpp"
+#include "dockform/store/s3_client.hpp"
 #include "dockform/util/progress.hpp"
 
 namespace dockform::cli {
@@ -41,8 +41,8 @@ int run_restore(core::Session& session, const RestoreFlags& flags) {
   }
   ops::RestoreOptions options;
   options.volume = flags.volume;
-  options.snapshot =
-      store::is_s3_url(flags.snapshot) ? std::filesystem::path(flags.snapshot) : std::filesystem::absolute(flags.snapshot);
+  options.snapshot = store::is_s3_url(flags.snapshot) ? std::filesystem::path(flags.snapshot)
+                                                      : std::filesystem::absolute(flags.snapshot);
   options.force = flags.force;
   options.stop_containers = flags.stop_containers;
   options.stop_timeout = flags.stop_timeout;
@@ -77,7 +77,8 @@ void add_restore_command(CLI::App& volume, CliState& state) {
                   "Seconds a stopped container gets before it is killed (default: its own stop timeout)")
       ->check(CLI::Range(0, 86400));
   cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
-  cmd->callback([&state, flags] { state.run = [flags](core::Session& session) { return run_restore(session, *flags); }; });
+  cmd->callback(
+      [&state, flags] { state.run = [flags](core::Session& session) { return run_restore(session, *flags); }; });
 }
 
 }  // namespace dockform::cli

@@ -25,9 +25,14 @@ struct SnapshotFlags {
 nlohmann::ordered_json hooks_json(const std::vector<volume::HookRun>& runs) {
   auto out = nlohmann::ordered_json::array();
   for (const auto& run : runs) {
-    out.push_back({{"container", run.container}, {"phase", run.phase}, {"command", run.command},
-                   {"exit_code", run.exit_code}, {"timed_out", run.timed_out}, {"output", run.output},
-                   {"error", run.error}, {"seconds", run.seconds}});
+    out.push_back({{"container", run.container},
+                   {"phase", run.phase},
+                   {"command", run.command},
+                   {"exit_code", run.exit_code},
+                   {"timed_out", run.timed_out},
+                   {"output", run.output},
+                   {"error", run.error},
+                   {"seconds", run.seconds}});
   }
   return out;
 }
@@ -128,7 +133,8 @@ void add_snapshot_command(CLI::App& volume, CliState& state) {
                   "label (default 300)")
       ->check(CLI::Range(1, 86400));
   cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
-  cmd->callback([&state, flags] { state.run = [flags](core::Session& session) { return run_snapshot(session, *flags); }; });
+  cmd->callback(
+      [&state, flags] { state.run = [flags](core::Session& session) { return run_snapshot(session, *flags); }; });
 }
 
 }  // namespace dockform::cli

@@ -58,16 +58,14 @@ void print_text(const volume::UnlockReport& report) {
   if (report.lock) {
     std::cout << "lock on volume " << name << ": held by " << volume::describe(report.lock->holder) << "; "
               << state_text(report.lock->liveness) << "\n  "
-              << (report.lock_removed ? "removed"
-                                      : "not removed: make sure that run has ended, then use --force")
+              << (report.lock_removed ? "removed" : "not removed: make sure that run has ended, then use --force")
               << "\n";
   }
   if (report.record) {
     std::string list;
     for (const auto& container : report.record->containers) list += (list.empty() ? "" : ", ") + container;
-    std::cout << "containers using volume " << name << " stopped by " << volume::describe(report.record->holder)
-              << ": " << (list.empty() ? "none left" : list) << "; " << state_text(report.record->liveness)
-              << "\n  ";
+    std::cout << "containers using volume " << name << " stopped by " << volume::describe(report.record->holder) << ": "
+              << (list.empty() ? "none left" : list) << "; " << state_text(report.record->liveness) << "\n  ";
     if (report.record->liveness != volume::Liveness::gone && !report.record->released) {
       std::cout << "kept: make sure that run has ended, then use --force\n";
     } else {
@@ -96,7 +94,8 @@ void add_unlock_command(CLI::App& volume, CliState& state) {
   cmd->add_flag("--force", flags->force,
                 "Remove the lock (and hand over a stopped-containers record) even when the holder may still run");
   cmd->add_flag("--json", flags->json, "Print one JSON document");
-  cmd->callback([&state, flags] { state.run = [flags](core::Session& session) { return run_unlock(session, *flags); }; });
+  cmd->callback(
+      [&state, flags] { state.run = [flags](core::Session& session) { return run_unlock(session, *flags); }; });
 }
 
 }  // namespace dockform::cli

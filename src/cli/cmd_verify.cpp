@@ -1,8 +1,8 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "dockform/store/s3_client.hpp"
 #include "dockform/ops/verify.hpp"
+#include "dockform/store/s3_client.hpp"
 #include "dockform/util/progress.hpp"
 
 namespace dockform::cli {
@@ -15,7 +15,7 @@ struct VerifyFlags {
 
 int run_verify(const VerifyFlags& flags) {
   auto report = ops::verify_snapshot(store::is_s3_url(flags.snapshot) ? std::filesystem::path(flags.snapshot)
-                                                                       : std::filesystem::absolute(flags.snapshot));
+                                                                      : std::filesystem::absolute(flags.snapshot));
   if (flags.json) {
     nlohmann::ordered_json out;
     out["snapshot"] = report.snapshot.string();

@@ -69,7 +69,8 @@ void print_document(const EngineReport& report) {
 void add_version_command(CLI::App& app, CliState& state) {
   auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand(
-      "version", "Print dockform's version, its git commit, the engine endpoint (and why it was chosen) and its version");
+      "version",
+      "Print dockform's version, its git commit, the engine endpoint (and why it was chosen) and its version");
   cmd->add_flag("--json", *json, "Print one JSON document");
   cmd->callback([&state, json] {
     state.run = [json](core::Session& session) {

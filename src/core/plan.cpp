@@ -9,20 +9,22 @@ namespace {
 PlanItem::Action action_for(bool exists, const engine::Labels& labels, const std::string& identifier) {
   if (!exists) return PlanItem::Action::create;
   auto label = labels.find(kIdentifierLabel);
-  return label != labels.end() && label->second == identifier ? PlanItem::Action::exists
-                                                              : PlanItem::Action::foreign;
+  return label != labels.end() && label->second == identifier ? PlanItem::Action::exists : PlanItem::Action::foreign;
 }
 }  // namespace
 
 int Plan::count(PlanItem::Action action) const {
-  return static_cast<int>(std::count_if(items.begin(), items.end(), [&](const PlanItem& item) { return item.action == action; }));
+  return static_cast<int>(
+      std::count_if(items.begin(), items.end(), [&](const PlanItem& item) { return item.action == action; }));
 }
 
 Plan compute_plan(const manifest::Manifest& manifest, engine::Engine& engine) {
   Plan plan;
   for (const auto& [name, volume] : manifest.volumes) {
     auto info = engine.volume_inspect(name);
-    plan.items.push_back({PlanItem::Kind::volume, action_for(info.has_value(), info ? info->labels : engine::Labels{}, manifest.identifier), name});
+    plan.items.push_back({PlanItem::Kind::volume,
+                          action_for(info.has_value(), info ? info->labels : engine::Labels{}, manifest.identifier),
+                          name});
   }
   auto networks = engine.network_list();
   for (const auto& entry : manifest.networks) {
@@ -33,7 +35,8 @@ Plan compute_plan(const manifest::Manifest& manifest, engine::Engine& engine) {
     if (found != networks.end() && found->contains("Labels") && (*found)["Labels"].is_object()) {
       labels = (*found)["Labels"].get<engine::Labels>();
     }
-    plan.items.push_back({PlanItem::Kind::network, action_for(found != networks.end(), labels, manifest.identifier), name});
+    plan.items.push_back(
+        {PlanItem::Kind::network, action_for(found != networks.end(), labels, manifest.identifier), name});
   }
   return plan;
 }

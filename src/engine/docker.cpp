@@ -69,8 +69,8 @@ std::unique_ptr<Engine> Engine::connect(const Endpoint& endpoint) {
   }
   std::string server = response.headers.count("api-version") ? response.headers["api-version"] : "1.41";
   if (version_less(server, kMinApiVersion)) {
-    throw Error("the Docker Engine at " + endpoint.url + " speaks API " + server + "; at least " +
-                kMinApiVersion + " is needed");
+    throw Error("the Docker Engine at " + endpoint.url + " speaks API " + server + "; at least " + kMinApiVersion +
+                " is needed");
   }
   engine->api_version_ = version_less(server, kMaxApiVersion) ? server : kMaxApiVersion;
   spdlog::debug("engine {} API version {}", endpoint.url, engine->api_version_);
@@ -126,8 +126,7 @@ json Engine::network_list() {
 
 void Engine::network_create(const std::string& name, const std::string& driver, const Labels& options,
                             const Labels& labels) {
-  json body = {{"Name", name}, {"Driver", driver}, {"Options", options}, {"Labels", labels},
-               {"CheckDuplicate", true}};
+  json body = {{"Name", name}, {"Driver", driver}, {"Options", options}, {"Labels", labels}, {"CheckDuplicate", true}};
   expect_ok(call("POST", "/networks/create", body), "create network " + name);
 }
 
@@ -203,8 +202,9 @@ int Engine::container_wait(const std::string& id) {
   // where giving up early would report a cleanup that did happen as failed.
   std::string body;
   std::string error;
-  long status = http_.stream("POST", path("/containers/" + url_encode(id) + "/wait"), "",
-                             [&](std::string_view chunk) { body.append(chunk); }, &error, false);
+  long status = http_.stream(
+      "POST", path("/containers/" + url_encode(id) + "/wait"), "", [&](std::string_view chunk) { body.append(chunk); },
+      &error, false);
   if (status != 200) throw EngineError(status, "wait for container " + id + ": " + daemon_message(error));
   return json::parse(body).value("StatusCode", -1);
 }
@@ -267,7 +267,8 @@ void Engine::image_pull(const std::string& reference, const std::function<void(c
         failure = message.value("error", "pull failed");
       } else if (on_status) {
         std::string status = message.value("status", "");
-        if (message.contains("progress") && message["progress"].is_string()) status += " " + message["progress"].get<std::string>();
+        if (message.contains("progress") && message["progress"].is_string())
+          status += " " + message["progress"].get<std::string>();
         on_status(status);
       }
     }

@@ -113,8 +113,7 @@ Endpoint from_store(const std::string& context, const EnvLookup& env) {
     endpoint = parse_endpoint(docker.at("Host").get<std::string>());
     skip_verify = docker.value("SkipTLSVerify", false);
   } catch (const nlohmann::json::exception& e) {
-    throw Error("Docker context '" + context + "': cannot read " + meta.string() + ": " + e.what(),
-                Exit::unreachable);
+    throw Error("Docker context '" + context + "': cannot read " + meta.string() + ": " + e.what(), Exit::unreachable);
   }
   fs::path tls = config / "contexts" / "tls" / id / "docker";
   auto file = [&](const char* name) { return fs::exists(tls / name) ? (tls / name).string() : std::string(); };

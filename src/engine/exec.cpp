@@ -4,11 +4,10 @@
 
 namespace dockform::engine {
 
-std::string Engine::exec_create(const std::string& container, const std::vector<std::string>& cmd,
-                                bool with_stdin) {
+std::string Engine::exec_create(const std::string& container, const std::vector<std::string>& cmd, bool with_stdin) {
   // No "User": the exec runs as the container's own configured user.
-  json body = {{"AttachStdin", with_stdin}, {"AttachStdout", true}, {"AttachStderr", true},
-               {"Tty", false},         {"Cmd", cmd}};
+  json body = {
+      {"AttachStdin", with_stdin}, {"AttachStdout", true}, {"AttachStderr", true}, {"Tty", false}, {"Cmd", cmd}};
   auto response = call("POST", "/containers/" + url_encode(container) + "/exec", body);
   expect_ok(response, "exec in container " + container);
   return json::parse(response.body).at("Id").get<std::string>();

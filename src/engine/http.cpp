@@ -4,12 +4,12 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
-#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "dockform/engine/ssh.hpp"
@@ -81,10 +81,8 @@ bool is_tls_failure(int code) {
     case CURLE_SSL_CRL_BADFILE:
     case CURLE_USE_SSL_FAILED:
     case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-      return true;
-    default:
-      return false;
+    case CURLE_SSL_SHUTDOWN_FAILED: return true;
+    default: return false;
   }
 }
 
@@ -204,7 +202,8 @@ void* HttpClient::prepare(void* handle, const std::string& method, const std::st
 
 void HttpClient::fail_transport(int code, const std::string& detail, SshDialer* ssh) const {
   if (code == CURLE_ABORTED_BY_CALLBACK) util::throw_if_interrupted();
-  std::string text = error_text_[0] != '\0' ? std::string(error_text_) : curl_easy_strerror(static_cast<CURLcode>(code));
+  std::string text =
+      error_text_[0] != '\0' ? std::string(error_text_) : curl_easy_strerror(static_cast<CURLcode>(code));
   if (is_tls_failure(code)) text = "TLS failed: " + text;
   if (!detail.empty()) text += " (" + detail + ")";
   if (ssh != nullptr) {
@@ -225,7 +224,8 @@ Response HttpClient::request(const std::string& method, const std::string& path,
   Transfer transfer;
   transfer.body = &response.body;
   transfer.headers = &response.headers;
-  HeaderList headers(static_cast<curl_slist*>(prepare(curl_, method, path, json_body, ssh_.get())), curl_slist_free_all);
+  HeaderList headers(static_cast<curl_slist*>(prepare(curl_, method, path, json_body, ssh_.get())),
+                     curl_slist_free_all);
   CURL* curl = as_curl(curl_);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -313,7 +313,8 @@ std::unique_ptr<RawConnection> HttpClient::hijack(const std::string& method, con
     if (n > 0) head.append(buffer, static_cast<std::size_t>(n));
   }
   long status = 0;
-  if (auto space = head.find(' '); space != std::string::npos) status = std::strtol(head.c_str() + space + 1, nullptr, 10);
+  if (auto space = head.find(' '); space != std::string::npos)
+    status = std::strtol(head.c_str() + space + 1, nullptr, 10);
   std::string rest = head.substr(end + 4);
   if (status != 101 && status != 200) {
     // Error answers are small; the body follows the head (maybe not all read yet).
@@ -399,8 +400,9 @@ void RawConnection::flush(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!send_outgoing()) {
     if (std::chrono::steady_clock::now() > deadline) {
-      throw Error("the Docker Engine stopped taking data (nothing sent for " + std::to_string(timeout.count() / 1000) +
-                  " s)", Exit::unreachable);
+      throw Error(
+          "the Docker Engine stopped taking data (nothing sent for " + std::to_string(timeout.count() / 1000) + " s)",
+          Exit::unreachable);
     }
     pollfd pfd{fd_, POLLOUT, 0};
     ::poll(&pfd, 1, 200);

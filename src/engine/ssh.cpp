@@ -10,9 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <algorithm>
 #include <cstring>
 #include <sstream>
 #include <thread>
@@ -139,7 +139,8 @@ int SshDialer::open() {
   int err[2] = {-1, -1};
   if (client < 0 || ::pipe2(err, O_CLOEXEC) != 0) {
     errors_ += std::string("socket: ") + std::strerror(errno) + "\n";
-    for (int fd : {listener, client, err[0], err[1]}) if (fd >= 0) ::close(fd);
+    for (int fd : {listener, client, err[0], err[1]})
+      if (fd >= 0) ::close(fd);
     return -1;
   }
   std::vector<char*> argv;

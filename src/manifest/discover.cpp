@@ -14,8 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // Looked for in this order, as dockform 0.5 does.
-constexpr std::array<const char*, 4> manifest_names{"dockform.yml", "dockform.yaml", "Dockform.yml",
-                                                    "Dockform.yaml"};
+constexpr std::array<const char*, 4> manifest_names{"dockform.yml", "dockform.yaml", "Dockform.yml", "Dockform.yaml"};
 
 // Absolute and without "." parts or a trailing slash, so that messages and
 // Manifest::dir read cleanly.
@@ -40,8 +39,7 @@ std::string looked_for() {
 }  // namespace
 
 fs::path find_manifest(const std::string& config_flag) {
-  const fs::path given =
-      clean_absolute(config_flag.empty() ? fs::path(".") : fs::path(config_flag));
+  const fs::path given = clean_absolute(config_flag.empty() ? fs::path(".") : fs::path(config_flag));
   std::error_code ec;
   const fs::file_status status = fs::status(given, ec);
   if (status.type() == fs::file_type::not_found) {
@@ -54,8 +52,7 @@ fs::path find_manifest(const std::string& config_flag) {
     const fs::path candidate = given / name;
     if (fs::is_regular_file(candidate, ec)) return candidate;
   }
-  throw ManifestError("no manifest found in " + given.string() + " (looked for " + looked_for() +
-                      ")");
+  throw ManifestError("no manifest found in " + given.string() + " (looked for " + looked_for() + ")");
 }
 
 }  // namespace dockform::manifest

@@ -69,14 +69,12 @@ class Interpolator {
   // pos_ is just after the "${" that starts at `start`.
   std::string braced(std::size_t start, bool evaluate, int depth) {
     if (depth > max_nesting) {
-      throw std::invalid_argument("references nested more than " + std::to_string(max_nesting) +
-                                  " levels deep");
+      throw std::invalid_argument("references nested more than " + std::to_string(max_nesting) + " levels deep");
     }
     const std::string name = read_name();
     if (at_end()) throw unterminated(start);
     if (name.empty()) {
-      throw malformed(start,
-                      "expected a variable name (a letter or '_', then letters, digits, '_')");
+      throw malformed(start, "expected a variable name (a letter or '_', then letters, digits, '_')");
     }
     if (peek() == '}') {
       ++pos_;
@@ -121,8 +119,7 @@ class Interpolator {
   }
 
   std::invalid_argument malformed(std::size_t start, const std::string& why) const {
-    return std::invalid_argument("invalid reference " + quoted(start) + ": " + why +
-                                 " (write $$ for a literal $)");
+    return std::invalid_argument("invalid reference " + quoted(start) + ": " + why + " (write $$ for a literal $)");
   }
 
   std::invalid_argument unterminated(std::size_t start) const {
@@ -142,9 +139,7 @@ class Interpolator {
 
 }  // namespace
 
-std::string interpolate(const std::string& text, const EnvLookup& env) {
-  return Interpolator(text, env).run();
-}
+std::string interpolate(const std::string& text, const EnvLookup& env) { return Interpolator(text, env).run(); }
 
 EnvLookup process_env() {
   return [](const std::string& name) -> std::optional<std::string> {

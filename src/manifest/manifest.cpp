@@ -39,11 +39,10 @@ constexpr std::size_t max_nodes = 100'000;
 constexpr std::size_t max_scalar_bytes = 2 * max_file_bytes;
 constexpr const char* too_large = "manifest too large or too deeply nested";
 
-constexpr std::array<std::string_view, 8> top_level_keys{
-    "docker", "volumes", "networks", "filesets", "applications", "environment", "secrets", "sops"};
+constexpr std::array<std::string_view, 8> top_level_keys{"docker",       "volumes",     "networks", "filesets",
+                                                         "applications", "environment", "secrets",  "sops"};
 // Accepted with any content: they belong to dockform's apply, not to this tool.
-constexpr std::array<std::string_view, 4> ignored_keys{"applications", "environment", "secrets",
-                                                       "sops"};
+constexpr std::array<std::string_view, 4> ignored_keys{"applications", "environment", "secrets", "sops"};
 
 template <std::size_t N>
 std::string join(const std::array<std::string_view, N>& words) {
@@ -216,14 +215,10 @@ YAML::Node load_document(const std::string& text, const Reporter& reporter) {
 
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Sequence:
-      return "a sequence";
-    case YAML::NodeType::Scalar:
-      return "a scalar";
-    default:
-      return "null";
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Sequence: return "a sequence";
+    case YAML::NodeType::Scalar: return "a scalar";
+    default: return "null";
   }
 }
 
@@ -234,23 +229,20 @@ bool is_name_punctuation(char c) { return c == '_' || c == '.' || c == '-'; }
 // ^[a-z0-9][a-z0-9_.-]*$ : it becomes a Docker label value.
 bool valid_identifier(const std::string& text) {
   return !text.empty() && is_lower_or_digit(text.front()) &&
-         std::all_of(text.begin(), text.end(),
-                     [](char c) { return is_lower_or_digit(c) || is_name_punctuation(c); });
+         std::all_of(text.begin(), text.end(), [](char c) { return is_lower_or_digit(c) || is_name_punctuation(c); });
 }
 
 // ^[a-z0-9_.-]+$ , less "." and "..": a volume name is also a folder name
 // under the snapshot folder.
 bool valid_volume_name(const std::string& text) {
   return !text.empty() && text != "." && text != ".." &&
-         std::all_of(text.begin(), text.end(),
-                     [](char c) { return is_lower_or_digit(c) || is_name_punctuation(c); });
+         std::all_of(text.begin(), text.end(), [](char c) { return is_lower_or_digit(c) || is_name_punctuation(c); });
 }
 
 // ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$
 bool valid_network_name(const std::string& text) {
   return !text.empty() && is_letter_or_digit(text.front()) &&
-         std::all_of(text.begin(), text.end(),
-                     [](char c) { return is_letter_or_digit(c) || is_name_punctuation(c); });
+         std::all_of(text.begin(), text.end(), [](char c) { return is_letter_or_digit(c) || is_name_punctuation(c); });
 }
 
 // One key: value pair of a mapping, with its dotted path for messages.
@@ -280,8 +272,7 @@ class Reader {
     for (Entry& entry : entries(root, "")) {
       if (!contains(top_level_keys, entry.key)) {
         reporter_.fail(entry.key_node.Mark(), "unknown top-level key " + quote(entry.key) +
-                                                  " (expected one of: " + join(top_level_keys) +
-                                                  ")");
+                                                  " (expected one of: " + join(top_level_keys) + ")");
       }
       if (!contains(ignored_keys, entry.key)) sections.emplace(entry.key, std::move(entry));
     }
@@ -305,8 +296,8 @@ class Reader {
     for (const auto& pair : map) {
       const YAML::Node& key = pair.first;
       if (!key.IsScalar()) {
-        reporter_.fail(key.Mark(), (path.empty() ? "top level" : path) +
-                                       ": keys must be scalars, got " + describe(key));
+        reporter_.fail(key.Mark(),
+                       (path.empty() ? "top level" : path) + ": keys must be scalars, got " + describe(key));
       }
       const std::string key_path = path.empty() ? key.Scalar() : path + "." + key.Scalar();
       if (!seen.insert(key.Scalar()).second) {
@@ -321,8 +312,7 @@ class Reader {
   std::vector<Entry> mapping(const Entry& entry) const {
     if (entry.value.IsNull()) return {};
     if (!entry.value.IsMap()) {
-      reporter_.fail(entry.value.Mark(),
-                     entry.path + ": expected a mapping, got " + describe(entry.value));
+      reporter_.fail(entry.value.Mark(), entry.path + ": expected a mapping, got " + describe(entry.value));
     }
     return entries(entry.value, entry.path);
   }
@@ -330,8 +320,7 @@ class Reader {
   // A scalar value, interpolated. Numbers and booleans count as their text.
   std::string text(const Entry& entry) const {
     if (!entry.value.IsScalar()) {
-      reporter_.fail(entry.value_mark(),
-                     entry.path + ": expected a string, got " + describe(entry.value));
+      reporter_.fail(entry.value_mark(), entry.path + ": expected a string, got " + describe(entry.value));
     }
     try {
       return interpolate(entry.value.Scalar(), env_);
@@ -355,8 +344,7 @@ class Reader {
   }
 
   [[noreturn]] void unknown_key(const Entry& entry, const std::string& expected) const {
-    reporter_.fail(entry.key_node.Mark(),
-                   "unknown key " + quote(entry.path) + " (expected one of: " + expected + ")");
+    reporter_.fail(entry.key_node.Mark(), "unknown key " + quote(entry.path) + " (expected one of: " + expected + ")");
   }
 
   void read_docker(const std::map<std::string, Entry>& sections, Manifest& manifest) const {
@@ -389,11 +377,10 @@ class Reader {
   std::string identifier(const Entry& entry) const {
     std::string value = text(entry);
     if (!valid_identifier(value)) {
-      reporter_.fail(
-          entry.value_mark(),
-          entry.path + ": " + quote(value) +
-              " is not a valid identifier: use lowercase letters a-z, digits, '_', '.' "
-              "and '-', starting with a letter or digit (it becomes a Docker label value)");
+      reporter_.fail(entry.value_mark(),
+                     entry.path + ": " + quote(value) +
+                         " is not a valid identifier: use lowercase letters a-z, digits, '_', '.' "
+                         "and '-', starting with a letter or digit (it becomes a Docker label value)");
     }
     return value;
   }
@@ -480,8 +467,7 @@ class Reader {
       }
     }
     if (!target) {
-      reporter_.fail(fileset.key_node.Mark(),
-                     "missing required key " + fileset.path + ".target_volume");
+      reporter_.fail(fileset.key_node.Mark(), "missing required key " + fileset.path + ".target_volume");
     }
     return *target;
   }
@@ -498,8 +484,7 @@ std::string read_file(const fs::path& file) {
   };
   const std::unique_ptr<std::FILE, Closer> stream(std::fopen(file.c_str(), "rb"));
   const auto cannot_read = [&file] {
-    return ManifestError(file.string() +
-                         ": cannot read: " + std::generic_category().message(errno));
+    return ManifestError(file.string() + ": cannot read: " + std::generic_category().message(errno));
   };
   if (!stream) throw cannot_read();
   std::string text;

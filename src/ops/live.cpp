@@ -47,8 +47,8 @@ SnapshotResult with_retries(const std::string& volume, const std::function<Snaps
       result.tries = attempt;
       return result;
     } catch (const TarStoppedByChange& stopped) {
-      std::string text = "try " + std::to_string(attempt) + " of " + std::to_string(kSnapshotTries) + ": " +
-                         stopped.what();
+      std::string text =
+          "try " + std::to_string(attempt) + " of " + std::to_string(kSnapshotTries) + ": " + stopped.what();
       if (attempt == kSnapshotTries) {
         throw Error("snapshot of volume " + volume + " failed: all " + std::to_string(kSnapshotTries) +
                     " tries stopped at a file that changed while it was read (" + stopped.what() +

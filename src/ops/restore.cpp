@@ -80,9 +80,8 @@ Checks check_file(const RestoreOptions& options, archive::ByteSource& source, co
     warn(result, "spec hash differs: snapshot " + sidecar.spec_hash + ", volume " + live_hash +
                      " (driver, options or labels changed since the snapshot)");
   }
-  checks.uncompressed_size = sidecar.uncompressed_bytes > 0
-                                 ? std::optional<std::uint64_t>(sidecar.uncompressed_bytes)
-                                 : archive::uncompressed_size_hint(source, checks.format);
+  checks.uncompressed_size = sidecar.uncompressed_bytes > 0 ? std::optional<std::uint64_t>(sidecar.uncompressed_bytes)
+                                                            : archive::uncompressed_size_hint(source, checks.format);
   return checks;
 }
 
@@ -111,8 +110,7 @@ std::vector<engine::ContainerInfo> refuse_unless_ready(engine::Engine& engine, c
   }
   if (checks.uncompressed_size && *checks.uncompressed_size > state.free_bytes) {
     throw Error("not enough space to restore into volume " + options.volume + ": staging needs " +
-                    util::human_bytes(*checks.uncompressed_size) + ", " + util::human_bytes(state.free_bytes) +
-                    " free",
+                    util::human_bytes(*checks.uncompressed_size) + ", " + util::human_bytes(state.free_bytes) + " free",
                 Exit::refused);
   }
   return users;
@@ -164,9 +162,9 @@ WalkSummary extract(const RestoreOptions& options, archive::ByteSource& source, 
   auto failure = feed(reader, forwarder, helper, walk, checks.sidecar);
   progress.finish();
   if (failure) {
-    throw Error("restore from " + options.snapshot.string() + " failed: " + failure->what() +
-                    "; the volume was not changed",
-                failure->code());
+    throw Error(
+        "restore from " + options.snapshot.string() + " failed: " + failure->what() + "; the volume was not changed",
+        failure->code());
   }
   if (walk.truncated) {
     throw Error("snapshot " + options.snapshot.string() + " is truncated: the tar end-of-archive marker is missing",

@@ -62,8 +62,10 @@ void quiesce(engine::Engine& engine, const SnapshotOptions& options, StoppedCont
     if (user.running()) running += (running.empty() ? "" : ", ") + user.name;
   }
   if (!running.empty()) {
-    spdlog::warn("volume {} is in use by running container(s) {}: the snapshot may be inconsistent "
-                 "(use --stop-containers)", options.volume, running);
+    spdlog::warn(
+        "volume {} is in use by running container(s) {}: the snapshot may be inconsistent "
+        "(use --stop-containers)",
+        options.volume, running);
   }
 }
 

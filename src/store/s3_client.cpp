@@ -16,7 +16,8 @@
 namespace dockform::store {
 
 struct S3Client::Request {
-  Request(std::string m, std::string k, std::string q = "") : method(std::move(m)), key(std::move(k)), query(std::move(q)) {}
+  Request(std::string m, std::string k, std::string q = "")
+      : method(std::move(m)), key(std::move(k)), query(std::move(q)) {}
   std::string method;
   std::string key;
   std::string query;  // canonical: sorted, encoded
@@ -53,7 +54,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      value.remove_suffix(1);
     (*static_cast<std::map<std::string, std::string>*>(user))[name] = std::string(value);
   }
   return size * count;
@@ -104,12 +106,18 @@ std::string xml_decode(std::string_view text) {
       break;
     }
     auto entity = text.substr(i + 1, end - i - 1);
-    if (entity == "amp") out += '&';
-    else if (entity == "lt") out += '<';
-    else if (entity == "gt") out += '>';
-    else if (entity == "quot") out += '"';
-    else if (entity == "apos") out += '\'';
-    else if (!entity.empty() && entity[0] == '#') out += static_cast<char>(std::atoi(std::string(entity.substr(entity[1] == 'x' ? 2 : 1)).c_str()));
+    if (entity == "amp")
+      out += '&';
+    else if (entity == "lt")
+      out += '<';
+    else if (entity == "gt")
+      out += '>';
+    else if (entity == "quot")
+      out += '"';
+    else if (entity == "apos")
+      out += '\'';
+    else if (!entity.empty() && entity[0] == '#')
+      out += static_cast<char>(std::atoi(std::string(entity.substr(entity[1] == 'x' ? 2 : 1)).c_str()));
     i = end;
   }
   return out;
@@ -155,10 +163,8 @@ bool transient_curl(CURLcode code) {
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
     case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_COULDNT_RESOLVE_HOST:
-      return true;
-    default:
-      return false;
+    case CURLE_COULDNT_RESOLVE_HOST: return true;
+    default: return false;
   }
 }
 
@@ -203,7 +209,8 @@ S3Client::S3Client(S3Config config, std::string bucket) : config_(std::move(conf
 S3Client::~S3Client() { curl_easy_cleanup(as_curl(curl_)); }
 
 std::string S3Client::where() const {
-  return "bucket " + bucket_ + " at " + (config_.endpoint.empty() ? "AWS S3 (" + config_.region + ")" : config_.endpoint);
+  return "bucket " + bucket_ + " at " +
+         (config_.endpoint.empty() ? "AWS S3 (" + config_.region + ")" : config_.endpoint);
 }
 
 std::string S3Client::url_for(const std::string& key, const std::string& q) const {
@@ -214,7 +221,8 @@ std::string S3Client::url_for(const std::string& key, const std::string& q) cons
     url = config_.endpoint + "/" + uri_encode(bucket_, false);
     if (!key.empty()) url += "/" + uri_encode(key, true);
   } else if (bucket_.find('.') != std::string::npos) {
-    url = "https://s3." + config_.region + ".amazonaws.com/" + bucket_ + (key.empty() ? "" : "/" + uri_encode(key, true));
+    url =
+        "https://s3." + config_.region + ".amazonaws.com/" + bucket_ + (key.empty() ? "" : "/" + uri_encode(key, true));
   } else {
     url = "https://" + bucket_ + ".s3." + config_.region + ".amazonaws.com/" + uri_encode(key, true);
   }
@@ -318,7 +326,8 @@ void S3Client::fail(const Request& request, const Response& response) {
     hint = "the credentials were refused: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the AWS_PROFILE in use";
   }
   if (code == "AccessDenied") hint = "the credentials are not allowed to do this";
-  if (code == "RequestTimeTooSkewed") hint = "this machine's clock differs too much from the server's: set it right (NTP)";
+  if (code == "RequestTimeTooSkewed")
+    hint = "this machine's clock differs too much from the server's: set it right (NTP)";
   throw S3Error("S3 " + where() + " answered " + (code.empty() ? "an error" : code) + " (HTTP " +
                     std::to_string(response.status) + ") to " + what + (message.empty() ? "" : ": " + message) +
                     (hint.empty() ? "" : "; " + hint),
@@ -452,7 +461,8 @@ std::string S3Client::create_multipart(const std::string& key) {
   auto response = send(request);
   if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
   auto id = xml_value(response.body, "UploadId");
-  if (id.empty()) throw S3Error("S3 " + where() + " started a multipart upload of " + key + " without an UploadId", 200, "");
+  if (id.empty())
+    throw S3Error("S3 " + where() + " started a multipart upload of " + key + " without an UploadId", 200, "");
   return id;
 }
 
@@ -508,7 +518,8 @@ std::vector<S3Upload> S3Client::list_multipart(const std::string& prefix) {
     auto response = send(request);
     if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
     for (auto item : xml_elements(response.body, "Upload")) {
-      uploads.push_back({xml_value(item, "Key"), xml_value(item, "UploadId"), parse_time(xml_value(item, "Initiated"))});
+      uploads.push_back(
+          {xml_value(item, "Key"), xml_value(item, "UploadId"), parse_time(xml_value(item, "Initiated"))});
     }
     key_marker = xml_value(response.body, "NextKeyMarker");
     id_marker = xml_value(response.body, "NextUploadIdMarker");

@@ -52,7 +52,8 @@ S3Config S3Config::from_environment() {
   if (profile.empty()) profile = "default";
   auto credentials = read_section(aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials"), profile);
   // ~/.aws/config names profiles "[profile NAME]", except the default one.
-  auto settings = read_section(aws_file("AWS_CONFIG_FILE", "config"), profile == "default" ? profile : "profile " + profile);
+  auto settings =
+      read_section(aws_file("AWS_CONFIG_FILE", "config"), profile == "default" ? profile : "profile " + profile);
 
   config.access_key = env("AWS_ACCESS_KEY_ID");
   config.secret_key = env("AWS_SECRET_ACCESS_KEY");

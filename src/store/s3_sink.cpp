@@ -30,9 +30,7 @@ std::string folder_prefix(const S3Url& base, const std::string& volume) {
 class S3Sink : public SnapshotSink {
  public:
   S3Sink(const S3Url& base, const std::string& volume, std::time_t start, const std::string& spec_hash)
-      : config_(S3Config::from_environment()),
-        client_(config_, base.bucket),
-        prefix_(folder_prefix(base, volume)) {
+      : config_(S3Config::from_environment()), client_(config_, base.bucket), prefix_(folder_prefix(base, volume)) {
     client_.check_bucket();
     auto live = client_.list_multipart(prefix_);
     // Any volume's: a killed run's upload is cleaned by the next run into the same place.
@@ -51,8 +49,10 @@ class S3Sink : public SnapshotSink {
       client_.abort_multipart(key_, upload_id_);
       spdlog::debug("aborted multipart upload of {}", location(stem_ + kDataExtension));
     } catch (const std::exception& e) {
-      spdlog::warn("could not abort the multipart upload of {} ({}); a later snapshot or the bucket's "
-                   "lifecycle rule removes it", location(stem_ + kDataExtension), e.what());
+      spdlog::warn(
+          "could not abort the multipart upload of {} ({}); a later snapshot or the bucket's "
+          "lifecycle rule removes it",
+          location(stem_ + kDataExtension), e.what());
     }
   }
 
@@ -77,7 +77,8 @@ class S3Sink : public SnapshotSink {
     // A multipart upload cannot be renamed: the name was chosen at the start;
     // refuse rather than overwrite if it was taken since.
     if (client_.head(key_) || client_.head(sidecar_key())) {
-      throw Error("snapshot " + location(stem_ + kDataExtension) + " appeared while uploading it; nothing was replaced");
+      throw Error("snapshot " + location(stem_ + kDataExtension) +
+                  " appeared while uploading it; nothing was replaced");
     }
     client_.complete_multipart(key_, upload_id_, etags_);
     completed_ = true;

@@ -37,9 +37,7 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
       }
     }
   }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<JsonEscapedMessage>();
-  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonEscapedMessage>(); }
 };
 
 std::unique_ptr<spdlog::formatter> json_formatter() {
@@ -64,8 +62,8 @@ void setup_logging(const LogOptions& options) {
     throw Error("unknown log format '" + options.format + "' (expected auto, pretty or json)", Exit::usage);
   }
   bool color = !options.no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDERR_FILENO) == 1;
-  auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>(
-      color ? spdlog::color_mode::always : spdlog::color_mode::never);
+  auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>(color ? spdlog::color_mode::always
+                                                                             : spdlog::color_mode::never);
   if (options.format == "json") {
     console->set_formatter(json_formatter());
   } else {

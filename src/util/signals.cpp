@@ -39,7 +39,8 @@ bool output_broken(int fd) {
 }
 }  // namespace
 
-Interrupted::Interrupted(int signal) : signal_(signal), message_("interrupted by " + describe(signal) + "; cleaned up") {}
+Interrupted::Interrupted(int signal)
+    : signal_(signal), message_("interrupted by " + describe(signal) + "; cleaned up") {}
 
 void install_signal_handlers() {
   struct sigaction action;

@@ -62,8 +62,10 @@ std::vector<std::string> StoppedContainers::recover_interrupted(bool adopt) {
   }
   std::string list = names.empty() ? "none left" : join(names);
   if (!adopt) {
-    spdlog::warn("containers stopped by an interrupted dockform run are still stopped: {} "
-                 "(start them with `docker start`, or pass --stop-containers to have dockform start them)", list);
+    spdlog::warn(
+        "containers stopped by an interrupted dockform run are still stopped: {} "
+        "(start them with `docker start`, or pass --stop-containers to have dockform start them)",
+        list);
     return names;
   }
   spdlog::warn("containers stopped by an interrupted dockform run: {}; they are started again at the end", list);

@@ -126,7 +126,8 @@ void ensure_helper_image(engine::Engine& engine, const std::string& image) {
                 "); choose another with --helper-image, DOCKFORM_HELPER_IMAGE or docker.helper_image in the manifest");
   }
   if (!engine.image_exists(image)) {
-    throw Error("helper image " + image + " is still missing after a pull; choose another with --helper-image, "
+    throw Error("helper image " + image +
+                " is still missing after a pull; choose another with --helper-image, "
                 "DOCKFORM_HELPER_IMAGE or docker.helper_image in the manifest");
   }
 }

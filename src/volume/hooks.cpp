@@ -70,8 +70,8 @@ bool read_output(engine::RawConnection& connection, Clock::time_point deadline, 
 std::string HookRun::failure() const {
   std::string text = phase + " hook in container " + container;
   if (!error.empty()) return text + " could not run: " + error;
-  text += timed_out ? " timed out after " + std::to_string(timeout) + " s"
-                    : " exited with " + std::to_string(exit_code);
+  text +=
+      timed_out ? " timed out after " + std::to_string(timeout) + " s" : " exited with " + std::to_string(exit_code);
   std::string said = trimmed(output);
   return said.empty() ? text : text + ": " + said;
 }

@@ -55,7 +55,8 @@ std::string my_hostname() {
 std::string lease_script(int seconds) {
   std::string t = std::to_string(seconds);
   return "if (read -t 1 _ </dev/null) 2>/dev/null; [ $? -eq 1 ]; then "
-         "while read -t " + t + " _; do :; done; else exec cat >/dev/null; fi";
+         "while read -t " +
+         t + " _; do :; done; else exec cat >/dev/null; fi";
 }
 
 const engine::json& labels_of(const engine::json& container) {
@@ -95,8 +96,8 @@ std::string describe(const Holder& holder) {
   if (!holder.host.empty()) {
     text += " on host " + holder.host;
   } else if (!holder.owner.empty()) {
-    text += " on " + std::string(on_this_boot(holder.owner) ? "this machine" : "another machine or boot") +
-            " (owner " + holder.owner + ")";
+    text += " on " + std::string(on_this_boot(holder.owner) ? "this machine" : "another machine or boot") + " (owner " +
+            holder.owner + ")";
   }
   if (!holder.since.empty()) text += " since " + holder.since;
   return text;
@@ -153,27 +154,26 @@ Lease::Lease(engine::Engine& engine, const std::string& image, const std::string
     : engine_(engine) {
   int seconds = lease_seconds();
   labels[kLeaseLabel] = std::to_string(seconds);
-  engine::json config = {
-      {"Image", image},
-      {"Cmd", {"/bin/sh", "-c", lease_script(seconds)}},
-      {"User", "65534:65534"},
-      {"AttachStdin", true},
-      {"AttachStdout", true},
-      {"AttachStderr", true},
-      {"OpenStdin", true},
-      // The end of our connection closes its stdin: the lease ends with us.
-      {"StdinOnce", true},
-      {"Tty", false},
-      {"NetworkDisabled", true},
-      {"Labels", labels},
-      {"HostConfig",
-       {{"AutoRemove", true},
-        {"NetworkMode", "none"},
-        {"LogConfig", {{"Type", "none"}, {"Config", engine::json::object()}}},
-        {"CapDrop", {"ALL"}},
-        {"SecurityOpt", {"no-new-privileges"}},
-        {"ReadonlyRootfs", true},
-        {"Privileged", false}}}};
+  engine::json config = {{"Image", image},
+                         {"Cmd", {"/bin/sh", "-c", lease_script(seconds)}},
+                         {"User", "65534:65534"},
+                         {"AttachStdin", true},
+                         {"AttachStdout", true},
+                         {"AttachStderr", true},
+                         {"OpenStdin", true},
+                         // The end of our connection closes its stdin: the lease ends with us.
+                         {"StdinOnce", true},
+                         {"Tty", false},
+                         {"NetworkDisabled", true},
+                         {"Labels", labels},
+                         {"HostConfig",
+                          {{"AutoRemove", true},
+                           {"NetworkMode", "none"},
+                           {"LogConfig", {{"Type", "none"}, {"Config", engine::json::object()}}},
+                           {"CapDrop", {"ALL"}},
+                           {"SecurityOpt", {"no-new-privileges"}},
+                           {"ReadonlyRootfs", true},
+                           {"Privileged", false}}}};
   id_ = engine_.container_create(config, name);
   try {
     connection_ = engine_.container_attach(id_, true);
@@ -232,8 +232,8 @@ Lease::~Lease() {
   try {
     remove_and_wait(engine_, id_);
   } catch (const std::exception& e) {
-    spdlog::warn("could not remove lease container {}: {} (it ends by itself within {} s)", id_.substr(0, 12),
-                 e.what(), lease_seconds());
+    spdlog::warn("could not remove lease container {}: {} (it ends by itself within {} s)", id_.substr(0, 12), e.what(),
+                 lease_seconds());
   }
 }
 

@@ -135,8 +135,8 @@ void RestoreHelper::send_line(const std::string& line) {
 void RestoreHelper::fail(const std::string& what) {
   int exit_code = container_.wait();
   auto said = trimmed(err_);
-  throw Error("the restore helper for volume " + volume_ + " " + what + " (exit " + std::to_string(exit_code) +
-              ")" + (said.empty() ? "" : ": " + said));
+  throw Error("the restore helper for volume " + volume_ + " " + what + " (exit " + std::to_string(exit_code) + ")" +
+              (said.empty() ? "" : ": " + said));
 }
 
 // Without a go: the helper removes the staging folder; if it cannot be told

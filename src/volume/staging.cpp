@@ -153,8 +153,8 @@ std::string new_staging_id() {
 }
 
 HelperSpec restore_helper_spec(const std::string& image, const std::string& volume, const std::string& id) {
-  auto spec = volume_helper_spec(image, volume, std::string(kSwapFunctions) + "sid=" + id + "\n" + kPrepareScript +
-                                                    kControlScript,
+  auto spec = volume_helper_spec(image, volume,
+                                 std::string(kSwapFunctions) + "sid=" + id + "\n" + kPrepareScript + kControlScript,
                                  {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "MKNOD", "SETFCAP"}, false);
   spec.with_stdin = true;
   return spec;
@@ -181,16 +181,16 @@ void remove_staging(engine::Engine& engine, const std::string& image, const std:
 
 std::vector<std::string> finish_interrupted_restore(engine::Engine& engine, const std::string& image,
                                                     const std::string& volume) {
-  auto listing = run_helper(engine, volume_helper_spec(image, volume, kLeftoverScript,
-                                                       {"DAC_READ_SEARCH", "DAC_OVERRIDE"}, true));
+  auto listing =
+      run_helper(engine, volume_helper_spec(image, volume, kLeftoverScript, {"DAC_READ_SEARCH", "DAC_OVERRIDE"}, true));
   if (listing.exit_code != 0) {
     throw Error("could not inspect volume " + volume + " (helper exit " + std::to_string(listing.exit_code) +
                 "): " + trimmed(listing.err));
   }
   auto first = trimmed(listing.out).substr(0, listing.out.find('\n'));
   if (first.empty()) return {};
-  spdlog::warn("volume {}: found {} left by an interrupted restore; finishing that restore before the snapshot",
-               volume, first);
+  spdlog::warn("volume {}: found {} left by an interrupted restore; finishing that restore before the snapshot", volume,
+               first);
   VolumeLock lock(engine, image, volume);
   auto state = prepare_volume(engine, image, volume);
   for (const auto& line : state.recovered) spdlog::warn("volume {}: {}", volume, line);

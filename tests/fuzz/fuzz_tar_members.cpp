@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     dockform::archive::TarWalker walker(source);
     dockform::archive::MemberSafety safety;
-    while (auto entry = walker.next([&](const dockform::archive::TarEntry& e, std::int64_t) { (void)safety.check(e); })) {
+    while (auto entry =
+               walker.next([&](const dockform::archive::TarEntry& e, std::int64_t) { (void)safety.check(e); })) {
     }
   } catch (const dockform::Error&) {
   }

@@ -84,8 +84,7 @@ TEST(EndpointOrder, DockerContextWinsOverCurrentContext) {
   TempDir config;
   write_context(config.path(), kOtherHash, "other-ctx", "tcp://10.9.9.9:2375");
   write_file(config.path() / "config.json", R"({"currentContext":"missing-ctx"})");
-  Endpoint endpoint =
-      resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.str()}, {"DOCKER_CONTEXT", "other-ctx"}}));
+  Endpoint endpoint = resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.str()}, {"DOCKER_CONTEXT", "other-ctx"}}));
   EXPECT_EQ(endpoint.host_port, "10.9.9.9:2375");
   EXPECT_EQ(endpoint.source, "DOCKER_CONTEXT other-ctx");
   EXPECT_EQ(endpoint.context, "other-ctx");
@@ -175,9 +174,9 @@ TEST(EndpointTls, DockerTlsVerifyUsesTheCertPath) {
   TempDir certs;
   write_file(certs.path() / "cert.pem", "c");
   write_file(certs.path() / "key.pem", "k");
-  Endpoint endpoint = resolve_endpoint("", env_of({{"DOCKER_HOST", "tcp://10.0.0.1:2376"},
-                                                   {"DOCKER_TLS_VERIFY", "1"},
-                                                   {"DOCKER_CERT_PATH", certs.str()}}));
+  Endpoint endpoint = resolve_endpoint(
+      "",
+      env_of({{"DOCKER_HOST", "tcp://10.0.0.1:2376"}, {"DOCKER_TLS_VERIFY", "1"}, {"DOCKER_CERT_PATH", certs.str()}}));
   EXPECT_TRUE(endpoint.tls.enabled);
   EXPECT_TRUE(endpoint.tls.verify);
   EXPECT_EQ(endpoint.tls.ca_file, (certs.path() / "ca.pem").string());  // checked when connecting
@@ -214,8 +213,7 @@ TEST(EndpointTls, DockerTlsAloneDoesNotVerify) {
 
 TEST(EndpointTls, DefaultPortFollowsTls) {
   EXPECT_EQ(resolve_endpoint("", env_of({{"DOCKER_HOST", "tcp://h"}})).host_port, "h:2375");
-  EXPECT_EQ(resolve_endpoint("", env_of({{"DOCKER_HOST", "tcp://h"}, {"DOCKER_TLS_VERIFY", "1"}})).host_port,
-            "h:2376");
+  EXPECT_EQ(resolve_endpoint("", env_of({{"DOCKER_HOST", "tcp://h"}, {"DOCKER_TLS_VERIFY", "1"}})).host_port, "h:2376");
 }
 
 TEST(EndpointTls, NotForUnixOrSsh) {

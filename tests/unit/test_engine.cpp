@@ -107,8 +107,8 @@ TEST(EngineParseEndpoint, TcpAndHttp) {
 
 TEST(EngineParseEndpoint, MalformedUrlsAreUsageErrors) {
   for (const char* url : {"", "unix://", "tcp://", "http://", "ftp://host:21", "/var/run/docker.sock", "docker.sock",
-                          "npipe:////./pipe/docker_engine", "ssh://", "ssh://user:pw@host",
-                          "ssh://host:port", "ssh://host?x=1", "ssh://-oProxyCommand=x"}) {
+                          "npipe:////./pipe/docker_engine", "ssh://", "ssh://user:pw@host", "ssh://host:port",
+                          "ssh://host?x=1", "ssh://-oProxyCommand=x"}) {
     Error e = error_from([&] { parse_endpoint(url); });
     EXPECT_EQ(e.code(), Exit::usage) << "url '" << url << "': " << e.what();
   }
@@ -174,8 +174,9 @@ TEST(EngineResolveEndpoint, NamedContextFromHomeWhenDockerConfigIsUnset) {
 TEST(EngineResolveEndpoint, MissingContextIsUnreachable) {
   TempDir config;
   write_context(config.path(), kRemoteCtxHash, context_meta("remote-ctx", "unix:///tmp/x.sock"));
-  Error e = error_from(
-      [&] { resolve_endpoint("no-such-context", env_of({{"DOCKER_CONFIG", config.path().string()}})); });
+  Error e = error_from([&] {
+    resolve_endpoint("no-such-context", env_of({{"DOCKER_CONFIG", config.path().string()}}));
+  });
   EXPECT_EQ(e.code(), Exit::unreachable);
   EXPECT_TRUE(contains(e.what(), "no-such-context")) << e.what();
 }
@@ -187,8 +188,9 @@ TEST(EngineResolveEndpoint, ContextWithoutDockerHostIsAnError) {
   EXPECT_TRUE(contains(e.what(), "remote-ctx")) << e.what();
 
   write_context(config.path(), kRemoteCtxHash, "this is not json");
-  Error garbage =
-      error_from([&] { resolve_endpoint("remote-ctx", env_of({{"DOCKER_CONFIG", config.path().string()}})); });
+  Error garbage = error_from([&] {
+    resolve_endpoint("remote-ctx", env_of({{"DOCKER_CONFIG", config.path().string()}}));
+  });
   EXPECT_TRUE(contains(garbage.what(), "remote-ctx")) << garbage.what();
 }
 

@@ -63,8 +63,9 @@ TEST(EngineCompat, EveryLabelFilterMustMatch) {
 TEST(EngineCompat, PodmanConflictsAre409) {
   EXPECT_EQ(409, docker_status(500, R"({"cause":"that name is already in use","message":"container create: the )"
                                     R"(container name \"x\" is already in use by 1234","response":500})"));
-  EXPECT_EQ(409, docker_status(500, R"({"cause":"container state improper","message":"can only kill running )"
-                                    R"(containers. 1234 is in state exited: container state improper","response":500})"));
+  EXPECT_EQ(409,
+            docker_status(500, R"({"cause":"container state improper","message":"can only kill running )"
+                               R"(containers. 1234 is in state exited: container state improper","response":500})"));
   EXPECT_EQ(500, docker_status(500, R"({"cause":"something else","message":"broke","response":500})"));
   EXPECT_EQ(500, docker_status(500, R"({"message":"no cause"})"));
   EXPECT_EQ(500, docker_status(500, "not json"));

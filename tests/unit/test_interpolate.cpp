@@ -13,8 +13,7 @@ namespace {
 // A fixed environment: SET=value, EMPTY is set but empty, UNSET is not set.
 EnvLookup fixed_env() {
   return [](const std::string& name) -> std::optional<std::string> {
-    static const StringMap vars{
-        {"SET", "value"}, {"EMPTY", ""}, {"OTHER", "other"}, {"CMD", "$(touch /tmp/x)"}};
+    static const StringMap vars{{"SET", "value"}, {"EMPTY", ""}, {"OTHER", "other"}, {"CMD", "$(touch /tmp/x)"}};
     const auto found = vars.find(name);
     if (found == vars.end()) return std::nullopt;
     return found->second;
@@ -104,8 +103,7 @@ TEST(Interpolate, PlusGivesTheAlternativeWhenSet) {
 
 TEST(Interpolate, ColonQuestionFailsWhenUnsetOrEmpty) {
   EXPECT_EQ(expand("${SET:?needed}"), "value");
-  EXPECT_EQ(failure("${UNSET:?set it in .env}"),
-            "required variable UNSET is missing a value: set it in .env");
+  EXPECT_EQ(failure("${UNSET:?set it in .env}"), "required variable UNSET is missing a value: set it in .env");
   EXPECT_EQ(failure("${EMPTY:?set it}"), "required variable EMPTY is missing a value: set it");
   EXPECT_EQ(failure("${UNSET:?}"), "required variable UNSET is missing a value");
 }
@@ -122,8 +120,7 @@ TEST(Interpolate, DefaultsMayHoldReferences) {
   EXPECT_EQ(expand("${UNSET:-a${SET}b}c"), "avaluebc");
   EXPECT_EQ(expand("${UNSET:-$$}"), "$");
   EXPECT_EQ(expand("${UNSET:-{x}}"), "{x}");
-  EXPECT_EQ(failure("${UNSET:?missing ${SET}}"),
-            "required variable UNSET is missing a value: missing value");
+  EXPECT_EQ(failure("${UNSET:?missing ${SET}}"), "required variable UNSET is missing a value: missing value");
 }
 
 TEST(Interpolate, UnusedDefaultIsNotEvaluated) {
@@ -149,12 +146,9 @@ TEST(Interpolate, InvalidNameIsRejected) {
 
 TEST(Interpolate, UnknownOperatorIsRejected) {
   const std::string hint = "expected '}', ':-', '-', ':?', '?', ':+' or '+' after the name";
-  EXPECT_EQ(failure("${SET B}"),
-            "invalid reference '${SET B}': " + hint + " (write $$ for a literal $)");
-  EXPECT_EQ(failure("${SET#x}"),
-            "invalid reference '${SET#x}': " + hint + " (write $$ for a literal $)");
-  EXPECT_EQ(failure("${SET:x}"),
-            "invalid reference '${SET:x}': " + hint + " (write $$ for a literal $)");
+  EXPECT_EQ(failure("${SET B}"), "invalid reference '${SET B}': " + hint + " (write $$ for a literal $)");
+  EXPECT_EQ(failure("${SET#x}"), "invalid reference '${SET#x}': " + hint + " (write $$ for a literal $)");
+  EXPECT_EQ(failure("${SET:x}"), "invalid reference '${SET:x}': " + hint + " (write $$ for a literal $)");
   // A malformed default is an error even when the default is not needed.
   EXPECT_NE(failure("${SET:-${1}}").find("invalid reference '${1}'"), std::string::npos);
 }
@@ -185,9 +179,7 @@ TEST(ProcessEnv, ReadsTheEnvironment) {
   EXPECT_EQ(env("DOCKFORM_TEST_SET"), "from env");
   EXPECT_EQ(env("DOCKFORM_TEST_EMPTY"), "");
   EXPECT_EQ(env("DOCKFORM_TEST_UNSET"), std::nullopt);
-  EXPECT_EQ(
-      interpolate("${DOCKFORM_TEST_SET}|${DOCKFORM_TEST_EMPTY-d}|${DOCKFORM_TEST_UNSET-d}", env),
-      "from env||d");
+  EXPECT_EQ(interpolate("${DOCKFORM_TEST_SET}|${DOCKFORM_TEST_EMPTY-d}|${DOCKFORM_TEST_UNSET-d}", env), "from env||d");
 }
 
 }  // namespace

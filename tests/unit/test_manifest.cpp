@@ -147,8 +147,7 @@ volumes:
                            {{"PROJECT", "shop"}, {"USER_NAME", "ann"}, {"KEY", "replaced"}});
   EXPECT_EQ(m.identifier, "shop");
   EXPECT_EQ(m.context, "default");
-  EXPECT_EQ(m.volumes.at("data").labels,
-            (StringMap{{"owner", "ann"}, {"price", "$5"}, {"${KEY}", "kept"}}));
+  EXPECT_EQ(m.volumes.at("data").labels, (StringMap{{"owner", "ann"}, {"price", "$5"}, {"${KEY}", "kept"}}));
 }
 
 TEST(Manifest, VolumeNamesAreNotInterpolated) {
@@ -173,8 +172,7 @@ TEST(Manifest, FixtureFileLoads) {
 
 TEST(ManifestErrors, BrokenYaml) {
   EXPECT_EQ(error_of(header + "   bad: x\n"), "dockform.yml:3:7: invalid YAML: illegal map value");
-  EXPECT_EQ(error_of(header + "volumes: [a, b\n"),
-            "dockform.yml:4:1: invalid YAML: end of sequence flow not found");
+  EXPECT_EQ(error_of(header + "volumes: [a, b\n"), "dockform.yml:4:1: invalid YAML: end of sequence flow not found");
   EXPECT_EQ(error_of(header + "volumes:\n  data: *nowhere\n"),
             "dockform.yml:4:9: invalid YAML: the referenced anchor is not defined");
 }
@@ -186,10 +184,8 @@ TEST(ManifestErrors, EmptyManifest) {
 }
 
 TEST(ManifestErrors, DocumentMustBeAMapping) {
-  EXPECT_EQ(error_of("- docker\n"),
-            "dockform.yml:1:1: the manifest must be a mapping, got a sequence");
-  EXPECT_EQ(error_of("just text\n"),
-            "dockform.yml:1:1: the manifest must be a mapping, got a scalar");
+  EXPECT_EQ(error_of("- docker\n"), "dockform.yml:1:1: the manifest must be a mapping, got a sequence");
+  EXPECT_EQ(error_of("just text\n"), "dockform.yml:1:1: the manifest must be a mapping, got a scalar");
 }
 
 TEST(ManifestErrors, OnlyOneDocument) {
@@ -199,8 +195,7 @@ TEST(ManifestErrors, OnlyOneDocument) {
 
 TEST(ManifestErrors, StrayCommaEnds) {
   // yaml-cpp reads endless empty documents from this; the parser must stop.
-  EXPECT_EQ(error_of(",\n" + header),
-            "dockform.yml:1:1: a manifest holds one YAML document, found more");
+  EXPECT_EQ(error_of(",\n" + header), "dockform.yml:1:1: a manifest holds one YAML document, found more");
 }
 
 TEST(ManifestErrors, UnknownTopLevelKey) {
@@ -213,27 +208,20 @@ TEST(ManifestErrors, MissingIdentifier) {
   EXPECT_EQ(error_of("volumes: {}\n"), "dockform.yml:1:1: missing required key docker.identifier");
   EXPECT_EQ(error_of("volumes: {}\ndocker:\n  context: default\n"),
             "dockform.yml:2:1: missing required key docker.identifier");
-  EXPECT_EQ(error_of("volumes: {}\ndocker:\n"),
-            "dockform.yml:2:1: missing required key docker.identifier");
+  EXPECT_EQ(error_of("volumes: {}\ndocker:\n"), "dockform.yml:2:1: missing required key docker.identifier");
 }
 
 TEST(ManifestErrors, BadIdentifier) {
   const std::string rule =
       " is not a valid identifier: use lowercase letters a-z, digits, '_', '.' and '-', starting "
       "with a letter or digit (it becomes a Docker label value)";
-  EXPECT_EQ(error_of("docker:\n  identifier: MyApp\n"),
-            "dockform.yml:2:15: docker.identifier: 'MyApp'" + rule);
-  EXPECT_EQ(error_of("docker:\n  identifier: -app\n"),
-            "dockform.yml:2:15: docker.identifier: '-app'" + rule);
-  EXPECT_EQ(error_of("docker:\n  identifier: \"a b\"\n"),
-            "dockform.yml:2:15: docker.identifier: 'a b'" + rule);
-  EXPECT_EQ(error_of("docker:\n  identifier: ''\n"),
-            "dockform.yml:2:15: docker.identifier: ''" + rule);
+  EXPECT_EQ(error_of("docker:\n  identifier: MyApp\n"), "dockform.yml:2:15: docker.identifier: 'MyApp'" + rule);
+  EXPECT_EQ(error_of("docker:\n  identifier: -app\n"), "dockform.yml:2:15: docker.identifier: '-app'" + rule);
+  EXPECT_EQ(error_of("docker:\n  identifier: \"a b\"\n"), "dockform.yml:2:15: docker.identifier: 'a b'" + rule);
+  EXPECT_EQ(error_of("docker:\n  identifier: ''\n"), "dockform.yml:2:15: docker.identifier: ''" + rule);
   // Checked after interpolation: an unset variable gives an empty identifier.
-  EXPECT_EQ(error_of("docker:\n  identifier: ${NOPE}\n"),
-            "dockform.yml:2:15: docker.identifier: ''" + rule);
-  EXPECT_EQ(error_of("docker:\n  identifier:\n"),
-            "dockform.yml:2:3: docker.identifier: expected a string, got null");
+  EXPECT_EQ(error_of("docker:\n  identifier: ${NOPE}\n"), "dockform.yml:2:15: docker.identifier: ''" + rule);
+  EXPECT_EQ(error_of("docker:\n  identifier:\n"), "dockform.yml:2:3: docker.identifier: expected a string, got null");
   EXPECT_EQ(error_of("docker:\n  identifier: [a]\n"),
             "dockform.yml:2:15: docker.identifier: expected a string, got a sequence");
 }
@@ -242,8 +230,7 @@ TEST(ManifestErrors, BadVolumeName) {
   const std::string rule =
       " is not a valid volume name: use lowercase letters a-z, digits, '_', '.' and '-' (but not "
       "'.' or '..' alone)";
-  EXPECT_EQ(error_of(header + "volumes:\n  good: {}\n  Bad_Name: {}\n"),
-            "dockform.yml:5:3: 'Bad_Name'" + rule);
+  EXPECT_EQ(error_of(header + "volumes:\n  good: {}\n  Bad_Name: {}\n"), "dockform.yml:5:3: 'Bad_Name'" + rule);
   EXPECT_EQ(error_of(header + "volumes:\n  a/b: {}\n"), "dockform.yml:4:3: 'a/b'" + rule);
   EXPECT_EQ(error_of(header + "volumes:\n  ..: {}\n"), "dockform.yml:4:3: '..'" + rule);
   EXPECT_EQ(error_of(header + "volumes:\n  \"\": {}\n"), "dockform.yml:4:3: ''" + rule);
@@ -260,10 +247,8 @@ TEST(ManifestErrors, WrongTypes) {
             "dockform.yml:5:9: volumes.data: expected a mapping, got a sequence");
   EXPECT_EQ(error_of(header + "volumes:\n  data:\n  - a\n"),
             "dockform.yml:5:3: volumes.data: expected a mapping, got a sequence");
-  EXPECT_EQ(error_of(header + "volumes: [data]\n"),
-            "dockform.yml:3:10: volumes: expected a mapping, got a sequence");
-  EXPECT_EQ(error_of("docker: app\n"),
-            "dockform.yml:1:9: docker: expected a mapping, got a scalar");
+  EXPECT_EQ(error_of(header + "volumes: [data]\n"), "dockform.yml:3:10: volumes: expected a mapping, got a sequence");
+  EXPECT_EQ(error_of("docker: app\n"), "dockform.yml:1:9: docker: expected a mapping, got a scalar");
   EXPECT_EQ(error_of(header + "volumes:\n  data:\n    driver: {name: x}\n"),
             "dockform.yml:5:13: volumes.data.driver: expected a string, got a mapping");
   EXPECT_EQ(error_of(header + "volumes:\n  data:\n    labels: [a=b]\n"),
@@ -279,8 +264,7 @@ TEST(ManifestErrors, WrongTypes) {
 }
 
 TEST(ManifestErrors, EmptySettings) {
-  EXPECT_EQ(error_of(header + "  context: ''\n"),
-            "dockform.yml:3:12: docker.context: must not be empty");
+  EXPECT_EQ(error_of(header + "  context: ''\n"), "dockform.yml:3:12: docker.context: must not be empty");
   EXPECT_EQ(error_of(header + "volumes:\n  data: {driver: \"\"}\n"),
             "dockform.yml:4:18: volumes.data.driver: must not be empty");
 }
@@ -297,10 +281,8 @@ TEST(ManifestErrors, UnknownNestedKeys) {
 }
 
 TEST(ManifestErrors, DuplicateKeys) {
-  EXPECT_EQ(error_of(header + "volumes:\n  data: {}\n  data: {}\n"),
-            "dockform.yml:5:3: duplicate key 'volumes.data'");
-  EXPECT_EQ(error_of(header + "docker:\n  identifier: b\n"),
-            "dockform.yml:3:1: duplicate key 'docker'");
+  EXPECT_EQ(error_of(header + "volumes:\n  data: {}\n  data: {}\n"), "dockform.yml:5:3: duplicate key 'volumes.data'");
+  EXPECT_EQ(error_of(header + "docker:\n  identifier: b\n"), "dockform.yml:3:1: duplicate key 'docker'");
 }
 
 TEST(ManifestErrors, FilesetProblems) {
@@ -316,20 +298,18 @@ TEST(ManifestErrors, FilesetProblems) {
 }
 
 TEST(ManifestErrors, InterpolationProblemsNameTheValue) {
-  EXPECT_EQ(
-      error_of(header + "volumes:\n  data:\n    labels: {owner: \"${OWNER:?who owns it}\"}\n"),
-      "dockform.yml:5:21: volumes.data.labels.owner: required variable OWNER is missing a "
-      "value: who owns it");
+  EXPECT_EQ(error_of(header + "volumes:\n  data:\n    labels: {owner: \"${OWNER:?who owns it}\"}\n"),
+            "dockform.yml:5:21: volumes.data.labels.owner: required variable OWNER is missing a "
+            "value: who owns it");
   EXPECT_EQ(error_of("docker:\n  identifier: ${1A}\n"),
             "dockform.yml:2:15: docker.identifier: invalid reference '${1A}': expected a variable "
             "name (a letter or '_', then letters, digits, '_') (write $$ for a literal $)");
 }
 
 TEST(ManifestErrors, ControlCharactersAreEscaped) {
-  EXPECT_EQ(
-      error_of(header + "\"vol\\e[31m\": {}\n"),
-      "dockform.yml:3:1: unknown top-level key 'vol\\x1b[31m' (expected one of: docker, volumes, "
-      "networks, filesets, applications, environment, secrets, sops)");
+  EXPECT_EQ(error_of(header + "\"vol\\e[31m\": {}\n"),
+            "dockform.yml:3:1: unknown top-level key 'vol\\x1b[31m' (expected one of: docker, volumes, "
+            "networks, filesets, applications, environment, secrets, sops)");
 }
 
 // ---- hostile input --------------------------------------------------------
@@ -365,8 +345,7 @@ TEST(ManifestBombs, DeepNestingIsRefused) {
 }
 
 TEST(ManifestBombs, BillionLaughsIsRefused) {
-  std::string text =
-      header + "applications:\n  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  std::string text = header + "applications:\n  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
   for (char level = 'b'; level <= 'j'; ++level) {
     const std::string previous(1, static_cast<char>(level - 1));
     text += std::string("  ") + level + ": &" + level + " [";
@@ -377,14 +356,12 @@ TEST(ManifestBombs, BillionLaughsIsRefused) {
 }
 
 TEST(ManifestBombs, AliasInsideItsOwnAnchorIsRefused) {
-  EXPECT_EQ(refused_quickly(header + "applications: &loop [*loop]\n"),
-            "dockform.yml:3:22: " + too_large);
+  EXPECT_EQ(refused_quickly(header + "applications: &loop [*loop]\n"), "dockform.yml:3:22: " + too_large);
   refused_quickly(header + "applications: &loop {k: *loop}\n");
 }
 
 TEST(ManifestBombs, RepeatedLargeScalarIsRefused) {
-  std::string text =
-      header + "applications:\n  big: &big " + std::string(1 << 20, 'x') + "\n  copies: [";
+  std::string text = header + "applications:\n  big: &big " + std::string(1 << 20, 'x') + "\n  copies: [";
   for (int i = 0; i < 10; ++i) text += "*big, ";
   text += "*big]\n";
   refused_quickly(text);

@@ -40,10 +40,19 @@ class ScopedEnv {
   ScopedEnv& operator=(const ScopedEnv&) = delete;
 
  private:
-  static constexpr const char* kNames[] = {
-      "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION",
-      "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL",
-      "AWS_CA_BUNDLE", "DOCKFORM_S3_MAX_ATTEMPTS", "HOME"};
+  static constexpr const char* kNames[] = {"AWS_ACCESS_KEY_ID",
+                                           "AWS_SECRET_ACCESS_KEY",
+                                           "AWS_SESSION_TOKEN",
+                                           "AWS_REGION",
+                                           "AWS_DEFAULT_REGION",
+                                           "AWS_PROFILE",
+                                           "AWS_SHARED_CREDENTIALS_FILE",
+                                           "AWS_CONFIG_FILE",
+                                           "AWS_ENDPOINT_URL_S3",
+                                           "AWS_ENDPOINT_URL",
+                                           "AWS_CA_BUNDLE",
+                                           "DOCKFORM_S3_MAX_ATTEMPTS",
+                                           "HOME"};
   std::map<std::string, std::optional<std::string>> saved_;
 };
 
@@ -79,7 +88,8 @@ TEST(S3Url, MalformedIsAUsageError) {
 
 TEST(S3Config, EnvironmentWins) {
   test::TempDir dir;
-  auto credentials = dir.write("credentials", "[default]\naws_access_key_id = FILEKEY\naws_secret_access_key = FILESECRET\n");
+  auto credentials =
+      dir.write("credentials", "[default]\naws_access_key_id = FILEKEY\naws_secret_access_key = FILESECRET\n");
   ScopedEnv env({{"AWS_ACCESS_KEY_ID", "ENVKEY"},
                  {"AWS_SECRET_ACCESS_KEY", "ENVSECRET"},
                  {"AWS_SESSION_TOKEN", "TOKEN"},

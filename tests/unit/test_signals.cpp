@@ -22,7 +22,7 @@ class SignalHandlers : public ::testing::Test {
     for (int i = 0; i < 4; ++i) sigaction(kSignals[i], &saved_[i], nullptr);
   }
   static constexpr int kSignals[4] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-  struct sigaction saved_[4] {};
+  struct sigaction saved_[4]{};
 };
 
 // A pipe whose reader is gone: writing to it raises SIGPIPE and fails with EPIPE.

@@ -89,7 +89,8 @@ la_ssize_t append_to_string(struct archive*, void* client, const void* buffer, s
 
 using SetFormat = int (*)(struct archive*);
 
-std::string make_tar(const std::vector<Member>& members, SetFormat set_format = archive_write_set_format_pax_restricted) {
+std::string make_tar(const std::vector<Member>& members,
+                     SetFormat set_format = archive_write_set_format_pax_restricted) {
   std::string out;
   struct archive* writer = archive_write_new();
   if (set_format(writer) != ARCHIVE_OK) ADD_FAILURE() << archive_error_string(writer);
@@ -791,11 +792,11 @@ TEST(SnapshotNaming, ParseRoundTrips) {
 }
 
 TEST(SnapshotNaming, InvalidTimestampsRejected) {
-  for (const char* text : {"", "garbage", "2023-10-04", "2023-10-04T15-30-45", "2023-10-04T15-30-45Zx",
-                           "2023-10-04T15-30-45Z__spec-5df65d76", "2023-10-04 15-30-45Z", "2023-13-04T15-30-45Z",
-                           "2023-00-04T15-30-45Z", "2023-10-32T15-30-45Z", "2023-10-00T15-30-45Z",
-                           "2023-10-04T24-00-00Z", "2023-10-04T15-60-00Z", "2023-10-04T15:30:45Z",
-                           "2023-10-04T15-30:45Z", "2023-10-04T15-30-45z"}) {
+  for (const char* text :
+       {"", "garbage", "2023-10-04", "2023-10-04T15-30-45", "2023-10-04T15-30-45Zx",
+        "2023-10-04T15-30-45Z__spec-5df65d76", "2023-10-04 15-30-45Z", "2023-13-04T15-30-45Z", "2023-00-04T15-30-45Z",
+        "2023-10-32T15-30-45Z", "2023-10-00T15-30-45Z", "2023-10-04T24-00-00Z", "2023-10-04T15-60-00Z",
+        "2023-10-04T15:30:45Z", "2023-10-04T15-30:45Z", "2023-10-04T15-30-45z"}) {
     EXPECT_FALSE(parse_file_timestamp(text).has_value()) << text;
   }
   for (const char* text : {"", "2023-10-04T15-30-45Z", "2023-10-04T15:30:45", "2023-10-04T15:30:45+00:00",
@@ -810,9 +811,9 @@ TEST(SnapshotNaming, InvalidTimestampsRejected) {
 // dates, so "2023-10-04T15--1-45Z" would become 14:59:45 and
 // "2023-02-31T00-00-00Z" 3 March instead of being refused.
 TEST(SnapshotNaming, NonCanonicalTimestampsRejected) {
-  for (const char* text : {"2023-10-04T15--1-45Z", "2023-10-04T-1-30-45Z", "2023-10-04T15-30--1Z",
-                           "2023-1-4T15-30-45Z", " 2023-10-04T15-30-45Z", "+2023-10-04T15-30-45Z",
-                           "2023-10-04T1-2-3Z", "2023-02-31T00-00-00Z", "2023-02-29T00-00-00Z"}) {
+  for (const char* text : {"2023-10-04T15--1-45Z", "2023-10-04T-1-30-45Z", "2023-10-04T15-30--1Z", "2023-1-4T15-30-45Z",
+                           " 2023-10-04T15-30-45Z", "+2023-10-04T15-30-45Z", "2023-10-04T1-2-3Z",
+                           "2023-02-31T00-00-00Z", "2023-02-29T00-00-00Z"}) {
     EXPECT_FALSE(parse_file_timestamp(text).has_value()) << text;
   }
   EXPECT_FALSE(parse_iso_timestamp("2023-10-04T15:-1:45Z").has_value());
@@ -831,8 +832,7 @@ TEST(SnapshotNaming, SidecarNames) {
 }
 
 TEST(SnapshotNaming, VolumeFolder) {
-  EXPECT_EQ(volume_folder("/base/.dockform/snapshots", "myapp_data"),
-            fs::path("/base/.dockform/snapshots/myapp_data"));
+  EXPECT_EQ(volume_folder("/base/.dockform/snapshots", "myapp_data"), fs::path("/base/.dockform/snapshots/myapp_data"));
 }
 
 // ---------------------------------------------------------------------------

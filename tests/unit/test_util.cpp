@@ -207,7 +207,8 @@ TEST(UtilZstd, ProperPrefixesOfAFrameThrow) {
   const std::string compressed = compress(input, 3, 0);
   ASSERT_TRUE(decompress(compressed) == input);
   // Every prefix near the ends, and a dense sample in between.
-  for (std::size_t keep = 1; keep < compressed.size(); keep += (keep < 64 || keep + 64 > compressed.size()) ? std::size_t{1} : std::size_t{11}) {
+  for (std::size_t keep = 1; keep < compressed.size();
+       keep += (keep < 64 || keep + 64 > compressed.size()) ? std::size_t{1} : std::size_t{11}) {
     EXPECT_THROW(decompress(compressed.substr(0, keep)), Error) << "kept " << keep << " of " << compressed.size();
     if (HasFailure()) return;
   }

@@ -26,7 +26,7 @@ struct VolumeInfo {
 
 struct ContainerInfo {
   std::string id;
-  std::string name;  // without the leading slash
+  std::string name;   // without the leading slash
   std::string state;  // running, exited, created, paused, ...
   Labels labels;
   bool running() const { return state == "running" || state == "paused" || state == "restarting"; }
@@ -48,8 +48,7 @@ class Engine {
   void volume_create(const std::string& name, const std::string& driver, const Labels& options, const Labels& labels);
 
   json network_list();
-  void network_create(const std::string& name, const std::string& driver, const Labels& options,
-                      const Labels& labels);
+  void network_create(const std::string& name, const std::string& driver, const Labels& options, const Labels& labels);
 
   // filters as the API takes them, e.g. {{"volume", {"data"}}, {"label", {"a=b"}}}.
   std::vector<ContainerInfo> container_list(bool all, const std::map<std::string, std::vector<std::string>>& filters);
@@ -71,8 +70,7 @@ class Engine {
   // Exec (src/engine/exec.cpp): a command in a running container, run as the
   // container's own user; start attaches stdout+stderr (multiplexed), and
   // stdin when asked (half-closing the connection ends the exec's input).
-  std::string exec_create(const std::string& container, const std::vector<std::string>& cmd,
-                          bool with_stdin = false);
+  std::string exec_create(const std::string& container, const std::vector<std::string>& cmd, bool with_stdin = false);
   std::unique_ptr<RawConnection> exec_start(const std::string& exec_id);
   // Whether it still runs, and its exit code once it ended.
   struct ExecState {

@@ -25,9 +25,9 @@ struct Endpoint {
   std::string host_port;    // tcp: "host:port"
   std::string ssh_user;     // ssh: empty when not in the URL
   std::string ssh_host;
-  std::string ssh_port;     // ssh: empty when not in the URL
+  std::string ssh_port;  // ssh: empty when not in the URL
   TlsSettings tls;
-  std::string url;          // as given, for messages
+  std::string url;                  // as given, for messages
   std::string context = "default";  // the Docker CLI context it came from
   std::string source = "default";   // why this endpoint: see resolve_endpoint
 

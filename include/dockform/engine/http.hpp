@@ -87,8 +87,7 @@ class HttpClient {
   // stream ends early with util::Interrupted on SIGINT/SIGTERM; waits that
   // cleanup depends on are not interruptible.
   long stream(const std::string& method, const std::string& path, const std::string& json_body,
-              const std::function<void(std::string_view)>& on_data, std::string* error_body,
-              bool interruptible = true);
+              const std::function<void(std::string_view)>& on_data, std::string* error_body, bool interruptible = true);
   // Sends `method path` with "Upgrade: tcp" and returns the raw connection
   // once the daemon answered 101 or 200.
   std::unique_ptr<RawConnection> hijack(const std::string& method, const std::string& path,
@@ -104,8 +103,8 @@ class HttpClient {
   Endpoint endpoint_;
   EnvLookup env_;
   std::unique_ptr<SshDialer> ssh_;  // the control handle's ssh processes
-  void* curl_;  // reused for control calls (keeps the connection alive)
-  char error_text_[256] = {};  // libcurl's detail for the last failed call
+  void* curl_;                      // reused for control calls (keeps the connection alive)
+  char error_text_[256] = {};       // libcurl's detail for the last failed call
 };
 
 // Extracts {"message": ...} from a daemon error body, or the body itself.

@@ -18,9 +18,9 @@ struct CatalogEntry {
   std::optional<std::filesystem::path> data_file;
   std::optional<std::filesystem::path> sidecar_file;
   std::optional<archive::Sidecar> sidecar;
-  std::time_t created = 0;        // sidecar created_at, else the name, else the file's mtime
+  std::time_t created = 0;  // sidecar created_at, else the name, else the file's mtime
   std::uint64_t compressed_bytes = 0;
-  std::string problem;            // empty when data and a readable sidecar are both there
+  std::string problem;  // empty when data and a readable sidecar are both there
 
   bool is_snapshot() const { return data_file.has_value(); }
 };

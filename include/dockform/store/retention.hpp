@@ -40,7 +40,7 @@ struct PruneItem {
 struct PruneResult {
   std::string volume;
   std::vector<PruneItem> kept;
-  std::vector<PruneItem> removed;  // or, with dry_run, that would be
+  std::vector<PruneItem> removed;     // or, with dry_run, that would be
   std::vector<CatalogEntry> ignored;  // sidecars without data: never counted, never removed
 };
 

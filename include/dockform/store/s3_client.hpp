@@ -20,7 +20,7 @@ struct S3Config {
   std::string secret_key;
   std::string session_token;
   std::string region = "us-east-1";
-  std::string endpoint;  // scheme://host[:port]; empty: AWS (virtual-hosted addressing)
+  std::string endpoint;   // scheme://host[:port]; empty: AWS (virtual-hosted addressing)
   std::string ca_bundle;  // AWS_CA_BUNDLE; empty: the system CA store
   int max_attempts = 5;   // DOCKFORM_S3_MAX_ATTEMPTS: tries per request for throttling and network errors
 
@@ -109,7 +109,7 @@ class S3Client {
   // Checks that the bucket exists and the credentials are accepted.
   void check_bucket();
 
- struct Response;
+  struct Response;
   struct Request;
 
  private:

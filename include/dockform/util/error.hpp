@@ -18,8 +18,7 @@ enum class Exit : int {
 
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& message, Exit code = Exit::error)
-      : std::runtime_error(message), code_(code) {}
+  explicit Error(const std::string& message, Exit code = Exit::error) : std::runtime_error(message), code_(code) {}
   Exit code() const { return code_; }
 
  private:

@@ -21,7 +21,7 @@ struct HelperSpec {
   std::string mount_point;  // where the volume appears inside the helper
   bool read_only = true;
   bool with_stdin = false;
-  std::string script;  // run by /bin/sh -c
+  std::string script;                     // run by /bin/sh -c
   std::vector<std::string> capabilities;  // added after dropping all
 };
 

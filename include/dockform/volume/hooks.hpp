@@ -24,7 +24,7 @@ struct HookRun {
   std::string command;
   int exit_code = -1;
   bool timed_out = false;
-  int timeout = 0;  // seconds it was given
+  int timeout = 0;     // seconds it was given
   std::string output;  // stdout and stderr, interleaved as they came
   std::string error;   // the engine refused the exec (e.g. the container stopped)
   double seconds = 0;

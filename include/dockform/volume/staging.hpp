@@ -25,8 +25,8 @@ namespace dockform::volume {
 inline constexpr const char* kRestoreMountPoint = kVolumeMountPoint;
 
 struct VolumeState {
-  std::uint64_t entries = 0;     // entries at the root, dockform's own excluded
-  std::uint64_t free_bytes = 0;  // available on the volume's filesystem
+  std::uint64_t entries = 0;           // entries at the root, dockform's own excluded
+  std::uint64_t free_bytes = 0;        // available on the volume's filesystem
   std::vector<std::string> recovered;  // what was found and done about earlier runs
 };
 
@@ -50,8 +50,7 @@ HelperSpec restore_helper_spec(const std::string& image, const std::string& volu
 std::string extract_script(const std::string& id);
 
 // Removes the staging folder `id` (with a helper of its own).
-void remove_staging(engine::Engine& engine, const std::string& image, const std::string& volume,
-                    const std::string& id);
+void remove_staging(engine::Engine& engine, const std::string& image, const std::string& volume, const std::string& id);
 
 // Recovery before a snapshot: archiving a half-finished restore would
 // preserve a mix of old and new content. When the volume root holds what a
