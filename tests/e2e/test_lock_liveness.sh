@@ -136,10 +136,12 @@ assert d["lock"]["host"] == "web-1" and d["lock"]["pid"] == 4242, d
 assert d["lock"]["since"] == "2026-11-27T03:00:12Z" and d["lock"]["holder"] == "alive", d
 assert d["lock"]["removed"] is False and d["refused"] is True, d
 EOF
-# The holder's machine dies: its connection closes, the engine ends the lease.
+# The holder's machine dies: its connection closes, the engine ends the lease
+# (and removes it) as soon as it sees that; no human is needed.
 kill -9 "$holder_pid"
 wait "$holder_pid" 2>/dev/null || true
 holder_pid=""
+wait_lock_gone "B: the dead holder's lease"
 restore_ok "B: after the remote holder died"
 
 # ------------------------------------------------------------------ C. live holder on this machine
