@@ -197,13 +197,14 @@ S3Url parse_s3_url(std::string_view text) {
 S3Client::S3Client(S3Config config, std::string bucket) : config_(std::move(config)), bucket_(std::move(bucket)) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  curl_ = curl_easy_init();
-  if (curl_ == nullptr) throw Error("cannot initialise libcurl");
+  // Checked before the handle exists: a constructor that throws runs no destructor.
   if (config_.access_key.empty() || config_.secret_key.empty()) {
     throw Error("no S3 credentials for bucket " + bucket_ +
                     ": set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials",
                 Exit::storage);
   }
+  curl_ = curl_easy_init();
+  if (curl_ == nullptr) throw Error("cannot initialise libcurl");
 }
 
 S3Client::~S3Client() { curl_easy_cleanup(as_curl(curl_)); }

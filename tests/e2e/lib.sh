@@ -211,3 +211,11 @@ extracting_helper() {
   done
   return 1
 }
+
+# kill_engine_client PID: SIGKILL to a backgrounded `engine ...` (PID is the
+# subshell that runs the function) and to the client it started, as a crash
+# of the machine that ran that client would end it.
+kill_engine_client() {
+  pkill -KILL -P "$1" 2>/dev/null || true
+  kill -KILL "$1" 2>/dev/null || true
+}

@@ -42,7 +42,7 @@ _lock_test_exit() {
   local rc=$?
   set +e
   [[ -z $df_pid ]] || { kill -CONT "$df_pid"; kill -9 "$df_pid"; } 2>/dev/null
-  [[ -z $holder_pid ]] || kill -9 "$holder_pid" 2>/dev/null
+  [[ -z $holder_pid ]] || kill_engine_client "$holder_pid"
   engine rm -f "$lock" >/dev/null 2>&1
   (exit "$rc")
   _on_exit
@@ -138,7 +138,7 @@ assert d["lock"]["removed"] is False and d["refused"] is True, d
 EOF
 # The holder's machine dies: its connection closes, the engine ends the lease
 # (and removes it) as soon as it sees that; no human is needed.
-kill -9 "$holder_pid"
+kill_engine_client "$holder_pid"
 wait "$holder_pid" 2>/dev/null || true
 holder_pid=""
 wait_lock_gone "B: the dead holder's lease"
@@ -154,7 +154,7 @@ assert_eq 0 "$RC" "C: unlock --force"
 assert_contains "$OUT" "removed" "C: unlock --force says so"
 assert_contains "$ERR" "although its holder may still run" "C: unlock --force warns"
 engine inspect "$lock" >/dev/null 2>&1 && fail "C: unlock --force left the lock"
-kill -9 "$holder_pid" 2>/dev/null || true
+kill_engine_client "$holder_pid"
 wait "$holder_pid" 2>/dev/null || true
 holder_pid=""
 wait_lock_gone "C"
@@ -165,7 +165,7 @@ assert_contains "$OUT" "is not locked" "C: unlock says not locked"
 hold_lock "$boot:99999999:1" "$(hostname)"
 restore_ok "C: fast path (same boot, pid gone)"
 assert_contains "$ERR" "taking over the lock on volume $target" "C: fast path takeover named"
-kill -9 "$holder_pid" 2>/dev/null || true
+kill_engine_client "$holder_pid"
 wait "$holder_pid" 2>/dev/null || true
 holder_pid=""
 

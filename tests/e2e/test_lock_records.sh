@@ -31,7 +31,7 @@ _record_exit() {
   local rc=$?
   set +e
   [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null
-  [[ -z $holder_pid ]] || kill -9 "$holder_pid" 2>/dev/null
+  [[ -z $holder_pid ]] || kill_engine_client "$holder_pid"
   engine rm -f "$record" "${PFX}lease" >/dev/null 2>&1
   (exit "$rc")
   _on_exit
@@ -68,7 +68,7 @@ hold_lease() {
   fail "the planted lease did not start"
 }
 drop_lease() {
-  kill -9 "$holder_pid" 2>/dev/null || true
+  kill_engine_client "$holder_pid"
   wait "$holder_pid" 2>/dev/null || true
   holder_pid=""
   engine rm -f "${PFX}lease" >/dev/null 2>&1 || true
