@@ -121,7 +121,12 @@ c = json.load(open(sys.argv[1]))[0]
 assert c["HostConfig"]["NetworkMode"] == "none", c["HostConfig"]["NetworkMode"]
 assert c["State"]["Running"] is True, c["State"]  # a lease: it runs while its holder lives
 assert c["HostConfig"]["AutoRemove"] is True
-assert c["HostConfig"]["CapDrop"] == ["ALL"] and not c["HostConfig"]["CapAdd"], c["HostConfig"]
+# No capability at all: dockerd shows CapDrop [ALL]; Podman lists what it dropped
+# and shows what is left as EffectiveCaps.
+if "EffectiveCaps" not in c:
+    assert c["HostConfig"]["CapDrop"] == ["ALL"] and not c["HostConfig"]["CapAdd"], c["HostConfig"]
+else:
+    assert not c["EffectiveCaps"] and not c["HostConfig"]["CapAdd"], (c["EffectiveCaps"], c["HostConfig"])
 assert c["HostConfig"]["ReadonlyRootfs"] is True
 assert c["HostConfig"]["LogConfig"]["Type"] == "none"
 assert not c["Mounts"], c["Mounts"]
