@@ -118,6 +118,30 @@ _dockform_engine_wait_gone() {
   ((${#_DFE_LIVE[@]} == 0))
 }
 
+# Starts dockerd in the background on folder $1 (log appended to its
+# dockerd.log) and sets DOCKFORM_ENGINE_PID. setsid: a Ctrl-C in the terminal
+# reaches the scripts' traps, which stop the engine in order, rather than the
+# daemon directly. -w keeps $! alive as long as dockerd even where setsid has
+# to fork (under job control).
+_dockform_engine_launch() {
+  local dir=$1
+  local -a extra=()
+  read -r -a extra <<<"${DOCKFORM_ENGINE_EXTRA_ARGS:-}"
+  setsid -w dockerd \
+    "${extra[@]}" \
+    --config-file "$dir/daemon.json" \
+    --data-root "$dir/data" \
+    --exec-root "$dir/exec" \
+    --pidfile "$dir/dockerd.pid" \
+    --host "unix://$dir/d.sock" \
+    --storage-driver vfs \
+    --iptables=false \
+    --ip-masq=false \
+    --bridge=none \
+    </dev/null >>"$dir/dockerd.log" 2>&1 &
+  DOCKFORM_ENGINE_PID=$!
+}
+
 dockform_engine_reachable() {
   local host=${DOCKER_HOST:-}
   if [[ -z $host ]]; then
@@ -152,24 +176,7 @@ dockform_engine_start() {
   echo '{}' >"$dir/daemon.json"
   DOCKFORM_ENGINE_SAVED_DOCKER_HOST=${DOCKER_HOST-__unset__}
 
-  # setsid: a Ctrl-C in the terminal reaches the scripts' traps, which stop the
-  # engine in order, rather than the daemon directly. -w keeps $! alive as long
-  # as dockerd even where setsid has to fork (under job control).
-  local -a extra=()
-  read -r -a extra <<<"${DOCKFORM_ENGINE_EXTRA_ARGS:-}"
-  setsid -w dockerd \
-    "${extra[@]}" \
-    --config-file "$dir/daemon.json" \
-    --data-root "$dir/data" \
-    --exec-root "$dir/exec" \
-    --pidfile "$dir/dockerd.pid" \
-    --host "unix://$dir/d.sock" \
-    --storage-driver vfs \
-    --iptables=false \
-    --ip-masq=false \
-    --bridge=none \
-    </dev/null >"$dir/dockerd.log" 2>&1 &
-  DOCKFORM_ENGINE_PID=$!
+  _dockform_engine_launch "$dir"
 
   local ok=0 deadline=$((SECONDS + 60))
   while ((SECONDS < deadline)); do
@@ -308,18 +315,7 @@ dockform_engine_restart() {
     return 1
   }
   rm -f "$dir/dockerd.pid"
-  setsid -w dockerd \
-    --config-file "$dir/daemon.json" \
-    --data-root "$dir/data" \
-    --exec-root "$dir/exec" \
-    --pidfile "$dir/dockerd.pid" \
-    --host "unix://$dir/d.sock" \
-    --storage-driver vfs \
-    --iptables=false \
-    --ip-masq=false \
-    --bridge=none \
-    </dev/null >>"$dir/dockerd.log" 2>&1 &
-  DOCKFORM_ENGINE_PID=$!
+  _dockform_engine_launch "$dir"
   for ((i = 0; i < 120; i++)); do
     if [[ -S $dir/d.sock ]] && timeout -k 2 5 docker -H "unix://$dir/d.sock" version >/dev/null 2>&1; then
       _dockform_engine_log "private dockerd $(cat "$dir/dockerd.pid" 2>/dev/null) restarted at unix://$dir/d.sock"

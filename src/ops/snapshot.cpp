@@ -81,7 +81,7 @@ struct Damage {
 std::optional<Damage> walk(TarWalker& walker, SnapshotStream& stream, HelperContainer& helper, Sidecar& sidecar) {
   try {
     while (auto entry = walker.next()) {
-      // finish_interrupted_restore() ran first: a restore has started since.
+      // The helper looked for a killed restore's leftovers first: a restore has started since.
       if (archive::is_reserved_root_name(archive::normalise_member_path(entry->path))) {
         throw Error("found " + entry->path + ": a restore of the volume started during the snapshot");
       }
@@ -124,19 +124,42 @@ std::vector<std::string> check_outcome(const SnapshotOptions& options, const std
 }
 
 // Step "stream": one pass from the helper's tar to the compressed, hashed sink.
-void stream_volume(engine::Engine& engine, const SnapshotOptions& options, store::SnapshotSink& file,
+// False, with nothing written, when the helper found a killed restore's leftovers.
+bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, store::SnapshotSink& file,
                    SnapshotResult& result) {
   auto& sidecar = result.sidecar;
   HelperContainer helper(engine, volume::archive_helper_spec(options.helper_image, options.volume));
   util::Progress progress("snapshot " + options.volume, std::nullopt);
   SnapshotStream stream(helper.attach_and_start(), file, options.level, progress);
-  TarWalker walker([&stream] { return stream.next_block(); });
+  // The first block read here: an empty stream may be the leftover report.
+  auto first = stream.next_block();
+  if (first.empty() && helper.wait() == volume::kArchiveLeftoverExit) return false;
+  bool first_taken = false;
+  TarWalker walker([&] {
+    if (first_taken) return stream.next_block();
+    first_taken = true;
+    return first;
+  });
   auto damage = walk(walker, stream, helper, sidecar);
   progress.finish();
   int exit_code = helper.wait();
   result.warnings = check_outcome(options, damage, exit_code, volume::trimmed(stream.helper_errors()));
   sidecar.checksum = stream.finish();
   sidecar.uncompressed_bytes = stream.tar_bytes();
+  return true;
+}
+
+// A killed restore leaves staging, old content or a journal at the volume's
+// root; archiving them would mix old and new. The archive helper looks first
+// (no helper run of its own while the volume is clean); when it finds them,
+// the restore is finished or undone under the lock and the stream runs again.
+void stream_recovered(engine::Engine& engine, const SnapshotOptions& options, store::SnapshotSink& file,
+                      SnapshotResult& result) {
+  if (stream_volume(engine, options, file, result)) return;
+  volume::finish_interrupted_restore(engine, options.helper_image, options.volume);
+  if (!stream_volume(engine, options, file, result)) {
+    throw Error("volume " + options.volume + " still holds what an interrupted restore left after its recovery");
+  }
 }
 
 // Step "publish": the data under its final name (the sink picks the first
@@ -170,14 +193,13 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
   VolumeLock::refuse_if_held(engine, options.volume);
   volume::remove_stale_helpers(engine);
   volume::ensure_helper_image(engine, options.helper_image);
-  volume::finish_interrupted_restore(engine, options.helper_image, options.volume);
 
   // A folder, or s3://BUCKET[/PREFIX]: checked before any container is stopped.
   auto sink = store::open_sink(options.base_dir.string(), options.volume, start, result.sidecar.spec_hash);
   StoppedContainers stopped(engine, options.volume, options.helper_image);
   stopped.set_stop_timeout(options.stop_timeout);
   quiesce(engine, options, stopped);
-  stream_volume(engine, options, *sink, result);
+  stream_recovered(engine, options, *sink, result);
   result.containers_started = stopped.restart();
   result.containers_stopped = stopped.stopped_names();
   publish(*sink, result);

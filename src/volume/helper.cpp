@@ -13,8 +13,14 @@ namespace dockform::volume {
 namespace {
 // GNU tar keeps xattrs and ACLs; its exit code 1 only means a file changed
 // while it was read (the volume is in use), which we report as a warning.
-// Any other tar (busybox) gets the portable flags.
+// Any other tar (busybox) gets the portable flags. What a killed restore left
+// at the root (staging.hpp) stops it before any byte: the snapshot then
+// recovers and runs again. Checking here saves a helper run per snapshot.
 constexpr const char* kArchiveScript = R"sh(cd /volume || exit 111
+for e in .dockform-restore-* .dockform-old-* .dockform-swap-*; do
+  [ -e "$e" ] || [ -L "$e" ] || continue
+  echo "dockform-leftover=$e" >&2; exit 113
+done
 if tar --version 2>/dev/null | grep -q 'GNU tar'; then
   exec tar --create --file=- --format=posix --pax-option=delete=atime,delete=ctime \
       --numeric-owner --acls --xattrs --xattrs-include='*' .

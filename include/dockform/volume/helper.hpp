@@ -30,8 +30,11 @@ struct HelperSpec {
 HelperSpec volume_helper_spec(const std::string& image, const std::string& volume, std::string script,
                               std::vector<std::string> capabilities, bool read_only);
 
-// The helper that writes the volume as a tar archive to its stdout.
+// The helper that writes the volume as a tar archive to its stdout. It exits
+// kArchiveLeftoverExit, writing nothing, when the root holds what a killed
+// restore left (finish_interrupted_restore() then comes first).
 HelperSpec archive_helper_spec(const std::string& image, const std::string& volume);
+inline constexpr int kArchiveLeftoverExit = 113;
 
 class HelperContainer {
  public:
