@@ -116,7 +116,7 @@ DOCKFORM_S3_ABANDONED_AFTER=1 run_df -c "$M" volume snapshot "$small" -o "$S3_BA
 assert_eq 0 "$RC" "a snapshot with DOCKFORM_S3_ABANDONED_AFTER=1"
 assert_contains "$ERR" "aborted an unfinished upload" "the run says it cleaned up"
 assert_eq "" "$(s3_uploads)" "the abandoned upload was aborted"
-s3_keys | grep -q "/$big/" && fail "an object of $big exists after the killed run"
+grep -q "/$big/" <<<"$(s3_keys)" && fail "an object of $big exists after the killed run"
 
 # --- 6. radosgw killed mid-upload (a radosgw of this test's own). ---
 s3_private_rgw
@@ -128,7 +128,7 @@ wait "$BG" || rc=$?
 assert_eq 6 "$rc" "snapshot whose radosgw died (stderr: $(cat "$TEST_TMP/rgw.err"))"
 assert_contains "$(cat "$TEST_TMP/rgw.err")" "$AWS_ENDPOINT_URL_S3" "the message names the endpoint"
 export AWS_ENDPOINT_URL_S3=$SHARED_ENDPOINT
-s3_keys | grep -q "/$big/" && fail "an object of $big exists after radosgw died"
+grep -q "/$big/" <<<"$(s3_keys)" && fail "an object of $big exists after radosgw died"
 # Its upload could not be aborted (the server was gone): a later run does it.
 sleep 2
 DOCKFORM_S3_ABANDONED_AFTER=1 run_df -c "$M" volume snapshot "$small" -o "$S3_BASE"

@@ -100,7 +100,7 @@ assert_eq 6 "$(s3_keys | wc -l)" "--dry-run removes nothing"
 run_df -c "$M" volume prune "$src" -o "$S3_BASE" --keep-last 2 --json
 assert_eq 0 "$RC" "prune --keep-last 2"
 assert_eq 4 "$(s3_keys | wc -l)" "two snapshots remain in the bucket"
-s3_keys | grep -q "$stem" && fail "the oldest snapshot $stem was not pruned"
+grep -q "$stem" <<<"$(s3_keys)" && fail "the oldest snapshot $stem was not pruned"
 
 # --- 6. Never over an existing object: the names of the next seconds are taken
 # (data objects of another writer); the snapshot takes the first free second
