@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "dockform/util/process.hpp"
@@ -58,7 +59,7 @@ std::vector<std::string> StoppedContainers::recover_interrupted(bool adopt) {
     std::string name = container->value("Name", id);
     if (!name.empty() && name[0] == '/') name.erase(0, 1);
     names.push_back(name);
-    ids.push_back(id);
+    ids.push_back(container->value("Id", id));  // the full id, as containers_using gives it
   }
   std::string list = names.empty() ? "none left" : join(names);
   if (!adopt) {
@@ -108,11 +109,17 @@ void StoppedContainers::stop(const std::vector<engine::ContainerInfo>& users) {
   }
   if (running.empty()) return;
   // Recorded first: a run killed from here on leaves a trace for the next one.
+  // A container adopted from an interrupted run's record may be running again
+  // (started by hand, or still in its stop): it is stopped, but listed and
+  // started once.
+  bool added = false;
   for (const auto* user : running) {
+    if (std::find(ids_.begin(), ids_.end(), user->id) != ids_.end()) continue;
     ids_.push_back(user->id);
     names_.push_back(user->name);
+    added = true;
   }
-  write_record();
+  if (added) write_record();
   for (const auto* user : running) {
     spdlog::info("stopping container {}", user->name);
     engine_.container_stop(user->id, stop_timeout_);

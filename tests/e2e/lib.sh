@@ -66,8 +66,11 @@ _cleanup() {
   rm -rf "$TEST_TMP"
   return 0
 }
+_BACKGROUND_PIDS=()
 _on_exit() {
   local rc=$? # the test's exit status, kept whatever the cleanup does
+  local pid
+  for pid in "${_BACKGROUND_PIDS[@]}"; do kill_engine_client "$pid"; done
   _cleanup || true
   exit "$rc"
 }
@@ -218,4 +221,31 @@ extracting_helper() {
 kill_engine_client() {
   pkill -KILL -P "$1" 2>/dev/null || true
   kill -KILL "$1" 2>/dev/null || true
+}
+
+# watch_exits ID SINCE FILE: appends the exit code of every end of container ID
+# (die on Docker, died on Podman) from epoch second SINCE on to FILE, one a
+# line, until the test ends. Take SINCE before the container is created: the
+# engine replays what happened since, so nothing is missed however late the
+# watcher subscribes, and the id filter keeps other containers' ends (an
+# earlier container of the same name) out whatever second they fell in.
+watch_exits() {
+  local id=$1 since=$2 file=$3 event=die format='{{index .Actor.Attributes "exitCode"}}'
+  if [[ ${DOCKFORM_TEST_ENGINE:-docker} == podman ]]; then
+    event=died format='{{.ContainerExitCode}}'
+  fi
+  : >"$file"
+  engine events --since "$since" --filter "container=$id" --filter "event=$event" --format "$format" >>"$file" &
+  _BACKGROUND_PIDS+=("$!")
+}
+
+# wait_lines FILE N WHAT [SECONDS]: waits until FILE has at least N lines
+# (default deadline 60 s), then prints its content.
+wait_lines() {
+  local file=$1 n=$2 what=$3 deadline=$((SECONDS + ${4:-60}))
+  until (($(wc -l <"$file") >= n)); do
+    ((SECONDS < deadline)) || fail "$what: $n line(s) expected in $file within ${4:-60} s, got [$(<"$file")]"
+    sleep 0.1
+  done
+  cat "$file"
 }

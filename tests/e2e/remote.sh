@@ -60,12 +60,16 @@ assert_no_ssh_left() {
   fail "ssh processes outlived dockform: $(for p in $left; do tr '\0' ' ' <"/proc/$p/cmdline"; echo; done)"
 }
 
-# assert_no_helper_left VOLUME...: no helper container uses these volumes.
+# assert_no_helper_left VOLUME...: no helper container uses these volumes
+# (waits up to 10 s for a removal the engine is still finishing).
 assert_no_helper_left() {
-  local v left
+  local v left deadline=$((SECONDS + 10))
   for v in "$@"; do
-    left=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$v")
-    [[ -z $left ]] || fail "helper container(s) left on $v: $left"
+    while left=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$v") &&
+      [[ -n $left ]]; do
+      ((SECONDS < deadline)) || fail "helper container(s) left on $v: $left"
+      sleep 0.1
+    done
   done
 }
 

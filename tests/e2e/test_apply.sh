@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: sanitize podman
 # plan / apply / validate / version against a real engine: volumes and a bridge
 # network are created with the identifier label, a second apply changes nothing,
 # a foreign volume is left alone, the endpoint comes from DOCKER_HOST or from a

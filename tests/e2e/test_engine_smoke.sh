@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: podman
 # The engine the e2e tests use answers, and the local test images work.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: sanitize
 # Every documented exit code, each produced by a real case; --help lists them.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: sanitize
 # Hang-ups are handled like SIGTERM: clean up, release, exit non-zero.
 #  1. SIGHUP while a snapshot streams (temporary file past 10 MB): exit 1,
 #     "interrupted by SIGHUP"; no final or temporary file, no helper.

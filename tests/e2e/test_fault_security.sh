@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: podman
 # Security defaults.
 #  - The snapshot helper, inspected while it streams ~200 MB: network none
 #    (and networking disabled), CapDrop ALL with only DAC_READ_SEARCH and

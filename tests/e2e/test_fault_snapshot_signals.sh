@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: sanitize
 # volume snapshot of ~250 MB hit by signals at points test_snapshot_interrupt.sh
 # does not cover (it covers SIGINT early and SIGINT/SIGTERM once the temporary
 # file holds data):

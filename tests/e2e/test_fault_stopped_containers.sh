@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: podman
 # Containers stopped by a run that is then killed. Before dockform stops the
 # containers using a volume (snapshot or restore with --stop-containers) it
 # creates a record container dockform-stopped-<volume> (never started; label
@@ -18,6 +19,8 @@
 #  2. a record prepared by hand (owner: a pid that is gone) listing a stopped
 #     container and a container removed since: `volume snapshot
 #     --stop-containers` starts the container and removes the record.
+#  2b. the same record while the container runs again: stopped, listed and
+#     started once.
 #  3. a record whose owner is alive (this shell): snapshot and restore are
 #     refused (exit 3), nothing started, the record kept.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -202,6 +205,20 @@ assert_contains "$ERR" "$app" "... naming $app"
 assert_eq true "$(running "$app")" "$app runs after snapshot --stop-containers adopted the record"
 assert_contains "$OUT" "\"$app\"" "--json names $app as started"
 assert_no_record "after snapshot --stop-containers"
+
+# 2b. The recorded container runs again when the next run comes (started by
+# hand since, or still in its stop when the killed run died): it is stopped,
+# listed and started once, not once for the record and once as a user.
+engine create --name "$record" --network none --log-driver none \
+  --label "io.dockform.stopped=$app_id" \
+  --label "io.dockform.owner=$boot_id:99999999:1" "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
+assert_eq true "$(running "$app")" "$app runs while the record names it"
+run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/adopt" --stop-containers --json
+assert_eq 0 "$RC" "snapshot --stop-containers with a record naming a running container"
+assert_eq "[\"$app\"]" "$(json_get containers_stopped)" "--json containers_stopped names $app once"
+assert_eq "[\"$app\"]" "$(json_get containers_started)" "--json containers_started names $app once"
+assert_eq true "$(running "$app")" "$app runs after the snapshot"
+assert_no_record "after snapshot --stop-containers of a running recorded container"
 
 # ------------------------------------------------------------------ 3. record of a live run
 stat=$(</proc/$$/stat)

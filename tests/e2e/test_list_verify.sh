@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: sanitize
 # volume list: every entry newest first, damaged ones (data without sidecar,
 # sidecar without data, unreadable sidecar) flagged, in text and JSON.
 # volume verify: good snapshots pass; bit flips, truncation and unsafe members

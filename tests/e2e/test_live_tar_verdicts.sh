@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: sanitize
 # How a snapshot judges what the helper's tar said, with stand-in helper
 # images whose /bin/sh plays a tar that met a changing volume:
 #   paths that vanished (busybox's words, exit 1, archive complete): written,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: podman
 # The volume lock (dockform-lock-VOL) is a running lease container whose life
 # is tied to its holder's engine connection. Planted as each kind of holder
 # leaves it:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: sanitize
 # Manifest errors: exit 5, and messages that name FILE:LINE:COL; finding the
 # manifest through -c FILE, -c DIR and the current folder.
 # shellcheck source-path=SCRIPTDIR source=lib.sh

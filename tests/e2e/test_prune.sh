@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: sanitize
 # volume prune with snapshots at chosen times (files written directly, from one
 # real snapshot): keep-last, dry run, daily/weekly/monthly, the newest is always
 # kept, temporaries and orphan sidecars are left alone, --json.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: sanitize
 # Every operation over ssh:// (ssh ... docker system dial-stdio to an sshd of the
 # test's own, DOCKFORM_SSH_OPTS=-F CONFIG): apply, snapshot, list, verify,
 # restore (empty volume; volume in use with --force --stop-containers), SIGKILL
@@ -43,6 +44,5 @@ rc=0
 wait "$pid" || rc=$?
 [[ $rc != 0 ]] || fail "the snapshot finished before SIGTERM reached it"
 assert_no_ssh_left
-sleep 1
 assert_no_helper_left "$vol"
 pass

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: podman
 # volume restore and the containers using the volume: refused (exit 3, both
 # names listed) without --stop-containers, nothing stopped and nothing changed;
 # with --stop-containers the running one is stopped for the swap and started

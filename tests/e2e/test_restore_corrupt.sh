@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: sanitize
 # volume restore refuses damaged snapshots before touching the volume: a
 # flipped byte (sidecar beside it), a sidecar whose checksum does not match, an
 # archive truncated to half without sidecar, plain tars cut in a member or

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: podman
 # volume restore --stop-containers killed (SIGKILL) after the whole snapshot
 # is extracted and verified, while the restore's helper waits for the go to
 # swap (dockform is stopping the volume's user: its TERM trap takes seconds).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: sanitize
 # volume restore interrupted by SIGINT and by SIGTERM while it extracts
 # (~150 MB): dockform exits 1 with "interrupted by SIG...; cleaned up", reports
 # no failed cleanup, and leaves the volume with its old content (or, had the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: sanitize
 # volume restore refuses unsafe archives (built with python3's tarfile, as
 # .tar.zst and plain .tar): an absolute path, '..', a member written through a
 # symlink to /, a hardlink to ../../etc/passwd. Each time: exit 3, "unsafe",

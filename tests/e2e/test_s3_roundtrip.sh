@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: sanitize
 # Snapshots in an S3 bucket (a real Ceph radosgw): snapshot -o s3://BUCKET/PREFIX
 # writes PREFIX/<volume>/<stem>.tar.zst and <stem>.json, the object's bytes are
 # what the sidecar's checksum says and pass a local verify; verify, list and

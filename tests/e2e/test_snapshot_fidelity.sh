@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: podman
 # volume snapshot keeps everything a round trip must keep (see fill_tricky in
 # fixtures.sh): the archive,
 # extracted with plain tools only (zstd + busybox tar, zstd + GNU tar), gives

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: podman
 # Snapshot hooks from container labels (io.dockform.snapshot.pre/.post/.timeout):
 #   the pre hook's file is in the snapshot, the post hook ran afterwards, both
 #   as the container's own user, their output at info level and in --json;

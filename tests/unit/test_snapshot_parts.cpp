@@ -753,7 +753,8 @@ TEST(SnapshotSidecar, MalformedInputsThrowNamingTheSource) {
       {"numeric notes", replaced(R"("Before major upgrade to v2.0")", "3")},
   };
   for (const auto& [what, text] : cases) {
-    std::string message = error_message([&] { parse_sidecar(text, "/snapshots/vol/SOURCE-NAME.json"); });
+    const std::string& input = text;  // clang 14 cannot capture a structured binding
+    std::string message = error_message([&] { parse_sidecar(input, "/snapshots/vol/SOURCE-NAME.json"); });
     EXPECT_TRUE(contains(message, "SOURCE-NAME.json")) << what << ": " << message;
   }
 }
