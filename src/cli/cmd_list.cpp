@@ -96,7 +96,7 @@ int run_list(core::Session& session, const ListFlags& flags) {
 
 void add_list_command(CLI::App& volume, CliState& state) {
   auto flags = std::make_shared<ListFlags>();
-  auto* cmd = volume.add_subcommand("list", "List the snapshots on disk, newest first");
+  auto* cmd = volume.add_subcommand("list", "List the snapshots in a folder or s3:// location, newest first");
   cmd->add_option("volume", flags->volume, "Only this volume's snapshots");
   cmd->add_option("-o,--output", flags->output, "Snapshot folder (default <manifest dir>/.dockform/snapshots)");
   cmd->add_flag("--json", flags->json, "Print one JSON document");

@@ -15,9 +15,11 @@ constexpr const char* kExitCodes =
     "  0  success\n"
     "  1  error\n"
     "  2  usage error (bad flags or arguments)\n"
-    "  3  refused for safety (non-empty volume, containers in use, checksum mismatch, unsafe archive)\n"
+    "  3  refused for safety (non-empty volume, containers in use, checksum mismatch, unsafe or damaged\n"
+    "     archive, another restore running, not enough space)\n"
     "  4  Docker Engine unreachable\n"
-    "  5  manifest missing or invalid\n";
+    "  5  manifest missing or invalid\n"
+    "  6  object storage (s3://) refused a request or did not answer\n";
 }  // namespace
 
 namespace dockform::cli {

@@ -28,6 +28,9 @@ long docker_status(long status, const std::string& body) {
   auto cause = error.find("cause");
   if (cause == error.end() || !cause->is_string()) return status;
   if (*cause == "that name is already in use" || *cause == "container state improper") return 409;
+  // A container Podman removes (AutoRemove) while it is inspected: "container
+  // ... does not exist in database: no such container", answered as 500.
+  if (*cause == "no such container") return 404;
   return status;
 }
 

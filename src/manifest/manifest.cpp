@@ -1,4 +1,4 @@
-// Reading and validating the manifest (the dockform 0.5 schema: docker,
+// Reading and validating the manifest (the schema README.md shows under "Usage": docker,
 // volumes, networks, filesets; applications, environment, secrets and sops
 // are accepted and not acted on). Every error names
 // FILE:LINE:COL, so that a user can go straight to the problem.

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
@@ -93,36 +94,72 @@ std::string query(std::vector<std::pair<std::string, std::string>> params) {
   return out;
 }
 
+}  // namespace
+
+namespace {
+// A character reference's code point as UTF-8; false when it is not a valid one.
+bool append_reference(std::string& out, std::string_view reference) {
+  bool hex = reference.size() > 1 && (reference[0] == 'x' || reference[0] == 'X');
+  if (hex) reference.remove_prefix(1);
+  unsigned long code = 0;
+  auto [end, error] = std::from_chars(reference.data(), reference.data() + reference.size(), code, hex ? 16 : 10);
+  if (reference.empty() || error != std::errc() || end != reference.data() + reference.size() || code == 0 ||
+      code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+    return false;
+  }
+  auto byte = [&](unsigned long value) { out += static_cast<char>(static_cast<unsigned char>(value)); };
+  if (code < 0x80) {
+    byte(code);
+  } else if (code < 0x800) {
+    byte(0xC0 | (code >> 6));
+    byte(0x80 | (code & 0x3F));
+  } else if (code < 0x10000) {
+    byte(0xE0 | (code >> 12));
+    byte(0x80 | ((code >> 6) & 0x3F));
+    byte(0x80 | (code & 0x3F));
+  } else {
+    byte(0xF0 | (code >> 18));
+    byte(0x80 | ((code >> 12) & 0x3F));
+    byte(0x80 | ((code >> 6) & 0x3F));
+    byte(0x80 | (code & 0x3F));
+  }
+  return true;
+}
+}  // namespace
+
 std::string xml_decode(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '&') {
+    auto end = text[i] == '&' ? text.find(';', i) : std::string_view::npos;
+    if (end == std::string_view::npos) {
       out += text[i];
       continue;
     }
-    auto end = text.find(';', i);
-    if (end == std::string_view::npos) {
-      out += text.substr(i);
-      break;
-    }
     auto entity = text.substr(i + 1, end - i - 1);
-    if (entity == "amp")
+    bool known = true;
+    if (entity == "amp") {
       out += '&';
-    else if (entity == "lt")
+    } else if (entity == "lt") {
       out += '<';
-    else if (entity == "gt")
+    } else if (entity == "gt") {
       out += '>';
-    else if (entity == "quot")
+    } else if (entity == "quot") {
       out += '"';
-    else if (entity == "apos")
+    } else if (entity == "apos") {
       out += '\'';
-    else if (!entity.empty() && entity[0] == '#')
-      out += static_cast<char>(std::atoi(std::string(entity.substr(entity[1] == 'x' ? 2 : 1)).c_str()));
+    } else {
+      known = entity.starts_with('#') && append_reference(out, entity.substr(1));
+    }
+    if (!known) {
+      out += text[i];  // not an entity: kept as it is
+      continue;
+    }
     i = end;
   }
   return out;
 }
 
+namespace {
 // The raw inner text of every <tag>...</tag> (S3's XML has no attributes on
 // the elements read here and no nesting of a tag in itself).
 std::vector<std::string_view> xml_elements(std::string_view xml, std::string_view tag) {

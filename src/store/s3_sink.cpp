@@ -36,10 +36,18 @@ class S3Sink : public SnapshotSink {
     // Any volume's: a killed run's upload is cleaned by the next run into the same place.
     abort_stale_uploads(client_, base.key.empty() ? "" : base.key + "/", abandoned_upload_age());
     choose_name(start, spec_hash, live);
+    // Allocated before the upload exists and before the thread runs: a throw
+    // here needs no cleanup (a constructor that throws runs no destructor, and
+    // a joinable thread member would end the process).
+    buffer_.reserve(kS3PartSize);
     upload_id_ = client_.create_multipart(key_);
     spdlog::debug("multipart upload {} of {}", upload_id_, location(stem_ + kDataExtension));
-    worker_ = std::thread([this] { upload_parts(); });
-    buffer_.reserve(kS3PartSize);
+    try {
+      worker_ = std::thread([this] { upload_parts(); });
+    } catch (...) {
+      client_.abort_multipart(key_, upload_id_);  // never throws
+      throw;
+    }
   }
 
   ~S3Sink() override {

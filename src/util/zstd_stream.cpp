@@ -12,31 +12,32 @@ void check(std::size_t rc, const char* what) {
 }
 }  // namespace
 
+void ZstdContextFree::operator()(ZSTD_CCtx_s* ctx) const { ZSTD_freeCCtx(ctx); }
+void ZstdContextFree::operator()(ZSTD_DCtx_s* ctx) const { ZSTD_freeDCtx(ctx); }
+
 ZstdCompressor::ZstdCompressor(int level, int threads, ByteSink sink)
     : ctx_(ZSTD_createCCtx()), sink_(std::move(sink)), out_(ZSTD_CStreamOutSize()) {
   if (ctx_ == nullptr) throw Error("cannot allocate a zstd compressor");
-  check(ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level), "zstd level");
-  check(ZSTD_CCtx_setParameter(ctx_, ZSTD_c_checksumFlag, 1), "zstd checksum flag");
+  check(ZSTD_CCtx_setParameter(ctx_.get(), ZSTD_c_compressionLevel, level), "zstd level");
+  check(ZSTD_CCtx_setParameter(ctx_.get(), ZSTD_c_checksumFlag, 1), "zstd checksum flag");
   if (threads > 0) {
     // Ignored (error) when libzstd was built without threads: fall back to one.
-    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_nbWorkers, threads);
+    ZSTD_CCtx_setParameter(ctx_.get(), ZSTD_c_nbWorkers, threads);
     // The automatic job size (4 windows, 8 MiB at level 3) keeps several jobs
     // of input and output in flight: 2 MiB jobs hold peak RSS near 30-45 MiB
     // instead of 70-110 MiB, with the same throughput on two cores. High
     // levels have windows larger than that and would re-read the overlap of
     // every job, so they keep the automatic size (and need more memory).
-    if (level <= 9) ZSTD_CCtx_setParameter(ctx_, ZSTD_c_jobSize, 2 << 20);
+    if (level <= 9) ZSTD_CCtx_setParameter(ctx_.get(), ZSTD_c_jobSize, 2 << 20);
   }
 }
-
-ZstdCompressor::~ZstdCompressor() { ZSTD_freeCCtx(ctx_); }
 
 void ZstdCompressor::drive(const char* data, std::size_t size, int mode) {
   ZSTD_inBuffer in{data, size, 0};
   const auto directive = static_cast<ZSTD_EndDirective>(mode);
   for (;;) {
     ZSTD_outBuffer out{out_.data(), out_.size(), 0};
-    std::size_t remaining = ZSTD_compressStream2(ctx_, &out, &in, directive);
+    std::size_t remaining = ZSTD_compressStream2(ctx_.get(), &out, &in, directive);
     check(remaining, "zstd compression failed");
     if (out.pos > 0) sink_(out_.data(), out.pos);
     bool done = directive == ZSTD_e_end ? remaining == 0 : in.pos == in.size;
@@ -52,8 +53,6 @@ ZstdReader::ZstdReader(Fill fill) : ctx_(ZSTD_createDCtx()), fill_(std::move(fil
   if (ctx_ == nullptr) throw Error("cannot allocate a zstd decompressor");
 }
 
-ZstdReader::~ZstdReader() { ZSTD_freeDCtx(ctx_); }
-
 std::string_view ZstdReader::read() {
   for (;;) {
     if (input_pos_ == input_.size() && !eof_) {
@@ -64,7 +63,7 @@ std::string_view ZstdReader::read() {
     // Also called with no new input: the decoder may still hold output.
     ZSTD_inBuffer in{input_.data(), input_.size(), input_pos_};
     ZSTD_outBuffer out{out_.data(), out_.size(), 0};
-    std::size_t rc = ZSTD_decompressStream(ctx_, &out, &in);
+    std::size_t rc = ZSTD_decompressStream(ctx_.get(), &out, &in);
     // Damaged input is a reason to refuse the archive (exit 3), like a checksum mismatch.
     if (ZSTD_isError(rc)) throw Error(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc), Exit::refused);
     // A call that made no progress only hints at the next frame's header size.

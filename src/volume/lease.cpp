@@ -182,7 +182,9 @@ Lease::Lease(engine::Engine& engine, const std::string& image, const std::string
     connection_.reset();
     try {
       engine_.container_remove(id_);
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+      // The start's error is the one to report; AutoRemove or the next run removes it.
+      spdlog::warn("could not remove the lease container {}: {}", id_.substr(0, 12), e.what());
     }
     throw;
   }

@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <thread>
 
 #include "dockform/util/error.hpp"
+#include "dockform/util/signals.hpp"
 
 namespace dockform::volume {
 
@@ -74,7 +76,8 @@ void RestoreHelper::stop_extraction() {
   for (int i = 0; i < 100; ++i) {
     try {
       if (!engine_.exec_inspect(exec_id_).running) return;
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+      spdlog::debug("extraction in helper {}: {} (taken as ended)", container_.id().substr(0, 12), e.what());
       return;
     }
     std::this_thread::sleep_for(100ms);
@@ -83,9 +86,18 @@ void RestoreHelper::stop_extraction() {
 
 int RestoreHelper::extraction_exit_code() {
   exec_connection_.reset();
+  // tar ends once its input is closed and the last file is written; one
+  // that does not (a hung filesystem) fails the restore before the swap.
+  constexpr auto kLimit = 120s;
+  const auto deadline = std::chrono::steady_clock::now() + kLimit;
   for (;;) {
     auto state = engine_.exec_inspect(exec_id_);
     if (!state.running) return state.exit_code;
+    util::throw_if_interrupted();
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw Error("the helper's tar still runs " + std::to_string(kLimit.count()) +
+                  " s after the end of its input; the volume was not changed");
+    }
     std::this_thread::sleep_for(10ms);
   }
 }

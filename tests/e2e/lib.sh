@@ -56,7 +56,7 @@ _cleanup() {
     mounts=$(engine inspect --format '{{range .Mounts}} {{.Name}}{{end}}' "$id" 2>/dev/null) || continue
     [[ $mounts == *" $PFX"* ]] && ids+=("$id")
   done < <(engine ps -aq --filter label=io.dockform.helper 2>/dev/null)
-  ((${#ids[@]} == 0)) || engine rm -f "${ids[@]}" >/dev/null 2>&1
+  ((${#ids[@]} == 0)) || remove_now "${ids[@]}" >/dev/null 2>&1
   while read -r name; do
     [[ $name == "$PFX"* ]] && engine volume rm -f "$name" >/dev/null 2>&1
   done < <(engine volume ls -q 2>/dev/null)
@@ -66,6 +66,17 @@ _cleanup() {
   rm -rf "$TEST_TMP"
   return 0
 }
+# remove_now CONTAINER...: removes the containers, killing running ones at
+# once. (`podman rm -f` first waits for each container's own stop timeout: a
+# container made with --stop-timeout 120 that ignores SIGTERM took 120 s.)
+remove_now() {
+  if [[ ${DOCKFORM_TEST_ENGINE:-docker} == podman ]]; then
+    engine rm -f --time 0 "$@"
+  else
+    engine rm -f "$@"
+  fi
+}
+
 _BACKGROUND_PIDS=()
 _on_exit() {
   local rc=$? # the test's exit status, kept whatever the cleanup does

@@ -18,8 +18,14 @@ run_df --help
 assert_eq 0 "$RC" "--help exit code"
 assert_contains "$OUT" "Exit codes:" "--help lists the exit codes"
 for line in "0  success" "1  error" "2  usage error" "3  refused for safety" "4  Docker Engine unreachable" \
-  "5  manifest missing or invalid"; do
+  "5  manifest missing or invalid" "6  object storage (s3://)"; do
   assert_contains "$OUT" "$line" "--help exit code line"
+done
+# The bash completion offers every flag of snapshot and restore.
+run_df completion bash
+assert_eq 0 "$RC" "completion bash"
+for flag in --stop-timeout --hook-timeout --stop-containers --level --note; do
+  assert_contains "$OUT" "$flag" "completion offers $flag"
 done
 
 # --- 0: validate

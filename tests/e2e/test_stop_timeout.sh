@@ -20,7 +20,7 @@ vol_exec "$vol" sh -c 'echo hello > /v/hello.txt'
 json() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$OUT" "$1"; }
 stubborn() { # TIMEOUT: a user of the volume whose PID 1 ignores SIGTERM
   local since
-  engine rm -f "$app" >/dev/null 2>&1 || true
+  remove_now "$app" >/dev/null 2>&1 || true
   since=$(date +%s)
   id=$(engine run -d --name "$app" --network none --stop-timeout "$1" -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
     sh -c 'trap "" TERM; while :; do sleep 1; done')

@@ -67,6 +67,9 @@ TEST(EngineCompat, PodmanConflictsAre409) {
             docker_status(500, R"({"cause":"container state improper","message":"can only kill running )"
                                R"(containers. 1234 is in state exited: container state improper","response":500})"));
   EXPECT_EQ(500, docker_status(500, R"({"cause":"something else","message":"broke","response":500})"));
+  // Inspected while Podman removes it: gone, as dockerd's 404 says.
+  EXPECT_EQ(404, docker_status(500, R"({"cause":"no such container","message":"container 4b7e does not exist )"
+                                    R"(in database: no such container","response":500})"));
   EXPECT_EQ(500, docker_status(500, R"({"message":"no cause"})"));
   EXPECT_EQ(500, docker_status(500, "not json"));
   EXPECT_EQ(404, docker_status(404, R"({"cause":"no such container","message":"no such container"})"));

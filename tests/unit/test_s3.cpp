@@ -184,3 +184,20 @@ TEST(S3Client, UnreachableEndpointIsAStorageErrorNamingBucketAndEndpoint) {
 
 }  // namespace
 }  // namespace dockform::store
+
+TEST(S3Xml, NamedEntitiesAndCharacterReferences) {
+  using dockform::store::xml_decode;
+  EXPECT_EQ(xml_decode("a&amp;b&lt;c&gt;&quot;&apos;"), "a&b<c>\"'");
+  EXPECT_EQ(xml_decode("line&#13;end"), "line\rend");
+  EXPECT_EQ(xml_decode("line&#xD;end&#x0a;"), "line\rend\n");  // hex, not read as decimal
+  EXPECT_EQ(xml_decode("&#xe9;&#233;"), "\xc3\xa9\xc3\xa9");   // above 127: UTF-8
+  EXPECT_EQ(xml_decode("&#x1F600;"), "\xf0\x9f\x98\x80");
+}
+
+TEST(S3Xml, WhatIsNotAnEntityIsKept) {
+  using dockform::store::xml_decode;
+  EXPECT_EQ(xml_decode("a & b"), "a & b");
+  EXPECT_EQ(xml_decode("&unknown;"), "&unknown;");
+  EXPECT_EQ(xml_decode("&#xZZ;&#;&#0;&#xD800;"), "&#xZZ;&#;&#0;&#xD800;");
+  EXPECT_EQ(xml_decode("tail &amp"), "tail &amp");
+}

@@ -191,14 +191,14 @@ std::vector<Member> sample_members() {
 // spec_text / spec_hash: the two examples the snapshot format documents
 // (5df65d76 and 8f0c12d0)
 
-TEST(SnapshotSpecHash, DesignNotesExampleOne) {
+TEST(SnapshotSpecHash, IdentifierLabelOnly) {
   const Map opts;
   const Map labels{{"io.dockform.identifier", "myproject"}};
   EXPECT_EQ(spec_text("local", opts, labels), "driver=local|opts=|labels=io.dockform.identifier=myproject");
   EXPECT_EQ(spec_hash("local", opts, labels), "5df65d76");
 }
 
-TEST(SnapshotSpecHash, DesignNotesExampleTwo) {
+TEST(SnapshotSpecHash, BindOptionsAndUnsortedLabels) {
   const Map opts{{"type", "none"}, {"o", "bind"}};
   const Map labels{{"b", "2"}, {"a", "1"}};
   EXPECT_EQ(spec_text("local", opts, labels), "driver=local|opts=o=bind;type=none|labels=a=1;b=2");

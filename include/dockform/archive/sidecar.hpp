@@ -27,7 +27,7 @@ struct Sidecar {
   std::optional<std::string> notes;
 };
 
-// Field order as the specification shows it; 2-space indent.
+// Field order as the sidecars of existing snapshots have it; 2-space indent.
 nlohmann::ordered_json sidecar_to_json(const Sidecar& sidecar);
 std::string sidecar_text(const Sidecar& sidecar);
 // Throws Error naming the file and the field on anything malformed.

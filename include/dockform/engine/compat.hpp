@@ -19,7 +19,9 @@ bool matches_label_filters(const std::map<std::string, std::string>& labels, con
 // The status dockerd would have answered. Podman answers 500 where dockerd
 // answers 409 Conflict, and says why in the body's "cause": a container name
 // already in use (lock and record containers rely on the 409), a container in
-// the wrong state (kill of a stopped container).
+// the wrong state (kill of a stopped container); and 500 where dockerd answers
+// 404 for a container being removed while it is inspected (cause "no such
+// container").
 long docker_status(long status, const std::string& body);
 
 }  // namespace dockform::engine

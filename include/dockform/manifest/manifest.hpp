@@ -1,5 +1,5 @@
 #pragma once
-// The dockform manifest (the dockform 0.5 schema): discovery, interpolation,
+// The dockform manifest (dockform.yml): discovery, interpolation,
 // validation.
 #include <filesystem>
 #include <functional>

@@ -123,4 +123,8 @@ class S3Client {
   void* curl_ = nullptr;
 };
 
+// The text of an XML element: the five named entities and character
+// references (&#N; and &#xN;, as UTF-8) decoded; anything else kept as it is.
+std::string xml_decode(std::string_view text);
+
 }  // namespace dockform::store

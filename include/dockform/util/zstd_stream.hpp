@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,13 +14,19 @@ struct ZSTD_DCtx_s;
 
 namespace dockform::util {
 
+// Frees a libzstd context (zstd_stream.cpp): the contexts are owned from the
+// moment they exist, so a constructor that throws after creating one frees it.
+struct ZstdContextFree {
+  void operator()(ZSTD_CCtx_s* ctx) const;
+  void operator()(ZSTD_DCtx_s* ctx) const;
+};
+
 using ByteSink = std::function<void(const char* data, std::size_t size)>;
 
 class ZstdCompressor {
  public:
   // threads > 0 enables libzstd's worker threads (compression overlaps our I/O).
   ZstdCompressor(int level, int threads, ByteSink sink);
-  ~ZstdCompressor();
   ZstdCompressor(const ZstdCompressor&) = delete;
   ZstdCompressor& operator=(const ZstdCompressor&) = delete;
 
@@ -28,7 +35,7 @@ class ZstdCompressor {
 
  private:
   void drive(const char* data, std::size_t size, int mode);
-  ZSTD_CCtx_s* ctx_;
+  std::unique_ptr<ZSTD_CCtx_s, ZstdContextFree> ctx_;
   ByteSink sink_;
   std::vector<char> out_;
 };
@@ -41,7 +48,6 @@ class ZstdReader {
   // must stay valid until the next call.
   using Fill = std::function<std::string_view()>;
   explicit ZstdReader(Fill fill);
-  ~ZstdReader();
   ZstdReader(const ZstdReader&) = delete;
   ZstdReader& operator=(const ZstdReader&) = delete;
 
@@ -51,7 +57,7 @@ class ZstdReader {
   std::string_view read();
 
  private:
-  ZSTD_DCtx_s* ctx_;
+  std::unique_ptr<ZSTD_DCtx_s, ZstdContextFree> ctx_;
   Fill fill_;
   std::string_view input_;
   std::size_t input_pos_ = 0;

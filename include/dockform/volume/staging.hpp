@@ -22,8 +22,6 @@
 
 namespace dockform::volume {
 
-inline constexpr const char* kRestoreMountPoint = kVolumeMountPoint;
-
 struct VolumeState {
   std::uint64_t entries = 0;           // entries at the root, dockform's own excluded
   std::uint64_t free_bytes = 0;        // available on the volume's filesystem
