@@ -1,0 +1,27 @@
+// Typed messages to the caller: one JSON object per line on stderr, so
+// dockform can tell a vanished file from a refused archive without parsing
+// prose. Example:
+//   {"level":"warning","kind":"vanished","path":"./a/b"}
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace dockform::helper {
+
+// Where the lines go; stderr unless a test or fuzzer silences them.
+void set_report_fd(int fd);
+
+// level: "info", "warning" or "error". path and message are omitted when empty.
+void report(std::string_view level, std::string_view kind, std::string_view path = {}, std::string_view message = {});
+void report_done(std::uint64_t entries, std::uint64_t bytes);
+
+// Appends s as a JSON string body (no quotes). Valid UTF-8 is copied;
+// control bytes and bytes that are not part of valid UTF-8 become \u00XX,
+// which a reader sees as U+00XX: such a path is also sent exactly as hex
+// (see report()).
+void append_json_escaped(std::string& out, std::string_view s);
+bool is_valid_utf8(std::string_view s);
+
+}  // namespace dockform::helper

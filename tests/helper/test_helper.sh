@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# dockform-helper without an engine: create | extract round trips on folders
+# under a temp dir, interoperability with GNU tar and bsdtar, refusal of
+# hostile archives. Needs root (owners, trusted.* xattrs, mknod) and the
+# Debian packages acl, attr, libcap2-bin, libarchive-tools, python3.
+# ctest runs it with DOCKFORM_HELPER=<path to the built dockform-helper>.
+set -euo pipefail
+
+fail() {
+  printf 'FAIL: test_helper: %s\n' "$*" >&2
+  exit 1
+}
+trap 'fail "line $LINENO: a command failed"' ERR
+
+[[ -n ${DOCKFORM_HELPER:-} ]] || fail "DOCKFORM_HELPER is not set (the path of dockform-helper; run through ctest)"
+[[ -x $DOCKFORM_HELPER ]] || fail "DOCKFORM_HELPER=$DOCKFORM_HELPER is not an executable file"
+if [[ $(id -u) != 0 ]]; then
+  echo "SKIP: test_helper needs root (owners, trusted.* xattrs, device nodes)"
+  exit 77
+fi
+for tool in setfattr:attr getfattr:attr setfacl:acl getfacl:acl bsdtar:libarchive-tools python3:python3 file:file; do
+  command -v "${tool%%:*}" >/dev/null || fail "${tool%%:*} is missing (Debian package ${tool#*:})"
+done
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+helper() { "$DOCKFORM_HELPER" "$@"; }
+
+# Every stderr line of the helper must be a JSON object.
+check_json_lines() {
+  python3 - "$1" <<'PY' || fail "stderr of the helper is not JSON lines: $(cat "$1")"
+import json, sys
+for line in open(sys.argv[1], "rb").read().decode("utf-8").splitlines():
+    assert isinstance(json.loads(line), dict), line
+PY
+}
+
+# What a restore must reproduce, one block per kind, names sorted.
+describe() {
+  (
+    cd "$1"
+    find . -print0 | LC_ALL=C sort -z | xargs -0 stat -c '%n %f %u:%g %h %s %t,%T %y'
+    find . ! -type l -print0 | LC_ALL=C sort -z | xargs -0 getfattr -h -d -m - -e hex 2>/dev/null
+    find . ! -type l -print0 | LC_ALL=C sort -z | xargs -0 getfacl -p 2>/dev/null
+    find . -type l -print0 | LC_ALL=C sort -z | xargs -0 -r -n1 readlink
+    content
+  )
+}
+
+# A digest of every regular file under the current folder that reads only
+# the data of sparse files (SEEK_DATA) and skips zero blocks: a 512 MiB file
+# with holes costs what its data costs, whatever the hole layout.
+content() {
+  python3 - <<'PY'
+import hashlib, os
+for top, dirs, files in os.walk(b"."):
+    dirs.sort()
+    for name in sorted(files):
+        path = os.path.join(top, name)
+        if not os.path.isfile(path) or os.path.islink(path):
+            continue
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            offset = 0
+            while offset < size:
+                try:
+                    offset = os.lseek(f.fileno(), offset, os.SEEK_DATA)
+                except OSError:
+                    break
+                end = os.lseek(f.fileno(), offset, os.SEEK_HOLE)
+                # Whole aligned MiBs: the digest ignores where the holes are.
+                offset -= offset % (1 << 20)
+                f.seek(offset)
+                while offset < end:
+                    block = f.read(1 << 20)
+                    if block.count(0) != len(block):
+                        digest.update(offset.to_bytes(8, "big") + block)
+                    offset += 1 << 20
+        print(path, size, digest.hexdigest())
+PY
+}
+
+# same_tree SRC OUT WHAT [root-mtime]: with root-mtime, the mtime of OUT
+# itself is not compared.
+same_tree() {
+  describe "$1" >"$TMP/want.txt"
+  describe "$2" >"$TMP/got.txt"
+  if [[ ${4:-} == root-mtime ]]; then
+    sed -i '1s/ [0-9-]* [0-9:.]* +0000$//' "$TMP/want.txt" "$TMP/got.txt"
+  fi
+  diff -u "$TMP/want.txt" "$TMP/got.txt" >&2 || fail "$3: $2 differs from $1"
+}
+
+echo "== the binary is static and small"
+kind=$(file -L "$DOCKFORM_HELPER")
+[[ $kind == *'statically linked'* ]] || fail "not static: $kind"
+size=$(stat -L -c %s "$DOCKFORM_HELPER")
+((size <= 4 * 1024 * 1024)) || fail "dockform-helper is $size bytes, more than 4 MiB"
+
+echo "== usage errors exit 2, a missing destination 1"
+rc=0
+helper >/dev/null 2>"$TMP/usage.err" || rc=$?
+[[ $rc == 2 ]] || fail "no command: exit $rc, not 2"
+check_json_lines "$TMP/usage.err"
+rc=0
+helper extract "$TMP/missing" </dev/null 2>"$TMP/usage.err" || rc=$?
+[[ $rc == 1 ]] || fail "missing destination: exit $rc, not 1"
+grep -q '"level":"error"' "$TMP/usage.err" || fail "missing destination: no error line"
+
+echo "== a folder with everything in it"
+SRC=$TMP/src
+mkdir -p "$SRC/dir/sub" "$SRC/acl-dir" "$SRC/sticky"
+printf 'hello\n' >"$SRC/file"
+head -c 100000 /dev/urandom >"$SRC/random"
+setfattr -n user.binary -v 0x00ff0a2200 "$SRC/file"
+setfattr -n user.text -v "some value" "$SRC/file"
+setfattr -n trusted.t -v 0x0102 "$SRC/file"
+printf 'capable\n' >"$SRC/cap"
+chown 1234:5678 "$SRC/cap" # before setcap: chown drops capabilities
+if command -v setcap >/dev/null; then
+  setcap cap_net_raw+ep "$SRC/cap"
+else
+  # VFS_CAP_REVISION_2 with CAP_NET_RAW (13) permitted, effective flag set.
+  setfattr -n security.capability -v 0x0100000200200000000000000000000000000000 "$SRC/cap"
+fi
+getfattr -n security.capability "$SRC/cap" >/dev/null 2>&1 || fail "could not set security.capability"
+setfacl -m u:1234:rx,g:5678:r "$SRC/file"
+setfacl -m u:99:rwx "$SRC/acl-dir"
+setfacl -d -m u:1234:rwx,g:55:rx "$SRC/acl-dir"
+truncate -s 512M "$SRC/sparse"
+dd if=/dev/urandom of="$SRC/sparse" bs=1M count=1 seek=200 conv=notrunc status=none
+ln "$SRC/file" "$SRC/dir/hardlink"
+mkfifo "$SRC/fifo"
+ln -s file "$SRC/symlink"
+ln -P "$SRC/symlink" "$SRC/symlink-hardlink" # a hard link to a symlink (cp -al makes them)
+ln -s /does/not/exist "$SRC/dangling"
+mknod "$SRC/null" c 1 3
+printf 'a' >"$SRC/with space"
+printf 'b' >"$SRC/new"$'\n'"line"
+printf 'c' >"$SRC/bad"$'\xff\xfe'"name"
+printf 'e' >"$SRC/ünï-名前"
+ln -s "ünï-名前" "$SRC/lien-é"
+printf 'd' >"$SRC/dir/sub/owned"
+chown 1234:5678 "$SRC/dir/sub/owned" "$SRC/dir/sub"
+chown 1234:5678 "$SRC/random"
+chmod 4755 "$SRC/random" # after chown, which clears setuid
+chmod 1777 "$SRC/sticky"
+setfattr -n user.root -v 0x01 "$SRC"
+chown 4321:8765 "$SRC"
+chmod 0750 "$SRC"
+# Times last: creating entries moves the folders' mtimes.
+touch -h -d '2001-02-03 04:05:06.123456789' "$SRC/symlink"
+touch -d '2011-12-13 14:15:16.987654321' "$SRC/file" "$SRC/dir/sub"
+touch -d '2020-01-01 00:00:00.5' "$SRC/dir" "$SRC/acl-dir" "$SRC"
+[[ $(stat -c %y "$SRC/file") == *.987654321* ]] || fail "this filesystem keeps no nanoseconds"
+
+helper create "$SRC" >"$TMP/a.tar" 2>"$TMP/create.err" || fail "create failed: $(cat "$TMP/create.err")"
+check_json_lines "$TMP/create.err"
+grep -q '"kind":"done"' "$TMP/create.err" || fail "no done line: $(cat "$TMP/create.err")"
+! grep -q '"level":"warning"\|"level":"error"' "$TMP/create.err" || fail "unexpected messages: $(cat "$TMP/create.err")"
+# The data of the sparse file is 1 MiB: the stream must not hold its 512 MiB.
+(($(stat -c %s "$TMP/a.tar") < 4 * 1024 * 1024)) || fail "the sparse file was not stored as sparse"
+first=$(tar -tf "$TMP/a.tar" 2>/dev/null | sed -n 1p)
+[[ $first == ./ ]] || fail "the first member is '$first', not ./"
+! grep -a -q 'uname=\|gname=\|atime=\|ctime=' "$TMP/a.tar" || fail "uname/gname/atime/ctime records in the stream"
+grep -a -q 'SCHILY.acl.default=' "$TMP/a.tar" || fail "no SCHILY.acl.default record"
+grep -a -q 'GNU.sparse.major=1' "$TMP/a.tar" || fail "no GNU sparse 1.0 record"
+
+echo "== create | extract restores it all"
+OUT=$TMP/out
+mkdir "$OUT"
+helper extract "$OUT" <"$TMP/a.tar" 2>"$TMP/extract.err" || fail "extract failed: $(cat "$TMP/extract.err")"
+check_json_lines "$TMP/extract.err"
+same_tree "$SRC" "$OUT" "helper round trip"
+(($(du -k "$OUT/sparse" | cut -f1) < 4096)) || fail "the restored sparse file is not sparse: $(du -k "$OUT/sparse")"
+[[ $(stat -c %i "$OUT/file") == $(stat -c %i "$OUT/dir/hardlink") ]] || fail "the hard link was not restored"
+
+echo "== two snapshots of an unchanged folder are identical"
+helper create "$SRC" 2>/dev/null | sha256sum >"$TMP/sum2"
+sha256sum <"$TMP/a.tar" | diff - "$TMP/sum2" >/dev/null || fail "two create runs differ"
+
+echo "== GNU tar and bsdtar read the helper's stream"
+mkdir "$TMP/gnu" "$TMP/bsd"
+tar --xattrs --xattrs-include='*' --acls --numeric-owner -xpf "$TMP/a.tar" -C "$TMP/gnu" 2>"$TMP/gnu.err" ||
+  fail "GNU tar failed: $(cat "$TMP/gnu.err")"
+same_tree "$SRC" "$TMP/gnu" "GNU tar extract"
+bsdtar --xattrs --acls --numeric-owner -xpf "$TMP/a.tar" -C "$TMP/bsd" || fail "bsdtar failed"
+# bsdtar (libarchive) sets the times of a folder that exists at once, before
+# its content: the destination's own mtime is not restored (the helper redoes it).
+same_tree "$SRC" "$TMP/bsd" "bsdtar extract" root-mtime
+
+echo "== the helper restores a GNU tar archive"
+GSRC=$TMP/gsrc
+mkdir -p "$GSRC/d"
+printf 'x' >"$GSRC/d/f"
+setfattr -n user.k -v 0x00ff "$GSRC/d/f"
+setfattr -n trusted.k -v 0x01 "$GSRC/d/f"
+setfacl -m u:1234:r "$GSRC/d/f"
+setfacl -d -m g:55:rx "$GSRC/d"
+# In a UTF-8 locale GNU tar stores these names as UTF-8 pax records.
+printf 'u' >"$GSRC/d/ünï-名前"
+ln -s "ünï-名前" "$GSRC/d/lien-é"
+LC_ALL=C.UTF-8 tar --xattrs --xattrs-include='*' --acls -H posix -C "$GSRC" -cf "$TMP/gnu.tar" .
+mkdir "$TMP/gout"
+helper extract "$TMP/gout" <"$TMP/gnu.tar" 2>"$TMP/gout.err" || fail "extract of GNU tar archive: $(cat "$TMP/gout.err")"
+! grep -q '"level":"warning"' "$TMP/gout.err" || fail "warnings extracting the GNU tar archive: $(cat "$TMP/gout.err")"
+same_tree "$GSRC" "$TMP/gout" "GNU tar archive through the helper"
+
+echo "== the helper restores GNU tar (gnu format, sparse), bsdtar and busybox tar archives"
+PSRC=$TMP/psrc
+long=$(printf 'n%.0s' {1..150})
+mkdir -p "$PSRC/d/$long"
+printf 'long\n' >"$PSRC/d/$long/$long"
+truncate -s 64M "$PSRC/d/sparse"
+printf 'data' | dd of="$PSRC/d/sparse" bs=1 seek=$((32 << 20)) conv=notrunc status=none
+ln "$PSRC/d/sparse" "$PSRC/d/sparse-link"
+ln -s "$long" "$PSRC/d/symlink"
+chown -R 1234:5678 "$PSRC/d"
+# Whole seconds: ustar headers keep no more.
+find "$PSRC" -exec touch -h -d '2019-05-06 07:08:09' {} +
+tar --format=gnu --sparse -C "$PSRC" -cf "$TMP/p-gnu.tar" .
+bsdtar -C "$PSRC" -cf "$TMP/p-bsd.tar" .
+if command -v busybox >/dev/null; then (cd "$PSRC" && busybox tar -cf "$TMP/p-busybox.tar" .); fi
+for made in gnu bsd busybox; do
+  [[ -f $TMP/p-$made.tar ]] || continue
+  mkdir "$TMP/p-$made"
+  helper extract "$TMP/p-$made" <"$TMP/p-$made.tar" 2>"$TMP/p.err" || fail "extract of the $made archive: $(cat "$TMP/p.err")"
+  same_tree "$PSRC" "$TMP/p-$made" "$made tar archive through the helper"
+done
+(($(du -k "$TMP/p-gnu/d/sparse" | cut -f1) < 1024)) || fail "the GNU sparse member was not restored sparse"
+
+echo "== hostile archives are refused"
+mkdir "$TMP/outside"
+printf 'target' >"$TMP/outside/x"
+python3 - "$TMP" <<'PY'
+import io, sys, tarfile
+tmp = sys.argv[1]
+def archive(name, members):
+    with tarfile.open(f"{tmp}/{name}.tar", "w", format=tarfile.PAX_FORMAT) as t:
+        for info, data in members:
+            t.addfile(info, io.BytesIO(data) if data is not None else None)
+def reg(name, data=b"evil"):
+    info = tarfile.TarInfo(name); info.size = len(data); return info, data
+def link(name, target, kind):
+    info = tarfile.TarInfo(name); info.type = kind; info.linkname = target; return info, None
+archive("absolute", [reg(f"{tmp}/outside/absolute")])
+archive("dotdot", [reg("ok"), reg("../outside/dotdot")])
+archive("symlink", [link("escape", f"{tmp}/outside", tarfile.SYMTYPE), reg("escape/through")])
+archive("hardlink", [link("passwd", "/etc/passwd", tarfile.LNKTYPE)])
+archive("hardlink_dotdot", [link("passwd", "../../../../../../etc/passwd", tarfile.LNKTYPE)])
+archive("hardlink_symlink", [link("escape", f"{tmp}/outside", tarfile.SYMTYPE), link("passwd", "escape/x", tarfile.LNKTYPE)])
+PY
+for name in absolute dotdot symlink hardlink hardlink_dotdot hardlink_symlink; do
+  rm -rf "$TMP/dest"
+  mkdir "$TMP/dest"
+  if helper extract "$TMP/dest" <"$TMP/$name.tar" 2>"$TMP/hostile.err"; then
+    fail "$name: the helper extracted a hostile archive"
+  fi
+  check_json_lines "$TMP/hostile.err"
+  grep -q '"level":"error","kind":"unsafe_path"' "$TMP/hostile.err" || fail "$name: no unsafe_path error: $(cat "$TMP/hostile.err")"
+  [[ $(ls -A "$TMP/outside") == x ]] || fail "$name: something was written outside the destination"
+  [[ ! -e $TMP/dest/passwd ]] || fail "$name: a hard link to /etc/passwd was made"
+done
+
+echo "== --exclude, sockets"
+XSRC=$TMP/xsrc
+mkdir -p "$XSRC/keep" "$XSRC/a/node_modules/pkg" "$XSRC/node_modules"
+touch "$XSRC/keep/x.txt" "$XSRC/keep/debug.log" "$XSRC/a/node_modules/pkg/i.js" "$XSRC/node_modules/j.js"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1].encode("utf-8", "surrogateescape"))' \
+  "$XSRC/keep/s"$'\xff'"ock"
+helper create "$XSRC" --exclude '*.log' --exclude '**/node_modules' >"$TMP/x.tar" 2>"$TMP/x.err" ||
+  fail "create with excludes: $(cat "$TMP/x.err")"
+check_json_lines "$TMP/x.err"
+listing=$(tar -tf "$TMP/x.tar" 2>/dev/null)
+expected=$'./\n./a/\n./keep/\n./keep/x.txt'
+[[ $listing == "$expected" ]] || fail "excludes: got members"$'\n'"$listing"
+grep -q '"level":"warning","kind":"socket","path":"./keep/s\\u00ffock","path_hex":"2e2f6b6565702f73ff6f636b"' "$TMP/x.err" ||
+  fail "no socket warning: $(cat "$TMP/x.err")"
+
+# Files that vanish or shrink between listing and reading, made to happen
+# by strace's fault injection (skipped without strace or ptrace).
+if command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then
+  echo "== live volume: vanished and shrinking files"
+  LSRC=$TMP/lsrc
+  mkdir "$LSRC"
+  head -c 3000000 /dev/urandom >"$LSRC/big"
+  printf 'soon gone' >"$LSRC/gone"
+  # The how-many-th openat opens "gone": inject ENOENT there.
+  nth=$(strace -e trace=openat "$DOCKFORM_HELPER" create "$LSRC" 2>&1 >/dev/null | grep '^openat' | grep -n '"gone"' | cut -d: -f1)
+  strace -o /dev/null -e trace=openat -e inject=openat:error=ENOENT:when="$nth" \
+    "$DOCKFORM_HELPER" create "$LSRC" >"$TMP/l.tar" 2>"$TMP/l.err" || fail "create with a vanished file: $(cat "$TMP/l.err")"
+  grep -q '{"level":"warning","kind":"vanished","path":"./gone"}' "$TMP/l.err" || fail "no vanished warning: $(cat "$TMP/l.err")"
+  [[ $(tar -tf "$TMP/l.tar") == $'./\n./big' ]] || fail "the vanished file is in the stream"
+  # The second read of "big" hits the end of the file: 1 MiB read, the rest is zeros.
+  strace -o /dev/null -e trace=pread64 -e inject=pread64:retval=0:when=2 \
+    "$DOCKFORM_HELPER" create "$LSRC" >"$TMP/l.tar" 2>"$TMP/l.err" || fail "create with a shrinking file: $(cat "$TMP/l.err")"
+  grep -q '"kind":"shrank","path":"./big"' "$TMP/l.err" || fail "no shrank warning: $(cat "$TMP/l.err")"
+  mkdir "$TMP/lout"
+  tar -xf "$TMP/l.tar" -C "$TMP/lout" 2>/dev/null || fail "the stream with a shrunk file is not valid"
+  [[ $(stat -c %s "$TMP/lout/big") == 3000000 ]] || fail "the shrunk file was not padded to its size"
+  cmp -s -n 1048576 "$LSRC/big" "$TMP/lout/big" || fail "the data read before the file shrank differs"
+  [[ $(tail -c +1048577 "$TMP/lout/big" | tr -d '\0' | wc -c) == 0 ]] || fail "the shrunk file is not padded with zeros"
+else
+  echo "== live volume: skipped (no strace, or ptrace not allowed)"
+fi
+
+echo "PASS: test_helper"
