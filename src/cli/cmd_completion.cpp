@@ -57,7 +57,9 @@ void add_completion_command(CLI::App& app, CliState& state) {
   auto shell = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("completion", "Print a shell completion script: source <(dockform completion bash)");
   cmd->add_option("shell", *shell, "Shell (bash)")->required()->check(CLI::IsMember({"bash"}));
-  cmd->callback([&state] {
+  // The callback owns the option's storage: CLI11 writes to it while parsing,
+  // after this function returned.
+  cmd->callback([&state, shell] {
     state.run = [](core::Session&) {
       std::cout << kBashCompletion;
       return 0;
