@@ -94,9 +94,6 @@ std::string query(std::vector<std::pair<std::string, std::string>> params) {
   return out;
 }
 
-}  // namespace
-
-namespace {
 // A character reference's code point as UTF-8; false when it is not a valid one.
 bool append_reference(std::string& out, std::string_view reference) {
   bool hex = reference.size() > 1 && (reference[0] == 'x' || reference[0] == 'X');
@@ -125,36 +122,31 @@ bool append_reference(std::string& out, std::string_view reference) {
   }
   return true;
 }
+
+// Appends what `entity` (the text between '&' and ';') stands for; false when
+// it is neither a named entity nor a valid character reference.
+bool append_entity(std::string& out, std::string_view entity) {
+  static const std::pair<std::string_view, char> kNamed[] = {
+      {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}};
+  for (const auto& [name, character] : kNamed) {
+    if (entity == name) {
+      out += character;
+      return true;
+    }
+  }
+  return entity.starts_with('#') && append_reference(out, entity.substr(1));
+}
 }  // namespace
 
 std::string xml_decode(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
     auto end = text[i] == '&' ? text.find(';', i) : std::string_view::npos;
-    if (end == std::string_view::npos) {
-      out += text[i];
+    if (end != std::string_view::npos && append_entity(out, text.substr(i + 1, end - i - 1))) {
+      i = end;
       continue;
     }
-    auto entity = text.substr(i + 1, end - i - 1);
-    bool known = true;
-    if (entity == "amp") {
-      out += '&';
-    } else if (entity == "lt") {
-      out += '<';
-    } else if (entity == "gt") {
-      out += '>';
-    } else if (entity == "quot") {
-      out += '"';
-    } else if (entity == "apos") {
-      out += '\'';
-    } else {
-      known = entity.starts_with('#') && append_reference(out, entity.substr(1));
-    }
-    if (!known) {
-      out += text[i];  // not an entity: kept as it is
-      continue;
-    }
-    i = end;
+    out += text[i];  // also a '&' that starts no entity: kept as it is
   }
   return out;
 }
