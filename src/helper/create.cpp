@@ -21,10 +21,13 @@
 #include <utility>
 #include <vector>
 
+#include "dockform/util/fd.hpp"
 #include "handles.hpp"
 #include "report.hpp"
 
 namespace dockform::helper {
+
+using util::Fd;
 
 namespace {
 
@@ -104,7 +107,7 @@ int Creator::run(const std::string& root) {
   // Opened first: a missing root must not leave an empty archive on stdout.
   Fd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   struct stat st {};
-  if (!root_fd || ::fstat(root_fd.get(), &st) != 0) {
+  if (!root_fd.valid() || ::fstat(root_fd.get(), &st) != 0) {
     report("error", "root", root, errno_text(errno));
     return 1;
   }
@@ -167,7 +170,7 @@ void Creator::add_child(int dir_fd, const std::string& name, const std::string& 
   int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
   if (S_ISDIR(st.st_mode)) flags |= O_DIRECTORY;
   Fd fd(::openat(dir_fd, name.c_str(), flags));
-  if (!fd) {
+  if (!fd.valid()) {
     if (errno == ENOENT) {
       report("warning", "vanished", path);
     } else {

@@ -1,40 +1,14 @@
-// Owners for the raw handles the helper juggles: file descriptors and
-// libarchive objects. Every one is released on every path, errors included.
+// Owners for the libarchive objects the helper juggles (file descriptors:
+// util::Fd). Every one is released on every path, errors included.
 #pragma once
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <unistd.h>
 
 #include <memory>
 #include <string_view>
-#include <utility>
 
 namespace dockform::helper {
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 struct ReadFree {
   void operator()(archive* a) const { archive_read_free(a); }
