@@ -7,7 +7,6 @@
 // the pax headers.
 #include "create.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -21,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "dir.hpp"
 #include "dockform/util/fd.hpp"
 #include "handles.hpp"
 #include "report.hpp"
@@ -37,28 +37,6 @@ constexpr int kBlockBytes = 1 << 20;
 constexpr size_t kCopyBytes = 1 << 20;
 
 std::string errno_text(int error) { return std::strerror(error); }
-
-// A folder's names, sorted byte-wise, "." and ".." left out. Returns 0 or
-// an errno value.
-int list_dir(int dir_fd, std::vector<std::string>& names) {
-  // fdopendir takes the descriptor it is given: hand it a duplicate.
-  int dup_fd = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
-  if (dup_fd < 0) return errno;
-  DIR* dir = ::fdopendir(dup_fd);
-  if (dir == nullptr) {
-    int error = errno;
-    ::close(dup_fd);
-    return error;
-  }
-  errno = 0;
-  while (dirent* d = ::readdir(dir)) {
-    if (std::strcmp(d->d_name, ".") != 0 && std::strcmp(d->d_name, "..") != 0) names.emplace_back(d->d_name);
-  }
-  int error = errno;
-  ::closedir(dir);
-  std::sort(names.begin(), names.end());
-  return error;
-}
 
 class Creator {
  public:

@@ -1,38 +1,64 @@
 // dockform-helper: snapshots and restores a volume from inside a container
 // that has nothing else in it (no shell, no libc, no /etc/passwd).
 //
-//   dockform-helper create ROOT [--exclude PATTERN]...   pax tar on stdout
-//   dockform-helper extract DEST                         tar from stdin
+//   dockform-helper create ROOT [--exclude PATTERN]...    pax tar on stdout
+//   dockform-helper extract DEST                          tar from stdin
+//   dockform-helper snapshot ROOT [--exclude PATTERN]...  create, refused
+//       (exit 113) while ROOT holds what an interrupted restore left
+//   dockform-helper prepare ROOT                          recovery, report
+//   dockform-helper restore ROOT ID                       staging and swap
+//   dockform-helper leftovers ROOT                        reserved names
+//   dockform-helper remove ROOT NAME                      rm -rf a reserved name
+//   dockform-helper lease SECONDS                         lock heartbeat
 //
-// Messages are JSON lines on stderr (report.hpp); the last one is
+// swap.hpp describes the volume-root protocol (prepare, restore, leftovers,
+// remove), restore.hpp the restore's commands, lease.hpp the lease.
+//
+// stdout carries the tar stream (create, snapshot) or protocol lines, one
+// write each: "recovered=...", "entries=N", "free_kb=K" (prepare and
+// restore), "ready", "flushed", "live", "swapped", "abandoned" (restore),
+// reserved names (leftovers). Messages are JSON lines on stderr
+// (report.hpp); create and extract end with
 //   {"level":"info","kind":"done","entries":N,"bytes":M}
 // with N the entries written or restored and M the bytes of tar stream
-// written or read. Exit: 0 success (warnings allowed), 1 error, 2 usage.
+// written or read. Exit: 0 success (warnings allowed), 1 error, 2 usage,
+// 112 staging folder not made (restore), 113 leftovers (snapshot).
 #include <archive.h>
 
-#include <cstring>
+#include <algorithm>
+#include <cctype>
 #include <string>
 #include <string_view>
 
 #include "create.hpp"
 #include "extract.hpp"
 #include "glob.hpp"
+#include "lease.hpp"
 #include "report.hpp"
+#include "restore.hpp"
+#include "swap.hpp"
 
 namespace {
 
 using namespace dockform::helper;
 
+// The protocol the subcommands speak; dockform can check it with --version.
+constexpr int kProtocolVersion = 2;
+constexpr size_t kMaxIdBytes = 64;
+constexpr int kMinLeaseSeconds = 2;
+constexpr int kMaxLeaseSeconds = 3600;
+
 int usage(std::string_view message) {
   report("error", "usage", {},
          std::string(message) +
-             "; usage: dockform-helper create ROOT [--exclude PATTERN]... | dockform-helper extract DEST");
+             "; usage: dockform-helper create ROOT [--exclude PATTERN]... | extract DEST | "
+             "snapshot ROOT [--exclude PATTERN]... | prepare ROOT | restore ROOT ID | leftovers ROOT | "
+             "remove ROOT NAME | lease SECONDS | --version");
   return 2;
 }
 
-int run_create(int argc, char** argv) {
-  if (argc < 3) return usage("create needs ROOT");
-  Excludes excludes;
+// Parses the --exclude options after ROOT; false after a usage error.
+bool parse_excludes(int argc, char** argv, Excludes& excludes) {
   for (int i = 3; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--exclude" && i + 1 < argc) {
@@ -40,10 +66,60 @@ int run_create(int argc, char** argv) {
     } else if (arg.starts_with("--exclude=")) {
       excludes.add(std::string(arg.substr(10)));
     } else {
-      return usage("unexpected argument " + std::string(arg));
+      usage("unexpected argument " + std::string(arg));
+      return false;
     }
   }
+  return true;
+}
+
+int run_create(int argc, char** argv, bool refuse_leftovers) {
+  if (argc < 3) return usage("create and snapshot need ROOT");
+  Excludes excludes;
+  if (!parse_excludes(argc, argv, excludes)) return 2;
+  if (refuse_leftovers) {
+    if (int code = check_no_leftovers(argv[2]); code != 0) return code;
+  }
   return create(argv[2], excludes);
+}
+
+// IDs become names at the volume root and words of protocol lines.
+bool valid_id(std::string_view id) {
+  auto allowed = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; };
+  return !id.empty() && id.size() <= kMaxIdBytes && std::all_of(id.begin(), id.end(), allowed);
+}
+
+int run_restore(int argc, char** argv) {
+  if (argc != 4) return usage("restore needs ROOT and ID");
+  if (!valid_id(argv[3])) return usage("restore: ID must be 1 to 64 letters, digits, '-' or '_'");
+  return restore_command(argv[2], argv[3]);
+}
+
+int run_remove(int argc, char** argv) {
+  if (argc != 4) return usage("remove needs ROOT and NAME");
+  std::string_view name = argv[3];
+  if (!is_ours(name) || name.find('/') != std::string_view::npos) {
+    return usage(
+        "remove: NAME must be a reserved name at the root (.dockform-restore-*, .dockform-old-*, "
+        ".dockform-swap-*), not " +
+        std::string(name));
+  }
+  return remove_command(argv[2], argv[3]);
+}
+
+int run_lease(int argc, char** argv) {
+  if (argc != 3) return usage("lease needs SECONDS");
+  std::string_view text = argv[2];
+  bool digits = !text.empty() && text.size() <= 4 &&
+                std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  int seconds = digits ? std::stoi(std::string(text)) : 0;
+  if (seconds < kMinLeaseSeconds || seconds > kMaxLeaseSeconds) return usage("lease: SECONDS must be 2 to 3600");
+  return lease_command(seconds);
+}
+
+int run_one_root(std::string_view command, int argc, char** argv) {
+  if (argc != 3) return usage(std::string(command) + " needs exactly ROOT");
+  return command == "prepare" ? prepare_command(argv[2]) : leftovers_command(argv[2]);
 }
 
 }  // namespace
@@ -51,13 +127,20 @@ int run_create(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc < 2) return usage("missing command");
   std::string_view command = argv[1];
-  if (command == "create") return run_create(argc, argv);
+  if (command == "create") return run_create(argc, argv, false);
+  if (command == "snapshot") return run_create(argc, argv, true);
   if (command == "extract") {
     if (argc != 3) return usage("extract needs exactly DEST");
     return extract_stdin(argv[2]);
   }
+  if (command == "prepare" || command == "leftovers") return run_one_root(command, argc, argv);
+  if (command == "restore") return run_restore(argc, argv);
+  if (command == "remove") return run_remove(argc, argv);
+  if (command == "lease") return run_lease(argc, argv);
   if (command == "--version") {
-    report("info", "version", {}, archive_version_string());
+    report("info", "version", {},
+           "dockform-helper protocol " + std::to_string(kProtocolVersion) + " (create extract snapshot prepare " +
+               "restore leftovers remove lease); " + archive_version_string());
     return 0;
   }
   return usage("unknown command " + std::string(command));

@@ -51,19 +51,28 @@ void append_field(std::string& out, std::string_view key, std::string_view value
 }
 
 // One write() per line: lines from a single process never interleave.
-void emit(const std::string& line) {
+bool write_all(int fd, const std::string& line) {
   size_t done = 0;
   while (done < line.size()) {
-    ssize_t n = ::write(report_fd, line.data() + done, line.size() - done);
+    ssize_t n = ::write(fd, line.data() + done, line.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
+    if (n <= 0) return false;
     done += static_cast<size_t>(n);
   }
+  return true;
 }
+
+void emit(const std::string& line) { write_all(report_fd, line); }
 
 }  // namespace
 
 void set_report_fd(int fd) { report_fd = fd; }
+
+bool say(std::string_view line) {
+  std::string text(line);
+  text += '\n';
+  return write_all(1, text);
+}
 
 bool is_valid_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {

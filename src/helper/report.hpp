@@ -17,6 +17,11 @@ void set_report_fd(int fd);
 void report(std::string_view level, std::string_view kind, std::string_view path = {}, std::string_view message = {});
 void report_done(std::uint64_t entries, std::uint64_t bytes);
 
+// One protocol line on stdout ("ready", "entries=3", ...): `line` plus "\n"
+// in one write(), unbuffered, so the caller sees it at once. Returns false
+// when stdout is gone.
+bool say(std::string_view line);
+
 // Appends s as a JSON string body (no quotes). Valid UTF-8 is copied;
 // control bytes and bytes that are not part of valid UTF-8 become \u00XX,
 // which a reader sees as U+00XX: such a path is also sent exactly as hex

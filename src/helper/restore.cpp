@@ -1,0 +1,88 @@
+#include "restore.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "remove_tree.hpp"
+#include "report.hpp"
+#include "swap.hpp"
+
+namespace dockform::helper {
+
+namespace {
+
+constexpr int kStagingFailed = 112;
+// Commands are single words: a longer line is cut, not buffered.
+constexpr size_t kMaxLineBytes = 256;
+
+// The next line of stdin, blanks trimmed; false at its end (a last line
+// without "\n" counts as the end, as for the shell's `read`). One byte per
+// read: nothing past the line is taken from the pipe.
+bool read_line(std::string& line) {
+  line.clear();
+  for (;;) {
+    char c = 0;
+    ssize_t n = ::read(0, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    if (c == '\n') break;
+    if (line.size() < kMaxLineBytes) line += c;
+  }
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+  while (!line.empty() && blank(line.back())) line.pop_back();
+  size_t start = 0;
+  while (start < line.size() && blank(line[start])) ++start;
+  line.erase(0, start);
+  return true;
+}
+
+// The new content is live at phase 3; the old one is removed on the next
+// line, once the volume's users run again (or by the next run).
+int go(const VolumeRoot& volume, const std::string& id, bool flushed) {
+  if (!flushed && !volume.flush()) return 1;
+  if (!volume.swap(id)) return 1;
+  say("live");
+  std::string line;
+  if (!read_line(line)) return 0;
+  if (!volume.finish_swap(id, "3")) return 1;
+  say("swapped");
+  return 0;
+}
+
+int serve(const VolumeRoot& volume, const std::string& id) {
+  bool flushed = false;
+  std::string line;
+  while (read_line(line)) {
+    if (line == "flush") {
+      if (!volume.flush()) return 1;
+      flushed = true;
+      say("flushed");
+    } else if (line == "go") {
+      return go(volume, id, flushed);
+    } else {
+      if (!remove_tree(volume.fd(), std::string(kStagingPrefix) + id)) return 1;
+      say("abandoned");
+      return 0;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int restore_command(const std::string& root, const std::string& id) {
+  VolumeRoot volume;
+  if (!volume.open(root) || !volume.prepare()) return 1;
+  std::string staging = std::string(kStagingPrefix) + id;
+  if (::mkdirat(volume.fd(), staging.c_str(), 0700) != 0) {
+    report("error", "staging", staging, std::strerror(errno));
+    return kStagingFailed;
+  }
+  say("ready");
+  return serve(volume, id);
+}
+
+}  // namespace dockform::helper

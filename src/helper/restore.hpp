@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+
+namespace dockform::helper {
+
+// `restore ROOT ID`: recovery and report (swap.hpp's prepare), then the
+// staging folder .dockform-restore-ID (mode 0700 until extract sets the
+// archive's), "ready" on stdout, then one command a line on stdin:
+//   flush      syncfs; answers "flushed"
+//   go         syncfs unless flushed, swap to phase 3; answers "live", then
+//              on one more line removes the old content, answers "swapped"
+//   (other)    removes the staging folder; answers "abandoned"
+// The end of stdin (dockform gone) leaves everything as it is, exit 0: the
+// next run rolls it forward. Exit 112 when the staging folder cannot be
+// made, 1 on any other failure.
+int restore_command(const std::string& root, const std::string& id);
+
+}  // namespace dockform::helper
