@@ -1,11 +1,14 @@
 #include "restore.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "dockform/util/fd.hpp"
 #include "remove_tree.hpp"
 #include "report.hpp"
 #include "swap.hpp"
@@ -36,6 +39,26 @@ bool read_line(std::string& line) {
   size_t start = 0;
   while (start < line.size() && blank(line[start])) ++start;
   line.erase(0, start);
+  return true;
+}
+
+bool clear_acl(int fd, const char* name) {
+  return ::fremovexattr(fd, name) == 0 || errno == ENODATA || errno == ENOTSUP;
+}
+
+// A folder made in a root with a default ACL inherits it, and so would every
+// entry extracted into it before libarchive sets the folder's own ACLs (it
+// does that last): the staging folder starts without ACLs, mode 0700.
+bool make_staging(const VolumeRoot& volume, const std::string& staging) {
+  util::Fd fd;
+  if (::mkdirat(volume.fd(), staging.c_str(), 0700) == 0) {
+    fd = util::Fd(::openat(volume.fd(), staging.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  }
+  if (!fd.valid() || !clear_acl(fd.get(), "system.posix_acl_default") ||
+      !clear_acl(fd.get(), "system.posix_acl_access") || ::fchmod(fd.get(), 0700) != 0) {
+    report("error", "staging", staging, std::strerror(errno));
+    return false;
+  }
   return true;
 }
 
@@ -76,11 +99,7 @@ int serve(const VolumeRoot& volume, const std::string& id) {
 int restore_command(const std::string& root, const std::string& id) {
   VolumeRoot volume;
   if (!volume.open(root) || !volume.prepare()) return 1;
-  std::string staging = std::string(kStagingPrefix) + id;
-  if (::mkdirat(volume.fd(), staging.c_str(), 0700) != 0) {
-    report("error", "staging", staging, std::strerror(errno));
-    return kStagingFailed;
-  }
+  if (!make_staging(volume, std::string(kStagingPrefix) + id)) return kStagingFailed;
   say("ready");
   return serve(volume, id);
 }

@@ -147,9 +147,13 @@ bool VolumeRoot::move_new(const std::string& id) const {
     }
     if (!move_in(staging_fd.get(), staging, name)) return false;
   }
-  // A redone phase 2 finds the staging folder's mtime changed by the moves
-  // of the interrupted run: only then is the root's mtime not the archive's.
   copy_folder_metadata(staging_fd.get(), st, fd_.get());
+  // The journal and the cleanup change the root's mtime again: the staging
+  // folder keeps the archive's times until cleanup() sets them last. (A
+  // redone phase 2 finds them changed by the moves of the interrupted run:
+  // only then is the root's mtime not the archive's.)
+  const timespec times[2] = {st.st_atim, st.st_mtim};
+  if (::futimens(staging_fd.get(), times) != 0) report("warning", "metadata", staging, std::strerror(errno));
   return true;
 }
 
@@ -164,10 +168,19 @@ bool VolumeRoot::move_in(int from, const std::string& staging, const std::string
   return ::renameat(from, name.c_str(), fd_.get(), name.c_str()) == 0 || fail(staging + "/" + name, errno);
 }
 
+// Removes the old content, the (empty) staging folder and the journal, then
+// gives the root the times move_new() left on the staging folder: the
+// removals were the last changes to the root.
 bool VolumeRoot::cleanup(const std::string& id) const {
   std::string journal = journal_name(id);
-  if (!remove_tree(fd_.get(), old_name(id)) || !remove_tree(fd_.get(), staging_name(id))) return false;
+  std::string staging = staging_name(id);
+  if (!remove_tree(fd_.get(), old_name(id))) return false;
+  struct stat st {};
+  bool staged = ::fstatat(fd_.get(), staging.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+  if (!remove_tree(fd_.get(), staging)) return false;
   if (::unlinkat(fd_.get(), journal.c_str(), 0) != 0 && errno != ENOENT) return fail(journal, errno);
+  const timespec times[2] = {st.st_atim, st.st_mtim};
+  if (staged && ::futimens(fd_.get(), times) != 0) report("warning", "metadata", "./", std::strerror(errno));
   return flush();
 }
 

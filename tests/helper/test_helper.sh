@@ -305,4 +305,259 @@ else
   echo "== live volume: skipped (no strace, or ptrace not allowed)"
 fi
 
+# The volume-root protocol below runs on folders standing for a volume root.
+# The new content: root metadata of every kind (owner, mode, xattr, access
+# and default ACL, mtime with nanoseconds) that the swap copies onto the root.
+NEW=$TMP/new
+mkdir -p "$NEW/sub"
+printf 'new\n' >"$NEW/file"
+printf 'dot\n' >"$NEW/.dotnew"
+printf 'inner\n' >"$NEW/sub/inner"
+ln -s file "$NEW/link"
+setfattr -n user.vol -v 0x0a0b "$NEW"
+setfacl -m u:4321:r "$NEW"
+setfacl -d -m g:55:rx "$NEW"
+chown 1234:5678 "$NEW"
+chmod 0750 "$NEW"
+touch -d '2019-03-04 05:06:07.123456789' "$NEW"
+helper create "$NEW" >"$TMP/new.tar" 2>/dev/null || fail "create of the new content failed"
+new_entries=$(ls -A "$NEW" | wc -l)
+
+# make_old ROOT: a volume root with old content and other root metadata.
+make_old() {
+  mkdir -p "$1/olddir/deep"
+  printf 'old\n' >"$1/oldfile"
+  printf 'x' >"$1/.olddot"
+  printf 'y' >"$1/olddir/deep/f"
+  printf 'stale\n' >"$1/file" # a name the new content has too
+  setfattr -n user.old -v 0x01 "$1"
+  setfacl -m u:99:rwx "$1"
+  setfacl -d -m u:98:rx "$1"
+  chown 42:43 "$1"
+  chmod 2775 "$1"
+}
+
+# Nothing of the protocol's own names may be left at ROOT.
+no_reserved_left() {
+  ! ls -A "$1" | grep -q '^\.dockform-' || fail "$2: left at the root: $(ls -A "$1" | grep '^\.dockform-')"
+}
+
+# The restore helper as a coprocess: restore_start ROOT ID, restore_send
+# LINE, restore_expect LINE (reads protocol lines until that one),
+# restore_close (its stdin), restore_wait (sets restore_rc).
+restore_start() {
+  : >"$TMP/restore.out"
+  : >"$TMP/restore.err"
+  coproc RESTORE { exec "$DOCKFORM_HELPER" restore "$1" "$2" 2>"$TMP/restore.err"; }
+  restore_pid=$RESTORE_PID
+  restore_in=${RESTORE[1]}
+  restore_out=${RESTORE[0]}
+}
+restore_send() { printf '%s\n' "$1" >&"$restore_in"; }
+restore_expect() {
+  local line
+  while IFS= read -r -t 30 -u "$restore_out" line; do
+    printf '%s\n' "$line" >>"$TMP/restore.out"
+    [[ $line == "$1" ]] && return 0
+  done
+  fail "restore: no '$1' line; stdout: $(cat "$TMP/restore.out"); stderr: $(cat "$TMP/restore.err")"
+}
+restore_close() { exec {restore_in}>&-; }
+restore_wait() {
+  restore_close
+  restore_rc=0
+  wait "$restore_pid" || restore_rc=$?
+  check_json_lines "$TMP/restore.err"
+}
+
+echo "== restore: staging, extract, flush, go, cleanup"
+ROOT=$TMP/vol
+mkdir "$ROOT"
+make_old "$ROOT"
+old_entries=$(ls -A "$ROOT" | wc -l)
+restore_start "$ROOT" abc123
+restore_expect ready
+[[ -d $ROOT/.dockform-restore-abc123 ]] || fail "restore: no staging folder after ready"
+# Not the root's setgid bit nor its default ACL: only what extract sets.
+[[ $(stat -c %a "$ROOT/.dockform-restore-abc123") == 700 ]] || fail "restore: the staging folder is not mode 0700"
+[[ -z $(getfattr -d -m system.posix_acl "$ROOT/.dockform-restore-abc123" 2>/dev/null) ]] ||
+  fail "restore: the staging folder inherited the root's ACLs"
+helper extract "$ROOT/.dockform-restore-abc123" <"$TMP/new.tar" 2>"$TMP/x.err" || fail "extract into the staging folder"
+restore_send flush
+restore_expect flushed
+restore_send go
+restore_expect live
+restore_send cleanup
+restore_expect swapped
+restore_wait
+((restore_rc == 0)) || fail "restore: exit $restore_rc: $(cat "$TMP/restore.err")"
+expected="entries=$old_entries"$'\nfree_kb=K\nready\nflushed\nlive\nswapped'
+[[ $(sed 's/^free_kb=[0-9][0-9]*$/free_kb=K/' "$TMP/restore.out") == "$expected" ]] ||
+  fail "restore: stdout is not the protocol lines: $(cat "$TMP/restore.out")"
+same_tree "$NEW" "$ROOT" "restore swap"
+[[ $(stat -c %y "$ROOT") == *05:06:07.123456789* ]] || fail "restore: root mtime $(stat -c %y "$ROOT")"
+[[ $(getfacl -p "$ROOT" 2>/dev/null) == "$(getfacl -p "$NEW" 2>/dev/null | sed "s|^# file: $NEW|# file: $ROOT|")" ]] ||
+  fail "restore: the root's ACLs differ: $(getfacl -p "$ROOT")"
+no_reserved_left "$ROOT" "restore"
+
+echo "== restore: abandon leaves the old content as it was"
+ROOT=$TMP/vol-abandon
+mkdir "$ROOT"
+make_old "$ROOT"
+cp -a "$ROOT" "$TMP/vol-abandon-before"
+restore_start "$ROOT" ab
+restore_expect ready
+helper extract "$ROOT/.dockform-restore-ab" <"$TMP/new.tar" 2>/dev/null || fail "extract into the staging folder"
+restore_send abandon
+restore_expect abandoned
+restore_wait
+((restore_rc == 0)) || fail "abandon: exit $restore_rc: $(cat "$TMP/restore.err")"
+# Making and removing the staging folder moved the root's mtime.
+same_tree "$TMP/vol-abandon-before" "$ROOT" "abandon" root-mtime
+no_reserved_left "$ROOT" "abandon"
+
+echo "== restore: the end of stdin after live leaves phase 3; prepare finishes it"
+ROOT=$TMP/vol-eof
+mkdir "$ROOT"
+make_old "$ROOT"
+restore_start "$ROOT" eof1
+restore_expect ready
+helper extract "$ROOT/.dockform-restore-eof1" <"$TMP/new.tar" 2>/dev/null || fail "extract into the staging folder"
+restore_send go
+restore_expect live
+restore_wait
+((restore_rc == 0)) || fail "EOF after live: exit $restore_rc: $(cat "$TMP/restore.err")"
+[[ $(cat "$ROOT/.dockform-swap-eof1") == 3 ]] || fail "EOF after live: the journal is not at phase 3"
+[[ -d $ROOT/.dockform-old-eof1/olddir ]] || fail "EOF after live: the old content is not kept until cleanup"
+helper prepare "$ROOT" >"$TMP/prepare.out" 2>"$TMP/prepare.err" || fail "prepare: $(cat "$TMP/prepare.err")"
+check_json_lines "$TMP/prepare.err"
+expected=$'recovered=finished the swap of an interrupted restore (eof1, phase 3)\nentries='"$new_entries"$'\nfree_kb=K'
+[[ $(sed 's/^free_kb=[0-9][0-9]*$/free_kb=K/' "$TMP/prepare.out") == "$expected" ]] ||
+  fail "prepare after phase 3: $(cat "$TMP/prepare.out")"
+same_tree "$NEW" "$ROOT" "phase 3 finished by prepare"
+no_reserved_left "$ROOT" "phase 3 finished by prepare"
+
+echo "== prepare: journals at phase 1 and 2 made by hand, a .tmp journal, a lone old folder"
+# Phase 1 interrupted: part of the old content moved already.
+ROOT=$TMP/vol-p1
+mkdir "$ROOT"
+make_old "$ROOT"
+mkdir "$ROOT/.dockform-restore-X" "$ROOT/.dockform-old-X"
+setfacl -b "$ROOT/.dockform-restore-X" # as restore makes it: no inherited ACL
+helper extract "$ROOT/.dockform-restore-X" <"$TMP/new.tar" 2>/dev/null || fail "extract into the staging folder"
+mv "$ROOT/oldfile" "$ROOT/.dockform-old-X/"
+printf '1\n' >"$ROOT/.dockform-swap-X"
+printf '2\n' >"$ROOT/.dockform-swap-Z.tmp"
+mkdir -p "$ROOT/.dockform-old-Y/a"
+touch "$ROOT/.dockform-old-Y/a/b"
+helper prepare "$ROOT" >"$TMP/prepare.out" 2>"$TMP/prepare.err" || fail "prepare at phase 1: $(cat "$TMP/prepare.err")"
+check_json_lines "$TMP/prepare.err"
+expected=$'recovered=finished the swap of an interrupted restore (X, phase 1)\nrecovered=removed .dockform-old-Y left by an interrupted restore\nentries='"$new_entries"$'\nfree_kb=K'
+[[ $(sed 's/^free_kb=[0-9][0-9]*$/free_kb=K/' "$TMP/prepare.out") == "$expected" ]] ||
+  fail "prepare at phase 1: $(cat "$TMP/prepare.out")"
+# Removing .dockform-old-Y, after the swap, moved the root's mtime.
+same_tree "$NEW" "$ROOT" "phase 1 finished by prepare" root-mtime
+no_reserved_left "$ROOT" "phase 1 finished by prepare"
+
+# Phase 2 interrupted: the old content moved, entries of the new content's
+# names at the root (a file and a non-empty folder) are replaced.
+ROOT=$TMP/vol-p2
+mkdir "$ROOT"
+make_old "$ROOT"
+mkdir "$ROOT/.dockform-restore-X" "$ROOT/.dockform-old-X"
+setfacl -b "$ROOT/.dockform-restore-X" # as restore makes it: no inherited ACL
+helper extract "$ROOT/.dockform-restore-X" <"$TMP/new.tar" 2>/dev/null || fail "extract into the staging folder"
+for e in oldfile .olddot olddir file; do mv "$ROOT/$e" "$ROOT/.dockform-old-X/"; done
+printf 'partial\n' >"$ROOT/file"
+mkdir -p "$ROOT/sub/stale"
+touch "$ROOT/sub/stale/x"
+printf '2\n' >"$ROOT/.dockform-swap-X"
+helper prepare "$ROOT" >"$TMP/prepare.out" 2>"$TMP/prepare.err" || fail "prepare at phase 2: $(cat "$TMP/prepare.err")"
+check_json_lines "$TMP/prepare.err"
+grep -qx 'recovered=finished the swap of an interrupted restore (X, phase 2)' "$TMP/prepare.out" ||
+  fail "prepare at phase 2: $(cat "$TMP/prepare.out")"
+grep -qx "entries=$new_entries" "$TMP/prepare.out" || fail "prepare at phase 2: $(cat "$TMP/prepare.out")"
+grep -qx 'free_kb=[0-9][0-9]*' "$TMP/prepare.out" || fail "prepare at phase 2: no free_kb line"
+same_tree "$NEW" "$ROOT" "phase 2 finished by prepare"
+no_reserved_left "$ROOT" "phase 2 finished by prepare"
+
+echo "== leftovers, remove (a deep tree, symlinks not followed), snapshot refuses leftovers"
+ROOT=$TMP/vol-left
+mkdir -p "$ROOT/.dockform-restore-a" "$ROOT/.dockform-old-b" "$TMP/keep"
+printf '3\n' >"$ROOT/.dockform-swap-c"
+touch "$ROOT/x" "$ROOT/.dockform-other" "$TMP/keep/precious"
+ln -s "$TMP/keep" "$ROOT/.dockform-old-b/to-keep"
+# Deeper than PATH_MAX allows in one path: built level by level.
+python3 - "$ROOT/.dockform-old-b" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+for level in range(3000):
+    os.mkdir("d", dir_fd=fd)
+    if level % 100 == 0:
+        os.close(os.open("f", os.O_WRONLY | os.O_CREAT, dir_fd=fd))
+        os.symlink("/", "root-link", dir_fd=fd)
+    child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+    os.close(fd)
+    fd = child
+PY
+helper leftovers "$ROOT" >"$TMP/left.out" 2>"$TMP/left.err" || fail "leftovers: $(cat "$TMP/left.err")"
+[[ $(cat "$TMP/left.out") == $'.dockform-old-b\n.dockform-restore-a\n.dockform-swap-c' ]] ||
+  fail "leftovers: $(cat "$TMP/left.out")"
+rc=0
+helper snapshot "$ROOT" >"$TMP/snap.out" 2>"$TMP/snap.err" || rc=$?
+[[ $rc == 113 ]] || fail "snapshot with leftovers: exit $rc, not 113"
+check_json_lines "$TMP/snap.err"
+grep -q '{"level":"error","kind":"leftover","path":".dockform-old-b"' "$TMP/snap.err" ||
+  fail "snapshot with leftovers: no leftover error: $(cat "$TMP/snap.err")"
+[[ ! -s $TMP/snap.out ]] || fail "snapshot with leftovers wrote on stdout"
+for name in ../x x .dockform-old-b/d .dockform-other; do
+  rc=0
+  helper remove "$ROOT" "$name" 2>"$TMP/rm.err" || rc=$?
+  [[ $rc == 2 ]] || fail "remove $name: exit $rc, not 2"
+  check_json_lines "$TMP/rm.err"
+done
+[[ -e $ROOT/x && -d $ROOT/.dockform-old-b/d ]] || fail "a refused remove removed something"
+for name in .dockform-old-b .dockform-restore-a .dockform-swap-c .dockform-swap-missing; do
+  helper remove "$ROOT" "$name" 2>"$TMP/rm.err" || fail "remove $name: $(cat "$TMP/rm.err")"
+done
+[[ $(ls -A "$ROOT") == $'.dockform-other\nx' ]] || fail "remove: left $(ls -A "$ROOT")"
+[[ -e $TMP/keep/precious ]] || fail "remove followed a symlink"
+helper leftovers "$ROOT" >"$TMP/left.out" 2>/dev/null || fail "leftovers of a clean root"
+[[ ! -s $TMP/left.out ]] || fail "leftovers of a clean root: $(cat "$TMP/left.out")"
+helper snapshot "$SRC" 2>/dev/null | sha256sum | diff - "$TMP/sum2" >/dev/null || fail "snapshot differs from create"
+
+echo "== lease: ends without heartbeats, lives on them, ends with stdin"
+# lease_start: the lease as nobody (it runs so in its container).
+lease_start() {
+  : >"$TMP/lease.err"
+  coproc LEASE { exec setpriv --reuid 65534 --regid 65534 --clear-groups "$DOCKFORM_HELPER" lease 2 2>"$TMP/lease.err"; }
+  lease_pid=$LEASE_PID
+  lease_in=${LEASE[1]}
+  lease_began=$EPOCHREALTIME
+}
+lease_wait() {
+  lease_rc=0
+  wait "$lease_pid" || lease_rc=$?
+  lease_took=$(python3 -c "print(int((float('$EPOCHREALTIME') - float('$1')) * 1000))")
+  check_json_lines "$TMP/lease.err"
+  ((lease_rc == 0)) || fail "lease: exit $lease_rc: $(cat "$TMP/lease.err")"
+}
+lease_start
+lease_wait "$lease_began"
+((lease_took >= 1900 && lease_took <= 4000)) || fail "lease without heartbeats ended after $lease_took ms"
+exec {lease_in}>&-
+lease_start
+for _ in 1 2 3 4 5; do
+  sleep 1
+  printf 'x' >&"$lease_in"
+done
+kill -0 "$lease_pid" 2>/dev/null || fail "lease: ended while heartbeats came"
+closed=$EPOCHREALTIME
+exec {lease_in}>&-
+lease_wait "$closed"
+((lease_took <= 1000)) || fail "lease: ended $lease_took ms after stdin closed"
+rc=0
+helper lease 1 2>"$TMP/lease.err" </dev/null || rc=$?
+[[ $rc == 2 ]] || fail "lease 1: exit $rc, not 2"
+
 echo "PASS: test_helper"
