@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # dockform-helper without an engine: create | extract round trips on folders
 # under a temp dir, interoperability with GNU tar and bsdtar, refusal of
-# hostile archives. Needs root (owners, trusted.* xattrs, mknod) and the
-# Debian packages acl, attr, libcap2-bin, libarchive-tools, python3.
+# hostile archives, the restore's staging/swap protocol at a volume root
+# (restore, prepare, leftovers, remove, snapshot) and the lock lease. Needs
+# root (owners, trusted.* xattrs, mknod) and the Debian packages acl, attr,
+# libcap2-bin, libarchive-tools, python3, util-linux (setpriv).
 # ctest runs it with DOCKFORM_HELPER=<path to the built dockform-helper>.
 set -euo pipefail
 
@@ -18,7 +20,7 @@ if [[ $(id -u) != 0 ]]; then
   echo "SKIP: test_helper needs root (owners, trusted.* xattrs, device nodes)"
   exit 77
 fi
-for tool in setfattr:attr getfattr:attr setfacl:acl getfacl:acl bsdtar:libarchive-tools python3:python3 file:file; do
+for tool in setfattr:attr getfattr:attr setfacl:acl getfacl:acl bsdtar:libarchive-tools python3:python3 file:file setpriv:util-linux; do
   command -v "${tool%%:*}" >/dev/null || fail "${tool%%:*} is missing (Debian package ${tool#*:})"
 done
 
@@ -321,7 +323,7 @@ chown 1234:5678 "$NEW"
 chmod 0750 "$NEW"
 touch -d '2019-03-04 05:06:07.123456789' "$NEW"
 helper create "$NEW" >"$TMP/new.tar" 2>/dev/null || fail "create of the new content failed"
-new_entries=$(ls -A "$NEW" | wc -l)
+new_entries=$(find "$NEW" -mindepth 1 -maxdepth 1 | wc -l)
 
 # make_old ROOT: a volume root with old content and other root metadata.
 make_old() {
@@ -339,7 +341,9 @@ make_old() {
 
 # Nothing of the protocol's own names may be left at ROOT.
 no_reserved_left() {
-  ! ls -A "$1" | grep -q '^\.dockform-' || fail "$2: left at the root: $(ls -A "$1" | grep '^\.dockform-')"
+  local left
+  left=$(find "$1" -mindepth 1 -maxdepth 1 -name '.dockform-*')
+  [[ -z $left ]] || fail "$2: left at the root: $left"
 }
 
 # The restore helper as a coprocess: restore_start ROOT ID, restore_send
@@ -349,6 +353,7 @@ restore_start() {
   : >"$TMP/restore.out"
   : >"$TMP/restore.err"
   coproc RESTORE { exec "$DOCKFORM_HELPER" restore "$1" "$2" 2>"$TMP/restore.err"; }
+  # shellcheck disable=SC2153 # set by coproc
   restore_pid=$RESTORE_PID
   restore_in=${RESTORE[1]}
   restore_out=${RESTORE[0]}
@@ -374,7 +379,7 @@ echo "== restore: staging, extract, flush, go, cleanup"
 ROOT=$TMP/vol
 mkdir "$ROOT"
 make_old "$ROOT"
-old_entries=$(ls -A "$ROOT" | wc -l)
+old_entries=$(find "$ROOT" -mindepth 1 -maxdepth 1 | wc -l)
 restore_start "$ROOT" abc123
 restore_expect ready
 [[ -d $ROOT/.dockform-restore-abc123 ]] || fail "restore: no staging folder after ready"
@@ -531,6 +536,7 @@ echo "== lease: ends without heartbeats, lives on them, ends with stdin"
 lease_start() {
   : >"$TMP/lease.err"
   coproc LEASE { exec setpriv --reuid 65534 --regid 65534 --clear-groups "$DOCKFORM_HELPER" lease 2 2>"$TMP/lease.err"; }
+  # shellcheck disable=SC2153 # set by coproc
   lease_pid=$LEASE_PID
   lease_in=${LEASE[1]}
   lease_began=$EPOCHREALTIME
