@@ -47,7 +47,6 @@ nlohmann::ordered_json result_json(const ops::SnapshotResult& result) {
   out["containers_stopped"] = result.containers_stopped;
   out["containers_started"] = result.containers_started;
   out["sidecar"] = archive::sidecar_to_json(result.sidecar);
-  out["tries"] = result.tries;
   out["warnings"] = result.warnings;
   out["hooks"] = hooks_json(result.hooks);
   if (!result.hook_error.empty()) out["hook_error"] = result.hook_error;

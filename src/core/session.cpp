@@ -40,7 +40,7 @@ std::string Session::helper_image() {
   if (!options_.helper_image.empty()) return options_.helper_image;
   if (const char* env = std::getenv("DOCKFORM_HELPER_IMAGE"); env != nullptr && *env != '\0') return env;
   if (manifest().helper_image && !manifest().helper_image->empty()) return *manifest().helper_image;
-  return kDefaultHelperImage;
+  return "";
 }
 
 }  // namespace dockform::core

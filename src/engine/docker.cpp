@@ -239,6 +239,32 @@ bool Engine::image_exists(const std::string& reference) {
   return true;
 }
 
+void Engine::image_import(const std::string& repo, const std::string& tag, const std::string& rootfs_tar) {
+  auto response =
+      http_.request_with("POST", path("/images/create?fromSrc=-&repo=" + url_encode(repo) + "&tag=" + url_encode(tag)),
+                         rootfs_tar, "application/x-tar", std::chrono::minutes(5));
+  response.status = docker_status(response.status, response.body);
+  expect_ok(response, "import image " + repo + ":" + tag);
+  // The daemon answers 200 and then reports a failure in the progress stream.
+  for (std::size_t at = 0; at < response.body.size();) {
+    auto end = response.body.find('\n', at);
+    if (end == std::string::npos) end = response.body.size();
+    auto message = json::parse(response.body.substr(at, end - at), nullptr, false);
+    if (message.is_object() && message.contains("error")) {
+      throw EngineError(500, "import image " + repo + ":" + tag + ": " + message.value("error", "failed"));
+    }
+    at = end + 1;
+  }
+}
+
+void Engine::container_put_archive(const std::string& id, const std::string& where, const std::string& tar) {
+  auto response =
+      http_.request_with("PUT", path("/containers/" + url_encode(id) + "/archive?path=" + url_encode(where)), tar,
+                         "application/x-tar", std::chrono::minutes(2));
+  response.status = docker_status(response.status, response.body);
+  expect_ok(response, "copy into container " + id.substr(0, 12));
+}
+
 void Engine::image_pull(const std::string& reference, const std::function<void(const std::string&)>& on_status) {
   std::string image = reference;
   std::string tag = "latest";

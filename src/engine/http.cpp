@@ -175,7 +175,7 @@ void HttpClient::connection_options(void* handle, SshDialer* ssh) {
 }
 
 void* HttpClient::prepare(void* handle, const std::string& method, const std::string& path, const std::string& body,
-                          SshDialer* ssh) {
+                          SshDialer* ssh, const std::string& content_type) {
   CURL* curl = as_curl(handle);
   curl_easy_reset(curl);
   std::string url = endpoint_.http_base() + path;
@@ -193,7 +193,7 @@ void* HttpClient::prepare(void* handle, const std::string& method, const std::st
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
     curl_easy_setopt(curl, CURLOPT_COPYPOSTFIELDS, body.c_str());
-    add("Content-Type: application/json");
+    add(("Content-Type: " + content_type).c_str());
   }
   add("Expect:");
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
@@ -220,11 +220,16 @@ void HttpClient::fail_transport(int code, const std::string& detail, SshDialer* 
 
 Response HttpClient::request(const std::string& method, const std::string& path, const std::string& json_body,
                              std::chrono::milliseconds timeout) {
+  return request_with(method, path, json_body, "application/json", timeout);
+}
+
+Response HttpClient::request_with(const std::string& method, const std::string& path, const std::string& body,
+                                  const std::string& content_type, std::chrono::milliseconds timeout) {
   Response response;
   Transfer transfer;
   transfer.body = &response.body;
   transfer.headers = &response.headers;
-  HeaderList headers(static_cast<curl_slist*>(prepare(curl_, method, path, json_body, ssh_.get())),
+  HeaderList headers(static_cast<curl_slist*>(prepare(curl_, method, path, body, ssh_.get(), content_type)),
                      curl_slist_free_all);
   CURL* curl = as_curl(curl_);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));

@@ -2,34 +2,20 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-#include <thread>
-
-#include "dockform/util/signals.hpp"
 #include "dockform/volume/containers.hpp"
 #include "dockform/volume/hooks.hpp"
-#include "dockform/volume/tar_messages.hpp"
 
 namespace dockform::ops {
 
 using volume::SnapshotHooks;
-using volume::TarStoppedByChange;
 
 namespace {
 constexpr std::size_t kWarningsShown = 10;
 
-void pause_before_retry(int seconds) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    util::throw_if_interrupted();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-}
-
-// Every changed path goes to --json; stderr gets the first few and a count.
+// Every warning goes to --json; stderr gets the first few and a count.
 void log_changes(const std::string& volume, const std::vector<std::string>& changes) {
   if (changes.empty()) return;
-  spdlog::warn("volume {}: {} path(s) changed while they were read (the snapshot holds what tar saw):", volume,
+  spdlog::warn("volume {}: {} warning(s) while it was read (each path is archived as first read, or skipped):", volume,
                changes.size());
   for (std::size_t i = 0; i < changes.size() && i < kWarningsShown; ++i) spdlog::warn("  {}", changes[i]);
   if (changes.size() > kWarningsShown) {
@@ -37,29 +23,6 @@ void log_changes(const std::string& volume, const std::vector<std::string>& chan
   }
 }
 
-SnapshotResult with_retries(const std::string& volume, const std::function<SnapshotResult()>& once) {
-  std::vector<std::string> notes;
-  for (int attempt = 1;; ++attempt) {
-    try {
-      auto result = once();
-      log_changes(volume, result.warnings);
-      result.warnings.insert(result.warnings.begin(), notes.begin(), notes.end());
-      result.tries = attempt;
-      return result;
-    } catch (const TarStoppedByChange& stopped) {
-      std::string text =
-          "try " + std::to_string(attempt) + " of " + std::to_string(kSnapshotTries) + ": " + stopped.what();
-      if (attempt == kSnapshotTries) {
-        throw Error("snapshot of volume " + volume + " failed: all " + std::to_string(kSnapshotTries) +
-                    " tries stopped at a file that changed while it was read (" + stopped.what() +
-                    "); stop the writers (--stop-containers) or use a GNU tar helper image");
-      }
-      spdlog::warn("volume {}: {}; nothing was kept, trying the whole snapshot again", volume, text);
-      notes.push_back(text);
-      pause_before_retry(attempt);
-    }
-  }
-}
 }  // namespace
 
 SnapshotResult snapshot_with_hooks(engine::Engine& engine, const SnapshotOptions& options,
@@ -73,7 +36,8 @@ SnapshotResult snapshot_with_hooks(engine::Engine& engine, const SnapshotOptions
   }
   SnapshotResult result;
   try {
-    result = with_retries(options.volume, once);
+    result = once();
+    log_changes(options.volume, result.warnings);
   } catch (...) {
     // Like `finally`: what the pre hooks did (a lock, a paused writer) is undone.
     if (auto post = hooks.run_post(); !post.empty()) spdlog::error("{}", post);

@@ -14,6 +14,7 @@
 #include "dockform/util/signals.hpp"
 #include "dockform/volume/containers.hpp"
 #include "dockform/volume/helper.hpp"
+#include "dockform/volume/helper_messages.hpp"
 #include "dockform/volume/restore_helper.hpp"
 #include "dockform/volume/volume_lock.hpp"
 
@@ -145,7 +146,9 @@ std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, RestoreH
       code = Exit::refused;
     }
     // What the helper said explains an early stop (e.g. "No space left on device").
-    if (auto said = forwarder.output(); !said.empty()) failure += " (helper: " + said + ")";
+    if (auto said = volume::read_helper_messages(forwarder.output()).error_text(); !said.empty()) {
+      failure += " (helper: " + said + ")";
+    }
     helper.stop_extraction();
     return Error(failure, code);
   }
@@ -171,10 +174,13 @@ WalkSummary extract(const RestoreOptions& options, archive::ByteSource& source, 
                 Exit::refused);
   }
   forwarder.finish();
-  if (int exit_code = helper.extraction_exit_code(); exit_code != 0) {
-    throw Error("the helper's tar failed while extracting (exit " + std::to_string(exit_code) +
-                "): " + forwarder.output());
+  auto report = volume::read_helper_messages(forwarder.output());
+  if (int exit_code = helper.extraction_exit_code(); exit_code != 0 || !report.errors.empty()) {
+    throw Error("the helper could not extract the snapshot (exit " + std::to_string(exit_code) +
+                "): " + report.error_text() + "; the volume was not changed");
   }
+  // E.g. a device node the engine does not let the helper create.
+  for (auto& text : report.warnings) warn(result, std::move(text));
   result.bytes_read = reader.bytes_read();
   result.uncompressed_bytes = reader.tar_bytes();
   result.checksum = reader.checksum();
@@ -219,13 +225,13 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   auto source = store::open_snapshot(options.snapshot.string());
   auto checks = check_file(options, *source, inspect_volume(engine, options.volume), result);
   volume::remove_stale_helpers(engine);
-  volume::ensure_helper_image(engine, options.helper_image);
+  auto image = volume::resolve_helper_image(engine, options.helper_image);
 
-  VolumeLock lock(engine, options.helper_image, options.volume);
+  VolumeLock lock(engine, image, options.volume);
   // One helper for the rest: recovery, the state, extraction, the swap.
-  RestoreHelper helper(engine, options.helper_image, options.volume);
+  RestoreHelper helper(engine, image, options.volume);
   auto state = prepare(helper, options, result);
-  StoppedContainers stopped(engine, options.volume, options.helper_image);
+  StoppedContainers stopped(engine, options.volume, image);
   stopped.set_stop_timeout(options.stop_timeout);
   stopped.recover_interrupted(options.stop_containers);
   auto users = refuse_unless_ready(engine, options, state, checks);

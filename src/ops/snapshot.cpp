@@ -16,8 +16,8 @@
 #include "dockform/util/version.hpp"
 #include "dockform/volume/containers.hpp"
 #include "dockform/volume/helper.hpp"
+#include "dockform/volume/helper_messages.hpp"
 #include "dockform/volume/staging.hpp"
-#include "dockform/volume/tar_messages.hpp"
 #include "dockform/volume/volume_lock.hpp"
 
 namespace dockform::ops {
@@ -101,11 +101,11 @@ std::optional<Damage> walk(TarWalker& walker, SnapshotStream& stream, HelperCont
 
 // Our own failure is the error to report, not the exit code of the helper we
 // killed for it; the helper's exit code when it failed by itself.
-// Returns the paths tar reported as changed while read (not an error).
+// Returns the helper's warnings (paths that changed while read, sockets).
 std::vector<std::string> check_outcome(const SnapshotOptions& options, const std::optional<Damage>& damage,
-                                       int exit_code, const std::string& errors) {
-  auto verdict = volume::judge_tar_output(exit_code, errors, !damage);
-  if (verdict.kind == volume::TarVerdict::Kind::retry) throw volume::TarStoppedByChange(verdict.reason);
+                                       int exit_code, const std::string& helper_stderr) {
+  auto report = volume::read_helper_messages(helper_stderr);
+  std::string errors = report.error_text();
   if (damage && damage->helper_ended_first) {
     // The stream stopped short because the helper went away (killed, or the engine stopped it).
     throw Error("the helper stopped before the volume's archive was complete (exit " + std::to_string(exit_code) +
@@ -116,19 +116,19 @@ std::vector<std::string> check_outcome(const SnapshotOptions& options, const std
                     (errors.empty() ? "" : " (helper: " + errors + ")"),
                 damage->code);
   }
-  if (verdict.kind == volume::TarVerdict::Kind::failed) {
-    throw Error("the helper's tar failed (exit " + std::to_string(exit_code) + ")" +
+  if (exit_code != 0 || !errors.empty()) {
+    throw Error("the helper could not archive volume " + options.volume + " (exit " + std::to_string(exit_code) + ")" +
                 (errors.empty() ? "" : ": " + errors));
   }
-  return verdict.changes;
+  return report.warnings;
 }
 
-// Step "stream": one pass from the helper's tar to the compressed, hashed sink.
+// Step "stream": one pass from the helper's archive to the compressed, hashed sink.
 // False, with nothing written, when the helper found a killed restore's leftovers.
-bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, store::SnapshotSink& file,
-                   SnapshotResult& result) {
+bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, const volume::HelperImage& image,
+                   store::SnapshotSink& file, SnapshotResult& result) {
   auto& sidecar = result.sidecar;
-  HelperContainer helper(engine, volume::archive_helper_spec(options.helper_image, options.volume));
+  HelperContainer helper(engine, volume::archive_helper_spec(image, options.volume, {}));
   util::Progress progress("snapshot " + options.volume, std::nullopt);
   SnapshotStream stream(helper.attach_and_start(), file, options.level, progress);
   // The first block read here: an empty stream may be the leftover report.
@@ -143,7 +143,7 @@ bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, store
   auto damage = walk(walker, stream, helper, sidecar);
   progress.finish();
   int exit_code = helper.wait();
-  result.warnings = check_outcome(options, damage, exit_code, volume::trimmed(stream.helper_errors()));
+  result.warnings = check_outcome(options, damage, exit_code, stream.helper_errors());
   sidecar.checksum = stream.finish();
   sidecar.uncompressed_bytes = stream.tar_bytes();
   return true;
@@ -153,11 +153,11 @@ bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, store
 // root; archiving them would mix old and new. The archive helper looks first
 // (no helper run of its own while the volume is clean); when it finds them,
 // the restore is finished or undone under the lock and the stream runs again.
-void stream_recovered(engine::Engine& engine, const SnapshotOptions& options, store::SnapshotSink& file,
-                      SnapshotResult& result) {
-  if (stream_volume(engine, options, file, result)) return;
-  volume::finish_interrupted_restore(engine, options.helper_image, options.volume);
-  if (!stream_volume(engine, options, file, result)) {
+void stream_recovered(engine::Engine& engine, const SnapshotOptions& options, const volume::HelperImage& image,
+                      store::SnapshotSink& file, SnapshotResult& result) {
+  if (stream_volume(engine, options, image, file, result)) return;
+  volume::finish_interrupted_restore(engine, image, options.volume);
+  if (!stream_volume(engine, options, image, file, result)) {
     throw Error("volume " + options.volume + " still holds what an interrupted restore left after its recovery");
   }
 }
@@ -181,7 +181,6 @@ void publish(store::SnapshotSink& file, SnapshotResult& result) {
   }
 }
 
-// One try: tar may stop at a file that changed under it (TarStoppedByChange).
 SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& options) {
   auto started_at = std::chrono::steady_clock::now();
   std::time_t start = std::time(nullptr);
@@ -192,14 +191,14 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
   // A snapshot taken while a restore swaps content would mix old and new.
   VolumeLock::refuse_if_held(engine, options.volume);
   volume::remove_stale_helpers(engine);
-  volume::ensure_helper_image(engine, options.helper_image);
+  auto image = volume::resolve_helper_image(engine, options.helper_image);
 
   // A folder, or s3://BUCKET[/PREFIX]: checked before any container is stopped.
   auto sink = store::open_sink(options.base_dir.string(), options.volume, start, result.sidecar.spec_hash);
-  StoppedContainers stopped(engine, options.volume, options.helper_image);
+  StoppedContainers stopped(engine, options.volume, image);
   stopped.set_stop_timeout(options.stop_timeout);
   quiesce(engine, options, stopped);
-  stream_recovered(engine, options, *sink, result);
+  stream_recovered(engine, options, image, *sink, result);
   result.containers_started = stopped.restart();
   result.containers_stopped = stopped.stopped_names();
   publish(*sink, result);
@@ -209,7 +208,7 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
 }  // namespace
 
 SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& options) {
-  // Hooks around the whole snapshot; tries again when tar stopped at a change.
+  // Hooks around the whole snapshot.
   return snapshot_with_hooks(engine, options, [&] { return snapshot_once(engine, options); });
 }
 

@@ -40,7 +40,7 @@ std::vector<engine::ContainerInfo> containers_using(engine::Engine& engine, cons
   return users;
 }
 
-StoppedContainers::StoppedContainers(engine::Engine& engine, std::string volume, std::string image)
+StoppedContainers::StoppedContainers(engine::Engine& engine, std::string volume, HelperImage image)
     : engine_(engine), volume_(std::move(volume)), image_(std::move(image)) {}
 
 std::vector<std::string> StoppedContainers::recover_interrupted(bool adopt) {
@@ -86,7 +86,7 @@ void StoppedContainers::write_record() {
   engine::Labels labels = my_holder_labels();
   labels[kStoppedLabel] = join(ids_);
   labels[kLeaseLabel] = lease_->id();
-  engine::json config = {{"Image", image_},
+  engine::json config = {{"Image", image_.name},
                          {"Cmd", {"true"}},
                          {"NetworkDisabled", true},
                          {"Labels", labels},

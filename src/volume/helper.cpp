@@ -5,52 +5,29 @@
 
 #include "dockform/engine/demux.hpp"
 #include "dockform/util/process.hpp"
-#include "dockform/util/progress.hpp"
 #include "dockform/util/signals.hpp"
 
 namespace dockform::volume {
 
-namespace {
-// GNU tar keeps xattrs and ACLs; its exit code 1 only means a file changed
-// while it was read (the volume is in use), which we report as a warning.
-// Any other tar (busybox) gets the portable flags. What a killed restore left
-// at the root (staging.hpp) stops it before any byte: the snapshot then
-// recovers and runs again. Checking here saves a helper run per snapshot.
-constexpr const char* kArchiveScript = R"sh(cd /volume || exit 111
-for e in .dockform-restore-* .dockform-old-* .dockform-swap-*; do
-  [ -e "$e" ] || [ -L "$e" ] || continue
-  echo "dockform-leftover=$e" >&2; exit 113
-done
-if tar --version 2>/dev/null | grep -q 'GNU tar'; then
-  exec tar --create --file=- --format=posix --pax-option=delete=atime,delete=ctime \
-      --numeric-owner --acls --xattrs --xattrs-include='*' .
-fi
-exec tar -cf - .
-)sh";
-
-// Ends a progress line on the terminal, also when the pull is interrupted.
-struct ClearPullLine {
-  ~ClearPullLine() {
-    if (util::Progress::enabled_for_stderr()) std::fprintf(stderr, "\r\033[K");
-  }
-};
-}  // namespace
-
-HelperSpec volume_helper_spec(const std::string& image, const std::string& volume, std::string script,
+HelperSpec volume_helper_spec(const HelperImage& image, const std::string& volume, std::vector<std::string> args,
                               std::vector<std::string> capabilities, bool read_only) {
   HelperSpec spec;
   spec.image = image;
   spec.volume = volume;
   spec.mount_point = kVolumeMountPoint;
   spec.read_only = read_only;
-  spec.script = std::move(script);
+  spec.args = std::move(args);
   spec.capabilities = std::move(capabilities);
   return spec;
 }
 
-HelperSpec archive_helper_spec(const std::string& image, const std::string& volume) {
-  // Root must read files whatever their modes; nothing else is needed.
-  return volume_helper_spec(image, volume, kArchiveScript, {"DAC_READ_SEARCH", "DAC_OVERRIDE"}, true);
+HelperSpec archive_helper_spec(const HelperImage& image, const std::string& volume,
+                               const std::vector<std::string>& excludes) {
+  std::vector<std::string> args = {"snapshot", kVolumeMountPoint};
+  for (const auto& pattern : excludes) args.push_back("--exclude=" + pattern);
+  // Root must read files whatever their modes; trusted.* attributes are
+  // readable with SYS_ADMIN only. The helper runs nothing but its walk.
+  return volume_helper_spec(image, volume, std::move(args), {"DAC_READ_SEARCH", "DAC_OVERRIDE", "SYS_ADMIN"}, true);
 }
 
 HelperContainer::HelperContainer(engine::Engine& engine, const HelperSpec& spec)
@@ -58,8 +35,6 @@ HelperContainer::HelperContainer(engine::Engine& engine, const HelperSpec& spec)
   engine::json caps = engine::json::array();
   for (const auto& cap : spec.capabilities) caps.push_back(cap);
   engine::json config = {
-      {"Image", spec.image},
-      {"Cmd", {"/bin/sh", "-c", spec.script}},
       {"User", "0:0"},
       {"WorkingDir", "/"},
       {"AttachStdout", true},
@@ -79,7 +54,7 @@ HelperContainer::HelperContainer(engine::Engine& engine, const HelperSpec& spec)
         {"CapAdd", caps},
         {"SecurityOpt", {"no-new-privileges"}},
         {"Privileged", false}}}};
-  id_ = engine_.container_create(config);
+  id_ = create_helper_container(engine_, spec.image, std::move(config), spec.args);
   spdlog::debug("helper container {} created for volume {}", id_.substr(0, 12), spec.volume);
 }
 
@@ -109,32 +84,6 @@ void HelperContainer::kill() {
     engine_.container_kill(id_);
   } catch (const std::exception& e) {
     spdlog::debug("kill helper {}: {}", id_.substr(0, 12), e.what());
-  }
-}
-
-void ensure_helper_image(engine::Engine& engine, const std::string& image) {
-  if (engine.image_exists(image)) return;
-  spdlog::info("pulling helper image {}", image);
-  util::Progress progress("pull " + image, std::nullopt);
-  try {
-    ClearPullLine clear;
-    std::string last;
-    engine.image_pull(image, [&](const std::string& status) {
-      if (util::Progress::enabled_for_stderr()) {
-        std::fprintf(stderr, "\r\033[Kpull %s: %s", image.c_str(), status.c_str());
-      } else if (status != last && status.find("Download") == std::string::npos) {
-        spdlog::debug("pull {}: {}", image, status);
-      }
-      last = status;
-    });
-  } catch (const Error& e) {
-    throw Error("helper image " + image + " is not available and could not be pulled (" + e.what() +
-                "); choose another with --helper-image, DOCKFORM_HELPER_IMAGE or docker.helper_image in the manifest");
-  }
-  if (!engine.image_exists(image)) {
-    throw Error("helper image " + image +
-                " is still missing after a pull; choose another with --helper-image, "
-                "DOCKFORM_HELPER_IMAGE or docker.helper_image in the manifest");
   }
 }
 

@@ -49,16 +49,6 @@ std::string my_hostname() {
   return name;
 }
 
-// Reads heartbeats until none came for the lease, or stdin ends. Shells
-// without `read -t` (dash) fall back to `cat`: then only the end of the
-// connection ends the lease.
-std::string lease_script(int seconds) {
-  std::string t = std::to_string(seconds);
-  return "if (read -t 1 _ </dev/null) 2>/dev/null; [ $? -eq 1 ]; then "
-         "while read -t " +
-         t + " _; do :; done; else exec cat >/dev/null; fi";
-}
-
 const engine::json& labels_of(const engine::json& container) {
   static const engine::json none = engine::json::object();
   if (!container.contains("Config") || !container["Config"].contains("Labels")) return none;
@@ -150,13 +140,13 @@ int lease_seconds() {
   return static_cast<int>(std::clamp(value, 2L, 3600L));
 }
 
-Lease::Lease(engine::Engine& engine, const std::string& image, const std::string& name, engine::Labels labels)
+Lease::Lease(engine::Engine& engine, const HelperImage& image, const std::string& name, engine::Labels labels)
     : engine_(engine) {
   int seconds = lease_seconds();
   labels[kLeaseLabel] = std::to_string(seconds);
-  engine::json config = {{"Image", image},
-                         {"Cmd", {"/bin/sh", "-c", lease_script(seconds)}},
-                         {"User", "65534:65534"},
+  // dockform-helper lease: ends when no heartbeat came for `seconds`, or at
+  // the end of its stdin.
+  engine::json config = {{"User", "65534:65534"},
                          {"AttachStdin", true},
                          {"AttachStdout", true},
                          {"AttachStderr", true},
@@ -172,9 +162,11 @@ Lease::Lease(engine::Engine& engine, const std::string& image, const std::string
                            {"LogConfig", {{"Type", "none"}, {"Config", engine::json::object()}}},
                            {"CapDrop", {"ALL"}},
                            {"SecurityOpt", {"no-new-privileges"}},
-                           {"ReadonlyRootfs", true},
+                           // The engine copies nothing into a read-only root: only the built-in
+                           // image (which holds the helper already) gets one.
+                           {"ReadonlyRootfs", !image.binary_tar},
                            {"Privileged", false}}}};
-  id_ = engine_.container_create(config, name);
+  id_ = create_helper_container(engine_, image, std::move(config), {"lease", std::to_string(seconds)}, name);
   try {
     connection_ = engine_.container_attach(id_, true);
     engine_.container_start(id_);

@@ -25,7 +25,7 @@ std::size_t find_line(const std::string& text, const std::string& marker) {
 }
 }  // namespace
 
-RestoreHelper::RestoreHelper(engine::Engine& engine, std::string image, std::string volume)
+RestoreHelper::RestoreHelper(engine::Engine& engine, HelperImage image, std::string volume)
     : engine_(engine),
       image_(std::move(image)),
       volume_(std::move(volume)),
@@ -63,7 +63,7 @@ VolumeState RestoreHelper::start() {
 }
 
 engine::RawConnection& RestoreHelper::start_extraction() {
-  exec_id_ = engine_.exec_create(container_.id(), {"/bin/sh", "-c", extract_script(id_)}, true);
+  exec_id_ = engine_.exec_create(container_.id(), extract_command(id_), true);
   exec_connection_ = engine_.exec_start(exec_id_);
   return *exec_connection_;
 }
@@ -71,7 +71,7 @@ engine::RawConnection& RestoreHelper::start_extraction() {
 void RestoreHelper::stop_extraction() {
   exec_connection_.reset();
   if (exec_id_.empty()) return;
-  // The tar ends at the end of its input; wait so no file appears after the
+  // The extraction ends at the end of its input; wait so no file appears after the
   // staging folder is removed.
   for (int i = 0; i < 100; ++i) {
     try {
@@ -86,7 +86,7 @@ void RestoreHelper::stop_extraction() {
 
 int RestoreHelper::extraction_exit_code() {
   exec_connection_.reset();
-  // tar ends once its input is closed and the last file is written; one
+  // The extraction ends once its input is closed and the last file is written; one
   // that does not (a hung filesystem) fails the restore before the swap.
   constexpr auto kLimit = 120s;
   const auto deadline = std::chrono::steady_clock::now() + kLimit;
@@ -95,7 +95,7 @@ int RestoreHelper::extraction_exit_code() {
     if (!state.running) return state.exit_code;
     util::throw_if_interrupted();
     if (std::chrono::steady_clock::now() > deadline) {
-      throw Error("the helper's tar still runs " + std::to_string(kLimit.count()) +
+      throw Error("the helper's extraction still runs " + std::to_string(kLimit.count()) +
                   " s after the end of its input; the volume was not changed");
     }
     std::this_thread::sleep_for(10ms);

@@ -64,7 +64,7 @@ std::optional<LockInfo> VolumeLock::inspect(engine::Engine& engine, const std::s
   }
 }
 
-VolumeLock::VolumeLock(engine::Engine& engine, const std::string& image, const std::string& volume) : volume_(volume) {
+VolumeLock::VolumeLock(engine::Engine& engine, const HelperImage& image, const std::string& volume) : volume_(volume) {
   engine::Labels labels = my_holder_labels();
   labels[kLockLabel] = volume;
   for (int attempt = 0; attempt < 5; ++attempt) {

@@ -34,8 +34,10 @@ command -v "${DOCKFORM_TEST_ENGINE:-docker}" >/dev/null ||
 
 : "${DOCKFORM_TEST_BUSYBOX_IMAGE:=dockform-test/busybox:1}"
 : "${DOCKFORM_TEST_GNUTAR_IMAGE:=dockform-test/gnutar:1}"
-: "${DOCKFORM_HELPER_IMAGE:=$DOCKFORM_TEST_BUSYBOX_IMAGE}" # no registry is reachable
-export DOCKFORM_TEST_BUSYBOX_IMAGE DOCKFORM_TEST_GNUTAR_IMAGE DOCKFORM_HELPER_IMAGE
+export DOCKFORM_TEST_BUSYBOX_IMAGE DOCKFORM_TEST_GNUTAR_IMAGE
+# dockform's default: the built-in helper image, made in the engine from
+# dockform-helper (no registry is reachable). Tests of --helper-image name one.
+unset DOCKFORM_HELPER_IMAGE
 unset DOCKER_CONTEXT
 
 PFX="t$$_"

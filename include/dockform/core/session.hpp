@@ -14,9 +14,6 @@ struct GlobalOptions {
   std::string helper_image;  // --helper-image
 };
 
-// The pinned default helper image: alpine's busybox tar, no network needed inside.
-inline constexpr const char* kDefaultHelperImage = "alpine:3.20.3";
-
 class Session {
  public:
   explicit Session(GlobalOptions options) : options_(std::move(options)) {}
@@ -24,7 +21,8 @@ class Session {
   const manifest::Manifest& manifest();
   engine::Engine& engine();
   engine::Endpoint endpoint();
-  // --helper-image, then DOCKFORM_HELPER_IMAGE, then docker.helper_image, then the default.
+  // --helper-image, then DOCKFORM_HELPER_IMAGE, then docker.helper_image;
+  // "" for none: the built-in helper image (volume/helper_image.hpp).
   std::string helper_image();
   const GlobalOptions& options() const { return options_; }
 

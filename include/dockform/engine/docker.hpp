@@ -80,6 +80,12 @@ class Engine {
   ExecState exec_inspect(const std::string& exec_id);
 
   bool image_exists(const std::string& reference);
+  // Creates image repo:tag from a root filesystem given as a tar (no
+  // registry involved: POST /images/create?fromSrc=-).
+  void image_import(const std::string& repo, const std::string& tag, const std::string& rootfs_tar);
+  // Unpacks a tar into a container's filesystem under `path` (created or
+  // stopped containers too: PUT /containers/{id}/archive).
+  void container_put_archive(const std::string& id, const std::string& path, const std::string& tar);
   // Pulls; `on_status` receives each progress message ("Downloading 12 MB/30 MB").
   void image_pull(const std::string& reference, const std::function<void(const std::string&)>& on_status);
 

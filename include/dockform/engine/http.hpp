@@ -82,6 +82,9 @@ class HttpClient {
 
   Response request(const std::string& method, const std::string& path, const std::string& json_body = "",
                    std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // The same with a body of another type (e.g. a tar: application/x-tar).
+  Response request_with(const std::string& method, const std::string& path, const std::string& body,
+                        const std::string& content_type, std::chrono::milliseconds timeout);
   // Streams the body to `on_data` (no overall timeout). Returns the status;
   // an error status's body is returned in `error_body`. An interruptible
   // stream ends early with util::Interrupted on SIGINT/SIGTERM; waits that
@@ -94,8 +97,8 @@ class HttpClient {
                                         const std::string& json_body);
 
  private:
-  void* prepare(void* curl, const std::string& method, const std::string& path, const std::string& body,
-                SshDialer* ssh);
+  void* prepare(void* curl, const std::string& method, const std::string& path, const std::string& body, SshDialer* ssh,
+                const std::string& content_type = "application/json");
   // Where and how to connect: socket path, TLS files, ssh.
   void connection_options(void* curl, SshDialer* ssh);
   std::unique_ptr<SshDialer> make_dialer() const;

@@ -20,7 +20,7 @@ struct SnapshotOptions {
   bool stop_containers = false;
   std::optional<int> stop_timeout;  // --stop-timeout; else each container's own
   std::optional<int> hook_timeout;  // --hook-timeout: for hooks without the timeout label
-  std::string helper_image;
+  std::string helper_image;         // empty: the built-in helper image
 };
 
 struct SnapshotResult {
@@ -31,9 +31,9 @@ struct SnapshotResult {
   double seconds = 0;
   std::vector<std::string> containers_stopped;
   std::vector<std::string> containers_started;
-  // Paths that changed while read, and tries that stopped at one.
+  // Paths that changed while read or could not be archived exactly, and
+  // what the hooks warned about.
   std::vector<std::string> warnings;
-  int tries = 1;
   std::vector<volume::HookRun> hooks;
   std::string hook_error;  // a post hook failed; the snapshot was written
 };

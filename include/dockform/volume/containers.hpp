@@ -26,7 +26,7 @@ std::vector<engine::ContainerInfo> containers_using(engine::Engine& engine, cons
 class StoppedContainers {
  public:
   // `image` is used for the record container (it is never started).
-  StoppedContainers(engine::Engine& engine, std::string volume, std::string image);
+  StoppedContainers(engine::Engine& engine, std::string volume, HelperImage image);
   ~StoppedContainers();  // starts whatever is still stopped
   StoppedContainers(const StoppedContainers&) = delete;
   StoppedContainers& operator=(const StoppedContainers&) = delete;
@@ -49,7 +49,7 @@ class StoppedContainers {
   void write_record();
   engine::Engine& engine_;
   std::string volume_;
-  std::string image_;
+  HelperImage image_;
   std::vector<std::string> ids_;
   std::vector<std::string> names_;
   bool record_written_ = false;

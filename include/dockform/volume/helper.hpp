@@ -7,33 +7,36 @@
 #include <vector>
 
 #include "dockform/engine/docker.hpp"
+#include "dockform/volume/helper_image.hpp"
 
 namespace dockform::volume {
 
 inline constexpr const char* kHelperLabel = "io.dockform.helper";
 inline constexpr const char* kOwnerLabel = "io.dockform.owner";
-// Where every helper sees the volume; the scripts `cd` there.
+// Where every helper sees the volume.
 inline constexpr const char* kVolumeMountPoint = "/volume";
 
 struct HelperSpec {
-  std::string image;
+  HelperImage image;
   std::string volume;
   std::string mount_point;  // where the volume appears inside the helper
   bool read_only = true;
   bool with_stdin = false;
-  std::string script;                     // run by /bin/sh -c
+  std::vector<std::string> args;          // dockform-helper's command and arguments
   std::vector<std::string> capabilities;  // added after dropping all
 };
 
-// A helper running `script` on `volume` (mounted at kVolumeMountPoint) as
-// root, with every capability dropped but `capabilities`.
-HelperSpec volume_helper_spec(const std::string& image, const std::string& volume, std::string script,
+// A helper running `dockform-helper args...` on `volume` (mounted at
+// kVolumeMountPoint) as root, with every capability dropped but `capabilities`.
+HelperSpec volume_helper_spec(const HelperImage& image, const std::string& volume, std::vector<std::string> args,
                               std::vector<std::string> capabilities, bool read_only);
 
-// The helper that writes the volume as a tar archive to its stdout. It exits
-// kArchiveLeftoverExit, writing nothing, when the root holds what a killed
-// restore left (finish_interrupted_restore() then comes first).
-HelperSpec archive_helper_spec(const std::string& image, const std::string& volume);
+// The helper that writes the volume as a tar archive to its stdout (leaving
+// out paths that match `excludes`). It exits kArchiveLeftoverExit, writing
+// nothing, when the root holds what a killed restore left
+// (finish_interrupted_restore() then comes first).
+HelperSpec archive_helper_spec(const HelperImage& image, const std::string& volume,
+                               const std::vector<std::string>& excludes);
 inline constexpr int kArchiveLeftoverExit = 113;
 
 class HelperContainer {
@@ -59,16 +62,12 @@ class HelperContainer {
   std::unique_ptr<engine::RawConnection> connection_;
 };
 
-// Makes sure the image is present, pulling it (with a progress line) if not.
-// The error when it can be neither found nor pulled names the three overrides.
-void ensure_helper_image(engine::Engine& engine, const std::string& image);
-
 // Removes helper containers left behind by dockform processes on this machine
 // that no longer run (a killed run cannot clean up after itself).
 void remove_stale_helpers(engine::Engine& engine);
 
 // Runs a helper to completion, returning its exit code, stdout and stderr
-// (small outputs only: control scripts, not data).
+// (small outputs only: control commands, not data).
 struct HelperResult {
   int exit_code = -1;
   std::string out;

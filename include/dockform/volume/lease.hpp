@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "dockform/engine/docker.hpp"
+#include "dockform/volume/helper_image.hpp"
 
 namespace dockform::volume {
 
@@ -57,7 +58,7 @@ class Lease {
  public:
   // Creates (under `name` when given), attaches and starts the lease
   // container. Throws EngineError(409) when `name` is taken.
-  Lease(engine::Engine& engine, const std::string& image, const std::string& name, engine::Labels labels);
+  Lease(engine::Engine& engine, const HelperImage& image, const std::string& name, engine::Labels labels);
   ~Lease();  // releases: the container is removed
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;

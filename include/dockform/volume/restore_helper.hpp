@@ -3,7 +3,7 @@
 //   start()            the helper finishes or removes what an interrupted
 //                      restore left, reports the volume's state and creates
 //                      the staging folder;
-//   start_extraction() runs the extracting tar as an exec in the same
+//   start_extraction() runs the extraction as an exec in the same
 //                      container, its stdin the stream;
 //   flush()            makes the staged content durable (syncfs);
 //   swap()             the go: journal and swap (staging.hpp's protocol).
@@ -23,7 +23,7 @@ namespace dockform::volume {
 
 class RestoreHelper {
  public:
-  RestoreHelper(engine::Engine& engine, std::string image, std::string volume);
+  RestoreHelper(engine::Engine& engine, HelperImage image, std::string volume);
   ~RestoreHelper();
   RestoreHelper(const RestoreHelper&) = delete;
   RestoreHelper& operator=(const RestoreHelper&) = delete;
@@ -32,12 +32,12 @@ class RestoreHelper {
   // Starts the helper; returns what it recovered and the volume's state.
   // From here on the staging folder exists (removed unless the swap runs).
   VolumeState start();
-  // Starts the extracting tar; the connection
-  // takes the tar stream and gives the tar's output.
+  // Starts the extraction (dockform-helper extract); the connection takes
+  // the tar stream and gives the helper's messages (JSON lines).
   engine::RawConnection& start_extraction();
-  // Ends the extraction early (its input is cut) and waits for the tar to go.
+  // Ends the extraction early (its input is cut) and waits for it to end.
   void stop_extraction();
-  // The extracting tar's exit code, once its input was closed.
+  // The extraction's exit code, once its input was closed.
   int extraction_exit_code();
   // Makes the staged content durable while the volume's users still run.
   void flush();
@@ -54,7 +54,7 @@ class RestoreHelper {
   void abandon() noexcept;
 
   engine::Engine& engine_;
-  std::string image_;
+  HelperImage image_;
   std::string volume_;
   std::string id_;
   HelperContainer container_;

@@ -13,6 +13,8 @@
 //   phase 3       -> the new content is live, only cleanup is left.
 // Every step is a rename inside one filesystem, and every phase can be redone,
 // so a run killed at any point is finished (rolled forward) by the next one.
+// dockform-helper carries the protocol out (src/helper/swap.cpp); this side
+// starts it and reads its report.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -29,7 +31,7 @@ struct VolumeState {
 };
 
 // Finishes or rolls back what an interrupted restore left, then looks at the volume.
-VolumeState prepare_volume(engine::Engine& engine, const std::string& image, const std::string& volume);
+VolumeState prepare_volume(engine::Engine& engine, const HelperImage& image, const std::string& volume);
 
 // Parses the prepare part's report (entries=, free_kb=, recovered= lines).
 VolumeState parse_volume_state(const std::string& output);
@@ -42,20 +44,20 @@ std::string new_staging_id();
 // creates the staging folder `id`, then takes one command a line on its stdin:
 // "flush" (syncfs), "go" (journal and swap), anything else (removes the
 // staging folder). At the end of its input it leaves things as they are.
-HelperSpec restore_helper_spec(const std::string& image, const std::string& volume, const std::string& id);
+HelperSpec restore_helper_spec(const HelperImage& image, const std::string& volume, const std::string& id);
 
-// Shell script that extracts stdin into the existing staging folder `id`.
-std::string extract_script(const std::string& id);
+// The helper command that extracts stdin into the existing staging folder `id`.
+std::vector<std::string> extract_command(const std::string& id);
 
 // Removes the staging folder `id` (with a helper of its own).
-void remove_staging(engine::Engine& engine, const std::string& image, const std::string& volume, const std::string& id);
+void remove_staging(engine::Engine& engine, const HelperImage& image, const std::string& volume, const std::string& id);
 
 // Recovery before a snapshot: archiving a half-finished restore would
 // preserve a mix of old and new content. When the volume root holds what a
 // killed restore left (staging, old content, a swap journal), finishes or
 // removes it under the volume lock, so a live restore is never disturbed,
 // and says so. Returns what was done (empty when the volume was clean).
-std::vector<std::string> finish_interrupted_restore(engine::Engine& engine, const std::string& image,
+std::vector<std::string> finish_interrupted_restore(engine::Engine& engine, const HelperImage& image,
                                                     const std::string& volume);
 
 }  // namespace dockform::volume

@@ -23,7 +23,7 @@ struct LockInfo {
 class VolumeLock {
  public:
   // Throws Error(Exit::refused) while another live dockform run holds it.
-  VolumeLock(engine::Engine& engine, const std::string& image, const std::string& volume);
+  VolumeLock(engine::Engine& engine, const HelperImage& image, const std::string& volume);
   ~VolumeLock();
   VolumeLock(const VolumeLock&) = delete;
   VolumeLock& operator=(const VolumeLock&) = delete;
