@@ -158,8 +158,9 @@ std::filesystem::path helper_binary_path() {
 
 std::string elf_architecture(std::string_view bytes) {
   // e_ident: 0x7f 'E' 'L' 'F', class, data (1: little endian); e_machine at 18.
-  if (bytes.size() < 20 || bytes.substr(0, 4) != "\x7f"
-                                                 "ELF") {
+  if (bytes.size() < 20 || bytes.substr(0, 4) !=
+                               "\x7f"
+                               "ELF") {
     return "";
   }
   bool little = bytes[5] == 1;
@@ -188,7 +189,8 @@ HelperImage resolve_helper_image(engine::Engine& engine, const std::string& user
   }
   ensure_user_image(engine, user_image);
   image.name = user_image;
-  image.binary_tar = std::make_shared<const std::string>(single_file_tar(std::string(kHelperPath).substr(1), binary.bytes));
+  image.binary_tar =
+      std::make_shared<const std::string>(single_file_tar(std::string(kHelperPath).substr(1), binary.bytes));
   return image;
 }
 
