@@ -21,6 +21,8 @@ nlohmann::ordered_json sidecar_to_json(const Sidecar& sidecar) {
   json["uncompressed_bytes"] = sidecar.uncompressed_bytes;
   json["file_count"] = sidecar.file_count;
   json["checksum"] = {{"algo", sidecar.checksum_algo}, {"tar_zst", sidecar.checksum}};
+  if (sidecar.tar_sha256) json["tar_sha256"] = *sidecar.tar_sha256;
+  if (!sidecar.excludes.empty()) json["excludes"] = sidecar.excludes;
   if (sidecar.notes) json["notes"] = *sidecar.notes;
   return json;
 }
@@ -86,6 +88,20 @@ Sidecar parse_sidecar(const std::string& text, const std::string& source) {
   sidecar.checksum = string_field(checksum, "tar_zst", source, true);
   if (sidecar.checksum.size() != 64 || sidecar.checksum.find_first_not_of("0123456789abcdef") != std::string::npos) {
     bad(source, "checksum.tar_zst is not a lower-case hex SHA-256");
+  }
+  if (json.contains("tar_sha256")) {
+    sidecar.tar_sha256 = string_field(json, "tar_sha256", source, false);
+    if (sidecar.tar_sha256->size() != 64 ||
+        sidecar.tar_sha256->find_first_not_of("0123456789abcdef") != std::string::npos) {
+      bad(source, "tar_sha256 is not a lower-case hex SHA-256");
+    }
+  }
+  if (json.contains("excludes")) {
+    if (!json["excludes"].is_array()) bad(source, "field 'excludes' must be a list of strings");
+    for (const auto& pattern : json["excludes"]) {
+      if (!pattern.is_string()) bad(source, "field 'excludes' must be a list of strings");
+      sidecar.excludes.push_back(pattern.get<std::string>());
+    }
   }
   if (json.contains("notes") && !json["notes"].is_null()) sidecar.notes = string_field(json, "notes", source, false);
   return sidecar;

@@ -38,7 +38,7 @@ _dockform() {
   case "$cmd/$sub" in
     /) COMPREPLY=($(compgen -W "version validate plan apply volume completion $global" -- "$cur"));;
     volume/) COMPREPLY=($(compgen -W "snapshot restore list verify prune unlock" -- "$cur"));;
-    volume/snapshot) COMPREPLY=($(compgen -W "--all -o --output --note --level --stop-containers --stop-timeout --hook-timeout --json $(_dockform_volumes)" -- "$cur"));;
+    volume/snapshot) COMPREPLY=($(compgen -W "--all -o --output --note --level --stop-containers --stop-timeout --hook-timeout --exclude --if-changed --json $(_dockform_volumes)" -- "$cur"));;
     volume/restore)
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--force --stop-containers --stop-timeout --json" -- "$cur"))
       else COMPREPLY=($(compgen -W "$(_dockform_volumes)" -- "$cur") $(compgen -f -X '!*.tar?(.zst)' -- "$cur")); fi;;

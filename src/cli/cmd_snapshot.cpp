@@ -19,8 +19,20 @@ struct SnapshotFlags {
   bool stop_containers = false;
   std::optional<int> stop_timeout;
   std::optional<int> hook_timeout;
+  std::vector<std::string> excludes;
+  bool if_changed = false;
   bool json = false;
 };
+
+// The manifest's patterns for the volume (when it declares it), then --exclude's.
+std::vector<std::string> excludes_for(core::Session& session, const std::string& volume,
+                                      const std::vector<std::string>& given) {
+  std::vector<std::string> out;
+  auto declared = session.manifest().volumes.find(volume);
+  if (declared != session.manifest().volumes.end()) out = declared->second.exclude;
+  out.insert(out.end(), given.begin(), given.end());
+  return out;
+}
 
 nlohmann::ordered_json hooks_json(const std::vector<volume::HookRun>& runs) {
   auto out = nlohmann::ordered_json::array();
@@ -40,6 +52,7 @@ nlohmann::ordered_json hooks_json(const std::vector<volume::HookRun>& runs) {
 nlohmann::ordered_json result_json(const ops::SnapshotResult& result) {
   nlohmann::ordered_json out;
   out["volume"] = result.sidecar.volume_name;
+  out["unchanged"] = result.unchanged;
   out["data_file"] = result.data_file.string();
   out["sidecar_file"] = result.sidecar_file.string();
   out["compressed_bytes"] = result.compressed_bytes;
@@ -54,6 +67,11 @@ nlohmann::ordered_json result_json(const ops::SnapshotResult& result) {
 }
 
 void print_result(const ops::SnapshotResult& result) {
+  if (result.unchanged) {
+    std::cout << "volume " << result.sidecar.volume_name << " is unchanged since " << result.data_file.string()
+              << ": nothing written" << std::endl;
+    return;
+  }
   std::cout << "snapshot of " << result.sidecar.volume_name << " written to " << result.data_file.string() << "\n"
             << "  " << result.sidecar.file_count << " files, " << util::human_bytes(result.sidecar.uncompressed_bytes)
             << " -> " << util::human_bytes(result.compressed_bytes) << " in " << result.seconds << " s, sha256 "
@@ -72,10 +90,12 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
   options.stop_timeout = flags.stop_timeout;
   options.hook_timeout = flags.hook_timeout;
   options.helper_image = session.helper_image();
+  options.if_changed = flags.if_changed;
   auto& engine = session.engine();
 
   if (!flags.all) {
     options.volume = flags.volume;
+    options.excludes = excludes_for(session, flags.volume, flags.excludes);
     auto result = ops::take_snapshot(engine, options);
     if (flags.json) {
       print_json(result_json(result));
@@ -91,6 +111,7 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
   nlohmann::ordered_json failed = nlohmann::ordered_json::array();
   for (const auto& [name, declared] : session.manifest().volumes) {
     options.volume = name;
+    options.excludes = excludes_for(session, name, flags.excludes);
     try {
       auto result = ops::take_snapshot(engine, options);
       written.push_back(result_json(result));
@@ -131,6 +152,13 @@ void add_snapshot_command(CLI::App& volume, CliState& state) {
                   "Seconds each snapshot hook may take, for containers without the io.dockform.snapshot.timeout "
                   "label (default 300)")
       ->check(CLI::Range(1, 86400));
+  cmd->add_option("--exclude", flags->excludes,
+                  "Leave out paths matching PATTERN (relative to the volume root, * ? [..] and **; a folder "
+                  "pattern leaves out its subtree); repeatable, added to the manifest's volumes.NAME.exclude")
+      ->allow_extra_args(false);  // one pattern per --exclude: the volume name is no pattern
+  cmd->add_flag("--if-changed", flags->if_changed,
+                "Write nothing when the newest snapshot of the volume holds the same content (same tar_sha256 "
+                "and excludes)");
   cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
   cmd->callback(
       [&state, flags] { state.run = [flags](core::Session& session) { return run_snapshot(session, *flags); }; });

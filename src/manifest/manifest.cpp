@@ -343,6 +343,21 @@ class Reader {
     return out;
   }
 
+  std::vector<std::string> string_list(const Entry& entry) const {
+    if (entry.value.IsNull()) return {};
+    if (!entry.value.IsSequence()) {
+      reporter_.fail(entry.value_mark(), entry.path + ": expected a list of strings, got " + describe(entry.value));
+    }
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < entry.value.size(); ++i) {
+      Entry item{entry.key, entry.path + "[" + std::to_string(i) + "]", entry.key_node, entry.value[i]};
+      auto value = setting(item);
+      if (!value) reporter_.fail(item.value_mark(), item.path + ": must not be empty");
+      out.push_back(*value);
+    }
+    return out;
+  }
+
   [[noreturn]] void unknown_key(const Entry& entry, const std::string& expected) const {
     reporter_.fail(entry.key_node.Mark(), "unknown key " + quote(entry.path) + " (expected one of: " + expected + ")");
   }
@@ -410,8 +425,10 @@ class Reader {
         result.driver_opts = string_map(entry);
       } else if (entry.key == "labels") {
         result.labels = string_map(entry);
+      } else if (entry.key == "exclude") {
+        result.exclude = string_list(entry);
       } else {
-        unknown_key(entry, "driver, driver_opts, labels");
+        unknown_key(entry, "driver, driver_opts, labels, exclude");
       }
     }
     return result;

@@ -9,6 +9,7 @@
 #include "dockform/archive/tar_walker.hpp"
 #include "dockform/ops/live.hpp"
 #include "dockform/ops/snapshot_stream.hpp"
+#include "dockform/store/catalog.hpp"
 #include "dockform/store/naming.hpp"
 #include "dockform/store/snapshot_sink.hpp"
 #include "dockform/util/progress.hpp"
@@ -46,6 +47,7 @@ Sidecar describe_volume(engine::Engine& engine, const SnapshotOptions& options) 
   sidecar.labels = volume->labels;
   sidecar.spec_hash = archive::spec_hash(volume->driver, volume->options, volume->labels);
   sidecar.notes = options.note;
+  sidecar.excludes = options.excludes;
   return sidecar;
 }
 
@@ -128,7 +130,7 @@ std::vector<std::string> check_outcome(const SnapshotOptions& options, const std
 bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, const volume::HelperImage& image,
                    store::SnapshotSink& file, SnapshotResult& result) {
   auto& sidecar = result.sidecar;
-  HelperContainer helper(engine, volume::archive_helper_spec(image, options.volume, {}));
+  HelperContainer helper(engine, volume::archive_helper_spec(image, options.volume, options.excludes));
   util::Progress progress("snapshot " + options.volume, std::nullopt);
   SnapshotStream stream(helper.attach_and_start(), file, options.level, progress);
   // The first block read here: an empty stream may be the leftover report.
@@ -145,6 +147,7 @@ bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, const
   int exit_code = helper.wait();
   result.warnings = check_outcome(options, damage, exit_code, stream.helper_errors());
   sidecar.checksum = stream.finish();
+  sidecar.tar_sha256 = stream.tar_digest();
   sidecar.uncompressed_bytes = stream.tar_bytes();
   return true;
 }
@@ -181,6 +184,27 @@ void publish(store::SnapshotSink& file, SnapshotResult& result) {
   }
 }
 
+// Step "compare" (--if-changed): the newest snapshot of the volume holds the
+// same tar stream, made with the same excludes. The result then names it, and
+// the data just streamed is dropped with its sink (nothing was published).
+bool same_as_newest(const SnapshotOptions& options, SnapshotResult& result) {
+  for (const auto& entry : store::list_volume(options.base_dir, options.volume)) {
+    if (!entry.is_snapshot() || !entry.sidecar) continue;
+    // Only the newest counts: an older match would restore an older state.
+    const auto& newest = *entry.sidecar;
+    if (!newest.tar_sha256 || *newest.tar_sha256 != *result.sidecar.tar_sha256 ||
+        newest.excludes != result.sidecar.excludes) {
+      return false;
+    }
+    result.unchanged = true;
+    result.data_file = *entry.data_file;
+    result.sidecar_file = entry.sidecar_file.value_or("");
+    spdlog::info("volume {} is unchanged since {}: nothing written", options.volume, result.data_file.string());
+    return true;
+  }
+  return false;
+}
+
 SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& options) {
   auto started_at = std::chrono::steady_clock::now();
   std::time_t start = std::time(nullptr);
@@ -201,7 +225,7 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
   stream_recovered(engine, options, image, *sink, result);
   result.containers_started = stopped.restart();
   result.containers_stopped = stopped.stopped_names();
-  publish(*sink, result);
+  if (!(options.if_changed && same_as_newest(options, result))) publish(*sink, result);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count();
   return result;
 }

@@ -39,6 +39,7 @@ std::string_view SnapshotStream::next_block() {
     if (n > 0) demux_.feed(std::string_view(buffer_.data(), static_cast<std::size_t>(n)));
   }
   tar_bytes_ += block_.size();
+  tar_sha_.update(block_.data(), block_.size());
   zstd_.write(block_.data(), block_.size());
   progress_.update(tar_bytes_, file_.bytes_written());
   return block_;

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,10 @@ struct Sidecar {
   std::uint64_t file_count = 0;
   std::string checksum_algo = "sha256";
   std::string checksum;  // hex SHA-256 of the data file's bytes
+  // hex SHA-256 of the uncompressed tar: equal for two snapshots of an
+  // unchanged volume (the helper's archives are deterministic).
+  std::optional<std::string> tar_sha256;
+  std::vector<std::string> excludes;  // the patterns the snapshot left out
   std::optional<std::string> notes;
 };
 

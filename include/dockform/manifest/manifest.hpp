@@ -25,6 +25,9 @@ struct Volume {
   std::string driver = "local";
   StringMap driver_opts;
   StringMap labels;
+  // Paths left out of its snapshots (globs relative to the volume root, `**`
+  // allowed; a folder pattern leaves out the whole subtree).
+  std::vector<std::string> exclude;
 };
 
 struct Network {

@@ -18,9 +18,13 @@ struct SnapshotOptions {
   std::optional<std::string> note;
   int level = 3;
   bool stop_containers = false;
-  std::optional<int> stop_timeout;  // --stop-timeout; else each container's own
-  std::optional<int> hook_timeout;  // --hook-timeout: for hooks without the timeout label
-  std::string helper_image;         // empty: the built-in helper image
+  std::optional<int> stop_timeout;    // --stop-timeout; else each container's own
+  std::optional<int> hook_timeout;    // --hook-timeout: for hooks without the timeout label
+  std::string helper_image;           // empty: the built-in helper image
+  std::vector<std::string> excludes;  // --exclude and the manifest's volumes.NAME.exclude
+  // --if-changed: nothing is written when the newest snapshot in base_dir
+  // holds the same tar stream (tar_sha256) made with the same excludes.
+  bool if_changed = false;
 };
 
 struct SnapshotResult {
@@ -36,6 +40,9 @@ struct SnapshotResult {
   std::vector<std::string> warnings;
   std::vector<volume::HookRun> hooks;
   std::string hook_error;  // a post hook failed; the snapshot was written
+  // --if-changed found the volume unchanged: nothing was written; data_file
+  // and sidecar_file name the newest snapshot, which holds the same content.
+  bool unchanged = false;
 };
 
 SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& options);

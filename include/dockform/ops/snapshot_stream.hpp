@@ -27,6 +27,8 @@ class SnapshotStream {
   std::string finish();
 
   std::uint64_t tar_bytes() const { return tar_bytes_; }
+  // The hex SHA-256 of the uncompressed tar stream (after finish()).
+  std::string tar_digest() { return tar_sha_.hex_digest(); }
   // The helper's output has ended (it exited, or was killed).
   bool ended() const { return ended_; }
   const std::string& helper_errors() const { return stderr_; }
@@ -39,6 +41,7 @@ class SnapshotStream {
   util::Progress& progress_;
   engine::Demuxer demux_;
   util::Sha256 sha_;
+  util::Sha256 tar_sha_;
   util::ZstdCompressor zstd_;
   std::vector<char> buffer_;
   std::string block_;
