@@ -240,9 +240,10 @@ bool Engine::image_exists(const std::string& reference) {
 }
 
 void Engine::image_import(const std::string& repo, const std::string& tag, const std::string& rootfs_tar) {
-  auto response =
-      http_.request_with("POST", path("/images/create?fromSrc=-&repo=" + url_encode(repo) + "&tag=" + url_encode(tag)),
-                         rootfs_tar, "application/x-tar", std::chrono::minutes(5));
+  // The tag goes inside `repo`: Podman 4.3 ignores the `tag` parameter of an
+  // import (the image came out as :latest); dockerd reads both forms.
+  auto response = http_.request_with("POST", path("/images/create?fromSrc=-&repo=" + url_encode(repo + ":" + tag)),
+                                     rootfs_tar, "application/x-tar", std::chrono::minutes(5));
   response.status = docker_status(response.status, response.body);
   expect_ok(response, "import image " + repo + ":" + tag);
   // The daemon answers 200 and then reports a failure in the progress stream.

@@ -207,7 +207,7 @@ bool Creator::add_entry(int dir_fd, const std::string& name, const std::string& 
   // In the C locale libarchive cannot convert a non-ASCII name to UTF-8: it
   // stores it byte for byte (hdrcharset=BINARY), which is what we want.
   if (r == ARCHIVE_WARN) {
-    std::string_view message = error_of(out_.get());
+    std::string message = error_of(out_.get());
     if (message.find("Can't translate") == std::string_view::npos) report("warning", "write", archive_path, message);
   }
   ++entries_;

@@ -138,7 +138,7 @@ bool Extractor::extract_entry(archive_entry* entry) {
   }
   int r = archive_write_header(disk_.get(), entry);
   if (r == ARCHIVE_FAILED || r == ARCHIVE_FATAL) {
-    std::string_view message = error_of(disk_.get());
+    std::string message = error_of(disk_.get());
     if (is_secure_check(message)) return refuse(path, message);
     if (r == ARCHIVE_FATAL) {
       report("error", "write", path, message);

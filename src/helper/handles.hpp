@@ -5,7 +5,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <cerrno>
+#include <cstring>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace dockform::helper {
@@ -30,10 +33,20 @@ using WriteArchive = std::unique_ptr<archive, WriteFree>;
 using Entry = std::unique_ptr<archive_entry, EntryFree>;
 using LinkResolver = std::unique_ptr<archive_entry_linkresolver, LinkResolverFree>;
 
-// archive_error_string() may return NULL.
-inline std::string_view error_of(archive* a) {
+// libarchive's message, with the system's words for its errno when the
+// message does not carry them ("Could not stat x" -> "...: File name too
+// long"). archive_error_string() may return NULL.
+inline std::string error_of(archive* a) {
   const char* message = archive_error_string(a);
-  return message != nullptr ? std::string_view(message) : std::string_view("unknown libarchive error");
+  std::string text = message != nullptr ? message : "unknown libarchive error";
+  int error = archive_errno(a);
+  // libarchive's own codes: EILSEQ (bad format) and EINVAL (misuse) say
+  // nothing its message does not; a negative one is "misc".
+  if (error > 0 && error != EILSEQ && error != EINVAL) {
+    std::string words = std::strerror(error);
+    if (text.find(words) == std::string::npos) text += ": " + words;
+  }
+  return text;
 }
 
 }  // namespace dockform::helper

@@ -83,12 +83,12 @@ before=$(tree_listing "$target")
 df_pid=$!
 pid=$df_pid
 sent=""
-# Looked at through the extracting helper itself: another container on the
-# volume would make the restore refuse (containers in use).
+# Looked at from this machine, in the volume's folder (the local driver keeps
+# it here): another container on the volume would make the restore refuse
+# (containers in use), and the helper has no shell to ask.
+target_dir=$(engine volume inspect -f '{{.Mountpoint}}' "$target")
 extracting() {
-  local helper
-  helper=$(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target" | head -n 1)
-  [[ -n $helper ]] && engine exec "$helper" sh -c 'ls -d /volume/.dockform-restore-*/r1' >/dev/null 2>&1
+  compgen -G "$target_dir/.dockform-restore-*/r1" >/dev/null
 }
 for ((i = 0; i < 1500; i++)); do
   if extracting; then

@@ -2,12 +2,12 @@
 # stages: podman
 # Security defaults.
 #  - The snapshot helper, inspected while it streams ~200 MB: network none
-#    (and networking disabled), CapDrop ALL with only DAC_READ_SEARCH and
-#    DAC_OVERRIDE added, not privileged, no-new-privileges, log driver none,
+#    (and networking disabled), CapDrop ALL with only DAC_READ_SEARCH,
+#    DAC_OVERRIDE and SYS_ADMIN (trusted.* xattrs) added, not privileged, no-new-privileges, log driver none,
 #    the volume mounted read-only.
 #  - The restore's extracting helper, inspected while it extracts: the volume
 #    mounted read-write (needed), still network none, CapDrop ALL with only
-#    the file capabilities tar needs, not privileged, no-new-privileges, log
+#    the file capabilities the extraction needs (and SYS_ADMIN for trusted.*), not privileged, no-new-privileges, log
 #    driver none. The lock container (a lease): network none, no mount, no
 #    capability, read-only root, removed by the engine when it ends.
 #  - Interpolation never runs commands: "$(touch FILE)" and `touch FILE` in
@@ -106,7 +106,7 @@ wait_df() { # WHAT: waits for the background run; it must succeed
 df_pid=$!
 catch_helper "$big" snapshot "$TEST_TMP/snap-helper.json" || fail "no snapshot helper seen while the snapshot ran"
 wait_df "snapshot of $big"
-check_helper "$TEST_TMP/snap-helper.json" ro DAC_READ_SEARCH DAC_OVERRIDE
+check_helper "$TEST_TMP/snap-helper.json" ro DAC_READ_SEARCH DAC_OVERRIDE SYS_ADMIN
 snap=$(json_value data_file <"$TEST_TMP/bg.out")
 
 # ------------------------------------------------------------------ restore helper and lock
@@ -115,7 +115,7 @@ df_pid=$!
 catch_helper "$target" extract "$TEST_TMP/restore-helper.json" || fail "no extracting helper seen while the restore ran"
 engine inspect "dockform-lock-$target" >"$TEST_TMP/lock.json" 2>/dev/null || fail "no lock container while the restore extracts"
 wait_df "restore into $target"
-check_helper "$TEST_TMP/restore-helper.json" rw CHOWN DAC_OVERRIDE FOWNER FSETID MKNOD SETFCAP
+check_helper "$TEST_TMP/restore-helper.json" rw CHOWN DAC_OVERRIDE FOWNER FSETID MKNOD SETFCAP SYS_ADMIN
 python3 - "$TEST_TMP/lock.json" <<'EOF' || fail "lock container settings"
 import json, sys
 c = json.load(open(sys.argv[1]))[0]

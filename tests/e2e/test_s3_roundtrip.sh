@@ -125,4 +125,17 @@ done
 assert_eq "not mine $now" "$(s3_curl GET "/$S3_PREFIX/$src/${taken[0]}")" "an existing object is left as it was"
 [[ $new > ${taken[-1]} ]] || fail "the snapshot $new should come after the taken names"
 
+# --- --if-changed against a bucket: the newest snapshot's sidecar is read back.
+ifc="$S3_BASE/ifchanged"
+run_df -c "$M" volume snapshot "$dst" -o "$ifc" --if-changed --json
+assert_eq 0 "$RC" "--if-changed to s3:// (nothing there yet)"
+assert_eq "false" "$(json_field unchanged)" "s3://: the first snapshot is written"
+ifc_first=$(json_field data_file)
+ifc_keys=$(s3_keys "$S3_PREFIX/ifchanged/")
+run_df -c "$M" volume snapshot "$dst" -o "$ifc" --if-changed --json
+assert_eq 0 "$RC" "--if-changed to s3://, unchanged"
+assert_eq "true" "$(json_field unchanged)" "s3://: unchanged"
+assert_eq "$ifc_first" "$(json_field data_file)" "s3://: names the newest snapshot"
+assert_eq "$ifc_keys" "$(s3_keys "$S3_PREFIX/ifchanged/")" "s3://: nothing written for an unchanged volume"
+
 pass

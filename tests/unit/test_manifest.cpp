@@ -275,7 +275,7 @@ TEST(ManifestErrors, UnknownNestedKeys) {
             "helper_image)");
   EXPECT_EQ(error_of(header + "volumes:\n  data:\n    drivers: local\n"),
             "dockform.yml:5:5: unknown key 'volumes.data.drivers' (expected one of: driver, "
-            "driver_opts, labels)");
+            "driver_opts, labels, exclude)");
   EXPECT_EQ(error_of(header + "networks:\n  n: {opts: {}}\n"),
             "dockform.yml:4:7: unknown key 'networks.n.opts' (expected one of: driver, options)");
 }
