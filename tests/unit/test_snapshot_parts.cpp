@@ -658,6 +658,28 @@ TEST(SnapshotSidecar, NotesOmittedAndEmptyMapsAreObjects) {
   EXPECT_FALSE(contains(text, "notes"));
 }
 
+TEST(SnapshotSidecar, TarDigestAndExcludesRoundTrip) {
+  Sidecar sidecar = sample_sidecar();
+  sidecar.tar_sha256 = std::string(64, 'a');
+  sidecar.excludes = {"cache", "**/*.log"};
+  const std::string text = sidecar_text(sidecar);
+  EXPECT_TRUE(contains(text, "\"tar_sha256\": \"" + std::string(64, 'a') + "\""));
+  Sidecar back = parse_sidecar(text, "x.json");
+  EXPECT_EQ(back.tar_sha256, sidecar.tar_sha256);
+  EXPECT_EQ(back.excludes, sidecar.excludes);
+  // Older sidecars have neither field.
+  Sidecar old = parse_sidecar(sidecar_text(sample_sidecar()), "old.json");
+  EXPECT_FALSE(old.tar_sha256.has_value());
+  EXPECT_TRUE(old.excludes.empty());
+  auto bad = [&](const std::string& from, const std::string& to) {
+    std::string broken = text;
+    broken.replace(broken.find(from), from.size(), to);
+    EXPECT_THROW(parse_sidecar(broken, "bad.json"), dockform::Error) << to;
+  };
+  bad("\"tar_sha256\": \"" + std::string(64, 'a'), "\"tar_sha256\": \"xyz");
+  bad("\"excludes\": [", "\"excludes\": [1, ");
+}
+
 TEST(SnapshotSidecar, JsonObjectFieldOrder) {
   const auto json = sidecar_to_json(sample_sidecar());
   std::vector<std::string> keys;

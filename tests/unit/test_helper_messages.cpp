@@ -1,0 +1,61 @@
+// What dockform reads from dockform-helper: its JSON-line messages, and the
+// architecture of the binary it copies into the engine.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "dockform/volume/helper_image.hpp"
+#include "dockform/volume/helper_messages.hpp"
+
+using dockform::volume::elf_architecture;
+using dockform::volume::read_helper_messages;
+
+TEST(HelperMessages, WarningsNameThePathAndWhatHappened) {
+  auto report = read_helper_messages(
+      "{\"level\":\"warning\",\"kind\":\"vanished\",\"path\":\"./a/b\"}\n"
+      "{\"level\":\"warning\",\"kind\":\"shrank\",\"path\":\"./big\",\"message\":\"file shrank while read; padded "
+      "with zeros\"}\n"
+      "{\"level\":\"info\",\"kind\":\"done\",\"entries\":3,\"bytes\":10240}\n");
+  ASSERT_EQ(report.warnings.size(), 2u);
+  EXPECT_EQ(report.warnings[0], "./a/b: vanished while read (skipped)");
+  EXPECT_EQ(report.warnings[1], "./big: file shrank while read; padded with zeros");
+  EXPECT_TRUE(report.errors.empty());
+  EXPECT_EQ(report.error_text(), "");
+}
+
+TEST(HelperMessages, ErrorsAndForeignLinesAreErrors) {
+  // A line that is no JSON comes from something else (the engine's runtime,
+  // a crash): it must not vanish.
+  auto report = read_helper_messages(
+      "{\"level\":\"error\",\"kind\":\"write\",\"path\":\"./x\",\"message\":\"No space left on device\"}\r\n"
+      "exec format error\n\n"
+      "{\"level\":\"error\",\"kind\":\"leftover\",\"path\":\".dockform-old-1\"}");
+  ASSERT_EQ(report.errors.size(), 3u);
+  EXPECT_EQ(report.errors[0], "./x: No space left on device");
+  EXPECT_EQ(report.errors[1], "exec format error");
+  EXPECT_EQ(report.errors[2], ".dockform-old-1: left by an interrupted restore");
+  EXPECT_EQ(report.error_text(),
+            "./x: No space left on device; exec format error; .dockform-old-1: left by an interrupted restore");
+}
+
+TEST(HelperImage, ElfArchitectureFromTheMachineField) {
+  std::string elf(64, '\0');
+  elf.replace(0, 4, "\x7f"
+                    "ELF");
+  elf[4] = 2;  // 64-bit
+  elf[5] = 1;  // little endian
+  elf[18] = 62;
+  EXPECT_EQ(elf_architecture(elf), "amd64");
+  elf[18] = static_cast<char>(183);
+  EXPECT_EQ(elf_architecture(elf), "arm64");
+  elf[18] = 21;
+  EXPECT_EQ(elf_architecture(elf), "ppc64le");
+  elf[5] = 2;  // big endian: the machine's bytes swap
+  elf[18] = 0;
+  elf[19] = 22;
+  EXPECT_EQ(elf_architecture(elf), "s390x");
+  elf[19] = 99;
+  EXPECT_EQ(elf_architecture(elf), "");
+  EXPECT_EQ(elf_architecture("#!/bin/sh\n"), "");
+  EXPECT_EQ(elf_architecture(""), "");
+}
