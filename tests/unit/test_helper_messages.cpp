@@ -40,8 +40,9 @@ TEST(HelperMessages, ErrorsAndForeignLinesAreErrors) {
 
 TEST(HelperImage, ElfArchitectureFromTheMachineField) {
   std::string elf(64, '\0');
-  elf.replace(0, 4, "\x7f"
-                    "ELF");
+  elf.replace(0, 4,
+              "\x7f"
+              "ELF");
   elf[4] = 2;  // 64-bit
   elf[5] = 1;  // little endian
   elf[18] = 62;
