@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dockform/util/error.hpp"
+#include "dockform/util/names.hpp"
 
 namespace dockform::archive {
 
@@ -116,13 +117,7 @@ bool has_dotdot(std::string_view path) {
 }
 }  // namespace
 
-bool is_reserved_root_name(std::string_view path) {
-  auto first = path.substr(0, path.find('/'));
-  for (std::string_view prefix : {".dockform-restore-", ".dockform-old-", ".dockform-swap-"}) {
-    if (first.substr(0, prefix.size()) == prefix) return true;
-  }
-  return false;
-}
+bool is_reserved_root_name(std::string_view path) { return names::is_reserved(path.substr(0, path.find('/'))); }
 
 bool MemberSafety::under_symlink(const std::string& path) const {
   // Every proper prefix "a", "a/b", ... of "a/b/c", and the path itself.

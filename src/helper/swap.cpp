@@ -64,9 +64,7 @@ bool is_regular_file(int root, const std::string& name) {
 
 }  // namespace
 
-bool is_ours(std::string_view name) {
-  return name.starts_with(kStagingPrefix) || name.starts_with(kOldPrefix) || name.starts_with(kJournalPrefix);
-}
+bool is_ours(std::string_view name) { return names::is_reserved(name); }
 
 bool VolumeRoot::open(const std::string& path) {
   fd_ = Fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

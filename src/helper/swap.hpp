@@ -16,12 +16,13 @@
 #include <vector>
 
 #include "dockform/util/fd.hpp"
+#include "dockform/util/names.hpp"
 
 namespace dockform::helper {
 
-inline constexpr std::string_view kStagingPrefix = ".dockform-restore-";
-inline constexpr std::string_view kOldPrefix = ".dockform-old-";
-inline constexpr std::string_view kJournalPrefix = ".dockform-swap-";
+using names::kJournalPrefix;
+using names::kOldPrefix;
+using names::kStagingPrefix;
 
 // True for a name dockform reserves at the volume root.
 bool is_ours(std::string_view name);

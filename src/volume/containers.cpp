@@ -12,7 +12,7 @@
 namespace dockform::volume {
 
 namespace {
-constexpr const char* kStoppedLabel = "io.dockform.stopped";
+using names::kStoppedLabel;
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;

@@ -44,7 +44,7 @@ HelperContainer::HelperContainer(engine::Engine& engine, const HelperSpec& spec)
       {"StdinOnce", spec.with_stdin},
       {"Tty", false},
       {"NetworkDisabled", true},
-      {"Labels", {{kHelperLabel, "1"}, {kOwnerLabel, util::my_owner_identity()}, {"io.dockform.volume", spec.volume}}},
+      {"Labels", {{kHelperLabel, "1"}, {kOwnerLabel, util::my_owner_identity()}, {kVolumeLabel, spec.volume}}},
       {"HostConfig",
        {{"Binds", {spec.volume + ":" + spec.mount_point + (spec.read_only ? ":ro" : "")}},
         {"NetworkMode", "none"},

@@ -60,13 +60,13 @@ HelperSpec restore_helper_spec(const HelperImage& image, const std::string& volu
 }
 
 std::vector<std::string> extract_command(const std::string& id) {
-  return {kHelperPath, "extract", std::string(kVolumeMountPoint) + "/.dockform-restore-" + id};
+  return {kHelperPath, "extract", std::string(kVolumeMountPoint) + "/" + std::string(names::kStagingPrefix) + id};
 }
 
 void remove_staging(engine::Engine& engine, const HelperImage& image, const std::string& volume,
                     const std::string& id) {
-  auto result =
-      run_helper(engine, control_spec(image, volume, {"remove", kVolumeMountPoint, ".dockform-restore-" + id}));
+  auto result = run_helper(
+      engine, control_spec(image, volume, {"remove", kVolumeMountPoint, std::string(names::kStagingPrefix) + id}));
   if (result.exit_code != 0) {
     throw Error("removing .dockform-restore-" + id + " failed (exit " + std::to_string(result.exit_code) +
                 "): " + trimmed(result.err));

@@ -9,7 +9,7 @@
 namespace dockform::volume {
 
 namespace {
-constexpr const char* kStoppedLabel = "io.dockform.stopped";
+using names::kStoppedLabel;
 
 std::optional<RecordInfo> inspect_record(engine::Engine& engine, const std::string& volume,
                                          std::optional<engine::json>& document) {

@@ -10,7 +10,7 @@
 namespace dockform::volume {
 
 namespace {
-constexpr const char* kLockLabel = "io.dockform.lock";
+using names::kLockLabel;
 // A holder needs well under a second between creating its lock and starting it.
 constexpr auto kStartGrace = std::chrono::seconds(10);
 
@@ -30,7 +30,7 @@ std::optional<LockInfo> inspect_once(engine::Engine& engine, const std::string& 
 // its lease): a helper outlives its client, so end it before we touch the volume.
 void end_writers(engine::Engine& engine, const std::string& volume) {
   for (const auto& container :
-       engine.container_list(false, {{"label", {kHelperLabel, "io.dockform.volume=" + volume}}})) {
+       engine.container_list(false, {{"label", {kHelperLabel, std::string(kVolumeLabel) + "=" + volume}}})) {
     auto owner = container.labels.find(kOwnerLabel);
     if (owner != container.labels.end() && owner->second == util::my_owner_identity()) continue;
     auto details = engine.container_inspect(container.id);

@@ -164,6 +164,25 @@ json_get() {
     fail "field $1 missing from the JSON output"
 }
 
+# json_field FIELD[.SUB...] [JSON]: a field of the JSON in $OUT (or in JSON),
+# a string printed raw, anything else as JSON; fails the test when missing.
+json_field() {
+  python3 -c 'import json,sys
+v = json.loads(sys.argv[1])
+for k in sys.argv[2].split("."): v = v[k]
+print(v if isinstance(v, str) else json.dumps(v))' "${2:-$OUT}" "$1" || fail "field $1 missing from the JSON output: ${2:-$OUT}"
+}
+
+# files_under DIR: every non-folder below DIR, sorted (nothing when DIR is missing).
+files_under() {
+  [[ -d $1 ]] || return 0
+  find "$1" -mindepth 1 -not -type d | sort
+}
+
+# state_of CONTAINER: "running|StartedAt", to tell a container that was
+# restarted from one that was never stopped.
+state_of() { engine inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
+
 # jfield FILE EXPR: prints a value of a JSON file (python expression over d).
 jfield() {
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1], encoding="utf-8")); v=eval(sys.argv[2]); print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2"

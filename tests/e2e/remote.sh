@@ -73,11 +73,6 @@ assert_no_helper_left() {
   done
 }
 
-json_field() { # FIELD of the JSON in $OUT
-  python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(v if isinstance(v,str) else json.dumps(v))' \
-    "$OUT" "$1" || fail "field $1 missing from the JSON output"
-}
-
 # remote_roundtrip TRANSPORT: apply, snapshot, list, verify, restore into an
 # empty volume and over a volume in use (--force --stop-containers), SIGKILL
 # mid-restore then a recovering restore, all through TRANSPORT.

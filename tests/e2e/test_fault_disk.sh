@@ -29,7 +29,6 @@ fault_trap
 mount -t tmpfs -o size=2m tmpfs "$full" || fail "cannot mount a tmpfs on $full (the test needs root)"
 mount -t tmpfs -o ro,size=2m tmpfs "$ro" || fail "cannot mount a read-only tmpfs on $ro"
 
-files_under() { find "$1" -mindepth 1 -not -type d | sort; }
 helpers_of_vol() { engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol"; }
 
 # --- read-only

@@ -22,10 +22,6 @@ engine volume create "$target" >/dev/null
 
 fault_trap "dockform-lock-$target"
 
-files_under() { # DIR: every non-folder below DIR
-  [[ -d $1 ]] || return 0
-  find "$1" -mindepth 1 -not -type d | sort
-}
 # dockform's own helpers for VOLUME (the test's watcher has no io.dockform.volume label).
 helpers_of() { engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$1"; }
 root_names() { vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true; }

@@ -31,10 +31,6 @@ vol_exec "$big" sh -c '
 
 fault_trap
 
-files_under() { # DIR: every non-folder below DIR
-  [[ -d $1 ]] || return 0
-  find "$1" -mindepth 1 -not -type d | sort
-}
 helpers_of_big() { engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$big"; }
 
 # start_and_wait DIR early|late: starts a snapshot of $big into DIR; returns

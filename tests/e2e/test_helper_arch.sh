@@ -48,7 +48,16 @@ run_df -c "$proj" volume snapshot "$src" -o "$TEST_TMP/good" --json
 assert_eq 0 "$RC" "snapshot of $src with the real helper"
 snap=$(json_value data_file <<<"$OUT")
 snap_sha=$(sha256sum "$snap" | cut -c1-64)
-containers_before=$(engine ps -aq | sort)
+# This test's containers only: other tests run beside it on the same engine.
+# Helpers carry the volume's label; the lock and its lease carry its name.
+ours() {
+  local v
+  for v in "$src" "$dst"; do
+    engine ps -aq --filter "label=io.dockform.volume=$v"
+    engine ps -aq --filter "name=$v"
+  done | sort -u
+}
+containers_before=$(ours)
 
 # check_refused WHAT: the last run was refused for the helper's architecture,
 # and left no container and no helper image made from the foreign binary.
@@ -59,7 +68,7 @@ check_refused() {
   assert_contains "$ERR" "linux/$other_arch" "$what: the error names the helper's architecture"
   assert_contains "$ERR" "DOCKFORM_HELPER_BINARY" "$what: the error says how to name another helper"
   assert_contains "$ERR" "$foreign" "$what: the error names the helper binary"
-  assert_eq "$containers_before" "$(engine ps -aq | sort)" "$what: containers after the refusal"
+  assert_eq "$containers_before" "$(ours)" "$what: containers of this test's volumes after the refusal"
   local images
   images=$(engine images --format '{{.Repository}}:{{.Tag}}')
   assert_not_contains "$images" "$foreign_sha12" "$what: a helper image made from the foreign binary"

@@ -18,11 +18,6 @@ write_manifest "$M" churntest "$vol" "$back"
 engine volume create "$vol" >/dev/null
 engine volume create "$back" >/dev/null
 
-json_field() { # FIELD: from the JSON in $OUT
-  python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(v if isinstance(v,(str,int)) else json.dumps(v))' \
-    "$OUT" "$1" || fail "field $1 missing from the JSON output"
-}
-
 # Files big enough that tar is often in the middle of one when it changes.
 vol_exec "$vol" sh -euc 'i=0; while [ $i -lt 60 ]; do head -c 262144 /dev/zero > /v/f$i; i=$((i+1)); done'
 engine run -d --name "$churner" --network none --log-driver none -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '

@@ -18,10 +18,6 @@ write_manifest "$M" restoretest "$src" "$data"
 engine volume create "$src" >/dev/null
 engine volume create "$data" >/dev/null
 
-state_of() { # CONTAINER -> "running|StartedAt"
-  engine inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"
-}
-
 fill_tricky "$src"
 want=$(tree_listing "$src")
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json

@@ -20,8 +20,6 @@ write_manifest "$M" restoretest "$src" "$live"
 engine volume create "$src" >/dev/null
 engine volume create "$live" >/dev/null
 
-state_of() { engine inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
-
 fill_tricky "$src"
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
 assert_eq 0 "$RC" "snapshot of $src"

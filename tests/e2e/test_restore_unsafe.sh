@@ -18,8 +18,6 @@ write_manifest "$M" restoretest "$live" "${PFX}control"
 engine volume create "$live" >/dev/null
 engine volume create "${PFX}control" >/dev/null
 
-state_of() { engine inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
-
 vol_exec "$live" sh -euc '
   cd /v
   echo "known content" > known.txt

@@ -21,11 +21,6 @@ write_manifest "$M" s3test "$src" "$dst"
 engine volume create "$src" >/dev/null
 engine volume create "$dst" >/dev/null
 
-json_field() { # FIELD [JSON]: a field of the JSON in $OUT (or $2), printed raw
-  python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(v if isinstance(v,str) else json.dumps(v))' \
-    "${2:-$OUT}" "$1" || fail "field $1 missing from the JSON output"
-}
-
 fill_tricky "$src"
 want=$(tree_listing "$src")
 

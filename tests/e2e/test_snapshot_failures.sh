@@ -13,11 +13,6 @@ command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
 
 
 # files_under DIR: every file below DIR (empty when DIR does not exist)
-files_under() {
-  [[ -d $1 ]] || return 0
-  find "$1" -mindepth 1 -not -type d | sort
-}
-
 # verify_pair DATA_FILE: the sidecar beside it agrees with sha256sum and zstd -t.
 verify_pair() {
   local data=$1 side=${1%.tar.zst}.json

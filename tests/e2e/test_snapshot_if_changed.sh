@@ -25,10 +25,6 @@ vol_exec "$vol" sh -euc '
   echo notes > /v/logs/notes.txt
   echo kept > /v/keep/file'
 
-json_field() { # FIELD: from the JSON in $OUT, printed raw
-  python3 -c 'import json,sys; v=json.loads(sys.argv[1]); [v := v[k] for k in sys.argv[2].split(".")]; print(v if isinstance(v,str) else json.dumps(v))' \
-    "$OUT" "$1" || fail "field $1 missing from the JSON output: $OUT"
-}
 data_files() { find "$1" -name '*.tar.zst' | sort; }
 
 # ---------------------------------------------------------------- determinism and tar_sha256

@@ -20,11 +20,6 @@ vol_exec "$big" sh -c '
   dd if=/dev/urandom of=/v/random2 bs=1M count=40 2>/dev/null' || fail "filling $big"
 
 # files_under DIR: every non-folder below DIR (empty when DIR does not exist)
-files_under() {
-  [[ -d $1 ]] || return 0
-  find "$1" -mindepth 1 -not -type d | sort
-}
-
 problems=()
 # interrupt SIGNAL early|streaming: starts a snapshot of $big, sends SIGNAL as
 # soon as the temporary file exists (early) or once it holds data

@@ -5,10 +5,11 @@
 
 #include "dockform/engine/docker.hpp"
 #include "dockform/manifest/manifest.hpp"
+#include "dockform/util/names.hpp"
 
 namespace dockform::core {
 
-inline constexpr const char* kIdentifierLabel = "io.dockform.identifier";
+using names::kIdentifierLabel;
 
 struct PlanItem {
   enum class Kind { volume, network };

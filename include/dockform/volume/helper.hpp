@@ -7,12 +7,14 @@
 #include <vector>
 
 #include "dockform/engine/docker.hpp"
+#include "dockform/util/names.hpp"
 #include "dockform/volume/helper_image.hpp"
 
 namespace dockform::volume {
 
-inline constexpr const char* kHelperLabel = "io.dockform.helper";
-inline constexpr const char* kOwnerLabel = "io.dockform.owner";
+using names::kHelperLabel;
+using names::kOwnerLabel;
+using names::kVolumeLabel;
 // Where every helper sees the volume.
 inline constexpr const char* kVolumeMountPoint = "/volume";
 

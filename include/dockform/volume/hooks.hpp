@@ -10,12 +10,13 @@
 #include <vector>
 
 #include "dockform/engine/docker.hpp"
+#include "dockform/util/names.hpp"
 
 namespace dockform::volume {
 
-inline constexpr const char* kPreHookLabel = "io.dockform.snapshot.pre";
-inline constexpr const char* kPostHookLabel = "io.dockform.snapshot.post";
-inline constexpr const char* kHookTimeoutLabel = "io.dockform.snapshot.timeout";
+using names::kHookTimeoutLabel;
+using names::kPostHookLabel;
+using names::kPreHookLabel;
 inline constexpr int kDefaultHookTimeout = 300;
 
 struct HookRun {

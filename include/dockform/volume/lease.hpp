@@ -17,14 +17,15 @@
 #include <thread>
 
 #include "dockform/engine/docker.hpp"
+#include "dockform/util/names.hpp"
 #include "dockform/volume/helper_image.hpp"
 
 namespace dockform::volume {
 
-inline constexpr const char* kLeaseLabel = "io.dockform.lease";
-inline constexpr const char* kHostLabel = "io.dockform.host";
-inline constexpr const char* kPidLabel = "io.dockform.pid";
-inline constexpr const char* kSinceLabel = "io.dockform.since";
+using names::kHostLabel;
+using names::kLeaseLabel;
+using names::kPidLabel;
+using names::kSinceLabel;
 
 // Who holds a lock or a record, as its labels say.
 struct Holder {
