@@ -178,7 +178,10 @@ round_trip() {
 # ---------------------------------------------------------------- built-in helper image
 round_trip builtin
 snap=$SNAP
-engine images --format '{{.Repository}}' | grep -Eq '(^|/)dockform-helper$' ||
+# Read whole first: grep -q ends early, and under pipefail the client's
+# SIGPIPE would fail the check. Podman shows docker.io/library/dockform-helper.
+repositories=$(engine images --format '{{.Repository}}')
+grep -Eq '(^|/)dockform-helper$' <<<"$repositories" ||
   fail "no dockform-helper image in the engine after a snapshot with the built-in helper: $(engine images --format '{{.Repository}}:{{.Tag}}')"
 
 # ---------------------------------------------------------------- --helper-image busybox
