@@ -93,7 +93,7 @@ TEST(Catalog, DataFilesAndSidecarsPairByStem) {
   const std::string c = "2026-11-28T03-00-00Z__spec-5df65d76";
   EXPECT_TRUE(add_listed_file(by_stem, "data", "/s/data/" + a + ".json"));
   EXPECT_TRUE(add_listed_file(by_stem, "data", "/s/data/" + a + ".tar.zst"));
-  EXPECT_TRUE(add_listed_file(by_stem, "data", "/s/data/" + b + ".tar"));  // a plain tar, no sidecar
+  EXPECT_TRUE(add_listed_file(by_stem, "data", "/s/data/" + b + ".tar"));   // a plain tar, no sidecar
   EXPECT_TRUE(add_listed_file(by_stem, "data", "/s/data/" + c + ".json"));  // a sidecar whose data is gone
   EXPECT_FALSE(add_listed_file(by_stem, "data", "/s/data/notes.txt"));
   ASSERT_EQ(by_stem.size(), 3u);
