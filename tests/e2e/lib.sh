@@ -183,6 +183,27 @@ files_under() {
 # restarted from one that was never stopped.
 state_of() { engine inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
 
+# second_engine_start: a private engine of the test's own (scripts/lib/engine.sh),
+# DOCKER_HOST pointing at it; for faults that must not touch the shared one.
+# second_engine_stop (safe to call twice, and before a start) stops it and
+# points DOCKER_HOST back at the shared engine, where lib.sh's cleanup runs.
+second_engine_start() {
+  [[ -n ${DOCKFORM_SOURCE_DIR:-} ]] || fail "DOCKFORM_SOURCE_DIR is not set (the repository, for scripts/lib/engine.sh)"
+  # shellcheck source=../../scripts/lib/engine.sh
+  source "$DOCKFORM_SOURCE_DIR/scripts/lib/engine.sh"
+  # shellcheck source=../../scripts/lib/images.sh
+  source "$DOCKFORM_SOURCE_DIR/scripts/lib/images.sh"
+  _SHARED_HOST=$DOCKER_HOST
+  dockform_engine_start || fail "could not start a second private engine (see the lines above)"
+  [[ $DOCKER_HOST != "$_SHARED_HOST" ]] || fail "dockform_engine_start did not set a new DOCKER_HOST"
+  echo "second engine: $DOCKER_HOST (dockerd $(cat "$DOCKFORM_ENGINE_DIR/dockerd.pid"))"
+}
+second_engine_stop() {
+  [[ -n ${_SHARED_HOST:-} ]] || return 0
+  dockform_engine_stop >/dev/null 2>&1 || true
+  export DOCKER_HOST=$_SHARED_HOST
+}
+
 # jfield FILE EXPR: prints a value of a JSON file (python expression over d).
 jfield() {
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1], encoding="utf-8")); v=eval(sys.argv[2]); print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2"

@@ -10,9 +10,6 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-[[ -n ${DOCKFORM_SOURCE_DIR:-} ]] || fail "DOCKFORM_SOURCE_DIR is not set (the repository, for scripts/lib/engine.sh)"
-# shellcheck source=../../scripts/lib/engine.sh
-source "$DOCKFORM_SOURCE_DIR/scripts/lib/engine.sh"
 command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps test)"
 tar --version | grep -q 'GNU tar' || fail "the host's tar is not GNU tar"
 
@@ -49,16 +46,9 @@ assert_contains "$want" "docs/nested/a.txt" "the snapshot's listing"
 assert_contains "$want" "1234/5678" "the snapshot's listing (numeric owner of owned)"
 
 # ---------------------------------------------------------------- a fresh engine without images
-shared_host=$DOCKER_HOST
-on_fault_exit() {
-  dockform_engine_stop >/dev/null 2>&1 || true
-  export DOCKER_HOST=$shared_host # lib.sh's cleanup runs on the shared engine
-}
+on_fault_exit() { second_engine_stop; }
 fault_trap
-
-dockform_engine_start || fail "could not start a second private engine (see the lines above)"
-[[ $DOCKER_HOST != "$shared_host" ]] || fail "dockform_engine_start did not set a new DOCKER_HOST"
-echo "second engine: $DOCKER_HOST (dockerd $(cat "$DOCKFORM_ENGINE_DIR/dockerd.pid"))"
+second_engine_start
 images=$(engine images -a --format '{{.Repository}}:{{.Tag}}')
 assert_eq "" "$images" "images in the fresh engine before dockform ran"
 

@@ -10,27 +10,18 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=fixtures.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-[[ -n ${DOCKFORM_SOURCE_DIR:-} ]] || fail "DOCKFORM_SOURCE_DIR is not set (the repository, for scripts/lib/engine.sh)"
-# shellcheck source=../../scripts/lib/engine.sh
-source "$DOCKFORM_SOURCE_DIR/scripts/lib/engine.sh"
-# shellcheck source=../../scripts/lib/images.sh
-source "$DOCKFORM_SOURCE_DIR/scripts/lib/images.sh"
-
-shared_host=$DOCKER_HOST
 df_pid=
 _restart_exit() {
   local rc=$?
   set +e
   [[ -z $df_pid ]] || { kill -CONT "$df_pid"; kill -9 "$df_pid"; } 2>/dev/null
-  dockform_engine_stop >/dev/null 2>&1
-  export DOCKER_HOST=$shared_host # lib.sh's cleanup runs on the shared engine
+  second_engine_stop
   (exit "$rc")
   _on_exit
 }
 trap _restart_exit EXIT
 
-dockform_engine_start || fail "could not start a second private engine (see the lines above)"
-[[ $DOCKER_HOST != "$shared_host" ]] || fail "dockform_engine_start did not set a new DOCKER_HOST"
+second_engine_start
 dockform_build_test_images busybox || fail "could not build the busybox image in the second engine"
 export DOCKFORM_HELPER_IMAGE=$DOCKFORM_TEST_BUSYBOX_IMAGE
 
