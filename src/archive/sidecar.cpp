@@ -34,6 +34,10 @@ namespace {
   throw Error("sidecar " + source + " is malformed: " + what);
 }
 
+bool is_hex_sha256(const std::string& text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
 std::string string_field(const nlohmann::json& json, const char* key, const std::string& source, bool required) {
   if (!json.contains(key)) {
     if (required) bad(source, std::string("missing field '") + key + "'");
@@ -86,15 +90,10 @@ Sidecar parse_sidecar(const std::string& text, const std::string& source) {
   sidecar.checksum_algo = string_field(checksum, "algo", source, true);
   if (sidecar.checksum_algo != "sha256") bad(source, "unsupported checksum algorithm '" + sidecar.checksum_algo + "'");
   sidecar.checksum = string_field(checksum, "tar_zst", source, true);
-  if (sidecar.checksum.size() != 64 || sidecar.checksum.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    bad(source, "checksum.tar_zst is not a lower-case hex SHA-256");
-  }
+  if (!is_hex_sha256(sidecar.checksum)) bad(source, "checksum.tar_zst is not a lower-case hex SHA-256");
   if (json.contains("tar_sha256")) {
     sidecar.tar_sha256 = string_field(json, "tar_sha256", source, false);
-    if (sidecar.tar_sha256->size() != 64 ||
-        sidecar.tar_sha256->find_first_not_of("0123456789abcdef") != std::string::npos) {
-      bad(source, "tar_sha256 is not a lower-case hex SHA-256");
-    }
+    if (!is_hex_sha256(*sidecar.tar_sha256)) bad(source, "tar_sha256 is not a lower-case hex SHA-256");
   }
   if (json.contains("excludes")) {
     if (!json["excludes"].is_array()) bad(source, "field 'excludes' must be a list of strings");

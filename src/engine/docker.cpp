@@ -83,6 +83,13 @@ Response Engine::call(const std::string& method, const std::string& rest, const 
   return response;
 }
 
+Response Engine::call_with(const std::string& method, const std::string& rest, const std::string& body,
+                           const std::string& content_type, std::chrono::milliseconds timeout) {
+  auto response = http_.request_with(method, path(rest), body, content_type, timeout);
+  response.status = docker_status(response.status, response.body);
+  return response;
+}
+
 void Engine::expect_ok(const Response& response, const std::string& what) {
   if ((response.status >= 200 && response.status < 300) || response.status == 304) return;
   throw EngineError(response.status, what + ": " + daemon_message(response.body));
@@ -242,9 +249,8 @@ bool Engine::image_exists(const std::string& reference) {
 void Engine::image_import(const std::string& repo, const std::string& tag, const std::string& rootfs_tar) {
   // The tag goes inside `repo`: Podman 4.3 ignores the `tag` parameter of an
   // import (the image came out as :latest); dockerd reads both forms.
-  auto response = http_.request_with("POST", path("/images/create?fromSrc=-&repo=" + url_encode(repo + ":" + tag)),
-                                     rootfs_tar, "application/x-tar", std::chrono::minutes(5));
-  response.status = docker_status(response.status, response.body);
+  auto response = call_with("POST", "/images/create?fromSrc=-&repo=" + url_encode(repo + ":" + tag), rootfs_tar,
+                            "application/x-tar", std::chrono::minutes(5));
   expect_ok(response, "import image " + repo + ":" + tag);
   // The daemon answers 200 and then reports a failure in the progress stream.
   for (std::size_t at = 0; at < response.body.size();) {
@@ -259,10 +265,8 @@ void Engine::image_import(const std::string& repo, const std::string& tag, const
 }
 
 void Engine::container_put_archive(const std::string& id, const std::string& where, const std::string& tar) {
-  auto response =
-      http_.request_with("PUT", path("/containers/" + url_encode(id) + "/archive?path=" + url_encode(where)), tar,
-                         "application/x-tar", std::chrono::minutes(2));
-  response.status = docker_status(response.status, response.body);
+  auto response = call_with("PUT", "/containers/" + url_encode(id) + "/archive?path=" + url_encode(where), tar,
+                            "application/x-tar", std::chrono::minutes(2));
   expect_ok(response, "copy into container " + id.substr(0, 12));
 }
 

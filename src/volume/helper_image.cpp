@@ -20,35 +20,6 @@ namespace dockform::volume {
 
 namespace {
 
-struct HelperBinary {
-  std::filesystem::path path;
-  std::string bytes;
-  std::string sha256;
-  std::string architecture;
-};
-
-// Read once per process: every container of a run gets the same bytes.
-const HelperBinary& helper_binary() {
-  static std::once_flag once;
-  static HelperBinary binary;
-  static std::string failure;
-  std::call_once(once, [] {
-    binary.path = helper_binary_path();
-    std::ifstream in(binary.path, std::ios::binary);
-    if (!in) {
-      failure = "dockform-helper not found at " + binary.path.string() +
-                " (it is built and installed beside dockform; DOCKFORM_HELPER_BINARY names another path)";
-      return;
-    }
-    binary.bytes.assign(std::istreambuf_iterator<char>(in), {});
-    binary.sha256 = util::sha256_hex(binary.bytes);
-    binary.architecture = elf_architecture(binary.bytes);
-    if (binary.architecture.empty()) failure = binary.path.string() + " is not a Linux executable dockform knows";
-  });
-  if (!failure.empty()) throw Error(failure);
-  return binary;
-}
-
 // One regular file in a tar, built in memory with libarchive. A fixed mtime
 // and owner: the same binary always gives the same layer.
 std::string single_file_tar(const std::string& name, const std::string& bytes) {
@@ -76,6 +47,38 @@ std::string single_file_tar(const std::string& name, const std::string& bytes) {
     throw Error(std::string("building the helper's tar: ") + archive_error_string(writer.get()));
   }
   return out;
+}
+
+struct HelperBinary {
+  std::filesystem::path path;
+  std::string sha256;
+  std::string architecture;
+  // The binary as a one-file tar at the image's root, for the import of the
+  // built-in image and for the copy into a user's image's containers.
+  std::shared_ptr<const std::string> tar;
+};
+
+// Read once per process: every container of a run gets the same bytes.
+const HelperBinary& helper_binary() {
+  static std::once_flag once;
+  static HelperBinary binary;
+  static std::string failure;
+  std::call_once(once, [] {
+    binary.path = helper_binary_path();
+    std::ifstream in(binary.path, std::ios::binary);
+    if (!in) {
+      failure = "dockform-helper not found at " + binary.path.string() +
+                " (it is built and installed beside dockform; DOCKFORM_HELPER_BINARY names another path)";
+      return;
+    }
+    std::string bytes(std::istreambuf_iterator<char>(in), {});
+    binary.sha256 = util::sha256_hex(bytes);
+    binary.architecture = elf_architecture(bytes);
+    if (binary.architecture.empty()) failure = binary.path.string() + " is not a Linux executable dockform knows";
+    binary.tar = std::make_shared<const std::string>(single_file_tar(std::string(kHelperPath).substr(1), bytes));
+  });
+  if (!failure.empty()) throw Error(failure);
+  return binary;
 }
 
 // Image tags allow [A-Za-z0-9_.-]; a version such as 0.6.0+dirty is mapped.
@@ -107,8 +110,7 @@ void ensure_builtin(engine::Engine& engine, const HelperBinary& binary, const st
   auto started = std::chrono::steady_clock::now();
   spdlog::info("creating helper image {} in the engine (once per engine and dockform build)", image);
   auto colon = image.rfind(':');
-  engine.image_import(image.substr(0, colon), image.substr(colon + 1),
-                      single_file_tar(std::string(kHelperPath).substr(1), binary.bytes));
+  engine.image_import(image.substr(0, colon), image.substr(colon + 1), *binary.tar);
   if (!engine.image_exists(image)) throw Error("helper image " + image + " is still missing after it was created");
   spdlog::info("helper image {} created in {:.1f} s", image,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -189,8 +191,7 @@ HelperImage resolve_helper_image(engine::Engine& engine, const std::string& user
   }
   ensure_user_image(engine, user_image);
   image.name = user_image;
-  image.binary_tar =
-      std::make_shared<const std::string>(single_file_tar(std::string(kHelperPath).substr(1), binary.bytes));
+  image.binary_tar = binary.tar;
   return image;
 }
 

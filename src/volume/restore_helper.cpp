@@ -7,6 +7,7 @@
 
 #include "dockform/util/error.hpp"
 #include "dockform/util/signals.hpp"
+#include "dockform/volume/helper_messages.hpp"
 
 namespace dockform::volume {
 
@@ -146,7 +147,7 @@ void RestoreHelper::send_line(const std::string& line) {
 
 void RestoreHelper::fail(const std::string& what) {
   int exit_code = container_.wait();
-  auto said = trimmed(err_);
+  auto said = read_helper_messages(err_).error_text();
   throw Error("the restore helper for volume " + volume_ + " " + what + " (exit " + std::to_string(exit_code) + ")" +
               (said.empty() ? "" : ": " + said));
 }

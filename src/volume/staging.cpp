@@ -7,6 +7,7 @@
 
 #include "dockform/util/error.hpp"
 #include "dockform/volume/helper.hpp"
+#include "dockform/volume/helper_messages.hpp"
 #include "dockform/volume/volume_lock.hpp"
 
 namespace dockform::volume {
@@ -18,6 +19,13 @@ const std::vector<std::string> kWriteCapabilities = {"CHOWN", "DAC_OVERRIDE", "F
 
 HelperSpec control_spec(const HelperImage& image, const std::string& volume, std::vector<std::string> args) {
   return volume_helper_spec(image, volume, std::move(args), kWriteCapabilities, false);
+}
+
+// A control run that failed: what the helper said (JSON lines) in words.
+void expect_success(const HelperResult& result, const std::string& what) {
+  if (result.exit_code == 0) return;
+  throw Error(what + " (helper exit " + std::to_string(result.exit_code) +
+              "): " + read_helper_messages(result.err).error_text());
 }
 }  // namespace
 
@@ -35,10 +43,7 @@ VolumeState parse_volume_state(const std::string& output) {
 
 VolumeState prepare_volume(engine::Engine& engine, const HelperImage& image, const std::string& volume) {
   auto result = run_helper(engine, control_spec(image, volume, {"prepare", kVolumeMountPoint}));
-  if (result.exit_code != 0) {
-    throw Error("could not inspect volume " + volume + " (helper exit " + std::to_string(result.exit_code) +
-                "): " + trimmed(result.err));
-  }
+  expect_success(result, "could not inspect volume " + volume);
   return parse_volume_state(result.out);
 }
 
@@ -65,22 +70,16 @@ std::vector<std::string> extract_command(const std::string& id) {
 
 void remove_staging(engine::Engine& engine, const HelperImage& image, const std::string& volume,
                     const std::string& id) {
-  auto result = run_helper(
-      engine, control_spec(image, volume, {"remove", kVolumeMountPoint, std::string(names::kStagingPrefix) + id}));
-  if (result.exit_code != 0) {
-    throw Error("removing .dockform-restore-" + id + " failed (exit " + std::to_string(result.exit_code) +
-                "): " + trimmed(result.err));
-  }
+  std::string staging = std::string(names::kStagingPrefix) + id;
+  auto result = run_helper(engine, control_spec(image, volume, {"remove", kVolumeMountPoint, staging}));
+  expect_success(result, "could not remove " + staging + " from volume " + volume);
 }
 
 std::vector<std::string> finish_interrupted_restore(engine::Engine& engine, const HelperImage& image,
                                                     const std::string& volume) {
   auto listing = run_helper(engine, volume_helper_spec(image, volume, {"leftovers", kVolumeMountPoint},
                                                        {"DAC_READ_SEARCH", "DAC_OVERRIDE"}, true));
-  if (listing.exit_code != 0) {
-    throw Error("could not inspect volume " + volume + " (helper exit " + std::to_string(listing.exit_code) +
-                "): " + trimmed(listing.err));
-  }
+  expect_success(listing, "could not inspect volume " + volume);
   auto first = trimmed(listing.out).substr(0, listing.out.find('\n'));
   if (first.empty()) return {};
   spdlog::warn("volume {}: found {} left by an interrupted restore; finishing that restore before the snapshot", volume,

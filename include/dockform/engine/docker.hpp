@@ -92,6 +92,9 @@ class Engine {
  private:
   explicit Engine(const Endpoint& endpoint) : http_(endpoint) {}
   Response call(const std::string& method, const std::string& path, const json& body = nullptr);
+  // The same with a body of another type (a tar) and its own timeout.
+  Response call_with(const std::string& method, const std::string& path, const std::string& body,
+                     const std::string& content_type, std::chrono::milliseconds timeout);
   // Throws EngineError with the daemon's message unless status is 2xx/304.
   static void expect_ok(const Response& response, const std::string& what);
   std::string path(const std::string& rest) const { return "/v" + api_version_ + rest; }
