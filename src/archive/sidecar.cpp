@@ -21,9 +21,18 @@ nlohmann::ordered_json sidecar_to_json(const Sidecar& sidecar) {
   json["uncompressed_bytes"] = sidecar.uncompressed_bytes;
   json["file_count"] = sidecar.file_count;
   json["checksum"] = {{"algo", sidecar.checksum_algo}, {"tar_zst", sidecar.checksum}};
+  if (sidecar.encryption) json["checksum"]["tar_zst_age"] = sidecar.encryption->stored_sha256;
   if (sidecar.tar_sha256) json["tar_sha256"] = *sidecar.tar_sha256;
   if (!sidecar.excludes.empty()) json["excludes"] = sidecar.excludes;
   if (sidecar.notes) json["notes"] = *sidecar.notes;
+  if (const auto& encryption = sidecar.encryption) {
+    json["encryption"] = {{"format", encryption->format}};
+    if (encryption->passphrase) {
+      json["encryption"]["passphrase"] = true;
+    } else {
+      json["encryption"]["recipients"] = encryption->recipients;
+    }
+  }
   return json;
 }
 
@@ -65,6 +74,29 @@ std::map<std::string, std::string> map_field(const nlohmann::json& json, const c
   }
   return out;
 }
+
+// The encryption block and the stored file's SHA-256 beside checksum.tar_zst.
+Encryption parse_encryption(const nlohmann::json& json, const std::string& source) {
+  const auto& block = json["encryption"];
+  if (!block.is_object()) bad(source, "field 'encryption' must be an object");
+  Encryption encryption;
+  encryption.format = string_field(block, "format", source, true);
+  if (encryption.format != "age") bad(source, "unsupported encryption format '" + encryption.format + "'");
+  if (block.contains("passphrase")) {
+    if (!block["passphrase"].is_boolean()) bad(source, "field 'encryption.passphrase' must be true or false");
+    encryption.passphrase = block["passphrase"].get<bool>();
+  }
+  if (block.contains("recipients")) {
+    if (!block["recipients"].is_array()) bad(source, "field 'encryption.recipients' must be a list of strings");
+    for (const auto& recipient : block["recipients"]) {
+      if (!recipient.is_string()) bad(source, "field 'encryption.recipients' must be a list of strings");
+      encryption.recipients.push_back(recipient.get<std::string>());
+    }
+  }
+  encryption.stored_sha256 = string_field(json["checksum"], "tar_zst_age", source, true);
+  if (!is_hex_sha256(encryption.stored_sha256)) bad(source, "checksum.tar_zst_age is not a lower-case hex SHA-256");
+  return encryption;
+}
 }  // namespace
 
 Sidecar parse_sidecar(const std::string& text, const std::string& source) {
@@ -103,6 +135,7 @@ Sidecar parse_sidecar(const std::string& text, const std::string& source) {
     }
   }
   if (json.contains("notes") && !json["notes"].is_null()) sidecar.notes = string_field(json, "notes", source, false);
+  if (json.contains("encryption")) sidecar.encryption = parse_encryption(json, source);
   return sidecar;
 }
 
@@ -117,7 +150,7 @@ Sidecar read_sidecar(const std::filesystem::path& file) {
 
 namespace {
 std::string strip_data_extension(const std::string& name) {
-  for (const char* ext : {".tar.zst", ".tar"}) {
+  for (const char* ext : {".tar.zst.age", ".tar.zst", ".tar"}) {
     std::string suffix = ext;
     if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
       return name.substr(0, name.size() - suffix.size());

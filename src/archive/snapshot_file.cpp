@@ -63,19 +63,28 @@ class LocalFile : public ByteSource {
   util::Fd fd_;
 };
 
-bool has_extension(const std::string& name, const char* extension) { return name.ends_with(extension); }
-
 // The extension says which format the first bytes must show.
-bool zst_by_name(const std::string& name) {
-  bool zst = has_extension(name, ".tar.zst");
-  if (!zst && !has_extension(name, ".tar")) {
-    throw Error("snapshot " + name + " has an unknown extension (expected .tar.zst or .tar)");
-  }
-  return zst;
+SnapshotFormat format_by_name(const std::string& name) {
+  if (name.ends_with(".tar.zst.age")) return SnapshotFormat::tar_zst_age;
+  if (name.ends_with(".tar.zst")) return SnapshotFormat::tar_zst;
+  if (name.ends_with(".tar")) return SnapshotFormat::tar;
+  throw Error("snapshot " + name + " has an unknown extension (expected .tar.zst, .tar.zst.age or .tar)");
 }
 
-SnapshotFormat check_head(const std::string& name, bool zst, const std::string& head) {
-  if (zst) {
+SnapshotFormat check_head(const std::string& name, SnapshotFormat format, const std::string& head) {
+  if (format == SnapshotFormat::tar_zst_age) {
+    if (head.starts_with("-----BEGIN AGE ENCRYPTED FILE-----")) {
+      throw Error("snapshot " + name +
+                      " is an armored (PEM) age file, which dockform does not read: "
+                      "convert it with `age -d ... | age -r ...` without --armor",
+                  Exit::refused);
+    }
+    if (!head.starts_with("age-encryption.org/v1\n")) {
+      throw Error("snapshot " + name + " is not an age file (no age-encryption.org/v1 header)", Exit::refused);
+    }
+    return format;
+  }
+  if (format == SnapshotFormat::tar_zst) {
     if (!util::has_zstd_magic(reinterpret_cast<const unsigned char*>(head.data()), head.size())) {
       throw Error("snapshot " + name + " is not zstd data (wrong magic bytes for .tar.zst)", Exit::refused);
     }
@@ -94,20 +103,29 @@ std::string base_name(const std::string& name) {
 }
 }  // namespace
 
+const char* format_name(SnapshotFormat format) {
+  switch (format) {
+    case SnapshotFormat::tar_zst: return "tar.zst";
+    case SnapshotFormat::tar_zst_age: return "tar.zst.age";
+    case SnapshotFormat::tar: break;
+  }
+  return "tar";
+}
+
 std::unique_ptr<ByteSource> open_local_file(const std::filesystem::path& file) {
   return std::make_unique<LocalFile>(file);
 }
 
 SnapshotFormat detect_format(ByteSource& source) {
-  bool zst = zst_by_name(source.name());
-  return check_head(source.name(), zst, source.read_head(512));
+  auto format = format_by_name(source.name());
+  return check_head(source.name(), format, source.read_head(512));
 }
 
 SnapshotFormat detect_format(const std::filesystem::path& file) {
-  bool zst = zst_by_name(file.string());
+  auto format = format_by_name(file.string());
   if (!std::filesystem::is_regular_file(file))
     throw Error("snapshot " + file.string() + " does not exist or is not a file");
-  return check_head(file.string(), zst, LocalFile(file).read_head(512));
+  return check_head(file.string(), format, LocalFile(file).read_head(512));
 }
 
 std::optional<SidecarText> find_sidecar(ByteSource& source) {
@@ -129,6 +147,7 @@ std::optional<std::filesystem::path> find_sidecar(const std::filesystem::path& d
 
 std::optional<std::uint64_t> uncompressed_size_hint(ByteSource& source, SnapshotFormat format) {
   if (format == SnapshotFormat::tar) return source.size();
+  if (format == SnapshotFormat::tar_zst_age) return std::nullopt;  // the frame header is encrypted
   std::string head = source.read_head(32);
   return util::zstd_content_size(head.data(), head.size());
 }
@@ -137,22 +156,63 @@ std::optional<std::uint64_t> uncompressed_size_hint(const std::filesystem::path&
   return uncompressed_size_hint(*open_local_file(file), format);
 }
 
+namespace {
+void refuse_encrypted(SnapshotFormat format) {
+  if (format == SnapshotFormat::tar_zst_age) {
+    throw Error("an encrypted snapshot needs an identity to be read", Exit::usage);
+  }
+}
+}  // namespace
+
 SnapshotReader::SnapshotReader(const std::filesystem::path& file, SnapshotFormat format,
                                std::function<void(std::uint64_t)> on_read)
     : owned_(open_local_file(file)), source_(owned_.get()), on_read_(std::move(on_read)), buffer_(1 << 20) {
-  if (format == SnapshotFormat::tar_zst) {
-    zstd_ = std::make_unique<util::ZstdReader>([this] { return read_file(); });
-  }
+  refuse_encrypted(format);
+  if (format == SnapshotFormat::tar_zst) start_zstd();
 }
 
 SnapshotReader::SnapshotReader(ByteSource& source, SnapshotFormat format, std::function<void(std::uint64_t)> on_read)
     : source_(&source), on_read_(std::move(on_read)), buffer_(1 << 20) {
-  if (format == SnapshotFormat::tar_zst) {
-    zstd_ = std::make_unique<util::ZstdReader>([this] { return read_file(); });
-  }
+  refuse_encrypted(format);
+  if (format == SnapshotFormat::tar_zst) start_zstd();
+}
+
+SnapshotReader::SnapshotReader(ByteSource& source, std::vector<crypto::age::Identity> identities,
+                               std::function<void(std::uint64_t)> on_read)
+    : source_(&source), on_read_(std::move(on_read)), buffer_(1 << 20) {
+  decryptor_ = std::make_unique<crypto::age::Decryptor>(
+      std::move(identities), [this](const char* data, std::size_t size) { plain_.append(data, size); });
+  start_zstd();
 }
 
 SnapshotReader::~SnapshotReader() = default;
+
+void SnapshotReader::start_zstd() {
+  zstd_ = std::make_unique<util::ZstdReader>([this] { return read_compressed(); });
+}
+
+// The compressed tar: the file's bytes, or what they decrypt to (empty at the end).
+std::string_view SnapshotReader::read_compressed() {
+  if (!decryptor_) return read_file();
+  plain_.clear();
+  while (plain_.empty() && !decrypt_finished_) {
+    auto stored = read_file();
+    if (stored.empty()) {
+      decrypt_finished_ = true;
+      decryptor_->finish();  // the last chunk, or an error for a cut file
+    } else {
+      decryptor_->feed(stored.data(), stored.size());
+    }
+  }
+  plain_sha_.update(plain_.data(), plain_.size());
+  return plain_;
+}
+
+std::string SnapshotReader::checksum() {
+  if (!decryptor_) return stored_checksum();
+  if (plain_digest_.empty()) plain_digest_ = plain_sha_.hex_digest();
+  return plain_digest_;
+}
 
 std::string_view SnapshotReader::read_file() {
   util::throw_if_interrupted();
@@ -168,7 +228,37 @@ std::string SnapshotReader::checksum_of_whole_file() {
     while (!read_file().empty()) {
     }
   }
-  return checksum();
+  return stored_checksum();
+}
+
+std::unique_ptr<SnapshotReader> open_reader(ByteSource& source, SnapshotFormat format,
+                                            const std::vector<crypto::age::Identity>& identities,
+                                            std::function<void(std::uint64_t)> on_read) {
+  if (format == SnapshotFormat::tar_zst_age) return std::make_unique<SnapshotReader>(source, identities, on_read);
+  return std::make_unique<SnapshotReader>(source, format, on_read);
+}
+
+void check_age_header(ByteSource& source, const std::vector<crypto::age::Identity>& identities) {
+  using crypto::age::AgeError;
+  crypto::age::DecryptOptions options;
+  std::string head = source.read_head(options.max_header_size + crypto::age::chunk_size);
+  crypto::age::Decryptor decryptor(
+      identities, [](const char*, std::size_t) {}, options);
+  try {
+    for (std::size_t at = 0; at < head.size() && !decryptor.header_done(); at += 4096) {
+      decryptor.feed(head.data() + at, std::min<std::size_t>(4096, head.size() - at));
+    }
+    if (!decryptor.header_done()) decryptor.finish();  // a file cut inside its header
+  } catch (const AgeError& e) {
+    // Without identities every header ends in no_match once its syntax was read.
+    if (identities.empty() && e.kind() == crypto::age::ErrorKind::no_match) return;
+    throw AgeError(e.kind(), std::string(e.what()).substr(5), Exit::refused);  // without the "age: " prefix
+  }
+}
+
+std::string stored_checksum_of(const Sidecar& sidecar, const SnapshotReader& reader) {
+  if (!reader.encrypted()) return sidecar.checksum;
+  return sidecar.encryption ? sidecar.encryption->stored_sha256 : "";
 }
 
 std::string_view SnapshotReader::next_block() {
@@ -178,6 +268,7 @@ std::string_view SnapshotReader::next_block() {
 }
 
 std::string checksum_mismatch(SnapshotReader& reader, const std::string& expected) {
+  if (expected.empty()) return "";  // nothing recorded for these bytes
   std::string actual;
   try {
     actual = reader.checksum_of_whole_file();

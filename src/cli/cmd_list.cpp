@@ -50,6 +50,7 @@ nlohmann::ordered_json entry_json(const store::CatalogEntry& entry, const LiveHa
   out["data_file"] = entry.data_file ? nlohmann::ordered_json(entry.data_file->string()) : nullptr;
   out["sidecar_file"] = entry.sidecar_file ? nlohmann::ordered_json(entry.sidecar_file->string()) : nullptr;
   out["compressed_bytes"] = entry.compressed_bytes;
+  out["encrypted"] = entry.encrypted();
   out["uncompressed_bytes"] = entry.sidecar ? nlohmann::ordered_json(entry.sidecar->uncompressed_bytes) : nullptr;
   out["file_count"] = entry.sidecar ? nlohmann::ordered_json(entry.sidecar->file_count) : nullptr;
   out["notes"] = entry.sidecar && entry.sidecar->notes ? nlohmann::ordered_json(*entry.sidecar->notes) : nullptr;
@@ -85,7 +86,8 @@ int run_list(core::Session& session, const ListFlags& flags) {
       std::cout << "DAMAGED: " << entry.problem << " ("
                 << (entry.data_file ? *entry.data_file : *entry.sidecar_file).filename().string() << ")";
     } else {
-      std::cout << (entry.sidecar->notes ? *entry.sidecar->notes + "  " : "") << entry.data_file->filename().string();
+      std::cout << (entry.sidecar->notes ? *entry.sidecar->notes + "  " : "")
+                << (entry.encrypted() ? "encrypted  " : "") << entry.data_file->filename().string();
     }
     std::cout << "\n";
   }

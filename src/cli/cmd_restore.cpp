@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "dockform/core/keys.hpp"
 #include "dockform/ops/restore.hpp"
 #include "dockform/store/s3_client.hpp"
 #include "dockform/util/progress.hpp"
@@ -14,6 +15,7 @@ struct RestoreFlags {
   bool force = false;
   bool stop_containers = false;
   std::optional<int> stop_timeout;
+  core::IdentityFlags keys;
   bool json = false;
 };
 
@@ -23,6 +25,7 @@ nlohmann::ordered_json result_json(const ops::RestoreResult& result) {
   out["snapshot"] = result.snapshot.string();
   out["sidecar"] = path_or_null(result.sidecar_file);
   out["checksum_verified"] = result.checksum_verified;
+  out["encrypted"] = result.encrypted;
   add_read_figures(out, result.checksum, result.bytes_read, result.uncompressed_bytes, result.file_count);
   out["duration_seconds"] = result.seconds;
   out["downtime_seconds"] = result.downtime_seconds;
@@ -47,6 +50,7 @@ int run_restore(core::Session& session, const RestoreFlags& flags) {
   options.stop_containers = flags.stop_containers;
   options.stop_timeout = flags.stop_timeout;
   options.helper_image = session.helper_image();
+  options.identities = core::resolve_identities(flags.keys, manifest::process_env());
   auto result = ops::restore_snapshot(session.engine(), options);
   if (flags.json) {
     print_json(result_json(result));
@@ -67,7 +71,7 @@ int run_restore(core::Session& session, const RestoreFlags& flags) {
 
 void add_restore_command(CLI::App& volume, CliState& state) {
   auto flags = std::make_shared<RestoreFlags>();
-  auto* cmd = volume.add_subcommand("restore", "Restore a snapshot (.tar.zst or .tar) into a volume");
+  auto* cmd = volume.add_subcommand("restore", "Restore a snapshot (.tar.zst, .tar.zst.age or .tar) into a volume");
   cmd->add_option("volume", flags->volume, "Volume to restore into")->required();
   cmd->add_option("snapshot", flags->snapshot, "Snapshot file")->required();
   cmd->add_flag("--force", flags->force, "Replace the content of a non-empty volume");
@@ -76,6 +80,7 @@ void add_restore_command(CLI::App& volume, CliState& state) {
   cmd->add_option("--stop-timeout", flags->stop_timeout,
                   "Seconds a stopped container gets before it is killed (default: its own stop timeout)")
       ->check(CLI::Range(0, 86400));
+  add_identity_options(cmd, flags->keys);
   cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
   cmd->callback(
       [&state, flags] { state.run = [flags](core::Session& session) { return run_restore(session, *flags); }; });

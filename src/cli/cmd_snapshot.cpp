@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "dockform/core/keys.hpp"
 #include "dockform/ops/snapshot.hpp"
 #include "dockform/util/progress.hpp"
 
@@ -21,6 +22,7 @@ struct SnapshotFlags {
   std::optional<int> hook_timeout;
   std::vector<std::string> excludes;
   bool if_changed = false;
+  core::RecipientFlags keys;
   bool json = false;
 };
 
@@ -55,6 +57,7 @@ nlohmann::ordered_json result_json(const ops::SnapshotResult& result) {
   out["unchanged"] = result.unchanged;
   out["data_file"] = result.data_file.string();
   out["sidecar_file"] = result.sidecar_file.string();
+  out["encrypted"] = result.sidecar.encryption.has_value();
   out["compressed_bytes"] = result.compressed_bytes;
   out["duration_seconds"] = result.seconds;
   out["containers_stopped"] = result.containers_stopped;
@@ -75,7 +78,13 @@ void print_result(const ops::SnapshotResult& result) {
   std::cout << "snapshot of " << result.sidecar.volume_name << " written to " << result.data_file.string() << "\n"
             << "  " << result.sidecar.file_count << " files, " << util::human_bytes(result.sidecar.uncompressed_bytes)
             << " -> " << util::human_bytes(result.compressed_bytes) << " in " << result.seconds << " s, sha256 "
-            << result.sidecar.checksum << std::endl;
+            << result.sidecar.checksum;
+  if (const auto& encryption = result.sidecar.encryption) {
+    std::cout << "\n  encrypted (age) "
+              << (encryption->passphrase ? std::string("with a passphrase")
+                                         : "to " + std::to_string(encryption->recipients.size()) + " recipient(s)");
+  }
+  std::cout << std::endl;
 }
 
 int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
@@ -91,6 +100,12 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
   options.hook_timeout = flags.hook_timeout;
   options.helper_image = session.helper_image();
   options.if_changed = flags.if_changed;
+  // Keys first: a bad key or file fails the run before any work.
+  auto recipients = core::resolve_recipients(flags.keys, &session.manifest(), manifest::process_env());
+  options.recipients = std::move(recipients.keys);
+  if (!options.recipients.empty()) {
+    spdlog::info("encrypting snapshots (age) to the recipients from {}", recipients.source);
+  }
   auto& engine = session.engine();
 
   if (!flags.all) {
@@ -135,7 +150,8 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
 
 void add_snapshot_command(CLI::App& volume, CliState& state) {
   auto flags = std::make_shared<SnapshotFlags>();
-  auto* cmd = volume.add_subcommand("snapshot", "Snapshot a volume into a .tar.zst file and its JSON sidecar");
+  auto* cmd = volume.add_subcommand(
+      "snapshot", "Snapshot a volume into a .tar.zst file (.tar.zst.age when encrypted) and its JSON sidecar");
   cmd->add_option("volume", flags->volume, "Volume to snapshot");
   cmd->add_flag("--all", flags->all, "Snapshot every volume the manifest declares");
   cmd->add_option("-o,--output", flags->output, "Folder for snapshots (default <manifest dir>/.dockform/snapshots)");
@@ -159,6 +175,16 @@ void add_snapshot_command(CLI::App& volume, CliState& state) {
   cmd->add_flag("--if-changed", flags->if_changed,
                 "Write nothing when the newest snapshot of the volume holds the same content (same tar_sha256 "
                 "and excludes)");
+  cmd->add_option("-r,--recipient", flags->keys.recipients,
+                  "Encrypt to this age public key (age1...); repeatable (also DOCKFORM_RECIPIENTS, manifest "
+                  "snapshots.recipients)")
+      ->allow_extra_args(false);
+  cmd->add_option("-R,--recipients-file", flags->keys.recipient_files,
+                  "Encrypt to the keys in FILE (age's format: one a line, # comments); repeatable (also "
+                  "DOCKFORM_RECIPIENTS_FILE, manifest snapshots.recipients_file)")
+      ->allow_extra_args(false);
+  cmd->add_option("--passphrase-file", flags->keys.passphrase_file,
+                  "Encrypt with the passphrase on FILE's first line (age's scrypt; also DOCKFORM_PASSPHRASE_FILE)");
   cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
   cmd->callback(
       [&state, flags] { state.run = [flags](core::Session& session) { return run_snapshot(session, *flags); }; });

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "dockform/core/keys.hpp"
 #include "dockform/ops/verify.hpp"
 #include "dockform/store/s3_client.hpp"
 #include "dockform/util/progress.hpp"
@@ -10,17 +11,23 @@ namespace dockform::cli {
 namespace {
 struct VerifyFlags {
   std::string snapshot;
+  core::IdentityFlags keys;
   bool json = false;
 };
 
 int run_verify(const VerifyFlags& flags) {
+  auto identities = core::resolve_identities(flags.keys, manifest::process_env());
   auto report = ops::verify_snapshot(store::is_s3_url(flags.snapshot) ? std::filesystem::path(flags.snapshot)
-                                                                      : std::filesystem::absolute(flags.snapshot));
+                                                                      : std::filesystem::absolute(flags.snapshot),
+                                     identities);
   if (flags.json) {
     nlohmann::ordered_json out;
     out["snapshot"] = report.snapshot.string();
     out["sidecar"] = path_or_null(report.sidecar_file);
     out["format"] = report.format;
+    out["encrypted"] = report.encrypted;
+    out["content_checked"] = report.content_checked;
+    if (report.encrypted) out["stored_sha256"] = report.stored_checksum;
     out["ok"] = report.ok();
     add_read_figures(out, report.checksum, report.bytes_read, report.uncompressed_bytes, report.file_count);
     out["members"] = report.members;
@@ -30,9 +37,14 @@ int run_verify(const VerifyFlags& flags) {
   } else {
     for (const auto& warning : report.warnings) std::cerr << "warning: " << warning << "\n";
     for (const auto& problem : report.problems) std::cout << "problem: " << problem << "\n";
-    std::cout << report.snapshot.string() << ": " << (report.ok() ? "OK" : "FAILED") << " (" << report.members
-              << " members, " << report.file_count << " files, " << util::human_bytes(report.uncompressed_bytes)
-              << " of tar)" << std::endl;
+    std::cout << report.snapshot.string() << ": " << (report.ok() ? "OK" : "FAILED");
+    if (report.content_checked) {
+      std::cout << " (" << report.members << " members, " << report.file_count << " files, "
+                << util::human_bytes(report.uncompressed_bytes) << " of tar)";
+    } else if (report.encrypted) {
+      std::cout << " (encrypted: stored bytes and age header only)";
+    }
+    std::cout << std::endl;
   }
   // A snapshot that fails verification must not be trusted: same code as a checksum mismatch.
   return report.ok() ? 0 : static_cast<int>(Exit::refused);
@@ -42,7 +54,8 @@ int run_verify(const VerifyFlags& flags) {
 void add_verify_command(CLI::App& volume, CliState& state) {
   auto flags = std::make_shared<VerifyFlags>();
   auto* cmd = volume.add_subcommand("verify", "Check a snapshot file completely, without the engine");
-  cmd->add_option("snapshot", flags->snapshot, "Snapshot file (.tar.zst or .tar)")->required();
+  cmd->add_option("snapshot", flags->snapshot, "Snapshot file (.tar.zst, .tar.zst.age or .tar)")->required();
+  add_identity_options(cmd, flags->keys);
   cmd->add_flag("--json", flags->json, "Print one JSON document");
   cmd->callback([&state, flags] { state.run = [flags](core::Session&) { return run_verify(*flags); }; });
 }

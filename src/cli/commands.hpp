@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "dockform/core/keys.hpp"
 #include "dockform/core/session.hpp"
 #include "dockform/util/log.hpp"
 
@@ -31,6 +32,9 @@ void add_verify_command(CLI::App& volume, CliState& state);
 void add_prune_command(CLI::App& volume, CliState& state);
 void add_unlock_command(CLI::App& volume, CliState& state);
 void add_completion_command(CLI::App& app, CliState& state);
+
+// -i/--identity and --passphrase-file of restore and verify.
+void add_identity_options(CLI::App* cmd, core::IdentityFlags& keys);
 
 // <manifest dir>/.dockform/snapshots, or -o DIR.
 std::filesystem::path snapshot_base(core::Session& session, const std::string& output_flag);

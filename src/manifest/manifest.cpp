@@ -4,6 +4,8 @@
 // FILE:LINE:COL, so that a user can go straight to the problem.
 #include "dockform/manifest/manifest.hpp"
 
+#include "dockform/crypto/age.hpp"
+
 #include <yaml-cpp/anchor.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
@@ -39,8 +41,8 @@ constexpr std::size_t max_nodes = 100'000;
 constexpr std::size_t max_scalar_bytes = 2 * max_file_bytes;
 constexpr const char* too_large = "manifest too large or too deeply nested";
 
-constexpr std::array<std::string_view, 8> top_level_keys{"docker",       "volumes",     "networks", "filesets",
-                                                         "applications", "environment", "secrets",  "sops"};
+constexpr std::array<std::string_view, 9> top_level_keys{
+    "docker", "volumes", "networks", "filesets", "snapshots", "applications", "environment", "secrets", "sops"};
 // Accepted with any content: they belong to dockform's apply, not to this tool.
 constexpr std::array<std::string_view, 4> ignored_keys{"applications", "environment", "secrets", "sops"};
 
@@ -283,6 +285,7 @@ class Reader {
     if (sections.count("networks") != 0) read_networks(sections.at("networks"), manifest);
     // After the volumes, so that a declared volume keeps its settings.
     if (sections.count("filesets") != 0) read_filesets(sections.at("filesets"), manifest);
+    if (sections.count("snapshots") != 0) read_snapshots(sections.at("snapshots"), manifest);
     return manifest;
   }
 
@@ -432,6 +435,31 @@ class Reader {
       }
     }
     return result;
+  }
+
+  void read_snapshots(const Entry& section, Manifest& manifest) const {
+    for (const Entry& entry : mapping(section)) {
+      if (entry.key == "recipients") {
+        manifest.snapshots.recipients = string_list(entry);
+        for (std::size_t i = 0; i < manifest.snapshots.recipients.size(); ++i) {
+          try {
+            crypto::age::parse_recipient(manifest.snapshots.recipients[i]);
+          } catch (const Error& e) {
+            reporter_.fail(entry.value[i].Mark(), entry.path + "[" + std::to_string(i) + "]: " + e.what());
+          }
+        }
+      } else if (entry.key == "recipients_file") {
+        if (auto file = setting(entry)) manifest.snapshots.recipients_file = *file;
+      } else if (entry.key.find("identit") != std::string::npos || entry.key.find("passphrase") != std::string::npos ||
+                 entry.key.find("secret") != std::string::npos) {
+        reporter_.fail(entry.key_node.Mark(), entry.path +
+                                                  ": secrets do not belong in the manifest; give them at restore "
+                                                  "time (--identity, --passphrase-file or their environment "
+                                                  "variables, see docs/encryption.md)");
+      } else {
+        unknown_key(entry, "recipients, recipients_file");
+      }
+    }
   }
 
   void read_networks(const Entry& section, Manifest& manifest) const {

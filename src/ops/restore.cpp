@@ -24,6 +24,7 @@ using archive::OnUnsafe;
 using archive::Sidecar;
 using archive::SnapshotFormat;
 using archive::SnapshotReader;
+using archive::stored_checksum_of;
 using archive::WalkSummary;
 using volume::RestoreHelper;
 using volume::StoppedContainers;
@@ -58,12 +59,39 @@ engine::VolumeInfo inspect_volume(engine::Engine& engine, const std::string& nam
   return *volume;
 }
 
+// An encrypted snapshot needs an identity that opens it: checked on its
+// header before anything else happens. A key given for a plain one is no error.
+void check_keys(const RestoreOptions& options, archive::ByteSource& source, SnapshotFormat format,
+                RestoreResult& result) {
+  result.encrypted = format == SnapshotFormat::tar_zst_age;
+  if (!result.encrypted) {
+    if (!options.identities.empty()) {
+      warn(result, "snapshot " + options.snapshot.string() + " is not encrypted: the identity is not needed");
+    }
+    return;
+  }
+  if (options.identities.empty()) {
+    throw Error("snapshot " + options.snapshot.string() +
+                    " is encrypted (age): give its key with --identity FILE or its passphrase with "
+                    "--passphrase-file FILE",
+                Exit::usage);
+  }
+  try {
+    archive::check_age_header(source, options.identities);
+  } catch (const crypto::age::AgeError& e) {
+    throw Error(
+        "cannot decrypt snapshot " + options.snapshot.string() + ": " + e.what() + "; the volume was not changed",
+        e.code());
+  }
+}
+
 // Step "check": the file's format, its sidecar, and the sidecar against the live volume.
 // The source is a local file or an object in a bucket: the same checks either way.
 Checks check_file(const RestoreOptions& options, archive::ByteSource& source, const engine::VolumeInfo& volume,
                   RestoreResult& result) {
   Checks checks;
   checks.format = archive::detect_format(source);
+  check_keys(options, source, checks.format, result);
   auto found = archive::find_sidecar(source);
   if (!found) {
     warn(result, "no sidecar beside " + options.snapshot.string() +
@@ -140,7 +168,10 @@ std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, RestoreH
     // Damage that the sidecar's checksum also sees is named by it, whichever layer noticed it first.
     // A storage failure is no damage: the rest of the object cannot be read anyway.
     bool storage = dynamic_cast<const store::S3Error*>(&e) != nullptr;
-    if (auto mismatch = sidecar && !storage ? archive::checksum_mismatch(reader, sidecar->checksum) : "";
+    // age authenticates every chunk: its failure is damage (or a cut file) even without a sidecar.
+    if (dynamic_cast<const crypto::age::AgeError*>(&e) != nullptr) code = Exit::refused;
+    if (auto mismatch =
+            sidecar && !storage ? archive::checksum_mismatch(reader, stored_checksum_of(*sidecar, reader)) : "";
         !mismatch.empty()) {
       failure = mismatch + " (first noticed as: " + failure + ")";
       code = Exit::refused;
@@ -160,7 +191,9 @@ WalkSummary extract(const RestoreOptions& options, archive::ByteSource& source, 
                     RestoreHelper& helper, RestoreResult& result) {
   Forwarder forwarder(helper.start_extraction());
   util::Progress progress("restore " + options.volume, source.size());
-  SnapshotReader reader(source, checks.format, [&](std::uint64_t read) { progress.update(read); });
+  auto opened = archive::open_reader(source, checks.format, options.identities,
+                                     [&](std::uint64_t read) { progress.update(read); });
+  auto& reader = *opened;
   WalkSummary walk;
   auto failure = feed(reader, forwarder, helper, walk, checks.sidecar);
   progress.finish();
@@ -185,6 +218,7 @@ WalkSummary extract(const RestoreOptions& options, archive::ByteSource& source, 
   result.uncompressed_bytes = reader.tar_bytes();
   result.checksum = reader.checksum();
   result.file_count = walk.file_count;
+  if (reader.encrypted()) result.stored_checksum = reader.stored_checksum();
   return walk;
 }
 
@@ -198,6 +232,14 @@ void verify(const RestoreOptions& options, const Checks& checks, const WalkSumma
   }
   result.checksum_verified = true;
   for (auto& text : mismatch.counts) warn(result, std::move(text));
+  // The content is the snapshot's (age authenticated it, the checksum matched): a file encrypted again since,
+  // e.g. to new keys, differs only in its stored bytes.
+  const auto& encryption = checks.sidecar->encryption;
+  if (result.encrypted && encryption && encryption->stored_sha256 != result.stored_checksum) {
+    warn(result, "snapshot " + options.snapshot.string() +
+                     " was encrypted again since the snapshot (its stored bytes differ from the sidecar's "
+                     "checksum.tar_zst_age); its content matches the sidecar");
+  }
 }
 
 // Step "swap": only this needs the users stopped.

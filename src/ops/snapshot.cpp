@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -26,13 +27,25 @@ namespace dockform::ops {
 using archive::Sidecar;
 using archive::TarWalker;
 using store::iso_timestamp;
-using store::kDataExtension;
 using store::snapshot_stem;
 using volume::HelperContainer;
 using volume::StoppedContainers;
 using volume::VolumeLock;
 
 namespace {
+// The public side of the recipients, for the sidecar.
+archive::Encryption encryption_of(const std::vector<crypto::age::Recipient>& recipients) {
+  archive::Encryption encryption;
+  for (const auto& recipient : recipients) {
+    if (const auto* key = std::get_if<crypto::age::X25519Recipient>(&recipient)) {
+      encryption.recipients.push_back(crypto::age::encode_recipient(*key));
+    } else {
+      encryption.passphrase = true;
+    }
+  }
+  return encryption;
+}
+
 // Step "check": the volume exists; its spec goes into the sidecar.
 Sidecar describe_volume(engine::Engine& engine, const SnapshotOptions& options) {
   auto volume = engine.volume_inspect(options.volume);
@@ -48,6 +61,7 @@ Sidecar describe_volume(engine::Engine& engine, const SnapshotOptions& options) 
   sidecar.spec_hash = archive::spec_hash(volume->driver, volume->options, volume->labels);
   sidecar.notes = options.note;
   sidecar.excludes = options.excludes;
+  if (!options.recipients.empty()) sidecar.encryption = encryption_of(options.recipients);
   return sidecar;
 }
 
@@ -132,7 +146,7 @@ bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, const
   auto& sidecar = result.sidecar;
   HelperContainer helper(engine, volume::archive_helper_spec(image, options.volume, options.excludes));
   util::Progress progress("snapshot " + options.volume, std::nullopt);
-  SnapshotStream stream(helper.attach_and_start(), file, options.level, progress);
+  SnapshotStream stream(helper.attach_and_start(), file, options.level, options.recipients, progress);
   // The first block read here: an empty stream may be the leftover report.
   auto first = stream.next_block();
   if (first.empty() && helper.wait() == volume::kArchiveLeftoverExit) return false;
@@ -147,6 +161,7 @@ bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, const
   int exit_code = helper.wait();
   result.warnings = check_outcome(options, damage, exit_code, stream.helper_errors());
   sidecar.checksum = stream.finish();
+  if (sidecar.encryption) sidecar.encryption->stored_sha256 = stream.stored_digest();
   sidecar.tar_sha256 = stream.tar_digest();
   sidecar.uncompressed_bytes = stream.tar_bytes();
   return true;
@@ -172,7 +187,7 @@ void publish(store::SnapshotSink& file, SnapshotResult& result) {
   result.compressed_bytes = file.bytes_written();
   std::time_t named = file.commit();
   std::string stem = snapshot_stem(named, sidecar.spec_hash);
-  result.data_file = file.location(stem + kDataExtension);
+  result.data_file = file.location(stem + file.extension());
   result.sidecar_file = file.location(stem + ".json");
   sidecar.created_at = iso_timestamp(named);
   try {
@@ -184,16 +199,28 @@ void publish(store::SnapshotSink& file, SnapshotResult& result) {
   }
 }
 
+// Encrypted the same way: to the same recipients, or both with a passphrase
+// (which is not recorded, so a changed passphrase alone is not seen), or neither.
+bool same_encryption(const std::optional<archive::Encryption>& a, const std::optional<archive::Encryption>& b) {
+  if (!a || !b) return !a && !b;
+  auto sorted = [](std::vector<std::string> keys) {
+    std::sort(keys.begin(), keys.end());
+    return keys;
+  };
+  return a->format == b->format && a->passphrase == b->passphrase && sorted(a->recipients) == sorted(b->recipients);
+}
+
 // Step "compare" (--if-changed): the newest snapshot of the volume holds the
-// same tar stream, made with the same excludes. The result then names it, and
-// the data just streamed is dropped with its sink (nothing was published).
+// same tar stream, made with the same excludes and encrypted the same way.
+// The result then names it, and the data just streamed is dropped with its
+// sink (nothing was published).
 bool same_as_newest(const SnapshotOptions& options, SnapshotResult& result) {
   for (const auto& entry : store::list_volume(options.base_dir, options.volume)) {
     if (!entry.is_snapshot() || !entry.sidecar) continue;
     // Only the newest counts: an older match would restore an older state.
     const auto& newest = *entry.sidecar;
     if (!newest.tar_sha256 || *newest.tar_sha256 != *result.sidecar.tar_sha256 ||
-        newest.excludes != result.sidecar.excludes) {
+        newest.excludes != result.sidecar.excludes || !same_encryption(newest.encryption, result.sidecar.encryption)) {
       return false;
     }
     result.unchanged = true;
@@ -218,7 +245,8 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
   auto image = volume::resolve_helper_image(engine, options.helper_image);
 
   // A folder, or s3://BUCKET[/PREFIX]: checked before any container is stopped.
-  auto sink = store::open_sink(options.base_dir.string(), options.volume, start, result.sidecar.spec_hash);
+  auto sink = store::open_sink(options.base_dir.string(), options.volume, start, result.sidecar.spec_hash,
+                               store::data_extension(!options.recipients.empty()));
   StoppedContainers stopped(engine, options.volume, image);
   stopped.set_stop_timeout(options.stop_timeout);
   quiesce(engine, options, stopped);

@@ -15,7 +15,7 @@ int compression_threads() {
 }  // namespace
 
 SnapshotStream::SnapshotStream(engine::RawConnection& connection, store::SnapshotSink& file, int level,
-                               util::Progress& progress)
+                               const std::vector<crypto::age::Recipient>& recipients, util::Progress& progress)
     : connection_(connection),
       file_(file),
       progress_(progress),
@@ -23,9 +23,24 @@ SnapshotStream::SnapshotStream(engine::RawConnection& connection, store::Snapsho
       zstd_(level, compression_threads(),
             [this](const char* data, std::size_t size) {
               sha_.update(data, size);
-              file_.write(data, size);
+              if (age_) {
+                age_->write(data, size);
+              } else {
+                store(data, size);
+              }
             }),
-      buffer_(256 * 1024) {}
+      buffer_(256 * 1024) {
+  // The age header goes out first; the compressed bytes follow, chunk by chunk.
+  if (!recipients.empty()) {
+    age_ = std::make_unique<crypto::age::Encryptor>(recipients,
+                                                    [this](const char* data, std::size_t size) { store(data, size); });
+  }
+}
+
+void SnapshotStream::store(const char* data, std::size_t size) {
+  stored_sha_.update(data, size);
+  file_.write(data, size);
+}
 
 std::string_view SnapshotStream::next_block() {
   block_.clear();
@@ -52,6 +67,7 @@ void SnapshotStream::drain() {
 
 std::string SnapshotStream::finish() {
   zstd_.finish();
+  if (age_) age_->finish();
   return sha_.hex_digest();
 }
 

@@ -6,6 +6,7 @@
 #include "dockform/store/snapshot_source.hpp"
 #include "dockform/util/error.hpp"
 #include "dockform/util/progress.hpp"
+#include "dockform/util/sha256.hpp"
 
 namespace dockform::ops {
 
@@ -20,8 +21,8 @@ using archive::parse_sidecar;
 
 namespace {
 // Walks the whole archive, collecting problems instead of stopping at the
-// first unsafe member; a damaged stream ends the walk.
-void walk(SnapshotReader& reader, VerifyReport& report, archive::WalkSummary& summary) {
+// first unsafe member; a damaged stream ends the walk (and returns true).
+bool walk(SnapshotReader& reader, VerifyReport& report, archive::WalkSummary& summary) {
   std::optional<std::string> damage;
   try {
     checked_walk([&reader] { return reader.next_block(); }, OnUnsafe::collect, summary);
@@ -33,6 +34,7 @@ void walk(SnapshotReader& reader, VerifyReport& report, archive::WalkSummary& su
     try {
       reader.checksum_of_whole_file();
     } catch (const Error&) {
+      // Unreadable to the end: the damage found first is the report.
     }
   }
   for (const auto& reason : summary.unsafe) report.problems.push_back("unsafe member: " + reason);
@@ -41,10 +43,104 @@ void walk(SnapshotReader& reader, VerifyReport& report, archive::WalkSummary& su
   } else if (summary.truncated) {
     report.problems.push_back("truncated: the tar end-of-archive marker is missing");
   }
+  return damage.has_value();
+}
+
+// The encrypted file's bytes against the sidecar's checksum.tar_zst_age. A
+// difference is a problem without the key (nothing else can be checked) and a
+// warning with it (the content matched: the file was encrypted again since).
+void compare_stored(const std::optional<Sidecar>& sidecar, VerifyReport& report) {
+  if (!sidecar) return;
+  if (!sidecar->encryption) {
+    report.warnings.push_back(
+        "the sidecar records no checksum of the encrypted file (it was encrypted after the snapshot): "
+        "only the content's checksum can be compared");
+    return;
+  }
+  const auto& expected = sidecar->encryption->stored_sha256;
+  if (expected == report.stored_checksum) return;
+  std::string text = "checksum mismatch: sidecar says " + expected +
+                     " for the encrypted file (checksum.tar_zst_age), "
+                     "the file has " +
+                     report.stored_checksum;
+  if (report.content_checked) {
+    report.warnings.push_back(text + "; its content matches the sidecar, so it was encrypted again since");
+  } else {
+    report.problems.push_back(text + " (if it was encrypted again since, verify it with its key)");
+  }
+}
+
+// Without a key: the age header's syntax and the stored bytes' checksum.
+void verify_without_key(archive::ByteSource& source, const std::optional<Sidecar>& sidecar, VerifyReport& report) {
+  try {
+    archive::check_age_header(source, {});
+  } catch (const Error& e) {
+    report.problems.push_back(e.what());
+  }
+  util::Progress progress("verify " + report.snapshot.filename().string(), source.size());
+  util::Sha256 sha;
+  std::vector<char> buffer(1 << 20);
+  while (std::size_t n = source.read(buffer.data(), buffer.size())) {
+    sha.update(buffer.data(), n);
+    report.bytes_read += n;
+    progress.update(report.bytes_read);
+  }
+  progress.finish();
+  report.stored_checksum = sha.hex_digest();
+  report.warnings.push_back(
+      "the snapshot is encrypted: only its stored bytes and its age header were checked; give --identity or "
+      "--passphrase-file to check its content");
+  compare_stored(sidecar, report);
+}
+
+// The sidecar beside the file, if any; a malformed one is a problem.
+std::optional<Sidecar> read_sidecar_of(archive::ByteSource& source, VerifyReport& report) {
+  auto found = find_sidecar(source);
+  if (!found) {
+    report.warnings.push_back("no sidecar: the checksum cannot be compared");
+    return std::nullopt;
+  }
+  report.sidecar_file = found->location;
+  try {
+    return parse_sidecar(found->text, found->location);
+  } catch (const Error& e) {
+    report.problems.push_back(e.what());
+    return std::nullopt;
+  }
+}
+
+// Everything: the walk through the decrypted, decompressed stream, the checksums and the counts.
+void verify_content(archive::ByteSource& source, SnapshotFormat format,
+                    const std::vector<crypto::age::Identity>& identities, const std::optional<Sidecar>& sidecar,
+                    VerifyReport& report) {
+  util::Progress progress("verify " + report.snapshot.filename().string(), source.size());
+  auto reader =
+      archive::open_reader(source, format, identities, [&progress](std::uint64_t read) { progress.update(read); });
+  archive::WalkSummary summary;
+  bool damaged = walk(*reader, report, summary);
+  progress.finish();
+  // A damaged encrypted file: what was decrypted is only a part, so its
+  // checksum says nothing; the stored bytes' checksum names the damage.
+  report.content_checked = !(report.encrypted && damaged);
+  report.members = summary.members;
+  report.file_count = summary.file_count;
+  report.checksum = reader->checksum();
+  report.stored_checksum = reader->stored_checksum();
+  report.bytes_read = reader->bytes_read();
+  report.uncompressed_bytes = reader->tar_bytes();
+  summary.tar_bytes = reader->tar_bytes();
+  if (!sidecar) return;
+  auto mismatch = archive::compare_with_sidecar(*sidecar, report.checksum, summary);
+  // Whatever layer noticed the damage first (age, zstd, tar), its name is this: first.
+  if (mismatch.checksum && report.content_checked) {
+    report.problems.insert(report.problems.begin(), *mismatch.checksum);
+  }
+  for (auto& text : mismatch.counts) report.problems.push_back(text);
+  if (report.encrypted) compare_stored(sidecar, report);
 }
 }  // namespace
 
-VerifyReport verify_snapshot(const std::filesystem::path& file) {
+VerifyReport verify_snapshot(const std::filesystem::path& file, const std::vector<crypto::age::Identity>& identities) {
   VerifyReport report;
   report.snapshot = file;
   SnapshotFormat format;
@@ -58,35 +154,25 @@ VerifyReport verify_snapshot(const std::filesystem::path& file) {
     report.problems.push_back(e.what());
     return report;
   }
-  report.format = format == SnapshotFormat::tar_zst ? "tar.zst" : "tar";
-  std::optional<Sidecar> sidecar;
-  if (auto found = find_sidecar(*source)) {
-    report.sidecar_file = found->location;
+  report.format = archive::format_name(format);
+  report.encrypted = format == SnapshotFormat::tar_zst_age;
+  auto sidecar = read_sidecar_of(*source, report);
+  if (report.encrypted && identities.empty()) {
+    verify_without_key(*source, sidecar, report);
+    return report;
+  }
+  if (!report.encrypted && !identities.empty()) {
+    report.warnings.push_back("the snapshot is not encrypted: the identity is not needed");
+  }
+  if (report.encrypted) {
     try {
-      sidecar = parse_sidecar(found->text, found->location);
+      archive::check_age_header(*source, identities);
     } catch (const Error& e) {
       report.problems.push_back(e.what());
+      return report;
     }
-  } else {
-    report.warnings.push_back("no sidecar: the checksum cannot be compared");
   }
-  util::Progress progress("verify " + file.filename().string(), source->size());
-  SnapshotReader reader(*source, format, [&progress](std::uint64_t read) { progress.update(read); });
-  archive::WalkSummary summary;
-  walk(reader, report, summary);
-  progress.finish();
-  report.members = summary.members;
-  report.file_count = summary.file_count;
-  report.checksum = reader.checksum();
-  report.bytes_read = reader.bytes_read();
-  report.uncompressed_bytes = reader.tar_bytes();
-  summary.tar_bytes = reader.tar_bytes();
-  if (sidecar) {
-    auto mismatch = archive::compare_with_sidecar(*sidecar, report.checksum, summary);
-    // Whatever layer noticed the damage first (zstd, tar), its name is this: first.
-    if (mismatch.checksum) report.problems.insert(report.problems.begin(), *mismatch.checksum);
-    for (auto& text : mismatch.counts) report.problems.push_back(text);
-  }
+  verify_content(*source, format, identities, sidecar, report);
   return report;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
 
 #include "dockform/store/naming.hpp"
 #include "dockform/store/s3_catalog.hpp"
@@ -52,10 +53,10 @@ bool add_listed_file(std::map<std::string, CatalogEntry>& by_stem, const std::st
   std::string name = file.filename().string();
   std::string stem;
   bool data = false;
-  for (const char* ext : {".tar.zst", ".tar", ".tar.json", ".json"}) {
+  for (const char* ext : {".tar.zst.age", ".tar.zst", ".tar", ".tar.json", ".json"}) {
     if (name.ends_with(ext)) {
       stem = name.substr(0, name.size() - std::string(ext).size());
-      data = std::string(ext) == ".tar.zst" || std::string(ext) == ".tar";
+      data = !std::string_view(ext).ends_with(".json");
       break;
     }
   }

@@ -29,8 +29,12 @@ std::string folder_prefix(const S3Url& base, const std::string& volume) {
 // allocated again, 8 MiB blocks would stay resident in the allocator's arenas.
 class S3Sink : public SnapshotSink {
  public:
-  S3Sink(const S3Url& base, const std::string& volume, std::time_t start, const std::string& spec_hash)
-      : config_(S3Config::from_environment()), client_(config_, base.bucket), prefix_(folder_prefix(base, volume)) {
+  S3Sink(const S3Url& base, const std::string& volume, std::time_t start, const std::string& spec_hash,
+         std::string extension)
+      : config_(S3Config::from_environment()),
+        client_(config_, base.bucket),
+        prefix_(folder_prefix(base, volume)),
+        extension_(std::move(extension)) {
     client_.check_bucket();
     auto live = client_.list_multipart(prefix_);
     // Any volume's: a killed run's upload is cleaned by the next run into the same place.
@@ -41,7 +45,7 @@ class S3Sink : public SnapshotSink {
     // a joinable thread member would end the process).
     buffer_.reserve(kS3PartSize);
     upload_id_ = client_.create_multipart(key_);
-    spdlog::debug("multipart upload {} of {}", upload_id_, location(stem_ + kDataExtension));
+    spdlog::debug("multipart upload {} of {}", upload_id_, location(stem_ + extension_));
     try {
       worker_ = std::thread([this] { upload_parts(); });
     } catch (...) {
@@ -55,12 +59,12 @@ class S3Sink : public SnapshotSink {
     if (completed_) return;
     try {
       client_.abort_multipart(key_, upload_id_);
-      spdlog::debug("aborted multipart upload of {}", location(stem_ + kDataExtension));
+      spdlog::debug("aborted multipart upload of {}", location(stem_ + extension_));
     } catch (const std::exception& e) {
       spdlog::warn(
           "could not abort the multipart upload of {} ({}); a later snapshot or the bucket's "
           "lifecycle rule removes it",
-          location(stem_ + kDataExtension), e.what());
+          location(stem_ + extension_), e.what());
     }
   }
 
@@ -85,8 +89,7 @@ class S3Sink : public SnapshotSink {
     // A multipart upload cannot be renamed: the name was chosen at the start;
     // refuse rather than overwrite if it was taken since.
     if (client_.head(key_) || client_.head(sidecar_key())) {
-      throw Error("snapshot " + location(stem_ + kDataExtension) +
-                  " appeared while uploading it; nothing was replaced");
+      throw Error("snapshot " + location(stem_ + extension_) + " appeared while uploading it; nothing was replaced");
     }
     client_.complete_multipart(key_, upload_id_, etags_);
     completed_ = true;
@@ -99,11 +102,12 @@ class S3Sink : public SnapshotSink {
     }
   }
 
-  void remove_data(const std::string& stem) override { client_.remove(prefix_ + stem + kDataExtension); }
+  void remove_data(const std::string& stem) override { client_.remove(prefix_ + stem + extension_); }
 
   std::string location(const std::string& filename) const override {
     return "s3://" + client_.bucket() + "/" + prefix_ + filename;
   }
+  const std::string& extension() const override { return extension_; }
 
  private:
   std::string sidecar_key() const { return prefix_ + stem_ + ".json"; }
@@ -112,7 +116,7 @@ class S3Sink : public SnapshotSink {
   void choose_name(std::time_t start, const std::string& spec_hash, const std::vector<S3Upload>& live) {
     for (std::time_t t = start; t < start + 3600; ++t) {
       std::string stem = snapshot_stem(t, spec_hash);
-      std::string key = prefix_ + stem + kDataExtension;
+      std::string key = prefix_ + stem + extension_;
       bool uploading = std::any_of(live.begin(), live.end(), [&](const S3Upload& u) { return u.key == key; });
       if (uploading || client_.head(key) || client_.head(prefix_ + stem + ".json")) continue;
       time_ = t;
@@ -125,7 +129,7 @@ class S3Sink : public SnapshotSink {
 
   void queue_part() {
     if (parts_queued_ >= kMaxParts) {
-      throw Error("snapshot too large for " + location(stem_ + kDataExtension) + ": more than " +
+      throw Error("snapshot too large for " + location(stem_ + extension_) + ": more than " +
                   std::to_string(kMaxParts) + " parts of " + std::to_string(kS3PartSize >> 20) + " MiB");
     }
     wait_until([this] { return queue_.size() + in_flight_ < kS3PartsQueued; });
@@ -194,6 +198,7 @@ class S3Sink : public SnapshotSink {
   S3Config config_;
   S3Client client_;
   std::string prefix_;
+  std::string extension_;
   std::string stem_;
   std::string key_;
   std::time_t time_ = 0;
@@ -225,7 +230,7 @@ int abort_stale_uploads(S3Client& client, const std::string& prefix, std::time_t
   std::time_t now = std::time(nullptr);
   for (const auto& upload : client.list_multipart(prefix)) {
     // Only snapshot uploads: other tools may share the bucket.
-    if (!upload.key.ends_with(kDataExtension)) continue;
+    if (!upload.key.ends_with(kDataExtension) && !upload.key.ends_with(kEncryptedExtension)) continue;
     if (upload.initiated == 0 || now - upload.initiated < older_than) continue;
     client.abort_multipart(upload.key, upload.upload_id);
     spdlog::info("aborted an unfinished upload of s3://{}/{} started {} (left by an interrupted run)", client.bucket(),
@@ -236,8 +241,8 @@ int abort_stale_uploads(S3Client& client, const std::string& prefix, std::time_t
 }
 
 std::unique_ptr<SnapshotSink> open_s3_sink(const S3Url& base, const std::string& volume, std::time_t start,
-                                           const std::string& spec_hash) {
-  return std::make_unique<S3Sink>(base, volume, start, spec_hash);
+                                           const std::string& spec_hash, const std::string& extension) {
+  return std::make_unique<S3Sink>(base, volume, start, spec_hash, extension);
 }
 
 }  // namespace dockform::store

@@ -14,8 +14,12 @@ namespace {
 // A snapshot folder on a local (or mounted) file system.
 class LocalSink : public SnapshotSink {
  public:
-  LocalSink(const std::filesystem::path& folder, std::time_t start, std::string spec_hash)
-      : folder_(prepare(folder)), file_(folder_), start_(start), spec_hash_(std::move(spec_hash)) {}
+  LocalSink(const std::filesystem::path& folder, std::time_t start, std::string spec_hash, std::string extension)
+      : folder_(prepare(folder)),
+        file_(folder_),
+        start_(start),
+        spec_hash_(std::move(spec_hash)),
+        extension_(std::move(extension)) {}
 
   void write(const void* data, std::size_t size) override { file_.write(data, size); }
   std::uint64_t bytes_written() const override { return file_.bytes_written(); }
@@ -28,7 +32,7 @@ class LocalSink : public SnapshotSink {
     for (std::time_t t = start_; t < start_ + 3600; ++t) {
       std::string stem = snapshot_stem(t, spec_hash_);
       if (std::filesystem::exists(folder_ / (stem + ".json"))) continue;
-      if (file_.commit(stem + kDataExtension)) return t;
+      if (file_.commit(stem + extension_)) return t;
     }
     throw Error("no free snapshot name in " + folder_.string() + " for an hour after " + iso_timestamp(start_));
   }
@@ -39,8 +43,9 @@ class LocalSink : public SnapshotSink {
     }
   }
 
-  void remove_data(const std::string& stem) override { std::filesystem::remove(folder_ / (stem + kDataExtension)); }
+  void remove_data(const std::string& stem) override { std::filesystem::remove(folder_ / (stem + extension_)); }
   std::string location(const std::string& filename) const override { return (folder_ / filename).string(); }
+  const std::string& extension() const override { return extension_; }
 
  private:
   static std::filesystem::path prepare(const std::filesystem::path& folder) {
@@ -53,13 +58,14 @@ class LocalSink : public SnapshotSink {
   util::AtomicFile file_;
   std::time_t start_;
   std::string spec_hash_;
+  std::string extension_;
 };
 }  // namespace
 
 std::unique_ptr<SnapshotSink> open_sink(const std::string& base, const std::string& volume, std::time_t start,
-                                        const std::string& spec_hash) {
-  if (is_s3_url(base)) return open_s3_sink(parse_s3_url(base), volume, start, spec_hash);
-  return std::make_unique<LocalSink>(volume_folder(base, volume), start, spec_hash);
+                                        const std::string& spec_hash, const std::string& extension) {
+  if (is_s3_url(base)) return open_s3_sink(parse_s3_url(base), volume, start, spec_hash, extension);
+  return std::make_unique<LocalSink>(volume_folder(base, volume), start, spec_hash, extension);
 }
 
 }  // namespace dockform::store

@@ -13,6 +13,14 @@
 
 namespace dockform::archive {
 
+// How an encrypted snapshot was encrypted: public facts only, never a key.
+struct Encryption {
+  std::string format = "age";
+  std::vector<std::string> recipients;  // the X25519 recipients (age1...), empty for a passphrase
+  bool passphrase = false;
+  std::string stored_sha256;  // hex SHA-256 of the stored (encrypted) file's bytes
+};
+
 struct Sidecar {
   std::string dockform_version;
   std::string created_at;
@@ -24,12 +32,15 @@ struct Sidecar {
   std::uint64_t uncompressed_bytes = 0;
   std::uint64_t file_count = 0;
   std::string checksum_algo = "sha256";
-  std::string checksum;  // hex SHA-256 of the data file's bytes
+  // hex SHA-256 of the compressed tar: the data file's bytes, or, when the
+  // snapshot is encrypted, the bytes age decrypts it to.
+  std::string checksum;
   // hex SHA-256 of the uncompressed tar: equal for two snapshots of an
   // unchanged volume (the helper's archives are deterministic).
   std::optional<std::string> tar_sha256;
   std::vector<std::string> excludes;  // the patterns the snapshot left out
   std::optional<std::string> notes;
+  std::optional<Encryption> encryption;
 };
 
 // Field order as the sidecars of existing snapshots have it; 2-space indent.
@@ -39,7 +50,7 @@ std::string sidecar_text(const Sidecar& sidecar);
 Sidecar parse_sidecar(const std::string& text, const std::string& source);
 Sidecar read_sidecar(const std::filesystem::path& file);
 
-// The sidecar that belongs to a data file: X.tar.zst and X.tar -> X.json.
+// The sidecar that belongs to a data file: X.tar.zst.age, X.tar.zst and X.tar -> X.json.
 std::filesystem::path sidecar_for(const std::filesystem::path& data_file);
 // dockform 0.5.x restore looked for X.tar.json; accepted too.
 std::filesystem::path legacy_sidecar_for(const std::filesystem::path& data_file);

@@ -36,6 +36,13 @@ struct Network {
   StringMap options;
 };
 
+// The `snapshots:` block: whom snapshots are encrypted to, for runs from cron.
+// Public keys only: a secret (identity, passphrase) is refused in a manifest.
+struct SnapshotSettings {
+  std::vector<std::string> recipients;                   // age1... keys, checked at load
+  std::optional<std::filesystem::path> recipients_file;  // relative to the manifest's folder
+};
+
 struct Manifest {
   std::filesystem::path file;  // absolute path of the manifest file
   std::filesystem::path dir;   // its folder; snapshots default to dir/.dockform/snapshots
@@ -45,6 +52,7 @@ struct Manifest {
   std::optional<std::string> helper_image;  // docker.helper_image
   std::map<std::string, Volume> volumes;    // declared volumes, fileset target_volumes included
   std::map<std::string, Network> networks;
+  SnapshotSettings snapshots;
 
   bool declares_volume(const std::string& name) const { return volumes.count(name) != 0; }
 };

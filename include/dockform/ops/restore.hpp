@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dockform/archive/sidecar.hpp"
+#include "dockform/crypto/age.hpp"
 #include "dockform/engine/docker.hpp"
 
 namespace dockform::ops {
@@ -19,6 +20,8 @@ struct RestoreOptions {
   bool stop_containers = false;
   std::optional<int> stop_timeout;  // --stop-timeout; else each container's own
   std::string helper_image;
+  // Decrypt an encrypted snapshot (.tar.zst.age) with these.
+  std::vector<crypto::age::Identity> identities;
 };
 
 struct RestoreResult {
@@ -26,7 +29,9 @@ struct RestoreResult {
   std::filesystem::path snapshot;
   std::optional<std::filesystem::path> sidecar_file;
   bool checksum_verified = false;
-  std::string checksum;
+  bool encrypted = false;
+  std::string checksum;         // of the compressed tar (decrypted when encrypted)
+  std::string stored_checksum;  // of the encrypted file's bytes
   std::uint64_t bytes_read = 0;
   std::uint64_t uncompressed_bytes = 0;
   std::uint64_t file_count = 0;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dockform/archive/sidecar.hpp"
+#include "dockform/crypto/age.hpp"
 #include "dockform/engine/docker.hpp"
 #include "dockform/volume/hooks.hpp"
 
@@ -25,6 +26,8 @@ struct SnapshotOptions {
   // --if-changed: nothing is written when the newest snapshot in base_dir
   // holds the same tar stream (tar_sha256) made with the same excludes.
   bool if_changed = false;
+  // Encrypt to these (age): X25519 keys, or one passphrase. Empty: not encrypted.
+  std::vector<crypto::age::Recipient> recipients;
 };
 
 struct SnapshotResult {

@@ -1,12 +1,15 @@
 #pragma once
 // Snapshot's side of the archiving helper's attach connection: pulls the
 // helper's tar stream and, in the same pass, compresses, hashes and writes it
-// to the snapshot sink (a temporary file, or an upload). The tar parser pulls from here.
+// to the snapshot sink (a temporary file, or an upload), encrypting the
+// compressed bytes first when there are recipients. The tar parser pulls from here.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "dockform/crypto/age.hpp"
 #include "dockform/engine/demux.hpp"
 #include "dockform/engine/http.hpp"
 #include "dockform/store/snapshot_sink.hpp"
@@ -18,13 +21,18 @@ namespace dockform::ops {
 
 class SnapshotStream {
  public:
-  SnapshotStream(engine::RawConnection& connection, store::SnapshotSink& file, int level, util::Progress& progress);
+  // No recipients: the compressed tar is stored as it is.
+  SnapshotStream(engine::RawConnection& connection, store::SnapshotSink& file, int level,
+                 const std::vector<crypto::age::Recipient>& recipients, util::Progress& progress);
 
   // The next bytes of the tar stream; empty once the helper's output ended.
   std::string_view next_block();
   void drain();
-  // Ends the zstd frame; returns the hex SHA-256 of every byte written.
+  // Ends the zstd frame (and the age stream); returns the hex SHA-256 of the
+  // compressed tar, which is what an encrypted file decrypts to.
   std::string finish();
+  // The hex SHA-256 of the bytes stored (after finish()): the encrypted file.
+  std::string stored_digest() { return stored_sha_.hex_digest(); }
 
   std::uint64_t tar_bytes() const { return tar_bytes_; }
   // The hex SHA-256 of the uncompressed tar stream (after finish()).
@@ -35,6 +43,7 @@ class SnapshotStream {
 
  private:
   void on_frame(engine::StreamType type, std::string_view bytes);
+  void store(const char* data, std::size_t size);
 
   engine::RawConnection& connection_;
   store::SnapshotSink& file_;
@@ -42,6 +51,8 @@ class SnapshotStream {
   engine::Demuxer demux_;
   util::Sha256 sha_;
   util::Sha256 tar_sha_;
+  util::Sha256 stored_sha_;
+  std::unique_ptr<crypto::age::Encryptor> age_;  // null: not encrypted
   util::ZstdCompressor zstd_;
   std::vector<char> buffer_;
   std::string block_;

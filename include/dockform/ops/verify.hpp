@@ -1,19 +1,26 @@
 #pragma once
 // `volume verify`: everything restore checks about a snapshot file, without
-// an engine: checksum, every zstd frame, every tar member, the counts.
+// an engine: checksum, every zstd frame, every tar member, the counts. An
+// encrypted snapshot without a key: its stored bytes' checksum and its age
+// header only.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "dockform/crypto/age.hpp"
+
 namespace dockform::ops {
 
 struct VerifyReport {
   std::filesystem::path snapshot;
   std::optional<std::filesystem::path> sidecar_file;
-  std::string format;  // "tar.zst" or "tar"
-  std::string checksum;
+  std::string format;  // "tar.zst", "tar.zst.age" or "tar"
+  bool encrypted = false;
+  bool content_checked = false;  // false: an encrypted snapshot checked without its key
+  std::string checksum;          // of the compressed tar (decrypted when encrypted)
+  std::string stored_checksum;   // of the encrypted file's bytes
   std::uint64_t bytes_read = 0;
   std::uint64_t uncompressed_bytes = 0;
   std::uint64_t file_count = 0;
@@ -23,6 +30,7 @@ struct VerifyReport {
   bool ok() const { return problems.empty(); }
 };
 
-VerifyReport verify_snapshot(const std::filesystem::path& file);
+VerifyReport verify_snapshot(const std::filesystem::path& file,
+                             const std::vector<crypto::age::Identity>& identities = {});
 
 }  // namespace dockform::ops

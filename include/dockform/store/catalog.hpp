@@ -1,5 +1,5 @@
 #pragma once
-// The snapshots on disk: <base>/<volume>/<stem>.tar.zst|.tar + <stem>.json.
+// The snapshots on disk: <base>/<volume>/<stem>.tar.zst|.tar.zst.age|.tar + <stem>.json.
 #include <cstdint>
 #include <ctime>
 #include <filesystem>
@@ -23,6 +23,8 @@ struct CatalogEntry {
   std::string problem;  // empty when data and a readable sidecar are both there
 
   bool is_snapshot() const { return data_file.has_value(); }
+  // An age-encrypted data file (.tar.zst.age).
+  bool encrypted() const { return data_file && data_file->string().ends_with(".age"); }
 };
 
 // `base` is a folder or s3://BUCKET[/PREFIX].

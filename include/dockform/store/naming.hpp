@@ -2,6 +2,7 @@
 // Snapshot file names: the UTC time the snapshot was taken and the first 8
 // hex digits of the volume's spec hash,
 //   <UTC YYYY-MM-DDTHH-MM-SSZ>__spec-<8 hex>.tar.zst   and   <same stem>.json
+// (.tar.zst.age when the snapshot is encrypted in the age format).
 #include <ctime>
 #include <filesystem>
 #include <optional>
@@ -10,6 +11,10 @@
 namespace dockform::store {
 
 inline constexpr const char* kDataExtension = ".tar.zst";
+inline constexpr const char* kEncryptedExtension = ".tar.zst.age";
+
+// The data file's extension of a snapshot, encrypted or not.
+inline const char* data_extension(bool encrypted) { return encrypted ? kEncryptedExtension : kDataExtension; }
 
 // `time` in UTC, formatted by strftime `pattern` (at most 31 characters).
 std::string utc_text(std::time_t time, const char* pattern);

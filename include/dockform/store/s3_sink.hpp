@@ -13,7 +13,7 @@ namespace dockform::store {
 inline constexpr std::size_t kS3PartSize = 8u << 20;
 inline constexpr std::size_t kS3PartsQueued = 1;
 
-// Aborts, under `prefix`, the multipart uploads of snapshot data (*.tar.zst) started more than
+// Aborts, under `prefix`, the multipart uploads of snapshot data (*.tar.zst, *.tar.zst.age) started more than
 // `older_than` seconds ago (uploads a killed run left; a live run's upload is
 // younger). Returns how many were aborted.
 int abort_stale_uploads(S3Client& client, const std::string& prefix, std::time_t older_than);
@@ -23,6 +23,6 @@ int abort_stale_uploads(S3Client& client, const std::string& prefix, std::time_t
 std::time_t abandoned_upload_age();
 
 std::unique_ptr<SnapshotSink> open_s3_sink(const S3Url& base, const std::string& volume, std::time_t start,
-                                           const std::string& spec_hash);
+                                           const std::string& spec_hash, const std::string& extension);
 
 }  // namespace dockform::store

@@ -18,7 +18,7 @@ class SnapshotSink {
   virtual ~SnapshotSink() = default;
   virtual void write(const void* data, std::size_t size) = 0;
   virtual std::uint64_t bytes_written() const = 0;
-  // Makes the data durable under <stem>.tar.zst, the stem naming the first
+  // Makes the data durable under <stem><extension>, the stem naming the first
   // free second from the start time on (a name whose data or sidecar exists is
   // taken), and returns that second.
   virtual std::time_t commit() = 0;
@@ -28,12 +28,14 @@ class SnapshotSink {
   virtual void remove_data(const std::string& stem) = 0;
   // Path or s3:// URL of a file of this volume's folder, for messages and results.
   virtual std::string location(const std::string& filename) const = 0;
+  // The data file's extension: ".tar.zst", or ".tar.zst.age" when encrypted.
+  virtual const std::string& extension() const = 0;
 };
 
 // `base` is a folder or s3://BUCKET[/PREFIX]; the snapshot goes to
-// <base>/<volume>/. Creates the folder (or checks the bucket) and removes
-// what killed writers left there.
+// <base>/<volume>/ with `extension`. Creates the folder (or checks the
+// bucket) and removes what killed writers left there.
 std::unique_ptr<SnapshotSink> open_sink(const std::string& base, const std::string& volume, std::time_t start,
-                                        const std::string& spec_hash);
+                                        const std::string& spec_hash, const std::string& extension);
 
 }  // namespace dockform::store
