@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <chrono>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -260,6 +262,42 @@ TEST(ManifestSnapshots, RecipientsAreCheckedAndSecretsRefused) {
             std::string::npos);
   EXPECT_NE(message_of("docker:\n  identifier: x\nsnapshots:\n  identity_file: k\n").find("secrets do not belong"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace dockform
+
+namespace dockform {
+namespace {
+
+// Not a test: scripts/bench runs it (pinned to one core) for the encryption's
+// throughput. Prints "age encrypt MiB/s: N" and "age decrypt MiB/s: N".
+TEST(AgeThroughput, DISABLED_OneCore) {
+  auto identity = age::generate_x25519_identity();
+  const std::string block = test::random_bytes(1 << 20, 3);
+  constexpr int kMiB = 512;
+  std::string stored;
+  auto seconds = [](auto since) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+  };
+  auto started = std::chrono::steady_clock::now();
+  {
+    // Only the first MiB is kept, to decrypt below without holding 512 MiB.
+    age::Encryptor encryptor({age::x25519_recipient_of(identity)}, [&](const char* data, std::size_t size) {
+      if (stored.size() < (1u << 20) + 4096) stored.append(data, size);
+    });
+    for (int i = 0; i < kMiB; ++i) encryptor.write(block);
+    encryptor.finish();
+  }
+  std::printf("age encrypt MiB/s: %.0f\n", kMiB / seconds(started));
+  std::string small = age::encrypt_all(block, {age::x25519_recipient_of(identity)});
+  started = std::chrono::steady_clock::now();
+  for (int i = 0; i < kMiB; ++i) {
+    age::Decryptor decryptor({identity}, [](const char*, std::size_t) {});
+    decryptor.feed(small);
+    decryptor.finish();
+  }
+  std::printf("age decrypt MiB/s: %.0f\n", kMiB / seconds(started));
 }
 
 }  // namespace
