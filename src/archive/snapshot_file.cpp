@@ -1,5 +1,7 @@
 #include "dockform/archive/snapshot_file.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -272,8 +274,10 @@ std::string checksum_mismatch(SnapshotReader& reader, const std::string& expecte
   std::string actual;
   try {
     actual = reader.checksum_of_whole_file();
-  } catch (const Error&) {
-    return "";  // unreadable: the read error is the story
+  } catch (const Error& e) {
+    // Unreadable: the caller reports the read error it already has.
+    spdlog::debug("no checksum to compare: {}", e.what());
+    return "";
   }
   if (actual == expected) return "";
   return "checksum mismatch: sidecar says " + expected + ", the file has " + actual;

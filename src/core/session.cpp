@@ -1,5 +1,7 @@
 #include "dockform/core/session.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cstdlib>
 
 namespace dockform::core {
@@ -22,8 +24,10 @@ engine::Endpoint Session::endpoint() {
   std::string context;
   try {
     if (manifest().context_given) context = manifest().context;
-  } catch (const manifest::ManifestError&) {
+  } catch (const manifest::ManifestError& e) {
     if (!options_.config.empty()) throw;
+    // No manifest here (a command outside a project): the default engine serves.
+    spdlog::debug("no docker.context from a manifest: {}", e.what());
   }
   auto endpoint = engine::resolve_endpoint(context, env);
   if (context == "default") endpoint.source = "manifest docker.context default (" + endpoint.source + ")";

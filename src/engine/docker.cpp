@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <thread>
 
 #include "dockform/engine/compat.hpp"
+#include "dockform/util/curl.hpp"
 
 namespace dockform::engine {
 
@@ -41,21 +41,6 @@ VolumeInfo volume_from_json(const json& value) {
   return info;
 }
 }  // namespace
-
-std::string url_encode(const std::string& text) {
-  std::string out;
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 std::unique_ptr<Engine> Engine::connect(const Endpoint& endpoint) {
   std::unique_ptr<Engine> engine(new Engine(endpoint));
@@ -102,7 +87,7 @@ json Engine::version() {
 }
 
 std::optional<VolumeInfo> Engine::volume_inspect(const std::string& name) {
-  auto response = call("GET", "/volumes/" + url_encode(name));
+  auto response = call("GET", "/volumes/" + util::url_encode(name));
   if (response.status == 404) return std::nullopt;
   expect_ok(response, "inspect volume " + name);
   return volume_from_json(json::parse(response.body));
@@ -140,7 +125,7 @@ void Engine::network_create(const std::string& name, const std::string& driver, 
 std::vector<ContainerInfo> Engine::container_list(bool all,
                                                   const std::map<std::string, std::vector<std::string>>& filters) {
   std::string query = "/containers/json?all=" + std::string(all ? "1" : "0");
-  if (!filters.empty()) query += "&filters=" + url_encode(json(filters).dump());
+  if (!filters.empty()) query += "&filters=" + util::url_encode(json(filters).dump());
   auto response = call("GET", query);
   expect_ok(response, "list containers");
   std::vector<ContainerInfo> out;
@@ -161,7 +146,7 @@ std::vector<ContainerInfo> Engine::container_list(bool all,
 }
 
 std::optional<json> Engine::container_inspect(const std::string& id) {
-  auto response = call("GET", "/containers/" + url_encode(id) + "/json");
+  auto response = call("GET", "/containers/" + util::url_encode(id) + "/json");
   if (response.status == 404) return std::nullopt;
   expect_ok(response, "inspect container " + id);
   return json::parse(response.body);
@@ -169,18 +154,18 @@ std::optional<json> Engine::container_inspect(const std::string& id) {
 
 std::string Engine::container_create(const json& config, const std::string& name) {
   std::string query = "/containers/create";
-  if (!name.empty()) query += "?name=" + url_encode(name);
+  if (!name.empty()) query += "?name=" + util::url_encode(name);
   auto response = call("POST", query, config);
   expect_ok(response, "create container");
   return json::parse(response.body).at("Id").get<std::string>();
 }
 
 void Engine::container_start(const std::string& id) {
-  expect_ok(call("POST", "/containers/" + url_encode(id) + "/start"), "start container " + id);
+  expect_ok(call("POST", "/containers/" + util::url_encode(id) + "/start"), "start container " + id);
 }
 
 void Engine::container_stop(const std::string& id, std::optional<int> timeout_seconds) {
-  std::string query = "/containers/" + url_encode(id) + "/stop";
+  std::string query = "/containers/" + util::url_encode(id) + "/stop";
   int grace = 10;  // the engine's default when the container sets none
   if (timeout_seconds) {
     query += "?t=" + std::to_string(*timeout_seconds);
@@ -197,7 +182,7 @@ void Engine::container_stop(const std::string& id, std::optional<int> timeout_se
 }
 
 void Engine::container_kill(const std::string& id) {
-  auto response = call("POST", "/containers/" + url_encode(id) + "/kill");
+  auto response = call("POST", "/containers/" + util::url_encode(id) + "/kill");
   if (response.status == 404 || response.status == 409) return;  // gone or not running
   expect_ok(response, "kill container " + id);
 }
@@ -210,8 +195,8 @@ int Engine::container_wait(const std::string& id) {
   std::string body;
   std::string error;
   long status = http_.stream(
-      "POST", path("/containers/" + url_encode(id) + "/wait"), "", [&](std::string_view chunk) { body.append(chunk); },
-      &error, false);
+      "POST", path("/containers/" + util::url_encode(id) + "/wait"), "",
+      [&](std::string_view chunk) { body.append(chunk); }, &error, false);
   if (status != 200) throw EngineError(status, "wait for container " + id + ": " + daemon_message(error));
   return json::parse(body).value("StatusCode", -1);
 }
@@ -223,7 +208,7 @@ void Engine::container_remove(const std::string& id) {
   // Both pass within moments: retry for up to 5 s.
   Response response;
   for (int attempt = 0; attempt < 50; ++attempt) {
-    response = call("DELETE", "/containers/" + url_encode(id) + "?force=1&v=0");
+    response = call("DELETE", "/containers/" + util::url_encode(id) + "?force=1&v=0");
     if (response.status == 404) return;
     if (response.status != 409) break;
     // The engine is already removing it (an AutoRemove helper that just exited): it is going away.
@@ -234,13 +219,13 @@ void Engine::container_remove(const std::string& id) {
 }
 
 std::unique_ptr<RawConnection> Engine::container_attach(const std::string& id, bool with_stdin) {
-  std::string query = "/containers/" + url_encode(id) + "/attach?stream=1&stdout=1&stderr=1";
+  std::string query = "/containers/" + util::url_encode(id) + "/attach?stream=1&stdout=1&stderr=1";
   if (with_stdin) query += "&stdin=1";
   return http_.hijack("POST", path(query), "");
 }
 
 bool Engine::image_exists(const std::string& reference) {
-  auto response = call("GET", "/images/" + url_encode(reference) + "/json");
+  auto response = call("GET", "/images/" + util::url_encode(reference) + "/json");
   if (response.status == 404) return false;
   expect_ok(response, "inspect image " + reference);
   return true;
@@ -249,7 +234,7 @@ bool Engine::image_exists(const std::string& reference) {
 void Engine::image_import(const std::string& repo, const std::string& tag, const std::string& rootfs_tar) {
   // The tag goes inside `repo`: Podman 4.3 ignores the `tag` parameter of an
   // import (the image came out as :latest); dockerd reads both forms.
-  auto response = call_with("POST", "/images/create?fromSrc=-&repo=" + url_encode(repo + ":" + tag), rootfs_tar,
+  auto response = call_with("POST", "/images/create?fromSrc=-&repo=" + util::url_encode(repo + ":" + tag), rootfs_tar,
                             "application/x-tar", std::chrono::minutes(5));
   expect_ok(response, "import image " + repo + ":" + tag);
   // The daemon answers 200 and then reports a failure in the progress stream.
@@ -265,8 +250,8 @@ void Engine::image_import(const std::string& repo, const std::string& tag, const
 }
 
 void Engine::container_put_archive(const std::string& id, const std::string& where, const std::string& tar) {
-  auto response = call_with("PUT", "/containers/" + url_encode(id) + "/archive?path=" + url_encode(where), tar,
-                            "application/x-tar", std::chrono::minutes(2));
+  auto response = call_with("PUT", "/containers/" + util::url_encode(id) + "/archive?path=" + util::url_encode(where),
+                            tar, "application/x-tar", std::chrono::minutes(2));
   expect_ok(response, "copy into container " + id.substr(0, 12));
 }
 
@@ -304,8 +289,9 @@ void Engine::image_pull(const std::string& reference, const std::function<void(c
       }
     }
   };
-  long status = http_.stream("POST", path("/images/create?fromImage=" + url_encode(image) + "&tag=" + url_encode(tag)),
-                             "", on_data, &error_body);
+  long status = http_.stream(
+      "POST", path("/images/create?fromImage=" + util::url_encode(image) + "&tag=" + util::url_encode(tag)), "",
+      on_data, &error_body);
   if (status != 200) throw EngineError(status, "pull " + reference + ": " + daemon_message(error_body));
   if (!failure.empty()) throw EngineError(500, "pull " + reference + ": " + failure);
 }

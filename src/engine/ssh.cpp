@@ -98,7 +98,7 @@ SshDialer::~SshDialer() {
 // libcurl 7.88 connects even a socket its open callback reports as connected,
 // so libcurl gets a plain Unix socket to connect to a private listening path;
 // the ssh child takes that connection (see exec_child).
-void SshDialer::attach(void* handle) {
+void SshDialer::attach(CURL* curl) {
   if (dir_.empty()) {
     std::string pattern = "/tmp/dockform-ssh-XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr) {
@@ -106,7 +106,6 @@ void SshDialer::attach(void* handle) {
     }
     dir_ = pattern;  // mode 0700: nobody else can connect
   }
-  CURL* curl = static_cast<CURL*>(handle);
   curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path().c_str());
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, on_open);
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, this);
@@ -116,81 +115,78 @@ void SshDialer::attach(void* handle) {
 
 std::string SshDialer::socket_path() const { return dir_ + "/s"; }
 
-int SshDialer::listen_socket() {
+util::Fd SshDialer::listen_socket() {
   ::unlink(socket_path().c_str());
-  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  util::Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   std::string path = socket_path();
   std::memcpy(address.sun_path, path.c_str(), std::min(path.size() + 1, sizeof address.sun_path - 1));
-  if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(listener, 1) != 0) {
+  if (!listener.valid() || ::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(listener.get(), 1) != 0) {
     errors_ += "cannot listen on " + path + ": " + std::strerror(errno) + "\n";
-    if (listener >= 0) ::close(listener);
-    return -1;
+    return {};
   }
   return listener;
 }
 
 int SshDialer::open() {
-  int listener = listen_socket();
-  if (listener < 0) return -1;
-  int client = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  util::Fd listener = listen_socket();
+  if (!listener.valid()) return -1;
+  util::Fd client(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   int err[2] = {-1, -1};
-  if (client < 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+  if (!client.valid() || ::pipe2(err, O_CLOEXEC) != 0) {
     errors_ += std::string("socket: ") + std::strerror(errno) + "\n";
-    for (int fd : {listener, client, err[0], err[1]})
-      if (fd >= 0) ::close(fd);
     return -1;
   }
+  util::Fd err_read(err[0]);
+  util::Fd err_write(err[1]);
   std::vector<char*> argv;
   for (auto& word : command_) argv.push_back(word.data());
   argv.push_back(nullptr);
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
-  if (pid == 0) exec_child(argv.data(), listener, err[1], parent);
-  ::close(listener);  // the child's copy takes the one connection
-  ::close(err[1]);
+  if (pid == 0) exec_child(argv.data(), listener.get(), err_write.get(), parent);
+  listener.close();  // the child's copy takes the one connection
+  err_write.close();
   if (pid < 0) {
     errors_ += std::string("fork: ") + std::strerror(errno) + "\n";
-    ::close(client);
-    ::close(err[0]);
     return -1;
   }
-  ::fcntl(err[0], F_SETFL, O_NONBLOCK);
-  processes_.push_back(Process{pid, client, err[0]});
-  return client;
+  ::fcntl(err_read.get(), F_SETFL, O_NONBLOCK);
+  int fd = client.get();
+  processes_.push_back(Process{pid, std::move(client), std::move(err_read)});
+  return fd;
 }
 
 void SshDialer::close(int fd) {
   for (auto it = processes_.begin(); it != processes_.end(); ++it) {
-    if (it->fd == fd) {
+    if (it->fd.get() == fd) {
       end(*it);
       processes_.erase(it);
       return;
     }
   }
-  ::close(fd);
+  util::Fd{fd}.close();  // not one of ours, closed all the same: libcurl hands its sockets over to be closed
 }
 
 // Reads ssh's stderr until it closes or `wait_ms` passed.
 void SshDialer::drain(Process& process, int wait_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   char buffer[4096];
-  while (process.err_fd >= 0) {
-    ssize_t n = ::read(process.err_fd, buffer, sizeof buffer);
+  while (process.err_fd.valid()) {
+    ssize_t n = ::read(process.err_fd.get(), buffer, sizeof buffer);
     if (n > 0) {
       if (errors_.size() < kMaxErrors) errors_.append(buffer, static_cast<std::size_t>(n));
       continue;
     }
     if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-      ::close(process.err_fd);
-      process.err_fd = -1;
+      process.err_fd.close();
       break;
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
-    pollfd pfd{process.err_fd, POLLIN, 0};
+    pollfd pfd{process.err_fd.get(), POLLIN, 0};
     ::poll(&pfd, 1, static_cast<int>(left.count()));
   }
 }
@@ -198,8 +194,7 @@ void SshDialer::drain(Process& process, int wait_ms) {
 // Closing our end lets ssh see end of input and leave on its own; one that
 // lingers gets SIGTERM, then SIGKILL. Always reaped.
 void SshDialer::end(Process& process) {
-  if (process.fd >= 0) ::close(process.fd);
-  process.fd = -1;
+  process.fd.close();
   if (process.pid > 0) {
     int status = 0;
     bool gone = false;
@@ -221,8 +216,7 @@ void SshDialer::end(Process& process) {
     process.pid = -1;
   }
   drain(process, 0);
-  if (process.err_fd >= 0) ::close(process.err_fd);
-  process.err_fd = -1;
+  process.err_fd.close();
 }
 
 std::string SshDialer::diagnostics() {

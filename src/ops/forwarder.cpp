@@ -3,6 +3,8 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <chrono>
+#include <string>
 
 #include "dockform/util/error.hpp"
 #include "dockform/util/signals.hpp"
@@ -10,23 +12,42 @@
 
 namespace dockform::ops {
 
+namespace {
+using Clock = std::chrono::steady_clock;
+// A helper that takes no byte for this long is stuck (a hung filesystem).
+constexpr auto kStallLimit = std::chrono::minutes(10);
+// Once its input ended, the helper writes what it holds and exits; one that
+// does not within this time is stuck too (extraction_exit_code waits as long).
+constexpr auto kFinishLimit = std::chrono::seconds(120);
+
+std::string seconds(Clock::duration limit) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(limit).count()) + " s";
+}
+}  // namespace
+
 Forwarder::Forwarder(engine::RawConnection& connection)
     : connection_(connection), demux_([this](engine::StreamType, std::string_view bytes) {
         if (output_.size() < 64 * 1024) output_.append(bytes);
       }) {}
 
 void Forwarder::flush() {
+  auto stall_deadline = Clock::now() + kStallLimit;
   for (;;) {
     std::uint64_t target = std::min<std::uint64_t>(limit_, base_ + pending_.size());
     if (sent_ >= target) break;
     util::throw_if_interrupted();
+    if (Clock::now() > stall_deadline) {
+      throw Error("the helper took no data for " + seconds(kStallLimit) + "; the volume was not changed");
+    }
     pollfd pfd{connection_.fd(), POLLIN | POLLOUT, 0};
     ::poll(&pfd, 1, 200);
     if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) read_output();
     if (helper_closed_) throw Error("the helper stopped reading the archive");
     if (pfd.revents & POLLOUT) {
       auto offset = static_cast<std::size_t>(sent_ - base_);
-      sent_ += connection_.write_some(pending_.data() + offset, static_cast<std::size_t>(target - sent_));
+      std::size_t taken = connection_.write_some(pending_.data() + offset, static_cast<std::size_t>(target - sent_));
+      sent_ += taken;
+      if (taken > 0) stall_deadline = Clock::now() + kStallLimit;
     }
   }
   // Drop what was sent, in large steps to keep copying cheap.
@@ -39,8 +60,13 @@ void Forwarder::flush() {
 
 void Forwarder::finish() {
   connection_.close_write();
+  const auto deadline = Clock::now() + kFinishLimit;
   while (!helper_closed_) {
     util::throw_if_interrupted();
+    if (Clock::now() > deadline) {
+      throw Error("the helper's extraction still runs " + seconds(kFinishLimit) +
+                  " after the end of its input; the volume was not changed");
+    }
     pollfd pfd{connection_.fd(), POLLIN, 0};
     ::poll(&pfd, 1, 200);
     if (pfd.revents) read_output();

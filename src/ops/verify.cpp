@@ -1,5 +1,7 @@
 #include "dockform/ops/verify.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "dockform/archive/checked_walk.hpp"
 #include "dockform/archive/snapshot_file.hpp"
 #include "dockform/store/s3_client.hpp"
@@ -33,8 +35,9 @@ bool walk(SnapshotReader& reader, VerifyReport& report, archive::WalkSummary& su
     // Hash the rest as it is, so the checksum still covers the whole file.
     try {
       reader.checksum_of_whole_file();
-    } catch (const Error&) {
-      // Unreadable to the end: the damage found first is the report.
+    } catch (const Error& again) {
+      // The first error is already reported as the damage; this one adds nothing.
+      spdlog::debug("verify: hashing the rest after the damage failed too: {}", again.what());
     }
   }
   for (const auto& reason : summary.unsafe) report.problems.push_back("unsafe member: " + reason);

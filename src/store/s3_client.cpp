@@ -1,16 +1,15 @@
 #include "dockform/store/s3_client.hpp"
 
-#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
-#include <mutex>
 #include <random>
 #include <thread>
 
+#include "dockform/util/curl.hpp"
 #include "dockform/util/sha256.hpp"
 #include "dockform/util/signals.hpp"
 
@@ -40,56 +39,12 @@ struct S3Client::Response {
 };
 
 namespace {
-CURL* as_curl(void* handle) { return static_cast<CURL*>(handle); }
-
-std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
-  std::string_view line(data, size * count);
-  auto colon = line.find(':');
-  if (colon != std::string_view::npos) {
-    std::string name(line.substr(0, colon));
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
-      value.remove_suffix(1);
-    (*static_cast<std::map<std::string, std::string>*>(user))[name] = std::string(value);
-  }
-  return size * count;
-}
-
-int on_progress_interruptible(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return util::pending_signal() != 0 ? 1 : 0;
-}
-
-// Percent-encoding as SigV4 wants it: unreserved characters stay, and '/'
-// too when `keep_slash` (object keys in the path).
-std::string uri_encode(std::string_view text, bool keep_slash) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 // A canonical query string: parameters sorted by name, values encoded.
 std::string query(std::vector<std::pair<std::string, std::string>> params) {
   std::sort(params.begin(), params.end());
   std::string out;
   for (const auto& [name, value] : params) {
-    out += (out.empty() ? "" : "&") + uri_encode(name, false) + "=" + uri_encode(value, false);
+    out += (out.empty() ? "" : "&") + util::url_encode(name) + "=" + util::url_encode(value);
   }
   return out;
 }
@@ -183,20 +138,6 @@ bool transient(const S3Client::Response& r);
 }  // namespace
 
 namespace {
-bool transient_curl(CURLcode code) {
-  switch (code) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_COULDNT_RESOLVE_HOST: return true;
-    default: return false;
-  }
-}
-
 // Sleeps, waking early for SIGINT/SIGTERM when the request may be interrupted.
 void pause(std::chrono::milliseconds delay, bool interruptible) {
   auto until = std::chrono::steady_clock::now() + delay;
@@ -224,19 +165,13 @@ S3Url parse_s3_url(std::string_view text) {
 }
 
 S3Client::S3Client(S3Config config, std::string bucket) : config_(std::move(config)), bucket_(std::move(bucket)) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  // Checked before the handle exists: a constructor that throws runs no destructor.
   if (config_.access_key.empty() || config_.secret_key.empty()) {
     throw Error("no S3 credentials for bucket " + bucket_ +
                     ": set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials",
                 Exit::storage);
   }
-  curl_ = curl_easy_init();
-  if (curl_ == nullptr) throw Error("cannot initialise libcurl");
+  curl_ = util::make_curl_easy();
 }
-
-S3Client::~S3Client() { curl_easy_cleanup(as_curl(curl_)); }
 
 std::string S3Client::where() const {
   return "bucket " + bucket_ + " at " +
@@ -248,68 +183,60 @@ std::string S3Client::url_for(const std::string& key, const std::string& q) cons
   // Custom endpoints get path-style addressing; AWS virtual-hosted, except for
   // bucket names with dots, which a wildcard certificate does not cover.
   if (!config_.endpoint.empty()) {
-    url = config_.endpoint + "/" + uri_encode(bucket_, false);
-    if (!key.empty()) url += "/" + uri_encode(key, true);
+    url = config_.endpoint + "/" + util::url_encode(bucket_);
+    if (!key.empty()) url += "/" + util::url_encode(key, true);
   } else if (bucket_.find('.') != std::string::npos) {
-    url =
-        "https://s3." + config_.region + ".amazonaws.com/" + bucket_ + (key.empty() ? "" : "/" + uri_encode(key, true));
+    url = "https://s3." + config_.region + ".amazonaws.com/" + bucket_ +
+          (key.empty() ? "" : "/" + util::url_encode(key, true));
   } else {
-    url = "https://" + bucket_ + ".s3." + config_.region + ".amazonaws.com/" + uri_encode(key, true);
+    url = "https://" + bucket_ + ".s3." + config_.region + ".amazonaws.com/" + util::url_encode(key, true);
   }
   if (!q.empty()) url += "?" + q;
   return url;
 }
 
 S3Client::Response S3Client::perform(const Request& request) {
-  CURL* curl = as_curl(curl_);
+  CURL* curl = curl_.get();
   curl_easy_reset(curl);
   Response response;
   std::string url = url_for(request.key, request.query);
   std::string sigv4 = "aws:amz:" + config_.region + ":s3";
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  util::CurlErrorBuffer error;
+  util::set_basic_options(curl, error);
   curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
   curl_easy_setopt(curl, CURLOPT_USERNAME, config_.access_key.c_str());
   curl_easy_setopt(curl, CURLOPT_PASSWORD, config_.secret_key.c_str());
   if (!config_.ca_bundle.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, config_.ca_bundle.c_str());
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
   // A connection that stalls for 30 s is dropped and the request retried.
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
   if (request.into) request.into->clear();
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, request.into ? request.into : &response.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
-  if (request.interruptible) {
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress_interruptible);
-  }
-  curl_slist* headers = nullptr;
-  for (const auto& header : request.headers) headers = curl_slist_append(headers, header.c_str());
-  std::string payload_hash = request.has_body ? util::sha256_hex(request.body) : util::sha256_hex("");
-  headers = curl_slist_append(headers, ("x-amz-content-sha256: " + payload_hash).c_str());
-  if (!config_.session_token.empty()) {
-    headers = curl_slist_append(headers, ("x-amz-security-token: " + config_.session_token).c_str());
-  }
+  util::collect_body(curl, request.into ? request.into : &response.body);
+  util::ResponseHead head;
+  util::collect_head(curl, &head);
+  if (request.interruptible) util::abort_on_signal(curl);
+  util::CurlHeaders headers;
+  for (const auto& header : request.headers) headers.add(header);
+  headers.add("x-amz-content-sha256: " + util::sha256_hex(request.has_body ? request.body : std::string_view()));
+  if (!config_.session_token.empty()) headers.add("x-amz-security-token: " + config_.session_token);
   if (request.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
   if (request.has_body) {
-    headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+    headers.add("Content-Type: application/octet-stream");
     // The body is sent with a Content-Length: RGW refuses chunked uploads.
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
   }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  char error[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
   response.curl = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
-  response.curl_error = error[0] ? error : curl_easy_strerror(response.curl);
+  util::CurlErrorBuffer::detach(curl);  // `error` goes with this call
+  response.curl_error = error.describe(response.curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  response.headers = std::move(head.headers);
   // An error's body (its XML code) is read from the response.
   if (request.into && response.status != 200 && response.status != 206) response.body = std::move(*request.into);
   if (response.curl == CURLE_ABORTED_BY_CALLBACK) util::throw_if_interrupted();
@@ -318,7 +245,7 @@ S3Client::Response S3Client::perform(const Request& request) {
 
 namespace {
 bool transient(const S3Client::Response& r) {
-  if (r.curl != CURLE_OK) return transient_curl(r.curl);
+  if (r.curl != CURLE_OK) return util::is_transient(r.curl);
   if (r.status == 500 || r.status == 502 || r.status == 503 || r.status == 504) return true;
   auto code = xml_value(r.body, "Code");
   return code == "SlowDown" || code == "RequestTimeout" || code == "InternalError";
@@ -364,18 +291,22 @@ void S3Client::fail(const Request& request, const Response& response) {
                 response.status, code);
 }
 
+void S3Client::expect(const Request& request, const Response& response, std::initializer_list<long> accepted) {
+  if (response.curl != CURLE_OK || !util::status_in(response.status, accepted)) fail(request, response);
+}
+
 std::optional<std::uint64_t> S3Client::head(const std::string& key) {
   Request request{"HEAD", key};
   auto response = send(request);
   if (response.curl == CURLE_OK && response.status == 404) return std::nullopt;
-  if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+  expect(request, response);
   return std::strtoull(response.headers["content-length"].c_str(), nullptr, 10);
 }
 
 std::string S3Client::etag(const std::string& key) {
   Request request{"HEAD", key};
   auto response = send(request);
-  if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+  expect(request, response);
   return response.headers["etag"];
 }
 
@@ -385,7 +316,7 @@ std::optional<std::string> S3Client::get(const std::string& key) {
   if (response.curl == CURLE_OK && response.status == 404 && xml_value(response.body, "Code") != "NoSuchBucket") {
     return std::nullopt;
   }
-  if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+  expect(request, response);
   return std::move(response.body);
 }
 
@@ -410,7 +341,7 @@ void S3Client::get_range_into(const std::string& key, std::uint64_t offset, std:
     if (response.curl == CURLE_OK && response.status == 412) {
       throw S3Error("object " + key + " in " + where() + " changed while it was read", 412, "PreconditionFailed");
     }
-    if (response.curl != CURLE_OK || (response.status != 206 && response.status != 200)) fail(request, response);
+    expect(request, response, {206, 200});
     if (response.status == 200 && offset == 0 && out.size() <= length) return;
     if (out.size() == length) return;
     if (attempt >= config_.max_attempts) {
@@ -427,16 +358,14 @@ bool S3Client::put_new(const std::string& key, std::string_view body) {
   request.headers.push_back("If-None-Match: *");
   auto response = send(request);
   if (response.curl == CURLE_OK && response.status == 412) return false;
-  if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+  expect(request, response);
   return true;
 }
 
 void S3Client::remove(const std::string& key) {
   Request request{"DELETE", key};
   auto response = send(request);
-  if (response.curl != CURLE_OK || (response.status != 204 && response.status != 200 && response.status != 404)) {
-    fail(request, response);
-  }
+  expect(request, response, {204, 200, 404});
 }
 
 std::vector<S3Object> S3Client::list(const std::string& prefix) {
@@ -447,7 +376,7 @@ std::vector<S3Object> S3Client::list(const std::string& prefix) {
     if (!token.empty()) params.emplace_back("continuation-token", token);
     Request request{"GET", "", query(params)};
     auto response = send(request);
-    if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+    expect(request, response);
     for (auto item : xml_elements(response.body, "Contents")) {
       S3Object object;
       object.key = xml_value(item, "Key");
@@ -469,7 +398,7 @@ std::vector<std::string> S3Client::list_folders(const std::string& prefix) {
     if (!token.empty()) params.emplace_back("continuation-token", token);
     Request request{"GET", "", query(params)};
     auto response = send(request);
-    if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+    expect(request, response);
     for (auto item : xml_elements(response.body, "CommonPrefixes")) {
       std::string folder = xml_value(item, "Prefix").substr(prefix.size());
       if (!folder.empty() && folder.back() == '/') folder.pop_back();
@@ -483,13 +412,13 @@ std::vector<std::string> S3Client::list_folders(const std::string& prefix) {
 void S3Client::check_bucket() {
   Request request{"GET", "", query({{"list-type", "2"}, {"max-keys", "1"}})};
   auto response = send(request);
-  if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+  expect(request, response);
 }
 
 std::string S3Client::create_multipart(const std::string& key) {
   Request request{"POST", key, "uploads="};
   auto response = send(request);
-  if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+  expect(request, response);
   auto id = xml_value(response.body, "UploadId");
   if (id.empty())
     throw S3Error("S3 " + where() + " started a multipart upload of " + key + " without an UploadId", 200, "");
@@ -502,7 +431,7 @@ std::string S3Client::upload_part(const std::string& key, const std::string& upl
   request.body = data;
   request.has_body = true;
   auto response = send(request);
-  if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+  expect(request, response);
   return response.headers["etag"];
 }
 
@@ -519,19 +448,16 @@ void S3Client::complete_multipart(const std::string& key, const std::string& upl
   // Where supported, the server refuses to complete over an existing object.
   request.headers.push_back("If-None-Match: *");
   auto response = send(request);
+  expect(request, response);
   // CompleteMultipartUpload can fail with a 200 and an <Error> body.
-  if (response.curl != CURLE_OK || response.status != 200 || !xml_value(response.body, "Code").empty()) {
-    fail(request, response);
-  }
+  if (!xml_value(response.body, "Code").empty()) fail(request, response);
 }
 
 void S3Client::abort_multipart(const std::string& key, const std::string& upload_id) {
   Request request{"DELETE", key, query({{"uploadId", upload_id}})};
   request.interruptible = false;
   auto response = send(request);
-  if (response.curl != CURLE_OK || (response.status != 204 && response.status != 200 && response.status != 404)) {
-    fail(request, response);
-  }
+  expect(request, response, {204, 200, 404});
 }
 
 std::vector<S3Upload> S3Client::list_multipart(const std::string& prefix) {
@@ -546,7 +472,7 @@ std::vector<S3Upload> S3Client::list_multipart(const std::string& prefix) {
     }
     Request request{"GET", "", query(params)};
     auto response = send(request);
-    if (response.curl != CURLE_OK || response.status != 200) fail(request, response);
+    expect(request, response);
     for (auto item : xml_elements(response.body, "Upload")) {
       uploads.push_back(
           {xml_value(item, "Key"), xml_value(item, "UploadId"), parse_time(xml_value(item, "Initiated"))});

@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <chrono>
+
 #include "dockform/engine/demux.hpp"
+#include "dockform/util/error.hpp"
 #include "dockform/util/process.hpp"
 #include "dockform/util/signals.hpp"
 
@@ -113,9 +116,17 @@ HelperResult run_helper(engine::Engine& engine, const HelperSpec& spec) {
     if (target.size() < (1u << 20)) target.append(bytes);
   });
   char buffer[65536];
-  // Control scripts are short and also run during cleanup after a signal:
-  // they are not interruptible.
+  // Control runs are short and also run during cleanup after a signal: they
+  // are not interruptible. Some touch every entry of a volume (removing a
+  // staging folder), hence the long limit; one that exceeds it hangs, and is
+  // removed (killed) with its container.
+  constexpr auto kLimit = std::chrono::minutes(30);
+  const auto deadline = std::chrono::steady_clock::now() + kLimit;
   for (;;) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw Error("the helper (" + (spec.args.empty() ? std::string("?") : spec.args.front()) + " in volume " +
+                  spec.volume + ") did not finish within " + std::to_string(kLimit.count()) + " min");
+    }
     long n = connection.read_some(buffer, sizeof buffer, std::chrono::milliseconds(200));
     if (n == 0) break;
     if (n > 0) demux.feed(std::string_view(buffer, static_cast<std::size_t>(n)));

@@ -213,8 +213,11 @@ bool Lease::lost() {
   try {
     auto container = engine_.container_inspect(id_);
     if (!container || lease_liveness(*container) != Liveness::alive) lost_ = true;
-  } catch (const std::exception&) {
-    lost_ = true;  // an engine that does not answer cannot vouch for it
+  } catch (const std::exception& e) {
+    // Not rethrown: an engine that does not answer cannot vouch for the
+    // lease, so it counts as lost (the caller stops before changing anything).
+    spdlog::debug("lease {}: inspect failed, taken as lost: {}", id_.substr(0, 12), e.what());
+    lost_ = true;
   }
   return lost_;
 }

@@ -83,6 +83,9 @@ void RestoreHelper::stop_extraction() {
     }
     std::this_thread::sleep_for(100ms);
   }
+  // Going on is safe: the staging folder is removed by the helper itself,
+  // in the same container, or by the next run.
+  spdlog::warn("the extraction in helper {} still runs after 10 s; going on without it", container_.id().substr(0, 12));
 }
 
 int RestoreHelper::extraction_exit_code() {
@@ -124,13 +127,22 @@ void RestoreHelper::finish_swap() {
 
 // Reads the helper's stdout up to a line `marker`; returns what came before.
 // Not interruptible: these steps are short and also run during cleanup.
+// Some touch every entry of the volume (a flush, removing the old content),
+// hence the long limit; a helper that exceeds it hangs (the destructor then
+// kills it and leaves the rest to a helper of its own or the next run).
 std::string RestoreHelper::read_until(const std::string& marker) {
+  constexpr auto kLimit = 30min;
+  const auto deadline = std::chrono::steady_clock::now() + kLimit;
   char buffer[16384];
   for (;;) {
     if (auto at = find_line(out_, marker); at != std::string::npos) {
       auto before = out_.substr(0, at);
       out_.erase(0, at + marker.size() + 1);
       return before;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw Error("the restore helper for volume " + volume_ + " did not say " + marker + " within " +
+                  std::to_string(kLimit.count()) + " min");
     }
     long n = container_.connection().read_some(buffer, sizeof buffer, 200ms);
     if (n == 0) fail("stopped before it said " + marker);

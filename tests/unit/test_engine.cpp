@@ -1,6 +1,6 @@
 // Engine plumbing that needs no daemon: endpoint resolution (environment and
 // Docker CLI context store), the attach stream demultiplexer, daemon error
-// bodies and URL encoding.
+// bodies.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -419,7 +419,7 @@ TEST(EngineDemuxerBasics, MalformedHeaderThrows) {
 }
 
 // ---------------------------------------------------------------------------
-// daemon_message, url_encode
+// daemon_message (url_encode is tested with the curl layer: test_curl.cpp)
 
 TEST(EngineDaemonMessage, ExtractsTheMessageField) {
   EXPECT_EQ(daemon_message(R"({"message":"No such volume: data"})"), "No such volume: data");
@@ -438,22 +438,6 @@ TEST(EngineDaemonMessage, FallsBackToTheBody) {
 TEST(EngineDaemonMessage, EmptyBodyGivesAPlaceholder) {
   EXPECT_FALSE(daemon_message("").empty());
   EXPECT_FALSE(daemon_message("\n").empty());
-}
-
-TEST(EngineUrlEncode, UnreservedCharactersPassThrough) {
-  EXPECT_EQ(url_encode(""), "");
-  EXPECT_EQ(url_encode("myapp_data-1.2~x"), "myapp_data-1.2~x");
-  EXPECT_EQ(url_encode("ABCxyz0189"), "ABCxyz0189");
-}
-
-TEST(EngineUrlEncode, EverythingElseIsPercentEncoded) {
-  EXPECT_EQ(url_encode("a b"), "a%20b");
-  EXPECT_EQ(url_encode("a/b?c=d&e#f"), "a%2Fb%3Fc%3Dd%26e%23f");
-  EXPECT_EQ(url_encode("100%"), "100%25");
-  EXPECT_EQ(url_encode(R"({"label":["a=b"]})"), "%7B%22label%22%3A%5B%22a%3Db%22%5D%7D");
-  EXPECT_EQ(url_encode("\xc3\xa9"), "%C3%A9");
-  EXPECT_EQ(url_encode(std::string("\x00\x7f\xff", 3)), "%00%7F%FF");
-  EXPECT_EQ(url_encode("+"), "%2B");
 }
 
 }  // namespace

@@ -103,7 +103,4 @@ class Engine {
   std::string api_version_ = "1.41";
 };
 
-// Percent-encodes a query parameter value.
-std::string url_encode(const std::string& text);
-
 }  // namespace dockform::engine

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "dockform/engine/endpoint.hpp"
+#include "dockform/util/curl.hpp"
 #include "dockform/util/error.hpp"
 
 namespace dockform::engine {
@@ -37,7 +38,7 @@ struct Response {
 // so a TLS endpoint stays encrypted and an ssh endpoint goes through ssh.
 class RawConnection {
  public:
-  RawConnection(void* curl, int fd, std::unique_ptr<SshDialer> ssh = nullptr);
+  RawConnection(util::CurlEasy curl, int fd, std::unique_ptr<SshDialer> ssh = nullptr);
   ~RawConnection();
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;
@@ -62,10 +63,12 @@ class RawConnection {
 
  private:
   bool send_outgoing();
-  [[noreturn]] void fail(int code) const;
-  void* curl_;
-  int fd_;
+  [[noreturn]] void fail(CURLcode code) const;
+  // ssh_ before curl_: the handle goes first, and closing its socket ends the
+  // ssh process.
   std::unique_ptr<SshDialer> ssh_;
+  util::CurlEasy curl_;
+  int fd_;
   std::string pending_;   // bytes read past the response headers
   std::string outgoing_;  // taken by write_some, not yet sent; resent unchanged (as TLS requires)
 };
@@ -97,17 +100,25 @@ class HttpClient {
                                         const std::string& json_body);
 
  private:
-  void* prepare(void* curl, const std::string& method, const std::string& path, const std::string& body, SshDialer* ssh,
-                const std::string& content_type = "application/json");
+  // Sets up a request on `curl`; the returned header list must outlive the transfer.
+  util::CurlHeaders prepare(CURL* curl, const std::string& method, const std::string& path, const std::string& body,
+                            SshDialer* ssh, const std::string& content_type = "application/json");
   // Where and how to connect: socket path, TLS files, ssh.
-  void connection_options(void* curl, SshDialer* ssh);
+  void connection_options(CURL* curl, SshDialer* ssh);
   std::unique_ptr<SshDialer> make_dialer() const;
-  [[noreturn]] void fail_transport(int code, const std::string& detail, SshDialer* ssh) const;
+  // The connection of a hijack: connected (TLS done), the request still ours to send.
+  util::CurlEasy connect_only(const std::string& what, SshDialer* ssh);
+  // Reads the answer to a hijack's request; throws EngineError unless it is 101 or 200.
+  void read_upgrade_answer(RawConnection& connection, const std::string& path,
+                           std::chrono::steady_clock::time_point deadline) const;
+  [[noreturn]] void fail_transport(CURLcode code, const std::string& detail, SshDialer* ssh) const;
   Endpoint endpoint_;
   EnvLookup env_;
+  // Destroyed in reverse: libcurl's handle first, since closing its
+  // connections ends their ssh processes.
   std::unique_ptr<SshDialer> ssh_;  // the control handle's ssh processes
-  void* curl_;                      // reused for control calls (keeps the connection alive)
-  char error_text_[256] = {};       // libcurl's detail for the last failed call
+  util::CurlEasy curl_;             // reused for control calls (keeps the connection alive)
+  util::CurlErrorBuffer error_;     // libcurl's detail for the last failed call
 };
 
 // Extracts {"message": ...} from a daemon error body, or the body itself.

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "dockform/engine/endpoint.hpp"
+#include "dockform/util/curl.hpp"
+#include "dockform/util/fd.hpp"
 
 namespace dockform::engine {
 
@@ -27,8 +29,8 @@ class SshDialer {
   SshDialer(const SshDialer&) = delete;
   SshDialer& operator=(const SshDialer&) = delete;
 
-  // Installs the socket callbacks on a libcurl handle (a CURL*).
-  void attach(void* curl);
+  // Installs the socket callbacks on a libcurl handle.
+  void attach(CURL* curl);
   // Starts an ssh process; returns the socket libcurl uses, or -1 (the reason
   // then is in diagnostics()).
   int open();
@@ -41,13 +43,13 @@ class SshDialer {
  private:
   struct Process {
     pid_t pid = -1;
-    int fd = -1;      // the socket libcurl connects
-    int err_fd = -1;  // read end of ssh's stderr
+    util::Fd fd;      // the socket libcurl connects
+    util::Fd err_fd;  // read end of ssh's stderr
   };
   void drain(Process& process, int wait_ms);
   void end(Process& process);
   std::string socket_path() const;
-  int listen_socket();
+  util::Fd listen_socket();
 
   std::vector<std::string> command_;
   std::string dir_;  // private folder of the listening socket

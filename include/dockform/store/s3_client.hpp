@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dockform/util/curl.hpp"
 #include "dockform/util/error.hpp"
 
 namespace dockform::store {
@@ -69,7 +70,6 @@ class S3Error : public Error {
 class S3Client {
  public:
   S3Client(S3Config config, std::string bucket);
-  ~S3Client();
   S3Client(const S3Client&) = delete;
   S3Client& operator=(const S3Client&) = delete;
 
@@ -116,11 +116,13 @@ class S3Client {
   Response perform(const Request& request);
   Response send(const Request& request);
   [[noreturn]] void fail(const Request& request, const Response& response);
+  // Throws (fail) unless the request was answered with one of `accepted`.
+  void expect(const Request& request, const Response& response, std::initializer_list<long> accepted = {200});
   std::string url_for(const std::string& key, const std::string& query) const;
 
   S3Config config_;
   std::string bucket_;
-  void* curl_ = nullptr;
+  util::CurlEasy curl_;
 };
 
 // The text of an XML element: the five named entities and character
