@@ -118,9 +118,22 @@ std::unique_ptr<ByteSource> open_local_file(const std::filesystem::path& file) {
   return std::make_unique<LocalFile>(file);
 }
 
+// A stream has no name: its first bytes say what it is.
+SnapshotFormat format_by_head(const std::string& head) {
+  if (head.starts_with("age-encryption.org/") || head.starts_with("-----BEGIN AGE")) {
+    return SnapshotFormat::tar_zst_age;
+  }
+  if (util::has_zstd_magic(reinterpret_cast<const unsigned char*>(head.data()), head.size())) {
+    return SnapshotFormat::tar_zst;
+  }
+  if (head.empty()) throw Error("standard input is empty: no snapshot came", Exit::refused);
+  return SnapshotFormat::tar;  // the ustar check names anything else
+}
+
 SnapshotFormat detect_format(ByteSource& source) {
-  auto format = format_by_name(source.name());
-  return check_head(source.name(), format, source.read_head(512));
+  std::string head = source.read_head(512);
+  auto format = source.name() == "-" ? format_by_head(head) : format_by_name(source.name());
+  return check_head(source.name() == "-" ? "on standard input" : source.name(), format, head);
 }
 
 SnapshotFormat detect_format(const std::filesystem::path& file) {

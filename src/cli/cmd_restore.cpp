@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <iostream>
 
 #include "commands.hpp"
@@ -16,6 +18,7 @@ struct RestoreFlags {
   bool stop_containers = false;
   std::optional<int> stop_timeout;
   core::IdentityFlags keys;
+  std::string sidecar_file;
   bool json = false;
 };
 
@@ -44,8 +47,19 @@ int run_restore(core::Session& session, const RestoreFlags& flags) {
   }
   ops::RestoreOptions options;
   options.volume = flags.volume;
-  options.snapshot = store::is_s3_url(flags.snapshot) ? std::filesystem::path(flags.snapshot)
-                                                      : std::filesystem::absolute(flags.snapshot);
+  bool from_stdin = flags.snapshot == "-";
+  if (from_stdin && ::isatty(STDIN_FILENO)) {
+    throw Error(
+        "standard input is a terminal: pipe the snapshot in (e.g. ssh HOST dockform volume snapshot "
+        "VOLUME -o - | dockform volume restore VOLUME -) or give a file",
+        Exit::usage);
+  }
+  if (!from_stdin && !flags.sidecar_file.empty()) {
+    throw Error("--sidecar FILE goes with - (standard input); a file's sidecar is found beside it", Exit::usage);
+  }
+  options.snapshot = from_stdin || store::is_s3_url(flags.snapshot) ? std::filesystem::path(flags.snapshot)
+                                                                    : std::filesystem::absolute(flags.snapshot);
+  options.sidecar_file = flags.sidecar_file;
   options.force = flags.force;
   options.stop_containers = flags.stop_containers;
   options.stop_timeout = flags.stop_timeout;
@@ -56,9 +70,9 @@ int run_restore(core::Session& session, const RestoreFlags& flags) {
     print_json(result_json(result));
     return 0;
   }
-  std::cout << "restored " << result.snapshot.string() << " into volume " << result.volume << "\n  "
-            << result.file_count << " files, " << util::human_bytes(result.uncompressed_bytes) << " in "
-            << result.seconds << " s, checksum "
+  std::cout << "restored " << (from_stdin ? std::string("standard input") : result.snapshot.string()) << " into volume "
+            << result.volume << "\n  " << result.file_count << " files, "
+            << util::human_bytes(result.uncompressed_bytes) << " in " << result.seconds << " s, checksum "
             << (result.checksum_verified ? "verified" : "not verified (no sidecar)");
   if (!result.containers_stopped.empty()) {
     std::cout << "\n  containers stopped for " << result.downtime_seconds << " s and started again:";
@@ -73,7 +87,8 @@ void add_restore_command(CLI::App& volume, CliState& state) {
   auto flags = std::make_shared<RestoreFlags>();
   auto* cmd = volume.add_subcommand("restore", "Restore a snapshot (.tar.zst, .tar.zst.age or .tar) into a volume");
   cmd->add_option("volume", flags->volume, "Volume to restore into")->required();
-  cmd->add_option("snapshot", flags->snapshot, "Snapshot file")->required();
+  cmd->add_option("snapshot", flags->snapshot, "Snapshot file, s3:// URL, or - for standard input")->required();
+  cmd->add_option("--sidecar", flags->sidecar_file, "With -: the snapshot's sidecar JSON, for the checksum and counts");
   cmd->add_flag("--force", flags->force, "Replace the content of a non-empty volume");
   cmd->add_flag("--stop-containers", flags->stop_containers,
                 "Stop the containers that use the volume for the swap and start the running ones again");

@@ -1,5 +1,7 @@
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <iostream>
 
 #include "commands.hpp"
@@ -23,8 +25,33 @@ struct SnapshotFlags {
   std::vector<std::string> excludes;
   bool if_changed = false;
   core::RecipientFlags keys;
+  std::string sidecar_file;
   bool json = false;
 };
+
+// `-o -`: the snapshot is the only thing on standard output, and goes to a
+// file or a pipe. Refused combinations say what to use instead.
+void check_stream_flags(const SnapshotFlags& flags) {
+  bool streaming = flags.output == "-";
+  if (!streaming) {
+    if (!flags.sidecar_file.empty()) throw Error("--sidecar FILE goes with -o - (standard output)", Exit::usage);
+    return;
+  }
+  if (flags.all) throw Error("-o - takes one volume: one stream holds one snapshot, not --all", Exit::usage);
+  if (flags.json) {
+    throw Error(
+        "--json prints on standard output, which -o - fills with the snapshot; the result is in the "
+        "sidecar: add --sidecar FILE",
+        Exit::usage);
+  }
+  if (flags.if_changed) throw Error("--if-changed has nothing to compare with on standard output", Exit::usage);
+  if (::isatty(STDOUT_FILENO)) {
+    throw Error(
+        "standard output is a terminal: redirect -o - to a file or a pipe (e.g. | ssh HOST dockform "
+        "volume restore VOLUME -)",
+        Exit::usage);
+  }
+}
 
 // The manifest's patterns for the volume (when it declares it), then --exclude's.
 std::vector<std::string> excludes_for(core::Session& session, const std::string& volume,
@@ -69,28 +96,32 @@ nlohmann::ordered_json result_json(const ops::SnapshotResult& result) {
   return out;
 }
 
+// On standard error when the snapshot itself is on standard output.
 void print_result(const ops::SnapshotResult& result) {
+  std::ostream& out = result.data_file == "-" ? std::cerr : std::cout;
   if (result.unchanged) {
-    std::cout << "volume " << result.sidecar.volume_name << " is unchanged since " << result.data_file.string()
-              << ": nothing written" << std::endl;
+    out << "volume " << result.sidecar.volume_name << " is unchanged since " << result.data_file.string()
+        << ": nothing written" << std::endl;
     return;
   }
-  std::cout << "snapshot of " << result.sidecar.volume_name << " written to " << result.data_file.string() << "\n"
-            << "  " << result.sidecar.file_count << " files, " << util::human_bytes(result.sidecar.uncompressed_bytes)
-            << " -> " << util::human_bytes(result.compressed_bytes) << " in " << result.seconds << " s, sha256 "
-            << result.sidecar.checksum;
+  out << "snapshot of " << result.sidecar.volume_name << " written to "
+      << (result.data_file == "-" ? std::string("standard output") : result.data_file.string()) << "\n"
+      << "  " << result.sidecar.file_count << " files, " << util::human_bytes(result.sidecar.uncompressed_bytes)
+      << " -> " << util::human_bytes(result.compressed_bytes) << " in " << result.seconds << " s, sha256 "
+      << result.sidecar.checksum;
   if (const auto& encryption = result.sidecar.encryption) {
-    std::cout << "\n  encrypted (age) "
-              << (encryption->passphrase ? std::string("with a passphrase")
-                                         : "to " + std::to_string(encryption->recipients.size()) + " recipient(s)");
+    out << "\n  encrypted (age) "
+        << (encryption->passphrase ? std::string("with a passphrase")
+                                   : "to " + std::to_string(encryption->recipients.size()) + " recipient(s)");
   }
-  std::cout << std::endl;
+  out << std::endl;
 }
 
 int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
   if (flags.all == !flags.volume.empty()) {
     throw Error("give either a volume name or --all", Exit::usage);
   }
+  check_stream_flags(flags);
   ops::SnapshotOptions options;
   options.base_dir = snapshot_base(session, flags.output);
   if (flags.note_given) options.note = flags.note;
@@ -100,6 +131,7 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
   options.hook_timeout = flags.hook_timeout;
   options.helper_image = session.helper_image();
   options.if_changed = flags.if_changed;
+  options.sidecar_file = flags.sidecar_file;
   // Keys first: a bad key or file fails the run before any work.
   auto recipients = core::resolve_recipients(flags.keys, &session.manifest(), manifest::process_env());
   options.recipients = std::move(recipients.keys);
@@ -154,7 +186,10 @@ void add_snapshot_command(CLI::App& volume, CliState& state) {
       "snapshot", "Snapshot a volume into a .tar.zst file (.tar.zst.age when encrypted) and its JSON sidecar");
   cmd->add_option("volume", flags->volume, "Volume to snapshot");
   cmd->add_flag("--all", flags->all, "Snapshot every volume the manifest declares");
-  cmd->add_option("-o,--output", flags->output, "Folder for snapshots (default <manifest dir>/.dockform/snapshots)");
+  cmd->add_option("-o,--output", flags->output,
+                  "Folder or s3://BUCKET[/PREFIX] for snapshots (default <manifest dir>/.dockform/snapshots); "
+                  "- for standard output");
+  cmd->add_option("--sidecar", flags->sidecar_file, "With -o -: write the sidecar JSON to FILE");
   cmd->add_option("--note", flags->note, "Note stored in the sidecar")->each([flags](const std::string&) {
     flags->note_given = true;
   });

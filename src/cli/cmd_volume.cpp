@@ -4,6 +4,7 @@
 namespace dockform::cli {
 
 std::filesystem::path snapshot_base(core::Session& session, const std::string& output_flag) {
+  if (output_flag == "-") return "-";
   if (store::is_s3_url(output_flag)) return store::parse_s3_url(output_flag).text();
   if (!output_flag.empty()) return std::filesystem::absolute(output_flag);
   return session.manifest().dir / ".dockform" / "snapshots";

@@ -94,8 +94,10 @@ Checks check_file(const RestoreOptions& options, archive::ByteSource& source, co
   check_keys(options, source, checks.format, result);
   auto found = archive::find_sidecar(source);
   if (!found) {
-    warn(result, "no sidecar beside " + options.snapshot.string() +
-                     ": the checksum cannot be verified; the zstd frames and the tar structure still are");
+    warn(result, (options.snapshot == "-" ? std::string("no --sidecar for standard input")
+                                          : "no sidecar beside " + options.snapshot.string()) +
+                     ": the checksum and the counts cannot be verified; the zstd frames (and age's chunks), the "
+                     "tar structure and the safety rules still are");
     checks.uncompressed_size = archive::uncompressed_size_hint(source, checks.format);
     return checks;
   }
@@ -264,7 +266,7 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   result.volume = options.volume;
   result.snapshot = options.snapshot;
   // Checks first: nothing is stopped and no byte of the volume changes before they pass.
-  auto source = store::open_snapshot(options.snapshot.string());
+  auto source = store::open_snapshot(options.snapshot.string(), options.sidecar_file);
   auto checks = check_file(options, *source, inspect_volume(engine, options.volume), result);
   volume::remove_stale_helpers(engine);
   auto image = volume::resolve_helper_image(engine, options.helper_image);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -245,8 +247,10 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
   auto image = volume::resolve_helper_image(engine, options.helper_image);
 
   // A folder, or s3://BUCKET[/PREFIX]: checked before any container is stopped.
-  auto sink = store::open_sink(options.base_dir.string(), options.volume, start, result.sidecar.spec_hash,
-                               store::data_extension(!options.recipients.empty()));
+  auto extension = store::data_extension(!options.recipients.empty());
+  auto sink = options.base_dir == "-" ? store::open_stream_sink(STDOUT_FILENO, options.sidecar_file, start, extension)
+                                      : store::open_sink(options.base_dir.string(), options.volume, start,
+                                                         result.sidecar.spec_hash, extension);
   StoppedContainers stopped(engine, options.volume, image);
   stopped.set_stop_timeout(options.stop_timeout);
   quiesce(engine, options, stopped);

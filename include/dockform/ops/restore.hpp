@@ -15,7 +15,8 @@ namespace dockform::ops {
 
 struct RestoreOptions {
   std::string volume;
-  std::filesystem::path snapshot;
+  std::filesystem::path snapshot;  // a file, an s3:// URL, or "-" for standard input
+  std::string sidecar_file;        // with "-": the sidecar (none when empty)
   bool force = false;
   bool stop_containers = false;
   std::optional<int> stop_timeout;  // --stop-timeout; else each container's own

@@ -15,7 +15,8 @@ namespace dockform::ops {
 
 struct SnapshotOptions {
   std::string volume;
-  std::filesystem::path base_dir;  // the volume's snapshots go to base_dir/<volume>/
+  std::filesystem::path base_dir;  // the volume's snapshots go to base_dir/<volume>/; "-": standard output
+  std::string sidecar_file;        // with base_dir "-": where the sidecar goes (none when empty)
   std::optional<std::string> note;
   int level = 3;
   bool stop_containers = false;

@@ -38,4 +38,10 @@ class SnapshotSink {
 std::unique_ptr<SnapshotSink> open_sink(const std::string& base, const std::string& volume, std::time_t start,
                                         const std::string& spec_hash, const std::string& extension);
 
+// `-o -`: the data goes to `fd` as it comes (nothing can be taken back, so a
+// failed run leaves its reader a cut stream, which restore refuses); the
+// sidecar to `sidecar_file` (replaced atomically) when one is given.
+std::unique_ptr<SnapshotSink> open_stream_sink(int fd, const std::string& sidecar_file, std::time_t start,
+                                               const std::string& extension);
+
 }  // namespace dockform::store

@@ -11,6 +11,7 @@ namespace dockform::store {
 inline constexpr std::size_t kS3ReadChunk = 8u << 20;
 
 // Throws Error naming the file or object when it cannot be opened.
-std::unique_ptr<archive::ByteSource> open_snapshot(const std::string& location);
+// "-" is standard input, whose sidecar is `sidecar_file` (none when empty).
+std::unique_ptr<archive::ByteSource> open_snapshot(const std::string& location, const std::string& sidecar_file = "");
 
 }  // namespace dockform::store
