@@ -149,28 +149,22 @@ pass() {
 
 # ---- shared by several tests -------------------------------------------------
 
-# json_value KEY...: prints the value at KEY... of the JSON document on stdin
-# (a string as it is, anything else as JSON).
-json_value() {
-  python3 -c 'import json,sys
-v = json.load(sys.stdin)
-for k in sys.argv[1:]: v = v[k]
-print(v if isinstance(v, str) else json.dumps(v))' "$@"
-}
-
-# json_get FIELD: FIELD of the JSON in $OUT, printed as JSON.
-json_get() {
-  python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])[sys.argv[2]]))' "$OUT" "$1" ||
-    fail "field $1 missing from the JSON output"
-}
-
-# json_field FIELD[.SUB...] [JSON]: a field of the JSON in $OUT (or in JSON),
-# a string printed raw, anything else as JSON; fails the test when missing.
+# json_field [--json] FIELD[.SUB...] [FILE]: a field of the JSON in $OUT (or in
+# FILE), a string printed raw and anything else as JSON (with --json everything
+# as JSON); a number in the path indexes a list. Fails the test when the field
+# is missing or the JSON cannot be read.
 json_field() {
+  local as=raw
+  if [[ $1 == --json ]]; then
+    as=json
+    shift
+  fi
   python3 -c 'import json,sys
-v = json.loads(sys.argv[1])
-for k in sys.argv[2].split("."): v = v[k]
-print(v if isinstance(v, str) else json.dumps(v))' "${2:-$OUT}" "$1" || fail "field $1 missing from the JSON output: ${2:-$OUT}"
+field, how = sys.argv[1:3]
+v = json.load(open(sys.argv[3], encoding="utf-8") if len(sys.argv) > 3 else sys.stdin)
+for k in field.split("."): v = v[int(k)] if isinstance(v, list) else v[k]
+print(json.dumps(v) if how == "json" or not isinstance(v, str) else v)' "$1" "$as" "${@:2:1}" <<<"$OUT" ||
+    fail "field $1 missing from ${2:-the JSON output}"
 }
 
 # files_under DIR: every non-folder below DIR, sorted (nothing when DIR is missing).
@@ -202,11 +196,6 @@ second_engine_stop() {
   [[ -n ${_SHARED_HOST:-} ]] || return 0
   dockform_engine_stop >/dev/null 2>&1 || true
   export DOCKER_HOST=$_SHARED_HOST
-}
-
-# jfield FILE EXPR: prints a value of a JSON file (python expression over d).
-jfield() {
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1], encoding="utf-8")); v=eval(sys.argv[2]); print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2"
 }
 
 # assert_no_leftovers VOLUME WHAT: no .dockform-* entry at VOLUME's root, and

@@ -45,7 +45,7 @@ vol_exec "$src" sh -euc '
 '
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_value data_file <<<"$OUT")
+snap=$(json_field data_file)
 sidecar=${snap%.tar.zst}.json
 want_src=$(tree_listing "$src")
 

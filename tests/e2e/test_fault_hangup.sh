@@ -76,7 +76,7 @@ no_helpers 1 "$big" "$pid"
 # ------------------------------------------------------------------ 2. SIGHUP during a restore
 run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot for the restore"
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+snap=$(json_field data_file)
 vol_exec "$target" sh -c 'echo old > /v/old.txt; mkdir /v/keep; echo deep > /v/keep/f' || fail "filling $target"
 before=$(tree_listing "$target")
 "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/2.out" 2>"$TEST_TMP/2.err" </dev/null &

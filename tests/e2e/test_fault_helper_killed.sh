@@ -73,7 +73,7 @@ assert_eq "" "$(helpers_of "$big")" "helper containers left after the snapshot's
 
 run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot of $big after the killed one"
-snap=$(json_value data_file <<<"$OUT")
+snap=$(json_field data_file)
 
 # ------------------------------------------------------------------ restore
 # The staging folder is watched from a container labelled io.dockform.helper

@@ -46,7 +46,7 @@ fault_trap "dockform-lock-$target"
 snapshot_of() {
   run_df -c "$M" volume snapshot "$1" -o "$TEST_TMP/snaps" --level 1 --json
   assert_eq 0 "$RC" "snapshot of $1"
-  json_value data_file <<<"$OUT"
+  json_field data_file
 }
 # live_listing VOLUME: tree_listing without the .dockform-* entries and the counts.
 live_listing() {
@@ -340,7 +340,7 @@ echo "--- snapshot after d1:"$'\n'"$ERR"
 if ((RC != 0)); then
   problems+=("d1: snapshot after a killed restore failed (exit $RC): $ERR")
 else
-  data=$(json_value data_file <<<"$OUT")
+  data=$(json_field data_file)
   members=$(archive_names "$data")
   [[ $members != *".dockform-"* ]] ||
     problems+=("d1: the snapshot taken after a killed restore archives the staging folder: $(grep -c '\.dockform-' <<<"$members") members named .dockform-*")
@@ -371,7 +371,7 @@ echo "--- snapshot after d2:"$'\n'"$ERR"
 if ((RC != 0)); then
   problems+=("d2: snapshot after an interrupted swap failed (exit $RC): $ERR")
 else
-  data=$(json_value data_file <<<"$OUT")
+  data=$(json_field data_file)
   members=$(archive_names "$data")
   [[ $members != *".dockform-"* ]] ||
     problems+=("d2: the snapshot taken after an interrupted swap archives $(grep -c '\.dockform-' <<<"$members") members named .dockform-* (old and staged content)")

@@ -107,7 +107,7 @@ df_pid=$!
 catch_helper "$big" snapshot "$TEST_TMP/snap-helper.json" || fail "no snapshot helper seen while the snapshot ran"
 wait_df "snapshot of $big"
 check_helper "$TEST_TMP/snap-helper.json" ro DAC_READ_SEARCH DAC_OVERRIDE SYS_ADMIN
-snap=$(json_value data_file <"$TEST_TMP/bg.out")
+snap=$(json_field data_file "$TEST_TMP/bg.out")
 
 # ------------------------------------------------------------------ restore helper and lock
 "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/bg.out" 2>"$TEST_TMP/bg.err" </dev/null &

@@ -107,12 +107,12 @@ fi
 assert_eq "" "$(helpers_of_big)" "helper containers after the next snapshot"
 mapfile -t after < <(files_under "$kdir")
 assert_eq 2 "${#after[@]}" "files after the next snapshot (one data file and its sidecar, no temporary): ${after[*]}"
-data=$(json_value data_file <<<"$OUT")
+data=$(json_field data_file)
 assert_file_exists "$data" "data file of the next snapshot"
 assert_file_exists "${data%.tar.zst}.json" "sidecar of the next snapshot"
 zstd -q -t "$data" || fail "zstd -t rejects $data"
 assert_eq "$(sha256sum <"$data" | cut -c1-64)" \
-  "$(json_value checksum tar_zst <"${data%.tar.zst}.json")" \
+  "$(json_field checksum.tar_zst "${data%.tar.zst}.json")" \
   "the sidecar's checksum of the next snapshot"
 
 pass

@@ -68,7 +68,7 @@ vol_exec "$src" sh -euc '
 want=$(tree_listing "$src")
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_value data_file <<<"$OUT")
+snap=$(json_field data_file)
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$target" sh -euc 'cd /v; i=0; while [ $i -lt 1000 ]; do echo "old $i" > "o$i"; i=$((i+1)); done'
 start_app
@@ -215,8 +215,8 @@ engine create --name "$record" --network none --log-driver none \
 assert_eq true "$(running "$app")" "$app runs while the record names it"
 run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/adopt" --stop-containers --json
 assert_eq 0 "$RC" "snapshot --stop-containers with a record naming a running container"
-assert_eq "[\"$app\"]" "$(json_get containers_stopped)" "--json containers_stopped names $app once"
-assert_eq "[\"$app\"]" "$(json_get containers_started)" "--json containers_started names $app once"
+assert_eq "[\"$app\"]" "$(json_field --json containers_stopped)" "--json containers_stopped names $app once"
+assert_eq "[\"$app\"]" "$(json_field --json containers_started)" "--json containers_started names $app once"
 assert_eq true "$(running "$app")" "$app runs after the snapshot"
 assert_no_record "after snapshot --stop-containers of a running recorded container"
 

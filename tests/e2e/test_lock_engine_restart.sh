@@ -36,7 +36,7 @@ vol_exec "$src" sh -c 'i=0; while [ $i -lt 30 ]; do dd if=/dev/urandom of=/v/r$i
   fail "filling $src"
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+snap=$(json_field data_file)
 want=$(tree_listing "$src")
 vol_exec "$target" sh -c 'echo old > /v/old.txt' || fail "filling $target"
 

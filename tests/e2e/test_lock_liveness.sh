@@ -53,7 +53,7 @@ trap _lock_test_exit EXIT
 vol_exec "$src" sh -c 'echo one > /v/a; mkdir /v/d; echo two > /v/d/b' || fail "filling $src"
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+snap=$(json_field data_file)
 want=$(tree_listing "$src")
 
 # lock_labels OWNER HOST [LEASE]: the labels a holder writes (LEASE "" = dockform 0.6).
@@ -188,7 +188,7 @@ vol_exec "$src" sh -c 'i=0; while [ $i -lt 30 ]; do dd if=/dev/urandom of=/v/r$i
   fail "growing $src"
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot of the grown $src"
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+snap=$(json_field data_file)
 want=$(tree_listing "$src")
 # start_holder: a real restore in the background, once its lock runs and it extracts.
 start_holder() {

@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/remote.sh"
 
 over ssh version --json
 assert_eq 0 "$RC" "version over ssh"
-assert_eq ssh "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["endpoint"]["transport"])' "$OUT")" "transport"
+assert_eq ssh "$(json_field endpoint.transport)" "transport"
 assert_not_contains "$OUT" '"engine": null' "the engine answers over ssh"
 assert_no_ssh_left
 

@@ -23,7 +23,7 @@ engine volume create "$live" >/dev/null
 fill_tricky "$src"
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_value data_file <<<"$OUT")
+snap=$(json_field data_file)
 sidecar=${snap%.tar.zst}.json
 
 vol_exec "$live" sh -euc '
@@ -63,7 +63,7 @@ cmp -s "$snap" "$TEST_TMP/flip/flipped.tar.zst" && fail "the byte flip did not c
 run_df -c "$M" volume restore "$live" "$TEST_TMP/flip/flipped.tar.zst" --force --stop-containers
 # Whatever noticed it first (zstd's frame checksum, the tar parser), the
 # message is a checksum mismatch naming both digests.
-want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checksum"]["tar_zst"])' "$sidecar")
+want=$(json_field checksum.tar_zst "$sidecar")
 have=$(sha256sum "$TEST_TMP/flip/flipped.tar.zst" | cut -d' ' -f1)
 assert_eq 3 "$RC" "restore of a snapshot with a flipped byte"
 assert_contains "$ERR" "checksum mismatch: sidecar says $want, the file has $have" "flipped byte message"

@@ -39,7 +39,7 @@ new_full=$(tree_listing "$big")
 new_live=$(live_listing "$big")
 run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot of $big"
-snap=$(json_value data_file <<<"$OUT")
+snap=$(json_field data_file)
 
 vol_exec "$target" sh -euc '
   cd /v
@@ -92,7 +92,7 @@ assert_eq 0 "$RC" "restore after the killed one"
 echo "--- stderr of the recovering run:"
 echo "$ERR"
 assert_contains "$ERR" "interrupted restore" "the rerun says it cleaned up after the interrupted restore"
-recovered=$(json_get recovered)
+recovered=$(json_field --json recovered)
 [[ $recovered != "[]" ]] || fail "--json recovered is empty after an interrupted restore"
 assert_contains "$recovered" ".dockform-" "--json recovered names what was cleaned up"
 got=$(tree_listing "$target")

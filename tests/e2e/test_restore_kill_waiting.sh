@@ -36,7 +36,7 @@ want=$(tree_listing "$src")
 want_files=$(vol_exec "$src" sh -c 'cd /v && find . | sort')
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_value data_file <<<"$OUT")
+snap=$(json_field data_file)
 
 vol_exec "$target" sh -euc 'cd /v; echo old > old.txt; echo olddot > .olddot; mkdir -p keep && echo deep > keep/f'
 old_live=$(live_listing "$target")
@@ -88,7 +88,7 @@ assert_contains "$ERR" "left by an interrupted restore" "... left by an interrup
 # engine has not removed it yet, one this boot's dead process left): never a refusal.
 assert_not_contains "$ERR" "another dockform run" "the next run is not refused by the killed run's lock"
 assert_contains "$ERR" "containers stopped by an interrupted dockform run: $app" "the next run adopts the stopped user"
-assert_eq "[\"$app\"]" "$(json_get containers_started)" "--json containers_started"
+assert_eq "[\"$app\"]" "$(json_field --json containers_started)" "--json containers_started"
 assert_eq "true" "$(engine inspect --format '{{.State.Running}}' "$app")" "$app runs again"
 engine rm -f "$app" >/dev/null
 got=$(tree_listing "$target")

@@ -22,7 +22,7 @@ vol_exec "$big" sh -c '
 
 /usr/bin/time -v "$DOCKFORM" -c "$M" volume snapshot "$big" -o "$S3_BASE" --json >"$TEST_TMP/snap.json" 2>"$TEST_TMP/snap.time" ||
   fail "snapshot of 300 MB to the bucket: $(tail -5 "$TEST_TMP/snap.time")"
-url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["data_file"])' "$TEST_TMP/snap.json")
+url=$(json_field data_file "$TEST_TMP/snap.json")
 /usr/bin/time -v "$DOCKFORM" -c "$M" volume restore "$dst" "$url" >/dev/null 2>"$TEST_TMP/restore.time" ||
   fail "restore of 300 MB from the bucket: $(tail -5 "$TEST_TMP/restore.time")"
 assert_eq "$(vol_exec "$big" sha256sum /v/random /v/text)" "$(vol_exec "$dst" sha256sum /v/random /v/text)" \
