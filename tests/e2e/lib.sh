@@ -173,6 +173,18 @@ files_under() {
   find "$1" -mindepth 1 -not -type d | sort
 }
 
+# run_user NAME VOLUME [RUN-FLAG...]: starts NAME, a busybox container with
+# VOLUME mounted at /data that ends at once on SIGTERM.
+run_user() {
+  local name=$1 vol=$2
+  shift 2
+  engine run -d --name "$name" --network none "$@" -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+    sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+}
+
+# running CONTAINER: true or false (nothing, and a failed status, when it does not exist).
+running() { engine inspect -f '{{.State.Running}}' "$1"; }
+
 # state_of CONTAINER: "running|StartedAt", to tell a container that was
 # restarted from one that was never stopped.
 state_of() { engine inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
@@ -198,13 +210,27 @@ second_engine_stop() {
   export DOCKER_HOST=$_SHARED_HOST
 }
 
+# helpers_of [-a] VOLUME: the ids of dockform's running helper containers for
+# VOLUME (with -a the stopped ones too).
+helpers_of() {
+  local all=()
+  if [[ $1 == -a ]]; then
+    all=(-a)
+    shift
+  fi
+  engine ps -q "${all[@]}" --filter label=io.dockform.helper --filter "label=io.dockform.volume=$1"
+}
+
+# root_names VOLUME: the names at the root of VOLUME, one a line (no . and ..).
+root_names() { vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true; }
+
 # assert_no_leftovers VOLUME WHAT: no .dockform-* entry at VOLUME's root, and
 # dockform left neither a helper container nor a lock container for it.
 assert_no_leftovers() {
   local vol=$1 what=$2 names left
   names=$(vol_exec "$vol" ls -a /v)
   assert_not_contains "$names" ".dockform-" "$what: .dockform-* entries left in $vol"
-  left=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol")
+  left=$(helpers_of -a "$vol")
   assert_eq "" "$left" "$what: helper containers left for $vol"
   if engine inspect "dockform-lock-$vol" >/dev/null 2>&1; then
     fail "$what: lock container dockform-lock-$vol left behind"
@@ -223,6 +249,24 @@ assert_volume_untouched() {
     fail "$what: the volume changed (diff above)"
   fi
   assert_no_leftovers "$vol" "$what"
+}
+
+# keep_untouched VOLUME [APP]: records VOLUME's tree_listing (fixtures.sh) and
+# the state of APP, a running user of it; check_untouched WHAT then holds
+# assert_volume_untouched and that APP was neither stopped nor restarted.
+_UNTOUCHED_VOLUME="" _UNTOUCHED_TREE="" _UNTOUCHED_APP="" _UNTOUCHED_STATE=""
+keep_untouched() {
+  _UNTOUCHED_VOLUME=$1
+  _UNTOUCHED_APP=${2:-}
+  _UNTOUCHED_TREE=$(tree_listing "$1")
+  [[ -z $_UNTOUCHED_APP ]] || _UNTOUCHED_STATE=$(state_of "$_UNTOUCHED_APP")
+}
+check_untouched() {
+  assert_volume_untouched "$_UNTOUCHED_VOLUME" "$_UNTOUCHED_TREE" "$1"
+  if [[ -n $_UNTOUCHED_APP ]]; then
+    assert_eq "$_UNTOUCHED_STATE" "$(state_of "$_UNTOUCHED_APP")" "$1: the container using the volume was stopped or restarted"
+  fi
+  return 0
 }
 
 # fault_trap [CONTAINER...]: for tests that kill dockform or break its
@@ -251,7 +295,7 @@ _fault_exit() {
 # extracting_helper VOLUME: the restore's helper with stdin open runs on VOLUME.
 extracting_helper() {
   local id
-  for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$1"); do
+  for id in $(helpers_of "$1"); do
     [[ $(engine inspect --format '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]] && return 0
   done
   return 1

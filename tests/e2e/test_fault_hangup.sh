@@ -34,7 +34,7 @@ trap _hup_exit EXIT
 vol_exec "$big" sh -c 'i=0; while [ $i -lt 40 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=4 2>/dev/null; i=$((i+1)); done' ||
   fail "filling $big"
 no_helpers() { # WHAT VOLUME [PID]: no helper on VOLUME, no lease of dockform PID (other tests share the engine)
-  if [[ -n $(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$2") ]]; then
+  if [[ -n $(helpers_of -a "$2") ]]; then
     fail "$1: helper containers left: $(engine ps -a --filter label=io.dockform.helper)"
   fi
   if [[ -n ${3-} && -n $(engine ps -aq --filter label=io.dockform.lease --filter "label=io.dockform.pid=$3") ]]; then

@@ -44,7 +44,7 @@ vol_exec "$target" sh -c 'echo old > /v/old.txt'
 catch_helper() {
   local vol=$1 kind=$2 file=$3 i id
   for ((i = 0; i < 1500; i++)); do
-    for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol"); do
+    for id in $(helpers_of "$vol"); do
       if [[ $kind == snapshot || $(engine inspect -f '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]]; then
         engine inspect "$id" >"$file" 2>/dev/null && return 0
       fi

@@ -39,8 +39,6 @@ record=dockform-stopped-$target
 
 fault_trap "dockform-lock-$target" "$record"
 
-running() { engine inspect -f '{{.State.Running}}' "$1"; }
-root_names() { vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true; }
 record_label() { engine inspect -f '{{index .Config.Labels "io.dockform.stopped"}}' "$record" 2>/dev/null; }
 assert_no_record() {
   if engine inspect "$record" >/dev/null 2>&1; then
@@ -48,13 +46,7 @@ assert_no_record() {
   fi
   return 0
 }
-assert_clean() { # WHAT: no staging, helper or lock left for $target
-  assert_no_leftovers "$target" "$1"
-}
-start_app() {
-  engine run -d --name "$app" --network none --log-driver none -v "$target:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
-    sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
-}
+start_app() { run_user "$app" "$target" --log-driver none; }
 boot_id=$(</proc/sys/kernel/random/boot_id)
 
 # --- fixtures: the snapshot has 1000 entries at its root and 30 MB; the
@@ -118,7 +110,7 @@ kill_restore_when() {
     # The swap runs in its own helper container, which goes on after dockform
     # is killed and may finish the swap by itself. Kill it too, as the loss
     # of the whole host would: the journal must then be all that is left.
-    for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target"); do
+    for id in $(helpers_of "$target"); do
       engine kill "$id" >/dev/null 2>&1 || true
     done
   fi
@@ -168,7 +160,7 @@ if [[ $got != "$want" ]]; then
   diff <(echo "$want") <(echo "$got") >&2 | head -20 || true
   fail "the volume does not hold exactly the snapshot after the recovering restore (diff above)"
 fi
-assert_clean "after the recovering restore"
+assert_no_leftovers "$target" "after the recovering restore"
 
 # 1b. Killed in the middle of the swap: $app stopped, the journal written.
 # shellcheck disable=SC2016 # expanded by the container's shell
@@ -190,7 +182,7 @@ assert_eq true "$(running "$app")" "$app runs again after the recovering restore
 assert_no_record "after the restore that recovered the swap"
 got=$(tree_listing "$target")
 [[ $got == "$want" ]] || fail "the volume does not hold exactly the snapshot after recovering the swap"
-assert_clean "after recovering the swap"
+assert_no_leftovers "$target" "after recovering the swap"
 
 # ------------------------------------------------------------------ 2. hand-made record, owner gone
 engine stop -t 5 "$app" >/dev/null
@@ -237,6 +229,6 @@ assert_eq 3 "$RC" "restore while a live run's record exists"
 assert_contains "$ERR" "another dockform run" "refusal message of the restore"
 assert_eq false "$(running "$app")" "$app was not started by the refused runs"
 assert_eq "$app_id" "$(record_label)" "the live run's record is kept"
-assert_clean "after the refusals"
+assert_no_leftovers "$target" "after the refusals"
 
 pass

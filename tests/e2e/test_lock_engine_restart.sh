@@ -45,7 +45,7 @@ df_pid=$!
 held=""
 for ((i = 0; i < 600; i++)); do
   if [[ $(engine inspect -f '{{.State.Running}}' "$lock" 2>/dev/null) == true ]] &&
-    [[ -n $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target") ]]; then
+    [[ -n $(helpers_of "$target") ]]; then
     held=1
     break
   fi

@@ -197,7 +197,7 @@ start_holder() {
   local i
   for ((i = 0; i < 600; i++)); do
     if [[ $(engine inspect -f '{{.State.Running}}' "$lock" 2>/dev/null) == true ]] &&
-      [[ -n $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target") ]]; then
+      [[ -n $(helpers_of "$target") ]]; then
       return 0
     fi
     kill -0 "$df_pid" 2>/dev/null || fail "$1: the holder ended first: $(cat "$TEST_TMP/h.err")"
@@ -225,7 +225,7 @@ df_pid=""
 ((rc != 0)) || fail "F: the resumed holder exited 0 after losing its lock: $(cat "$TEST_TMP/h.err")"
 assert_eq "$want" "$(tree_listing "$target")" "F: the resumed holder changed the volume"
 unset DOCKFORM_LOCK_LEASE_SECONDS
-if [[ -n $(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target") ]]; then
+if [[ -n $(helpers_of -a "$target") ]]; then
   fail "F: helper containers left: $(engine ps -a --filter label=io.dockform.helper)"
 fi
 

@@ -33,7 +33,7 @@ env "${vars[@]}" "$DOCKFORM" -c "$TEST_TMP/m" volume snapshot "$vol" -o "$TEST_T
   >"$TEST_TMP/term.out" 2>"$TEST_TMP/term.err" </dev/null &
 pid=$!
 deadline=$((SECONDS + 60))
-until [[ -n $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol") ]]; do
+until [[ -n $(helpers_of "$vol") ]]; do
   kill -0 "$pid" 2>/dev/null || fail "the snapshot ended before SIGTERM"
   ((SECONDS < deadline)) || fail "no snapshot helper within 60 s"
   sleep 0.05

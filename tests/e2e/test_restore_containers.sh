@@ -29,8 +29,7 @@ before=$(tree_listing "$data")
 
 # A running user (sleep 3600; the trap lets `docker stop` end it at once) and a
 # container that was created but never started.
-engine run -d --name "$app" --network none -v "$data:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
-  sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+run_user "$app" "$data"
 engine create --name "$idle" --network none -v "$data:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
 app_before=$(state_of "$app")
 assert_eq "true" "${app_before%%|*}" "$app runs before the restore"

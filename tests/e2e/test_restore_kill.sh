@@ -20,10 +20,6 @@ engine volume create "$target" >/dev/null
 # the killed run's helpers) whatever happens, then run lib.sh's cleanup.
 fault_trap "dockform-lock-$target"
 
-# live_listing VOLUME: tree_listing without the .dockform-* entries and the counts.
-live_listing() {
-  tree_listing "$1" | grep -v -e '^.|\./\.dockform-' -e '^count=' || true
-}
 # ~240 MB of incompressible data in 60 files, and a few small ones.
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$big" sh -euc '
@@ -102,7 +98,7 @@ if [[ $got != "$new_full" ]]; then
 fi
 names=$(vol_exec "$target" ls -a /v)
 assert_not_contains "$names" ".dockform-" "no .dockform-* entries after the recovering restore"
-helpers=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
+helpers=$(helpers_of -a "$target")
 assert_eq "" "$helpers" "helper containers left for $target"
 engine inspect "dockform-lock-$target" >/dev/null 2>&1 && fail "lock container dockform-lock-$target left behind"
 

@@ -23,13 +23,6 @@ engine volume create "$src" >/dev/null
 engine volume create "$target" >/dev/null
 fault_trap "dockform-lock-$target" "dockform-stopped-$target"
 
-live_listing() {
-  tree_listing "$1" | grep -v -e '^.|\./\.dockform-' -e '^count=' || true
-}
-helpers_running() {
-  engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target"
-}
-
 fill_tricky "$src"
 vol_exec "$src" sh -euc 'dd if=/dev/urandom of=/v/blob bs=1M count=20 2>/dev/null; echo new > /v/new.txt'
 want=$(tree_listing "$src")
@@ -59,7 +52,7 @@ until engine inspect "dockform-stopped-$target" >/dev/null 2>&1; do
   ((SECONDS < deadline)) || fail "no stopped-containers record appeared within 90 s"
   sleep 0.05
 done
-[[ -n $(helpers_running) ]] || fail "no helper runs for $target while the restore stops $app"
+[[ -n $(helpers_of "$target") ]] || fail "no helper runs for $target while the restore stops $app"
 kill -9 "$df_pid"
 wait "$df_pid" 2>/dev/null || true
 df_pid=
@@ -68,7 +61,7 @@ cat "$TEST_TMP/killed.err"
 
 # The helper ends with its input and changes nothing.
 deadline=$((SECONDS + 60))
-while [[ -n $(helpers_running) ]]; do
+while [[ -n $(helpers_of "$target") ]]; do
   ((SECONDS < deadline)) || fail "the helper still runs 60 s after the kill"
   sleep 0.2
 done

@@ -74,8 +74,7 @@ fi
 
 # --- 4. --force --stop-containers while a container uses the volume. ---
 vol_exec "$dst" sh -c 'echo changed > /v/new-file'
-engine run -d --name "$app" --network none -v "$dst:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
-  sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+run_user "$app" "$dst"
 run_df -c "$M" volume restore "$dst" "$snap" --force --stop-containers --json
 assert_eq 0 "$RC" "restore --force --stop-containers from the bucket"
 assert_eq "[\"$app\"]" "$(json_field containers_started)" "the container was started again"

@@ -66,11 +66,9 @@ o1=$(cat "$TEST_TMP/c1.out") o2=$(cat "$TEST_TMP/c2.out")
 # ---------------------------------------------------------------- containers using the volume
 app=${PFX}app idle=${PFX}idle
 # sh traps TERM so that `docker stop` ends it at once (a bare sleep as PID 1 ignores SIGTERM).
-engine run -d --name "$app" --network none --log-driver none -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
-  sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+run_user "$app" "$vol" --log-driver none
 engine create --name "$idle" --network none --log-driver none -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
   sleep 3600 >/dev/null
-running() { engine inspect -f '{{.State.Running}}' "$1"; }
 assert_eq true "$(running "$app")" "$app running before the snapshot"
 started_before=$(engine inspect -f '{{.State.StartedAt}}' "$app")
 

@@ -23,9 +23,8 @@ app() {
   local name=$1 pre=$2 post=$3
   shift 3
   engine rm -f "$name" >/dev/null 2>&1 || true
-  engine run -d --name "$name" --network none --user 65534:65534 -v "$vol:/data" \
-    --label "io.dockform.snapshot.pre=$pre" --label "io.dockform.snapshot.post=$post" "$@" \
-    "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+  run_user "$name" "$vol" --user 65534:65534 \
+    --label "io.dockform.snapshot.pre=$pre" --label "io.dockform.snapshot.post=$post" "$@"
 }
 members() { tar --zstd -tf "$1"; }
 snapshots_in() { find "$1" -name '*.tar.zst' 2>/dev/null | wc -l; }
