@@ -189,6 +189,15 @@ running() { engine inspect -f '{{.State.Running}}' "$1"; }
 # restarted from one that was never stopped.
 state_of() { engine inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
 
+# my_owner: this shell as dockform names the owner of what it creates (boot
+# id:pid:start time in clock ticks), for records and locks made by hand.
+my_owner() {
+  local stat fields
+  stat=$(</proc/$$/stat)
+  read -r -a fields <<<"${stat##*) }"
+  printf '%s:%s:%s\n' "$(</proc/sys/kernel/random/boot_id)" "$$" "${fields[19]}"
+}
+
 # second_engine_start: a private engine of the test's own (scripts/lib/engine.sh),
 # DOCKER_HOST pointing at it; for faults that must not touch the shared one.
 # second_engine_stop (safe to call twice, and before a start) stops it and

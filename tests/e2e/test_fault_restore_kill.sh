@@ -292,10 +292,8 @@ assert_no_leftovers "$target" "c4"
 # id: it cannot be judged; test_lock_liveness.sh covers leases): restore and snapshot are
 # refused with exit 3, the volume and the lock stay as they are. (A lock
 # whose owner is gone is taken over: (a), (b).)
-stat=$(</proc/$$/stat)
-read -r -a fields <<<"${stat##*) }"
 kept=$(tree_listing "$target")
-for owner in "$(</proc/sys/kernel/random/boot_id):$$:${fields[19]}" "00000000-0000-0000-0000-000000000000:1:1"; do
+for owner in "$(my_owner)" "00000000-0000-0000-0000-000000000000:1:1"; do
   engine create --name "dockform-lock-$target" --network none --log-driver none \
     --label "io.dockform.lock=$target" --label "io.dockform.owner=$owner" \
     "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null

@@ -213,12 +213,10 @@ assert_eq true "$(running "$app")" "$app runs after the snapshot"
 assert_no_record "after snapshot --stop-containers of a running recorded container"
 
 # ------------------------------------------------------------------ 3. record of a live run
-stat=$(</proc/$$/stat)
-read -r -a fields <<<"${stat##*) }"
-my_owner="$boot_id:$$:${fields[19]}"
+me=$(my_owner)
 engine stop -t 5 "$app" >/dev/null
 engine create --name "$record" --network none --log-driver none \
-  --label "io.dockform.stopped=$app_id" --label "io.dockform.owner=$my_owner" \
+  --label "io.dockform.stopped=$app_id" --label "io.dockform.owner=$me" \
   "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
 run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/live" --stop-containers
 assert_eq 3 "$RC" "snapshot while a live run's record exists"

@@ -35,8 +35,7 @@ engine volume create "$target" >/dev/null
 IMG=$DOCKFORM_TEST_BUSYBOX_IMAGE
 boot=$(</proc/sys/kernel/random/boot_id)
 foreign=00000000-0000-0000-0000-000000000000
-read -r -a fields <<<"$(sed 's/.*) //' /proc/$$/stat)"
-me="$boot:$$:${fields[19]}"
+me=$(my_owner)
 
 holder_pid="" df_pid=""
 _lock_test_exit() {

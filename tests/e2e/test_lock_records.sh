@@ -23,10 +23,8 @@ M=$TEST_TMP/manifest
 write_manifest "$M" recordtest "$vol"
 engine volume create "$vol" >/dev/null
 IMG=$DOCKFORM_TEST_BUSYBOX_IMAGE
-boot=$(</proc/sys/kernel/random/boot_id)
 foreign=00000000-0000-0000-0000-000000000000
-read -r -a fields <<<"$(sed 's/.*) //' /proc/$$/stat)"
-me="$boot:$$:${fields[19]}"
+me=$(my_owner)
 holder_pid="" df_pid=""
 _record_exit() {
   local rc=$?
