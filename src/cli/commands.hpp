@@ -19,6 +19,9 @@ struct CliState {
   std::function<int(core::Session&)> run;
 };
 
+// Every flag and command of `dockform`, on `app` (main() parses with it).
+void define_app(CLI::App& app, CliState& state);
+
 void add_version_command(CLI::App& app, CliState& state);
 void add_validate_command(CLI::App& app, CliState& state);
 void add_plan_commands(CLI::App& app, CliState& state);  // plan and apply
@@ -31,6 +34,8 @@ void add_verify_command(CLI::App& volume, CliState& state);
 void add_prune_command(CLI::App& volume, CliState& state);
 void add_unlock_command(CLI::App& volume, CliState& state);
 void add_completion_command(CLI::App& app, CliState& state);
+// What `dockform completion bash` prints.
+const char* bash_completion_script();
 
 // <manifest dir>/.dockform/snapshots, or -o DIR.
 std::filesystem::path snapshot_base(core::Session& session, const std::string& output_flag);
