@@ -23,23 +23,13 @@
 # stop signals only those: a cluster the machine or another test run owns is
 # never touched.
 
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" # dockform_need_tools, dockform_need_root, dockform_free_port
+
 DOCKFORM_CEPH_DIR=""
 DOCKFORM_CEPH_BG_PID=""
 
 _dockform_ceph_log() { printf 'ceph: %s\n' "$*" >&2; }
-
-# A TCP port on 127.0.0.1 that nothing listens on.
-_dockform_ceph_free_port() {
-  local port i
-  for ((i = 0; i < 100; i++)); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  return 1
-}
 
 _dockform_ceph_write_conf() {
   local dir=$1 fsid=$2 mon_port=$3 rgw_port=$4
@@ -139,8 +129,8 @@ _dockform_ceph_start_in() {
   : >"$dir/pids"
   mkdir -p "$dir/run" "$dir/log" "$dir/mon/mon.a" "$dir/osd/osd.0" "$dir/rgw"
   fsid=$(cat /proc/sys/kernel/random/uuid)
-  mon_port=$(_dockform_ceph_free_port)
-  rgw_port=$(_dockform_ceph_free_port)
+  mon_port=$(dockform_free_port)
+  rgw_port=$(dockform_free_port)
   _dockform_ceph_write_conf "$dir" "$fsid" "$mon_port" "$rgw_port"
   local conf=(-c "$dir/ceph.conf")
 

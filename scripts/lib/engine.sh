@@ -20,6 +20,9 @@
 # Opt-in: DOCKFORM_ENGINE_EXTRA_ARGS (white-space separated words) is appended to
 # dockerd's command line, e.g. a tcp listener with --tlsverify (scripts/lib/remote.sh).
 
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" # dockform_need_tools, dockform_need_root, dockform_free_port
+
 # State of the engine started by this shell. Deliberately not exported: a child
 # process must never stop its parent's engine.
 DOCKFORM_ENGINE_DIR=${DOCKFORM_ENGINE_DIR:-}
@@ -156,17 +159,8 @@ dockform_engine_start() {
     _dockform_engine_log "a private engine is already running in $DOCKFORM_ENGINE_DIR"
     return 1
   fi
-  local tool
-  for tool in dockerd containerd docker timeout setsid; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-      _dockform_engine_log "'$tool' not found (run scripts/install-deps)"
-      return 1
-    fi
-  done
-  if ((EUID != 0)); then
-    _dockform_engine_log "starting a private dockerd needs root"
-    return 1
-  fi
+  dockform_need_tools _dockform_engine_log dockerd containerd docker timeout setsid || return 1
+  dockform_need_root _dockform_engine_log "starting a private dockerd" || return 1
 
   local dir
   dir=$(mktemp -d /tmp/dfe.XXXXXX) || return 1

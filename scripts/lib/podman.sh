@@ -68,17 +68,8 @@ dockform_podman_start() {
     _dockform_podman_log "a private Podman service is already running in $DOCKFORM_PODMAN_DIR"
     return 1
   fi
-  local tool
-  for tool in podman conmon runc curl timeout setsid; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-      _dockform_podman_log "'$tool' not found (run scripts/install-deps)"
-      return 1
-    fi
-  done
-  if ((EUID != 0)); then
-    _dockform_podman_log "starting a private Podman service needs root"
-    return 1
-  fi
+  dockform_need_tools _dockform_podman_log podman conmon runc curl timeout setsid || return 1
+  dockform_need_root _dockform_podman_log "starting a private Podman service" || return 1
   local dir
   dir=$(mktemp -d /tmp/dfp.XXXXXX) || return 1
   DOCKFORM_PODMAN_DIR=$dir

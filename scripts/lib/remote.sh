@@ -19,22 +19,12 @@
 #   SSH_URL      ssh://root@127.0.0.1:PORT (uses the same config for keys)
 #   DOCKER_CONFIG  a context store: contexts dftls, dfwrongca, dfssh, dfunix
 
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" # dockform_need_tools, dockform_need_root, dockform_free_port
+
 DOCKFORM_REMOTE_DIR=${DOCKFORM_REMOTE_DIR:-}
 
 _dockform_remote_log() { printf 'remote: %s\n' "$*" >&2; }
-
-# A port nothing listens on (a connection is refused), in 20000-59999.
-_dockform_remote_free_port() {
-  local port i
-  for ((i = 0; i < 50; i++)); do
-    port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  return 1
-}
 
 # _dockform_remote_cert NAME CA_NAME SUBJECT EXT: a key and a certificate signed by CA_NAME.
 _dockform_remote_cert() {
@@ -53,13 +43,7 @@ _dockform_remote_ca() {
 }
 
 dockform_remote_prepare() {
-  local tool
-  for tool in openssl sshd ssh ssh-keygen; do
-    if ! command -v "$tool" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$tool ]]; then
-      _dockform_remote_log "'$tool' not found (run scripts/install-deps)"
-      return 1
-    fi
-  done
+  dockform_need_tools _dockform_remote_log openssl sshd ssh ssh-keygen || return 1
   DOCKFORM_REMOTE_DIR=$(mktemp -d /tmp/dfr.XXXXXX) || return 1
   local d=$DOCKFORM_REMOTE_DIR
   mkdir -p "$d/pki" "$d/certs" "$d/wrongca" "$d/ssh" "$d/docker-config"
@@ -78,7 +62,7 @@ dockform_remote_prepare() {
     cp "$d/pki/client-key.pem" "$d/$c/key.pem"
   done
   local port
-  port=$(_dockform_remote_free_port) || return 1
+  port=$(dockform_free_port) || return 1
   echo "$port" >"$d/tls.port"
   local pki=$d/pki
   # Not exported: only this shell's engine listens there; a test that starts an engine of its own must not.
@@ -156,7 +140,7 @@ dockform_remote_start() {
   local d=$DOCKFORM_REMOTE_DIR port i
   [[ -n $d && -d $d ]] || { _dockform_remote_log "call dockform_remote_prepare first"; return 1; }
   [[ ${DOCKER_HOST:-} == unix://* ]] || { _dockform_remote_log "start the private engine first"; return 1; }
-  port=$(_dockform_remote_free_port) || return 1
+  port=$(dockform_free_port) || return 1
   _dockform_remote_sshd "$port" || { _dockform_remote_log "could not start sshd"; return 1; }
   _dockform_remote_ssh_client "$port"
   for ((i = 0; i < 50; i++)); do

@@ -46,12 +46,15 @@ _dockform() {
     volume/verify) COMPREPLY=($(compgen -W "--json" -- "$cur") $(compgen -f -X '!*.tar?(.zst)' -- "$cur"));;
     volume/prune) COMPREPLY=($(compgen -W "--all -o --output --keep-last --keep-daily --keep-weekly --keep-monthly --dry-run --json $(_dockform_volumes)" -- "$cur"));;
     volume/unlock) COMPREPLY=($(compgen -W "--force --json $(_dockform_volumes)" -- "$cur"));;
+    version/|validate/|plan/|apply/) COMPREPLY=($(compgen -W "--json" -- "$cur"));;
     completion/*) COMPREPLY=($(compgen -W "bash" -- "$cur"));;
   esac
 }
 complete -F _dockform dockform
 )bash";
 }  // namespace
+
+const char* bash_completion_script() { return kBashCompletion; }
 
 void add_completion_command(CLI::App& app, CliState& state) {
   auto shell = std::make_shared<std::string>();
@@ -61,7 +64,7 @@ void add_completion_command(CLI::App& app, CliState& state) {
   // after this function returned.
   cmd->callback([&state, shell] {
     state.run = [](core::Session&) {
-      std::cout << kBashCompletion;
+      std::cout << bash_completion_script();
       return 0;
     };
   });

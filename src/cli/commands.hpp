@@ -20,6 +20,9 @@ struct CliState {
   std::function<int(core::Session&)> run;
 };
 
+// Every flag and command of `dockform`, on `app` (main() parses with it).
+void define_app(CLI::App& app, CliState& state);
+
 void add_version_command(CLI::App& app, CliState& state);
 void add_validate_command(CLI::App& app, CliState& state);
 void add_plan_commands(CLI::App& app, CliState& state);  // plan and apply
@@ -32,6 +35,8 @@ void add_verify_command(CLI::App& volume, CliState& state);
 void add_prune_command(CLI::App& volume, CliState& state);
 void add_unlock_command(CLI::App& volume, CliState& state);
 void add_completion_command(CLI::App& app, CliState& state);
+// What `dockform completion bash` prints.
+const char* bash_completion_script();
 
 // -i/--identity and --passphrase-file of restore and verify.
 void add_identity_options(CLI::App* cmd, core::IdentityFlags& keys);

@@ -36,6 +36,19 @@ fill_tricky() {
   '
 }
 
+# fill_known VOLUME: a small tree in which every change shows in tree_listing:
+# a file, a nested one, a dotfile, a symlink, the root's mode 711.
+fill_known() {
+  vol_exec "$1" sh -euc '
+    cd /v
+    echo "known content" > known.txt
+    mkdir -p sub/deeper && echo deep > sub/deeper/f
+    echo dot > .dot
+    ln -s known.txt link-to-known
+    chmod 711 /v
+  '
+}
+
 # tree_listing VOLUME [IMAGE]: one line per path with type, mode, owner, size,
 # file mtime, link count, symlink target and content hash; sorted.
 tree_listing() {
@@ -49,4 +62,9 @@ tree_listing() {
     done
     echo "count=$(find . | wc -l) files=$(find . -type f | wc -l)"
   '
+}
+
+# live_listing VOLUME: tree_listing without the .dockform-* entries and the counts.
+live_listing() {
+  tree_listing "$1" | grep -v -e '^.|\./\.dockform-' -e '^count=' || true
 }

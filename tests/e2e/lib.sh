@@ -149,28 +149,22 @@ pass() {
 
 # ---- shared by several tests -------------------------------------------------
 
-# json_value KEY...: prints the value at KEY... of the JSON document on stdin
-# (a string as it is, anything else as JSON).
-json_value() {
-  python3 -c 'import json,sys
-v = json.load(sys.stdin)
-for k in sys.argv[1:]: v = v[k]
-print(v if isinstance(v, str) else json.dumps(v))' "$@"
-}
-
-# json_get FIELD: FIELD of the JSON in $OUT, printed as JSON.
-json_get() {
-  python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])[sys.argv[2]]))' "$OUT" "$1" ||
-    fail "field $1 missing from the JSON output"
-}
-
-# json_field FIELD[.SUB...] [JSON]: a field of the JSON in $OUT (or in JSON),
-# a string printed raw, anything else as JSON; fails the test when missing.
+# json_field [--json] FIELD[.SUB...] [FILE]: a field of the JSON in $OUT (or in
+# FILE), a string printed raw and anything else as JSON (with --json everything
+# as JSON); a number in the path indexes a list. Fails the test when the field
+# is missing or the JSON cannot be read.
 json_field() {
+  local as=raw
+  if [[ $1 == --json ]]; then
+    as=json
+    shift
+  fi
   python3 -c 'import json,sys
-v = json.loads(sys.argv[1])
-for k in sys.argv[2].split("."): v = v[k]
-print(v if isinstance(v, str) else json.dumps(v))' "${2:-$OUT}" "$1" || fail "field $1 missing from the JSON output: ${2:-$OUT}"
+field, how = sys.argv[1:3]
+v = json.load(open(sys.argv[3], encoding="utf-8") if len(sys.argv) > 3 else sys.stdin)
+for k in field.split("."): v = v[int(k)] if isinstance(v, list) else v[k]
+print(json.dumps(v) if how == "json" or not isinstance(v, str) else v)' "$1" "$as" "${@:2:1}" <<<"$OUT" ||
+    fail "field $1 missing from ${2:-the JSON output}"
 }
 
 # files_under DIR: every non-folder below DIR, sorted (nothing when DIR is missing).
@@ -179,9 +173,30 @@ files_under() {
   find "$1" -mindepth 1 -not -type d | sort
 }
 
+# run_user NAME VOLUME [RUN-FLAG...]: starts NAME, a busybox container with
+# VOLUME mounted at /data that ends at once on SIGTERM.
+run_user() {
+  local name=$1 vol=$2
+  shift 2
+  engine run -d --name "$name" --network none "$@" -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+    sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+}
+
+# running CONTAINER: true or false (nothing, and a failed status, when it does not exist).
+running() { engine inspect -f '{{.State.Running}}' "$1"; }
+
 # state_of CONTAINER: "running|StartedAt", to tell a container that was
 # restarted from one that was never stopped.
 state_of() { engine inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
+
+# my_owner: this shell as dockform names the owner of what it creates (boot
+# id:pid:start time in clock ticks), for records and locks made by hand.
+my_owner() {
+  local stat fields
+  stat=$(</proc/$$/stat)
+  read -r -a fields <<<"${stat##*) }"
+  printf '%s:%s:%s\n' "$(</proc/sys/kernel/random/boot_id)" "$$" "${fields[19]}"
+}
 
 # second_engine_start: a private engine of the test's own (scripts/lib/engine.sh),
 # DOCKER_HOST pointing at it; for faults that must not touch the shared one.
@@ -204,10 +219,19 @@ second_engine_stop() {
   export DOCKER_HOST=$_SHARED_HOST
 }
 
-# jfield FILE EXPR: prints a value of a JSON file (python expression over d).
-jfield() {
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1], encoding="utf-8")); v=eval(sys.argv[2]); print(v if isinstance(v,str) else json.dumps(v))' "$1" "$2"
+# helpers_of [-a] VOLUME: the ids of dockform's running helper containers for
+# VOLUME (with -a the stopped ones too).
+helpers_of() {
+  local all=()
+  if [[ $1 == -a ]]; then
+    all=(-a)
+    shift
+  fi
+  engine ps -q "${all[@]}" --filter label=io.dockform.helper --filter "label=io.dockform.volume=$1"
 }
+
+# root_names VOLUME: the names at the root of VOLUME, one a line (no . and ..).
+root_names() { vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true; }
 
 # assert_no_leftovers VOLUME WHAT: no .dockform-* entry at VOLUME's root, and
 # dockform left neither a helper container nor a lock container for it.
@@ -215,7 +239,7 @@ assert_no_leftovers() {
   local vol=$1 what=$2 names left
   names=$(vol_exec "$vol" ls -a /v)
   assert_not_contains "$names" ".dockform-" "$what: .dockform-* entries left in $vol"
-  left=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol")
+  left=$(helpers_of -a "$vol")
   assert_eq "" "$left" "$what: helper containers left for $vol"
   if engine inspect "dockform-lock-$vol" >/dev/null 2>&1; then
     fail "$what: lock container dockform-lock-$vol left behind"
@@ -234,6 +258,24 @@ assert_volume_untouched() {
     fail "$what: the volume changed (diff above)"
   fi
   assert_no_leftovers "$vol" "$what"
+}
+
+# keep_untouched VOLUME [APP]: records VOLUME's tree_listing (fixtures.sh) and
+# the state of APP, a running user of it; check_untouched WHAT then holds
+# assert_volume_untouched and that APP was neither stopped nor restarted.
+_UNTOUCHED_VOLUME="" _UNTOUCHED_TREE="" _UNTOUCHED_APP="" _UNTOUCHED_STATE=""
+keep_untouched() {
+  _UNTOUCHED_VOLUME=$1
+  _UNTOUCHED_APP=${2:-}
+  _UNTOUCHED_TREE=$(tree_listing "$1")
+  [[ -z $_UNTOUCHED_APP ]] || _UNTOUCHED_STATE=$(state_of "$_UNTOUCHED_APP")
+}
+check_untouched() {
+  assert_volume_untouched "$_UNTOUCHED_VOLUME" "$_UNTOUCHED_TREE" "$1"
+  if [[ -n $_UNTOUCHED_APP ]]; then
+    assert_eq "$_UNTOUCHED_STATE" "$(state_of "$_UNTOUCHED_APP")" "$1: the container using the volume was stopped or restarted"
+  fi
+  return 0
 }
 
 # fault_trap [CONTAINER...]: for tests that kill dockform or break its
@@ -262,7 +304,7 @@ _fault_exit() {
 # extracting_helper VOLUME: the restore's helper with stdin open runs on VOLUME.
 extracting_helper() {
   local id
-  for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$1"); do
+  for id in $(helpers_of "$1"); do
     [[ $(engine inspect --format '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]] && return 0
   done
   return 1

@@ -65,7 +65,7 @@ assert_no_ssh_left() {
 assert_no_helper_left() {
   local v left deadline=$((SECONDS + 10))
   for v in "$@"; do
-    while left=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$v") &&
+    while left=$(helpers_of -a "$v") &&
       [[ -n $left ]]; do
       ((SECONDS < deadline)) || fail "helper container(s) left on $v: $left"
       sleep 0.1

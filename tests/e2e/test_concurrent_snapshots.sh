@@ -30,7 +30,7 @@ done
 
 # A restore holds the volume's lock: a snapshot meanwhile is refused (exit 3).
 # The lock container is created by hand here, as a live run of this shell would.
-owner="$(cat /proc/sys/kernel/random/boot_id):$$:$(awk '{print $22}' /proc/$$/stat)"
+owner=$(my_owner)
 engine create --name "dockform-lock-${vols[0]}" --label "io.dockform.lock=${vols[0]}" \
   --label "io.dockform.owner=$owner" "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
 run_df -c "$TEST_TMP/proj" volume snapshot "${vols[0]}" -o "$TEST_TMP/snaps2"

@@ -61,14 +61,14 @@ sidecar=$(json_field sidecar_file)
 assert_eq "true" "$(json_field encrypted)" "--json says encrypted"
 assert_eq "$enc" "$(files_under "$out" | grep -v '\.json$')" "only the encrypted file is written (nothing plain)"
 assert_eq "age-encryption.org/v1" "$(head -c 21 "$enc")" "the file starts with the age header"
-assert_eq "$(sha256sum <"$enc" | cut -c1-64)" "$(jfield "$sidecar" 'd["checksum"]["tar_zst_age"]')" \
+assert_eq "$(sha256sum <"$enc" | cut -c1-64)" "$(json_field checksum.tar_zst_age "$sidecar")" \
   "checksum.tar_zst_age is the stored file's SHA-256"
 age -d -i "$K/one.txt" -o "$TEST_TMP/plain.tar.zst" "$enc" || fail "age -d could not open dockform's file"
-assert_eq "$(sha256sum <"$TEST_TMP/plain.tar.zst" | cut -c1-64)" "$(jfield "$sidecar" 'd["checksum"]["tar_zst"]')" \
+assert_eq "$(sha256sum <"$TEST_TMP/plain.tar.zst" | cut -c1-64)" "$(json_field checksum.tar_zst "$sidecar")" \
   "checksum.tar_zst is the SHA-256 of what age decrypts"
-assert_eq "$(zstd -dc "$TEST_TMP/plain.tar.zst" | sha256sum | cut -c1-64)" "$(jfield "$sidecar" 'd["tar_sha256"]')" \
+assert_eq "$(zstd -dc "$TEST_TMP/plain.tar.zst" | sha256sum | cut -c1-64)" "$(json_field tar_sha256 "$sidecar")" \
   "tar_sha256 is the SHA-256 of the tar inside"
-assert_eq "{\"format\": \"age\", \"recipients\": [\"$one\"]}" "$(jfield "$sidecar" 'd["encryption"]')" \
+assert_eq "{\"format\": \"age\", \"recipients\": [\"$one\"]}" "$(json_field encryption "$sidecar")" \
   "the encryption block names the public key"
 assert_not_contains "$(cat "$sidecar")" "AGE-SECRET-KEY" "no secret in the sidecar"
 zstd -dc "$TEST_TMP/plain.tar.zst" | tar -tf - >/dev/null || fail "GNU tar cannot list the decrypted snapshot"
@@ -81,12 +81,12 @@ assert_contains "$(json_field warnings)" "give --identity" "verify without a key
 run_df volume verify "$enc" -i "$K/one.txt" --json
 assert_eq 0 "$RC" "verify with the key: $OUT $ERR"
 assert_eq "true" "$(json_field content_checked)" "verify with the key checks the content"
-assert_eq "$(jfield "$sidecar" 'd["file_count"]')" "$(json_field file_count)" "verify with the key counts the files"
+assert_eq "$(json_field file_count "$sidecar")" "$(json_field file_count)" "verify with the key counts the files"
 restore_fresh "$enc" -i "$K/one.txt"
 assert_eq "true" "$(json_field encrypted)" "restore --json says encrypted"
 run_df -c "$M" volume list "$src" -o "$out" --json
 assert_eq 0 "$RC" "list"
-assert_eq "true" "$(json_field snapshots | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)[0]["encrypted"]))')" \
+assert_eq "true" "$(json_field snapshots.0.encrypted)" \
   "list says the snapshot is encrypted"
 run_df -c "$M" volume list "$src" -o "$out"
 assert_contains "$OUT" "encrypted" "list's table shows the encryption"
@@ -106,7 +106,7 @@ printf '# team keys\n%s\n\n# backup key\n%s\n' "$one" "$two" >"$K/recipients"
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/both" -R "$K/recipients" --json
 assert_eq 0 "$RC" "snapshot -R: $ERR"
 both=$(json_field data_file)
-assert_eq "2" "$(jfield "$(json_field sidecar_file)" 'len(d["encryption"]["recipients"])')" "two recipients recorded"
+assert_eq "[\"$one\", \"$two\"]" "$(json_field encryption.recipients "$(json_field sidecar_file)")" "both recipients recorded"
 restore_fresh "$both" -i "$K/two.txt"
 age -d -i "$K/one.txt" "$both" | zstd -dc | tar -tf - >/dev/null || fail "age -d with the first key"
 
@@ -123,10 +123,10 @@ age_tty() { # INPUT-LINES COMMAND
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/pass" --passphrase-file "$K/pass" --json
 assert_eq 0 "$RC" "snapshot --passphrase-file: $ERR"
 pass_file=$(json_field data_file)
-assert_eq "true" "$(jfield "$(json_field sidecar_file)" 'd["encryption"]["passphrase"]')" "the sidecar says passphrase"
+assert_eq "true" "$(json_field encryption.passphrase "$(json_field sidecar_file)")" "the sidecar says passphrase"
 age_tty $'correct horse battery staple\n' "age -d -o $TEST_TMP/pass.tar.zst $pass_file" ||
   fail "age -d with the passphrase could not open dockform's file"
-assert_eq "$(jfield "$(json_field sidecar_file)" 'd["checksum"]["tar_zst"]')" \
+assert_eq "$(json_field checksum.tar_zst "$(json_field sidecar_file)")" \
   "$(sha256sum <"$TEST_TMP/pass.tar.zst" | cut -c1-64)" "age -d with the passphrase gives the compressed tar"
 restore_fresh "$pass_file" --passphrase-file "$K/pass"
 age_tty $'correct horse battery staple\ncorrect horse battery staple\n' "age -p -o $plain.p.age $TEST_TMP/plain.tar.zst" ||
@@ -187,7 +187,7 @@ assert_no_file "$TEST_TMP/never" "a malformed recipient created the snapshot fol
 # ---------------------------------------------------------------- environment, manifest, --all
 DOCKFORM_RECIPIENTS="$two" run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/env" --json
 assert_eq 0 "$RC" "DOCKFORM_RECIPIENTS: $ERR"
-assert_eq "[\"$two\"]" "$(jfield "$(json_field sidecar_file)" 'd["encryption"]["recipients"]')" \
+assert_eq "[\"$two\"]" "$(json_field encryption.recipients "$(json_field sidecar_file)")" \
   "DOCKFORM_RECIPIENTS applies"
 M2=$TEST_TMP/manifest2
 write_manifest "$M2" encryption "$src" "$dst"

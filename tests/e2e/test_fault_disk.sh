@@ -29,14 +29,12 @@ fault_trap
 mount -t tmpfs -o size=2m tmpfs "$full" || fail "cannot mount a tmpfs on $full (the test needs root)"
 mount -t tmpfs -o ro,size=2m tmpfs "$ro" || fail "cannot mount a read-only tmpfs on $ro"
 
-helpers_of_vol() { engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol"; }
-
 # --- read-only
 run_df -c "$proj" volume snapshot "$vol" -o "$ro"
 echo "read-only: exit $RC: $ERR"
 ((RC != 0)) || fail "a snapshot into a read-only folder exited 0"
 assert_eq "" "$(find "$ro" -mindepth 1)" "entries written into the read-only tmpfs"
-assert_eq "" "$(helpers_of_vol)" "helper containers left after the read-only failure"
+assert_eq "" "$(helpers_of -a "$vol")" "helper containers left after the read-only failure"
 assert_contains "$ERR" "Read-only file system" "the error says the folder is read-only"
 assert_contains "$ERR" "$ro" "the error names the folder"
 
@@ -50,7 +48,7 @@ run_df -c "$proj" volume snapshot "$vol" -o "$full"
 echo "full: exit $RC: $ERR"
 ((RC != 0)) || fail "a snapshot into a full folder exited 0"
 assert_eq "" "$(files_under "$full")" "files left in the full tmpfs"
-assert_eq "" "$(helpers_of_vol)" "helper containers left after the full-disk failure"
+assert_eq "" "$(helpers_of -a "$vol")" "helper containers left after the full-disk failure"
 assert_contains "$ERR" "No space left on device" "the error says there is no space"
 assert_contains "$ERR" "$full" "the error names the folder"
 

@@ -34,7 +34,7 @@ trap _hup_exit EXIT
 vol_exec "$big" sh -c 'i=0; while [ $i -lt 40 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=4 2>/dev/null; i=$((i+1)); done' ||
   fail "filling $big"
 no_helpers() { # WHAT VOLUME [PID]: no helper on VOLUME, no lease of dockform PID (other tests share the engine)
-  if [[ -n $(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$2") ]]; then
+  if [[ -n $(helpers_of -a "$2") ]]; then
     fail "$1: helper containers left: $(engine ps -a --filter label=io.dockform.helper)"
   fi
   if [[ -n ${3-} && -n $(engine ps -aq --filter label=io.dockform.lease --filter "label=io.dockform.pid=$3") ]]; then
@@ -76,7 +76,7 @@ no_helpers 1 "$big" "$pid"
 # ------------------------------------------------------------------ 2. SIGHUP during a restore
 run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot for the restore"
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+snap=$(json_field data_file)
 vol_exec "$target" sh -c 'echo old > /v/old.txt; mkdir /v/keep; echo deep > /v/keep/f' || fail "filling $target"
 before=$(tree_listing "$target")
 "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/2.out" 2>"$TEST_TMP/2.err" </dev/null &

@@ -46,13 +46,8 @@ fault_trap "dockform-lock-$target"
 snapshot_of() {
   run_df -c "$M" volume snapshot "$1" -o "$TEST_TMP/snaps" --level 1 --json
   assert_eq 0 "$RC" "snapshot of $1"
-  json_value data_file <<<"$OUT"
+  json_field data_file
 }
-# live_listing VOLUME: tree_listing without the .dockform-* entries and the counts.
-live_listing() {
-  tree_listing "$1" | grep -v -e '^.|\./\.dockform-' -e '^count=' || true
-}
-root_names() { vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true; }
 # set_old_content: empties $target and writes the known "old" content.
 set_old_content() {
   vol_exec "$target" sh -euc '
@@ -64,11 +59,6 @@ set_old_content() {
     echo last > zz-last.txt
     chmod 755 /v
   '
-}
-# assert_clean WHAT: no .dockform-* entry in $target, no helper container for
-# it, no lock container.
-assert_clean() {
-  assert_no_leftovers "$target" "$1"
 }
 assert_tree() { # WANT GOT WHAT
   if [[ $1 != "$2" ]]; then
@@ -168,7 +158,7 @@ assert_contains "$ERR" "removed .dockform-restore-" "(a) the next run says it re
 assert_contains "$ERR" "left by an interrupted restore" "(a) ... left by an interrupted restore"
 # The killed run's lock is a lease on its connection: gone already, or taken over.
 assert_not_contains "$ERR" "another dockform run" "(a) the next run is not refused by the killed run's lock"
-helper_left=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
+helper_left=$(helpers_of -a "$target")
 [[ -z $helper_left ]] || fail "(a) a helper container is left on $target after the next run: $helper_left"
 if [[ $ERR == *"helper container"* ]]; then
   assert_contains "$ERR" "left behind by an interrupted run" "(a) a removed helper is named as the killed run's"
@@ -176,7 +166,7 @@ fi
 assert_contains "$OUT" '"recovered"' "(a) --json has recovered"
 assert_not_contains "$OUT" '"recovered": []' "(a) --json recovered is not empty"
 assert_tree "$want2" "$(tree_listing "$target")" "(a) after the next restore the volume must hold exactly S2"
-assert_clean "(a)"
+assert_no_leftovers "$target" "(a)"
 
 # ------------------------------------------------------------------ (b) late kill
 set_old_content
@@ -193,7 +183,7 @@ assert_contains "$ERR" "left by an interrupted restore" "(b) the next run says i
 # The killed run's lock is a lease on its connection: gone already, or taken over.
 assert_not_contains "$ERR" "another dockform run" "(b) the next run is not refused by the killed run's lock"
 assert_tree "$want1" "$(tree_listing "$target")" "(b) after the next restore the volume must hold exactly S1"
-assert_clean "(b)"
+assert_no_leftovers "$target" "(b)"
 
 # ------------------------------------------------------------------ (c) killed during the swap
 # prepare_swap PHASE ID: $target holds the old content, S1 is staged in
@@ -255,7 +245,7 @@ assert_eq 3 "$RC" "c1: restore without --force after an interrupted phase 1 (ref
 assert_contains "$ERR" "finished the swap of an interrupted restore (c1c1c1c1c1c1, phase 1)" "c1: the run says it finished the swap"
 assert_contains "$ERR" "not empty" "c1: then refuses the non-empty volume"
 assert_tree "$want1" "$(tree_listing "$target")" "c1: a swap interrupted in phase 1 must be rolled forward to exactly S1"
-assert_clean "c1"
+assert_no_leftovers "$target" "c1"
 
 # c2: phase 2, then restore S2 --force: recovery, then S2 replaces it.
 prepare_swap 2 c2c2c2c2c2c2
@@ -265,7 +255,7 @@ assert_eq 0 "$RC" "c2: restore of S2 after an interrupted phase 2"
 assert_contains "$ERR" "finished the swap of an interrupted restore (c2c2c2c2c2c2, phase 2)" "c2: the run says it finished the swap"
 assert_contains "$OUT" "finished the swap of an interrupted restore" "c2: --json recovered says so too"
 assert_tree "$want2" "$(tree_listing "$target")" "c2: after the recovery and the restore the volume must hold exactly S2"
-assert_clean "c2"
+assert_no_leftovers "$target" "c2"
 
 # c3: phase 2, then a restore of a damaged S2 (one byte flipped, sidecar
 # beside it): the recovery rolls forward to S1, then the checksum refuses.
@@ -285,7 +275,7 @@ echo "--- run after c3:"$'\n'"$ERR"
 assert_eq 3 "$RC" "c3: restore of a damaged snapshot after an interrupted phase 2"
 assert_contains "$ERR" "finished the swap of an interrupted restore (c3c3c3c3c3c3, phase 2)" "c3: the run says it finished the swap"
 assert_tree "$want1" "$(tree_listing "$target")" "c3: a swap interrupted in phase 2 must be rolled forward to exactly S1"
-assert_clean "c3"
+assert_no_leftovers "$target" "c3"
 
 # c4: phase 3 (the new content in place, the old one half deleted).
 prepare_swap 3 c4c4c4c4c4c4
@@ -294,7 +284,7 @@ echo "--- run after c4:"$'\n'"$ERR"
 assert_eq 3 "$RC" "c4: restore without --force after an interrupted phase 3 (refused: not empty)"
 assert_contains "$ERR" "finished the swap of an interrupted restore (c4c4c4c4c4c4, phase 3)" "c4: the run says it finished the swap"
 assert_tree "$want1" "$(tree_listing "$target")" "c4: a swap interrupted in phase 3 must end as exactly S1"
-assert_clean "c4"
+assert_no_leftovers "$target" "c4"
 
 # ------------------------------------------------------------------ (e) a lock that is not stale
 # Locks as dockform 0.6 wrote them (never started, no lease): one whose owner
@@ -302,10 +292,8 @@ assert_clean "c4"
 # id: it cannot be judged; test_lock_liveness.sh covers leases): restore and snapshot are
 # refused with exit 3, the volume and the lock stay as they are. (A lock
 # whose owner is gone is taken over: (a), (b).)
-stat=$(</proc/$$/stat)
-read -r -a fields <<<"${stat##*) }"
 kept=$(tree_listing "$target")
-for owner in "$(</proc/sys/kernel/random/boot_id):$$:${fields[19]}" "00000000-0000-0000-0000-000000000000:1:1"; do
+for owner in "$(my_owner)" "00000000-0000-0000-0000-000000000000:1:1"; do
   engine create --name "dockform-lock-$target" --network none --log-driver none \
     --label "io.dockform.lock=$target" --label "io.dockform.owner=$owner" \
     "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
@@ -340,7 +328,7 @@ echo "--- snapshot after d1:"$'\n'"$ERR"
 if ((RC != 0)); then
   problems+=("d1: snapshot after a killed restore failed (exit $RC): $ERR")
 else
-  data=$(json_value data_file <<<"$OUT")
+  data=$(json_field data_file)
   members=$(archive_names "$data")
   [[ $members != *".dockform-"* ]] ||
     problems+=("d1: the snapshot taken after a killed restore archives the staging folder: $(grep -c '\.dockform-' <<<"$members") members named .dockform-*")
@@ -357,7 +345,7 @@ else
 fi
 names=$(root_names "$target")
 [[ $names != *".dockform-"* ]] || problems+=("d1: after the snapshot, $target still holds: $(grep '\.dockform-' <<<"$names" | tr '\n' ' ')")
-left=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
+left=$(helpers_of -a "$target")
 [[ -z $left ]] || problems+=("d1: helper containers left for $target after the snapshot")
 engine inspect "dockform-lock-$target" >/dev/null 2>&1 &&
   problems+=("d1: the killed restore's lock container dockform-lock-$target is still there after the snapshot")
@@ -371,7 +359,7 @@ echo "--- snapshot after d2:"$'\n'"$ERR"
 if ((RC != 0)); then
   problems+=("d2: snapshot after an interrupted swap failed (exit $RC): $ERR")
 else
-  data=$(json_value data_file <<<"$OUT")
+  data=$(json_field data_file)
   members=$(archive_names "$data")
   [[ $members != *".dockform-"* ]] ||
     problems+=("d2: the snapshot taken after an interrupted swap archives $(grep -c '\.dockform-' <<<"$members") members named .dockform-* (old and staged content)")

@@ -44,7 +44,7 @@ vol_exec "$target" sh -c 'echo old > /v/old.txt'
 catch_helper() {
   local vol=$1 kind=$2 file=$3 i id
   for ((i = 0; i < 1500; i++)); do
-    for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol"); do
+    for id in $(helpers_of "$vol"); do
       if [[ $kind == snapshot || $(engine inspect -f '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]]; then
         engine inspect "$id" >"$file" 2>/dev/null && return 0
       fi
@@ -107,7 +107,7 @@ df_pid=$!
 catch_helper "$big" snapshot "$TEST_TMP/snap-helper.json" || fail "no snapshot helper seen while the snapshot ran"
 wait_df "snapshot of $big"
 check_helper "$TEST_TMP/snap-helper.json" ro DAC_READ_SEARCH DAC_OVERRIDE SYS_ADMIN
-snap=$(json_value data_file <"$TEST_TMP/bg.out")
+snap=$(json_field data_file "$TEST_TMP/bg.out")
 
 # ------------------------------------------------------------------ restore helper and lock
 "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/bg.out" 2>"$TEST_TMP/bg.err" </dev/null &

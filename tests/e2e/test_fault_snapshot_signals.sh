@@ -31,8 +31,6 @@ vol_exec "$big" sh -c '
 
 fault_trap
 
-helpers_of_big() { engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$big"; }
-
 # start_and_wait DIR early|late: starts a snapshot of $big into DIR; returns
 # once its helper container exists (early) or its temporary file holds more
 # than 100 MB (late).
@@ -42,7 +40,7 @@ start_and_wait() {
   df_pid=$!
   for ((i = 0; i < 1500; i++)); do # up to ~30 s
     if [[ $when == early ]]; then
-      [[ -n $(helpers_of_big) ]] && return 0
+      [[ -n $(helpers_of -a "$big") ]] && return 0
     else
       tmp=$(find "$dir/$big" -maxdepth 1 -name '.dockform-tmp-*' -size +100M 2>/dev/null | head -1) || true
       [[ -n $tmp ]] && return 0
@@ -77,7 +75,7 @@ interrupt() {
   ((rc != 0)) || fail "$sig/$when: the interrupted snapshot exited 0"
   assert_contains "$(cat "$TEST_TMP/sig.err")" "interrupted by SIG$sig" "$sig/$when: the message says why it stopped"
   assert_eq "" "$(files_under "$dir")" "$sig/$when: files left behind"
-  assert_eq "" "$(helpers_of_big)" "$sig/$when: helper containers left behind"
+  assert_eq "" "$(helpers_of -a "$big")" "$sig/$when: helper containers left behind"
 }
 interrupt TERM early
 interrupt TERM late
@@ -91,7 +89,7 @@ kill -9 "$df_pid"
 wait "$df_pid" 2>/dev/null || true
 df_pid=
 left_files=$(files_under "$kdir")
-left_helpers=$(helpers_of_big)
+left_helpers=$(helpers_of -a "$big")
 echo "right after SIGKILL: files [$left_files], helpers [$left_helpers]"
 [[ $left_files != *.tar.zst* && $left_files != *.json* ]] || fail "a final-named file exists after SIGKILL: $left_files"
 
@@ -104,15 +102,15 @@ assert_contains "$ERR" "left by an interrupted run" "the next snapshot says it r
 if [[ -n $left_helpers ]]; then
   assert_contains "$ERR" "left behind by an interrupted run" "the next snapshot says it removed the killed run's helper"
 fi
-assert_eq "" "$(helpers_of_big)" "helper containers after the next snapshot"
+assert_eq "" "$(helpers_of -a "$big")" "helper containers after the next snapshot"
 mapfile -t after < <(files_under "$kdir")
 assert_eq 2 "${#after[@]}" "files after the next snapshot (one data file and its sidecar, no temporary): ${after[*]}"
-data=$(json_value data_file <<<"$OUT")
+data=$(json_field data_file)
 assert_file_exists "$data" "data file of the next snapshot"
 assert_file_exists "${data%.tar.zst}.json" "sidecar of the next snapshot"
 zstd -q -t "$data" || fail "zstd -t rejects $data"
 assert_eq "$(sha256sum <"$data" | cut -c1-64)" \
-  "$(json_value checksum tar_zst <"${data%.tar.zst}.json")" \
+  "$(json_field checksum.tar_zst "${data%.tar.zst}.json")" \
   "the sidecar's checksum of the next snapshot"
 
 pass

@@ -39,8 +39,6 @@ record=dockform-stopped-$target
 
 fault_trap "dockform-lock-$target" "$record"
 
-running() { engine inspect -f '{{.State.Running}}' "$1"; }
-root_names() { vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true; }
 record_label() { engine inspect -f '{{index .Config.Labels "io.dockform.stopped"}}' "$record" 2>/dev/null; }
 assert_no_record() {
   if engine inspect "$record" >/dev/null 2>&1; then
@@ -48,13 +46,7 @@ assert_no_record() {
   fi
   return 0
 }
-assert_clean() { # WHAT: no staging, helper or lock left for $target
-  assert_no_leftovers "$target" "$1"
-}
-start_app() {
-  engine run -d --name "$app" --network none --log-driver none -v "$target:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
-    sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
-}
+start_app() { run_user "$app" "$target" --log-driver none; }
 boot_id=$(</proc/sys/kernel/random/boot_id)
 
 # --- fixtures: the snapshot has 1000 entries at its root and 30 MB; the
@@ -68,7 +60,7 @@ vol_exec "$src" sh -euc '
 want=$(tree_listing "$src")
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_value data_file <<<"$OUT")
+snap=$(json_field data_file)
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$target" sh -euc 'cd /v; i=0; while [ $i -lt 1000 ]; do echo "old $i" > "o$i"; i=$((i+1)); done'
 start_app
@@ -118,7 +110,7 @@ kill_restore_when() {
     # The swap runs in its own helper container, which goes on after dockform
     # is killed and may finish the swap by itself. Kill it too, as the loss
     # of the whole host would: the journal must then be all that is left.
-    for id in $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target"); do
+    for id in $(helpers_of "$target"); do
       engine kill "$id" >/dev/null 2>&1 || true
     done
   fi
@@ -168,7 +160,7 @@ if [[ $got != "$want" ]]; then
   diff <(echo "$want") <(echo "$got") >&2 | head -20 || true
   fail "the volume does not hold exactly the snapshot after the recovering restore (diff above)"
 fi
-assert_clean "after the recovering restore"
+assert_no_leftovers "$target" "after the recovering restore"
 
 # 1b. Killed in the middle of the swap: $app stopped, the journal written.
 # shellcheck disable=SC2016 # expanded by the container's shell
@@ -190,7 +182,7 @@ assert_eq true "$(running "$app")" "$app runs again after the recovering restore
 assert_no_record "after the restore that recovered the swap"
 got=$(tree_listing "$target")
 [[ $got == "$want" ]] || fail "the volume does not hold exactly the snapshot after recovering the swap"
-assert_clean "after recovering the swap"
+assert_no_leftovers "$target" "after recovering the swap"
 
 # ------------------------------------------------------------------ 2. hand-made record, owner gone
 engine stop -t 5 "$app" >/dev/null
@@ -215,18 +207,16 @@ engine create --name "$record" --network none --log-driver none \
 assert_eq true "$(running "$app")" "$app runs while the record names it"
 run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/adopt" --stop-containers --json
 assert_eq 0 "$RC" "snapshot --stop-containers with a record naming a running container"
-assert_eq "[\"$app\"]" "$(json_get containers_stopped)" "--json containers_stopped names $app once"
-assert_eq "[\"$app\"]" "$(json_get containers_started)" "--json containers_started names $app once"
+assert_eq "[\"$app\"]" "$(json_field --json containers_stopped)" "--json containers_stopped names $app once"
+assert_eq "[\"$app\"]" "$(json_field --json containers_started)" "--json containers_started names $app once"
 assert_eq true "$(running "$app")" "$app runs after the snapshot"
 assert_no_record "after snapshot --stop-containers of a running recorded container"
 
 # ------------------------------------------------------------------ 3. record of a live run
-stat=$(</proc/$$/stat)
-read -r -a fields <<<"${stat##*) }"
-my_owner="$boot_id:$$:${fields[19]}"
+me=$(my_owner)
 engine stop -t 5 "$app" >/dev/null
 engine create --name "$record" --network none --log-driver none \
-  --label "io.dockform.stopped=$app_id" --label "io.dockform.owner=$my_owner" \
+  --label "io.dockform.stopped=$app_id" --label "io.dockform.owner=$me" \
   "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
 run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/live" --stop-containers
 assert_eq 3 "$RC" "snapshot while a live run's record exists"
@@ -237,6 +227,6 @@ assert_eq 3 "$RC" "restore while a live run's record exists"
 assert_contains "$ERR" "another dockform run" "refusal message of the restore"
 assert_eq false "$(running "$app")" "$app was not started by the refused runs"
 assert_eq "$app_id" "$(record_label)" "the live run's record is kept"
-assert_clean "after the refusals"
+assert_no_leftovers "$target" "after the refusals"
 
 pass

@@ -46,7 +46,7 @@ dst_before=$(tree_listing "$dst")
 # A valid snapshot, made with the real helper, for the restore below.
 run_df -c "$proj" volume snapshot "$src" -o "$TEST_TMP/good" --json
 assert_eq 0 "$RC" "snapshot of $src with the real helper"
-snap=$(json_value data_file <<<"$OUT")
+snap=$(json_field data_file)
 snap_sha=$(sha256sum "$snap" | cut -c1-64)
 # This test's containers only: other tests run beside it on the same engine.
 # Helpers carry the volume's label; the lock and its lease carry its name.

@@ -166,7 +166,7 @@ round_trip() {
   shift
   run_df -c "$proj" "$@" volume snapshot "$src" -o "$TEST_TMP/$name" --json
   assert_eq 0 "$RC" "$name: snapshot of $src"
-  snap=$(json_value data_file <<<"$OUT")
+  snap=$(json_field data_file)
   assert_file_exists "$snap" "$name: snapshot data file"
   engine volume create "$dst" >/dev/null
   run_df -c "$proj" "$@" volume restore "$dst" "$snap" --json

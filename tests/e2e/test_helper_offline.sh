@@ -39,7 +39,7 @@ vol_exec "$src" sh -euc '
   chmod 750 /v' || fail "filling $src"
 run_df -c "$proj" volume snapshot "$src" -o "$TEST_TMP/shared" --json
 assert_eq 0 "$RC" "snapshot of $src in the shared engine"
-snap=$(json_value data_file <<<"$OUT")
+snap=$(json_field data_file)
 assert_file_exists "$snap" "snapshot data file"
 want=$(tar_listing "$snap")
 assert_contains "$want" "docs/nested/a.txt" "the snapshot's listing"
@@ -63,7 +63,7 @@ assert_contains "$ERR" "creating helper image dockform-helper:" "the restore cre
 run_df -c "$proj" volume snapshot "$dst" -o "$TEST_TMP/fresh" --json
 assert_eq 0 "$RC" "snapshot of $dst in the fresh engine"
 assert_not_contains "$ERR" "creating helper image" "the second command reuses the helper image"
-snap2=$(json_value data_file <<<"$OUT")
+snap2=$(json_field data_file)
 assert_file_exists "$snap2" "snapshot data file in the fresh engine"
 got=$(tar_listing "$snap2")
 if [[ $got != "$want" ]]; then

@@ -47,14 +47,14 @@ for image in "" "$DOCKFORM_TEST_BUSYBOX_IMAGE"; do
     assert_eq 0 "$RC" "$what: snapshot of a changing volume"
     assert_not_contains "$ERR" "again" "$what: one pass, never started over"
     snap=$(json_field data_file)
-    warnings=$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["warnings"]))' "$OUT")
+    warnings=$(jq '.warnings | length' <<<"$OUT")
     # Every warning names a path and what happened to it.
     python3 -c '
 import json, re, sys
 for w in json.loads(sys.argv[1])["warnings"]:
     assert re.match(r"^\./\S+: (vanished while read|file shrank while read|file grew while read|replaced while read)", w), w
 ' "$OUT" || fail "$what: a warning that names no path or no known change: $OUT"
-    count=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["sidecar"]["file_count"])' "$OUT")
+    count=$(json_field sidecar.file_count)
     if ((warnings > 10)); then
       assert_contains "$ERR" "more (all of them under \"warnings\" with --json)" "$what: stderr caps the list"
     fi

@@ -36,7 +36,7 @@ vol_exec "$src" sh -c 'i=0; while [ $i -lt 30 ]; do dd if=/dev/urandom of=/v/r$i
   fail "filling $src"
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+snap=$(json_field data_file)
 want=$(tree_listing "$src")
 vol_exec "$target" sh -c 'echo old > /v/old.txt' || fail "filling $target"
 
@@ -45,7 +45,7 @@ df_pid=$!
 held=""
 for ((i = 0; i < 600; i++)); do
   if [[ $(engine inspect -f '{{.State.Running}}' "$lock" 2>/dev/null) == true ]] &&
-    [[ -n $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target") ]]; then
+    [[ -n $(helpers_of "$target") ]]; then
     held=1
     break
   fi

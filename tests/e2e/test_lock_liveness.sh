@@ -35,8 +35,7 @@ engine volume create "$target" >/dev/null
 IMG=$DOCKFORM_TEST_BUSYBOX_IMAGE
 boot=$(</proc/sys/kernel/random/boot_id)
 foreign=00000000-0000-0000-0000-000000000000
-read -r -a fields <<<"$(sed 's/.*) //' /proc/$$/stat)"
-me="$boot:$$:${fields[19]}"
+me=$(my_owner)
 
 holder_pid="" df_pid=""
 _lock_test_exit() {
@@ -53,7 +52,7 @@ trap _lock_test_exit EXIT
 vol_exec "$src" sh -c 'echo one > /v/a; mkdir /v/d; echo two > /v/d/b' || fail "filling $src"
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+snap=$(json_field data_file)
 want=$(tree_listing "$src")
 
 # lock_labels OWNER HOST [LEASE]: the labels a holder writes (LEASE "" = dockform 0.6).
@@ -188,7 +187,7 @@ vol_exec "$src" sh -c 'i=0; while [ $i -lt 30 ]; do dd if=/dev/urandom of=/v/r$i
   fail "growing $src"
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot of the grown $src"
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+snap=$(json_field data_file)
 want=$(tree_listing "$src")
 # start_holder: a real restore in the background, once its lock runs and it extracts.
 start_holder() {
@@ -197,7 +196,7 @@ start_holder() {
   local i
   for ((i = 0; i < 600; i++)); do
     if [[ $(engine inspect -f '{{.State.Running}}' "$lock" 2>/dev/null) == true ]] &&
-      [[ -n $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target") ]]; then
+      [[ -n $(helpers_of "$target") ]]; then
       return 0
     fi
     kill -0 "$df_pid" 2>/dev/null || fail "$1: the holder ended first: $(cat "$TEST_TMP/h.err")"
@@ -225,7 +224,7 @@ df_pid=""
 ((rc != 0)) || fail "F: the resumed holder exited 0 after losing its lock: $(cat "$TEST_TMP/h.err")"
 assert_eq "$want" "$(tree_listing "$target")" "F: the resumed holder changed the volume"
 unset DOCKFORM_LOCK_LEASE_SECONDS
-if [[ -n $(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target") ]]; then
+if [[ -n $(helpers_of -a "$target") ]]; then
   fail "F: helper containers left: $(engine ps -a --filter label=io.dockform.helper)"
 fi
 

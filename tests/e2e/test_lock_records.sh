@@ -23,10 +23,8 @@ M=$TEST_TMP/manifest
 write_manifest "$M" recordtest "$vol"
 engine volume create "$vol" >/dev/null
 IMG=$DOCKFORM_TEST_BUSYBOX_IMAGE
-boot=$(</proc/sys/kernel/random/boot_id)
 foreign=00000000-0000-0000-0000-000000000000
-read -r -a fields <<<"$(sed 's/.*) //' /proc/$$/stat)"
-me="$boot:$$:${fields[19]}"
+me=$(my_owner)
 holder_pid="" df_pid=""
 _record_exit() {
   local rc=$?
@@ -44,7 +42,7 @@ vol_exec "$vol" sh -c 'i=0; while [ $i -lt 30 ]; do dd if=/dev/urandom of=/v/r$i
 engine run -d --name "$app" --network none --log-driver none -v "$vol:/data" "$IMG" sleep 3600 >/dev/null
 app_id=$(engine inspect -f '{{.Id}}' "$app")
 engine stop -t 1 "$app" >/dev/null
-running() { [[ $(engine inspect -f '{{.State.Running}}' "$1" 2>/dev/null) == true ]]; }
+is_running() { [[ $(running "$1" 2>/dev/null) == true ]]; }
 
 # plant_record OWNER LEASE: the record a run leaves after stopping $app.
 plant_record() {
@@ -63,7 +61,7 @@ hold_lease() {
   holder_pid=$!
   local i
   for ((i = 0; i < 100; i++)); do
-    running "${PFX}lease" && { LEASE=$(engine inspect -f '{{.Id}}' "${PFX}lease"); return 0; }
+    is_running "${PFX}lease" && { LEASE=$(engine inspect -f '{{.Id}}' "${PFX}lease"); return 0; }
     sleep 0.1
   done
   fail "the planted lease did not start"
@@ -78,7 +76,7 @@ adopted() { # WHAT: a --stop-containers run starts $app and removes the record
   run_df -c "$M" volume snapshot "$vol" -o "$TEST_TMP/snaps" --stop-containers --json
   assert_eq 0 "$RC" "$1: snapshot --stop-containers"
   assert_contains "$ERR" "containers stopped by an interrupted dockform run: $app" "$1: reported"
-  running "$app" || fail "$1: $app was not started again"
+  is_running "$app" || fail "$1: $app was not started again"
   engine inspect "$record" >/dev/null 2>&1 && fail "$1: record left"
   engine stop -t 1 "$app" >/dev/null
 }
@@ -88,7 +86,7 @@ plant_record "$foreign:4242:1" 0123456789abcdef0123456789abcdef0123456789abcdef0
 run_df -c "$M" volume snapshot "$vol" -o "$TEST_TMP/snaps"
 assert_eq 0 "$RC" "1: snapshot without --stop-containers"
 assert_contains "$ERR" "stopped by an interrupted dockform run are still stopped: $app" "1: reported"
-running "$app" && fail "1: $app started without --stop-containers"
+is_running "$app" && fail "1: $app started without --stop-containers"
 engine inspect "$record" >/dev/null 2>&1 || fail "1: record removed without --stop-containers"
 run_df -c "$M" volume unlock "$vol"
 assert_eq 0 "$RC" "1: unlock with a record whose holder is gone"
@@ -103,7 +101,7 @@ run_df -c "$M" volume snapshot "$vol" -o "$TEST_TMP/snaps" --stop-containers
 assert_eq 3 "$RC" "2: snapshot while a live holder's record exists"
 assert_contains "$ERR" "stopped by another dockform run (held by dockform pid 4242 on host web-1 since 2026-11-27T03:00:12Z)" "2: refusal names the holder"
 assert_contains "$ERR" "dockform volume unlock $vol" "2: refusal names the way out"
-running "$app" && fail "2: $app started while the holder lives"
+is_running "$app" && fail "2: $app started while the holder lives"
 run_df -c "$M" volume unlock "$vol"
 assert_eq 3 "$RC" "2: unlock without --force"
 assert_contains "$OUT" "kept" "2: unlock keeps the record"
@@ -130,19 +128,19 @@ df_pid=$!
 lease=""
 for ((i = 0; i < 1500; i++)); do
   lease=$(engine inspect -f '{{index .Config.Labels "io.dockform.lease"}}' "$record" 2>/dev/null || true)
-  [[ -n $lease ]] && ! running "$app" && break
+  [[ -n $lease ]] && ! is_running "$app" && break
   kill -0 "$df_pid" 2>/dev/null || fail "4: the snapshot ended first: $(cat "$TEST_TMP/4.err")"
   sleep 0.02
 done
 [[ -n $lease ]] || fail "4: no record with a lease while the snapshot ran"
 kill -STOP "$df_pid" # holds it there, whatever the snapshot's speed
-running "$lease" || fail "4: the record's lease $lease does not run while its holder runs"
+is_running "$lease" || fail "4: the record's lease $lease does not run while its holder runs"
 kill -9 "$df_pid"
 wait "$df_pid" 2>/dev/null || true
 df_pid=""
 for ((i = 0; i < 100; i++)); do engine inspect "$lease" >/dev/null 2>&1 || break; sleep 0.1; done
 engine inspect "$lease" >/dev/null 2>&1 && fail "4: the lease of the killed run is still there"
-running "$app" && fail "4: $app runs although the killed run stopped it"
+is_running "$app" && fail "4: $app runs although the killed run stopped it"
 adopted 4
 
 pass

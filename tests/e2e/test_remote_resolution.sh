@@ -14,16 +14,11 @@ cp -r "$DOCKFORM_TEST_REMOTE_DOCKER_CONFIG" "$CFG"
 UNIX_HOST=$DOCKER_HOST
 export DOCKFORM_SSH_OPTS="-F $SSH_CONFIG"
 
-# endpoint FIELD: from the last `version --json`.
-endpoint() {
-  python3 -c 'import json,sys; e=json.loads(sys.argv[1])["endpoint"]; print(e[sys.argv[2]])' "$OUT" "$1" ||
-    fail "no endpoint.$1 in the version JSON"
-}
 # expect TRANSPORT SOURCE REACHABLE(yes|no|any) MESSAGE: checks the last run.
 expect() {
   assert_eq 0 "$RC" "$4: version exits 0"
-  assert_eq "$1" "$(endpoint transport)" "$4: transport"
-  assert_eq "$2" "$(endpoint source)" "$4: source"
+  assert_eq "$1" "$(json_field endpoint.transport)" "$4: transport"
+  assert_eq "$2" "$(json_field endpoint.source)" "$4: source"
   case $3 in
     yes) assert_not_contains "$OUT" '"engine": null' "$4: the engine answers" ;;
     no) assert_contains "$OUT" '"engine": null' "$4: the engine does not answer" ;;
@@ -43,13 +38,13 @@ expect ssh "DOCKER_CONTEXT dfssh" yes "DOCKER_CONTEXT second"
 printf '{"currentContext": "dftls"}\n' >"$CFG/config.json"
 DOCKER_HOST='' DOCKER_CONFIG=$CFG run_df version --json
 expect tcp+tls "current context dftls" yes "currentContext third"
-assert_eq dftls "$(endpoint context)" "context name"
+assert_eq dftls "$(json_field endpoint.context)" "context name"
 
 # 4. Nothing set: the standard socket.
 rm "$CFG/config.json"
 DOCKER_HOST='' DOCKER_CONFIG=$CFG run_df version --json
 expect unix default any "standard socket last"
-assert_eq unix:///var/run/docker.sock "$(endpoint url)" "standard socket"
+assert_eq unix:///var/run/docker.sock "$(json_field endpoint.url)" "standard socket"
 
 # 5. A manifest's docker.context wins over DOCKER_HOST and DOCKER_CONTEXT.
 write_manifest "$TEST_TMP/m" resolution
@@ -66,7 +61,7 @@ DOCKER_HOST='' DOCKER_CONFIG=$CFG DOCKER_CONTEXT=dfssh run_df -c "$TEST_TMP/m" v
 expect unix "manifest docker.context default (default)" any "manifest default ignores contexts"
 DOCKER_CONFIG=$CFG DOCKER_CONTEXT=dfssh run_df -c "$TEST_TMP/m" version --json
 expect unix "manifest docker.context default (DOCKER_HOST)" yes "manifest default takes DOCKER_HOST"
-assert_eq "$UNIX_HOST" "$(endpoint url)" "manifest default takes DOCKER_HOST"
+assert_eq "$UNIX_HOST" "$(json_field endpoint.url)" "manifest default takes DOCKER_HOST"
 
 # 7. A context the store does not have: exit 4, named.
 sed -i 's/context: default/context: no-such-ctx/' "$TEST_TMP/m/dockform.yml"

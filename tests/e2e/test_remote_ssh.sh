@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/remote.sh"
 
 over ssh version --json
 assert_eq 0 "$RC" "version over ssh"
-assert_eq ssh "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["endpoint"]["transport"])' "$OUT")" "transport"
+assert_eq ssh "$(json_field endpoint.transport)" "transport"
 assert_not_contains "$OUT" '"engine": null' "the engine answers over ssh"
 assert_no_ssh_left
 
@@ -33,7 +33,7 @@ env "${vars[@]}" "$DOCKFORM" -c "$TEST_TMP/m" volume snapshot "$vol" -o "$TEST_T
   >"$TEST_TMP/term.out" 2>"$TEST_TMP/term.err" </dev/null &
 pid=$!
 deadline=$((SECONDS + 60))
-until [[ -n $(engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$vol") ]]; do
+until [[ -n $(helpers_of "$vol") ]]; do
   kill -0 "$pid" 2>/dev/null || fail "the snapshot ended before SIGTERM"
   ((SECONDS < deadline)) || fail "no snapshot helper within 60 s"
   sleep 0.05

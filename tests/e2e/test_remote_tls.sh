@@ -13,7 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/remote.sh"
 
 over tls version --json
 assert_eq 0 "$RC" "version over TLS"
-assert_eq tcp+tls "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["endpoint"]["transport"])' "$OUT")" "transport"
+assert_eq tcp+tls "$(json_field endpoint.transport)" "transport"
 assert_not_contains "$OUT" '"engine": null' "the engine answers over TLS"
 
 remote_roundtrip tls

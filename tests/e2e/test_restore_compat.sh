@@ -63,10 +63,10 @@ zstd -q -t "$R/REF.tar.zst" || fail "the GNU tar reference snapshot is not valid
 reference_sidecar "$R/REF.tar.zst" "$R/REF.tar.json" "${PFX}gnu"
 run_df -c "$M" volume restore "${PFX}gnu" "$R/REF.tar.zst" --json
 assert_eq 0 "$RC" "restore of the GNU tar reference snapshot"
-assert_eq "\"$R/REF.tar.json\"" "$(json_get sidecar)" "the reference's sidecar name X.tar.json is found"
-assert_eq "true" "$(json_get checksum_verified)" "checksum verified against the reference sidecar"
-assert_eq "$want_files" "$(json_get file_count)" "file_count of the reference snapshot"
-assert_eq "[]" "$(json_get warnings)" "no warnings (volume name and spec hash match)"
+assert_eq "\"$R/REF.tar.json\"" "$(json_field --json sidecar)" "the reference's sidecar name X.tar.json is found"
+assert_eq "true" "$(json_field --json checksum_verified)" "checksum verified against the reference sidecar"
+assert_eq "$want_files" "$(json_field --json file_count)" "file_count of the reference snapshot"
+assert_eq "[]" "$(json_field --json warnings)" "no warnings (volume name and spec hash match)"
 check_tree "${PFX}gnu" "GNU tar reference snapshot"
 
 # --- busybox tar | zstd -19, sidecar BB.tar.json. ---
@@ -74,8 +74,8 @@ tar_of "$DOCKFORM_TEST_BUSYBOX_IMAGE" | zstd -q -19 >"$R/BB.tar.zst"
 reference_sidecar "$R/BB.tar.zst" "$R/BB.tar.json" "${PFX}bb"
 run_df -c "$M" volume restore "${PFX}bb" "$R/BB.tar.zst" --json
 assert_eq 0 "$RC" "restore of the busybox tar reference snapshot"
-assert_eq "true" "$(json_get checksum_verified)" "checksum verified (busybox tar snapshot)"
-assert_eq "$want_files" "$(json_get file_count)" "file_count of the busybox tar snapshot"
+assert_eq "true" "$(json_field --json checksum_verified)" "checksum verified (busybox tar snapshot)"
+assert_eq "$want_files" "$(json_field --json file_count)" "file_count of the busybox tar snapshot"
 check_tree "${PFX}bb" "busybox tar reference snapshot"
 
 # A reference sidecar with a wrong checksum is honoured too: refused, volume unchanged.
@@ -96,10 +96,10 @@ check_tree "${PFX}bb" "after the checksum refusal"
 tar_of "$DOCKFORM_TEST_BUSYBOX_IMAGE" >"$R/PLAIN.tar"
 run_df -c "$M" volume restore "${PFX}plain" "$R/PLAIN.tar" --json
 assert_eq 0 "$RC" "restore of a plain .tar"
-assert_eq "false" "$(json_get checksum_verified)" "no sidecar: checksum not verified"
-assert_eq "null" "$(json_get sidecar)" "no sidecar reported"
-assert_eq "$(sha256sum "$R/PLAIN.tar" | cut -c1-64)" "$(json_get checksum | tr -d '"')" "checksum of the plain tar"
-assert_contains "$(json_get warnings)" "no sidecar" "missing sidecar warned about"
+assert_eq "false" "$(json_field --json checksum_verified)" "no sidecar: checksum not verified"
+assert_eq "null" "$(json_field --json sidecar)" "no sidecar reported"
+assert_eq "$(sha256sum "$R/PLAIN.tar" | cut -c1-64)" "$(json_field --json checksum | tr -d '"')" "checksum of the plain tar"
+assert_contains "$(json_field --json warnings)" "no sidecar" "missing sidecar warned about"
 check_tree "${PFX}plain" "plain .tar"
 
 # --- Refusals: wrong extensions, and a .tar.zst that is a plain tar. ---

@@ -22,15 +22,14 @@ fill_tricky "$src"
 want=$(tree_listing "$src")
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_value data_file <<<"$OUT")
+snap=$(json_field data_file)
 
 vol_exec "$data" sh -euc 'echo live > /v/live.txt; mkdir /v/d; echo x > /v/d/x; echo h > /v/.hidden'
 before=$(tree_listing "$data")
 
 # A running user (sleep 3600; the trap lets `docker stop` end it at once) and a
 # container that was created but never started.
-engine run -d --name "$app" --network none -v "$data:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
-  sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+run_user "$app" "$data"
 engine create --name "$idle" --network none -v "$data:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" true >/dev/null
 app_before=$(state_of "$app")
 assert_eq "true" "${app_before%%|*}" "$app runs before the restore"
@@ -50,8 +49,8 @@ assert_eq "$before" "$(tree_listing "$data")" "volume unchanged after the refusa
 # --- With --stop-containers: restored; the running one restarted. ---
 run_df -c "$M" volume restore "$data" "$snap" --force --stop-containers --json
 assert_eq 0 "$RC" "restore --force --stop-containers"
-assert_eq "[\"$app\"]" "$(json_get containers_stopped)" "--json containers_stopped"
-assert_eq "[\"$app\"]" "$(json_get containers_started)" "--json containers_started"
+assert_eq "[\"$app\"]" "$(json_field --json containers_stopped)" "--json containers_stopped"
+assert_eq "[\"$app\"]" "$(json_field --json containers_started)" "--json containers_started"
 app_after=$(state_of "$app")
 assert_eq "true" "${app_after%%|*}" "$app runs again after the restore"
 [[ $app_after != "$app_before" ]] || fail "$app was not restarted: StartedAt unchanged ($app_after)"

@@ -23,27 +23,13 @@ engine volume create "$live" >/dev/null
 fill_tricky "$src"
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_value data_file <<<"$OUT")
+snap=$(json_field data_file)
 sidecar=${snap%.tar.zst}.json
 
-vol_exec "$live" sh -euc '
-  cd /v
-  echo "known content" > known.txt
-  mkdir -p sub/deeper && echo deep > sub/deeper/f
-  echo dot > .dot
-  ln -s known.txt link-to-known
-  chmod 711 /v
-'
-before=$(tree_listing "$live")
-engine run -d --name "$app" --network none -v "$live:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
-  sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
-app_before=$(state_of "$app")
-
+fill_known "$live"
+run_user "$app" "$live"
 # check_untouched WHAT: the volume, its user and the engine are as before.
-check_untouched() {
-  assert_volume_untouched "$live" "$before" "$1"
-  assert_eq "$app_before" "$(state_of "$app")" "$1: the container using the volume was stopped or restarted"
-}
+keep_untouched "$live" "$app"
 
 # --- 5. One byte flipped in the middle, sidecar kept beside the copy. ---
 mkdir -p "$TEST_TMP/flip"
@@ -63,7 +49,7 @@ cmp -s "$snap" "$TEST_TMP/flip/flipped.tar.zst" && fail "the byte flip did not c
 run_df -c "$M" volume restore "$live" "$TEST_TMP/flip/flipped.tar.zst" --force --stop-containers
 # Whatever noticed it first (zstd's frame checksum, the tar parser), the
 # message is a checksum mismatch naming both digests.
-want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checksum"]["tar_zst"])' "$sidecar")
+want=$(json_field checksum.tar_zst "$sidecar")
 have=$(sha256sum "$TEST_TMP/flip/flipped.tar.zst" | cut -d' ' -f1)
 assert_eq 3 "$RC" "restore of a snapshot with a flipped byte"
 assert_contains "$ERR" "checksum mismatch: sidecar says $want, the file has $have" "flipped byte message"

@@ -20,10 +20,6 @@ engine volume create "$target" >/dev/null
 # the killed run's helpers) whatever happens, then run lib.sh's cleanup.
 fault_trap "dockform-lock-$target"
 
-# live_listing VOLUME: tree_listing without the .dockform-* entries and the counts.
-live_listing() {
-  tree_listing "$1" | grep -v -e '^.|\./\.dockform-' -e '^count=' || true
-}
 # ~240 MB of incompressible data in 60 files, and a few small ones.
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$big" sh -euc '
@@ -39,7 +35,7 @@ new_full=$(tree_listing "$big")
 new_live=$(live_listing "$big")
 run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot of $big"
-snap=$(json_value data_file <<<"$OUT")
+snap=$(json_field data_file)
 
 vol_exec "$target" sh -euc '
   cd /v
@@ -92,7 +88,7 @@ assert_eq 0 "$RC" "restore after the killed one"
 echo "--- stderr of the recovering run:"
 echo "$ERR"
 assert_contains "$ERR" "interrupted restore" "the rerun says it cleaned up after the interrupted restore"
-recovered=$(json_get recovered)
+recovered=$(json_field --json recovered)
 [[ $recovered != "[]" ]] || fail "--json recovered is empty after an interrupted restore"
 assert_contains "$recovered" ".dockform-" "--json recovered names what was cleaned up"
 got=$(tree_listing "$target")
@@ -102,7 +98,7 @@ if [[ $got != "$new_full" ]]; then
 fi
 names=$(vol_exec "$target" ls -a /v)
 assert_not_contains "$names" ".dockform-" "no .dockform-* entries after the recovering restore"
-helpers=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target")
+helpers=$(helpers_of -a "$target")
 assert_eq "" "$helpers" "helper containers left for $target"
 engine inspect "dockform-lock-$target" >/dev/null 2>&1 && fail "lock container dockform-lock-$target left behind"
 

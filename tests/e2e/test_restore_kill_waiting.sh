@@ -23,20 +23,13 @@ engine volume create "$src" >/dev/null
 engine volume create "$target" >/dev/null
 fault_trap "dockform-lock-$target" "dockform-stopped-$target"
 
-live_listing() {
-  tree_listing "$1" | grep -v -e '^.|\./\.dockform-' -e '^count=' || true
-}
-helpers_running() {
-  engine ps -q --filter label=io.dockform.helper --filter "label=io.dockform.volume=$target"
-}
-
 fill_tricky "$src"
 vol_exec "$src" sh -euc 'dd if=/dev/urandom of=/v/blob bs=1M count=20 2>/dev/null; echo new > /v/new.txt'
 want=$(tree_listing "$src")
 want_files=$(vol_exec "$src" sh -c 'cd /v && find . | sort')
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_value data_file <<<"$OUT")
+snap=$(json_field data_file)
 
 vol_exec "$target" sh -euc 'cd /v; echo old > old.txt; echo olddot > .olddot; mkdir -p keep && echo deep > keep/f'
 old_live=$(live_listing "$target")
@@ -59,7 +52,7 @@ until engine inspect "dockform-stopped-$target" >/dev/null 2>&1; do
   ((SECONDS < deadline)) || fail "no stopped-containers record appeared within 90 s"
   sleep 0.05
 done
-[[ -n $(helpers_running) ]] || fail "no helper runs for $target while the restore stops $app"
+[[ -n $(helpers_of "$target") ]] || fail "no helper runs for $target while the restore stops $app"
 kill -9 "$df_pid"
 wait "$df_pid" 2>/dev/null || true
 df_pid=
@@ -68,7 +61,7 @@ cat "$TEST_TMP/killed.err"
 
 # The helper ends with its input and changes nothing.
 deadline=$((SECONDS + 60))
-while [[ -n $(helpers_running) ]]; do
+while [[ -n $(helpers_of "$target") ]]; do
   ((SECONDS < deadline)) || fail "the helper still runs 60 s after the kill"
   sleep 0.2
 done
@@ -88,7 +81,7 @@ assert_contains "$ERR" "left by an interrupted restore" "... left by an interrup
 # engine has not removed it yet, one this boot's dead process left): never a refusal.
 assert_not_contains "$ERR" "another dockform run" "the next run is not refused by the killed run's lock"
 assert_contains "$ERR" "containers stopped by an interrupted dockform run: $app" "the next run adopts the stopped user"
-assert_eq "[\"$app\"]" "$(json_get containers_started)" "--json containers_started"
+assert_eq "[\"$app\"]" "$(json_field --json containers_started)" "--json containers_started"
 assert_eq "true" "$(engine inspect --format '{{.State.Running}}' "$app")" "$app runs again"
 engine rm -f "$app" >/dev/null
 got=$(tree_listing "$target")

@@ -23,8 +23,8 @@ vol_exec "$src" sh -euc '
 '
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_value data_file <<<"$OUT")
-tar_bytes=$(json_value uncompressed_bytes <"${snap%.tar.zst}.json")
+snap=$(json_field data_file)
+tar_bytes=$(json_field uncompressed_bytes "${snap%.tar.zst}.json")
 ((tar_bytes > 20 * 1024 * 1024)) || fail "the snapshot holds only $tar_bytes tar bytes"
 
 # --- Undeclared: exists in the engine, not in the manifest. ---

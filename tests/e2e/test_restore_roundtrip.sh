@@ -35,7 +35,7 @@ want_files=$(vol_exec "$src" sh -c 'find /v -type f -print0 | tr -cd "\\0" | wc 
 
 run_df -c "$M" volume snapshot "$src" -o "$SNAPS" --json
 assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_value data_file <<<"$OUT")
+snap=$(json_field data_file)
 sidecar=${snap%.tar.zst}.json
 assert_file_exists "$snap" "snapshot data file"
 assert_file_exists "$sidecar" "snapshot sidecar"
@@ -49,17 +49,17 @@ if [[ $got != "$want" ]]; then
   diff <(echo "$want") <(echo "$got") >&2 || true
   fail "tree of $dst after restore differs from the source's (diff above)"
 fi
-assert_eq "\"$dst\"" "$(json_get volume)" "--json volume"
-assert_eq "true" "$(json_get checksum_verified)" "--json checksum_verified"
-assert_eq "\"$sha\"" "$(json_get checksum)" "--json checksum is the sha256 of the file"
-assert_eq "$want_files" "$(json_get file_count)" "--json file_count (find -type f in the source)"
-assert_eq "[]" "$(json_get containers_stopped)" "--json containers_stopped"
-assert_eq "[]" "$(json_get containers_started)" "--json containers_started"
-assert_eq "[]" "$(json_get recovered)" "--json recovered (nothing was interrupted)"
-assert_eq "\"$sidecar\"" "$(json_get sidecar)" "--json sidecar path"
-assert_eq "$(json_value uncompressed_bytes <"$sidecar")" \
-  "$(json_get uncompressed_bytes)" "--json uncompressed_bytes equals the sidecar's"
-assert_contains "$(json_get warnings)" "taken of volume $src" "restoring into another volume warns about the name"
+assert_eq "\"$dst\"" "$(json_field --json volume)" "--json volume"
+assert_eq "true" "$(json_field --json checksum_verified)" "--json checksum_verified"
+assert_eq "\"$sha\"" "$(json_field --json checksum)" "--json checksum is the sha256 of the file"
+assert_eq "$want_files" "$(json_field --json file_count)" "--json file_count (find -type f in the source)"
+assert_eq "[]" "$(json_field --json containers_stopped)" "--json containers_stopped"
+assert_eq "[]" "$(json_field --json containers_started)" "--json containers_started"
+assert_eq "[]" "$(json_field --json recovered)" "--json recovered (nothing was interrupted)"
+assert_eq "\"$sidecar\"" "$(json_field --json sidecar)" "--json sidecar path"
+assert_eq "$(json_field uncompressed_bytes "$sidecar")" \
+  "$(json_field --json uncompressed_bytes)" "--json uncompressed_bytes equals the sidecar's"
+assert_contains "$(json_field --json warnings)" "taken of volume $src" "restoring into another volume warns about the name"
 assert_no_staging "$dst"
 
 # --- 2. A non-empty volume is refused without --force. ---

@@ -28,7 +28,7 @@ vol_exec "$big" sh -euc '
 new_tree=$(tree_listing "$big")
 run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot of $big"
-snap=$(json_value data_file <<<"$OUT")
+snap=$(json_field data_file)
 
 vol_exec "$target" sh -euc '
   cd /v

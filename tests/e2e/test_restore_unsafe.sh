@@ -18,24 +18,10 @@ write_manifest "$M" restoretest "$live" "${PFX}control"
 engine volume create "$live" >/dev/null
 engine volume create "${PFX}control" >/dev/null
 
-vol_exec "$live" sh -euc '
-  cd /v
-  echo "known content" > known.txt
-  mkdir -p sub/deeper && echo deep > sub/deeper/f
-  echo dot > .dot
-  ln -s known.txt link-to-known
-  chmod 711 /v
-'
-before=$(tree_listing "$live")
-engine run -d --name "$app" --network none -v "$live:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
-  sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
-app_before=$(state_of "$app")
-
+fill_known "$live"
+run_user "$app" "$live"
 # check_untouched WHAT: the volume, its user and the engine are as before.
-check_untouched() {
-  assert_volume_untouched "$live" "$before" "$1"
-  assert_eq "$app_before" "$(state_of "$app")" "$1: the container using the volume was stopped or restarted"
-}
+keep_untouched "$live" "$app"
 
 # --- 7. Unsafe archives. ---
 mkdir -p "$TEST_TMP/unsafe"

@@ -139,7 +139,7 @@ assert_eq "" "$(s3_uploads)" "the upload left by the failed run was aborted"
 # --- 7. radosgw killed mid-restore: the volume is untouched. ---
 run_df -c "$M" volume snapshot "$big" -o "$S3_BASE" --json
 assert_eq 0 "$RC" "snapshot of $big to the bucket"
-snap=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["data_file"])' <<<"$OUT")
+snap=$(json_field data_file)
 vol_exec "$dst" sh -c 'echo before > /v/marker; mkdir /v/keep; echo k > /v/keep/k'
 before=$(tree_listing "$dst")
 _s3_stop_private_rgw

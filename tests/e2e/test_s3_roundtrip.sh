@@ -42,7 +42,7 @@ mkdir -p "$TEST_TMP/copy"
 s3_fetch "$S3_PREFIX/$src/$stem.tar.zst" "$TEST_TMP/copy/$stem.tar.zst"
 s3_fetch "$S3_PREFIX/$src/$stem.json" "$TEST_TMP/copy/$stem.json"
 sha=$(sha256sum "$TEST_TMP/copy/$stem.tar.zst" | cut -c1-64)
-assert_eq "$sha" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checksum"]["tar_zst"])' "$TEST_TMP/copy/$stem.json")" \
+assert_eq "$sha" "$(json_field checksum.tar_zst "$TEST_TMP/copy/$stem.json")" \
   "the sidecar object holds the same checksum"
 run_df volume verify "$TEST_TMP/copy/$stem.tar.zst"
 assert_eq 0 "$RC" "the downloaded copy verifies as a local snapshot"
@@ -56,7 +56,7 @@ assert_eq "$sidecar_url" "$(json_field sidecar)" "verify found the sidecar objec
 
 run_df -c "$M" volume list -o "$S3_BASE" --json
 assert_eq 0 "$RC" "list -o $S3_BASE"
-listed=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(" ".join(s["volume"]+"="+s["data_file"] for s in d["snapshots"]))' "$OUT")
+listed=$(jq -r '[.snapshots[] | .volume + "=" + .data_file] | join(" ")' <<<"$OUT")
 assert_eq "$src=$snap" "$listed" "list shows the one snapshot in the bucket"
 run_df -c "$M" volume list "$src" -o "$S3_BASE"
 assert_eq 0 "$RC" "list $src -o $S3_BASE (text)"
@@ -74,8 +74,7 @@ fi
 
 # --- 4. --force --stop-containers while a container uses the volume. ---
 vol_exec "$dst" sh -c 'echo changed > /v/new-file'
-engine run -d --name "$app" --network none -v "$dst:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
-  sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+run_user "$app" "$dst"
 run_df -c "$M" volume restore "$dst" "$snap" --force --stop-containers --json
 assert_eq 0 "$RC" "restore --force --stop-containers from the bucket"
 assert_eq "[\"$app\"]" "$(json_field containers_started)" "the container was started again"
@@ -101,7 +100,7 @@ grep -q "$stem" <<<"$(s3_keys)" && fail "the oldest snapshot $stem was not prune
 # --- 6. Never over an existing object: the names of the next seconds are taken
 # (data objects of another writer); the snapshot takes the first free second
 # and leaves them as they were. ---
-spec=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["spec_hash"])' "$TEST_TMP/copy/$stem.json")
+spec=$(json_field spec_hash "$TEST_TMP/copy/$stem.json")
 now=$(date -u +%s)
 taken=()
 for ((t = now; t < now + 40; t++)); do

@@ -25,7 +25,7 @@ vol_exec "$big" sh -c '
 age-keygen -o "$TEST_TMP/key.txt" 2>/dev/null || fail "age-keygen"
 /usr/bin/time -v "$DOCKFORM" -c "$M" volume snapshot "$big" -o "$S3_BASE" -r "$(age-keygen -y "$TEST_TMP/key.txt")" --json >"$TEST_TMP/snap.json" 2>"$TEST_TMP/snap.time" ||
   fail "snapshot of 300 MB to the bucket: $(tail -5 "$TEST_TMP/snap.time")"
-url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["data_file"])' "$TEST_TMP/snap.json")
+url=$(json_field data_file "$TEST_TMP/snap.json")
 [[ $url == *.tar.zst.age ]] || fail "the encrypted snapshot's object is named $url"
 /usr/bin/time -v "$DOCKFORM" -c "$M" volume restore "$dst" "$url" -i "$TEST_TMP/key.txt" >/dev/null 2>"$TEST_TMP/restore.time" ||
   fail "restore of 300 MB from the bucket: $(tail -5 "$TEST_TMP/restore.time")"
@@ -35,9 +35,9 @@ assert_eq "$(vol_exec "$big" sha256sum /v/random /v/text)" "$(vol_exec "$dst" sh
 key=${url#"s3://$S3_BUCKET/"}
 s3_fetch "$key" "$TEST_TMP/object.age"
 s3_fetch "${key%.tar.zst.age}.json" "$TEST_TMP/object.json"
-assert_eq "$(jfield "$TEST_TMP/object.json" 'd["checksum"]["tar_zst_age"]')" "$(sha256sum <"$TEST_TMP/object.age" | cut -c1-64)" \
+assert_eq "$(json_field checksum.tar_zst_age "$TEST_TMP/object.json")" "$(sha256sum <"$TEST_TMP/object.age" | cut -c1-64)" \
   "checksum.tar_zst_age is the object's SHA-256"
-assert_eq "$(jfield "$TEST_TMP/object.json" 'd["checksum"]["tar_zst"]')" \
+assert_eq "$(json_field checksum.tar_zst "$TEST_TMP/object.json")" \
   "$(age -d -i "$TEST_TMP/key.txt" "$TEST_TMP/object.age" | sha256sum | cut -c1-64)" "age -d opens the object"
 rm -f "$TEST_TMP/object.age"
 rss() { awk -F': ' '/Maximum resident set size/ {printf "%d", $2 / 1024}' "$1"; }

@@ -112,25 +112,25 @@ check_snapshot() {
   # spec hash: independent computation, and it is the one in the name
   local want_hash
   want_hash=$(python3 "$TEST_TMP/spec_hash.py" <"$inspect")
-  assert_eq "$want_hash" "$(jfield "$side" 'd["spec_hash"]')" "spec_hash in $side"
+  assert_eq "$want_hash" "$(json_field spec_hash "$side")" "spec_hash in $side"
   assert_eq "__spec-$want_hash" "${stem#*Z}" "spec hash in the file name $stem"
   # created_at is the name's timestamp
   local ts=${stem%%__*}
-  assert_eq "${ts:0:10}T${ts:11:2}:${ts:14:2}:${ts:17:2}Z" "$(jfield "$side" 'd["created_at"]')" "created_at vs name"
+  assert_eq "${ts:0:10}T${ts:11:2}:${ts:14:2}:${ts:17:2}Z" "$(json_field created_at "$side")" "created_at vs name"
 
-  assert_eq "$(sha256sum <"$data" | cut -c1-64)" "$(jfield "$side" 'd["checksum"]["tar_zst"]')" "checksum.tar_zst of $data"
+  assert_eq "$(sha256sum <"$data" | cut -c1-64)" "$(json_field checksum.tar_zst "$side")" "checksum.tar_zst of $data"
   zstd -q -t "$data" || fail "zstd -t rejects $data"
-  assert_eq "$(zstd -dc "$data" | wc -c)" "$(jfield "$side" 'd["uncompressed_bytes"]')" "uncompressed_bytes of $data"
+  assert_eq "$(zstd -dc "$data" | wc -c)" "$(json_field uncompressed_bytes "$side")" "uncompressed_bytes of $data"
   local listing counted
   listing=$(zstd -dc "$data" | tar -tvf -) || fail "GNU tar cannot list $data"
   counted=$(grep -c '^[-h]' <<<"$listing" || true)
-  assert_eq "$counted" "$(jfield "$side" 'd["file_count"]')" "file_count vs tar -tv (regular files + hardlinks)"
+  assert_eq "$counted" "$(json_field file_count "$side")" "file_count vs tar -tv (regular files + hardlinks)"
   assert_eq "$want_files" "$counted" "regular files in the archive vs find -type f in the volume"
   local bad
   bad=$(zstd -dc "$data" | tar -tf - | grep -v '^\./' || true)
   [[ -z $bad ]] || fail "tar members not named ./...: [$bad]"
   if [[ $note == "-" ]]; then
-    assert_eq "false" "$(jfield "$side" '"notes" in d')" "notes present without --note"
+    assert_eq "false" "$(jq 'has("notes")' "$side")" "notes present without --note"
   fi
 }
 
@@ -166,7 +166,7 @@ for d in "$proj/.dockform" "$proj/.dockform/snapshots" "$folder"; do
 done
 stem=$(only_pair "$folder") || exit 1
 check_snapshot "$folder" "$stem" "$vol" "$TEST_TMP/inspect.json" - "$want_files"
-created=$(date -u -d "$(jfield "$folder/$stem.json" 'd["created_at"]')" +%s)
+created=$(date -u -d "$(json_field created_at "$folder/$stem.json")" +%s)
 ((created >= before - 1 && created <= after + 1)) ||
   fail "created_at $created is not the time of the run ($before..$after, UTC)"
 assert_contains "$OUT" "$folder/$stem.tar.zst" "human output names the data file"
@@ -190,7 +190,7 @@ assert_eq 0 "$RC" "volume snapshot of a volume with driver options"
 ostem=$(only_pair "$proj/.dockform/snapshots/$optvol") || exit 1
 check_snapshot "$proj/.dockform/snapshots/$optvol" "$ostem" "$optvol" "$TEST_TMP/inspect_opts.json" - 0
 assert_eq '{"device": "tmpfs", "o": "nr_blocks=4096,mode=0755", "type": "tmpfs"}' \
-  "$(jfield "$proj/.dockform/snapshots/$optvol/$ostem.json" 'd["driver_opts"]')" "driver_opts of $optvol"
+  "$(json_field driver_opts "$proj/.dockform/snapshots/$optvol/$ostem.json")" "driver_opts of $optvol"
 
 # ---------------------------------------------------------------- -o, --note, --json
 out=$TEST_TMP/out/nested

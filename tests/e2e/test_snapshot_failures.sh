@@ -17,7 +17,7 @@ command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
 verify_pair() {
   local data=$1 side=${1%.tar.zst}.json
   assert_file_exists "$side" "sidecar of $data"
-  assert_eq "$(sha256sum <"$data" | cut -c1-64)" "$(jfield "$side" 'd["checksum"]["tar_zst"]')" "sha256sum of $data vs its sidecar"
+  assert_eq "$(sha256sum <"$data" | cut -c1-64)" "$(json_field checksum.tar_zst "$side")" "sha256sum of $data vs its sidecar"
   zstd -q -t "$data" || fail "zstd -t rejects $data"
 }
 
@@ -66,11 +66,9 @@ o1=$(cat "$TEST_TMP/c1.out") o2=$(cat "$TEST_TMP/c2.out")
 # ---------------------------------------------------------------- containers using the volume
 app=${PFX}app idle=${PFX}idle
 # sh traps TERM so that `docker stop` ends it at once (a bare sleep as PID 1 ignores SIGTERM).
-engine run -d --name "$app" --network none --log-driver none -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
-  sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+run_user "$app" "$vol" --log-driver none
 engine create --name "$idle" --network none --log-driver none -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
   sleep 3600 >/dev/null
-running() { engine inspect -f '{{.State.Running}}' "$1"; }
 assert_eq true "$(running "$app")" "$app running before the snapshot"
 started_before=$(engine inspect -f '{{.State.StartedAt}}' "$app")
 
@@ -86,8 +84,8 @@ verify_pair "$(find "$TEST_TMP/inuse/$vol" -name '*.tar.zst')"
 run_df -c "$proj" volume snapshot "$vol" -o "$TEST_TMP/stopped" --stop-containers --json
 assert_eq 0 "$RC" "snapshot with --stop-containers"
 printf '%s' "$OUT" >"$TEST_TMP/stop.json"
-assert_eq "[\"$app\"]" "$(jfield "$TEST_TMP/stop.json" 'd["containers_stopped"]')" "containers_stopped"
-assert_eq "[\"$app\"]" "$(jfield "$TEST_TMP/stop.json" 'd["containers_started"]')" "containers_started"
+assert_eq "[\"$app\"]" "$(json_field containers_stopped "$TEST_TMP/stop.json")" "containers_stopped"
+assert_eq "[\"$app\"]" "$(json_field containers_started "$TEST_TMP/stop.json")" "containers_started"
 assert_not_contains "$ERR" "inconsistent" "warning with --stop-containers"
 assert_eq true "$(running "$app")" "$app running again after --stop-containers"
 started_after=$(engine inspect -f '{{.State.StartedAt}}' "$app")
@@ -96,7 +94,7 @@ finished=$(engine inspect -f '{{.State.FinishedAt}}' "$app")
 [[ $finished > $started_before ]] || fail "$app did not stop during the snapshot (FinishedAt $finished)"
 assert_eq false "$(running "$idle")" "the stopped container $idle stays stopped"
 assert_eq "0001-01-01T00:00:00Z" "$(engine inspect -f '{{.State.StartedAt}}' "$idle")" "$idle was never started"
-verify_pair "$(jfield "$TEST_TMP/stop.json" 'd["data_file"]')"
+verify_pair "$(json_field data_file "$TEST_TMP/stop.json")"
 engine rm -f "$app" "$idle" >/dev/null
 
 # ---------------------------------------------------------------- --all with a missing volume

@@ -18,18 +18,13 @@ write_manifest "$M" hooktest "$vol"
 engine volume create "$vol" >/dev/null
 vol_exec "$vol" sh -euc 'echo base > /v/base.txt; chmod 777 /v'
 
-json() { # PYTHON-EXPRESSION over d (the JSON in $OUT)
-  python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$OUT" "$1" ||
-    fail "cannot read $1 from the JSON output"
-}
 # app NAME PRE POST [docker run flags...]: a running user of the volume with hooks.
 app() {
   local name=$1 pre=$2 post=$3
   shift 3
   engine rm -f "$name" >/dev/null 2>&1 || true
-  engine run -d --name "$name" --network none --user 65534:65534 -v "$vol:/data" \
-    --label "io.dockform.snapshot.pre=$pre" --label "io.dockform.snapshot.post=$post" "$@" \
-    "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+  run_user "$name" "$vol" --user 65534:65534 \
+    --label "io.dockform.snapshot.pre=$pre" --label "io.dockform.snapshot.post=$post" "$@"
 }
 members() { tar --zstd -tf "$1"; }
 snapshots_in() { find "$1" -name '*.tar.zst' 2>/dev/null | wc -l; }
@@ -38,12 +33,12 @@ snapshots_in() { find "$1" -name '*.tar.zst' 2>/dev/null | wc -l; }
 app "$app" 'echo dumped > /data/dump.txt; echo "pre says $(id -u)"' 'echo post > /data/post.txt; echo "post says hi"'
 run_df -c "$M" volume snapshot "$vol" -o "$TEST_TMP/s1" --json
 assert_eq 0 "$RC" "snapshot with hooks"
-snap=$(json 'd["data_file"]')
+snap=$(json_field data_file)
 members "$snap" | grep -x './dump.txt' >/dev/null || fail "the pre hook's file is not in the snapshot: $(members "$snap")"
 members "$snap" | grep -x './post.txt' >/dev/null && fail "the post hook ran before the snapshot"
 assert_eq post "$(vol_exec "$vol" cat /v/post.txt)" "the post hook ran"
-assert_eq "pre says 65534" "$(json 'd["hooks"][0]["output"].strip()')" "pre hook ran as the container's user, output in --json"
-assert_eq "pre post" "$(json '" ".join(h["phase"] for h in d["hooks"])')" "hook order in --json"
+assert_eq "pre says 65534" "$(json_field hooks.0.output)" "pre hook ran as the container's user, output in --json"
+assert_eq "pre post" "$(jq -r '[.hooks[].phase] | join(" ")' <<<"$OUT")" "hook order in --json"
 assert_contains "$ERR" "pre hook ($app): pre says 65534" "pre hook output at info level"
 assert_contains "$ERR" "post hook ($app): post says hi" "post hook output at info level"
 
@@ -52,8 +47,8 @@ vol_exec "$vol" rm -f /v/dump.txt /v/post.txt
 started=$(engine inspect --format '{{.State.StartedAt}}' "$app")
 run_df -c "$M" volume snapshot "$vol" -o "$TEST_TMP/s2" --stop-containers --json
 assert_eq 0 "$RC" "snapshot with hooks and --stop-containers"
-members "$(json 'd["data_file"]')" | grep -x './dump.txt' >/dev/null || fail "pre hook file missing with --stop-containers"
-assert_eq "[\"$app\"]" "$(json 'json.dumps(d["containers_stopped"])')" "the container was stopped"
+members "$(json_field data_file)" | grep -x './dump.txt' >/dev/null || fail "pre hook file missing with --stop-containers"
+assert_eq "[\"$app\"]" "$(json_field --json containers_stopped)" "the container was stopped"
 [[ $(engine inspect --format '{{.State.StartedAt}}' "$app") != "$started" ]] || fail "the container was not restarted"
 assert_eq post "$(vol_exec "$vol" cat /v/post.txt)" "the post hook ran in the restarted container"
 log=$ERR
@@ -92,13 +87,13 @@ run_df -c "$M" volume snapshot "$vol" -o "$TEST_TMP/s5" --json
 assert_eq 1 "$RC" "snapshot with a failing post hook"
 assert_contains "$ERR" "post hook in container $app exited with 4: cleanup-broke" "post failure reported"
 assert_eq 1 "$(snapshots_in "$TEST_TMP/s5")" "the snapshot stays after a failing post hook"
-assert_contains "$(json 'd["hook_error"]')" "exited with 4" "hook_error in --json"
+assert_contains "$(json_field hook_error)" "exited with 4" "hook_error in --json"
 
 # --- 6. a stopped container with hooks: none run, a warning. ---
 engine stop "$app" >/dev/null
 run_df -c "$M" volume snapshot "$vol" -o "$TEST_TMP/s6" --json
 assert_eq 0 "$RC" "snapshot while the hooked container is stopped"
 assert_contains "$ERR" "container $app (exited) has snapshot hooks for volume $vol but does not run" "warning"
-assert_eq 0 "$(json 'len(d["hooks"])')" "no hook ran"
-assert_contains "$(json 'd["warnings"]')" "does not run" "the warning in --json"
+assert_eq "[]" "$(json_field hooks)" "no hook ran"
+assert_contains "$(json_field warnings)" "does not run" "the warning in --json"
 pass

@@ -60,7 +60,7 @@ interrupt() {
   local left
   left=$(files_under "$target")
   [[ -z $left ]] || problems+=("$sig/$when: files left behind: $left")
-  left=$(engine ps -aq --filter label=io.dockform.helper --filter "label=io.dockform.volume=$big")
+  left=$(helpers_of -a "$big")
   [[ -z $left ]] || problems+=("$sig/$when: helper containers left for $big: $left")
   left=$(engine ps -aq --filter "volume=$big")
   [[ -z $left ]] || problems+=("$sig/$when: containers still using $big: $left")

@@ -17,7 +17,6 @@ write_manifest "$M" stoptest "$vol"
 engine volume create "$vol" >/dev/null
 vol_exec "$vol" sh -c 'echo hello > /v/hello.txt'
 
-json() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$OUT" "$1"; }
 stubborn() { # TIMEOUT: a user of the volume whose PID 1 ignores SIGTERM
   local since
   remove_now "$app" >/dev/null 2>&1 || true
@@ -44,7 +43,7 @@ start=$SECONDS
 run_df -c "$M" volume snapshot "$vol" -o "$TEST_TMP/snaps" --stop-containers --json
 took=$((SECONDS - start))
 assert_eq 0 "$RC" "snapshot with --stop-containers"
-snap=$(json 'd["data_file"]')
+snap=$(json_field data_file)
 killed "snapshot"
 assert_eq true "$(engine inspect --format '{{.State.Running}}' "$app")" "started again after the snapshot"
 ((took < 28)) || fail "the snapshot took ${took}s: the container's own 2 s timeout was not used"
@@ -54,8 +53,8 @@ run_df -c "$M" volume restore "$vol" "$snap" --force --stop-containers --json
 took=$((SECONDS - start))
 assert_eq 0 "$RC" "restore with --stop-containers"
 killed "restore"
-python3 -c 'import sys; t=float(sys.argv[1]); sys.exit(0 if 1.5 <= t < 28 else 1)' "$(json 'd["downtime_seconds"]')" ||
-  fail "downtime $(json 'd["downtime_seconds"]') s does not cover the 2 s stop wait"
+python3 -c 'import sys; t=float(sys.argv[1]); sys.exit(0 if 1.5 <= t < 28 else 1)' "$(json_field downtime_seconds)" ||
+  fail "downtime $(json_field downtime_seconds) s does not cover the 2 s stop wait"
 ((took < 28)) || fail "the restore took ${took}s: the container's own 2 s timeout was not used"
 
 # A container asking for 120 s, stopped with --stop-timeout 1.

@@ -42,10 +42,10 @@ RC=0
 "$DOCKFORM" -c "$M" volume snapshot "$src" -o - --sidecar "$TEST_TMP/stream.json" >"$stream" 2>"$TEST_TMP/snap.err" || RC=$?
 assert_eq 0 "$RC" "snapshot -o -: $(cat "$TEST_TMP/snap.err")"
 assert_contains "$(cat "$TEST_TMP/snap.err")" "written to standard output" "the result goes to standard error"
-assert_eq "$(sha256sum <"$stream" | cut -c1-64)" "$(jfield "$TEST_TMP/stream.json" 'd["checksum"]["tar_zst"]')" \
+assert_eq "$(sha256sum <"$stream" | cut -c1-64)" "$(json_field checksum.tar_zst "$TEST_TMP/stream.json")" \
   "the bytes on standard output are the ones the sidecar describes"
 zstd -tq "$stream" || fail "zstd -t of the stream"
-assert_eq "$(zstd -dc "$stream" | sha256sum | cut -c1-64)" "$(jfield "$TEST_TMP/stream.json" 'd["tar_sha256"]')" \
+assert_eq "$(zstd -dc "$stream" | sha256sum | cut -c1-64)" "$(json_field tar_sha256 "$TEST_TMP/stream.json")" \
   "the sidecar's tar_sha256 matches the stream"
 assert_no_file "$M/.dockform/snapshots" "-o - wrote into the snapshot folder"
 
@@ -101,7 +101,7 @@ if command -v age-keygen >/dev/null; then
   age-keygen -o "$TEST_TMP/key.txt" 2>/dev/null
   "$DOCKFORM" -c "$M" volume snapshot "$src" -o - -r "$(age-keygen -y "$TEST_TMP/key.txt")" \
     --sidecar "$TEST_TMP/enc.json" 2>/dev/null >"$TEST_TMP/enc.age" || fail "snapshot -o - -r"
-  assert_eq "$(jfield "$TEST_TMP/enc.json" 'd["checksum"]["tar_zst"]')" \
+  assert_eq "$(json_field checksum.tar_zst "$TEST_TMP/enc.json")" \
     "$(age -d -i "$TEST_TMP/key.txt" "$TEST_TMP/enc.age" | sha256sum | cut -c1-64)" "age -d opens the encrypted stream"
   df_in "$TEST_TMP/enc.age" -c "$M" volume restore "$dst" - --force -i "$TEST_TMP/key.txt" --sidecar "$TEST_TMP/enc.json" --json
   assert_eq 0 "$RC" "restore - of an encrypted stream: $ERR"

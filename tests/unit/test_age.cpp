@@ -26,6 +26,7 @@ namespace dockform::crypto::age {
 namespace {
 
 namespace fs = std::filesystem;
+using test::expect_error;
 using test::TempDir;
 
 // --- the testkit -------------------------------------------------------------
@@ -243,24 +244,14 @@ TEST(AgeKeys, Bech32RejectsMixedCaseAndBadChecksums) {
   EXPECT_NE(why.find("checksum"), std::string::npos);
 }
 
-void expect_usage_error(const std::function<void()>& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no error";
-  } catch (const Error& error) {
-    EXPECT_EQ(error.code(), Exit::usage);
-    EXPECT_NE(std::string(error.what()).find(needle), std::string::npos) << error.what();
-  }
-}
-
 TEST(AgeKeys, BadRecipientsNameTheKey) {
-  expect_usage_error([] { parse_recipient("age1notakey"); }, "age1notakey");
-  expect_usage_error([] { parse_recipient("ssh-ed25519 AAAAC3Nza me@host"); }, "ssh key");
+  expect_error([] { parse_recipient("age1notakey"); }, Exit::usage, "age1notakey");
+  expect_error([] { parse_recipient("ssh-ed25519 AAAAC3Nza me@host"); }, Exit::usage, "ssh key");
   std::string flipped(spec_recipient);
   flipped[10] = flipped[10] == 'q' ? 'p' : 'q';
-  expect_usage_error([&] { parse_recipient(flipped); }, flipped);
-  expect_usage_error([] { parse_recipients_file("# only a comment\n\n"); }, "no recipient");
-  expect_usage_error([] { parse_recipients_file(std::string(spec_recipient) + "\nage1bad\n"); }, "line 2");
+  expect_error([&] { parse_recipient(flipped); }, Exit::usage, flipped);
+  expect_error([] { parse_recipients_file("# only a comment\n\n"); }, Exit::usage, "no recipient");
+  expect_error([] { parse_recipients_file(std::string(spec_recipient) + "\nage1bad\n"); }, Exit::usage, "line 2");
 }
 
 TEST(AgeKeys, RecipientsFile) {
@@ -283,18 +274,14 @@ TEST(AgeKeys, IdentityFileAsAgeKeygenWritesIt) {
 TEST(AgeKeys, IdentityErrorsDoNotRepeatTheSecret) {
   std::string damaged(spec_identity);
   damaged[30] = damaged[30] == 'Q' ? 'P' : 'Q';
-  try {
-    parse_identity_file("# mine\n" + damaged + "\n");
-    ADD_FAILURE() << "no error";
-  } catch (const Error& error) {
-    EXPECT_EQ(error.code(), Exit::usage);
-    const std::string message = error.what();
-    EXPECT_NE(message.find("line 2"), std::string::npos) << message;
-    EXPECT_EQ(message.find(damaged.substr(16, 20)), std::string::npos) << message;
-  }
-  expect_usage_error([] { parse_identity_file("\n# nothing\n"); }, "no AGE-SECRET-KEY-1");
-  expect_usage_error([] { parse_identity("AGE-SECRET-KEY-PQ-1XX76JRALNLXDMEW0CRK45QMCCH4X06SE84UN3VPM"); },
-                     "post-quantum");
+  const Error error = test::thrown_by([&] { parse_identity_file("# mine\n" + damaged + "\n"); });
+  EXPECT_EQ(error.code(), Exit::usage);
+  const std::string message = error.what();
+  EXPECT_NE(message.find("line 2"), std::string::npos) << message;
+  EXPECT_EQ(message.find(damaged.substr(16, 20)), std::string::npos) << message;
+  expect_error([] { parse_identity_file("\n# nothing\n"); }, Exit::usage, "no AGE-SECRET-KEY-1");
+  expect_error([] { parse_identity("AGE-SECRET-KEY-PQ-1XX76JRALNLXDMEW0CRK45QMCCH4X06SE84UN3VPM"); }, Exit::usage,
+               "post-quantum");
 }
 
 // --- round trips ---------------------------------------------------------------
@@ -373,12 +360,12 @@ TEST(AgeRoundTrip, PassphraseDefaultWorkFactorIs18) {
 }
 
 TEST(AgeRoundTrip, PassphraseMustBeAlone) {
-  expect_usage_error(
+  expect_error(
       [] {
         Encryptor({ScryptRecipient{"pw", 10}, x25519_recipient_of(generate_x25519_identity())}, [](auto, auto) {});
       },
-      "passphrase");
-  expect_usage_error([] { Encryptor({}, [](auto, auto) {}); }, "no recipients");
+      Exit::usage, "passphrase");
+  expect_error([] { Encryptor({}, [](auto, auto) {}); }, Exit::usage, "no recipients");
 }
 
 TEST(AgeRoundTrip, PlaintextIsReleasedChunkByChunk) {

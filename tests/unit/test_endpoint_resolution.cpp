@@ -15,44 +15,16 @@
 #include "dockform/engine/endpoint.hpp"
 #include "dockform/engine/ssh.hpp"
 #include "dockform/util/error.hpp"
+#include "test_support.hpp"
 
 namespace dockform::engine {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "dockform-resolve-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
-
-EnvLookup env_of(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
-    auto found = vars.find(name);
-    if (found == vars.end()) return std::nullopt;
-    return found->second;
-  };
-}
-
-void write_file(const fs::path& file, const std::string& text) {
-  fs::create_directories(file.parent_path());
-  std::ofstream(file, std::ios::binary) << text;
-}
+using test::env_of;
+using test::TempDir;
+using test::write_plain;
 
 // Hashes from `printf %s NAME | sha256sum`, not from the code under test.
 constexpr const char* kOtherHash = "e5b7317b4c579abc78701053aeaa992a483d77e8eb234efef7bb75719e653c9f";  // other-ctx
@@ -60,9 +32,7 @@ constexpr const char* kTlsHash = "f29671c36aea263eda561e45f53d2985925dff54c88172
 
 void write_context(const fs::path& config, const std::string& hash, const std::string& name, const std::string& host,
                    bool skip_verify = false) {
-  write_file(config / "contexts" / "meta" / hash / "meta.json",
-             R"({"Name":")" + name + R"(","Metadata":{},"Endpoints":{"docker":{"Host":")" + host +
-                 R"(","SkipTLSVerify":)" + (skip_verify ? "true" : "false") + "}}}");
+  test::write_context(config, hash, test::context_meta(name, host, skip_verify));
 }
 
 // ---------------------------------------------------------------------------
@@ -71,8 +41,8 @@ void write_context(const fs::path& config, const std::string& hash, const std::s
 TEST(EndpointOrder, DockerHostWinsOverDockerContextAndCurrentContext) {
   TempDir config;
   write_context(config.path(), kOtherHash, "other-ctx", "tcp://10.9.9.9:2375");
-  write_file(config.path() / "config.json", R"({"currentContext":"other-ctx"})");
-  Endpoint endpoint = resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.str()},
+  write_plain(config.path() / "config.json", R"({"currentContext":"other-ctx"})");
+  Endpoint endpoint = resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.path().string()},
                                                    {"DOCKER_HOST", "unix:///tmp/h.sock"},
                                                    {"DOCKER_CONTEXT", "other-ctx"}}));
   EXPECT_EQ(endpoint.url, "unix:///tmp/h.sock");
@@ -83,8 +53,9 @@ TEST(EndpointOrder, DockerHostWinsOverDockerContextAndCurrentContext) {
 TEST(EndpointOrder, DockerContextWinsOverCurrentContext) {
   TempDir config;
   write_context(config.path(), kOtherHash, "other-ctx", "tcp://10.9.9.9:2375");
-  write_file(config.path() / "config.json", R"({"currentContext":"missing-ctx"})");
-  Endpoint endpoint = resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.str()}, {"DOCKER_CONTEXT", "other-ctx"}}));
+  write_plain(config.path() / "config.json", R"({"currentContext":"missing-ctx"})");
+  Endpoint endpoint =
+      resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.path().string()}, {"DOCKER_CONTEXT", "other-ctx"}}));
   EXPECT_EQ(endpoint.host_port, "10.9.9.9:2375");
   EXPECT_EQ(endpoint.source, "DOCKER_CONTEXT other-ctx");
   EXPECT_EQ(endpoint.context, "other-ctx");
@@ -93,8 +64,8 @@ TEST(EndpointOrder, DockerContextWinsOverCurrentContext) {
 TEST(EndpointOrder, CurrentContextOfConfigJson) {
   TempDir config;
   write_context(config.path(), kOtherHash, "other-ctx", "ssh://me@box:2222");
-  write_file(config.path() / "config.json", R"({"auths":{},"currentContext":"other-ctx"})");
-  Endpoint endpoint = resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.str()}}));
+  write_plain(config.path() / "config.json", R"({"auths":{},"currentContext":"other-ctx"})");
+  Endpoint endpoint = resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.path().string()}}));
   EXPECT_EQ(endpoint.kind, Endpoint::Kind::ssh);
   EXPECT_EQ(endpoint.source, "current context other-ctx");
 }
@@ -102,15 +73,16 @@ TEST(EndpointOrder, CurrentContextOfConfigJson) {
 TEST(EndpointOrder, CurrentContextUnderHomeWhenDockerConfigIsUnset) {
   TempDir home;
   write_context(home.path() / ".docker", kOtherHash, "other-ctx", "tcp://10.1.1.1:2375");
-  write_file(home.path() / ".docker" / "config.json", R"({"currentContext":"other-ctx"})");
-  EXPECT_EQ(resolve_endpoint("", env_of({{"HOME", home.str()}})).host_port, "10.1.1.1:2375");
+  write_plain(home.path() / ".docker" / "config.json", R"({"currentContext":"other-ctx"})");
+  EXPECT_EQ(resolve_endpoint("", env_of({{"HOME", home.path().string()}})).host_port, "10.1.1.1:2375");
 }
 
 TEST(EndpointOrder, StandardSocketWhenNothingIsSet) {
   TempDir config;
   for (const char* current : {"", R"({"currentContext":"default"})", "{}"}) {
-    if (*current != '\0') write_file(config.path() / "config.json", current);
-    Endpoint endpoint = resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.str()}, {"DOCKER_CONTEXT", ""}}));
+    if (*current != '\0') write_plain(config.path() / "config.json", current);
+    Endpoint endpoint =
+        resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.path().string()}, {"DOCKER_CONTEXT", ""}}));
     EXPECT_EQ(endpoint.url, "unix:///var/run/docker.sock");
     EXPECT_EQ(endpoint.source, "default");
     EXPECT_EQ(endpoint.transport(), "unix");
@@ -119,41 +91,38 @@ TEST(EndpointOrder, StandardSocketWhenNothingIsSet) {
 
 TEST(EndpointOrder, DockerContextDefaultMeansTheEnvironment) {
   TempDir config;
-  write_file(config.path() / "config.json", R"({"currentContext":"other-ctx"})");
-  Endpoint endpoint = resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.str()}, {"DOCKER_CONTEXT", "default"}}));
+  write_plain(config.path() / "config.json", R"({"currentContext":"other-ctx"})");
+  Endpoint endpoint =
+      resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.path().string()}, {"DOCKER_CONTEXT", "default"}}));
   EXPECT_EQ(endpoint.url, "unix:///var/run/docker.sock");
 }
 
 TEST(EndpointOrder, UnknownCurrentContextIsUnreachable) {
   TempDir config;
-  write_file(config.path() / "config.json", R"({"currentContext":"gone"})");
-  try {
-    resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.str()}}));
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Exit::unreachable);
-    EXPECT_NE(std::string(e.what()).find("'gone' not found"), std::string::npos) << e.what();
-  }
+  write_plain(config.path() / "config.json", R"({"currentContext":"gone"})");
+  test::expect_error(
+      [&] {
+        resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.path().string()}}));
+      },
+      Exit::unreachable, "'gone' not found");
 }
 
 TEST(EndpointOrder, UnreadableConfigJsonIsUnreachable) {
   TempDir config;
-  write_file(config.path() / "config.json", "{not json");
-  try {
-    resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.str()}}));
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Exit::unreachable);
-    EXPECT_NE(std::string(e.what()).find("config.json"), std::string::npos) << e.what();
-  }
+  write_plain(config.path() / "config.json", "{not json");
+  test::expect_error(
+      [&] {
+        resolve_endpoint("", env_of({{"DOCKER_CONFIG", config.path().string()}}));
+      },
+      Exit::unreachable, "config.json");
 }
 
 // `docker --context default`: the environment, never DOCKER_CONTEXT or currentContext.
 TEST(EndpointOrder, ManifestDefaultIgnoresDockerContextAndCurrentContext) {
   TempDir config;
   write_context(config.path(), kOtherHash, "other-ctx", "tcp://10.9.9.9:2375");
-  write_file(config.path() / "config.json", R"({"currentContext":"other-ctx"})");
-  auto env = env_of({{"DOCKER_CONFIG", config.str()}, {"DOCKER_CONTEXT", "other-ctx"}});
+  write_plain(config.path() / "config.json", R"({"currentContext":"other-ctx"})");
+  auto env = env_of({{"DOCKER_CONFIG", config.path().string()}, {"DOCKER_CONTEXT", "other-ctx"}});
   EXPECT_EQ(resolve_endpoint("default", env).url, "unix:///var/run/docker.sock");
 }
 
@@ -161,8 +130,8 @@ TEST(EndpointOrder, ManifestDefaultIgnoresDockerContextAndCurrentContext) {
 TEST(EndpointOrder, ManifestContextWinsOverDockerHost) {
   TempDir config;
   write_context(config.path(), kOtherHash, "other-ctx", "tcp://10.9.9.9:2375");
-  Endpoint endpoint =
-      resolve_endpoint("other-ctx", env_of({{"DOCKER_CONFIG", config.str()}, {"DOCKER_HOST", "unix:///x.sock"}}));
+  Endpoint endpoint = resolve_endpoint(
+      "other-ctx", env_of({{"DOCKER_CONFIG", config.path().string()}, {"DOCKER_HOST", "unix:///x.sock"}}));
   EXPECT_EQ(endpoint.host_port, "10.9.9.9:2375");
   EXPECT_EQ(endpoint.context, "other-ctx");
 }
@@ -172,11 +141,11 @@ TEST(EndpointOrder, ManifestContextWinsOverDockerHost) {
 
 TEST(EndpointTls, DockerTlsVerifyUsesTheCertPath) {
   TempDir certs;
-  write_file(certs.path() / "cert.pem", "c");
-  write_file(certs.path() / "key.pem", "k");
-  Endpoint endpoint = resolve_endpoint(
-      "",
-      env_of({{"DOCKER_HOST", "tcp://10.0.0.1:2376"}, {"DOCKER_TLS_VERIFY", "1"}, {"DOCKER_CERT_PATH", certs.str()}}));
+  write_plain(certs.path() / "cert.pem", "c");
+  write_plain(certs.path() / "key.pem", "k");
+  Endpoint endpoint = resolve_endpoint("", env_of({{"DOCKER_HOST", "tcp://10.0.0.1:2376"},
+                                                   {"DOCKER_TLS_VERIFY", "1"},
+                                                   {"DOCKER_CERT_PATH", certs.path().string()}}));
   EXPECT_TRUE(endpoint.tls.enabled);
   EXPECT_TRUE(endpoint.tls.verify);
   EXPECT_EQ(endpoint.tls.ca_file, (certs.path() / "ca.pem").string());  // checked when connecting
@@ -196,9 +165,10 @@ TEST(EndpointTls, AnyNonEmptyValueTurnsVerificationOn) {
 
 TEST(EndpointTls, CertPathDefaultsToTheDockerConfigFolder) {
   TempDir config;
-  write_file(config.path() / "cert.pem", "c");
+  write_plain(config.path() / "cert.pem", "c");
   Endpoint endpoint = resolve_endpoint(
-      "", env_of({{"DOCKER_HOST", "tcp://h:1"}, {"DOCKER_TLS_VERIFY", "1"}, {"DOCKER_CONFIG", config.str()}}));
+      "",
+      env_of({{"DOCKER_HOST", "tcp://h:1"}, {"DOCKER_TLS_VERIFY", "1"}, {"DOCKER_CONFIG", config.path().string()}}));
   EXPECT_EQ(endpoint.tls.ca_file, (config.path() / "ca.pem").string());
   EXPECT_EQ(endpoint.tls.cert_file, (config.path() / "cert.pem").string());
   EXPECT_EQ(endpoint.tls.key_file, "");  // absent: not sent
@@ -227,11 +197,12 @@ TEST(EndpointTls, ContextWithTlsFiles) {
   TempDir config;
   write_context(config.path(), kTlsHash, "tls-ctx", "tcp://10.2.2.2:2376");
   fs::path tls = config.path() / "contexts" / "tls" / kTlsHash / "docker";
-  write_file(tls / "ca.pem", "a");
-  write_file(tls / "cert.pem", "c");
-  write_file(tls / "key.pem", "k");
+  write_plain(tls / "ca.pem", "a");
+  write_plain(tls / "cert.pem", "c");
+  write_plain(tls / "key.pem", "k");
   // The environment's TLS settings belong to the default context only.
-  Endpoint endpoint = resolve_endpoint("tls-ctx", env_of({{"DOCKER_CONFIG", config.str()}, {"DOCKER_TLS", "1"}}));
+  Endpoint endpoint =
+      resolve_endpoint("tls-ctx", env_of({{"DOCKER_CONFIG", config.path().string()}, {"DOCKER_TLS", "1"}}));
   EXPECT_TRUE(endpoint.tls.enabled);
   EXPECT_TRUE(endpoint.tls.verify);
   EXPECT_EQ(endpoint.tls.ca_file, (tls / "ca.pem").string());
@@ -242,7 +213,7 @@ TEST(EndpointTls, ContextWithTlsFiles) {
 TEST(EndpointTls, ContextWithoutTlsFilesIsPlainTcp) {
   TempDir config;
   write_context(config.path(), kTlsHash, "tls-ctx", "tcp://10.2.2.2:2375");
-  Endpoint endpoint = resolve_endpoint("tls-ctx", env_of({{"DOCKER_CONFIG", config.str()}}));
+  Endpoint endpoint = resolve_endpoint("tls-ctx", env_of({{"DOCKER_CONFIG", config.path().string()}}));
   EXPECT_FALSE(endpoint.tls.enabled);
   EXPECT_EQ(endpoint.transport(), "tcp");
 }
@@ -250,7 +221,7 @@ TEST(EndpointTls, ContextWithoutTlsFilesIsPlainTcp) {
 TEST(EndpointTls, ContextSkipTlsVerify) {
   TempDir config;
   write_context(config.path(), kTlsHash, "tls-ctx", "tcp://10.2.2.2:2376", true);
-  Endpoint endpoint = resolve_endpoint("tls-ctx", env_of({{"DOCKER_CONFIG", config.str()}}));
+  Endpoint endpoint = resolve_endpoint("tls-ctx", env_of({{"DOCKER_CONFIG", config.path().string()}}));
   EXPECT_TRUE(endpoint.tls.enabled);
   EXPECT_FALSE(endpoint.tls.verify);
 }

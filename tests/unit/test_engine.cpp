@@ -27,55 +27,16 @@ namespace dockform::engine {
 namespace {
 
 namespace fs = std::filesystem;
-using test::TempDir;
+using test::contains;
+using test::context_meta;
+using test::env_of;
 using test::random_bytes;
-
-// ---------------------------------------------------------------------------
-// Helpers
-
-// An environment made of a fixed map: nothing is read from the real one.
-EnvLookup env_of(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
-    auto found = vars.find(name);
-    if (found == vars.end()) return std::nullopt;
-    return found->second;
-  };
-}
-
-// Runs `action`, which must throw dockform::Error; returns it for inspection.
-Error error_from(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw something other than dockform::Error: " << e.what();
-    return Error("wrong exception type");
-  }
-  ADD_FAILURE() << "did not throw";
-  return Error("no exception");
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-// Writes a Docker CLI context named `name` into `config_dir`, as `docker
-// context create` lays it out: contexts/meta/<sha256 hex of name>/meta.json.
-// `name_hash` is passed in (computed with sha256sum) so the test does not
-// rely on the code under test's own hashing.
-void write_context(const fs::path& config_dir, const std::string& name_hash, const std::string& meta_json) {
-  fs::path folder = config_dir / "contexts" / "meta" / name_hash;
-  fs::create_directories(folder);
-  std::ofstream out(folder / "meta.json", std::ios::binary);
-  out << meta_json;
-}
+using test::TempDir;
+using test::thrown_by;
+using test::write_context;
 
 // sha256("remote-ctx"), from `printf %s remote-ctx | sha256sum`.
 constexpr const char* kRemoteCtxHash = "75b7f9fd9cf76ebe368f79f5c12d96b91d67f23a98516240dbea190d5f1c5bc0";
-
-std::string context_meta(const std::string& name, const std::string& host) {
-  return R"({"Name":")" + name + R"(","Metadata":{},"Endpoints":{"docker":{"Host":")" + host +
-         R"(","SkipTLSVerify":false}}})";
-}
 
 // ---------------------------------------------------------------------------
 // parse_endpoint
@@ -109,7 +70,7 @@ TEST(EngineParseEndpoint, MalformedUrlsAreUsageErrors) {
   for (const char* url : {"", "unix://", "tcp://", "http://", "ftp://host:21", "/var/run/docker.sock", "docker.sock",
                           "npipe:////./pipe/docker_engine", "ssh://", "ssh://user:pw@host", "ssh://host:port",
                           "ssh://host?x=1", "ssh://-oProxyCommand=x"}) {
-    Error e = error_from([&] { parse_endpoint(url); });
+    Error e = thrown_by([&] { parse_endpoint(url); });
     EXPECT_EQ(e.code(), Exit::usage) << "url '" << url << "': " << e.what();
   }
 }
@@ -142,7 +103,7 @@ TEST(EngineResolveEndpoint, DefaultContextWithoutDockerHostUsesTheStandardSocket
 }
 
 TEST(EngineResolveEndpoint, DefaultContextWithMalformedDockerHostIsUsageError) {
-  Error e = error_from([] { resolve_endpoint("default", env_of({{"DOCKER_HOST", "bogus://x"}})); });
+  Error e = thrown_by([] { resolve_endpoint("default", env_of({{"DOCKER_HOST", "bogus://x"}})); });
   EXPECT_EQ(e.code(), Exit::usage);
 }
 
@@ -174,7 +135,7 @@ TEST(EngineResolveEndpoint, NamedContextFromHomeWhenDockerConfigIsUnset) {
 TEST(EngineResolveEndpoint, MissingContextIsUnreachable) {
   TempDir config;
   write_context(config.path(), kRemoteCtxHash, context_meta("remote-ctx", "unix:///tmp/x.sock"));
-  Error e = error_from([&] {
+  Error e = thrown_by([&] {
     resolve_endpoint("no-such-context", env_of({{"DOCKER_CONFIG", config.path().string()}}));
   });
   EXPECT_EQ(e.code(), Exit::unreachable);
@@ -184,11 +145,11 @@ TEST(EngineResolveEndpoint, MissingContextIsUnreachable) {
 TEST(EngineResolveEndpoint, ContextWithoutDockerHostIsAnError) {
   TempDir config;
   write_context(config.path(), kRemoteCtxHash, R"({"Name":"remote-ctx","Endpoints":{}})");
-  Error e = error_from([&] { resolve_endpoint("remote-ctx", env_of({{"DOCKER_CONFIG", config.path().string()}})); });
+  Error e = thrown_by([&] { resolve_endpoint("remote-ctx", env_of({{"DOCKER_CONFIG", config.path().string()}})); });
   EXPECT_TRUE(contains(e.what(), "remote-ctx")) << e.what();
 
   write_context(config.path(), kRemoteCtxHash, "this is not json");
-  Error garbage = error_from([&] {
+  Error garbage = thrown_by([&] {
     resolve_endpoint("remote-ctx", env_of({{"DOCKER_CONFIG", config.path().string()}}));
   });
   EXPECT_TRUE(contains(garbage.what(), "remote-ctx")) << garbage.what();
@@ -197,7 +158,7 @@ TEST(EngineResolveEndpoint, ContextWithoutDockerHostIsAnError) {
 TEST(EngineResolveEndpoint, ContextWithMalformedHostIsUsageError) {
   TempDir config;
   write_context(config.path(), kRemoteCtxHash, context_meta("remote-ctx", "gopher://x"));
-  Error e = error_from([&] { resolve_endpoint("remote-ctx", env_of({{"DOCKER_CONFIG", config.path().string()}})); });
+  Error e = thrown_by([&] { resolve_endpoint("remote-ctx", env_of({{"DOCKER_CONFIG", config.path().string()}})); });
   EXPECT_EQ(e.code(), Exit::usage);
 }
 

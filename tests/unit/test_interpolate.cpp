@@ -6,31 +6,22 @@
 #include <string>
 
 #include "dockform/manifest/manifest.hpp"
+#include "test_support.hpp"
 
 namespace dockform::manifest {
 namespace {
 
 // A fixed environment: SET=value, EMPTY is set but empty, UNSET is not set.
 EnvLookup fixed_env() {
-  return [](const std::string& name) -> std::optional<std::string> {
-    static const StringMap vars{{"SET", "value"}, {"EMPTY", ""}, {"OTHER", "other"}, {"CMD", "$(touch /tmp/x)"}};
-    const auto found = vars.find(name);
-    if (found == vars.end()) return std::nullopt;
-    return found->second;
-  };
+  return test::env_of({{"SET", "value"}, {"EMPTY", ""}, {"OTHER", "other"}, {"CMD", "$(touch /tmp/x)"}});
 }
 
 std::string expand(const std::string& text) { return interpolate(text, fixed_env()); }
 
 // The message of the invalid_argument that interpolating `text` throws.
 std::string failure(const std::string& text) {
-  try {
-    expand(text);
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error for " << text;
-  return "";
+  SCOPED_TRACE("interpolating " + text);
+  return test::message_of<std::invalid_argument>([&] { expand(text); });
 }
 
 TEST(Interpolate, TextWithoutReferencesIsUnchanged) {

@@ -14,17 +14,10 @@ namespace dockform::manifest {
 namespace {
 
 namespace fs = std::filesystem;
+using test::env_of;
 using test::TempDir;
 
 const std::string too_large = "manifest too large or too deeply nested";
-
-EnvLookup env_of(const StringMap& vars) {
-  return [vars](const std::string& name) -> std::optional<std::string> {
-    const auto found = vars.find(name);
-    if (found == vars.end()) return std::nullopt;
-    return found->second;
-  };
-}
 
 Manifest parse(const std::string& text, const StringMap& vars = {}) {
   return parse_manifest(text, "dockform.yml", env_of(vars));
@@ -32,14 +25,10 @@ Manifest parse(const std::string& text, const StringMap& vars = {}) {
 
 // The message of the ManifestError that parsing `text` throws.
 std::string error_of(const std::string& text, const StringMap& vars = {}) {
-  try {
-    parse(text, vars);
-  } catch (const ManifestError& e) {
-    EXPECT_EQ(e.code(), Exit::manifest);
-    return e.what();
-  }
-  ADD_FAILURE() << "no error for:\n" << text;
-  return "";
+  SCOPED_TRACE("parsing:\n" + text);
+  const ManifestError e = test::thrown_by<ManifestError>([&] { parse(text, vars); });
+  EXPECT_EQ(e.code(), Exit::manifest);
+  return e.what();
 }
 
 const std::string header = "docker:\n  identifier: app\n";
@@ -389,23 +378,13 @@ class CurrentDirGuard {
 };
 
 std::string load_error(const fs::path& file) {
-  try {
-    load_manifest(file, env_of({}));
-  } catch (const ManifestError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error for " << file;
-  return "";
+  SCOPED_TRACE("loading " + file.string());
+  return test::message_of<ManifestError>([&] { load_manifest(file, env_of({})); });
 }
 
 std::string find_error(const std::string& flag) {
-  try {
-    find_manifest(flag);
-  } catch (const ManifestError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error for " << flag;
-  return "";
+  SCOPED_TRACE("finding " + flag);
+  return test::message_of<ManifestError>([&] { find_manifest(flag); });
 }
 
 TEST(LoadManifest, SetsAbsoluteFileAndDir) {

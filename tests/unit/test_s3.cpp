@@ -76,13 +76,8 @@ TEST(S3Url, OnlyTheSchemeMakesAnS3Location) {
 
 TEST(S3Url, MalformedIsAUsageError) {
   for (const char* text : {"s3://", "s3:///key", "s3://b//k", "s3://b/a//c"}) {
-    try {
-      parse_s3_url(text);
-      ADD_FAILURE() << text << " was accepted";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), Exit::usage) << text;
-      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
-    }
+    SCOPED_TRACE(text);
+    test::expect_error([&] { parse_s3_url(text); }, Exit::usage, text);
   }
 }
 
@@ -154,14 +149,10 @@ TEST(S3Config, RegionFallsBackToDefaultRegionThenUsEast1) {
 TEST(S3Client, MissingCredentialsNameTheBucketAndExitAsStorage) {
   S3Config config;
   config.endpoint = "http://127.0.0.1:1";
-  try {
-    S3Client client(config, "photos");
-    ADD_FAILURE() << "a client without credentials was made";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Exit::storage);
-    EXPECT_NE(std::string(e.what()).find("photos"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("AWS_ACCESS_KEY_ID"), std::string::npos) << e.what();
-  }
+  const Error e = test::thrown_by([&] { S3Client client(config, "photos"); });
+  EXPECT_EQ(e.code(), Exit::storage);
+  EXPECT_NE(std::string(e.what()).find("photos"), std::string::npos) << e.what();
+  EXPECT_NE(std::string(e.what()).find("AWS_ACCESS_KEY_ID"), std::string::npos) << e.what();
 }
 
 TEST(S3Client, UnreachableEndpointIsAStorageErrorNamingBucketAndEndpoint) {

@@ -39,8 +39,10 @@ using namespace store;
 namespace {
 
 namespace fs = std::filesystem;
-using test::TempDir;
+using test::contains;
+using test::message_of;
 using test::random_bytes;
+using test::TempDir;
 using test::read_all;
 using test::write_plain;
 using Map = std::map<std::string, std::string>;
@@ -48,22 +50,6 @@ using Type = TarEntry::Type;
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-// Runs `action`, which must throw dockform::Error; returns its message.
-std::string error_message(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw something other than dockform::Error: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "";
-}
 
 TarEntry entry_of(std::string path, Type type, std::string target = "") {
   TarEntry entry;
@@ -479,7 +465,7 @@ TEST(SnapshotTarWalker, TruncatedInsideFileDataThrows) {
     const auto cut = static_cast<std::size_t>(walked[i].data_offset) + members[i].content.size() / 2;
     const std::string truncated = tar.substr(0, cut);
     for (std::size_t block : {std::size_t{7}, std::size_t{65536}}) {
-      std::string message = error_message([&] { walk_all(truncated, block); });
+      std::string message = message_of([&] { walk_all(truncated, block); });
       EXPECT_TRUE(contains(message, "damaged")) << members[i].path << ": " << message;
     }
   }
@@ -503,7 +489,7 @@ TEST(SnapshotTarWalker, TruncatedInsideAHeaderThrows) {
     ASSERT_LT(cut, tar.size());
     const std::string truncated = tar.substr(0, cut);
     for (std::size_t block : {std::size_t{7}, std::size_t{65536}}) {
-      std::string message = error_message([&] { walk_all(truncated, block); });
+      std::string message = message_of([&] { walk_all(truncated, block); });
       EXPECT_TRUE(contains(message, "damaged")) << "cut at " << cut << ": " << message;
     }
   }
@@ -511,7 +497,7 @@ TEST(SnapshotTarWalker, TruncatedInsideAHeaderThrows) {
 
 TEST(SnapshotTarWalker, GarbageThrows) {
   const std::string garbage = random_bytes(4096, 5);
-  std::string message = error_message([&] { walk_all(garbage, 512); });
+  std::string message = message_of([&] { walk_all(garbage, 512); });
   EXPECT_TRUE(contains(message, "damaged")) << message;
 }
 
@@ -519,7 +505,7 @@ TEST(SnapshotTarWalker, CorruptHeaderChecksumThrows) {
   std::string tar = make_tar({{"./a", Type::file, "abc", ""}, {"./b", Type::file, "def", ""}});
   // Damage the name of the second header: its checksum no longer matches.
   tar[1024 + 3] = 'X';
-  std::string message = error_message([&] { walk_all(tar, 512); });
+  std::string message = message_of([&] { walk_all(tar, 512); });
   EXPECT_TRUE(contains(message, "damaged")) << message;
 }
 
@@ -535,7 +521,7 @@ TEST(SnapshotTarWalker, CorruptHeaderIsNotHandedToInspect) {
   TarWalker walker(serve(tar, 512));
   std::vector<TarEntry> inspected;
   auto inspect = [&](const TarEntry& entry, std::int64_t) { inspected.push_back(entry); };
-  std::string message = error_message([&] {
+  std::string message = message_of([&] {
     while (walker.next(inspect)) {
     }
   });
@@ -721,7 +707,7 @@ TEST(SnapshotSidecar, ParseRoundTrip) {
   EXPECT_FALSE(parsed.notes.has_value());
 }
 
-TEST(SnapshotSidecar, ParsesTheSpecificationExampleShape) {
+TEST(SnapshotSidecar, ParsesASidecarWithEveryField) {
   // The layout dockform 0.5.x writes, with a real checksum.
   const std::string text = R"({"dockform_version":"0.5.1","created_at":"2023-10-04T15:30:45Z",
     "volume_name":"myapp_data","spec_hash":"a1b2c3d4","driver":"local","driver_opts":{},
@@ -776,7 +762,7 @@ TEST(SnapshotSidecar, MalformedInputsThrowNamingTheSource) {
   };
   for (const auto& [what, text] : cases) {
     const std::string& input = text;  // clang 14 cannot capture a structured binding
-    std::string message = error_message([&] { parse_sidecar(input, "/snapshots/vol/SOURCE-NAME.json"); });
+    std::string message = message_of([&] { parse_sidecar(input, "/snapshots/vol/SOURCE-NAME.json"); });
     EXPECT_TRUE(contains(message, "SOURCE-NAME.json")) << what << ": " << message;
   }
 }
@@ -786,9 +772,9 @@ TEST(SnapshotSidecar, ReadSidecarFromFile) {
   write_plain(dir.path() / "a.json", sidecar_text(sample_sidecar()));
   expect_same_sidecar(read_sidecar(dir.path() / "a.json"), sample_sidecar());
   write_plain(dir.path() / "bad.json", "{");
-  std::string message = error_message([&] { read_sidecar(dir.path() / "bad.json"); });
+  std::string message = message_of([&] { read_sidecar(dir.path() / "bad.json"); });
   EXPECT_TRUE(contains(message, "bad.json")) << message;
-  message = error_message([&] { read_sidecar(dir.path() / "missing.json"); });
+  message = message_of([&] { read_sidecar(dir.path() / "missing.json"); });
   EXPECT_TRUE(contains(message, "missing.json")) << message;
 }
 
@@ -923,26 +909,26 @@ TEST_F(SnapshotFileTest, DetectFormatRefusesMismatches) {
   // .tar.zst holding a plain tar.
   const fs::path fake_zst = dir_.path() / "fake.tar.zst";
   write_plain(fake_zst, tar_);
-  EXPECT_TRUE(contains(error_message([&] { detect_format(fake_zst); }), "fake.tar.zst"));
+  EXPECT_TRUE(contains(message_of([&] { detect_format(fake_zst); }), "fake.tar.zst"));
   // .tar holding zstd data, and .tar holding too few bytes for a header.
   const fs::path fake_tar = dir_.path() / "fake.tar";
   write_plain(fake_tar, zstd_stream_of(tar_));
-  EXPECT_TRUE(contains(error_message([&] { detect_format(fake_tar); }), "fake.tar"));
+  EXPECT_TRUE(contains(message_of([&] { detect_format(fake_tar); }), "fake.tar"));
   const fs::path short_tar = dir_.path() / "short.tar";
   write_plain(short_tar, tar_.substr(0, 300));
-  error_message([&] { detect_format(short_tar); });
+  message_of([&] { detect_format(short_tar); });
   // Empty files.
   const fs::path empty_zst = dir_.path() / "empty.tar.zst";
   write_plain(empty_zst, "");
-  error_message([&] { detect_format(empty_zst); });
+  message_of([&] { detect_format(empty_zst); });
   // Wrong or missing extensions, whatever the content.
   for (const char* name : {"snap.zst", "snap.tar.gz", "snap.json", "snap", "snap.TAR", "snap.tar.zst.part"}) {
     const fs::path file = dir_.path() / name;
     write_plain(file, zstd_stream_of(tar_));
-    EXPECT_TRUE(contains(error_message([&] { detect_format(file); }), name)) << name;
+    EXPECT_TRUE(contains(message_of([&] { detect_format(file); }), name)) << name;
   }
   // A file that does not exist.
-  error_message([&] { detect_format(dir_.path() / "missing.tar.zst"); });
+  message_of([&] { detect_format(dir_.path() / "missing.tar.zst"); });
 }
 
 TEST_F(SnapshotFileTest, FindSidecar) {
