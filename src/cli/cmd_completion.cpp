@@ -24,7 +24,8 @@ _dockform() {
   _init_completion 2>/dev/null || { cur="${COMP_WORDS[COMP_CWORD]}"; prev="${COMP_WORDS[COMP_CWORD-1]}"; }
   local global="-c --config --log-level --log-format --log-file --no-color -v --verbose --helper-image --help"
   case "$prev" in
-    -c|--config|--log-file|-o|--output) COMPREPLY=($(compgen -f -- "$cur")); return;;
+    -c|--config|--log-file|-o|--output|-R|--recipients-file|-i|--identity|--passphrase-file|--sidecar)
+      COMPREPLY=($(compgen -f -- "$cur")); return;;
     --log-level) COMPREPLY=($(compgen -W "debug info warn error" -- "$cur")); return;;
     --log-format) COMPREPLY=($(compgen -W "auto pretty json" -- "$cur")); return;;
   esac
@@ -38,12 +39,12 @@ _dockform() {
   case "$cmd/$sub" in
     /) COMPREPLY=($(compgen -W "version validate plan apply volume completion $global" -- "$cur"));;
     volume/) COMPREPLY=($(compgen -W "snapshot restore list verify prune unlock" -- "$cur"));;
-    volume/snapshot) COMPREPLY=($(compgen -W "--all -o --output --note --level --stop-containers --stop-timeout --hook-timeout --exclude --if-changed --json $(_dockform_volumes)" -- "$cur"));;
+    volume/snapshot) COMPREPLY=($(compgen -W "--all -o --output --note --level --stop-containers --stop-timeout --hook-timeout --exclude --if-changed -r --recipient -R --recipients-file --passphrase-file --sidecar --json $(_dockform_volumes)" -- "$cur"));;
     volume/restore)
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--force --stop-containers --stop-timeout --json" -- "$cur"))
-      else COMPREPLY=($(compgen -W "$(_dockform_volumes)" -- "$cur") $(compgen -f -X '!*.tar?(.zst)' -- "$cur")); fi;;
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--force --stop-containers --stop-timeout -i --identity --passphrase-file --sidecar --json" -- "$cur"))
+      else COMPREPLY=($(compgen -W "$(_dockform_volumes)" -- "$cur") $(compgen -f -X '!*.tar?(.zst?(.age))' -- "$cur")); fi;;
     volume/list) COMPREPLY=($(compgen -W "-o --output --json $(_dockform_volumes)" -- "$cur"));;
-    volume/verify) COMPREPLY=($(compgen -W "--json" -- "$cur") $(compgen -f -X '!*.tar?(.zst)' -- "$cur"));;
+    volume/verify) COMPREPLY=($(compgen -W "-i --identity --passphrase-file --json" -- "$cur") $(compgen -f -X '!*.tar?(.zst?(.age))' -- "$cur"));;
     volume/prune) COMPREPLY=($(compgen -W "--all -o --output --keep-last --keep-daily --keep-weekly --keep-monthly --dry-run --json $(_dockform_volumes)" -- "$cur"));;
     volume/unlock) COMPREPLY=($(compgen -W "--force --json $(_dockform_volumes)" -- "$cur"));;
     version/|validate/|plan/|apply/) COMPREPLY=($(compgen -W "--json" -- "$cur"));;
