@@ -104,6 +104,8 @@ dockform_podman_start() {
   fi
   export DOCKER_HOST=unix://$dir/p.sock
   export DOCKFORM_TEST_ENGINE=podman
+  # The engine it replaces as DOCKER_HOST (the private dockerd), for tests that use both.
+  [[ $DOCKFORM_PODMAN_SAVED_DOCKER_HOST == __unset__ ]] || export DOCKFORM_TEST_DOCKERD_HOST=$DOCKFORM_PODMAN_SAVED_DOCKER_HOST
   unset DOCKER_CONTEXT
   _dockform_podman_log "private Podman service $DOCKFORM_PODMAN_PID answers at $DOCKER_HOST"
 }

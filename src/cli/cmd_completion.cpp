@@ -33,12 +33,13 @@ _dockform() {
   for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     case "$w" in
       version|validate|plan|apply|volume|completion) [ -z "$cmd" ] && cmd="$w";;
-      snapshot|restore|list|verify|prune|unlock) [ "$cmd" = volume ] && [ -z "$sub" ] && sub="$w";;
+      snapshot|restore|list|verify|prune|unlock|copy) [ "$cmd" = volume ] && [ -z "$sub" ] && sub="$w";;
     esac
   done
   case "$cmd/$sub" in
     /) COMPREPLY=($(compgen -W "version validate plan apply volume completion $global" -- "$cur"));;
-    volume/) COMPREPLY=($(compgen -W "snapshot restore list verify prune unlock" -- "$cur"));;
+    volume/) COMPREPLY=($(compgen -W "snapshot restore list verify prune unlock copy" -- "$cur"));;
+    volume/copy) COMPREPLY=($(compgen -W "--to --as --force --stop-containers --stop-timeout --level --json $(_dockform_volumes)" -- "$cur"));;
     volume/snapshot) COMPREPLY=($(compgen -W "--all -o --output --note --level --stop-containers --stop-timeout --hook-timeout --exclude --if-changed -r --recipient -R --recipients-file --passphrase-file --sidecar --json $(_dockform_volumes)" -- "$cur"));;
     volume/restore)
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--force --stop-containers --stop-timeout -i --identity --passphrase-file --sidecar --json" -- "$cur"))

@@ -29,6 +29,7 @@ void add_volume_commands(CLI::App& app, CliState& state) {
   add_verify_command(*volume, state);
   add_prune_command(*volume, state);
   add_unlock_command(*volume, state);
+  add_copy_command(*volume, state);
 }
 
 }  // namespace dockform::cli

@@ -34,6 +34,7 @@ void add_list_command(CLI::App& volume, CliState& state);
 void add_verify_command(CLI::App& volume, CliState& state);
 void add_prune_command(CLI::App& volume, CliState& state);
 void add_unlock_command(CLI::App& volume, CliState& state);
+void add_copy_command(CLI::App& volume, CliState& state);
 void add_completion_command(CLI::App& app, CliState& state);
 // What `dockform completion bash` prints.
 const char* bash_completion_script();

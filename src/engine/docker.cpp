@@ -110,6 +110,12 @@ void Engine::volume_create(const std::string& name, const std::string& driver, c
   expect_ok(call("POST", "/volumes/create", body), "create volume " + name);
 }
 
+void Engine::volume_remove(const std::string& name) {
+  auto response = call("DELETE", "/volumes/" + util::url_encode(name));
+  if (response.status == 404) return;
+  expect_ok(response, "remove volume " + name);
+}
+
 json Engine::network_list() {
   auto response = call("GET", "/networks");
   expect_ok(response, "list networks");

@@ -94,6 +94,7 @@ Checks check_file(const RestoreOptions& options, archive::ByteSource& source, co
   check_keys(options, source, checks.format, result);
   auto found = archive::find_sidecar(source);
   if (!found) {
+    if (options.sidecar_after_stream) return checks;  // it comes with the stream's end
     warn(result, (options.snapshot == "-" ? std::string("no --sidecar for standard input")
                                           : "no sidecar beside " + options.snapshot.string()) +
                      ": the checksum and the counts cannot be verified; the zstd frames (and age's chunks), the "
@@ -266,7 +267,7 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   result.volume = options.volume;
   result.snapshot = options.snapshot;
   // Checks first: nothing is stopped and no byte of the volume changes before they pass.
-  auto source = store::open_snapshot(options.snapshot.string(), options.sidecar_file);
+  auto source = store::open_snapshot(options.snapshot.string(), options.sidecar_file, options.stream_fd);
   auto checks = check_file(options, *source, inspect_volume(engine, options.volume), result);
   volume::remove_stale_helpers(engine);
   auto image = volume::resolve_helper_image(engine, options.helper_image);
@@ -283,6 +284,7 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   auto walk = extract(options, *source, checks, helper, result);
   // Durable while the users still run: the swap's own flush is then short.
   helper.flush();
+  if (options.sidecar_after_stream) checks.sidecar = options.sidecar_after_stream();
   verify(options, checks, walk, result);
   lock.ensure_held();  // a lock lost meanwhile may have a new holder: do not swap under it
   swap_in(stopped, users, helper, result);

@@ -248,9 +248,10 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
 
   // A folder, or s3://BUCKET[/PREFIX]: checked before any container is stopped.
   auto extension = store::data_extension(!options.recipients.empty());
-  auto sink = options.base_dir == "-" ? store::open_stream_sink(STDOUT_FILENO, options.sidecar_file, start, extension)
-                                      : store::open_sink(options.base_dir.string(), options.volume, start,
-                                                         result.sidecar.spec_hash, extension);
+  auto sink =
+      options.base_dir == "-"
+          ? store::open_stream_sink(options.stream_fd, options.sidecar_file, start, extension)
+          : store::open_sink(options.base_dir.string(), options.volume, start, result.sidecar.spec_hash, extension);
   StoppedContainers stopped(engine, options.volume, image);
   stopped.set_stop_timeout(options.stop_timeout);
   quiesce(engine, options, stopped);

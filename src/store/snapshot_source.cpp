@@ -80,7 +80,7 @@ class S3ObjectSource : public archive::ByteSource {
 // size is unknown (0). Its one sibling is the --sidecar file, if any.
 class StdinSource : public archive::ByteSource {
  public:
-  explicit StdinSource(std::string sidecar_file) : sidecar_file_(std::move(sidecar_file)) {}
+  StdinSource(std::string sidecar_file, int fd) : sidecar_file_(std::move(sidecar_file)), fd_(fd) {}
 
   const std::string& name() const override { return name_; }
   std::uint64_t size() const override { return 0; }
@@ -119,9 +119,9 @@ class StdinSource : public archive::ByteSource {
   }
 
  private:
-  static std::size_t read_fd(char* buffer, std::size_t size) {
+  std::size_t read_fd(char* buffer, std::size_t size) const {
     for (;;) {
-      ssize_t n = ::read(STDIN_FILENO, buffer, size);
+      ssize_t n = ::read(fd_, buffer, size);
       if (n >= 0) return static_cast<std::size_t>(n);
       if (errno != EINTR) throw Error(std::string("cannot read standard input: ") + std::strerror(errno));
       util::throw_if_interrupted();
@@ -130,6 +130,7 @@ class StdinSource : public archive::ByteSource {
 
   std::string name_ = "-";
   std::string sidecar_file_;
+  int fd_;
   std::string head_;
   std::size_t used_ = 0;
   bool ended_ = false;
@@ -137,8 +138,9 @@ class StdinSource : public archive::ByteSource {
 };
 }  // namespace
 
-std::unique_ptr<archive::ByteSource> open_snapshot(const std::string& location, const std::string& sidecar_file) {
-  if (location == "-") return std::make_unique<StdinSource>(sidecar_file);
+std::unique_ptr<archive::ByteSource> open_snapshot(const std::string& location, const std::string& sidecar_file,
+                                                   int stream_fd) {
+  if (location == "-") return std::make_unique<StdinSource>(sidecar_file, stream_fd);
   if (!sidecar_file.empty()) throw Error("--sidecar FILE goes with - (standard input)", Exit::usage);
   if (is_s3_url(location)) return std::make_unique<S3ObjectSource>(parse_s3_url(location));
   // The path checks first: their messages name a missing file or a wrong extension.

@@ -23,7 +23,12 @@ std::string human_bytes(std::uint64_t bytes) {
   return text;
 }
 
-bool Progress::enabled_for_stderr() { return ::isatty(STDERR_FILENO) == 1; }
+namespace {
+thread_local bool silenced = false;
+}  // namespace
+
+bool Progress::enabled_for_stderr() { return !silenced && ::isatty(STDERR_FILENO) == 1; }
+void Progress::silence_this_thread() { silenced = true; }
 
 Progress::Progress(std::string label, std::optional<std::uint64_t> total)
     : label_(std::move(label)),

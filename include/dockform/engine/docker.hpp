@@ -46,6 +46,8 @@ class Engine {
   std::optional<VolumeInfo> volume_inspect(const std::string& name);
   std::vector<VolumeInfo> volume_list();
   void volume_create(const std::string& name, const std::string& driver, const Labels& options, const Labels& labels);
+  // Removes an unused volume; gone already is no error.
+  void volume_remove(const std::string& name);
 
   json network_list();
   void network_create(const std::string& name, const std::string& driver, const Labels& options, const Labels& labels);

@@ -3,6 +3,7 @@
 // users still run, verification, then a short swap. The caller has checked
 // that the manifest declares the volume.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,11 @@ struct RestoreOptions {
   std::string volume;
   std::filesystem::path snapshot;  // a file, an s3:// URL, or "-" for standard input
   std::string sidecar_file;        // with "-": the sidecar (none when empty)
+  int stream_fd = 0;               // with "-": the descriptor read (standard input)
+  // With "-" and no sidecar_file: the sidecar of a snapshot taken while it
+  // streams in (volume copy), asked for once the stream has ended, before the
+  // swap; it throws when the snapshot failed.
+  std::function<archive::Sidecar()> sidecar_after_stream;
   bool force = false;
   bool stop_containers = false;
   std::optional<int> stop_timeout;  // --stop-timeout; else each container's own

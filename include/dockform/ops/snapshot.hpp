@@ -17,6 +17,7 @@ struct SnapshotOptions {
   std::string volume;
   std::filesystem::path base_dir;  // the volume's snapshots go to base_dir/<volume>/; "-": standard output
   std::string sidecar_file;        // with base_dir "-": where the sidecar goes (none when empty)
+  int stream_fd = 1;               // with base_dir "-": the descriptor written to (standard output)
   std::optional<std::string> note;
   int level = 3;
   bool stop_containers = false;

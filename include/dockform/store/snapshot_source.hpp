@@ -11,7 +11,8 @@ namespace dockform::store {
 inline constexpr std::size_t kS3ReadChunk = 8u << 20;
 
 // Throws Error naming the file or object when it cannot be opened.
-// "-" is standard input, whose sidecar is `sidecar_file` (none when empty).
-std::unique_ptr<archive::ByteSource> open_snapshot(const std::string& location, const std::string& sidecar_file = "");
+// "-" is standard input (or `stream_fd`), whose sidecar is `sidecar_file` (none when empty).
+std::unique_ptr<archive::ByteSource> open_snapshot(const std::string& location, const std::string& sidecar_file = "",
+                                                   int stream_fd = 0);
 
 }  // namespace dockform::store

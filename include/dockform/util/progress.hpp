@@ -21,6 +21,8 @@ class Progress {
   void finish();  // clears the line
 
   static bool enabled_for_stderr();
+  // No progress line from this thread (the other half of a copy draws one).
+  static void silence_this_thread();
 
  private:
   void draw(bool force);

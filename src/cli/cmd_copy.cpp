@@ -1,0 +1,111 @@
+#include <cstdlib>
+#include <iostream>
+
+#include "commands.hpp"
+#include "dockform/engine/endpoint.hpp"
+#include "dockform/ops/copy.hpp"
+#include "dockform/util/progress.hpp"
+
+namespace dockform::cli {
+
+namespace {
+struct CopyFlags {
+  std::string volume;
+  std::string to;
+  std::string as;
+  bool force = false;
+  bool stop_containers = false;
+  std::optional<int> stop_timeout;
+  int level = 3;
+  bool json = false;
+};
+
+std::optional<std::string> process_env(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  return value ? std::optional<std::string>(value) : std::nullopt;
+}
+
+// --to: an endpoint URL (TLS from DOCKER_TLS_VERIFY, DOCKER_TLS and
+// DOCKER_CERT_PATH, as for DOCKER_HOST) or the name of a Docker CLI context.
+engine::Endpoint target_endpoint(const std::string& to) {
+  if (to.find("://") == std::string::npos) {
+    auto endpoint = engine::resolve_endpoint(to, process_env);
+    endpoint.source = "--to context " + to;
+    return endpoint;
+  }
+  auto endpoint = engine::resolve_endpoint("", [&to](const std::string& name) -> std::optional<std::string> {
+    if (name == "DOCKER_HOST") return to;
+    if (name == "DOCKER_CONTEXT") return std::nullopt;
+    return process_env(name);
+  });
+  endpoint.source = "--to";
+  return endpoint;
+}
+
+int run_copy(core::Session& session, const CopyFlags& flags) {
+  ops::CopyOptions options;
+  options.volume = flags.volume;
+  options.target_volume = flags.as.empty() ? flags.volume : flags.as;
+  options.force = flags.force;
+  options.stop_containers = flags.stop_containers;
+  options.stop_timeout = flags.stop_timeout;
+  options.level = flags.level;
+  options.helper_image = session.helper_image();
+  auto endpoint = target_endpoint(flags.to);
+  auto& source = session.engine();
+  if (endpoint.url == session.endpoint().url && options.target_volume == options.volume) {
+    throw Error("the target is the source: give another engine with --to, or another name with --as", Exit::usage);
+  }
+  auto target = engine::Engine::connect(endpoint);
+  auto result = ops::copy_volume(source, *target, options);
+  if (flags.json) {
+    nlohmann::ordered_json out;
+    out["volume"] = options.volume;
+    out["target"] = endpoint.url;
+    out["target_volume"] = options.target_volume;
+    out["created"] = result.created;
+    out["checksum_verified"] = result.restore.checksum_verified;
+    out["checksum"] = result.restore.checksum;
+    out["bytes"] = result.restore.bytes_read;
+    out["uncompressed_bytes"] = result.restore.uncompressed_bytes;
+    out["file_count"] = result.restore.file_count;
+    out["duration_seconds"] = result.seconds;
+    out["downtime_seconds"] = result.restore.downtime_seconds;
+    out["source_containers_stopped"] = result.snapshot.containers_stopped;
+    out["source_containers_started"] = result.snapshot.containers_started;
+    out["target_containers_stopped"] = result.restore.containers_stopped;
+    out["target_containers_started"] = result.restore.containers_started;
+    auto warnings = result.snapshot.warnings;
+    warnings.insert(warnings.end(), result.restore.warnings.begin(), result.restore.warnings.end());
+    out["warnings"] = warnings;
+    print_json(out);
+    return 0;
+  }
+  std::cout << "copied volume " << options.volume << " to " << options.target_volume << " on " << endpoint.url
+            << (result.created ? " (created there like the source's)" : "") << "\n  " << result.restore.file_count
+            << " files, " << util::human_bytes(result.restore.uncompressed_bytes) << " in " << result.seconds
+            << " s, checksum " << (result.restore.checksum_verified ? "verified" : "not verified") << std::endl;
+  return 0;
+}
+}  // namespace
+
+void add_copy_command(CLI::App& volume, CliState& state) {
+  auto flags = std::make_shared<CopyFlags>();
+  auto* cmd = volume.add_subcommand("copy", "Copy a volume to another engine (or name) in one streaming pass");
+  cmd->add_option("volume", flags->volume, "Volume to copy, on the manifest's engine")->required();
+  cmd->add_option("--to", flags->to,
+                  "Target engine: a Docker CLI context name, or unix://, tcp:// (TLS as for DOCKER_HOST), ssh://")
+      ->required();
+  cmd->add_option("--as", flags->as, "Name of the volume on the target (default: the same)");
+  cmd->add_flag("--force", flags->force, "Replace the content of a non-empty target volume");
+  cmd->add_flag("--stop-containers", flags->stop_containers,
+                "Stop the source's users while it is read and the target's for the swap, and start them again");
+  cmd->add_option("--stop-timeout", flags->stop_timeout,
+                  "Seconds a stopped container gets before it is killed (default: its own stop timeout)")
+      ->check(CLI::Range(0, 86400));
+  cmd->add_option("--level", flags->level, "zstd level 1..19 of the stream")->check(CLI::Range(1, 19))->capture_default_str();
+  cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
+  cmd->callback([&state, flags] { state.run = [flags](core::Session& session) { return run_copy(session, *flags); }; });
+}
+
+}  // namespace dockform::cli
