@@ -103,7 +103,9 @@ void add_copy_command(CLI::App& volume, CliState& state) {
   cmd->add_option("--stop-timeout", flags->stop_timeout,
                   "Seconds a stopped container gets before it is killed (default: its own stop timeout)")
       ->check(CLI::Range(0, 86400));
-  cmd->add_option("--level", flags->level, "zstd level 1..19 of the stream")->check(CLI::Range(1, 19))->capture_default_str();
+  cmd->add_option("--level", flags->level, "zstd level 1..19 of the stream")
+      ->check(CLI::Range(1, 19))
+      ->capture_default_str();
   cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
   cmd->callback([&state, flags] { state.run = [flags](core::Session& session) { return run_copy(session, *flags); }; });
 }
