@@ -9,7 +9,8 @@
 #   with them, copied, and the users of both sides run again;
 # - over ssh:// with --as; no ssh process left;
 # - SIGTERM mid-copy: the target untouched, the source's stopped user running
-#   again, no helper and no created volume left;
+#   again, no helper left; the ssh transport killed mid-copy: the target's
+#   live content as it was, the source's user running, the next copy whole;
 # Against Podman (stage 4): Docker -> Podman, the private dockerd as the source.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -120,4 +121,31 @@ df_pid=
 assert_volume_untouched "$killed" "$before" "a copy stopped by SIGTERM"
 assert_no_helper_left "$big"
 assert_eq "true" "$(running "${PFX}buser")" "the source's user runs again after SIGTERM"
+
+# ---------------------------------------------------------------- the ssh transport dropped mid-copy
+# The target's live content stays as it was (its staging may wait for the
+# next run, which finishes or removes it); the source's user runs again; the
+# next copy succeeds.
+live_only() { grep -v -e '|\./\.dockform-' -e '^count=' <<<"$1"; }
+DOCKFORM_SSH_OPTS="-F $SSH_CONFIG" "$DOCKFORM" -c "$TEST_TMP/big" volume copy "$big" \
+  --to "$DOCKFORM_TEST_REMOTE_SSH_HOST" --as "$killed" --force --stop-containers \
+  </dev/null >/dev/null 2>"$TEST_TMP/ssh.err" &
+df_pid=$!
+deadline=$((SECONDS + 60))
+until extracting_helper "$killed"; do
+  ((SECONDS < deadline)) || fail "the copy over ssh never started extracting: $(cat "$TEST_TMP/ssh.err")"
+  sleep 0.1
+done
+for pid in $(ssh_left); do kill -KILL "$pid" 2>/dev/null || true; done
+RC=0
+wait "$df_pid" || RC=$?
+df_pid=
+[[ $RC != 0 ]] || fail "a copy whose ssh transport was killed exited 0"
+assert_eq "$(live_only "$before")" "$(live_only "$(tree_listing "$killed")")" "the target's live content after the ssh drop"
+assert_eq "true" "$(running "${PFX}buser")" "the source's user runs again after the ssh drop"
+over ssh -c "$TEST_TMP/big" volume copy "$big" --to "$DOCKFORM_TEST_REMOTE_SSH_HOST" --as "$killed" --force
+assert_eq 0 "$RC" "the copy after the ssh drop: $ERR"
+assert_eq "$(vol_exec "$big" sha256sum /v/random)" "$(vol_exec "$killed" sha256sum /v/random)" "the copy after the ssh drop"
+assert_no_leftovers "$killed" "the copy after the ssh drop"
+assert_no_ssh_left
 pass
