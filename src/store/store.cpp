@@ -43,7 +43,8 @@ const Backend& backend_of(const Location& location) {
 
 Location Location::parse(std::string_view text) {
   if (text == "-") return stream();
-  if (const auto* backend = backend_for_url(text)) return remote(std::string(backend->scheme), backend->normalize(text));
+  if (const auto* backend = backend_for_url(text))
+    return remote(std::string(backend->scheme), backend->normalize(text));
   return local(std::filesystem::absolute(text));
 }
 
