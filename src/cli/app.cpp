@@ -19,8 +19,8 @@ constexpr const char* kExitCodes =
 
 void print_json(const nlohmann::ordered_json& document) { std::cout << document.dump(2) << std::endl; }
 
-nlohmann::ordered_json path_or_null(const std::optional<std::filesystem::path>& path) {
-  return path ? nlohmann::ordered_json(path->string()) : nlohmann::ordered_json(nullptr);
+nlohmann::ordered_json path_or_null(const std::optional<std::string>& path) {
+  return path ? nlohmann::ordered_json(*path) : nlohmann::ordered_json(nullptr);
 }
 
 void add_read_figures(nlohmann::ordered_json& out, const std::string& checksum, std::uint64_t bytes_read,

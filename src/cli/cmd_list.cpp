@@ -8,6 +8,7 @@
 #include "dockform/archive/spec_hash.hpp"
 #include "dockform/store/catalog.hpp"
 #include "dockform/store/naming.hpp"
+#include "dockform/store/store.hpp"
 #include "dockform/util/progress.hpp"
 
 namespace dockform::cli {
@@ -47,8 +48,8 @@ nlohmann::ordered_json entry_json(const store::CatalogEntry& entry, const LiveHa
   nlohmann::ordered_json out;
   out["volume"] = entry.volume;
   out["created_at"] = store::iso_timestamp(entry.created);
-  out["data_file"] = entry.data_file ? nlohmann::ordered_json(entry.data_file->string()) : nullptr;
-  out["sidecar_file"] = entry.sidecar_file ? nlohmann::ordered_json(entry.sidecar_file->string()) : nullptr;
+  out["data_file"] = entry.data_file ? nlohmann::ordered_json(entry.data_file->text()) : nullptr;
+  out["sidecar_file"] = entry.sidecar_file ? nlohmann::ordered_json(entry.sidecar_file->text()) : nullptr;
   out["compressed_bytes"] = entry.compressed_bytes;
   out["encrypted"] = entry.encrypted();
   out["uncompressed_bytes"] = entry.sidecar ? nlohmann::ordered_json(entry.sidecar->uncompressed_bytes) : nullptr;
@@ -61,16 +62,17 @@ nlohmann::ordered_json entry_json(const store::CatalogEntry& entry, const LiveHa
 
 int run_list(core::Session& session, const ListFlags& flags) {
   auto base = snapshot_base(session, flags.output);
-  auto entries = flags.volume.empty() ? store::list_all(base) : store::list_volume(base, flags.volume);
+  auto store = store::open_store(base);
+  auto entries = flags.volume.empty() ? store::list_all(*store) : store::list_volume(*store, flags.volume);
   auto hashes = live_hashes(session, entries);
   if (flags.json) {
     auto list = nlohmann::ordered_json::array();
     for (const auto& entry : entries) list.push_back(entry_json(entry, hashes));
-    print_json({{"snapshot_dir", base.string()}, {"snapshots", list}});
+    print_json({{"snapshot_dir", base.text()}, {"snapshots", list}});
     return 0;
   }
   if (entries.empty()) {
-    std::cout << "no snapshots under " << base.string() << std::endl;
+    std::cout << "no snapshots under " << base.text() << std::endl;
     return 0;
   }
   std::cout << std::left << std::setw(20) << "VOLUME" << std::setw(22) << "CREATED" << std::setw(11) << "SIZE"
@@ -84,10 +86,10 @@ int run_list(core::Session& session, const ListFlags& flags) {
               << spec_match(entry, hashes);
     if (!entry.problem.empty()) {
       std::cout << "DAMAGED: " << entry.problem << " ("
-                << (entry.data_file ? *entry.data_file : *entry.sidecar_file).filename().string() << ")";
+                << (entry.data_file ? *entry.data_file : *entry.sidecar_file).filename() << ")";
     } else {
       std::cout << (entry.sidecar->notes ? *entry.sidecar->notes + "  " : "")
-                << (entry.encrypted() ? "encrypted  " : "") << entry.data_file->filename().string();
+                << (entry.encrypted() ? "encrypted  " : "") << entry.data_file->filename();
     }
     std::cout << "\n";
   }

@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "dockform/store/naming.hpp"
 #include "dockform/store/retention.hpp"
+#include "dockform/store/store.hpp"
 #include "dockform/util/signals.hpp"
 
 namespace dockform::cli {
@@ -19,11 +20,10 @@ struct PruneFlags {
 
 nlohmann::ordered_json item_json(const store::PruneItem& item) {
   nlohmann::ordered_json reasons = item.decision.reasons;
-  return {
-      {"created_at", store::iso_timestamp(item.entry.created)},
-      {"data_file", item.entry.data_file->string()},
-      {"sidecar_file", item.entry.sidecar_file ? nlohmann::ordered_json(item.entry.sidecar_file->string()) : nullptr},
-      {"reasons", reasons}};
+  return {{"created_at", store::iso_timestamp(item.entry.created)},
+          {"data_file", item.entry.data_file->text()},
+          {"sidecar_file", item.entry.sidecar_file ? nlohmann::ordered_json(item.entry.sidecar_file->text()) : nullptr},
+          {"reasons", reasons}};
 }
 
 nlohmann::ordered_json result_json(const store::PruneResult& result) {
@@ -33,7 +33,7 @@ nlohmann::ordered_json result_json(const store::PruneResult& result) {
   for (const auto& item : result.kept) kept.push_back(item_json(item));
   for (const auto& item : result.removed) removed.push_back(item_json(item));
   for (const auto& entry : result.ignored)
-    ignored.push_back({{"file", entry.sidecar_file->string()}, {"problem", entry.problem}});
+    ignored.push_back({{"file", entry.sidecar_file->text()}, {"problem", entry.problem}});
   return {{"volume", result.volume}, {"kept", kept}, {"removed", removed}, {"ignored", ignored}};
 }
 
@@ -41,13 +41,13 @@ void print_result(const store::PruneResult& result, bool dry_run) {
   for (const auto& item : result.kept) {
     std::string reasons;
     for (const auto& reason : item.decision.reasons) reasons += (reasons.empty() ? "" : ", ") + reason;
-    std::cout << "keep   " << item.entry.data_file->filename().string() << " (" << reasons << ")\n";
+    std::cout << "keep   " << item.entry.data_file->filename() << " (" << reasons << ")\n";
   }
   for (const auto& item : result.removed) {
-    std::cout << (dry_run ? "would remove " : "remove ") << item.entry.data_file->filename().string() << "\n";
+    std::cout << (dry_run ? "would remove " : "remove ") << item.entry.data_file->filename() << "\n";
   }
   for (const auto& entry : result.ignored) {
-    std::cout << "ignore " << entry.sidecar_file->filename().string() << " (" << entry.problem << ")\n";
+    std::cout << "ignore " << entry.sidecar_file->filename() << " (" << entry.problem << ")\n";
   }
   std::cout << result.volume << ": " << result.kept.size() << " kept, " << result.removed.size()
             << (dry_run ? " would be removed (dry run)" : " removed") << std::endl;
@@ -55,7 +55,7 @@ void print_result(const store::PruneResult& result, bool dry_run) {
 
 int run_prune(core::Session& session, const PruneFlags& flags) {
   if (flags.all == !flags.volume.empty()) throw Error("give either a volume name or --all", Exit::usage);
-  auto base = snapshot_base(session, flags.output);
+  auto store = store::open_store(snapshot_base(session, flags.output));
   std::vector<std::string> volumes;
   if (flags.all) {
     for (const auto& [name, declared] : session.manifest().volumes) volumes.push_back(name);
@@ -65,7 +65,7 @@ int run_prune(core::Session& session, const PruneFlags& flags) {
   auto results = nlohmann::ordered_json::array();
   for (const auto& volume : volumes) {
     util::throw_if_interrupted();
-    auto result = store::prune_volume(base, volume, flags.policy, flags.dry_run);
+    auto result = store::prune_volume(*store, volume, flags.policy, flags.dry_run);
     if (flags.json) {
       results.push_back(result_json(result));
     } else {

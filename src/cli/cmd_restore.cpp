@@ -5,7 +5,6 @@
 #include "commands.hpp"
 #include "dockform/core/keys.hpp"
 #include "dockform/ops/restore.hpp"
-#include "dockform/store/s3_client.hpp"
 #include "dockform/util/progress.hpp"
 
 namespace dockform::cli {
@@ -25,7 +24,7 @@ struct RestoreFlags {
 nlohmann::ordered_json result_json(const ops::RestoreResult& result) {
   nlohmann::ordered_json out;
   out["volume"] = result.volume;
-  out["snapshot"] = result.snapshot.string();
+  out["snapshot"] = result.snapshot;
   out["sidecar"] = path_or_null(result.sidecar_file);
   out["checksum_verified"] = result.checksum_verified;
   out["encrypted"] = result.encrypted;
@@ -57,8 +56,7 @@ int run_restore(core::Session& session, const RestoreFlags& flags) {
   if (!from_stdin && !flags.sidecar_file.empty()) {
     throw Error("--sidecar FILE goes with - (standard input); a file's sidecar is found beside it", Exit::usage);
   }
-  options.snapshot = from_stdin || store::is_s3_url(flags.snapshot) ? std::filesystem::path(flags.snapshot)
-                                                                    : std::filesystem::absolute(flags.snapshot);
+  options.snapshot = store::Location::parse(flags.snapshot);
   options.sidecar_file = flags.sidecar_file;
   options.force = flags.force;
   options.stop_containers = flags.stop_containers;
@@ -70,7 +68,7 @@ int run_restore(core::Session& session, const RestoreFlags& flags) {
     print_json(result_json(result));
     return 0;
   }
-  std::cout << "restored " << (from_stdin ? std::string("standard input") : result.snapshot.string()) << " into volume "
+  std::cout << "restored " << (from_stdin ? std::string("standard input") : result.snapshot) << " into volume "
             << result.volume << "\n  " << result.file_count << " files, "
             << util::human_bytes(result.uncompressed_bytes) << " in " << result.seconds << " s, checksum "
             << (result.checksum_verified ? "verified" : "not verified (no sidecar)");

@@ -82,8 +82,8 @@ nlohmann::ordered_json result_json(const ops::SnapshotResult& result) {
   nlohmann::ordered_json out;
   out["volume"] = result.sidecar.volume_name;
   out["unchanged"] = result.unchanged;
-  out["data_file"] = result.data_file.string();
-  out["sidecar_file"] = result.sidecar_file.string();
+  out["data_file"] = result.data_file;
+  out["sidecar_file"] = result.sidecar_file;
   out["encrypted"] = result.sidecar.encryption.has_value();
   out["compressed_bytes"] = result.compressed_bytes;
   out["duration_seconds"] = result.seconds;
@@ -100,12 +100,12 @@ nlohmann::ordered_json result_json(const ops::SnapshotResult& result) {
 void print_result(const ops::SnapshotResult& result) {
   std::ostream& out = result.data_file == "-" ? std::cerr : std::cout;
   if (result.unchanged) {
-    out << "volume " << result.sidecar.volume_name << " is unchanged since " << result.data_file.string()
-        << ": nothing written" << std::endl;
+    out << "volume " << result.sidecar.volume_name << " is unchanged since " << result.data_file << ": nothing written"
+        << std::endl;
     return;
   }
   out << "snapshot of " << result.sidecar.volume_name << " written to "
-      << (result.data_file == "-" ? std::string("standard output") : result.data_file.string()) << "\n"
+      << (result.data_file == "-" ? std::string("standard output") : result.data_file) << "\n"
       << "  " << result.sidecar.file_count << " files, " << util::human_bytes(result.sidecar.uncompressed_bytes)
       << " -> " << util::human_bytes(result.compressed_bytes) << " in " << result.seconds << " s, sha256 "
       << result.sidecar.checksum;
@@ -118,12 +118,10 @@ void print_result(const ops::SnapshotResult& result) {
 }
 
 int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
-  if (flags.all == !flags.volume.empty()) {
-    throw Error("give either a volume name or --all", Exit::usage);
-  }
+  if (flags.all == !flags.volume.empty()) throw Error("give either a volume name or --all", Exit::usage);
   check_stream_flags(flags);
   ops::SnapshotOptions options;
-  options.base_dir = snapshot_base(session, flags.output);
+  options.base = snapshot_base(session, flags.output);
   if (flags.note_given) options.note = flags.note;
   options.level = flags.level;
   options.stop_containers = flags.stop_containers;

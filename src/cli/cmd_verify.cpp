@@ -3,7 +3,6 @@
 #include "commands.hpp"
 #include "dockform/core/keys.hpp"
 #include "dockform/ops/verify.hpp"
-#include "dockform/store/s3_client.hpp"
 #include "dockform/util/progress.hpp"
 
 namespace dockform::cli {
@@ -17,12 +16,10 @@ struct VerifyFlags {
 
 int run_verify(const VerifyFlags& flags) {
   auto identities = core::resolve_identities(flags.keys, manifest::process_env());
-  auto report = ops::verify_snapshot(store::is_s3_url(flags.snapshot) ? std::filesystem::path(flags.snapshot)
-                                                                      : std::filesystem::absolute(flags.snapshot),
-                                     identities);
+  auto report = ops::verify_snapshot(store::Location::parse(flags.snapshot), identities);
   if (flags.json) {
     nlohmann::ordered_json out;
-    out["snapshot"] = report.snapshot.string();
+    out["snapshot"] = report.snapshot;
     out["sidecar"] = path_or_null(report.sidecar_file);
     out["format"] = report.format;
     out["encrypted"] = report.encrypted;
@@ -37,7 +34,7 @@ int run_verify(const VerifyFlags& flags) {
   } else {
     for (const auto& warning : report.warnings) std::cerr << "warning: " << warning << "\n";
     for (const auto& problem : report.problems) std::cout << "problem: " << problem << "\n";
-    std::cout << report.snapshot.string() << ": " << (report.ok() ? "OK" : "FAILED");
+    std::cout << report.snapshot << ": " << (report.ok() ? "OK" : "FAILED");
     if (report.content_checked) {
       std::cout << " (" << report.members << " members, " << report.file_count << " files, "
                 << util::human_bytes(report.uncompressed_bytes) << " of tar)";

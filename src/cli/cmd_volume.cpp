@@ -1,13 +1,10 @@
 #include "commands.hpp"
-#include "dockform/store/s3_client.hpp"
 
 namespace dockform::cli {
 
-std::filesystem::path snapshot_base(core::Session& session, const std::string& output_flag) {
-  if (output_flag == "-") return "-";
-  if (store::is_s3_url(output_flag)) return store::parse_s3_url(output_flag).text();
-  if (!output_flag.empty()) return std::filesystem::absolute(output_flag);
-  return session.manifest().dir / ".dockform" / "snapshots";
+store::Location snapshot_base(core::Session& session, const std::string& output_flag) {
+  if (!output_flag.empty()) return store::Location::parse(output_flag);
+  return store::Location::local(session.manifest().dir / ".dockform" / "snapshots");
 }
 
 void add_identity_options(CLI::App* cmd, core::IdentityFlags& keys) {

@@ -10,6 +10,7 @@
 
 #include "dockform/core/keys.hpp"
 #include "dockform/core/session.hpp"
+#include "dockform/store/location.hpp"
 #include "dockform/util/log.hpp"
 
 namespace dockform::cli {
@@ -42,13 +43,13 @@ const char* bash_completion_script();
 // -i/--identity and --passphrase-file of restore and verify.
 void add_identity_options(CLI::App* cmd, core::IdentityFlags& keys);
 
-// <manifest dir>/.dockform/snapshots, or -o DIR.
-std::filesystem::path snapshot_base(core::Session& session, const std::string& output_flag);
+// <manifest dir>/.dockform/snapshots, or -o DIR|s3://BUCKET[/PREFIX]|- (parsed here, once).
+store::Location snapshot_base(core::Session& session, const std::string& output_flag);
 
 // Prints a JSON document on stdout (pretty, one document).
 void print_json(const nlohmann::ordered_json& document);
-// A path as a JSON string, or null.
-nlohmann::ordered_json path_or_null(const std::optional<std::filesystem::path>& path);
+// A path or URL as a JSON string, or null.
+nlohmann::ordered_json path_or_null(const std::optional<std::string>& path);
 // What one pass over a snapshot file measured, in the order restore and verify print it.
 void add_read_figures(nlohmann::ordered_json& out, const std::string& checksum, std::uint64_t bytes_read,
                       std::uint64_t uncompressed_bytes, std::uint64_t file_count);

@@ -25,7 +25,7 @@ class SnapshotHalf {
   SnapshotHalf(engine::Engine& source, const CopyOptions& options, util::Fd write_end) {
     SnapshotOptions snapshot;
     snapshot.volume = options.volume;
-    snapshot.base_dir = "-";
+    snapshot.base = store::Location::stream();
     snapshot.stream_fd = write_end.get();
     snapshot.level = options.level;
     snapshot.stop_containers = options.stop_containers;
@@ -114,7 +114,7 @@ CopyResult copy_volume(engine::Engine& source, engine::Engine& target, const Cop
 
   RestoreOptions restore;
   restore.volume = options.target_volume;
-  restore.snapshot = "-";
+  restore.snapshot = store::Location::stream();
   restore.stream_fd = read_end.get();
   restore.force = options.force;
   restore.stop_containers = options.stop_containers;

@@ -8,8 +8,7 @@
 #include "dockform/archive/snapshot_file.hpp"
 #include "dockform/archive/spec_hash.hpp"
 #include "dockform/ops/forwarder.hpp"
-#include "dockform/store/s3_client.hpp"
-#include "dockform/store/snapshot_source.hpp"
+#include "dockform/store/store.hpp"
 #include "dockform/util/progress.hpp"
 #include "dockform/util/signals.hpp"
 #include "dockform/volume/containers.hpp"
@@ -66,12 +65,12 @@ void check_keys(const RestoreOptions& options, archive::ByteSource& source, Snap
   result.encrypted = format == SnapshotFormat::tar_zst_age;
   if (!result.encrypted) {
     if (!options.identities.empty()) {
-      warn(result, "snapshot " + options.snapshot.string() + " is not encrypted: the identity is not needed");
+      warn(result, "snapshot " + options.snapshot.text() + " is not encrypted: the identity is not needed");
     }
     return;
   }
   if (options.identities.empty()) {
-    throw Error("snapshot " + options.snapshot.string() +
+    throw Error("snapshot " + options.snapshot.text() +
                     " is encrypted (age): give its key with --identity FILE or its passphrase with "
                     "--passphrase-file FILE",
                 Exit::usage);
@@ -79,9 +78,8 @@ void check_keys(const RestoreOptions& options, archive::ByteSource& source, Snap
   try {
     archive::check_age_header(source, options.identities);
   } catch (const crypto::age::AgeError& e) {
-    throw Error(
-        "cannot decrypt snapshot " + options.snapshot.string() + ": " + e.what() + "; the volume was not changed",
-        e.code());
+    throw Error("cannot decrypt snapshot " + options.snapshot.text() + ": " + e.what() + "; the volume was not changed",
+                e.code());
   }
 }
 
@@ -95,8 +93,8 @@ Checks check_file(const RestoreOptions& options, archive::ByteSource& source, co
   auto found = archive::find_sidecar(source);
   if (!found) {
     if (options.sidecar_after_stream) return checks;  // it comes with the stream's end
-    warn(result, (options.snapshot == "-" ? std::string("no --sidecar for standard input")
-                                          : "no sidecar beside " + options.snapshot.string()) +
+    warn(result, (options.snapshot.is_stream() ? std::string("no --sidecar for standard input")
+                                               : "no sidecar beside " + options.snapshot.text()) +
                      ": the checksum and the counts cannot be verified; the zstd frames (and age's chunks), the "
                      "tar structure and the safety rules still are");
     checks.uncompressed_size = archive::uncompressed_size_hint(source, checks.format);
@@ -170,7 +168,7 @@ std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, RestoreH
     auto code = e.code();
     // Damage that the sidecar's checksum also sees is named by it, whichever layer noticed it first.
     // A storage failure is no damage: the rest of the object cannot be read anyway.
-    bool storage = dynamic_cast<const store::S3Error*>(&e) != nullptr;
+    bool storage = dynamic_cast<const store::StorageError*>(&e) != nullptr;
     // age authenticates every chunk: its failure is damage (or a cut file) even without a sidecar.
     if (dynamic_cast<const crypto::age::AgeError*>(&e) != nullptr) code = Exit::refused;
     if (auto mismatch =
@@ -202,11 +200,11 @@ WalkSummary extract(const RestoreOptions& options, archive::ByteSource& source, 
   progress.finish();
   if (failure) {
     throw Error(
-        "restore from " + options.snapshot.string() + " failed: " + failure->what() + "; the volume was not changed",
+        "restore from " + options.snapshot.text() + " failed: " + failure->what() + "; the volume was not changed",
         failure->code());
   }
   if (walk.truncated) {
-    throw Error("snapshot " + options.snapshot.string() + " is truncated: the tar end-of-archive marker is missing",
+    throw Error("snapshot " + options.snapshot.text() + " is truncated: the tar end-of-archive marker is missing",
                 Exit::refused);
   }
   forwarder.finish();
@@ -230,7 +228,7 @@ void verify(const RestoreOptions& options, const Checks& checks, const WalkSumma
   if (!checks.sidecar) return;
   auto mismatch = archive::compare_with_sidecar(*checks.sidecar, result.checksum, walk);
   if (mismatch.checksum) {
-    throw Error("snapshot " + options.snapshot.string() + ": " + *mismatch.checksum + "; the volume was not changed",
+    throw Error("snapshot " + options.snapshot.text() + ": " + *mismatch.checksum + "; the volume was not changed",
                 Exit::refused);
   }
   result.checksum_verified = true;
@@ -239,7 +237,7 @@ void verify(const RestoreOptions& options, const Checks& checks, const WalkSumma
   // e.g. to new keys, differs only in its stored bytes.
   const auto& encryption = checks.sidecar->encryption;
   if (result.encrypted && encryption && encryption->stored_sha256 != result.stored_checksum) {
-    warn(result, "snapshot " + options.snapshot.string() +
+    warn(result, "snapshot " + options.snapshot.text() +
                      " was encrypted again since the snapshot (its stored bytes differ from the sidecar's "
                      "checksum.tar_zst_age); its content matches the sidecar");
   }
@@ -265,9 +263,9 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   auto started = Clock::now();
   RestoreResult result;
   result.volume = options.volume;
-  result.snapshot = options.snapshot;
+  result.snapshot = options.snapshot.text();
   // Checks first: nothing is stopped and no byte of the volume changes before they pass.
-  auto source = store::open_snapshot(options.snapshot.string(), options.sidecar_file, options.stream_fd);
+  auto source = store::open_snapshot(options.snapshot, options.sidecar_file, options.stream_fd);
   auto checks = check_file(options, *source, inspect_volume(engine, options.volume), result);
   volume::remove_stale_helpers(engine);
   auto image = volume::resolve_helper_image(engine, options.helper_image);

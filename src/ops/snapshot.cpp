@@ -15,6 +15,8 @@
 #include "dockform/store/catalog.hpp"
 #include "dockform/store/naming.hpp"
 #include "dockform/store/snapshot_sink.hpp"
+#include "dockform/store/store.hpp"
+#include "dockform/store/stream/stream.hpp"
 #include "dockform/util/progress.hpp"
 #include "dockform/util/signals.hpp"
 #include "dockform/util/version.hpp"
@@ -215,10 +217,12 @@ bool same_encryption(const std::optional<archive::Encryption>& a, const std::opt
 // Step "compare" (--if-changed): the newest snapshot of the volume holds the
 // same tar stream, made with the same excludes and encrypted the same way.
 // The result then names it, and the data just streamed is dropped with its
-// sink (nothing was published).
+// sink (nothing was published). Only the sidecar of the newest snapshot is
+// read (one GET in a bucket), unless it is missing or unreadable.
 bool same_as_newest(const SnapshotOptions& options, SnapshotResult& result) {
-  for (const auto& entry : store::list_volume(options.base_dir, options.volume)) {
-    if (!entry.is_snapshot() || !entry.sidecar) continue;
+  auto store = store::open_store(options.base);
+  for (auto& entry : store::list_unread(*store, options.volume)) {
+    if (!entry.is_snapshot() || !store::read_sidecar(*store, entry)) continue;
     // Only the newest counts: an older match would restore an older state.
     const auto& newest = *entry.sidecar;
     if (!newest.tar_sha256 || *newest.tar_sha256 != *result.sidecar.tar_sha256 ||
@@ -226,9 +230,9 @@ bool same_as_newest(const SnapshotOptions& options, SnapshotResult& result) {
       return false;
     }
     result.unchanged = true;
-    result.data_file = *entry.data_file;
-    result.sidecar_file = entry.sidecar_file.value_or("");
-    spdlog::info("volume {} is unchanged since {}: nothing written", options.volume, result.data_file.string());
+    result.data_file = entry.data_file->text();
+    result.sidecar_file = entry.sidecar_file->text();
+    spdlog::info("volume {} is unchanged since {}: nothing written", options.volume, result.data_file);
     return true;
   }
   return false;
@@ -249,9 +253,9 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
   // A folder, or s3://BUCKET[/PREFIX]: checked before any container is stopped.
   auto extension = store::data_extension(!options.recipients.empty());
   auto sink =
-      options.base_dir == "-"
+      options.base.is_stream()
           ? store::open_stream_sink(options.stream_fd, options.sidecar_file, start, extension)
-          : store::open_sink(options.base_dir.string(), options.volume, start, result.sidecar.spec_hash, extension);
+          : store::open_store(options.base)->open_sink(options.volume, start, result.sidecar.spec_hash, extension);
   StoppedContainers stopped(engine, options.volume, image);
   stopped.set_stop_timeout(options.stop_timeout);
   quiesce(engine, options, stopped);

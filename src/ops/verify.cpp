@@ -4,8 +4,7 @@
 
 #include "dockform/archive/checked_walk.hpp"
 #include "dockform/archive/snapshot_file.hpp"
-#include "dockform/store/s3_client.hpp"
-#include "dockform/store/snapshot_source.hpp"
+#include "dockform/store/store.hpp"
 #include "dockform/util/error.hpp"
 #include "dockform/util/progress.hpp"
 #include "dockform/util/sha256.hpp"
@@ -22,13 +21,16 @@ using archive::find_sidecar;
 using archive::parse_sidecar;
 
 namespace {
+// The last part of a path or URL, for the progress line.
+std::string file_name(const std::string& snapshot) { return snapshot.substr(snapshot.rfind('/') + 1); }
+
 // Walks the whole archive, collecting problems instead of stopping at the
 // first unsafe member; a damaged stream ends the walk (and returns true).
 bool walk(SnapshotReader& reader, VerifyReport& report, archive::WalkSummary& summary) {
   std::optional<std::string> damage;
   try {
     checked_walk([&reader] { return reader.next_block(); }, OnUnsafe::collect, summary);
-  } catch (const store::S3Error&) {
+  } catch (const store::StorageError&) {
     throw;  // the storage failed, not the snapshot
   } catch (const Error& e) {
     damage = e.what();
@@ -80,7 +82,7 @@ void verify_without_key(archive::ByteSource& source, const std::optional<Sidecar
   } catch (const Error& e) {
     report.problems.push_back(e.what());
   }
-  util::Progress progress("verify " + report.snapshot.filename().string(), source.size());
+  util::Progress progress("verify " + file_name(report.snapshot), source.size());
   util::Sha256 sha;
   std::vector<char> buffer(1 << 20);
   while (std::size_t n = source.read(buffer.data(), buffer.size())) {
@@ -116,7 +118,7 @@ std::optional<Sidecar> read_sidecar_of(archive::ByteSource& source, VerifyReport
 void verify_content(archive::ByteSource& source, SnapshotFormat format,
                     const std::vector<crypto::age::Identity>& identities, const std::optional<Sidecar>& sidecar,
                     VerifyReport& report) {
-  util::Progress progress("verify " + report.snapshot.filename().string(), source.size());
+  util::Progress progress("verify " + file_name(report.snapshot), source.size());
   auto reader =
       archive::open_reader(source, format, identities, [&progress](std::uint64_t read) { progress.update(read); });
   archive::WalkSummary summary;
@@ -143,15 +145,15 @@ void verify_content(archive::ByteSource& source, SnapshotFormat format,
 }
 }  // namespace
 
-VerifyReport verify_snapshot(const std::filesystem::path& file, const std::vector<crypto::age::Identity>& identities) {
+VerifyReport verify_snapshot(const store::Location& file, const std::vector<crypto::age::Identity>& identities) {
   VerifyReport report;
-  report.snapshot = file;
+  report.snapshot = file.text();
   SnapshotFormat format;
   std::unique_ptr<archive::ByteSource> source;
   try {
-    source = store::open_snapshot(file.string());
+    source = store::open_snapshot(file);
     format = detect_format(*source);
-  } catch (const store::S3Error&) {
+  } catch (const store::StorageError&) {
     throw;  // the bucket could not be read: not a verdict on the snapshot
   } catch (const Error& e) {
     report.problems.push_back(e.what());

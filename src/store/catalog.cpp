@@ -1,38 +1,13 @@
 #include "dockform/store/catalog.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <map>
 #include <string_view>
 
 #include "dockform/store/naming.hpp"
-#include "dockform/store/s3_catalog.hpp"
-#include "dockform/util/atomic_file.hpp"
 #include "dockform/util/error.hpp"
 
 namespace dockform::store {
-
-using archive::read_sidecar;
-
-namespace {
-std::time_t mtime_of(const std::filesystem::path& file) {
-  struct stat info;
-  return ::stat(file.c_str(), &info) == 0 ? info.st_mtime : 0;
-}
-
-void describe(CatalogEntry& entry) {
-  if (entry.sidecar_file) {
-    try {
-      entry.sidecar = read_sidecar(*entry.sidecar_file);
-    } catch (const Error& e) {
-      entry.problem = std::string("sidecar unreadable: ") + e.what();
-    }
-  }
-  if (entry.data_file) entry.compressed_bytes = std::filesystem::file_size(*entry.data_file);
-  settle_entry(entry, mtime_of(entry.data_file ? *entry.data_file : *entry.sidecar_file));
-}
-}  // namespace
 
 void settle_entry(CatalogEntry& entry, std::time_t modified) {
   if (!entry.data_file) {
@@ -48,9 +23,8 @@ void settle_entry(CatalogEntry& entry, std::time_t modified) {
   entry.created = *created;
 }
 
-bool add_listed_file(std::map<std::string, CatalogEntry>& by_stem, const std::string& volume,
-                     const std::filesystem::path& file) {
-  std::string name = file.filename().string();
+bool add_listed_file(std::map<std::string, CatalogEntry>& by_stem, const std::string& volume, const Location& file) {
+  std::string name = file.filename();
   std::string stem;
   bool data = false;
   for (const char* ext : {".tar.zst.age", ".tar.zst", ".tar", ".tar.json", ".json"}) {
@@ -78,40 +52,48 @@ void sort_newest_first(std::vector<CatalogEntry>& entries) {
   });
 }
 
-std::vector<CatalogEntry> list_volume(const std::filesystem::path& base, const std::string& volume) {
-  if (is_s3_url(base.string())) return list_volume_s3(parse_s3_url(base.string()), volume);
+std::vector<CatalogEntry> list_unread(Store& store, const std::string& volume) {
   std::map<std::string, CatalogEntry> by_stem;
-  auto folder = volume_folder(base, volume);
-  std::error_code error;
-  if (!std::filesystem::is_directory(folder, error)) return {};
-  for (const auto& item : std::filesystem::directory_iterator(folder)) {
-    std::string name = item.path().filename().string();
-    if (name.empty() || name[0] == '.' || !item.is_regular_file()) continue;  // temporaries are hidden
-    add_listed_file(by_stem, volume, item.path());
+  std::map<std::string, StoredFile> listed;
+  for (auto& file : store.files(volume)) {
+    if (add_listed_file(by_stem, volume, file.location)) listed.emplace(file.location.text(), std::move(file));
   }
   std::vector<CatalogEntry> entries;
   for (auto& [stem, entry] : by_stem) {
-    describe(entry);
+    const auto& main = listed.at((entry.data_file ? *entry.data_file : *entry.sidecar_file).text());
+    if (entry.data_file) entry.compressed_bytes = main.size;
+    entry.modified = main.modified;
+    settle_entry(entry, entry.modified);
     entries.push_back(std::move(entry));
   }
   sort_newest_first(entries);
   return entries;
 }
 
-std::vector<CatalogEntry> list_all(const std::filesystem::path& base) {
-  if (is_s3_url(base.string())) return list_all_s3(parse_s3_url(base.string()));
-  std::vector<std::string> volumes;
-  std::error_code error;
-  if (!std::filesystem::is_directory(base, error)) return {};
-  for (const auto& item : std::filesystem::directory_iterator(base)) {
-    if (item.is_directory() && item.path().filename().string()[0] != '.') {
-      volumes.push_back(item.path().filename().string());
-    }
+bool read_sidecar(Store& store, CatalogEntry& entry) {
+  if (!entry.sidecar_file) return false;
+  try {
+    entry.sidecar = store.read_sidecar(*entry.sidecar_file);
+  } catch (const StorageError&) {
+    throw;  // not a verdict on the sidecar
+  } catch (const Error& e) {
+    entry.problem = std::string("sidecar unreadable: ") + e.what();
   }
-  std::sort(volumes.begin(), volumes.end());
+  settle_entry(entry, entry.modified);
+  return entry.sidecar.has_value();
+}
+
+std::vector<CatalogEntry> list_volume(Store& store, const std::string& volume) {
+  auto entries = list_unread(store, volume);
+  for (auto& entry : entries) read_sidecar(store, entry);
+  sort_newest_first(entries);
+  return entries;
+}
+
+std::vector<CatalogEntry> list_all(Store& store) {
   std::vector<CatalogEntry> entries;
-  for (const auto& volume : volumes) {
-    auto more = list_volume(base, volume);
+  for (const auto& volume : store.volumes()) {
+    auto more = list_volume(store, volume);
     entries.insert(entries.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
   }
   return entries;

@@ -1,6 +1,6 @@
 #include "dockform/store/retention.hpp"
 
-#include <functional>
+#include <spdlog/spdlog.h>
 
 #include "dockform/store/naming.hpp"
 
@@ -47,22 +47,11 @@ std::vector<RetentionDecision> apply_retention(const std::vector<std::time_t>& c
   return decisions;
 }
 
-}  // namespace dockform::store
-
-#include <spdlog/spdlog.h>
-
-#include "dockform/store/naming.hpp"
-#include "dockform/store/s3_catalog.hpp"
-#include "dockform/util/atomic_file.hpp"
-
-namespace dockform::store {
-
-PruneResult prune_volume(const std::filesystem::path& base, const std::string& volume, const RetentionPolicy& policy,
-                         bool dry_run) {
+PruneResult prune_volume(Store& store, const std::string& volume, const RetentionPolicy& policy, bool dry_run) {
   PruneResult result;
   result.volume = volume;
   std::vector<CatalogEntry> snapshots;
-  for (auto& entry : list_volume(base, volume)) {
+  for (auto& entry : list_volume(store, volume)) {
     if (entry.is_snapshot()) {
       snapshots.push_back(std::move(entry));
     } else {
@@ -80,13 +69,13 @@ PruneResult prune_volume(const std::filesystem::path& base, const std::string& v
     }
     if (!dry_run) {
       // Data first: an interruption leaves a sidecar without data, which list shows as damaged.
-      remove_snapshot_file(*item.entry.data_file);
-      if (item.entry.sidecar_file) remove_snapshot_file(*item.entry.sidecar_file);
-      spdlog::debug("removed snapshot {}", item.entry.data_file->string());
+      store.remove(*item.entry.data_file);
+      if (item.entry.sidecar_file) store.remove(*item.entry.sidecar_file);
+      spdlog::debug("removed snapshot {}", item.entry.data_file->text());
     }
     result.removed.push_back(std::move(item));
   }
-  if (!dry_run && !result.removed.empty() && !is_s3_url(base.string())) util::fsync_dir(volume_folder(base, volume));
+  if (!dry_run && !result.removed.empty()) store.sync(volume);
   return result;
 }
 

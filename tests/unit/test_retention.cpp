@@ -15,6 +15,7 @@
 using dockform::store::add_listed_file;
 using dockform::store::apply_retention;
 using dockform::store::CatalogEntry;
+using dockform::store::Location;
 using dockform::store::parse_iso_timestamp;
 using dockform::store::RetentionDecision;
 using dockform::store::RetentionPolicy;
@@ -91,15 +92,16 @@ TEST(Catalog, DataFilesAndSidecarsPairByStem) {
   const std::string a = "2026-11-30T03-00-00Z__spec-5df65d76";
   const std::string b = "2026-11-29T03-00-00Z__spec-5df65d76";
   const std::string c = "2026-11-28T03-00-00Z__spec-5df65d76";
-  EXPECT_TRUE(add_listed_file(by_stem, "data", "/s/data/" + a + ".json"));
-  EXPECT_TRUE(add_listed_file(by_stem, "data", "/s/data/" + a + ".tar.zst"));
-  EXPECT_TRUE(add_listed_file(by_stem, "data", "/s/data/" + b + ".tar"));   // a plain tar, no sidecar
-  EXPECT_TRUE(add_listed_file(by_stem, "data", "/s/data/" + c + ".json"));  // a sidecar whose data is gone
-  EXPECT_FALSE(add_listed_file(by_stem, "data", "/s/data/notes.txt"));
+  EXPECT_TRUE(add_listed_file(by_stem, "data", Location::local("/s/data/" + a + ".json")));
+  EXPECT_TRUE(add_listed_file(by_stem, "data", Location::local("/s/data/" + a + ".tar.zst")));
+  EXPECT_TRUE(add_listed_file(by_stem, "data", Location::local("/s/data/" + b + ".tar")));  // a plain tar, no sidecar
+  EXPECT_TRUE(
+      add_listed_file(by_stem, "data", Location::local("/s/data/" + c + ".json")));  // a sidecar whose data is gone
+  EXPECT_FALSE(add_listed_file(by_stem, "data", Location::local("/s/data/notes.txt")));
   ASSERT_EQ(by_stem.size(), 3u);
 
-  EXPECT_EQ(by_stem[a].data_file->string(), "/s/data/" + a + ".tar.zst");
-  EXPECT_EQ(by_stem[a].sidecar_file->string(), "/s/data/" + a + ".json");
+  EXPECT_EQ(by_stem[a].data_file->text(), "/s/data/" + a + ".tar.zst");
+  EXPECT_EQ(by_stem[a].sidecar_file->text(), "/s/data/" + a + ".json");
   EXPECT_EQ(by_stem[a].volume, "data");
   for (auto& [stem, entry] : by_stem) settle_entry(entry, 0);
   EXPECT_EQ(by_stem[a].problem, "");
@@ -117,11 +119,11 @@ TEST(Catalog, TheNewSidecarNameWinsOverTheLegacyOne) {
   for (bool legacy_first : {true, false}) {
     std::map<std::string, CatalogEntry> by_stem;
     const std::string stem = "2026-11-30T03-00-00Z__spec-5df65d76";
-    if (legacy_first) add_listed_file(by_stem, "v", "/s/v/" + stem + ".tar.json");
-    add_listed_file(by_stem, "v", "/s/v/" + stem + ".json");
-    if (!legacy_first) add_listed_file(by_stem, "v", "/s/v/" + stem + ".tar.json");
+    if (legacy_first) add_listed_file(by_stem, "v", Location::local("/s/v/" + stem + ".tar.json"));
+    add_listed_file(by_stem, "v", Location::local("/s/v/" + stem + ".json"));
+    if (!legacy_first) add_listed_file(by_stem, "v", Location::local("/s/v/" + stem + ".tar.json"));
     ASSERT_EQ(by_stem.size(), 1u);
-    EXPECT_EQ(by_stem[stem].sidecar_file->string(), "/s/v/" + stem + ".json") << legacy_first;
+    EXPECT_EQ(by_stem[stem].sidecar_file->text(), "/s/v/" + stem + ".json") << legacy_first;
   }
 }
 
@@ -141,7 +143,7 @@ TEST(Catalog, NewestFirstWithTheNameBreakingTies) {
 
 TEST(Catalog, AnUnparsableNameFallsBackToTheFileTime) {
   std::map<std::string, CatalogEntry> by_stem;
-  add_listed_file(by_stem, "v", "/s/v/handmade.tar.zst");
+  add_listed_file(by_stem, "v", Location::local("/s/v/handmade.tar.zst"));
   auto& entry = by_stem["handmade"];
   settle_entry(entry, 1234567);
   EXPECT_EQ(entry.created, 1234567);

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "dockform/store/s3_client.hpp"
+#include "dockform/store/s3/s3_client.hpp"
 #include "dockform/util/error.hpp"
 #include "test_support.hpp"
 

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "dockform/store/s3_client.hpp"
+#include "dockform/store/s3/s3_client.hpp"
 #include "dockform/util/fd.hpp"
 
 namespace dockform::store {

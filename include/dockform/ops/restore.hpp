@@ -2,7 +2,6 @@
 // `volume restore`: checks first, extraction into staging while the volume's
 // users still run, verification, then a short swap. The caller has checked
 // that the manifest declares the volume.
-#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -11,17 +10,18 @@
 #include "dockform/archive/sidecar.hpp"
 #include "dockform/crypto/age.hpp"
 #include "dockform/engine/docker.hpp"
+#include "dockform/store/location.hpp"
 
 namespace dockform::ops {
 
 struct RestoreOptions {
   std::string volume;
-  std::filesystem::path snapshot;  // a file, an s3:// URL, or "-" for standard input
-  std::string sidecar_file;        // with "-": the sidecar (none when empty)
-  int stream_fd = 0;               // with "-": the descriptor read (standard input)
-  // With "-" and no sidecar_file: the sidecar of a snapshot taken while it
-  // streams in (volume copy), asked for once the stream has ended, before the
-  // swap; it throws when the snapshot failed.
+  store::Location snapshot;  // a file, an s3:// object, or the standard input
+  std::string sidecar_file;  // with standard input: the sidecar (none when empty)
+  int stream_fd = 0;         // with standard input: the descriptor read
+  // With standard input and no sidecar_file: the sidecar of a snapshot taken
+  // while it streams in (volume copy), asked for once the stream has ended,
+  // before the swap; it throws when the snapshot failed.
   std::function<archive::Sidecar()> sidecar_after_stream;
   bool force = false;
   bool stop_containers = false;
@@ -33,8 +33,8 @@ struct RestoreOptions {
 
 struct RestoreResult {
   std::string volume;
-  std::filesystem::path snapshot;
-  std::optional<std::filesystem::path> sidecar_file;
+  std::string snapshot;  // path, s3:// URL, or "-"
+  std::optional<std::string> sidecar_file;
   bool checksum_verified = false;
   bool encrypted = false;
   std::string checksum;         // of the compressed tar (decrypted when encrypted)

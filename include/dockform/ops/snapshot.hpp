@@ -1,7 +1,6 @@
 #pragma once
 // `volume snapshot`: one streaming pass from the volume to a finished,
 // checksummed snapshot file and its sidecar.
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,15 +8,16 @@
 #include "dockform/archive/sidecar.hpp"
 #include "dockform/crypto/age.hpp"
 #include "dockform/engine/docker.hpp"
+#include "dockform/store/location.hpp"
 #include "dockform/volume/hooks.hpp"
 
 namespace dockform::ops {
 
 struct SnapshotOptions {
   std::string volume;
-  std::filesystem::path base_dir;  // the volume's snapshots go to base_dir/<volume>/; "-": standard output
-  std::string sidecar_file;        // with base_dir "-": where the sidecar goes (none when empty)
-  int stream_fd = 1;               // with base_dir "-": the descriptor written to (standard output)
+  store::Location base;      // the volume's snapshots go to <base>/<volume>/; or standard output
+  std::string sidecar_file;  // with standard output: where the sidecar goes (none when empty)
+  int stream_fd = 1;         // with standard output: the descriptor written to
   std::optional<std::string> note;
   int level = 3;
   bool stop_containers = false;
@@ -25,7 +25,7 @@ struct SnapshotOptions {
   std::optional<int> hook_timeout;    // --hook-timeout: for hooks without the timeout label
   std::string helper_image;           // empty: the built-in helper image
   std::vector<std::string> excludes;  // --exclude and the manifest's volumes.NAME.exclude
-  // --if-changed: nothing is written when the newest snapshot in base_dir
+  // --if-changed: nothing is written when the newest snapshot in base
   // holds the same tar stream (tar_sha256) made with the same excludes.
   bool if_changed = false;
   // Encrypt to these (age): X25519 keys, or one passphrase. Empty: not encrypted.
@@ -33,8 +33,8 @@ struct SnapshotOptions {
 };
 
 struct SnapshotResult {
-  std::filesystem::path data_file;
-  std::filesystem::path sidecar_file;
+  std::string data_file;     // path, s3:// URL, or "-"
+  std::string sidecar_file;  // path or s3:// URL; with "-", the --sidecar file (or empty)
   archive::Sidecar sidecar;
   std::uint64_t compressed_bytes = 0;
   double seconds = 0;

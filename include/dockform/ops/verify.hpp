@@ -4,18 +4,18 @@
 // encrypted snapshot without a key: its stored bytes' checksum and its age
 // header only.
 #include <cstdint>
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "dockform/crypto/age.hpp"
+#include "dockform/store/location.hpp"
 
 namespace dockform::ops {
 
 struct VerifyReport {
-  std::filesystem::path snapshot;
-  std::optional<std::filesystem::path> sidecar_file;
+  std::string snapshot;  // path or s3:// URL
+  std::optional<std::string> sidecar_file;
   std::string format;  // "tar.zst", "tar.zst.age" or "tar"
   bool encrypted = false;
   bool content_checked = false;  // false: an encrypted snapshot checked without its key
@@ -30,7 +30,6 @@ struct VerifyReport {
   bool ok() const { return problems.empty(); }
 };
 
-VerifyReport verify_snapshot(const std::filesystem::path& file,
-                             const std::vector<crypto::age::Identity>& identities = {});
+VerifyReport verify_snapshot(const store::Location& file, const std::vector<crypto::age::Identity>& identities = {});
 
 }  // namespace dockform::ops

@@ -2,10 +2,14 @@
 // Retention as restic's `forget` documents it: a snapshot is kept when any
 // rule keeps it; daily/weekly/monthly keep the newest snapshot of each of the
 // last N periods that have one. Periods are UTC days, ISO weeks and months.
-// The newest snapshot is always kept.
+// The newest snapshot is always kept. Pruning applies the rules to a
+// volume's snapshots in any store (it works through Store).
 #include <ctime>
 #include <string>
 #include <vector>
+
+#include "dockform/store/catalog.hpp"
+#include "dockform/store/store.hpp"
 
 namespace dockform::store {
 
@@ -24,14 +28,6 @@ struct RetentionDecision {
 // `created` must be sorted newest first; the result is parallel to it.
 std::vector<RetentionDecision> apply_retention(const std::vector<std::time_t>& created, const RetentionPolicy& policy);
 
-}  // namespace dockform::store
-
-#include <filesystem>
-
-#include "dockform/store/catalog.hpp"
-
-namespace dockform::store {
-
 struct PruneItem {
   CatalogEntry entry;
   RetentionDecision decision;
@@ -46,7 +42,6 @@ struct PruneResult {
 
 // Applies the policy to one volume's snapshots and removes the others (data
 // file, then its sidecar), unless dry_run.
-PruneResult prune_volume(const std::filesystem::path& base, const std::string& volume, const RetentionPolicy& policy,
-                         bool dry_run);
+PruneResult prune_volume(Store& store, const std::string& volume, const RetentionPolicy& policy, bool dry_run);
 
 }  // namespace dockform::store

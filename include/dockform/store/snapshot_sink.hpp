@@ -1,13 +1,12 @@
 #pragma once
 // Where a new snapshot's bytes go: a local folder (a hidden temporary linked
-// to its final name) or an S3 bucket (a multipart upload completed under its
-// final key). Either way the data appears under its final name only when
-// complete, never replaces an existing snapshot, and an abandoned sink leaves
-// nothing under a final name.
+// to its final name), an S3 bucket (a multipart upload completed under its
+// final key), or standard output. A store's sink (Store::open_sink) makes
+// the data appear under its final name only when complete, never replaces
+// an existing snapshot, and when abandoned leaves nothing under a final name.
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -31,17 +30,5 @@ class SnapshotSink {
   // The data file's extension: ".tar.zst", or ".tar.zst.age" when encrypted.
   virtual const std::string& extension() const = 0;
 };
-
-// `base` is a folder or s3://BUCKET[/PREFIX]; the snapshot goes to
-// <base>/<volume>/ with `extension`. Creates the folder (or checks the
-// bucket) and removes what killed writers left there.
-std::unique_ptr<SnapshotSink> open_sink(const std::string& base, const std::string& volume, std::time_t start,
-                                        const std::string& spec_hash, const std::string& extension);
-
-// `-o -`: the data goes to `fd` as it comes (nothing can be taken back, so a
-// failed run leaves its reader a cut stream, which restore refuses); the
-// sidecar to `sidecar_file` (replaced atomically) when one is given.
-std::unique_ptr<SnapshotSink> open_stream_sink(int fd, const std::string& sidecar_file, std::time_t start,
-                                               const std::string& extension);
 
 }  // namespace dockform::store

@@ -6,7 +6,7 @@
 //
 // It lives in util/ and not in engine/ because its two users sit in two
 // layers: the Docker Engine client (engine/http.cpp) and the S3 client
-// (store/s3_client.cpp). The S3 client has nothing to do with the Engine, and
+// (store/s3/s3_client.cpp). The S3 client has nothing to do with the Engine, and
 // util/ is the layer both may import.
 #include <curl/curl.h>
 

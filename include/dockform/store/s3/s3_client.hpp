@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dockform/store/store.hpp"
 #include "dockform/util/curl.hpp"
 #include "dockform/util/error.hpp"
 
@@ -55,10 +56,10 @@ struct S3Upload {
 };
 
 // The object storage refused or did not answer (exit code `storage`).
-class S3Error : public Error {
+class S3Error : public StorageError {
  public:
   S3Error(const std::string& message, long status, std::string code)
-      : Error(message, Exit::storage), status_(status), code_(std::move(code)) {}
+      : StorageError(message), status_(status), code_(std::move(code)) {}
   long status() const { return status_; }
   const std::string& code() const { return code_; }
 

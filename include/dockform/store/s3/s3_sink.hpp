@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "dockform/store/s3_client.hpp"
+#include "dockform/store/s3/s3_client.hpp"
 #include "dockform/store/snapshot_sink.hpp"
 
 namespace dockform::store {

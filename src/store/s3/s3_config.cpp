@@ -2,7 +2,7 @@
 #include <fstream>
 #include <map>
 
-#include "dockform/store/s3_client.hpp"
+#include "dockform/store/s3/s3_client.hpp"
 
 namespace dockform::store {
 

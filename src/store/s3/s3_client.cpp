@@ -1,4 +1,4 @@
-#include "dockform/store/s3_client.hpp"
+#include "dockform/store/s3/s3_client.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -1,4 +1,4 @@
-#include "dockform/store/s3_sink.hpp"
+#include "dockform/store/s3/s3_sink.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -1,0 +1,68 @@
+#pragma once
+// The one interface to where snapshots are kept, laid out the same way by
+// every backend: <base>/<volume>/<stem>.tar.zst|.tar.zst.age|.tar + <stem>.json.
+// Each backend lives in a folder of its own (store/local, store/s3; the
+// standard streams in store/stream); store.cpp holds the table from a
+// location's scheme to its backend. Catalog and retention work through this
+// interface and know no backend.
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dockform/archive/sidecar.hpp"
+#include "dockform/archive/snapshot_file.hpp"
+#include "dockform/store/location.hpp"
+#include "dockform/store/snapshot_sink.hpp"
+#include "dockform/util/error.hpp"
+
+namespace dockform::store {
+
+// The storage itself failed (a bucket refused or did not answer): exit code
+// `storage`, and no verdict on the snapshot being read.
+class StorageError : public Error {
+ public:
+  explicit StorageError(const std::string& message) : Error(message, Exit::storage) {}
+};
+
+// A file in a volume's folder, as the listing saw it.
+struct StoredFile {
+  Location location;
+  std::uint64_t size = 0;
+  std::time_t modified = 0;
+};
+
+// A folder of volume folders: a local folder, or a prefix in a bucket.
+class Store {
+ public:
+  virtual ~Store() = default;
+  // The volumes that have a folder, hidden ones left out.
+  virtual std::vector<std::string> volumes() = 0;
+  // The files of <base>/<volume>/, temporaries (hidden names) and subfolders
+  // left out; none when the folder is missing.
+  virtual std::vector<StoredFile> files(const std::string& volume) = 0;
+  // Throws Error when the sidecar cannot be read or parsed (StorageError when
+  // the storage failed).
+  virtual archive::Sidecar read_sidecar(const Location& file) = 0;
+  // A new snapshot of `volume` with `extension`, published under its final
+  // name only when complete. Creates the folder (or checks the bucket) and
+  // removes what killed writers left there.
+  virtual std::unique_ptr<SnapshotSink> open_sink(const std::string& volume, std::time_t start,
+                                                  const std::string& spec_hash, const std::string& extension) = 0;
+  virtual void remove(const Location& file) = 0;
+  // Makes the removals from the volume's folder durable.
+  virtual void sync(const std::string& volume) = 0;
+};
+
+// The backend of `base` (a folder or a remote location). The streams keep no
+// snapshots: as ever, "-" there names a folder called "-".
+std::unique_ptr<Store> open_store(const Location& base);
+
+// A snapshot for reading; throws Error naming the file or object when it
+// cannot be opened. The streams: standard input (or `stream_fd`), whose
+// sidecar is `sidecar_file` (none when empty).
+std::unique_ptr<archive::ByteSource> open_snapshot(const Location& file, const std::string& sidecar_file = "",
+                                                   int stream_fd = 0);
+
+}  // namespace dockform::store

@@ -1,0 +1,65 @@
+#include "dockform/store/store.hpp"
+
+#include <stdexcept>
+#include <string_view>
+
+#include "dockform/store/local/local_store.hpp"
+#include "dockform/store/s3/s3_source.hpp"
+#include "dockform/store/s3/s3_store.hpp"
+#include "dockform/store/stream/stream.hpp"
+
+namespace dockform::store {
+
+namespace {
+// A backend reached by a URL: SCHEME://...
+struct Backend {
+  std::string_view scheme;
+  std::string (*normalize)(std::string_view url);  // throws Error (usage) when malformed
+  std::unique_ptr<Store> (*open_store)(const Location& base);
+  std::unique_ptr<archive::ByteSource> (*open_snapshot)(const Location& file);
+};
+
+// The dispatch: a new backend is a folder under store/ and one line here.
+// A location without one of these schemes is a local path.
+constexpr Backend kBackends[] = {
+    {"s3", normalize_s3_url, open_s3_store, open_s3_snapshot},
+};
+
+// The backend whose URLs start like `text`, if any.
+const Backend* backend_for_url(std::string_view text) {
+  for (const auto& backend : kBackends) {
+    if (text.starts_with(backend.scheme) && text.substr(backend.scheme.size()).starts_with("://")) return &backend;
+  }
+  return nullptr;
+}
+
+const Backend& backend_of(const Location& location) {
+  for (const auto& backend : kBackends) {
+    if (backend.scheme == location.scheme()) return backend;
+  }
+  throw std::logic_error("no backend for " + location.text());
+}
+}  // namespace
+
+Location Location::parse(std::string_view text) {
+  if (text == "-") return stream();
+  if (const auto* backend = backend_for_url(text))
+    return remote(std::string(backend->scheme), backend->normalize(text));
+  return local(std::filesystem::absolute(text));
+}
+
+std::unique_ptr<Store> open_store(const Location& base) {
+  if (base.is_stream()) return open_local_store(Location::local("-"));
+  if (base.is_local()) return open_local_store(base);
+  return backend_of(base).open_store(base);
+}
+
+std::unique_ptr<archive::ByteSource> open_snapshot(const Location& file, const std::string& sidecar_file,
+                                                   int stream_fd) {
+  if (file.is_stream()) return open_stream_source(sidecar_file, stream_fd);
+  if (!sidecar_file.empty()) throw Error("--sidecar FILE goes with - (standard input)", Exit::usage);
+  if (file.is_local()) return open_local_snapshot(file);
+  return backend_of(file).open_snapshot(file);
+}
+
+}  // namespace dockform::store
