@@ -16,7 +16,7 @@ struct CopyFlags {
   bool force = false;
   bool stop_containers = false;
   std::optional<int> stop_timeout;
-  int level = 3;
+  std::optional<int> level;
   bool json = false;
 };
 
@@ -49,9 +49,11 @@ int run_copy(core::Session& session, const CopyFlags& flags) {
   options.force = flags.force;
   options.stop_containers = flags.stop_containers;
   options.stop_timeout = flags.stop_timeout;
-  options.level = flags.level;
   options.helper_image = session.helper_image();
   auto endpoint = target_endpoint(flags.to);
+  // The stream never reaches a disk: to an engine on this machine (a Unix
+  // socket) compressing costs more than it saves; over a network level 1.
+  options.level = flags.level.value_or(endpoint.kind == engine::Endpoint::Kind::unix_socket ? 0 : 1);
   auto& source = session.engine();
   if (endpoint.url == session.endpoint().url && options.target_volume == options.volume) {
     throw Error("the target is the source: give another engine with --to, or another name with --as", Exit::usage);
@@ -103,9 +105,9 @@ void add_copy_command(CLI::App& volume, CliState& state) {
   cmd->add_option("--stop-timeout", flags->stop_timeout,
                   "Seconds a stopped container gets before it is killed (default: its own stop timeout)")
       ->check(CLI::Range(0, 86400));
-  cmd->add_option("--level", flags->level, "zstd level 1..19 of the stream")
-      ->check(CLI::Range(1, 19))
-      ->capture_default_str();
+  cmd->add_option("--level", flags->level,
+                  "zstd level of the stream, 0 for none (default: 0 to a unix:// engine, else 1)")
+      ->check(CLI::Range(0, 19));
   cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
   cmd->callback([&state, flags] { state.run = [flags](core::Session& session) { return run_copy(session, *flags); }; });
 }

@@ -241,7 +241,10 @@ bool same_as_newest(const SnapshotOptions& options, SnapshotResult& result) {
 SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& options) {
   auto started_at = std::chrono::steady_clock::now();
   std::time_t start = std::time(nullptr);
-  if (options.level < 1 || options.level > 19) throw Error("--level must be between 1 and 19", Exit::usage);
+  // Level 0 (no compression) only for a stream: a file named .tar.zst holds zstd.
+  if (options.level < (options.base.is_stream() ? 0 : 1) || options.level > 19) {
+    throw Error("--level must be between 1 and 19", Exit::usage);
+  }
   SnapshotResult result;
   result.sidecar = describe_volume(engine, options);
 

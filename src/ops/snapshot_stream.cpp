@@ -20,20 +20,23 @@ SnapshotStream::SnapshotStream(engine::RawConnection& connection, store::Snapsho
       file_(file),
       progress_(progress),
       demux_([this](engine::StreamType type, std::string_view bytes) { on_frame(type, bytes); }),
-      zstd_(level, compression_threads(),
-            [this](const char* data, std::size_t size) {
-              sha_.update(data, size);
-              if (age_) {
-                age_->write(data, size);
-              } else {
-                store(data, size);
-              }
-            }),
+      compress_(level > 0),
+      zstd_(std::max(level, 1), compression_threads(),
+            [this](const char* data, std::size_t size) { on_compressed(data, size); }),
       buffer_(256 * 1024) {
   // The age header goes out first; the compressed bytes follow, chunk by chunk.
   if (!recipients.empty()) {
     age_ = std::make_unique<crypto::age::Encryptor>(recipients,
                                                     [this](const char* data, std::size_t size) { store(data, size); });
+  }
+}
+
+void SnapshotStream::on_compressed(const char* data, std::size_t size) {
+  sha_.update(data, size);
+  if (age_) {
+    age_->write(data, size);
+  } else {
+    store(data, size);
   }
 }
 
@@ -55,7 +58,11 @@ std::string_view SnapshotStream::next_block() {
   }
   tar_bytes_ += block_.size();
   tar_sha_.update(block_.data(), block_.size());
-  zstd_.write(block_.data(), block_.size());
+  if (compress_) {
+    zstd_.write(block_.data(), block_.size());
+  } else {
+    on_compressed(block_.data(), block_.size());
+  }
   progress_.update(tar_bytes_, file_.bytes_written());
   return block_;
 }
@@ -66,7 +73,7 @@ void SnapshotStream::drain() {
 }
 
 std::string SnapshotStream::finish() {
-  zstd_.finish();
+  if (compress_) zstd_.finish();
   if (age_) age_->finish();
   return sha_.hex_digest();
 }

@@ -90,7 +90,10 @@ kill_restore_when() {
   df_pid=$!
   while ((SECONDS < deadline)); do
     if [[ $when == stopped ]]; then
-      if [[ $(running "$app") == false ]]; then
+      # Exited, not just no longer running: Podman reports a container that
+      # is still stopping as not running, and a stop whose client is killed
+      # then may not complete.
+      if [[ $(engine inspect -f '{{.State.Status}}' "$app") == exited ]]; then
         kill -9 "$df_pid" 2>/dev/null && seen=1
         break
       fi

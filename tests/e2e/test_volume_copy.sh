@@ -95,6 +95,16 @@ assert_eq 0 "$RC" "copy over ssh: $ERR"
 assert_eq "$want" "$(tree_listing "${PFX}ssh")" "the copy over ssh holds every byte"
 assert_no_ssh_left
 
+# wait_extracting VOLUME ERRFILE: until the copy's helper extracts into VOLUME (60 s at most).
+wait_extracting() {
+  local deadline=$((SECONDS + 60))
+  until extracting_helper "$1"; do
+    ((SECONDS < deadline)) || fail "the copy never started extracting into $1: $(cat "$2")"
+    kill -0 "$df_pid" 2>/dev/null || fail "the copy ended before it extracted into $1: $(cat "$2")"
+    sleep 0.1
+  done
+}
+
 # ---------------------------------------------------------------- SIGTERM mid-copy
 big=${PFX}big
 killed=${PFX}killed
@@ -108,11 +118,7 @@ run_user "${PFX}buser" "$big"
 "$DOCKFORM" -c "$TEST_TMP/big" volume copy "$big" --to "$DOCKER_HOST" --as "$killed" --force --stop-containers \
   </dev/null >/dev/null 2>"$TEST_TMP/killed.err" &
 df_pid=$!
-deadline=$((SECONDS + 60))
-until extracting_helper "$killed"; do
-  ((SECONDS < deadline)) || fail "the copy never started extracting: $(cat "$TEST_TMP/killed.err")"
-  sleep 0.1
-done
+wait_extracting "$killed" "$TEST_TMP/killed.err"
 kill -TERM "$df_pid"
 RC=0
 wait "$df_pid" || RC=$?
@@ -131,11 +137,7 @@ DOCKFORM_SSH_OPTS="-F $SSH_CONFIG" "$DOCKFORM" -c "$TEST_TMP/big" volume copy "$
   --to "$DOCKFORM_TEST_REMOTE_SSH_HOST" --as "$killed" --force --stop-containers \
   </dev/null >/dev/null 2>"$TEST_TMP/ssh.err" &
 df_pid=$!
-deadline=$((SECONDS + 60))
-until extracting_helper "$killed"; do
-  ((SECONDS < deadline)) || fail "the copy over ssh never started extracting: $(cat "$TEST_TMP/ssh.err")"
-  sleep 0.1
-done
+wait_extracting "$killed" "$TEST_TMP/ssh.err"
 for pid in $(ssh_left); do kill -KILL "$pid" 2>/dev/null || true; done
 RC=0
 wait "$df_pid" || RC=$?

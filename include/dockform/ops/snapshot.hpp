@@ -19,7 +19,7 @@ struct SnapshotOptions {
   std::string sidecar_file;  // with standard output: where the sidecar goes (none when empty)
   int stream_fd = 1;         // with standard output: the descriptor written to
   std::optional<std::string> note;
-  int level = 3;
+  int level = 3;  // zstd level; 0 (streams only): the tar as it is, uncompressed
   bool stop_containers = false;
   std::optional<int> stop_timeout;    // --stop-timeout; else each container's own
   std::optional<int> hook_timeout;    // --hook-timeout: for hooks without the timeout label

@@ -21,7 +21,8 @@ namespace dockform::ops {
 
 class SnapshotStream {
  public:
-  // No recipients: the compressed tar is stored as it is.
+  // No recipients: the compressed tar is stored as it is. Level 0: the tar
+  // is not compressed (a copy between engines on one machine).
   SnapshotStream(engine::RawConnection& connection, store::SnapshotSink& file, int level,
                  const std::vector<crypto::age::Recipient>& recipients, util::Progress& progress);
 
@@ -44,6 +45,7 @@ class SnapshotStream {
  private:
   void on_frame(engine::StreamType type, std::string_view bytes);
   void store(const char* data, std::size_t size);
+  void on_compressed(const char* data, std::size_t size);
 
   engine::RawConnection& connection_;
   store::SnapshotSink& file_;
@@ -53,6 +55,7 @@ class SnapshotStream {
   util::Sha256 tar_sha_;
   util::Sha256 stored_sha_;
   std::unique_ptr<crypto::age::Encryptor> age_;  // null: not encrypted
+  bool compress_;
   util::ZstdCompressor zstd_;
   std::vector<char> buffer_;
   std::string block_;
