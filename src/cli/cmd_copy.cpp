@@ -1,4 +1,3 @@
-#include <cstdlib>
 #include <iostream>
 
 #include "commands.hpp"
@@ -20,23 +19,18 @@ struct CopyFlags {
   bool json = false;
 };
 
-std::optional<std::string> process_env(const std::string& name) {
-  const char* value = std::getenv(name.c_str());
-  return value ? std::optional<std::string>(value) : std::nullopt;
-}
-
 // --to: an endpoint URL (TLS from DOCKER_TLS_VERIFY, DOCKER_TLS and
 // DOCKER_CERT_PATH, as for DOCKER_HOST) or the name of a Docker CLI context.
 engine::Endpoint target_endpoint(const std::string& to) {
   if (to.find("://") == std::string::npos) {
-    auto endpoint = engine::resolve_endpoint(to, process_env);
+    auto endpoint = engine::resolve_endpoint(to, manifest::process_env());
     endpoint.source = "--to context " + to;
     return endpoint;
   }
-  auto endpoint = engine::resolve_endpoint("", [&to](const std::string& name) -> std::optional<std::string> {
-    if (name == "DOCKER_HOST") return to;
-    if (name == "DOCKER_CONTEXT") return std::nullopt;
-    return process_env(name);
+  auto endpoint = engine::resolve_endpoint("", [&to, env = manifest::process_env()](const std::string& name) {
+    if (name == "DOCKER_HOST") return std::optional<std::string>(to);
+    if (name == "DOCKER_CONTEXT") return std::optional<std::string>();
+    return env(name);
   });
   endpoint.source = "--to";
   return endpoint;
@@ -67,10 +61,8 @@ int run_copy(core::Session& session, const CopyFlags& flags) {
     out["target_volume"] = options.target_volume;
     out["created"] = result.created;
     out["checksum_verified"] = result.restore.checksum_verified;
-    out["checksum"] = result.restore.checksum;
-    out["bytes"] = result.restore.bytes_read;
-    out["uncompressed_bytes"] = result.restore.uncompressed_bytes;
-    out["file_count"] = result.restore.file_count;
+    add_read_figures(out, result.restore.checksum, result.restore.bytes_read, result.restore.uncompressed_bytes,
+                     result.restore.file_count);
     out["duration_seconds"] = result.seconds;
     out["downtime_seconds"] = result.restore.downtime_seconds;
     out["source_containers_stopped"] = result.snapshot.containers_stopped;

@@ -152,12 +152,7 @@ TEST_F(EncryptedReader, StoredChecksumOfComparesTheRightLayer) {
   EXPECT_EQ(archive::checksum_mismatch(*reader, ""), "");
 }
 
-manifest::EnvLookup env_of(std::map<std::string, std::string> vars) {
-  return [vars](const std::string& name) -> std::optional<std::string> {
-    auto found = vars.find(name);
-    return found == vars.end() ? std::nullopt : std::optional<std::string>(found->second);
-  };
-}
+using test::env_of;
 
 class Keys : public ::testing::Test {
  protected:
