@@ -1,12 +1,16 @@
 # shellcheck shell=bash
 # What several files of scripts/lib need; each of them sources this one.
 
-# dockform_free_port: a TCP port on 127.0.0.1, in 20000-59999, that nothing
-# listens on (a connection to it is refused).
+# dockform_free_port: a TCP port on 127.0.0.1 that nothing listens on (a
+# connection to it is refused), from 20000 up to the start of the kernel's
+# ephemeral range: a port in that range can be the local end of some outgoing
+# connection, which nothing can bind then either (dockerd failed to start so).
 dockform_free_port() {
-  local port i
+  local port i low=32768
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  ((low > 21000)) || low=32768 # a range that starts low: stay below the default one
   for ((i = 0; i < 100; i++)); do
-    port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    port=$((20000 + (RANDOM * 32768 + RANDOM) % (low - 20000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return 0

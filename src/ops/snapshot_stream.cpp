@@ -32,7 +32,7 @@ SnapshotStream::SnapshotStream(engine::RawConnection& connection, store::Snapsho
 }
 
 void SnapshotStream::on_compressed(const char* data, std::size_t size) {
-  sha_.update(data, size);
+  if (compress_) sha_.update(data, size);  // level 0: these are the tar's bytes, hashed in next_block
   if (age_) {
     age_->write(data, size);
   } else {
@@ -41,7 +41,7 @@ void SnapshotStream::on_compressed(const char* data, std::size_t size) {
 }
 
 void SnapshotStream::store(const char* data, std::size_t size) {
-  stored_sha_.update(data, size);
+  if (age_) stored_sha_.update(data, size);  // otherwise the bytes that sha_ (or tar_sha_) saw
   file_.write(data, size);
 }
 
@@ -75,7 +75,9 @@ void SnapshotStream::drain() {
 std::string SnapshotStream::finish() {
   if (compress_) zstd_.finish();
   if (age_) age_->finish();
-  return sha_.hex_digest();
+  tar_digest_ = tar_sha_.hex_digest();
+  if (age_) stored_digest_ = stored_sha_.hex_digest();
+  return compress_ ? sha_.hex_digest() : tar_digest_;
 }
 
 void SnapshotStream::on_frame(engine::StreamType type, std::string_view bytes) {
