@@ -38,9 +38,35 @@ constexpr size_t kCopyBytes = 1 << 20;
 
 std::string errno_text(int error) { return std::strerror(error); }
 
+// Per entry: its ustar header and, as libarchive writes for a file time
+// with nanoseconds, a pax header block and its records.
+constexpr uint64_t kEntryEstimateBytes = 1536;
+
+// About the bytes the tar of the folder open at `dir_fd` will take: what is
+// excluded is left out, contents are rounded up to 512-byte blocks, a hard
+// link counts at its full size. Unreadable parts count as nothing: this is
+// for an ETA, the walk itself reports them.
+uint64_t estimate_bytes(int dir_fd, const std::string& relative, const Excludes& excludes) {
+  std::vector<std::string> names;
+  if (list_dir(dir_fd, names) != 0) return 0;
+  uint64_t total = 0;
+  for (const auto& name : names) {
+    struct stat st {};
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    std::string path = relative.empty() ? name : relative + "/" + name;
+    if (excludes.excluded(path, S_ISDIR(st.st_mode))) continue;
+    total += kEntryEstimateBytes;
+    if (S_ISREG(st.st_mode)) total += (static_cast<uint64_t>(st.st_size) + 511) / 512 * 512;
+    if (!S_ISDIR(st.st_mode)) continue;
+    Fd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd.valid()) total += estimate_bytes(fd.get(), path, excludes);
+  }
+  return total;
+}
+
 class Creator {
  public:
-  explicit Creator(const Excludes& excludes) : excludes_(excludes), buffer_(kCopyBytes) {}
+  Creator(const Excludes& excludes, bool estimate) : excludes_(excludes), estimate_(estimate), buffer_(kCopyBytes) {}
   int run(const std::string& root);
 
  private:
@@ -59,6 +85,7 @@ class Creator {
   }
 
   const Excludes& excludes_;
+  bool estimate_;
   ReadArchive disk_;
   WriteArchive out_;
   LinkResolver links_;
@@ -102,6 +129,7 @@ int Creator::run(const std::string& root) {
     report("error", "write", {}, error_of(out_.get()));
     return 1;
   }
+  if (estimate_) report_estimate(kEntryEstimateBytes + estimate_bytes(root_fd.get(), "", excludes_) + 1024);
   if (add_entry(root_fd.get(), ".", ".", root_fd.get(), st)) walk(root_fd.get(), "");
 
   if (!fatal_ && archive_write_close(out_.get()) != ARCHIVE_OK) {
@@ -295,11 +323,11 @@ void raise_fd_limit() {
 
 }  // namespace
 
-int create(const std::string& root, const Excludes& excludes) {
+int create(const std::string& root, const Excludes& excludes, bool estimate) {
   raise_fd_limit();
   // A consumer that goes away is a write error we report, not a silent death.
   ::signal(SIGPIPE, SIG_IGN);
-  Creator creator(excludes);
+  Creator creator(excludes, estimate);
   return creator.run(root);
 }
 

@@ -1,9 +1,10 @@
 // dockform-helper: snapshots and restores a volume from inside a container
 // that has nothing else in it (no shell, no libc, no /etc/passwd).
 //
-//   dockform-helper create ROOT [--exclude PATTERN]...    pax tar on stdout
+//   dockform-helper create ROOT [--exclude PATTERN]... [--estimate]
+//                                                         pax tar on stdout
 //   dockform-helper extract DEST                          tar from stdin
-//   dockform-helper snapshot ROOT [--exclude PATTERN]...  create, refused
+//   dockform-helper snapshot ROOT [--exclude PATTERN]... [--estimate]  create, refused
 //       (exit 113) while ROOT holds what an interrupted restore left
 //   dockform-helper prepare ROOT                          recovery, report
 //   dockform-helper restore ROOT ID                       staging and swap
@@ -21,7 +22,9 @@
 // (report.hpp); create and extract end with
 //   {"level":"info","kind":"done","entries":N,"bytes":M}
 // with N the entries written or restored and M the bytes of tar stream
-// written or read. Exit: 0 success (warnings allowed), 1 error, 2 usage,
+// written or read; with --estimate, create and snapshot first report
+//   {"level":"info","kind":"estimate","bytes":B}
+// about the bytes the stream will have. Exit: 0 success (warnings allowed), 1 error, 2 usage,
 // 112 staging folder not made (restore), 113 leftovers (snapshot).
 #include <archive.h>
 
@@ -51,17 +54,19 @@ constexpr int kMaxLeaseSeconds = 3600;
 int usage(std::string_view message) {
   report("error", "usage", {},
          std::string(message) +
-             "; usage: dockform-helper create ROOT [--exclude PATTERN]... | extract DEST | "
-             "snapshot ROOT [--exclude PATTERN]... | prepare ROOT | restore ROOT ID | leftovers ROOT | "
+             "; usage: dockform-helper create ROOT [--exclude PATTERN]... [--estimate] | extract DEST | "
+             "snapshot ROOT [--exclude PATTERN]... [--estimate] | prepare ROOT | restore ROOT ID | leftovers ROOT | "
              "remove ROOT NAME | lease SECONDS | --version");
   return 2;
 }
 
-// Parses the --exclude options after ROOT; false after a usage error.
-bool parse_excludes(int argc, char** argv, Excludes& excludes) {
+// Parses the options after ROOT; false after a usage error.
+bool parse_create_options(int argc, char** argv, Excludes& excludes, bool& estimate) {
   for (int i = 3; i < argc; ++i) {
     std::string_view arg = argv[i];
-    if (arg == "--exclude" && i + 1 < argc) {
+    if (arg == "--estimate") {
+      estimate = true;
+    } else if (arg == "--exclude" && i + 1 < argc) {
       excludes.add(argv[++i]);
     } else if (arg.starts_with("--exclude=")) {
       excludes.add(std::string(arg.substr(10)));
@@ -76,11 +81,12 @@ bool parse_excludes(int argc, char** argv, Excludes& excludes) {
 int run_create(int argc, char** argv, bool refuse_leftovers) {
   if (argc < 3) return usage("create and snapshot need ROOT");
   Excludes excludes;
-  if (!parse_excludes(argc, argv, excludes)) return 2;
+  bool estimate = false;
+  if (!parse_create_options(argc, argv, excludes, estimate)) return 2;
   if (refuse_leftovers) {
     if (int code = check_no_leftovers(argv[2]); code != 0) return code;
   }
-  return create(argv[2], excludes);
+  return create(argv[2], excludes, estimate);
 }
 
 // IDs become names at the volume root and words of protocol lines.

@@ -137,6 +137,10 @@ void report(std::string_view level, std::string_view kind, std::string_view path
   emit(line);
 }
 
+void report_estimate(std::uint64_t bytes) {
+  emit("{\"level\":\"info\",\"kind\":\"estimate\",\"bytes\":" + std::to_string(bytes) + "}\n");
+}
+
 void report_done(std::uint64_t entries, std::uint64_t bytes) {
   emit("{\"level\":\"info\",\"kind\":\"done\",\"entries\":" + std::to_string(entries) +
        ",\"bytes\":" + std::to_string(bytes) + "}\n");

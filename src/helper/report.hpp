@@ -16,6 +16,8 @@ void set_report_fd(int fd);
 // level: "info", "warning" or "error". path and message are omitted when empty.
 void report(std::string_view level, std::string_view kind, std::string_view path = {}, std::string_view message = {});
 void report_done(std::uint64_t entries, std::uint64_t bytes);
+// {"level":"info","kind":"estimate","bytes":N}: about the tar stream's size, before it.
+void report_estimate(std::uint64_t bytes);
 
 // One protocol line on stdout ("ready", "entries=3", ...): `line` plus "\n"
 // in one write(), unbuffered, so the caller sees it at once. Returns false

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <future>
@@ -22,8 +23,10 @@ using Clock = std::chrono::steady_clock;
 // failure is handed over through the promise.
 class SnapshotHalf {
  public:
-  SnapshotHalf(engine::Engine& source, const CopyOptions& options, util::Fd write_end) {
+  SnapshotHalf(engine::Engine& source, const CopyOptions& options, util::Fd write_end,
+               std::function<void(std::uint64_t)> on_estimate) {
     SnapshotOptions snapshot;
+    snapshot.on_estimate = std::move(on_estimate);
     snapshot.volume = options.volume;
     snapshot.base = store::Location::stream();
     snapshot.stream_fd = write_end.get();
@@ -124,9 +127,14 @@ CopyResult copy_volume(engine::Engine& source, engine::Engine& target, const Cop
   restore.stop_timeout = options.stop_timeout;
   restore.helper_image = options.helper_image;
 
+  // The source's estimate of the tar's size, for the progress line's ETA.
+  std::atomic<std::uint64_t> estimate{0};
+  restore.expected_tar_bytes = [&estimate] { return estimate.load(); };
+
   CopyResult result;
   {
-    SnapshotHalf snapshot(source, options, std::move(write_end));
+    SnapshotHalf snapshot(source, options, std::move(write_end),
+                          [&estimate](std::uint64_t bytes) { estimate = bytes; });
     restore.sidecar_after_stream = [&snapshot] { return snapshot.result().sidecar; };
     try {
       result.restore = restore_snapshot(target, restore);

@@ -192,8 +192,14 @@ WalkSummary extract(const RestoreOptions& options, archive::ByteSource& source, 
                     RestoreHelper& helper, RestoreResult& result) {
   Forwarder forwarder(helper.start_extraction());
   util::Progress progress("restore " + options.volume, source.size());
-  auto opened = archive::open_reader(source, checks.format, options.identities,
-                                     [&](std::uint64_t read) { progress.update(read); });
+  std::unique_ptr<SnapshotReader> opened;
+  auto on_read = [&](std::uint64_t read) {
+    if (!options.expected_tar_bytes) return progress.update(read);
+    // A copy: tar bytes against the source's estimate (the stream itself may be compressed).
+    if (auto total = options.expected_tar_bytes(); total > 0) progress.set_total(total);
+    progress.update(opened ? opened->tar_bytes() : 0);
+  };
+  opened = archive::open_reader(source, checks.format, options.identities, on_read);
   auto& reader = *opened;
   WalkSummary walk;
   auto failure = feed(reader, forwarder, helper, walk, checks.sidecar);

@@ -148,9 +148,11 @@ std::vector<std::string> check_outcome(const SnapshotOptions& options, const std
 bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, const volume::HelperImage& image,
                    store::SnapshotSink& file, SnapshotResult& result) {
   auto& sidecar = result.sidecar;
-  HelperContainer helper(engine, volume::archive_helper_spec(image, options.volume, options.excludes));
+  bool estimate = static_cast<bool>(options.on_estimate);
+  HelperContainer helper(engine, volume::archive_helper_spec(image, options.volume, options.excludes, estimate));
   util::Progress progress("snapshot " + options.volume, std::nullopt);
   SnapshotStream stream(helper.attach_and_start(), file, options.level, options.recipients, progress);
+  stream.on_estimate(options.on_estimate);
   // The first block read here: an empty stream may be the leftover report.
   auto first = stream.next_block();
   if (first.empty() && helper.wait() == volume::kArchiveLeftoverExit) return false;

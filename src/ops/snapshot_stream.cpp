@@ -1,6 +1,7 @@
 #include "dockform/ops/snapshot_stream.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "dockform/util/signals.hpp"
@@ -21,6 +22,7 @@ SnapshotStream::SnapshotStream(engine::RawConnection& connection, store::Snapsho
       progress_(progress),
       demux_([this](engine::StreamType type, std::string_view bytes) { on_frame(type, bytes); }),
       compress_(level > 0),
+      encrypted_(!recipients.empty()),
       zstd_(std::max(level, 1), compression_threads(),
             [this](const char* data, std::size_t size) { on_compressed(data, size); }),
       buffer_(256 * 1024) {
@@ -41,7 +43,8 @@ void SnapshotStream::on_compressed(const char* data, std::size_t size) {
 }
 
 void SnapshotStream::store(const char* data, std::size_t size) {
-  if (age_) stored_sha_.update(data, size);  // otherwise the bytes that sha_ (or tar_sha_) saw
+  // Otherwise the bytes that sha_ (or tar_sha_) saw. Not age_: the header is stored while age_ is being made.
+  if (encrypted_) stored_sha_.update(data, size);
   file_.write(data, size);
 }
 
@@ -76,7 +79,7 @@ std::string SnapshotStream::finish() {
   if (compress_) zstd_.finish();
   if (age_) age_->finish();
   tar_digest_ = tar_sha_.hex_digest();
-  if (age_) stored_digest_ = stored_sha_.hex_digest();
+  if (encrypted_) stored_digest_ = stored_sha_.hex_digest();
   return compress_ ? sha_.hex_digest() : tar_digest_;
 }
 
@@ -85,7 +88,20 @@ void SnapshotStream::on_frame(engine::StreamType type, std::string_view bytes) {
     block_.append(bytes);
   } else if (stderr_.size() < 8 * 1024 * 1024) {  // one line per changed path: keep them all
     stderr_.append(bytes);
+    if (on_estimate_) take_estimate();
   }
+}
+
+// The estimate comes first, on a line of its own; the rest of stderr is read at the end.
+void SnapshotStream::take_estimate() {
+  auto end = stderr_.find('\n');
+  if (end == std::string::npos) return;
+  auto line = nlohmann::json::parse(stderr_.substr(0, end), nullptr, false);
+  if (line.is_object() && line.value("kind", "") == "estimate" && line.contains("bytes") &&
+      line["bytes"].is_number_unsigned()) {
+    on_estimate_(line["bytes"].get<std::uint64_t>());
+  }
+  on_estimate_ = nullptr;
 }
 
 }  // namespace dockform::ops

@@ -25,9 +25,10 @@ HelperSpec volume_helper_spec(const HelperImage& image, const std::string& volum
 }
 
 HelperSpec archive_helper_spec(const HelperImage& image, const std::string& volume,
-                               const std::vector<std::string>& excludes) {
+                               const std::vector<std::string>& excludes, bool estimate) {
   std::vector<std::string> args = {"snapshot", kVolumeMountPoint};
   for (const auto& pattern : excludes) args.push_back("--exclude=" + pattern);
+  if (estimate) args.emplace_back("--estimate");
   // Root must read files whatever their modes; trusted.* attributes are
   // readable with SYS_ADMIN only. The helper runs nothing but its walk.
   return volume_helper_spec(image, volume, std::move(args), {"DAC_READ_SEARCH", "DAC_OVERRIDE", "SYS_ADMIN"}, true);

@@ -11,6 +11,7 @@
 # - SIGTERM mid-copy: the target untouched, the source's stopped user running
 #   again, no helper left; the ssh transport killed mid-copy: the target's
 #   live content as it was, the source's user running, the next copy whole;
+# - on a terminal, the progress line: bytes of the estimated total, rate, ETA;
 # Against Podman (stage 4): Docker -> Podman, the private dockerd as the source.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -149,5 +150,15 @@ over ssh -c "$TEST_TMP/big" volume copy "$big" --to "$DOCKFORM_TEST_REMOTE_SSH_H
 assert_eq 0 "$RC" "the copy after the ssh drop: $ERR"
 assert_eq "$(vol_exec "$big" sha256sum /v/random)" "$(vol_exec "$killed" sha256sum /v/random)" "the copy after the ssh drop"
 assert_no_leftovers "$killed" "the copy after the ssh drop"
+assert_no_ssh_left
+
+# ---------------------------------------------------------------- progress: bytes, rate, ETA
+# On a terminal the progress line counts tar bytes against the source
+# helper's estimate: here over ssh, where the stream itself is compressed.
+DOCKFORM_SSH_OPTS="-F $SSH_CONFIG" script -qec "$DOCKFORM -c $TEST_TMP/big volume copy $big \
+  --to $DOCKFORM_TEST_REMOTE_SSH_HOST --as ${PFX}eta" /dev/null >"$TEST_TMP/eta.out" 2>&1 </dev/null ||
+  fail "a copy on a terminal: $(cat "$TEST_TMP/eta.out")"
+tr '\r' '\n' <"$TEST_TMP/eta.out" | grep -Eq ' of 3[0-9]{2}(\.[0-9])? MiB \([0-9]+%\), .*/s, ETA [0-9]+:[0-9]{2}' ||
+  fail "no progress line with the total (about 300 MiB), the rate and an ETA: $(tr '\r' '\n' <"$TEST_TMP/eta.out")"
 assert_no_ssh_left
 pass

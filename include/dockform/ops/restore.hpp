@@ -23,6 +23,9 @@ struct RestoreOptions {
   // while it streams in (volume copy), asked for once the stream has ended,
   // before the swap; it throws when the snapshot failed.
   std::function<archive::Sidecar()> sidecar_after_stream;
+  // Volume copy: the source's estimate of the tar's size (0 while unknown);
+  // the progress line then counts tar bytes against it, with an ETA.
+  std::function<std::uint64_t()> expected_tar_bytes;
   bool force = false;
   bool stop_containers = false;
   std::optional<int> stop_timeout;  // --stop-timeout; else each container's own

@@ -1,4 +1,5 @@
 #pragma once
+#include <functional>
 // `volume snapshot`: one streaming pass from the volume to a finished,
 // checksummed snapshot file and its sidecar.
 #include <optional>
@@ -30,6 +31,9 @@ struct SnapshotOptions {
   bool if_changed = false;
   // Encrypt to these (age): X25519 keys, or one passphrase. Empty: not encrypted.
   std::vector<crypto::age::Recipient> recipients;
+  // Set: the helper first estimates the tar's size (a walk of names and
+  // sizes), handed here before the stream (volume copy: the ETA).
+  std::function<void(std::uint64_t)> on_estimate;
 };
 
 struct SnapshotResult {

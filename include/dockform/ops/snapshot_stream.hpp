@@ -4,6 +4,7 @@
 // to the snapshot sink (a temporary file, or an upload), encrypting the
 // compressed bytes first when there are recipients. The tar parser pulls from here.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,9 +42,12 @@ class SnapshotStream {
   // The helper's output has ended (it exited, or was killed).
   bool ended() const { return ended_; }
   const std::string& helper_errors() const { return stderr_; }
+  // Called once with the helper's "estimate" line, if it sends one.
+  void on_estimate(std::function<void(std::uint64_t)> callback) { on_estimate_ = std::move(callback); }
 
  private:
   void on_frame(engine::StreamType type, std::string_view bytes);
+  void take_estimate();
   void store(const char* data, std::size_t size);
   void on_compressed(const char* data, std::size_t size);
 
@@ -61,10 +65,12 @@ class SnapshotStream {
   std::string stored_digest_;
   std::unique_ptr<crypto::age::Encryptor> age_;  // null: not encrypted
   bool compress_;
+  bool encrypted_;
   util::ZstdCompressor zstd_;
   std::vector<char> buffer_;
   std::string block_;
   std::string stderr_;
+  std::function<void(std::uint64_t)> on_estimate_;
   std::uint64_t tar_bytes_ = 0;
   bool ended_ = false;
 };

@@ -19,6 +19,7 @@ class Progress {
   // `done` counts toward `total`; `extra` is shown as written/compressed bytes.
   void update(std::uint64_t done, std::optional<std::uint64_t> extra = std::nullopt);
   void finish();  // clears the line
+  void set_total(std::uint64_t total) { total_ = total; }
 
   static bool enabled_for_stderr();
   // No progress line from this thread (the other half of a copy draws one).

@@ -36,9 +36,10 @@ HelperSpec volume_helper_spec(const HelperImage& image, const std::string& volum
 // The helper that writes the volume as a tar archive to its stdout (leaving
 // out paths that match `excludes`). It exits kArchiveLeftoverExit, writing
 // nothing, when the root holds what a killed restore left
-// (finish_interrupted_restore() then comes first).
+// (finish_interrupted_restore() then comes first). With `estimate`, it
+// first reports about how many bytes the tar will have (an "estimate" line).
 HelperSpec archive_helper_spec(const HelperImage& image, const std::string& volume,
-                               const std::vector<std::string>& excludes);
+                               const std::vector<std::string>& excludes, bool estimate = false);
 inline constexpr int kArchiveLeftoverExit = 113;
 
 class HelperContainer {
