@@ -38,9 +38,13 @@ constexpr size_t kCopyBytes = 1 << 20;
 
 std::string errno_text(int error) { return std::strerror(error); }
 
-// Per entry: its ustar header and, as libarchive writes for a file time
-// with nanoseconds, a pax header block and its records.
-constexpr uint64_t kEntryEstimateBytes = 1536;
+// An entry's headers: the ustar block, and a pax header block with its
+// records where ustar cannot say it (a time with nanoseconds, a long path;
+// xattrs and ACLs are not looked at).
+uint64_t header_estimate(const struct stat& st, const std::string& path) {
+  bool pax = st.st_mtim.tv_nsec != 0 || path.size() + 2 > 100;
+  return pax ? 1536 : 512;
+}
 
 // About the bytes the tar of the folder open at `dir_fd` will take: what is
 // excluded is left out, contents are rounded up to 512-byte blocks, a hard
@@ -55,7 +59,7 @@ uint64_t estimate_bytes(int dir_fd, const std::string& relative, const Excludes&
     if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     std::string path = relative.empty() ? name : relative + "/" + name;
     if (excludes.excluded(path, S_ISDIR(st.st_mode))) continue;
-    total += kEntryEstimateBytes;
+    total += header_estimate(st, path);
     if (S_ISREG(st.st_mode)) total += (static_cast<uint64_t>(st.st_size) + 511) / 512 * 512;
     if (!S_ISDIR(st.st_mode)) continue;
     Fd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -129,7 +133,8 @@ int Creator::run(const std::string& root) {
     report("error", "write", {}, error_of(out_.get()));
     return 1;
   }
-  if (estimate_) report_estimate(kEntryEstimateBytes + estimate_bytes(root_fd.get(), "", excludes_) + 1024);
+  // The root's entry, the rest, and the two zero blocks at the end.
+  if (estimate_) report_estimate(header_estimate(st, ".") + estimate_bytes(root_fd.get(), "", excludes_) + 1024);
   if (add_entry(root_fd.get(), ".", ".", root_fd.get(), st)) walk(root_fd.get(), "");
 
   if (!fatal_ && archive_write_close(out_.get()) != ARCHIVE_OK) {

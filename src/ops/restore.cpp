@@ -272,7 +272,12 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   result.snapshot = options.snapshot.text();
   // Checks first: nothing is stopped and no byte of the volume changes before they pass.
   auto source = store::open_snapshot(options.snapshot, options.sidecar_file, options.stream_fd);
-  auto checks = check_file(options, *source, inspect_volume(engine, options.volume), result);
+  std::optional<Checks> checks;
+  auto live = inspect_volume(engine, options.volume);
+  // A copy's stream starts while the target gets ready (lock, helper): its
+  // checks wait for the stream's first bytes, and still come before the
+  // extraction and before any user is stopped.
+  if (!options.sidecar_after_stream) checks = check_file(options, *source, live, result);
   volume::remove_stale_helpers(engine);
   auto image = volume::resolve_helper_image(engine, options.helper_image);
 
@@ -283,13 +288,14 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   StoppedContainers stopped(engine, options.volume, image);
   stopped.set_stop_timeout(options.stop_timeout);
   stopped.recover_interrupted(options.stop_containers);
-  auto users = refuse_unless_ready(engine, options, state, checks);
+  if (!checks) checks = check_file(options, *source, live, result);
+  auto users = refuse_unless_ready(engine, options, state, *checks);
 
-  auto walk = extract(options, *source, checks, helper, result);
+  auto walk = extract(options, *source, *checks, helper, result);
   // Durable while the users still run: the swap's own flush is then short.
   helper.flush();
-  if (options.sidecar_after_stream) checks.sidecar = options.sidecar_after_stream();
-  verify(options, checks, walk, result);
+  if (options.sidecar_after_stream) checks->sidecar = options.sidecar_after_stream();
+  verify(options, *checks, walk, result);
   lock.ensure_held();  // a lock lost meanwhile may have a new holder: do not swap under it
   swap_in(stopped, users, helper, result);
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
