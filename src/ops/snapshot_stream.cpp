@@ -1,10 +1,10 @@
 #include "dockform/ops/snapshot_stream.hpp"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "dockform/util/signals.hpp"
+#include "dockform/volume/helper_messages.hpp"
 
 namespace dockform::ops {
 
@@ -96,11 +96,7 @@ void SnapshotStream::on_frame(engine::StreamType type, std::string_view bytes) {
 void SnapshotStream::take_estimate() {
   auto end = stderr_.find('\n');
   if (end == std::string::npos) return;
-  auto line = nlohmann::json::parse(stderr_.substr(0, end), nullptr, false);
-  if (line.is_object() && line.value("kind", "") == "estimate" && line.contains("bytes") &&
-      line["bytes"].is_number_unsigned()) {
-    on_estimate_(line["bytes"].get<std::uint64_t>());
-  }
+  if (auto estimate = volume::read_helper_messages(stderr_.substr(0, end)).estimate) on_estimate_(*estimate);
   on_estimate_ = nullptr;
 }
 

@@ -41,6 +41,9 @@ HelperReport read_helper_messages(const std::string& text) {
       continue;
     }
     std::string level = message.value("level", "");
+    if (message.value("kind", "") == "estimate" && message.contains("bytes") && message["bytes"].is_number_unsigned()) {
+      report.estimate = message["bytes"].get<std::uint64_t>();
+    }
     if (level == "warning") report.warnings.push_back(describe(message));
     if (level == "error") report.errors.push_back(describe(message));
   }

@@ -38,6 +38,16 @@ TEST(HelperMessages, ErrorsAndForeignLinesAreErrors) {
             "./x: No space left on device; exec format error; .dockform-old-1: left by an interrupted restore");
 }
 
+TEST(HelperMessages, TheEstimateIsReadAndIsNoWarning) {
+  auto report = read_helper_messages("{\"level\":\"info\",\"kind\":\"estimate\",\"bytes\":675758592}\n");
+  ASSERT_TRUE(report.estimate);
+  EXPECT_EQ(*report.estimate, 675758592u);
+  EXPECT_TRUE(report.warnings.empty());
+  EXPECT_TRUE(report.errors.empty());
+  EXPECT_FALSE(read_helper_messages("{\"level\":\"info\",\"kind\":\"estimate\",\"bytes\":-1}").estimate);
+  EXPECT_FALSE(read_helper_messages("{\"level\":\"info\",\"kind\":\"done\",\"bytes\":5}").estimate);
+}
+
 TEST(HelperImage, ElfArchitectureFromTheMachineField) {
   std::string elf(64, '\0');
   elf.replace(0, 4,

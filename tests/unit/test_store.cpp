@@ -25,6 +25,11 @@ class MemoryStore : public dockform::store::Store {
   void add(const std::string& name) {
     files_.push_back({Location::remote("mem", "mem://b/v/" + name), name.size(), 1000});
   }
+  // A snapshot's data file and its sidecar.
+  void add_snapshot(const std::string& stem) {
+    add(stem + ".tar.zst");
+    add(stem + ".json");
+  }
 
   std::vector<std::string> volumes() override { return {"v"}; }
   std::vector<StoredFile> files(const std::string& volume) override {
@@ -88,10 +93,8 @@ TEST(Store, AMissingLocalFolderHoldsNothing) {
 
 TEST(Store, ListUnreadOrdersByNameAndReadsNoSidecar) {
   MemoryStore store;
-  store.add(kFirst + ".tar.zst");
-  store.add(kFirst + ".json");
-  store.add(kThird + ".tar.zst");
-  store.add(kThird + ".json");
+  store.add_snapshot(kFirst);
+  store.add_snapshot(kThird);
   store.add(kSecond + ".tar.zst");
   auto entries = dockform::store::list_unread(store, "v");
   ASSERT_EQ(entries.size(), 3u);
@@ -111,10 +114,8 @@ TEST(Store, ListUnreadOrdersByNameAndReadsNoSidecar) {
 
 TEST(Store, PruneRemovesThroughTheStoreDataFirst) {
   MemoryStore store;
-  store.add(kFirst + ".tar.zst");
-  store.add(kFirst + ".json");
-  store.add(kSecond + ".tar.zst");
-  store.add(kSecond + ".json");
+  store.add_snapshot(kFirst);
+  store.add_snapshot(kSecond);
   auto result = dockform::store::prune_volume(store, "v", {.keep_last = 1}, false);
   ASSERT_EQ(result.removed.size(), 1u);
   EXPECT_EQ(result.removed[0].entry.stem, kFirst);

@@ -1,7 +1,7 @@
 #pragma once
-#include <functional>
 // `volume snapshot`: one streaming pass from the volume to a finished,
 // checksummed snapshot file and its sidecar.
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
