@@ -45,7 +45,7 @@ _dockform() {
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--force --stop-containers --stop-timeout -i --identity --passphrase-file --sidecar --json" -- "$cur"))
       else COMPREPLY=($(compgen -W "$(_dockform_volumes)" -- "$cur") $(compgen -f -X '!*.tar?(.zst?(.age))' -- "$cur")); fi;;
     volume/list) COMPREPLY=($(compgen -W "-o --output --json $(_dockform_volumes)" -- "$cur"));;
-    volume/verify) COMPREPLY=($(compgen -W "-i --identity --passphrase-file --json" -- "$cur") $(compgen -f -X '!*.tar?(.zst?(.age))' -- "$cur"));;
+    volume/verify) COMPREPLY=($(compgen -W "-i --identity --passphrase-file --sidecar --json" -- "$cur") $(compgen -f -X '!*.tar?(.zst?(.age))' -- "$cur"));;
     volume/prune) COMPREPLY=($(compgen -W "--all -o --output --keep-last --keep-daily --keep-weekly --keep-monthly --dry-run --json $(_dockform_volumes)" -- "$cur"));;
     volume/unlock) COMPREPLY=($(compgen -W "--force --json $(_dockform_volumes)" -- "$cur"));;
     version/|validate/|plan/|apply/) COMPREPLY=($(compgen -W "--json" -- "$cur"));;

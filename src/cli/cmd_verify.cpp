@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <iostream>
 
 #include "commands.hpp"
@@ -10,13 +12,23 @@ namespace dockform::cli {
 namespace {
 struct VerifyFlags {
   std::string snapshot;
+  std::string sidecar_file;
   core::IdentityFlags keys;
   bool json = false;
 };
 
 int run_verify(const VerifyFlags& flags) {
+  bool from_stdin = flags.snapshot == "-";
+  if (from_stdin && ::isatty(STDIN_FILENO)) {
+    throw Error(
+        "standard input is a terminal: pipe the snapshot in (e.g. dockform volume verify - < FILE) or give a file",
+        Exit::usage);
+  }
+  if (!from_stdin && !flags.sidecar_file.empty()) {
+    throw Error("--sidecar FILE goes with - (standard input); a file's sidecar is found beside it", Exit::usage);
+  }
   auto identities = core::resolve_identities(flags.keys, manifest::process_env());
-  auto report = ops::verify_snapshot(store::Location::parse(flags.snapshot), identities);
+  auto report = ops::verify_snapshot(store::Location::parse(flags.snapshot), identities, flags.sidecar_file);
   if (flags.json) {
     nlohmann::ordered_json out;
     out["snapshot"] = report.snapshot;
@@ -51,7 +63,10 @@ int run_verify(const VerifyFlags& flags) {
 void add_verify_command(CLI::App& volume, CliState& state) {
   auto flags = std::make_shared<VerifyFlags>();
   auto* cmd = volume.add_subcommand("verify", "Check a snapshot file completely, without the engine");
-  cmd->add_option("snapshot", flags->snapshot, "Snapshot file (.tar.zst, .tar.zst.age or .tar)")->required();
+  cmd->add_option("snapshot", flags->snapshot,
+                  "Snapshot file (.tar.zst, .tar.zst.age or .tar), or - for standard input")
+      ->required();
+  cmd->add_option("--sidecar", flags->sidecar_file, "With -: the snapshot's sidecar JSON, for the checksum and counts");
   add_identity_options(cmd, flags->keys);
   cmd->add_flag("--json", flags->json, "Print one JSON document");
   cmd->callback([&state, flags] { state.run = [flags](core::Session&) { return run_verify(*flags); }; });

@@ -5,14 +5,15 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <sstream>
 #include <thread>
@@ -89,42 +90,43 @@ std::vector<std::string> ssh_command(const Endpoint& endpoint, const EnvLookup& 
 
 SshDialer::~SshDialer() {
   for (auto& process : processes_) end(process);
-  if (!dir_.empty()) {
-    ::unlink(socket_path().c_str());
-    ::rmdir(dir_.c_str());
-  }
 }
 
 // libcurl 7.88 connects even a socket its open callback reports as connected,
-// so libcurl gets a plain Unix socket to connect to a private listening path;
-// the ssh child takes that connection (see exec_child).
+// so libcurl gets a plain Unix socket to connect to a private listening
+// address; the ssh child takes that connection (see exec_child). The address
+// is abstract (Linux): no file is left behind, even by a dockform that is
+// SIGKILLed. Its random name keeps others from taking it first, and the
+// child accepts only a connection from dockform itself.
 void SshDialer::attach(CURL* curl) {
-  if (dir_.empty()) {
-    std::string pattern = "/tmp/dockform-ssh-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw Error(std::string("cannot make a folder for the ssh connection: ") + std::strerror(errno));
+  if (name_.empty()) {
+    unsigned char bytes[12];
+    if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
+      throw Error(std::string("cannot name the ssh connection's socket: ") + std::strerror(errno));
     }
-    dir_ = pattern;  // mode 0700: nobody else can connect
+    name_ = "dockform-ssh-";
+    for (unsigned char byte : bytes) {
+      name_ += "0123456789abcdef"[byte >> 4];
+      name_ += "0123456789abcdef"[byte & 15];
+    }
   }
-  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path().c_str());
+  curl_easy_setopt(curl, CURLOPT_ABSTRACT_UNIX_SOCKET, name_.c_str());
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, on_open);
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, this);
   curl_easy_setopt(curl, CURLOPT_CLOSESOCKETFUNCTION, on_close);
   curl_easy_setopt(curl, CURLOPT_CLOSESOCKETDATA, this);
 }
 
-std::string SshDialer::socket_path() const { return dir_ + "/s"; }
-
 util::Fd SshDialer::listen_socket() {
-  ::unlink(socket_path().c_str());
   util::Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  std::string path = socket_path();
-  std::memcpy(address.sun_path, path.c_str(), std::min(path.size() + 1, sizeof address.sun_path - 1));
-  if (!listener.valid() || ::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+  // sun_path[0] stays 0: an abstract name, its length given by the size.
+  std::memcpy(address.sun_path + 1, name_.data(), name_.size());
+  auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name_.size());
+  if (!listener.valid() || ::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), size) != 0 ||
       ::listen(listener.get(), 1) != 0) {
-    errors_ += "cannot listen on " + path + ": " + std::strerror(errno) + "\n";
+    errors_ += "cannot listen on @" + name_ + ": " + std::strerror(errno) + "\n";
     return {};
   }
   return listener;

@@ -145,13 +145,14 @@ void verify_content(archive::ByteSource& source, SnapshotFormat format,
 }
 }  // namespace
 
-VerifyReport verify_snapshot(const store::Location& file, const std::vector<crypto::age::Identity>& identities) {
+VerifyReport verify_snapshot(const store::Location& file, const std::vector<crypto::age::Identity>& identities,
+                             const std::string& sidecar_file) {
   VerifyReport report;
   report.snapshot = file.text();
   SnapshotFormat format;
   std::unique_ptr<archive::ByteSource> source;
   try {
-    source = store::open_snapshot(file);
+    source = store::open_snapshot(file, sidecar_file);
     format = detect_format(*source);
   } catch (const store::StorageError&) {
     throw;  // the bucket could not be read: not a verdict on the snapshot

@@ -49,7 +49,13 @@ Location Location::parse(std::string_view text) {
 }
 
 std::unique_ptr<Store> open_store(const Location& base) {
-  if (base.is_stream()) return open_local_store(Location::local("-"));
+  // `list -o -` or `prune -o -`: a stream is one snapshot, not a place holding snapshots.
+  if (base.is_stream()) {
+    throw Error(
+        "- is a stream (one snapshot on standard input or output), not a place holding snapshots: "
+        "give a folder or s3://BUCKET[/PREFIX]",
+        Exit::usage);
+  }
   if (base.is_local()) return open_local_store(base);
   return backend_of(base).open_store(base);
 }

@@ -185,6 +185,17 @@ run_user() {
 # running CONTAINER: true or false (nothing, and a failed status, when it does not exist).
 running() { engine inspect -f '{{.State.Running}}' "$1"; }
 
+# wait_running CONTAINER: waits up to 60 s for CONTAINER, started in the
+# background, to run (a start takes over 10 s on a loaded 2-core CI machine);
+# fails when it does not.
+wait_running() {
+  local deadline=$((SECONDS + 60))
+  until [[ $(running "$1" 2>/dev/null) == true ]]; do
+    ((SECONDS < deadline)) || fail "$1 did not start within 60 s"
+    sleep 0.1
+  done
+}
+
 # state_of CONTAINER: "running|StartedAt", to tell a container that was
 # restarted from one that was never stopped.
 state_of() { engine inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }

@@ -131,6 +131,7 @@ remote_kill_and_recover() {
 
   local -a vars
   mapfile -t vars < <(transport_env "$t")
+  touch "$TEST_TMP/kill.mark"
   env "${vars[@]}" "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force \
     >"$TEST_TMP/killed.out" 2>"$TEST_TMP/killed.err" </dev/null &
   local pid=$! deadline=$((SECONDS + 120))
@@ -144,6 +145,10 @@ remote_kill_and_recover() {
   kill -9 "$pid"
   wait "$pid" 2>/dev/null || true
   assert_no_ssh_left
+  # Nothing of the killed run stays in /tmp (the ssh transport's socket is abstract).
+  local left
+  left=$(find /tmp -maxdepth 1 -name 'dockform*' -newer "$TEST_TMP/kill.mark" 2>/dev/null)
+  [[ -z $left ]] || fail "the restore SIGKILLed over $t left in /tmp: $left"
   # The lock is a lease on the killed run's connection: the engine ends it by itself.
   local i
   for ((i = 0; i < 100; i++)); do engine inspect "dockform-lock-$target" >/dev/null 2>&1 || break; sleep 0.1; done

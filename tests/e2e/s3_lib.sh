@@ -16,6 +16,9 @@ command -v curl >/dev/null || fail "curl is needed (run scripts/install-deps)"
 export AWS_REGION
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
+# shellcheck source=../../scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh" # dockform_free_port
+
 S3_BUCKET=$DOCKFORM_TEST_S3_BUCKET
 S3_PREFIX="${TEST_NAME}-$$"
 S3_BASE="s3://$S3_BUCKET/$S3_PREFIX"
@@ -55,11 +58,8 @@ s3_fetch() {
 # S3_RGW_PID; the radosgw is stopped when the test exits.
 S3_RGW_PID=""
 s3_private_rgw() {
-  local port i
-  for ((i = 0; i < 100; i++)); do
-    port=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-  done
+  local port
+  port=$(dockform_free_port) || fail "no free TCP port on 127.0.0.1 for a private radosgw"
   radosgw -c "$DOCKFORM_TEST_CEPH_DIR/ceph.conf" -n client.rgw -f --ms-mon-client-mode crc --ms-client-mode crc \
     --rgw-frontends "beast endpoint=127.0.0.1:$port" --pid-file "$TEST_TMP/rgw.pid" \
     --admin-socket "$TEST_TMP/rgw.asok" --log-file "$TEST_TMP/rgw.log" >"$TEST_TMP/rgw.out" 2>&1 </dev/null &

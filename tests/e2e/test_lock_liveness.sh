@@ -71,12 +71,7 @@ hold_lock() {
   engine run -i --rm --name "$lock" --network none --log-driver none "${LABELS[@]}" \
     "$IMG" sh -c 'while read -t 600 _; do :; done' <>"$TEST_TMP/stdin" >/dev/null 2>&1 &
   holder_pid=$!
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ $(engine inspect -f '{{.State.Running}}' "$lock" 2>/dev/null) == true ]] && return 0
-    sleep 0.1
-  done
-  fail "the planted lock did not start"
+  wait_running "$lock"
 }
 # wait_lock_gone WHAT: waits until the lock container is gone (the engine removes an ended lease).
 wait_lock_gone() {

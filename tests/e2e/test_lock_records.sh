@@ -59,12 +59,8 @@ hold_lease() {
     --label "io.dockform.owner=$1" --label io.dockform.lease=60 "$IMG" sh -c 'while read -t 600 _; do :; done' \
     <>"$TEST_TMP/stdin" >/dev/null 2>&1 &
   holder_pid=$!
-  local i
-  for ((i = 0; i < 100; i++)); do
-    is_running "${PFX}lease" && { LEASE=$(engine inspect -f '{{.Id}}' "${PFX}lease"); return 0; }
-    sleep 0.1
-  done
-  fail "the planted lease did not start"
+  wait_running "${PFX}lease"
+  LEASE=$(engine inspect -f '{{.Id}}' "${PFX}lease")
 }
 drop_lease() {
   kill_engine_client "$holder_pid"

@@ -8,6 +8,8 @@
 # - restore from standard input with and without --sidecar (then the result
 #   says the checksum was not verified); a cut and a damaged stream are
 #   refused with the volume untouched and nothing left behind;
+# - `verify -` with and without --sidecar, of a sound and a damaged stream;
+#   `list -o -` and `prune -o -` refused (exit 2);
 # - a shell pipe `snapshot -o - | restore -`, also encrypted and opened by age;
 # - a reader that goes away (`| head -c`) ends the snapshot: exit 1, no helper
 #   container, no lock left, the stopped user running again.
@@ -90,6 +92,28 @@ df_in "$TEST_TMP/damaged.tar.zst" -c "$M" volume restore "$dst" - --force --side
 assert_eq 3 "$RC" "a damaged stream with its sidecar: $ERR"
 assert_contains "$ERR" "checksum mismatch" "a damaged stream: the checksum names it"
 assert_volume_untouched "$dst" "$before" "a damaged stream"
+
+# ---------------------------------------------------------------- verify -, and list/prune refuse -o -
+df_in "$stream" volume verify - --sidecar "$TEST_TMP/stream.json" --json
+assert_eq 0 "$RC" "verify - --sidecar: $ERR"
+assert_eq "true" "$(json_field ok)" "verify - --sidecar: ok"
+assert_eq "$(json_field file_count "$TEST_TMP/stream.json")" "$(json_field file_count)" "verify - counts the sidecar's files"
+df_in "$stream" volume verify -
+assert_eq 0 "$RC" "verify - without a sidecar: $ERR"
+assert_contains "$ERR" "no sidecar" "verify - without a sidecar says the checksum is not compared"
+df_in "$TEST_TMP/damaged.tar.zst" volume verify - --sidecar "$TEST_TMP/stream.json"
+assert_eq 3 "$RC" "verify - of a damaged stream"
+assert_contains "$OUT" "FAILED" "verify - of a damaged stream: FAILED"
+df_in "$stream" volume verify "$stream" --sidecar "$TEST_TMP/stream.json"
+assert_eq 2 "$RC" "verify FILE --sidecar is a usage error"
+script -qec "$DOCKFORM volume verify -; echo rc=\$? > $TEST_TMP/tty.rc" /dev/null >"$TEST_TMP/tty.out" 2>&1 </dev/null
+assert_eq "rc=2" "$(cat "$TEST_TMP/tty.rc")" "verify - from a terminal"
+run_df -c "$M" volume list -o -
+assert_eq 2 "$RC" "list -o -"
+assert_contains "$ERR" "not a place holding snapshots" "list -o -: message"
+run_df -c "$M" volume prune "$src" -o - --keep-last 1
+assert_eq 2 "$RC" "prune -o -"
+assert_contains "$ERR" "not a place holding snapshots" "prune -o -: message"
 
 # ---------------------------------------------------------------- a pipe, plain and encrypted
 RC=0

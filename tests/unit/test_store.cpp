@@ -84,6 +84,11 @@ TEST(Location, AMalformedUrlIsAUsageError) {
   dockform::test::expect_error([] { Location::parse("s3:///key"); }, Exit::usage, "malformed S3 URL");
 }
 
+TEST(Store, AStreamHoldsNoSnapshotsToListOrPrune) {
+  dockform::test::expect_error([] { dockform::store::open_store(Location::parse("-")); }, Exit::usage,
+                               "not a place holding snapshots");
+}
+
 TEST(Store, AMissingLocalFolderHoldsNothing) {
   dockform::test::TempDir dir;
   auto store = dockform::store::open_store(Location::local(dir.path() / "none"));

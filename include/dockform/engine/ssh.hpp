@@ -2,8 +2,8 @@
 // ssh:// endpoints, as the Docker CLI reaches them: an `ssh` process runs
 // `docker system dial-stdio` on the remote host, and its stdin/stdout carry
 // the HTTP connection. Each connection libcurl opens gets its own ssh process,
-// whose stdin and stdout are that connection's far end: a Unix socket in a
-// private folder, accepted by the ssh child just before it runs ssh.
+// whose stdin and stdout are that connection's far end: an abstract Unix
+// socket of a random name, accepted by the ssh child just before it runs ssh.
 #include <sys/types.h>
 
 #include <string>
@@ -48,11 +48,10 @@ class SshDialer {
   };
   void drain(Process& process, int wait_ms);
   void end(Process& process);
-  std::string socket_path() const;
   util::Fd listen_socket();
 
   std::vector<std::string> command_;
-  std::string dir_;  // private folder of the listening socket
+  std::string name_;  // abstract name of the listening socket
   std::vector<Process> processes_;
   std::string errors_;  // stderr of every process, capped
 };

@@ -30,6 +30,9 @@ struct VerifyReport {
   bool ok() const { return problems.empty(); }
 };
 
-VerifyReport verify_snapshot(const store::Location& file, const std::vector<crypto::age::Identity>& identities = {});
+// `file` may be the stream "-" (standard input), whose sidecar is
+// `sidecar_file` (none when empty: the checksum then cannot be compared).
+VerifyReport verify_snapshot(const store::Location& file, const std::vector<crypto::age::Identity>& identities = {},
+                             const std::string& sidecar_file = "");
 
 }  // namespace dockform::ops

@@ -56,7 +56,7 @@ class Store {
 };
 
 // The backend of `base` (a folder or a remote location). The streams keep no
-// snapshots: as ever, "-" there names a folder called "-".
+// snapshots: `base` "-" is a usage error (exit 2); ./- names a folder called "-".
 std::unique_ptr<Store> open_store(const Location& base);
 
 // A snapshot for reading; throws Error naming the file or object when it
