@@ -11,9 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstddef>
 #include <cstring>
 #include <sstream>
 #include <thread>
@@ -28,6 +28,12 @@ constexpr std::size_t kMaxErrors = 16 * 1024;
 curl_socket_t on_open(void* user, curlsocktype, curl_sockaddr*) {
   int fd = static_cast<SshDialer*>(user)->open();
   return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+// Called once libcurl has connected (or reuses a connection), before the request.
+int on_connected(void* user, char*, char*, int, int) {
+  static_cast<SshDialer*>(user)->connected();
+  return CURL_PREREQFUNC_OK;
 }
 
 int on_close(void* user, curl_socket_t fd) {
@@ -90,43 +96,49 @@ std::vector<std::string> ssh_command(const Endpoint& endpoint, const EnvLookup& 
 
 SshDialer::~SshDialer() {
   for (auto& process : processes_) end(process);
+  if (!path_.empty()) ::unlink(path_.c_str());  // a socket no connection reached
 }
 
 // libcurl 7.88 connects even a socket its open callback reports as connected,
-// so libcurl gets a plain Unix socket to connect to a private listening
-// address; the ssh child takes that connection (see exec_child). The address
-// is abstract (Linux): no file is left behind, even by a dockform that is
-// SIGKILLed. Its random name keeps others from taking it first, and the
-// child accepts only a connection from dockform itself.
+// so libcurl gets a plain Unix socket to connect to a listening socket, which
+// the ssh child accepts (see exec_child). That socket's file exists only from
+// the bind until libcurl has connected (connected() removes it), so even a
+// SIGKILLed dockform leaves none behind but in that instant. Its random name
+// keeps others from taking it first, and the child accepts only a connection
+// from dockform itself. (An abstract socket would leave no file at all, but
+// libcurl 7.88 reuses no connection to one: each request would start an ssh.)
 void SshDialer::attach(CURL* curl) {
-  if (name_.empty()) {
+  if (path_.empty()) {
     unsigned char bytes[12];
     if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
       throw Error(std::string("cannot name the ssh connection's socket: ") + std::strerror(errno));
     }
-    name_ = "dockform-ssh-";
+    path_ = "/tmp/dockform-ssh-";
     for (unsigned char byte : bytes) {
-      name_ += "0123456789abcdef"[byte >> 4];
-      name_ += "0123456789abcdef"[byte & 15];
+      path_ += "0123456789abcdef"[byte >> 4];
+      path_ += "0123456789abcdef"[byte & 15];
     }
   }
-  curl_easy_setopt(curl, CURLOPT_ABSTRACT_UNIX_SOCKET, name_.c_str());
+  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, path_.c_str());
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, on_open);
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, this);
+  curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, on_connected);
+  curl_easy_setopt(curl, CURLOPT_PREREQDATA, this);
   curl_easy_setopt(curl, CURLOPT_CLOSESOCKETFUNCTION, on_close);
   curl_easy_setopt(curl, CURLOPT_CLOSESOCKETDATA, this);
 }
 
+void SshDialer::connected() { ::unlink(path_.c_str()); }
+
 util::Fd SshDialer::listen_socket() {
+  ::unlink(path_.c_str());  // the socket of a connection libcurl never made
   util::Fd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  // sun_path[0] stays 0: an abstract name, its length given by the size.
-  std::memcpy(address.sun_path + 1, name_.data(), name_.size());
-  auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name_.size());
-  if (!listener.valid() || ::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+  std::memcpy(address.sun_path, path_.c_str(), std::min(path_.size() + 1, sizeof address.sun_path - 1));
+  if (!listener.valid() || ::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
       ::listen(listener.get(), 1) != 0) {
-    errors_ += "cannot listen on @" + name_ + ": " + std::strerror(errno) + "\n";
+    errors_ += "cannot listen on " + path_ + ": " + std::strerror(errno) + "\n";
     return {};
   }
   return listener;

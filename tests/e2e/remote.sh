@@ -145,7 +145,7 @@ remote_kill_and_recover() {
   kill -9 "$pid"
   wait "$pid" 2>/dev/null || true
   assert_no_ssh_left
-  # Nothing of the killed run stays in /tmp (the ssh transport's socket is abstract).
+  # Nothing of the killed run stays in /tmp (the ssh transport's socket file goes once connected).
   local left
   left=$(find /tmp -maxdepth 1 -name 'dockform*' -newer "$TEST_TMP/kill.mark" 2>/dev/null)
   [[ -z $left ]] || fail "the restore SIGKILLed over $t left in /tmp: $left"

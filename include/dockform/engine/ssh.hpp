@@ -2,8 +2,8 @@
 // ssh:// endpoints, as the Docker CLI reaches them: an `ssh` process runs
 // `docker system dial-stdio` on the remote host, and its stdin/stdout carry
 // the HTTP connection. Each connection libcurl opens gets its own ssh process,
-// whose stdin and stdout are that connection's far end: an abstract Unix
-// socket of a random name, accepted by the ssh child just before it runs ssh.
+// whose stdin and stdout are that connection's far end: a Unix socket of a
+// random name, accepted by the ssh child just before it runs ssh.
 #include <sys/types.h>
 
 #include <string>
@@ -34,6 +34,8 @@ class SshDialer {
   // Starts an ssh process; returns the socket libcurl uses, or -1 (the reason
   // then is in diagnostics()).
   int open();
+  // libcurl has connected: the listening socket's file goes.
+  void connected();
   // Closes libcurl's socket and ends its ssh process.
   void close(int fd);
   // What the ssh processes wrote on stderr (or why one could not start),
@@ -51,7 +53,7 @@ class SshDialer {
   util::Fd listen_socket();
 
   std::vector<std::string> command_;
-  std::string name_;  // abstract name of the listening socket
+  std::string path_;  // the listening socket, /tmp/dockform-ssh-<random>
   std::vector<Process> processes_;
   std::string errors_;  // stderr of every process, capped
 };
