@@ -3,8 +3,9 @@
 # Every operation over ssh:// (ssh ... docker system dial-stdio to an sshd of the
 # test's own, DOCKFORM_SSH_OPTS=-F CONFIG): apply, snapshot, list, verify,
 # restore (empty volume; volume in use with --force --stop-containers), SIGKILL
-# mid-restore and a recovering restore; SIGTERM mid-snapshot; no ssh process
-# outlives dockform.
+# mid-restore and a recovering restore (which leaves nothing in /tmp); SIGTERM
+# mid-snapshot; no ssh process outlives dockform; the requests of one run share
+# one ssh.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=fixtures.sh
@@ -17,6 +18,16 @@ assert_eq 0 "$RC" "version over ssh"
 assert_eq ssh "$(json_field endpoint.transport)" "transport"
 assert_not_contains "$OUT" '"engine": null' "the engine answers over ssh"
 assert_no_ssh_left
+
+# One ssh carries a run's control calls: libcurl reuses the connection (a new
+# ssh per request made every command over ssh several times slower).
+mkdir -p "$TEST_TMP/bin"
+printf '#!/bin/sh\necho started >>"%s"\nexec %s "$@"\n' "$TEST_TMP/ssh.starts" "$(command -v ssh)" >"$TEST_TMP/bin/ssh"
+chmod +x "$TEST_TMP/bin/ssh"
+PATH="$TEST_TMP/bin:$PATH" over ssh version --json
+assert_eq 0 "$RC" "version over ssh through the counting ssh"
+assert_not_contains "$OUT" '"engine": null' "the engine answers through the counting ssh"
+assert_eq 1 "$(wc -l <"$TEST_TMP/ssh.starts")" "ssh processes started by one version over ssh (several requests)"
 
 remote_roundtrip ssh
 
