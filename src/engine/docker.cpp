@@ -211,12 +211,13 @@ void Engine::container_remove(const std::string& id) {
   // A forced remove still answers 409 while the container is between states:
   // dockerd while another removal runs, Podman while an exited container is
   // being cleaned up ("could not be stopped ... container state improper").
-  // Both pass within moments: retry for up to 5 s.
+  // Both pass within moments, or seconds on a loaded host: retry for up to 30 s.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   Response response;
-  for (int attempt = 0; attempt < 50; ++attempt) {
+  for (;;) {
     response = call("DELETE", "/containers/" + util::url_encode(id) + "?force=1&v=0");
     if (response.status == 404) return;
-    if (response.status != 409) break;
+    if (response.status != 409 || std::chrono::steady_clock::now() > deadline) break;
     // The engine is already removing it (an AutoRemove helper that just exited): it is going away.
     if (daemon_message(response.body).find("already in progress") != std::string::npos) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

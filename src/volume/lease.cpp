@@ -240,11 +240,14 @@ void remove_and_wait(engine::Engine& engine, const std::string& id_or_name) {
   } catch (const engine::EngineError& e) {
     if (e.status() != 409) throw;  // 409: its removal is already under way
   }
-  for (int i = 0; i < 100; ++i) {
-    if (!engine.container_inspect(id_or_name)) return;
+  // Gone at once on dockerd; Podman's cleanup can take seconds on a loaded host.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (engine.container_inspect(id_or_name)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw Error("container " + id_or_name + " is still there 30 s after its removal");
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  throw Error("container " + id_or_name + " is still there 10 s after its removal");
 }
 
 }  // namespace dockform::volume

@@ -78,7 +78,7 @@ class Lease {
   std::jthread keeper_;
 };
 
-// Force-removes a container and waits (up to 10 s) until the engine no
+// Force-removes a container and waits (up to 30 s) until the engine no
 // longer knows it, so its name can be taken again.
 void remove_and_wait(engine::Engine& engine, const std::string& id_or_name);
 
