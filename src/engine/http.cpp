@@ -209,7 +209,8 @@ util::CurlEasy HttpClient::connect_only(const std::string& what, SshDialer* ssh)
   curl_easy_setopt(curl, CURLOPT_CONNECT_ONLY, 1L);
   CURLcode rc = curl_easy_perform(curl);
   if (rc != CURLE_OK) fail_transport(rc, what, ssh);
-  util::CurlErrorBuffer::detach(curl);  // error_ is for this client's calls only
+  if (ssh != nullptr) ssh->connected();  // its socket file goes, whether or not libcurl ran the prereq callback
+  util::CurlErrorBuffer::detach(curl);   // error_ is for this client's calls only
   return handle;
 }
 
