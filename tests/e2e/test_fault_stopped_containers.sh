@@ -69,12 +69,17 @@ assert_eq true "$(running "$app")" "$app runs before the restore"
 
 # ------------------------------------------------------------------ 1. real kills
 # kill_restore_when stopped|journal: starts restore --force --stop-containers
-# and SIGKILLs it as soon as $app is seen stopped, or as soon as the swap's
+# and SIGKILLs it as soon as $app is stopped, or as soon as the swap's
 # journal .dockform-swap-* exists (seen by a watcher container labelled
 # io.dockform.helper without owner: dockform neither counts it as a user of
 # the volume nor removes it).
+# "Stopped": the engine's event for $app's end freezes dockform (SIGSTOP) at
+# once, before it can swap and start $app again (on a loaded machine that can
+# take less than one `inspect`); the engine finishes the stop by itself, and
+# once $app has exited dockform is SIGKILLed.
 kill_restore_when() {
-  local when=$1 deadline=$((SECONDS + 60)) seen='' rc=0 line wfd=''
+  local when=$1 deadline=$((SECONDS + 60)) seen='' rc=0 line wfd='' ends=$TEST_TMP/app_ends
+  [[ $when != stopped ]] || watch_exits "$app_id" "$(date +%s)" "$ends"
   if [[ $when == journal ]]; then
     exec {wfd}< <(engine run --rm --name "${PFX}watch" --label io.dockform.helper=test-watcher \
       --network none --log-driver none -v "$target:/v:ro" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
@@ -90,10 +95,14 @@ kill_restore_when() {
   df_pid=$!
   while ((SECONDS < deadline)); do
     if [[ $when == stopped ]]; then
-      # Exited, not just no longer running: Podman reports a container that
-      # is still stopping as not running, and a stop whose client is killed
-      # then may not complete.
-      if [[ $(engine inspect -f '{{.State.Status}}' "$app") == exited ]]; then
+      if [[ -s $ends ]]; then
+        kill -STOP "$df_pid" 2>/dev/null || break
+        # Exited, not just no longer running: Podman reports a container that
+        # is still stopping as not running, and a stop whose client is killed
+        # then may not complete.
+        until [[ $(engine inspect -f '{{.State.Status}}' "$app") == exited ]] || ((SECONDS >= deadline)); do
+          sleep 0.1
+        done
         kill -9 "$df_pid" 2>/dev/null && seen=1
         break
       fi
