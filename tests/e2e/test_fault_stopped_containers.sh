@@ -46,7 +46,15 @@ assert_no_record() {
   fi
   return 0
 }
-start_app() { run_user "$app" "$target" --log-driver none; }
+# $app notes each SIGTERM it gets in $TEST_TMP/sig/terms (a folder of the
+# host's), then takes 2 s to exit: the moment a stop reaches it, seen without
+# the engine's latency (see kill_restore_when).
+mkdir -p "$TEST_TMP/sig"
+: >"$TEST_TMP/sig/terms"
+start_app() {
+  engine run -d --name "$app" --network none --log-driver none -v "$target:/data" -v "$TEST_TMP/sig:/sig" \
+    "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c 'trap "echo term >>/sig/terms; sleep 2; exit 0" TERM; sleep 3600 & wait' >/dev/null
+}
 boot_id=$(</proc/sys/kernel/random/boot_id)
 
 # --- fixtures: the snapshot has 1000 entries at its root and 30 MB; the
@@ -73,13 +81,14 @@ assert_eq true "$(running "$app")" "$app runs before the restore"
 # journal .dockform-swap-* exists (seen by a watcher container labelled
 # io.dockform.helper without owner: dockform neither counts it as a user of
 # the volume nor removes it).
-# "Stopped": the engine's event for $app's end freezes dockform (SIGSTOP) at
-# once, before it can swap and start $app again (on a loaded machine that can
-# take less than one `inspect`); the engine finishes the stop by itself, and
-# once $app has exited dockform is SIGKILLed.
+# "Stopped": the SIGTERM of dockform's stop reaching $app freezes dockform
+# (SIGSTOP) at once: its stop request is sent, and it cannot swap and start
+# $app again (the engine's events and `inspect` lag by more than that window
+# on a loaded machine). The engine finishes the stop by itself; once $app has
+# exited, dockform is SIGKILLed.
 kill_restore_when() {
-  local when=$1 deadline=$((SECONDS + 60)) seen='' rc=0 line wfd='' ends=$TEST_TMP/app_ends
-  [[ $when != stopped ]] || watch_exits "$app_id" "$(date +%s)" "$ends"
+  local when=$1 deadline=$((SECONDS + 60)) seen='' rc=0 line wfd='' terms
+  terms=$(wc -l <"$TEST_TMP/sig/terms")
   if [[ $when == journal ]]; then
     exec {wfd}< <(engine run --rm --name "${PFX}watch" --label io.dockform.helper=test-watcher \
       --network none --log-driver none -v "$target:/v:ro" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
@@ -95,7 +104,7 @@ kill_restore_when() {
   df_pid=$!
   while ((SECONDS < deadline)); do
     if [[ $when == stopped ]]; then
-      if [[ -s $ends ]]; then
+      if (($(wc -l <"$TEST_TMP/sig/terms") > terms)); then
         kill -STOP "$df_pid" 2>/dev/null || break
         # Exited, not just no longer running: Podman reports a container that
         # is still stopping as not running, and a stop whose client is killed
