@@ -1,5 +1,3 @@
-#include <unistd.h>
-
 #include <iostream>
 
 #include "commands.hpp"
@@ -46,16 +44,9 @@ int run_restore(core::Session& session, const RestoreFlags& flags) {
   }
   ops::RestoreOptions options;
   options.volume = flags.volume;
-  bool from_stdin = flags.snapshot == "-";
-  if (from_stdin && ::isatty(STDIN_FILENO)) {
-    throw Error(
-        "standard input is a terminal: pipe the snapshot in (e.g. ssh HOST dockform volume snapshot "
-        "VOLUME -o - | dockform volume restore VOLUME -) or give a file",
-        Exit::usage);
-  }
-  if (!from_stdin && !flags.sidecar_file.empty()) {
-    throw Error("--sidecar FILE goes with - (standard input); a file's sidecar is found beside it", Exit::usage);
-  }
+  bool from_stdin =
+      snapshot_from_stdin(flags.snapshot, flags.sidecar_file,
+                          "ssh HOST dockform volume snapshot VOLUME -o - | dockform volume restore VOLUME -");
   options.snapshot = store::Location::parse(flags.snapshot);
   options.sidecar_file = flags.sidecar_file;
   options.force = flags.force;

@@ -1,5 +1,3 @@
-#include <unistd.h>
-
 #include <iostream>
 
 #include "commands.hpp"
@@ -18,15 +16,7 @@ struct VerifyFlags {
 };
 
 int run_verify(const VerifyFlags& flags) {
-  bool from_stdin = flags.snapshot == "-";
-  if (from_stdin && ::isatty(STDIN_FILENO)) {
-    throw Error(
-        "standard input is a terminal: pipe the snapshot in (e.g. dockform volume verify - < FILE) or give a file",
-        Exit::usage);
-  }
-  if (!from_stdin && !flags.sidecar_file.empty()) {
-    throw Error("--sidecar FILE goes with - (standard input); a file's sidecar is found beside it", Exit::usage);
-  }
+  snapshot_from_stdin(flags.snapshot, flags.sidecar_file, "dockform volume verify - < FILE");
   auto identities = core::resolve_identities(flags.keys, manifest::process_env());
   auto report = ops::verify_snapshot(store::Location::parse(flags.snapshot), identities, flags.sidecar_file);
   if (flags.json) {

@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include "commands.hpp"
 
 namespace dockform::cli {
@@ -5,6 +7,18 @@ namespace dockform::cli {
 store::Location snapshot_base(core::Session& session, const std::string& output_flag) {
   if (!output_flag.empty()) return store::Location::parse(output_flag);
   return store::Location::local(session.manifest().dir / ".dockform" / "snapshots");
+}
+
+bool snapshot_from_stdin(const std::string& snapshot, const std::string& sidecar_file, const std::string& example) {
+  bool from_stdin = snapshot == "-";
+  if (from_stdin && ::isatty(STDIN_FILENO)) {
+    throw Error("standard input is a terminal: pipe the snapshot in (e.g. " + example + ") or give a file",
+                Exit::usage);
+  }
+  if (!from_stdin && !sidecar_file.empty()) {
+    throw Error("--sidecar FILE goes with - (standard input); a file's sidecar is found beside it", Exit::usage);
+  }
+  return from_stdin;
 }
 
 void add_identity_options(CLI::App* cmd, core::IdentityFlags& keys) {

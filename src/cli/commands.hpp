@@ -46,6 +46,11 @@ void add_identity_options(CLI::App* cmd, core::IdentityFlags& keys);
 // <manifest dir>/.dockform/snapshots, or -o DIR|s3://BUCKET[/PREFIX]|- (parsed here, once).
 store::Location snapshot_base(core::Session& session, const std::string& output_flag);
 
+// Whether a command's SNAPSHOT argument is "-" (standard input, which must not
+// be a terminal: `example` says how to pipe one in); --sidecar FILE goes with "-"
+// only. Usage errors otherwise.
+bool snapshot_from_stdin(const std::string& snapshot, const std::string& sidecar_file, const std::string& example);
+
 // Prints a JSON document on stdout (pretty, one document).
 void print_json(const nlohmann::ordered_json& document);
 // A path or URL as a JSON string, or null.

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "dockform/util/error.hpp"
+#include "dockform/util/sha256.hpp"
 
 namespace dockform::engine {
 
@@ -113,11 +114,7 @@ void SshDialer::attach(CURL* curl) {
     if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
       throw Error(std::string("cannot name the ssh connection's socket: ") + std::strerror(errno));
     }
-    path_ = "/tmp/dockform-ssh-";
-    for (unsigned char byte : bytes) {
-      path_ += "0123456789abcdef"[byte >> 4];
-      path_ += "0123456789abcdef"[byte & 15];
-    }
+    path_ = "/tmp/dockform-ssh-" + util::hex(bytes, sizeof bytes);
   }
   curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, path_.c_str());
   curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, on_open);

@@ -27,12 +27,17 @@ std::string Sha256::hex_digest() {
   if (EVP_DigestFinal_ex(ctx_, digest, &length) != 1) {
     throw std::runtime_error("SHA-256 final failed");
   }
-  static const char* hex = "0123456789abcdef";
+  return hex(digest, length);
+}
+
+std::string hex(const void* data, std::size_t size) {
+  static const char* digits = "0123456789abcdef";
+  const auto* bytes = static_cast<const unsigned char*>(data);
   std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out.push_back(hex[digest[i] >> 4]);
-    out.push_back(hex[digest[i] & 0xf]);
+  out.reserve(size * 2);
+  for (std::size_t i = 0; i < size; ++i) {
+    out.push_back(digits[bytes[i] >> 4]);
+    out.push_back(digits[bytes[i] & 0xf]);
   }
   return out;
 }

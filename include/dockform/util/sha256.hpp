@@ -25,5 +25,7 @@ class Sha256 {
 };
 
 std::string sha256_hex(std::string_view data);
+// Lower-case hex of `size` bytes (a digest, a random name).
+std::string hex(const void* data, std::size_t size);
 
 }  // namespace dockform::util
