@@ -78,27 +78,19 @@ assert_eq true "$(running "$app")" "$app runs before the restore"
 # ------------------------------------------------------------------ 1. real kills
 # kill_restore_when stopped|journal: starts restore --force --stop-containers
 # and SIGKILLs it as soon as $app is stopped, or as soon as the swap's
-# journal .dockform-swap-* exists (seen by a watcher container labelled
-# io.dockform.helper without owner: dockform neither counts it as a user of
-# the volume nor removes it).
+# journal .dockform-swap-* exists (looked for every 10 ms in the volume's
+# folder on this host, the engine's Mountpoint: a watcher container's output
+# reached the test after dockform had finished the swap and started $app).
 # "Stopped": the SIGTERM of dockform's stop reaching $app freezes dockform
 # (SIGSTOP) at once: its stop request is sent, and it cannot swap and start
 # $app again (the engine's events and `inspect` lag by more than that window
 # on a loaded machine). The engine finishes the stop by itself; once $app has
 # exited, dockform is SIGKILLed.
 kill_restore_when() {
-  local when=$1 deadline=$((SECONDS + 60)) seen='' rc=0 line wfd='' terms
+  local when=$1 deadline=$((SECONDS + 60)) seen='' rc=0 journal terms mountpoint
   terms=$(wc -l <"$TEST_TMP/sig/terms")
-  if [[ $when == journal ]]; then
-    exec {wfd}< <(engine run --rm --name "${PFX}watch" --label io.dockform.helper=test-watcher \
-      --network none --log-driver none -v "$target:/v:ro" "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
-        echo ready
-        while :; do
-          for j in /v/.dockform-swap-*; do [ -f "$j" ] && echo "journal $(cat "$j")"; done
-          usleep 10000
-        done' 2>/dev/null)
-    read -r -t 30 -u "$wfd" line || fail "the watcher did not start"
-  fi
+  mountpoint=$(engine volume inspect -f '{{.Mountpoint}}' "$target")
+  [[ -d $mountpoint ]] || fail "the volume's folder $mountpoint is not on this host"
   "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force --stop-containers \
     >"$TEST_TMP/killed.out" 2>"$TEST_TMP/killed.err" </dev/null &
   df_pid=$!
@@ -116,12 +108,13 @@ kill_restore_when() {
         break
       fi
       sleep 0.02
-    elif read -r -t 1 -u "$wfd" line; then
-      if [[ $line == journal* ]]; then
-        kill -9 "$df_pid" 2>/dev/null && seen=$line
-        break
-      fi
-      continue
+    else
+      for journal in "$mountpoint"/.dockform-swap-*; do
+        [[ -f $journal ]] || continue
+        kill -9 "$df_pid" 2>/dev/null && seen="journal $(cat "$journal" 2>/dev/null)"
+        break 2
+      done
+      sleep 0.01
     fi
     kill -0 "$df_pid" 2>/dev/null || break
   done
@@ -134,10 +127,6 @@ kill_restore_when() {
     for id in $(helpers_of "$target"); do
       engine kill "$id" >/dev/null 2>&1 || true
     done
-  fi
-  if [[ -n $wfd ]]; then
-    engine rm -f "${PFX}watch" >/dev/null 2>&1 || true
-    exec {wfd}<&-
   fi
   echo "--- run killed when $when (exit $rc, ${seen:-not seen}); its stderr:"
   cat "$TEST_TMP/killed.err"
