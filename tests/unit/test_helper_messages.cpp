@@ -48,6 +48,24 @@ TEST(HelperMessages, TheEstimateIsReadAndIsNoWarning) {
   EXPECT_FALSE(read_helper_messages("{\"level\":\"info\",\"kind\":\"done\",\"bytes\":5}").estimate);
 }
 
+// A good run may warn about every path (ACLs on a filesystem without them):
+// the first warnings are kept word for word, the rest counted, and nothing
+// turns into an error.
+TEST(HelperMessages, ManyWarningsAreSummarisedNotCut) {
+  std::string text;
+  for (int i = 0; i < 100000; ++i) {
+    text += "{\"level\":\"warning\",\"kind\":\"metadata\",\"path\":\"./d/f" + std::to_string(i) +
+            "\",\"message\":\"Can't restore ACLs: Operation not supported\"}\n";
+  }
+  text += "{\"level\":\"info\",\"kind\":\"done\",\"entries\":100000,\"bytes\":51200000}\n";
+  auto report = read_helper_messages(text);
+  EXPECT_TRUE(report.errors.empty()) << report.error_text().substr(0, 300);
+  ASSERT_EQ(report.warnings.size(), 1001u);
+  EXPECT_EQ(report.warnings[0], "./d/f0: Can't restore ACLs: Operation not supported");
+  EXPECT_EQ(report.warnings[999], "./d/f999: Can't restore ACLs: Operation not supported");
+  EXPECT_EQ(report.warnings[1000], "... and 99,000 more warnings");
+}
+
 TEST(HelperImage, ElfArchitectureFromTheMachineField) {
   std::string elf(64, '\0');
   elf.replace(0, 4,
