@@ -684,8 +684,8 @@ TEST(SnapshotCheckedWalk, SparseDataIsReleasedAsItIsRead) {
 // Released bytes never reach into a header that was not checked: an unsafe
 // member right after a sparse one is refused before any of it is released.
 TEST(SnapshotCheckedWalk, AHeaderAfterASparseMemberIsCheckedFirst) {
-  const std::string tar = make_sparse_tar(
-      4 << 20, {{1 << 20, 1 << 20}}, {{"./l", Type::symlink, "", "/"}, {"./l/evil", Type::file, "evil", ""}});
+  const std::string tar = make_sparse_tar(4 << 20, {{1 << 20, 1 << 20}},
+                                          {{"./l", Type::symlink, "", "/"}, {"./l/evil", Type::file, "evil", ""}});
   const auto walked = walk_all(tar, tar.size());
   ASSERT_EQ(walked.size(), 3u);
   Released seen;
