@@ -26,6 +26,7 @@ vol_exec "$src" sh -euc '
 
 # shape VOLUME: the sparse file's size, allocated KiB and SHA-256.
 shape() {
+  # shellcheck disable=SC2016 # expanded by the container's shell
   vol_exec "$1" sh -c 'cd /v && echo "$(stat -c %s sparse) $(du -k sparse | cut -f1) $(sha256sum < sparse | cut -c1-64)"' ||
     fail "reading the sparse file of $1"
 }
