@@ -9,8 +9,8 @@ namespace dockform::archive {
 void checked_walk(const TarWalker::Source& source, OnUnsafe on_unsafe, WalkSummary& summary,
                   const CheckedUpTo& checked_up_to) {
   MemberSafety safety;
-  // Where the last member's data ends; unknown after a sparse member.
-  std::optional<std::uint64_t> last_member_end = 0;
+  // Where the last member's data ends.
+  std::uint64_t last_member_end = 0;
   TarWalker walker([&] {
     auto block = source();
     summary.tar_bytes += block.size();
@@ -22,18 +22,22 @@ void checked_walk(const TarWalker::Source& source, OnUnsafe on_unsafe, WalkSumma
       summary.unsafe.push_back(reason);
     }
     // A sparse member's stored size is unknown here: its data is released
-    // once the next header has been checked.
-    last_member_end = entry.data_end(data_offset);
-    if (checked_up_to) checked_up_to(last_member_end.value_or(static_cast<std::uint64_t>(data_offset)));
+    // as it is read (data_read).
+    last_member_end = entry.data_end(data_offset).value_or(static_cast<std::uint64_t>(data_offset));
+    if (checked_up_to) checked_up_to(last_member_end);
   };
-  while (auto entry = walker.next(inspect)) {
+  auto data_read = [&](std::int64_t consumed) {
+    last_member_end = static_cast<std::uint64_t>(consumed);
+    if (checked_up_to) checked_up_to(last_member_end);
+  };
+  while (auto entry = walker.next(inspect, data_read)) {
     ++summary.members;
     if (entry->counts_as_file()) ++summary.file_count;
   }
   // The blocks after the marker belong to the file too (and to its checksum).
   if (checked_up_to) checked_up_to(std::numeric_limits<std::uint64_t>::max());
   for (auto block = source(); !block.empty(); block = source()) summary.tar_bytes += block.size();
-  summary.truncated = last_member_end && summary.tar_bytes <= *last_member_end;
+  summary.truncated = summary.tar_bytes <= last_member_end;
 }
 
 SidecarMismatch compare_with_sidecar(const Sidecar& sidecar, const std::string& checksum, const WalkSummary& walk) {

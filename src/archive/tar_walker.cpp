@@ -38,7 +38,7 @@ long TarWalker::read_callback(struct archive*, void* self, const void** buffer) 
   }
 }
 
-std::optional<TarEntry> TarWalker::next(const Inspect& inspect) {
+std::optional<TarEntry> TarWalker::next(const Inspect& inspect, const DataRead& data_read) {
   archive_entry* raw = nullptr;
   int rc = archive_read_next_header(archive_, &raw);
   if (source_error_) std::rethrow_exception(source_error_);
@@ -72,15 +72,36 @@ std::optional<TarEntry> TarWalker::next(const Inspect& inspect) {
     }
   }
   if (inspect) inspect(entry, consumed());
-  // Walk past the data now so a truncated body is reported for this member.
-  if (archive_read_data_skip(archive_) < ARCHIVE_WARN) {
-    if (source_error_) std::rethrow_exception(source_error_);
-    const char* message = archive_error_string(archive_);
-    throw Error("tar stream is damaged at " + entry.path + ": " + (message ? message : "truncated data"),
-                Exit::refused);
-  }
-  if (source_error_) std::rethrow_exception(source_error_);
+  skip_data(entry, data_read);
   return entry;
+}
+
+// Walks past the data now so a truncated body is reported for this member.
+// A sparse member's is read block by block, each followed by data_read: the
+// parser consumes a block once the next one is asked for, and the padding
+// before it reports the end, so `consumed()` never reaches past the member.
+void TarWalker::skip_data(const TarEntry& entry, const DataRead& data_read) {
+  if (!entry.sparse || !data_read) {
+    if (archive_read_data_skip(archive_) < ARCHIVE_WARN) throw_damaged(entry);
+    if (source_error_) std::rethrow_exception(source_error_);
+    return;
+  }
+  for (;;) {
+    const void* block = nullptr;
+    std::size_t size = 0;
+    la_int64_t offset = 0;
+    int rc = archive_read_data_block(archive_, &block, &size, &offset);
+    if (source_error_) std::rethrow_exception(source_error_);
+    if (rc < ARCHIVE_WARN) throw_damaged(entry);
+    data_read(consumed());
+    if (rc == ARCHIVE_EOF) return;
+  }
+}
+
+void TarWalker::throw_damaged(const TarEntry& entry) {
+  if (source_error_) std::rethrow_exception(source_error_);
+  const char* message = archive_error_string(archive_);
+  throw Error("tar stream is damaged at " + entry.path + ": " + (message ? message : "truncated data"), Exit::refused);
 }
 
 std::int64_t TarWalker::consumed() const { return archive_filter_bytes(archive_, 0); }
@@ -119,12 +140,16 @@ bool has_dotdot(std::string_view path) {
 
 bool is_reserved_root_name(std::string_view path) { return names::is_reserved(path.substr(0, path.find('/'))); }
 
-bool MemberSafety::under_symlink(const std::string& path) const {
-  // Every proper prefix "a", "a/b", ... of "a/b/c", and the path itself.
-  for (std::size_t slash = path.find('/');; slash = path.find('/', slash + 1)) {
+bool MemberSafety::through_symlink(const std::string& path) const {
+  // Every proper prefix "a", "a/b" of "a/b/c".
+  for (auto slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
     if (symlinks_.count(path.substr(0, slash))) return true;
-    if (slash == std::string::npos) return false;
   }
+  return false;
+}
+
+bool MemberSafety::under_symlink(const std::string& path) const {
+  return symlinks_.count(path) > 0 || through_symlink(path);
 }
 
 std::string MemberSafety::check(const TarEntry& entry) {
@@ -141,7 +166,9 @@ std::string MemberSafety::check(const TarEntry& entry) {
       return "hardlink " + entry.path + " points outside the volume (" + entry.target + ")";
     }
     std::string target = normalise_member_path(entry.target);
-    if (target.empty() || under_symlink(target)) return "hardlink " + entry.path + " points through a symlink";
+    if (target.empty() || through_symlink(target)) return "hardlink " + entry.path + " points through a symlink";
+    // Another name of a symlink: members under it go through the symlink.
+    if (symlinks_.count(target)) symlinks_.insert(path);
   }
   if (entry.type == TarEntry::Type::symlink) symlinks_.insert(path);
   return "";

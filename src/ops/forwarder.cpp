@@ -26,9 +26,7 @@ std::string seconds(Clock::duration limit) {
 }  // namespace
 
 Forwarder::Forwarder(engine::RawConnection& connection)
-    : connection_(connection), demux_([this](engine::StreamType, std::string_view bytes) {
-        if (output_.size() < 64 * 1024) output_.append(bytes);
-      }) {}
+    : connection_(connection), demux_([this](engine::StreamType, std::string_view bytes) { messages_.feed(bytes); }) {}
 
 void Forwarder::flush() {
   auto stall_deadline = Clock::now() + kStallLimit;
@@ -72,8 +70,6 @@ void Forwarder::finish() {
     if (pfd.revents) read_output();
   }
 }
-
-std::string Forwarder::output() const { return volume::trimmed(output_); }
 
 void Forwarder::read_output() {
   char buffer[16384];

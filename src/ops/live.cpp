@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dockform/volume/containers.hpp"
+#include "dockform/volume/helper_messages.hpp"
 #include "dockform/volume/hooks.hpp"
 
 namespace dockform::ops {
@@ -12,15 +13,19 @@ using volume::SnapshotHooks;
 namespace {
 constexpr std::size_t kWarningsShown = 10;
 
-// Every warning goes to --json; stderr gets the first few and a count.
+// The listed warnings go to --json; stderr gets the first few and a count.
+// Past volume::kKeptWarnings the helper's last line counts the others.
 void log_changes(const std::string& volume, const std::vector<std::string>& changes) {
   if (changes.empty()) return;
-  spdlog::warn("volume {}: {} warning(s) while it was read (each path is archived as first read, or skipped):", volume,
-               changes.size());
-  for (std::size_t i = 0; i < changes.size() && i < kWarningsShown; ++i) spdlog::warn("  {}", changes[i]);
-  if (changes.size() > kWarningsShown) {
-    spdlog::warn("  ... and {} more (all of them under \"warnings\" with --json)", changes.size() - kWarningsShown);
+  bool counted = changes.size() > volume::kKeptWarnings;
+  std::size_t listed = changes.size() - (counted ? 1 : 0);
+  spdlog::warn("volume {}: {}{} warning(s) while it was read (each path is archived as first read, or skipped):",
+               volume, counted ? "more than " : "", listed);
+  for (std::size_t i = 0; i < listed && i < kWarningsShown; ++i) spdlog::warn("  {}", changes[i]);
+  if (listed > kWarningsShown) {
+    spdlog::warn("  ... and {} more (under \"warnings\" with --json)", listed - kWarningsShown);
   }
+  if (counted) spdlog::warn("  {}", changes.back());
 }
 
 }  // namespace

@@ -178,7 +178,7 @@ std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, RestoreH
       code = Exit::refused;
     }
     // What the helper said explains an early stop (e.g. "No space left on device").
-    if (auto said = volume::read_helper_messages(forwarder.output()).error_text(); !said.empty()) {
+    if (auto said = forwarder.report().error_text(); !said.empty()) {
       failure += " (helper: " + said + ")";
     }
     helper.stop_extraction();
@@ -214,7 +214,7 @@ WalkSummary extract(const RestoreOptions& options, archive::ByteSource& source, 
                 Exit::refused);
   }
   forwarder.finish();
-  auto report = volume::read_helper_messages(forwarder.output());
+  auto report = forwarder.report();
   if (int exit_code = helper.extraction_exit_code(); exit_code != 0 || !report.errors.empty()) {
     throw Error("the helper could not extract the snapshot (exit " + std::to_string(exit_code) +
                 "): " + report.error_text() + "; the volume was not changed");

@@ -123,8 +123,7 @@ std::optional<Damage> walk(TarWalker& walker, SnapshotStream& stream, HelperCont
 // killed for it; the helper's exit code when it failed by itself.
 // Returns the helper's warnings (paths that changed while read, sockets).
 std::vector<std::string> check_outcome(const SnapshotOptions& options, const std::optional<Damage>& damage,
-                                       int exit_code, const std::string& helper_stderr) {
-  auto report = volume::read_helper_messages(helper_stderr);
+                                       int exit_code, const volume::HelperReport& report) {
   std::string errors = report.error_text();
   if (damage && damage->helper_ended_first) {
     // The stream stopped short because the helper went away (killed, or the engine stopped it).
@@ -165,7 +164,7 @@ bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, const
   auto damage = walk(walker, stream, helper, sidecar);
   progress.finish();
   int exit_code = helper.wait();
-  result.warnings = check_outcome(options, damage, exit_code, stream.helper_errors());
+  result.warnings = check_outcome(options, damage, exit_code, stream.helper_report());
   sidecar.checksum = stream.finish();
   if (sidecar.encryption) sidecar.encryption->stored_sha256 = stream.stored_digest();
   sidecar.tar_sha256 = stream.tar_digest();

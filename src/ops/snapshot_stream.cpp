@@ -86,18 +86,14 @@ std::string SnapshotStream::finish() {
 void SnapshotStream::on_frame(engine::StreamType type, std::string_view bytes) {
   if (type == engine::StreamType::stdout_) {
     block_.append(bytes);
-  } else if (stderr_.size() < 8 * 1024 * 1024) {  // one line per changed path: keep them all
-    stderr_.append(bytes);
-    if (on_estimate_) take_estimate();
+    return;
   }
-}
-
-// The estimate comes first, on a line of its own; the rest of stderr is read at the end.
-void SnapshotStream::take_estimate() {
-  auto end = stderr_.find('\n');
-  if (end == std::string::npos) return;
-  if (auto estimate = volume::read_helper_messages(stderr_.substr(0, end)).estimate) on_estimate_(*estimate);
-  on_estimate_ = nullptr;
+  // One line per changed path: read as they come, counted past the first ones.
+  messages_.feed(bytes);
+  if (on_estimate_ && messages_.estimate()) {
+    on_estimate_(*messages_.estimate());
+    on_estimate_ = nullptr;
+  }
 }
 
 }  // namespace dockform::ops

@@ -113,8 +113,8 @@ HelperResult run_helper(engine::Engine& engine, const HelperSpec& spec) {
   connection.close_write();
   HelperResult result;
   engine::Demuxer demux([&](engine::StreamType type, std::string_view bytes) {
-    auto& target = type == engine::StreamType::stderr_ ? result.err : result.out;
-    if (target.size() < (1u << 20)) target.append(bytes);
+    if (type == engine::StreamType::stderr_) return result.err.feed(bytes);
+    if (result.out.size() < (1u << 20)) result.out.append(bytes);
   });
   char buffer[65536];
   // Control runs are short and also run during cleanup after a signal: they

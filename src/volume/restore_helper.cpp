@@ -33,8 +33,8 @@ RestoreHelper::RestoreHelper(engine::Engine& engine, HelperImage image, std::str
       id_(new_staging_id()),
       container_(engine_, restore_helper_spec(image_, volume_, id_)),
       demux_([this](engine::StreamType type, std::string_view bytes) {
-        auto& target = type == engine::StreamType::stderr_ ? err_ : out_;
-        if (target.size() < (1u << 20)) target.append(bytes);
+        if (type == engine::StreamType::stderr_) return err_.feed(bytes);
+        if (out_.size() < (1u << 20)) out_.append(bytes);
       }) {}
 
 RestoreHelper::~RestoreHelper() {
@@ -159,7 +159,7 @@ void RestoreHelper::send_line(const std::string& line) {
 
 void RestoreHelper::fail(const std::string& what) {
   int exit_code = container_.wait();
-  auto said = read_helper_messages(err_).error_text();
+  auto said = err_.report().error_text();
   throw Error("the restore helper for volume " + volume_ + " " + what + " (exit " + std::to_string(exit_code) + ")" +
               (said.empty() ? "" : ": " + said));
 }

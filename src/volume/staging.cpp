@@ -24,8 +24,7 @@ HelperSpec control_spec(const HelperImage& image, const std::string& volume, std
 // A control run that failed: what the helper said (JSON lines) in words.
 void expect_success(const HelperResult& result, const std::string& what) {
   if (result.exit_code == 0) return;
-  throw Error(what + " (helper exit " + std::to_string(result.exit_code) +
-              "): " + read_helper_messages(result.err).error_text());
+  throw Error(what + " (helper exit " + std::to_string(result.exit_code) + "): " + result.err.report().error_text());
 }
 }  // namespace
 

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 
 #include "dockform/volume/helper_image.hpp"
 #include "dockform/volume/helper_messages.hpp"
 
 using dockform::volume::elf_architecture;
+using dockform::volume::HelperMessages;
 using dockform::volume::read_helper_messages;
 
 TEST(HelperMessages, WarningsNameThePathAndWhatHappened) {
@@ -46,6 +48,50 @@ TEST(HelperMessages, TheEstimateIsReadAndIsNoWarning) {
   EXPECT_TRUE(report.errors.empty());
   EXPECT_FALSE(read_helper_messages("{\"level\":\"info\",\"kind\":\"estimate\",\"bytes\":-1}").estimate);
   EXPECT_FALSE(read_helper_messages("{\"level\":\"info\",\"kind\":\"done\",\"bytes\":5}").estimate);
+}
+
+// A good run may warn about every path (ACLs on a filesystem without them):
+// the first warnings are kept word for word, the rest counted, and nothing
+// turns into an error.
+TEST(HelperMessages, ManyWarningsAreSummarisedNotCut) {
+  std::string text;
+  for (int i = 0; i < 100000; ++i) {
+    text += "{\"level\":\"warning\",\"kind\":\"metadata\",\"path\":\"./d/f" + std::to_string(i) +
+            "\",\"message\":\"Can't restore ACLs: Operation not supported\"}\n";
+  }
+  text += "{\"level\":\"info\",\"kind\":\"done\",\"entries\":100000,\"bytes\":51200000}\n";
+  auto report = read_helper_messages(text);
+  EXPECT_TRUE(report.errors.empty()) << report.error_text().substr(0, 300);
+  ASSERT_EQ(report.warnings.size(), 1001u);
+  EXPECT_EQ(report.warnings[0], "./d/f0: Can't restore ACLs: Operation not supported");
+  EXPECT_EQ(report.warnings[999], "./d/f999: Can't restore ACLs: Operation not supported");
+  EXPECT_EQ(report.warnings[1000], "... and 99,000 more warnings");
+}
+
+// The same lines in pieces of any size, as they come from the engine; a line
+// past 64 KiB is counted by its level, not parsed.
+TEST(HelperMessages, PiecesAndOverlongLines) {
+  HelperMessages messages;
+  std::string text = "{\"level\":\"info\",\"kind\":\"estimate\",\"bytes\":42}\n";
+  for (int i = 0; i < 3000; ++i) {
+    text += "{\"level\":\"warning\",\"kind\":\"vanished\",\"path\":\"./p" + std::to_string(i) + "\"}\n";
+  }
+  text += "{\"level\":\"warning\",\"kind\":\"vanished\",\"path\":\"./" + std::string(100000, 'x') + "\"}\n";
+  text += "{\"level\":\"error\",\"kind\":\"write\",\"path\":\"./" + std::string(100000, 'y') + "\"}\n";
+  text += "exec format error";
+  for (std::size_t at = 0; at < text.size(); at += 7) messages.feed(std::string_view(text).substr(at, 7));
+  auto report = messages.report();
+  ASSERT_TRUE(report.estimate);
+  EXPECT_EQ(*report.estimate, 42u);
+  ASSERT_EQ(report.warnings.size(), 1001u);
+  EXPECT_EQ(report.warnings[0], "./p0: vanished while read (skipped)");
+  EXPECT_EQ(report.warnings[1000], "... and 2,001 more warnings");
+  ASSERT_EQ(report.errors.size(), 2u);
+  EXPECT_TRUE(report.errors[0].starts_with("{\"level\":\"error\",\"kind\":\"write\",\"path\":\"./yyy"))
+      << report.errors[0];
+  EXPECT_TRUE(report.errors[0].ends_with("... (a message longer than 64 KiB, cut)")) << report.errors[0];
+  EXPECT_LT(report.errors[0].size(), 300u);
+  EXPECT_EQ(report.errors[1], "exec format error");
 }
 
 TEST(HelperImage, ElfArchitectureFromTheMachineField) {

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dockform/archive/checked_walk.hpp"
 #include "dockform/archive/sidecar.hpp"
 #include "dockform/archive/snapshot_file.hpp"
 #include "dockform/archive/spec_hash.hpp"
@@ -299,6 +301,33 @@ TEST(SnapshotMemberSafety, HardlinkThroughASymlinkRefused) {
   EXPECT_NE(safety.check(entry_of("./innocent2", Type::hardlink, "link/shadow")), "");
 }
 
+// `cp -al` and rsnapshot trees: libarchive stores a second name of a symlink
+// as a hardlink to it. link(2) does not follow the symlink: the new name is
+// the same symlink inode, so it is safe; and a member under that name would
+// be written through the symlink, like one under the symlink itself.
+TEST(SnapshotMemberSafety, HardlinkToASymlinkPasses) {
+  MemberSafety safety;
+  EXPECT_EQ(safety.check(entry_of("./d", Type::directory)), "");
+  EXPECT_EQ(safety.check(entry_of("./d/sl", Type::symlink, "/etc")), "");
+  EXPECT_EQ(safety.check(entry_of("./sl2", Type::hardlink, "./d/sl")), "");
+  EXPECT_EQ(safety.check(entry_of("sl3", Type::hardlink, "sl2")), "");  // a third name, through the second
+  EXPECT_NE(safety.check(entry_of("./sl2/passwd", Type::file)), "");
+  EXPECT_NE(safety.check(entry_of("./sl3/passwd", Type::file)), "");
+  EXPECT_NE(safety.check(entry_of("./h", Type::hardlink, "sl2/passwd")), "");
+  // A hardlink to a file is no symlink: members under its name are checked as before.
+  EXPECT_EQ(safety.check(entry_of("./f", Type::file)), "");
+  EXPECT_EQ(safety.check(entry_of("./f2", Type::hardlink, "f")), "");
+}
+
+TEST(SnapshotMemberSafety, HardlinkThroughASymlinkParentRefused) {
+  MemberSafety safety;
+  EXPECT_EQ(safety.check(entry_of("./d2", Type::directory)), "");
+  EXPECT_EQ(safety.check(entry_of("./d2/f", Type::file)), "");
+  EXPECT_EQ(safety.check(entry_of("./l", Type::symlink, "d2")), "");
+  EXPECT_EQ(safety.check(entry_of("./h", Type::hardlink, "l/f")), "hardlink ./h points through a symlink");
+  EXPECT_EQ(safety.check(entry_of("./h2", Type::hardlink, "./l/./f")), "hardlink ./h2 points through a symlink");
+}
+
 TEST(SnapshotMemberSafety, HardlinkOutsideTheVolumeRefused) {
   MemberSafety safety;
   EXPECT_NE(safety.check(entry_of("./h1", Type::hardlink, "/etc/shadow")), "");
@@ -569,6 +598,113 @@ TEST(SnapshotTarWalker, SourceExceptionIsPassedOn) {
     EXPECT_EQ(e.code(), Exit::unreachable);
     EXPECT_EQ(std::string(e.what()), "source failed");
   }
+}
+
+// ---------------------------------------------------------------------------
+// Checked walk
+
+// A pax tar (the helper's format) of `sparse`: `size` bytes whose data is the
+// `extents` (offset, length) filled with 'x', holes between them; then
+// `after`, stored as they are.
+std::string make_sparse_tar(std::int64_t size, const std::vector<std::pair<std::int64_t, std::int64_t>>& extents,
+                            const std::vector<Member>& after = {}) {
+  std::string out;
+  struct archive* writer = archive_write_new();
+  archive_write_set_format_pax(writer);
+  archive_write_set_bytes_in_last_block(writer, 1);
+  archive_write_open(writer, &out, nullptr, &append_to_string, nullptr);
+  struct archive_entry* entry = archive_entry_new();
+  archive_entry_set_pathname(entry, "./sparse");
+  archive_entry_set_filetype(entry, AE_IFREG);
+  archive_entry_set_perm(entry, 0644);
+  archive_entry_set_size(entry, size);
+  for (auto [offset, length] : extents) archive_entry_sparse_add_entry(entry, offset, length);
+  if (archive_write_header(writer, entry) != ARCHIVE_OK) ADD_FAILURE() << archive_error_string(writer);
+  archive_entry_free(entry);
+  // The writer takes every byte of the file and drops those of the holes.
+  std::string chunk(1 << 20, '\0');
+  for (std::int64_t at = 0; at < size; at += static_cast<std::int64_t>(chunk.size())) {
+    auto length = std::min<std::int64_t>(size - at, static_cast<std::int64_t>(chunk.size()));
+    std::fill(chunk.begin(), chunk.end(), '\0');
+    for (auto [offset, extent] : extents) {
+      auto from = std::max(offset, at), to = std::min(offset + extent, at + length);
+      if (from < to) std::fill(chunk.begin() + (from - at), chunk.begin() + (to - at), 'x');
+    }
+    archive_write_data(writer, chunk.data(), static_cast<std::size_t>(length));
+  }
+  archive_write_close(writer);
+  archive_write_free(writer);
+  std::string rest = make_tar(after);
+  // make_tar's stream ends with its own end-of-archive marker: splice the
+  // first one off.
+  out.resize(out.size() - 1024);
+  return out + rest;
+}
+
+struct Released {
+  std::uint64_t pulled = 0;
+  std::uint64_t released = 0;
+  std::uint64_t most_held = 0;  // pulled but not yet released, at its largest
+};
+
+// checked_walk over `tar` in 64 KiB blocks, as restore feeds the forwarder.
+WalkSummary checked_walk_of(const std::string& tar, Released& seen) {
+  auto inner = serve(tar, 64 << 10);
+  auto source = [&]() -> std::string_view {
+    auto block = inner();
+    seen.pulled += block.size();
+    seen.most_held = std::max(seen.most_held, seen.pulled - std::min(seen.pulled, seen.released));
+    return block;
+  };
+  WalkSummary summary;
+  checked_walk(source, OnUnsafe::refuse, summary, [&](std::uint64_t offset) {
+    EXPECT_GE(offset, seen.released) << "released offsets only grow";
+    seen.released = offset;
+  });
+  return summary;
+}
+
+// Where a sparse member's data ends is not in its header: it is released as
+// it is read, not only once the next header was checked (which held all of
+// it: the whole data of a 1 GiB sparse file with 192 MiB in dockform).
+TEST(SnapshotCheckedWalk, SparseDataIsReleasedAsItIsRead) {
+  const std::string tar =
+      make_sparse_tar(32 << 20, {{0, 2 << 20}, {8 << 20, 2 << 20}, {16 << 20, 2 << 20}, {30 << 20, 2 << 20}},
+                      {{"./after", Type::file, "after", ""}});
+  ASSERT_GT(tar.size(), 8u << 20);
+  ASSERT_TRUE(walk_all(tar, tar.size()).at(0).entry.sparse);
+  Released seen;
+  auto summary = checked_walk_of(tar, seen);
+  EXPECT_EQ(summary.members, 2u);
+  EXPECT_FALSE(summary.truncated);
+  EXPECT_EQ(seen.released, std::numeric_limits<std::uint64_t>::max());
+  EXPECT_LT(seen.most_held, 1u << 20) << "bytes of the sparse member held back";
+}
+
+// Released bytes never reach into a header that was not checked: an unsafe
+// member right after a sparse one is refused before any of it is released.
+TEST(SnapshotCheckedWalk, AHeaderAfterASparseMemberIsCheckedFirst) {
+  const std::string tar = make_sparse_tar(4 << 20, {{1 << 20, 1 << 20}},
+                                          {{"./l", Type::symlink, "", "/"}, {"./l/evil", Type::file, "evil", ""}});
+  const auto walked = walk_all(tar, tar.size());
+  ASSERT_EQ(walked.size(), 3u);
+  Released seen;
+  std::string message = message_of([&] { checked_walk_of(tar, seen); });
+  EXPECT_TRUE(contains(message, "l/evil")) << message;
+  // ./l has no data: where it starts is where ./l/evil's headers start.
+  EXPECT_LE(seen.released, static_cast<std::uint64_t>(walked[1].data_offset));
+}
+
+// With its data read to the end, a sparse last member's end is known: a
+// stream cut right after it (no end-of-archive marker) is truncated.
+TEST(SnapshotCheckedWalk, AStreamCutAfterASparseMemberIsTruncated) {
+  std::string tar = make_sparse_tar(4 << 20, {{1 << 20, 1 << 20}});
+  Released whole;
+  EXPECT_FALSE(checked_walk_of(tar, whole).truncated);
+  // Keep the member (header, map, data, padding), drop the end-of-archive marker.
+  tar.resize(tar.find_last_not_of('\0') / 512 * 512 + 512);
+  Released cut;
+  EXPECT_TRUE(checked_walk_of(tar, cut).truncated);
 }
 
 // ---------------------------------------------------------------------------

@@ -44,14 +44,23 @@ class TarWalker {
   // where the data starts; may throw to stop the walk.
   using Inspect = std::function<void(const TarEntry&, std::int64_t data_offset)>;
 
+  // Called while a sparse member's data is read, with the stream offset up to
+  // which the parser has consumed it, and once more at its end (padding
+  // included): only there is its end known (its header gives the file's
+  // size, not the size stored). Every byte before that offset belongs to the
+  // member. May throw to stop the walk.
+  using DataRead = std::function<void(std::int64_t consumed)>;
+
   // The next member, or nullopt at the end-of-archive marker. Throws Error
   // ("tar stream is damaged: ...") on a malformed or truncated stream.
-  std::optional<TarEntry> next(const Inspect& inspect = {});
+  std::optional<TarEntry> next(const Inspect& inspect = {}, const DataRead& data_read = {});
   // Offset in the stream just past everything the parser has consumed.
   std::int64_t consumed() const;
 
  private:
   static long read_callback(struct archive*, void* self, const void** buffer);
+  void skip_data(const TarEntry& entry, const DataRead& data_read);
+  [[noreturn]] void throw_damaged(const TarEntry& entry);
   Source source_;
   struct archive* archive_;
   std::exception_ptr source_error_;
@@ -66,14 +75,19 @@ std::string normalise_member_path(std::string_view path);
 bool is_reserved_root_name(std::string_view normalised_path);
 
 // Rejects members that would write outside the extraction folder. Remembers
-// symlinks seen so far, so a later member under one is refused.
+// symlinks seen so far, so a later member under one is refused. A hardlink to
+// a symlink (`cp -al` makes them) is safe: link(2) does not follow it, and
+// the new name is a symlink too.
 class MemberSafety {
  public:
   // Empty when safe, else the reason.
   std::string check(const TarEntry& entry);
 
  private:
+  // A symlink at `path` or at one of its parents.
   bool under_symlink(const std::string& path) const;
+  // A symlink at one of the parents of `path` only.
+  bool through_symlink(const std::string& path) const;
   std::set<std::string> symlinks_;
 };
 

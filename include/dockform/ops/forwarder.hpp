@@ -3,7 +3,8 @@
 // stream to the helper's stdin, but never past the offset the checked walk
 // has released (the end of the data of the last member whose header passed
 // the safety checks), so the helper's tar never sees an unchecked header.
-// Collects what the helper says, to explain an early stop.
+// Reads what the helper says as it comes (to explain an early stop), in
+// bounded memory however much it says.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "dockform/engine/demux.hpp"
 #include "dockform/engine/http.hpp"
+#include "dockform/volume/helper_messages.hpp"
 
 namespace dockform::ops {
 
@@ -25,8 +27,8 @@ class Forwarder {
   void flush();
   // Closes the helper's stdin and reads its output to the end.
   void finish();
-  // What the helper wrote (the first 64 KiB), trimmed.
-  std::string output() const;
+  // What the helper said so far.
+  volume::HelperReport report() const { return messages_.report(); }
 
  private:
   void read_output();
@@ -37,7 +39,7 @@ class Forwarder {
   std::uint64_t base_ = 0;  // stream offset of pending_[0]
   std::uint64_t sent_ = 0;
   std::uint64_t limit_ = 0;
-  std::string output_;
+  volume::HelperMessages messages_;
   bool helper_closed_ = false;
 };
 

@@ -17,6 +17,7 @@
 #include "dockform/util/progress.hpp"
 #include "dockform/util/sha256.hpp"
 #include "dockform/util/zstd_stream.hpp"
+#include "dockform/volume/helper_messages.hpp"
 
 namespace dockform::ops {
 
@@ -41,13 +42,13 @@ class SnapshotStream {
   const std::string& tar_digest() const { return tar_digest_; }
   // The helper's output has ended (it exited, or was killed).
   bool ended() const { return ended_; }
-  const std::string& helper_errors() const { return stderr_; }
+  // What the helper said on stderr (warnings, errors).
+  volume::HelperReport helper_report() const { return messages_.report(); }
   // Called once with the helper's "estimate" line, if it sends one.
   void on_estimate(std::function<void(std::uint64_t)> callback) { on_estimate_ = std::move(callback); }
 
  private:
   void on_frame(engine::StreamType type, std::string_view bytes);
-  void take_estimate();
   void store(const char* data, std::size_t size);
   void on_compressed(const char* data, std::size_t size);
 
@@ -69,7 +70,7 @@ class SnapshotStream {
   util::ZstdCompressor zstd_;
   std::vector<char> buffer_;
   std::string block_;
-  std::string stderr_;
+  volume::HelperMessages messages_;
   std::function<void(std::uint64_t)> on_estimate_;
   std::uint64_t tar_bytes_ = 0;
   bool ended_ = false;

@@ -9,6 +9,7 @@
 #include "dockform/engine/docker.hpp"
 #include "dockform/util/names.hpp"
 #include "dockform/volume/helper_image.hpp"
+#include "dockform/volume/helper_messages.hpp"
 
 namespace dockform::volume {
 
@@ -69,12 +70,12 @@ class HelperContainer {
 // that no longer run (a killed run cannot clean up after itself).
 void remove_stale_helpers(engine::Engine& engine);
 
-// Runs a helper to completion, returning its exit code, stdout and stderr
-// (small outputs only: control commands, not data).
+// Runs a helper to completion, returning its exit code, stdout (small
+// outputs only: control commands, not data) and what it said on stderr.
 struct HelperResult {
   int exit_code = -1;
   std::string out;
-  std::string err;
+  HelperMessages err;
 };
 HelperResult run_helper(engine::Engine& engine, const HelperSpec& spec);
 

@@ -60,7 +60,7 @@ class RestoreHelper {
   HelperContainer container_;
   engine::Demuxer demux_;
   std::string out_;
-  std::string err_;
+  HelperMessages err_;
   std::string exec_id_;
   std::unique_ptr<engine::RawConnection> exec_connection_;
   Phase phase_ = Phase::created;
