@@ -20,6 +20,18 @@ std::string state_text(volume::Liveness liveness) {
   }
 }
 
+// A reader lease's state, and what was done with it.
+std::string reader_text(const volume::UnlockedReader& unlocked) {
+  if (unlocked.reader.liveness == volume::Liveness::starting) {
+    return std::string("its lease has not started (it holds nothing yet)\n  ") +
+           (unlocked.removed ? "removed" : "kept");
+  }
+  return state_text(unlocked.reader.liveness) + "\n  " +
+         (unlocked.removed ? "removed"
+                           : "not removed: restores are refused while it runs; make sure that run has ended, then use "
+                             "--force");
+}
+
 nlohmann::ordered_json holder_json(const volume::Holder& holder, volume::Liveness liveness) {
   nlohmann::ordered_json out;
   out["host"] = holder.host;
@@ -40,6 +52,13 @@ nlohmann::ordered_json report_json(const volume::UnlockReport& report) {
   } else {
     out["lock"] = nullptr;
   }
+  auto readers = nlohmann::ordered_json::array();
+  for (const auto& unlocked : report.readers) {
+    auto reader = holder_json(unlocked.reader.holder, unlocked.reader.liveness);
+    reader["removed"] = unlocked.removed;
+    readers.push_back(reader);
+  }
+  out["readers"] = readers;
   if (report.record) {
     auto record = holder_json(report.record->holder, report.record->liveness);
     record["containers"] = report.record->containers;
@@ -60,6 +79,10 @@ void print_text(const volume::UnlockReport& report) {
               << state_text(report.lock->liveness) << "\n  "
               << (report.lock_removed ? "removed" : "not removed: make sure that run has ended, then use --force")
               << "\n";
+  }
+  for (const auto& unlocked : report.readers) {
+    std::cout << "snapshot reading volume " << name << ": " << volume::describe(unlocked.reader.holder) << "; "
+              << reader_text(unlocked) << "\n";
   }
   if (report.record) {
     std::string list;
@@ -89,10 +112,12 @@ int run_unlock(core::Session& session, const UnlockFlags& flags) {
 
 void add_unlock_command(CLI::App& volume, CliState& state) {
   auto flags = std::make_shared<UnlockFlags>();
-  auto* cmd = volume.add_subcommand("unlock", "Show who holds a volume's lock; remove it when its holder is gone");
+  auto* cmd =
+      volume.add_subcommand("unlock", "Show who holds a volume's lock and reads it; remove what a gone holder left");
   cmd->add_option("volume", flags->volume, "Volume whose lock to show and remove")->required();
   cmd->add_flag("--force", flags->force,
-                "Remove the lock (and hand over a stopped-containers record) even when the holder may still run");
+                "Remove the lock and reader leases (and hand over a stopped-containers record) even when the holder "
+                "may still run");
   cmd->add_flag("--json", flags->json, "Print one JSON document");
   cmd->callback(
       [&state, flags] { state.run = [flags](core::Session& session) { return run_unlock(session, *flags); }; });

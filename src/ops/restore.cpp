@@ -14,6 +14,7 @@
 #include "dockform/volume/containers.hpp"
 #include "dockform/volume/helper.hpp"
 #include "dockform/volume/helper_messages.hpp"
+#include "dockform/volume/read_lease.hpp"
 #include "dockform/volume/restore_helper.hpp"
 #include "dockform/volume/volume_lock.hpp"
 
@@ -282,6 +283,8 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   auto image = volume::resolve_helper_image(engine, options.helper_image);
 
   VolumeLock lock(engine, image, options.volume);
+  // A snapshot reading the volume would archive a mix of old and new.
+  volume::refuse_if_read(engine, options.volume);
   // One helper for the rest: recovery, the state, extraction, the swap.
   RestoreHelper helper(engine, image, options.volume);
   auto state = prepare(helper, options, result);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <optional>
 
 #include "dockform/archive/spec_hash.hpp"
 #include "dockform/archive/tar_walker.hpp"
@@ -23,6 +24,7 @@
 #include "dockform/volume/containers.hpp"
 #include "dockform/volume/helper.hpp"
 #include "dockform/volume/helper_messages.hpp"
+#include "dockform/volume/read_lease.hpp"
 #include "dockform/volume/staging.hpp"
 #include "dockform/volume/volume_lock.hpp"
 
@@ -253,6 +255,11 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
   VolumeLock::refuse_if_held(engine, options.volume);
   volume::remove_stale_helpers(engine);
   auto image = volume::resolve_helper_image(engine, options.helper_image);
+  // Held while the helper reads: a restore that takes the lock from now on
+  // sees it and refuses. One that took the lock before is seen by the second
+  // check, made once the lease runs (read_lease.hpp).
+  std::optional<volume::ReadLease> reading(std::in_place, engine, image, options.volume);
+  VolumeLock::refuse_if_held(engine, options.volume);
 
   // A folder, or s3://BUCKET[/PREFIX]: checked before any container is stopped.
   auto extension = store::data_extension(!options.recipients.empty());
@@ -264,6 +271,7 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
   stopped.set_stop_timeout(options.stop_timeout);
   quiesce(engine, options, stopped);
   stream_recovered(engine, options, image, *sink, result);
+  reading.reset();  // the volume is read: restores may go on
   result.containers_started = stopped.restart();
   result.containers_stopped = stopped.stopped_names();
   if (!(options.if_changed && same_as_newest(options, result))) publish(*sink, result);

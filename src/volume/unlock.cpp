@@ -60,6 +60,18 @@ UnlockReport unlock_volume(engine::Engine& engine, const std::string& volume, bo
       report.refused = true;
     }
   }
+  for (auto& reader : list_readers(engine, volume)) {
+    // A lease not started yet holds nothing (its snapshot looks at the lock once it runs).
+    bool held = reader.liveness == Liveness::alive || reader.liveness == Liveness::unknown;
+    bool remove = reader.liveness == Liveness::gone || force;
+    if (remove && held) {
+      spdlog::warn("removing the reader lease of a snapshot of volume {} although its holder may still run ({})",
+                   volume, describe(reader.holder));
+    }
+    if (remove) remove_and_wait(engine, reader.container_id);
+    report.refused = report.refused || (held && !remove);
+    report.readers.push_back({std::move(reader), remove});
+  }
   std::optional<engine::json> document;
   report.record = inspect_record(engine, volume, document);
   if (report.record && report.record->liveness != Liveness::gone) {

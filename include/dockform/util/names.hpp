@@ -17,6 +17,8 @@ inline constexpr const char* kOwnerLabel = "io.dockform.owner";
 inline constexpr const char* kVolumeLabel = "io.dockform.volume";
 // A volume's lock container (its value: the volume).
 inline constexpr const char* kLockLabel = "io.dockform.lock";
+// A snapshot run's reader lease (its value: the volume it reads).
+inline constexpr const char* kReadLabel = "io.dockform.read";
 // The record of containers a run stopped (their ids).
 inline constexpr const char* kStoppedLabel = "io.dockform.stopped";
 // Leases and who holds them (volume/lease.hpp).
