@@ -193,16 +193,18 @@ void Engine::container_kill(const std::string& id) {
   expect_ok(response, "kill container " + id);
 }
 
-int Engine::container_wait(const std::string& id) {
-  // No overall timeout: the helper may run as long as the data takes. Not
-  // interruptible: it is called once a helper's stream has ended, and while
-  // cleaning up after SIGINT (a control helper removing a staging folder),
-  // where giving up early would report a cleanup that did happen as failed.
+int Engine::container_wait(const std::string& id, std::chrono::seconds limit, bool interruptible) {
   std::string body;
   std::string error;
-  long status = http_.stream(
-      "POST", path("/containers/" + util::url_encode(id) + "/wait"), "",
-      [&](std::string_view chunk) { body.append(chunk); }, &error, false);
+  long status = 0;
+  try {
+    status = http_.stream(
+        "POST", path("/containers/" + util::url_encode(id) + "/wait"), "",
+        [&](std::string_view chunk) { body.append(chunk); }, &error, interruptible, limit);
+  } catch (const StreamTimeout&) {
+    throw Error("container " + id.substr(0, 12) + " still runs " + std::to_string(limit.count()) +
+                " s after it was expected to end");
+  }
   if (status != 200) throw EngineError(status, "wait for container " + id + ": " + daemon_message(error));
   return json::parse(body).value("StatusCode", -1);
 }

@@ -176,7 +176,7 @@ Response HttpClient::request_with(const std::string& method, const std::string& 
 
 long HttpClient::stream(const std::string& method, const std::string& path, const std::string& json_body,
                         const std::function<void(std::string_view)>& on_data, std::string* error_body,
-                        bool interruptible) {
+                        bool interruptible, std::chrono::milliseconds limit) {
   auto ssh = make_dialer();  // declared first: outlives the handle whose sockets it owns
   util::CurlEasy handle = util::make_curl_easy();
   CURL* curl = handle.get();
@@ -187,11 +187,15 @@ long HttpClient::stream(const std::string& method, const std::string& path, cons
   util::CurlHeaders headers = prepare(curl, method, path, json_body, ssh.get());
   // Long streams end early on SIGINT/SIGTERM; control calls (cleanup included) do not.
   if (interruptible) util::abort_on_signal(curl);
+  if (limit.count() > 0) curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(limit.count()));
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_stream_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
   util::collect_head(curl, &transfer.head);
   CURLcode rc = curl_easy_perform(curl);
   if (transfer.error) std::rethrow_exception(transfer.error);
+  if (rc == CURLE_OPERATION_TIMEDOUT && limit.count() > 0) {
+    throw StreamTimeout(method + " " + path + ": no end within " + std::to_string(limit.count() / 1000) + " s");
+  }
   if (rc != CURLE_OK) fail_transport(rc, method + " " + path, ssh.get());
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);

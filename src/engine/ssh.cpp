@@ -14,7 +14,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -78,6 +81,67 @@ int on_close(void* user, curl_socket_t fd) {
   ::write(2, why, std::strlen(why));
   ::_exit(127);
 }
+
+// PR_SET_PDEATHSIG fires when the thread that forked the child ends, not the
+// process: an ssh forked from a worker thread (a copy's snapshot half) would
+// get SIGTERM when that thread returns, whatever still used it. So every ssh
+// is forked by one thread that lives as long as the process, and still dies
+// with it (a SIGKILLed run leaves no ssh).
+class Forker {
+ public:
+  struct Request {
+    char* const* argv;
+    int listener;
+    int err_fd;
+    pid_t parent;
+    pid_t pid = -1;
+    int error = 0;
+    bool done = false;
+  };
+
+  static Forker& instance() {
+    static Forker* forker = new Forker;  // never destroyed: its thread runs until the process ends
+    return *forker;
+  }
+
+  // The child's pid, or -1 with errno set.
+  pid_t fork_child(Request& request) {
+    std::unique_lock lock(mutex_);
+    queue_.push_back(&request);
+    wake_.notify_one();
+    done_.wait(lock, [&] { return request.done; });
+    errno = request.error;
+    return request.pid;
+  }
+
+ private:
+  Forker() {
+    std::thread([this] { serve(); }).detach();
+  }
+
+  [[noreturn]] void serve() {
+    // Signals are for the main thread, whose loops check for them.
+    sigset_t all;
+    ::sigfillset(&all);
+    ::pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return !queue_.empty(); });
+      Request* request = queue_.front();
+      queue_.pop_front();
+      request->pid = ::fork();
+      if (request->pid == 0) exec_child(request->argv, request->listener, request->err_fd, request->parent);
+      request->error = errno;
+      request->done = true;
+      done_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  std::deque<Request*> queue_;
+};
 }  // namespace
 
 std::vector<std::string> ssh_command(const Endpoint& endpoint, const EnvLookup& env) {
@@ -155,9 +219,8 @@ int SshDialer::open() {
   std::vector<char*> argv;
   for (auto& word : command_) argv.push_back(word.data());
   argv.push_back(nullptr);
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid == 0) exec_child(argv.data(), listener.get(), err_write.get(), parent);
+  Forker::Request request{argv.data(), listener.get(), err_write.get(), ::getpid()};
+  pid_t pid = Forker::instance().fork_child(request);
   listener.close();  // the child's copy takes the one connection
   err_write.close();
   if (pid < 0) {

@@ -250,12 +250,40 @@ void verify(const RestoreOptions& options, const Checks& checks, const WalkSumma
   }
 }
 
+// After a failed swap: first finished or undone, then the users started,
+// never on a half-swapped root. When that cannot be done they stay stopped.
+// Returns what happened, in words.
+std::string settle(StoppedContainers& stopped, RestoreHelper& helper, const std::string& volume) {
+  try {
+    auto outcome = helper.settle_failed_swap();
+    stopped.restart();
+    return outcome;
+  } catch (const std::exception& e) {
+    stopped.leave_stopped();
+    std::string text = "the swap could not be finished (" + std::string(e.what()) + ")";
+    if (!stopped.stopped_names().empty()) {
+      std::string list;
+      for (const auto& name : stopped.stopped_names()) list += (list.empty() ? "" : ", ") + name;
+      text += "; containers " + list + " stay stopped until `dockform volume restore " + volume +
+              " --stop-containers` finishes it and starts them";
+    }
+    return text;
+  }
+}
+
 // Step "swap": only this needs the users stopped.
 void swap_in(StoppedContainers& stopped, const std::vector<engine::ContainerInfo>& users, RestoreHelper& helper,
-             RestoreResult& result) {
+             const std::string& volume, RestoreResult& result) {
   auto stop_time = Clock::now();
   stopped.stop(users);
-  helper.swap();
+  try {
+    helper.swap();
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + "; " + settle(stopped, helper, volume), e.code());
+  } catch (...) {  // a signal: what was done goes to the log
+    spdlog::warn("volume {}: {}", volume, settle(stopped, helper, volume));
+    throw;
+  }
   result.containers_started = stopped.restart();
   result.containers_stopped = stopped.stopped_names();
   if (!result.containers_stopped.empty()) {
@@ -300,7 +328,7 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   if (options.sidecar_after_stream) checks->sidecar = options.sidecar_after_stream();
   verify(options, *checks, walk, result);
   lock.ensure_held();  // a lock lost meanwhile may have a new holder: do not swap under it
-  swap_in(stopped, users, helper, result);
+  swap_in(stopped, users, helper, options.volume, result);
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return result;
 }

@@ -78,7 +78,7 @@ engine::RawConnection& HelperContainer::attach_and_start() {
   return *connection_;
 }
 
-int HelperContainer::wait() { return engine_.container_wait(id_); }
+int HelperContainer::wait(bool interruptible) { return engine_.container_wait(id_, kEndLimit, interruptible); }
 
 void HelperContainer::kill() {
   // The engine does not finish a kill while the attach connection is open
@@ -132,7 +132,7 @@ HelperResult run_helper(engine::Engine& engine, const HelperSpec& spec) {
     if (n == 0) break;
     if (n > 0) demux.feed(std::string_view(buffer, static_cast<std::size_t>(n)));
   }
-  result.exit_code = helper.wait();
+  result.exit_code = helper.wait(false);
   return result;
 }
 

@@ -38,6 +38,7 @@ RestoreHelper::RestoreHelper(engine::Engine& engine, HelperImage image, std::str
       }) {}
 
 RestoreHelper::~RestoreHelper() {
+  cleaning_up_ = true;
   if (phase_ == Phase::staged) abandon();
   if (phase_ == Phase::live) {
     try {
@@ -47,14 +48,35 @@ RestoreHelper::~RestoreHelper() {
     }
   }
   if (phase_ == Phase::swapping) {
-    // The journal may exist: finishing is safer than undoing.
-    container_.kill();
     try {
-      prepare_volume(engine_, image_, volume_);
+      finish_with_own_helper();
     } catch (const std::exception& e) {
       spdlog::error("could not finish the swap in volume {}: {} (the next restore finishes it)", volume_, e.what());
     }
   }
+}
+
+// The journal may exist: finishing is safer than undoing. This helper ends
+// first, so that nothing moves under the one that finishes. True when the
+// swap was finished, false when it had not begun (staging removed).
+bool RestoreHelper::finish_with_own_helper() {
+  cleaning_up_ = true;
+  container_.kill();
+  container_.wait(false);
+  auto state = prepare_volume(engine_, image_, volume_);
+  phase_ = Phase::done;
+  bool finished = false;
+  for (const auto& line : state.recovered) {
+    spdlog::warn("volume {}: {}", volume_, line);
+    // The words of dockform-helper's prepare (src/helper/swap.cpp) for a journal it finished.
+    finished = finished || line.starts_with("finished the swap");
+  }
+  return finished;
+}
+
+std::string RestoreHelper::settle_failed_swap() {
+  return finish_with_own_helper() ? "the swap was finished: the volume holds the snapshot"
+                                  : "the swap had not begun: the volume was not changed";
 }
 
 VolumeState RestoreHelper::start() {
@@ -150,17 +172,35 @@ std::string RestoreHelper::read_until(const std::string& marker) {
   }
 }
 
+// Each flush waits, with a limit, until what an earlier write left is on the
+// wire; then write_some takes the line (far below its 64 KiB) whole. A
+// connection that takes nothing (a stalled transport) fails the send.
 void RestoreHelper::send_line(const std::string& line) {
-  std::string text = line + "\n";
+  constexpr auto kLimit = 30s;
+  const std::string text = line + "\n";
   auto& connection = container_.connection();
-  for (std::size_t sent = 0; sent < text.size();) sent += connection.write_some(text.data() + sent, text.size() - sent);
-  connection.flush(30s);
+  try {
+    for (std::size_t sent = 0; sent < text.size();) {
+      connection.flush(kLimit);
+      sent += connection.write_some(text.data() + sent, text.size() - sent);
+    }
+    connection.flush(kLimit);
+  } catch (const Error& e) {
+    throw Error("could not send '" + line + "' to the restore helper for volume " + volume_ + ": " + e.what());
+  }
 }
 
+// The helper's output ended: it exited, or the connection to it dropped
+// while it still runs (then it is not waited for longer than kEndLimit).
 void RestoreHelper::fail(const std::string& what) {
-  int exit_code = container_.wait();
+  std::string end;
+  try {
+    end = "exit " + std::to_string(container_.wait(!cleaning_up_));
+  } catch (const Error& e) {
+    end = e.what();
+  }
   auto said = err_.report().error_text();
-  throw Error("the restore helper for volume " + volume_ + " " + what + " (exit " + std::to_string(exit_code) + ")" +
+  throw Error("the restore helper for volume " + volume_ + " " + what + " (" + end + ")" +
               (said.empty() ? "" : ": " + said));
 }
 
@@ -168,6 +208,7 @@ void RestoreHelper::fail(const std::string& what) {
 // (it died, the engine went away), a helper of its own does.
 void RestoreHelper::abandon() noexcept {
   phase_ = Phase::done;
+  cleaning_up_ = true;
   try {
     stop_extraction();
     send_line("abandon");

@@ -61,8 +61,11 @@ class Engine {
   // --stop-timeout, Compose's stop_grace_period), as `docker stop` does.
   void container_stop(const std::string& id, std::optional<int> timeout_seconds);
   void container_kill(const std::string& id);
-  // Waits for the container to stop; returns its exit code.
-  int container_wait(const std::string& id);
+  // Waits for the container to stop; returns its exit code. Throws when it
+  // still runs after `limit` (a helper stuck on a hung file system), and,
+  // when `interruptible`, ends with util::Interrupted on SIGINT, SIGTERM or
+  // SIGHUP (a cleanup's wait is not: it runs after such a signal).
+  int container_wait(const std::string& id, std::chrono::seconds limit, bool interruptible);
   // Force-removes; a container already gone is not an error.
   void container_remove(const std::string& id);
   // Attaches stdout+stderr (and stdin when asked) on a raw connection.

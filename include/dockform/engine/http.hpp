@@ -27,6 +27,12 @@ class EngineError : public Error {
   long status_;
 };
 
+// A stream given a limit did not end within it.
+class StreamTimeout : public Error {
+ public:
+  using Error::Error;
+};
+
 struct Response {
   long status = 0;
   std::string body;
@@ -88,12 +94,14 @@ class HttpClient {
   // The same with a body of another type (e.g. a tar: application/x-tar).
   Response request_with(const std::string& method, const std::string& path, const std::string& body,
                         const std::string& content_type, std::chrono::milliseconds timeout);
-  // Streams the body to `on_data` (no overall timeout). Returns the status;
-  // an error status's body is returned in `error_body`. An interruptible
-  // stream ends early with util::Interrupted on SIGINT/SIGTERM; waits that
-  // cleanup depends on are not interruptible.
+  // Streams the body to `on_data` (no overall timeout unless `limit` is
+  // given: then StreamTimeout once it passed). Returns the status; an error
+  // status's body is returned in `error_body`. An interruptible stream ends
+  // early with util::Interrupted on SIGINT/SIGTERM/SIGHUP; waits that cleanup
+  // depends on are not interruptible.
   long stream(const std::string& method, const std::string& path, const std::string& json_body,
-              const std::function<void(std::string_view)>& on_data, std::string* error_body, bool interruptible = true);
+              const std::function<void(std::string_view)>& on_data, std::string* error_body, bool interruptible = true,
+              std::chrono::milliseconds limit = std::chrono::milliseconds::zero());
   // Sends `method path` with "Upgrade: tcp" and returns the raw connection
   // once the daemon answered 101 or 200.
   std::unique_ptr<RawConnection> hijack(const std::string& method, const std::string& path,

@@ -42,6 +42,10 @@ class StoppedContainers {
   // Starts them again; returns the names started. Errors are logged, not thrown.
   std::vector<std::string> restart();
   const std::vector<std::string>& stopped_names() const { return names_; }
+  // Leaves them stopped (their volume may be half-swapped): the record stays,
+  // and the next run with --stop-containers starts them once it has finished
+  // the swap.
+  void leave_stopped() { ids_.clear(); }
 
   static std::string record_name(const std::string& volume) { return "dockform-stopped-" + volume; }
 

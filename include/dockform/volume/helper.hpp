@@ -18,6 +18,8 @@ using names::kOwnerLabel;
 using names::kVolumeLabel;
 // Where every helper sees the volume.
 inline constexpr const char* kVolumeMountPoint = "/volume";
+// How long a helper whose output has ended (or that was killed) may take to end.
+inline constexpr std::chrono::seconds kEndLimit{120};
 
 struct HelperSpec {
   HelperImage image;
@@ -54,8 +56,10 @@ class HelperContainer {
   // Attaches (stdout, stderr, and stdin when the spec asks) and starts.
   engine::RawConnection& attach_and_start();
   engine::RawConnection& connection() { return *connection_; }
-  // Waits for the exit code.
-  int wait();
+  // Waits for the exit code, once the helper's output has ended: it then
+  // ends at once, and one that still runs after kEndLimit hangs (e.g. on a
+  // hung NFS mount) and fails the wait. Cleanup waits are not interruptible.
+  int wait(bool interruptible = true);
   // Closes the attach connection (connection() is gone afterwards) and kills.
   void kill();
 

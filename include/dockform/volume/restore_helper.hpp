@@ -6,7 +6,10 @@
 //   start_extraction() runs the extraction as an exec in the same
 //                      container, its stdin the stream;
 //   flush()            makes the staged content durable (syncfs);
-//   swap()             the go: journal and swap (staging.hpp's protocol).
+//   swap()             the go: journal and swap (staging.hpp's protocol);
+//   settle_failed_swap() after a swap that failed (the helper died, its
+//                      connection dropped, a signal): finishes or undoes it
+//                      with a helper of its own, before the users start.
 // The container's own stdin carries these commands, one a line. Nothing live
 // changes before the go; without one (error, signal) the staging folder is
 // removed. When dockform is killed, the helper's stdin ends and it exits,
@@ -43,6 +46,12 @@ class RestoreHelper {
   void flush();
   // Makes the staged content live; throws when that failed.
   void swap();
+  // After swap() threw: ends this helper, then a helper of its own finishes
+  // the swap (its journal says how far it got) or, without a journal,
+  // removes the staging. Returns what that did, in words; throws when it
+  // could not be done (the volume may be half-swapped: the next run
+  // finishes it).
+  std::string settle_failed_swap();
   // Removes the old content and the journal (after the users run again).
   void finish_swap();
 
@@ -52,6 +61,7 @@ class RestoreHelper {
   void send_line(const std::string& line);
   [[noreturn]] void fail(const std::string& what);
   void abandon() noexcept;
+  bool finish_with_own_helper();
 
   engine::Engine& engine_;
   HelperImage image_;
@@ -64,6 +74,8 @@ class RestoreHelper {
   std::string exec_id_;
   std::unique_ptr<engine::RawConnection> exec_connection_;
   Phase phase_ = Phase::created;
+  // Cleanup runs after a signal too: its waits are not interruptible.
+  bool cleaning_up_ = false;
 };
 
 }  // namespace dockform::volume
