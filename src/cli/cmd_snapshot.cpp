@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "dockform/core/keys.hpp"
 #include "dockform/ops/snapshot.hpp"
+#include "dockform/store/store.hpp"
 #include "dockform/util/progress.hpp"
 
 namespace dockform::cli {
