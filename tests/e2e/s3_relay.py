@@ -3,7 +3,10 @@
 CompleteMultipartUpload (POST KEY?uploadId=...): the request reaches the
 server, which completes the upload, and once its answer is in, the relay
 closes the client's connection without passing the answer on. The client sees
-a dropped connection and retries a completion the server already made.
+a dropped connection and sends the completion again; the relay answers that
+repeat itself with 404 NoSuchUpload, as a store does once the completed
+upload's record is gone (AWS S3; Ceph RGW 19 was seen to answer 200 to a
+repeat that comes at once).
 
 Usage: s3_relay.py UPSTREAM_PORT LISTEN_PORT LOG
 Writes "listening" to LOG once it accepts connections, and "dropped the
@@ -61,13 +64,15 @@ class Connection:
         self.dropping_since = None  # when the completion went to the server
         self.answer = b""
         self.request_line = b""
+        self.swallow = False  # the current request's body goes nowhere (the relay answered it)
 
     def from_client(self, data):
         self.pending += data
         while self.pending:
             if self.body_left > 0:
                 take = self.pending[: self.body_left]
-                self.upstream.sendall(take)
+                if not self.swallow:
+                    self.upstream.sendall(take)
                 self.pending = self.pending[len(take):]
                 self.body_left -= len(take)
                 continue
@@ -76,12 +81,19 @@ class Connection:
                 return
             head = self.pending[: end + 4]
             self.pending = self.pending[end + 4:]
+            self.body_left = content_length(head)
+            self.swallow = dropped.is_set() and self.dropping_since is None and is_completion(head)
+            if self.swallow:
+                body = b"<Error><Code>NoSuchUpload</Code><Message>repeat refused by the relay</Message></Error>"
+                self.client.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Type: application/xml\r\nContent-Length: " +
+                                    str(len(body)).encode() + b"\r\n\r\n" + body)
+                log("answered the repeat " + head.split(b"\r\n", 1)[0].decode(errors="replace") + " with 404")
+                continue
             if self.dropping_since is None and not dropped.is_set() and is_completion(head):
                 dropped.set()
                 self.dropping_since = time.monotonic()
                 self.request_line = head.split(b"\r\n", 1)[0]
             self.upstream.sendall(head)
-            self.body_left = content_length(head)
 
     def from_server(self, data):
         """False once the dropped answer is whole."""

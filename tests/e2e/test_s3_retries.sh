@@ -4,8 +4,9 @@
 # (s3_relay.py) that loses the server's answer to the first
 # CompleteMultipartUpload: the server completed the upload, the connection
 # closes without an answer, and the request sent again (by libcurl, as the
-# connection was a reused one) finds the upload gone (404 NoSuchUpload) or
-# the object there (412). The object the store shows, with this run's size and
+# connection was a reused one) is refused with 404 NoSuchUpload (by the relay,
+# as AWS S3 does once the upload's record is gone; this RGW accepted a repeat
+# that came at once). The object the store shows, with this run's size and
 # multipart ETag, is the snapshot: exit 0, the data object and its sidecar,
 # and a restore gives the same tree. And a bad DOCKFORM_S3_ABANDONED_AFTER (not a whole
 # number of seconds) fails the snapshot with exit 2 before anything is
@@ -45,6 +46,8 @@ grep -q listening "$TEST_TMP/relay.log" 2>/dev/null || fail "the relay did not s
 AWS_ENDPOINT_URL_S3=http://127.0.0.1:$relay_port run_df -c "$M" -v volume snapshot "$src" -o "$S3_BASE" --json
 assert_contains "$(cat "$TEST_TMP/relay.log")" "dropped the response to POST /$S3_BUCKET/$S3_PREFIX/$src/" \
   "the relay lost the answer to the completion"
+assert_contains "$(cat "$TEST_TMP/relay.log")" "answered the repeat POST /$S3_BUCKET/$S3_PREFIX/$src/" \
+  "the repeated completion was refused"
 assert_eq 0 "$RC" "a snapshot whose completion was retried after a lost answer"
 assert_contains "$ERR" "the store shows it completed" "the run says why it took the upload as completed"
 snap=$(json_field data_file)
