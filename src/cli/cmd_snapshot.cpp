@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "dockform/core/keys.hpp"
 #include "dockform/ops/snapshot.hpp"
+#include "dockform/store/store.hpp"
 #include "dockform/util/progress.hpp"
 
 namespace dockform::cli {
@@ -122,6 +123,7 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
   check_stream_flags(flags);
   ops::SnapshotOptions options;
   options.base = snapshot_base(session, flags.output);
+  store::check_sink_settings(options.base);
   if (flags.note_given) options.note = flags.note;
   options.level = flags.level;
   options.stop_containers = flags.stop_containers;

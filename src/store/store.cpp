@@ -17,12 +17,13 @@ struct Backend {
   std::string (*normalize)(std::string_view url);  // throws Error (usage) when malformed
   std::unique_ptr<Store> (*open_store)(const Location& base);
   std::unique_ptr<archive::ByteSource> (*open_snapshot)(const Location& file);
+  void (*check_sink_settings)();  // throws Error (usage) on a bad setting
 };
 
 // The dispatch: a new backend is a folder under store/ and one line here.
 // A location without one of these schemes is a local path.
 constexpr Backend kBackends[] = {
-    {"s3", normalize_s3_url, open_s3_store, open_s3_snapshot},
+    {"s3", normalize_s3_url, open_s3_store, open_s3_snapshot, check_s3_sink_settings},
 };
 
 // The backend whose URLs start like `text`, if any.
@@ -58,6 +59,11 @@ std::unique_ptr<Store> open_store(const Location& base) {
   }
   if (base.is_local()) return open_local_store(base);
   return backend_of(base).open_store(base);
+}
+
+void check_sink_settings(const Location& base) {
+  if (base.is_stream() || base.is_local()) return;
+  backend_of(base).check_sink_settings();
 }
 
 std::unique_ptr<archive::ByteSource> open_snapshot(const Location& file, const std::string& sidecar_file,

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "dockform/store/s3/s3_client.hpp"
+#include "dockform/store/s3/s3_sink.hpp"
+#include "dockform/store/s3/s3_store.hpp"
 #include "dockform/util/error.hpp"
 #include "test_support.hpp"
 
@@ -52,6 +54,7 @@ class ScopedEnv {
                                            "AWS_ENDPOINT_URL",
                                            "AWS_CA_BUNDLE",
                                            "DOCKFORM_S3_MAX_ATTEMPTS",
+                                           "DOCKFORM_S3_ABANDONED_AFTER",
                                            "HOME"};
   std::map<std::string, std::optional<std::string>> saved_;
 };
@@ -175,6 +178,37 @@ TEST(S3Client, UnreachableEndpointIsAStorageErrorNamingBucketAndEndpoint) {
 
 }  // namespace
 }  // namespace dockform::store
+
+TEST(S3AbandonedAfter, WholeSecondsOrTheDefault) {
+  {
+    ScopedEnv env({});
+    EXPECT_EQ(abandoned_upload_age(), 24 * 3600);
+  }
+  {
+    ScopedEnv env({{"DOCKFORM_S3_ABANDONED_AFTER", ""}});
+    EXPECT_EQ(abandoned_upload_age(), 24 * 3600);
+  }
+  for (const auto& [text, seconds] : std::map<std::string, std::time_t>{{"0", 0}, {"1", 1}, {"3600", 3600}}) {
+    ScopedEnv env({{"DOCKFORM_S3_ABANDONED_AFTER", text}});
+    EXPECT_EQ(abandoned_upload_age(), seconds) << text;
+  }
+}
+
+TEST(S3AbandonedAfter, AnythingElseIsAUsageErrorNamingTheVariable) {
+  // atoll read each of these as 0 (or as 10, or as LLONG_MAX): none is a number of seconds.
+  for (const char* bad : {"abc", "-5", "10x", "1.5", " 60", "+60", "24h", "99999999999999999999"}) {
+    ScopedEnv env({{"DOCKFORM_S3_ABANDONED_AFTER", bad}});
+    try {
+      abandoned_upload_age();
+      FAIL() << "accepted " << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Exit::usage) << bad;
+      EXPECT_NE(std::string(e.what()).find("DOCKFORM_S3_ABANDONED_AFTER=" + std::string(bad)), std::string::npos)
+          << e.what();
+    }
+    EXPECT_THROW(check_s3_sink_settings(), Error) << bad;
+  }
+}
 
 TEST(S3Xml, NamedEntitiesAndCharacterReferences) {
   using dockform::store::xml_decode;

@@ -157,14 +157,74 @@ TEST(S3ClientHttp, ATransientAnswerIsRetried) {
 }
 
 TEST(S3ClientHttp, CompleteRefusesAnErrorInA200) {
-  CannedServer server({answer(200, "", "<Error><Code>InvalidPart</Code></Error>")});
+  CannedServer server({answer(200, "", "<Error><Code>InvalidPart</Code></Error>"), answer(404)});
   auto client = client_for(server);
   try {
-    client.complete_multipart("key", "upload", {"\"e1\""});
+    client.complete_multipart("key", "upload", {"\"e1\""}, 1);
     FAIL() << "an <Error> body was accepted";
   } catch (const S3Error& e) {
     EXPECT_EQ(e.code(), "InvalidPart");
   }
+}
+
+TEST(S3ClientHttp, MultipartEtagIsTheMd5OfThePartMd5s) {
+  // md5("a"), md5("b"); the result checked with Python's hashlib.
+  EXPECT_EQ(multipart_etag({"\"0cc175b9c0f1b6a831c399e269772661\"", "\"92eb5ffee6ae2fec3ad71c777531578f\""}),
+            "\"96e024ba2074fe77e8e965ba43a704be-2\"");
+  EXPECT_EQ(multipart_etag({"\"not-an-md5\""}), "");
+}
+
+const std::vector<std::string> kParts = {"\"0cc175b9c0f1b6a831c399e269772661\"",
+                                         "\"92eb5ffee6ae2fec3ad71c777531578f\""};
+const std::string kNoSuchUpload = answer(404, "", "<Error><Code>NoSuchUpload</Code></Error>");
+
+std::string head_answer(std::uint64_t size, const std::string& etag) {
+  return "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: " + std::to_string(size) + "\r\nETag: " + etag +
+         "\r\n\r\n";
+}
+
+TEST(S3ClientHttp, ACompletionWhoseAnswerWasLostIsTheObjectWithItsSizeAndEtag) {
+  // The first answer is lost (the connection closes), the retry finds no upload: the HEAD decides.
+  CannedServer server({"", kNoSuchUpload, head_answer(1234, "\"96e024ba2074fe77e8e965ba43a704be-2\"")});
+  auto client = client_for(server);
+  EXPECT_NO_THROW(client.complete_multipart("key", "upload", kParts, 1234));
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_TRUE(requests[2].starts_with("HEAD /bucket/key HTTP/1.1")) << requests[2];
+}
+
+TEST(S3ClientHttp, ACompletionWhoseAnswerWasLostFailsWhenTheObjectDiffers) {
+  for (const auto& head : {head_answer(1235, "\"96e024ba2074fe77e8e965ba43a704be-2\""),
+                           head_answer(1234, "\"96e024ba2074fe77e8e965ba43a704be-3\""), answer(404)}) {
+    CannedServer server({"", answer(412, "", "<Error><Code>PreconditionFailed</Code></Error>"), head});
+    auto client = client_for(server);
+    try {
+      client.complete_multipart("key", "upload", kParts, 1234);
+      FAIL() << "an object that is not this upload was accepted: " << head;
+    } catch (const S3Error& e) {
+      EXPECT_EQ(e.code(), "PreconditionFailed");
+    }
+  }
+}
+
+TEST(S3ClientHttp, ACompletionRepeatedByLibcurlIsTheObjectWithItsSizeAndEtag) {
+  // libcurl sends the request again by itself when a reused connection closes
+  // without an answer: only the repeat's 404 arrives.
+  CannedServer server({kNoSuchUpload, head_answer(1234, "\"96e024ba2074fe77e8e965ba43a704be-2\"")});
+  auto client = client_for(server);
+  EXPECT_NO_THROW(client.complete_multipart("key", "upload", kParts, 1234));
+}
+
+TEST(S3ClientHttp, ACompletionRefusedWithNoObjectFails) {
+  CannedServer server({kNoSuchUpload, answer(404)});
+  auto client = client_for(server);
+  try {
+    client.complete_multipart("key", "upload", kParts, 1234);
+    FAIL() << "a completion refused with no object was accepted";
+  } catch (const S3Error& e) {
+    EXPECT_EQ(e.code(), "NoSuchUpload");
+  }
+  EXPECT_EQ(server.requests().size(), 2u);
 }
 
 }  // namespace

@@ -59,6 +59,11 @@ class Store {
 // snapshots: `base` "-" is a usage error (exit 2); ./- names a folder called "-".
 std::unique_ptr<Store> open_store(const Location& base);
 
+// Checks the settings (from the environment) that a sink into `base` will
+// read, so that a bad one fails a snapshot before any work: throws Error
+// (usage) naming it.
+void check_sink_settings(const Location& base);
+
 // A snapshot for reading; throws Error naming the file or object when it
 // cannot be opened. The streams: standard input (or `stream_fd`), whose
 // sidecar is `sidecar_file` (none when empty).

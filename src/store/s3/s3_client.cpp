@@ -1,5 +1,6 @@
 #include "dockform/store/s3/s3_client.hpp"
 
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -436,7 +437,7 @@ std::string S3Client::upload_part(const std::string& key, const std::string& upl
 }
 
 void S3Client::complete_multipart(const std::string& key, const std::string& upload_id,
-                                  const std::vector<std::string>& etags) {
+                                  const std::vector<std::string>& etags, std::uint64_t size) {
   std::string body = "<CompleteMultipartUpload>";
   for (std::size_t i = 0; i < etags.size(); ++i) {
     body += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" + etags[i] + "</ETag></Part>";
@@ -448,9 +449,52 @@ void S3Client::complete_multipart(const std::string& key, const std::string& upl
   // Where supported, the server refuses to complete over an existing object.
   request.headers.push_back("If-None-Match: *");
   auto response = send(request);
-  expect(request, response);
   // CompleteMultipartUpload can fail with a 200 and an <Error> body.
-  if (!xml_value(response.body, "Code").empty()) fail(request, response);
+  if (response.curl == CURLE_OK && response.status == 200 && xml_value(response.body, "Code").empty()) return;
+  // The answer may have been lost and the request sent again (by libcurl on a
+  // reused connection that closed, or by send()): the server completed the
+  // upload, and the repeat finds it gone (404 NoSuchUpload) or the object
+  // there (412). What the store shows decides.
+  if (shows_completed(key, size, multipart_etag(etags))) return;
+  fail(request, response);
+}
+
+bool S3Client::shows_completed(const std::string& key, std::uint64_t size, const std::string& etag) {
+  if (etag.empty()) return false;
+  Request request{"HEAD", key};
+  auto response = send(request);
+  if (response.curl != CURLE_OK || response.status != 200) return false;
+  auto found_size = std::strtoull(response.headers["content-length"].c_str(), nullptr, 10);
+  const auto& found = response.headers["etag"];
+  if (found_size != size || found != etag) {
+    spdlog::warn("s3://{}/{} is not this run's upload ({} bytes, ETag {}; expected {} bytes, ETag {})", bucket_, key,
+                 found_size, found, size, etag);
+    return false;
+  }
+  spdlog::info(
+      "completing the upload of s3://{}/{} failed, but the store shows it completed (its answer was lost and "
+      "the request repeated), with this run's {} bytes and ETag {}",
+      bucket_, key, size, etag);
+  return true;
+}
+
+std::string multipart_etag(const std::vector<std::string>& part_etags) {
+  std::string digests;
+  for (const auto& quoted : part_etags) {
+    std::string_view etag = quoted;
+    if (etag.size() == 34 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, 32);
+    if (etag.size() != 32) return "";
+    for (std::size_t i = 0; i < etag.size(); i += 2) {
+      unsigned byte = 0;
+      auto [end, error] = std::from_chars(etag.data() + i, etag.data() + i + 2, byte, 16);
+      if (error != std::errc() || end != etag.data() + i + 2) return "";
+      digests += static_cast<char>(byte);
+    }
+  }
+  unsigned char md5[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(digests.data(), digests.size(), md5, &length, EVP_md5(), nullptr) != 1) return "";
+  return "\"" + util::hex(md5, length) + "-" + std::to_string(part_etags.size()) + "\"";
 }
 
 void S3Client::abort_multipart(const std::string& key, const std::string& upload_id) {

@@ -2,16 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "dockform/store/naming.hpp"
+#include "dockform/store/s3/s3_store.hpp"
 #include "dockform/util/signals.hpp"
 
 namespace dockform::store {
@@ -91,7 +94,7 @@ class S3Sink : public SnapshotSink {
     if (client_.head(key_) || client_.head(sidecar_key())) {
       throw Error("snapshot " + location(stem_ + extension_) + " appeared while uploading it; nothing was replaced");
     }
-    client_.complete_multipart(key_, upload_id_, etags_);
+    client_.complete_multipart(key_, upload_id_, etags_, written_);
     completed_ = true;
     return time_;
   }
@@ -222,8 +225,21 @@ class S3Sink : public SnapshotSink {
 
 std::time_t abandoned_upload_age() {
   const char* set = std::getenv("DOCKFORM_S3_ABANDONED_AFTER");
-  return set && *set ? static_cast<std::time_t>(std::atoll(set)) : 24 * 3600;
+  if (set == nullptr || *set == '\0') return 24 * 3600;
+  // Strictly a whole number: a value read as 0 would abort live runs' uploads.
+  std::string_view text(set);
+  std::time_t seconds = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (error != std::errc() || end != text.data() + text.size() || seconds < 0) {
+    throw Error("DOCKFORM_S3_ABANDONED_AFTER=" + std::string(text) +
+                    ": expected a whole number of seconds (e.g. 86400 for a day), the age after which an unfinished "
+                    "snapshot upload counts as abandoned",
+                Exit::usage);
+  }
+  return seconds;
 }
+
+void check_s3_sink_settings() { abandoned_upload_age(); }
 
 int abort_stale_uploads(S3Client& client, const std::string& prefix, std::time_t older_than) {
   int aborted = 0;

@@ -102,7 +102,13 @@ class S3Client {
 
   std::string create_multipart(const std::string& key);
   std::string upload_part(const std::string& key, const std::string& upload_id, int part, std::string_view data);
-  void complete_multipart(const std::string& key, const std::string& upload_id, const std::vector<std::string>& etags);
+  // Completes the upload of `size` bytes in parts whose ETags are `etags`.
+  // When the request fails (as a repeat after a lost answer does: 404
+  // NoSuchUpload, or 412 as the object exists), the object the store shows
+  // under `key` counts as this upload, completed, when its size and ETag are
+  // the ones these parts make.
+  void complete_multipart(const std::string& key, const std::string& upload_id, const std::vector<std::string>& etags,
+                          std::uint64_t size);
   // Never throws Interrupted: it is the cleanup after one.
   void abort_multipart(const std::string& key, const std::string& upload_id);
   std::vector<S3Upload> list_multipart(const std::string& prefix);
@@ -116,6 +122,8 @@ class S3Client {
  private:
   Response perform(const Request& request);
   Response send(const Request& request);
+  // Whether the object under `key` has this size and ETag (a HEAD).
+  bool shows_completed(const std::string& key, std::uint64_t size, const std::string& etag);
   [[noreturn]] void fail(const Request& request, const Response& response);
   // Throws (fail) unless the request was answered with one of `accepted`.
   void expect(const Request& request, const Response& response, std::initializer_list<long> accepted = {200});
@@ -125,6 +133,11 @@ class S3Client {
   std::string bucket_;
   util::CurlEasy curl_;
 };
+
+// The ETag S3 gives an object completed from parts with these ETags: the
+// md5 of the parts' binary md5s, "-" and the number of parts, in quotes.
+// Empty when a part's ETag is no md5 (SSE-C or SSE-KMS encrypted parts).
+std::string multipart_etag(const std::vector<std::string>& part_etags);
 
 // The text of an XML element: the five named entities and character
 // references (&#N; and &#xN;, as UTF-8) decoded; anything else kept as it is.

@@ -19,7 +19,8 @@ inline constexpr std::size_t kS3PartsQueued = 1;
 int abort_stale_uploads(S3Client& client, const std::string& prefix, std::time_t older_than);
 
 // The age past which an unfinished upload is taken as abandoned:
-// DOCKFORM_S3_ABANDONED_AFTER seconds, default 24 hours.
+// DOCKFORM_S3_ABANDONED_AFTER seconds, default 24 hours. Throws Error
+// (usage) when the variable is set to anything but a whole number of seconds.
 std::time_t abandoned_upload_age();
 
 std::unique_ptr<SnapshotSink> open_s3_sink(const S3Url& base, const std::string& volume, std::time_t start,
