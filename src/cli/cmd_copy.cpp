@@ -4,6 +4,7 @@
 #include "dockform/engine/endpoint.hpp"
 #include "dockform/ops/copy.hpp"
 #include "dockform/util/progress.hpp"
+#include "notify_options.hpp"
 
 namespace dockform::cli {
 
@@ -17,6 +18,7 @@ struct CopyFlags {
   std::optional<int> stop_timeout;
   std::optional<int> level;
   bool json = false;
+  NotifyFlags notify;
 };
 
 // --to: an endpoint URL (TLS from DOCKER_TLS_VERIFY, DOCKER_TLS and
@@ -36,7 +38,7 @@ engine::Endpoint target_endpoint(const std::string& to) {
   return endpoint;
 }
 
-int run_copy(core::Session& session, const CopyFlags& flags) {
+int run_copy(core::Session& session, const CopyFlags& flags, notify::RunReport& report) {
   ops::CopyOptions options;
   options.volume = flags.volume;
   options.target_volume = flags.as.empty() ? flags.volume : flags.as;
@@ -53,8 +55,17 @@ int run_copy(core::Session& session, const CopyFlags& flags) {
     throw Error("the target is the source: give another engine with --to, or another name with --as", Exit::usage);
   }
   auto target = engine::Engine::connect(endpoint);
+  // The series of a copy are the target volume's: what the copy produced.
+  report.begin(options.target_volume);
   auto result = ops::copy_volume(source, *target, options);
-  if (flags.json) {
+  notify::VolumeOutcome outcome;
+  outcome.volume = options.target_volume;
+  outcome.seconds = result.seconds;
+  outcome.stored_bytes = result.restore.bytes_read;
+  outcome.tar_bytes = result.restore.uncompressed_bytes;
+  outcome.files = result.restore.file_count;
+  report.succeeded(outcome);
+  {
     nlohmann::ordered_json out;
     out["volume"] = options.volume;
     out["target"] = endpoint.url;
@@ -72,8 +83,9 @@ int run_copy(core::Session& session, const CopyFlags& flags) {
     auto warnings = result.snapshot.warnings;
     warnings.insert(warnings.end(), result.restore.warnings.begin(), result.restore.warnings.end());
     out["warnings"] = warnings;
-    print_json(out);
-    return 0;
+    report.result = out;
+    report.print_json = flags.json;
+    if (flags.json) return 0;
   }
   std::cout << "copied volume " << options.volume << " to " << options.target_volume << " on " << endpoint.url
             << (result.created ? " (created there like the source's)" : "") << "\n  " << result.restore.file_count
@@ -101,7 +113,13 @@ void add_copy_command(CLI::App& volume, CliState& state) {
                   "zstd level of the stream, 0 for none (default: 0 to a unix:// engine, else 1)")
       ->check(CLI::Range(0, 19));
   cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
-  cmd->callback([&state, flags] { state.run = [flags](core::Session& session) { return run_copy(session, *flags); }; });
+  add_notify_options(cmd, flags->notify);
+  cmd->callback([&state, flags] {
+    state.run = [flags](core::Session& session) {
+      return run_notified(session, "copy", flags->notify,
+                          [&](notify::RunReport& report) { return run_copy(session, *flags, report); });
+    };
+  });
 }
 
 }  // namespace dockform::cli

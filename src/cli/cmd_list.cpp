@@ -3,12 +3,14 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "commands.hpp"
 #include "dockform/archive/spec_hash.hpp"
 #include "dockform/store/catalog.hpp"
 #include "dockform/store/naming.hpp"
 #include "dockform/store/store.hpp"
+#include "dockform/util/duration.hpp"
 #include "dockform/util/progress.hpp"
 
 namespace dockform::cli {
@@ -17,6 +19,7 @@ namespace {
 struct ListFlags {
   std::string volume;
   std::string output;
+  std::string max_age;
   bool json = false;
 };
 
@@ -60,20 +63,97 @@ nlohmann::ordered_json entry_json(const store::CatalogEntry& entry, const LiveHa
   return out;
 }
 
+// The age of each volume's newest usable snapshot against --max-age.
+struct Freshness {
+  std::string volume;
+  std::optional<std::time_t> newest;
+  bool stale = true;
+};
+
+// The volumes --max-age checks: the one named, else every volume the manifest
+// declares (when there is one) and every volume with snapshots here.
+std::vector<Freshness> check_freshness(core::Session& session, const ListFlags& flags,
+                                       const std::vector<store::CatalogEntry>& entries, std::int64_t limit) {
+  std::set<std::string> volumes;
+  if (!flags.volume.empty()) {
+    volumes.insert(flags.volume);
+  } else {
+    try {
+      for (const auto& [name, declared] : session.manifest().volumes) volumes.insert(name);
+    } catch (const Error& e) {
+      spdlog::debug("--max-age without a manifest: the volumes with snapshots only ({})", e.what());
+    }
+    for (const auto& entry : entries) volumes.insert(entry.volume);
+  }
+  auto now = std::time(nullptr);
+  std::vector<Freshness> out;
+  for (const auto& volume : volumes) {
+    Freshness one{volume, std::nullopt, true};
+    for (const auto& entry : entries) {  // newest first; a damaged snapshot is no backup
+      if (entry.volume != volume || !entry.problem.empty()) continue;
+      one.newest = entry.created;
+      break;
+    }
+    one.stale = !one.newest || now - *one.newest > limit;
+    out.push_back(one);
+  }
+  return out;
+}
+
+nlohmann::ordered_json freshness_json(const std::vector<Freshness>& checked, std::int64_t limit) {
+  auto volumes = nlohmann::ordered_json::array();
+  auto now = std::time(nullptr);
+  for (const auto& one : checked) {
+    volumes.push_back({{"volume", one.volume},
+                       {"newest", one.newest ? nlohmann::ordered_json(store::iso_timestamp(*one.newest)) : nullptr},
+                       {"age_seconds", one.newest ? nlohmann::ordered_json(now - *one.newest) : nullptr},
+                       {"stale", one.stale}});
+  }
+  return {{"limit_seconds", limit}, {"volumes", volumes}};
+}
+
+// Names every stale volume on stderr; the exit code says whether there was one.
+int report_freshness(const std::vector<Freshness>& checked, const std::string& max_age) {
+  int stale = 0;
+  auto now = std::time(nullptr);
+  for (const auto& one : checked) {
+    if (!one.stale) continue;
+    ++stale;
+    if (one.newest) {
+      spdlog::error("volume {}: the newest snapshot ({}) is {} old, more than --max-age {}", one.volume,
+                    store::iso_timestamp(*one.newest), util::format_duration(now - *one.newest), max_age);
+    } else {
+      spdlog::error("volume {}: no snapshot", one.volume);
+    }
+  }
+  return stale == 0 ? 0 : static_cast<int>(Exit::stale);
+}
+
 int run_list(core::Session& session, const ListFlags& flags) {
+  std::optional<std::int64_t> limit;
+  if (!flags.max_age.empty()) {
+    limit = util::parse_duration(flags.max_age);
+    if (!limit)
+      throw Error("--max-age takes a duration such as 90m, 26h, 7d or 2w, got '" + flags.max_age + "'", Exit::usage);
+  }
   auto base = snapshot_base(session, flags.output);
   auto store = store::open_store(base);
   auto entries = flags.volume.empty() ? store::list_all(*store) : store::list_volume(*store, flags.volume);
   auto hashes = live_hashes(session, entries);
+  std::vector<Freshness> checked;
+  if (limit) checked = check_freshness(session, flags, entries, *limit);
+  int rc = limit ? report_freshness(checked, flags.max_age) : 0;
   if (flags.json) {
     auto list = nlohmann::ordered_json::array();
     for (const auto& entry : entries) list.push_back(entry_json(entry, hashes));
-    print_json({{"snapshot_dir", base.text()}, {"snapshots", list}});
-    return 0;
+    nlohmann::ordered_json document{{"snapshot_dir", base.text()}, {"snapshots", list}};
+    if (limit) document["max_age"] = freshness_json(checked, *limit);
+    print_json(document);
+    return rc;
   }
   if (entries.empty()) {
     std::cout << "no snapshots under " << base.text() << std::endl;
-    return 0;
+    return rc;
   }
   std::cout << std::left << std::setw(20) << "VOLUME" << std::setw(22) << "CREATED" << std::setw(11) << "SIZE"
             << std::setw(11) << "DATA" << std::setw(8) << "FILES" << std::setw(9) << "SPEC"
@@ -94,7 +174,7 @@ int run_list(core::Session& session, const ListFlags& flags) {
     std::cout << "\n";
   }
   std::cout.flush();
-  return 0;
+  return rc;
 }
 }  // namespace
 
@@ -103,6 +183,9 @@ void add_list_command(CLI::App& volume, CliState& state) {
   auto* cmd = volume.add_subcommand("list", "List the snapshots in a folder or s3:// location, newest first");
   cmd->add_option("volume", flags->volume, "Only this volume's snapshots");
   cmd->add_option("-o,--output", flags->output, "Snapshot folder (default <manifest dir>/.dockform/snapshots)");
+  cmd->add_option("--max-age", flags->max_age,
+                  "Exit 7 naming every volume (VOLUME, else the manifest's and those listed) whose newest snapshot "
+                  "is older than DURATION (90m, 26h, 7d, 2w), or that has none");
   cmd->add_flag("--json", flags->json, "Print one JSON document");
   cmd->callback([&state, flags] { state.run = [flags](core::Session& session) { return run_list(session, *flags); }; });
 }

@@ -1,3 +1,4 @@
+#include <chrono>
 #include <iostream>
 
 #include "commands.hpp"
@@ -5,6 +6,7 @@
 #include "dockform/store/retention.hpp"
 #include "dockform/store/store.hpp"
 #include "dockform/util/signals.hpp"
+#include "notify_options.hpp"
 
 namespace dockform::cli {
 
@@ -16,6 +18,7 @@ struct PruneFlags {
   store::RetentionPolicy policy;
   bool dry_run = false;
   bool json = false;
+  NotifyFlags notify;
 };
 
 nlohmann::ordered_json item_json(const store::PruneItem& item) {
@@ -53,7 +56,7 @@ void print_result(const store::PruneResult& result, bool dry_run) {
             << (dry_run ? " would be removed (dry run)" : " removed") << std::endl;
 }
 
-int run_prune(core::Session& session, const PruneFlags& flags) {
+int run_prune(core::Session& session, const PruneFlags& flags, notify::RunReport& report) {
   if (flags.all == !flags.volume.empty()) throw Error("give either a volume name or --all", Exit::usage);
   auto store = store::open_store(snapshot_base(session, flags.output));
   std::vector<std::string> volumes;
@@ -65,14 +68,22 @@ int run_prune(core::Session& session, const PruneFlags& flags) {
   auto results = nlohmann::ordered_json::array();
   for (const auto& volume : volumes) {
     util::throw_if_interrupted();
+    if (!flags.dry_run) report.begin(volume);
+    auto started = std::chrono::steady_clock::now();
     auto result = store::prune_volume(*store, volume, flags.policy, flags.dry_run);
-    if (flags.json) {
-      results.push_back(result_json(result));
-    } else {
-      print_result(result, flags.dry_run);
+    results.push_back(result_json(result));
+    if (!flags.json) print_result(result, flags.dry_run);
+    if (!flags.dry_run) {  // a dry run changes nothing: its figures are no metrics
+      notify::VolumeOutcome outcome;
+      outcome.volume = volume;
+      outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      outcome.removed = result.removed.size();
+      outcome.kept = result.kept.size();
+      report.succeeded(outcome);
     }
   }
-  if (flags.json) print_json({{"dry_run", flags.dry_run}, {"volumes", results}});
+  report.result = {{"dry_run", flags.dry_run}, {"volumes", results}};
+  report.print_json = flags.json;
   return 0;
 }
 }  // namespace
@@ -95,8 +106,13 @@ void add_prune_command(CLI::App& volume, CliState& state) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--dry-run", flags->dry_run, "Remove nothing; say what would be removed");
   cmd->add_flag("--json", flags->json, "Print one JSON document");
-  cmd->callback(
-      [&state, flags] { state.run = [flags](core::Session& session) { return run_prune(session, *flags); }; });
+  add_notify_options(cmd, flags->notify);
+  cmd->callback([&state, flags] {
+    state.run = [flags](core::Session& session) {
+      return run_notified(session, "prune", flags->notify,
+                          [&](notify::RunReport& report) { return run_prune(session, *flags, report); });
+    };
+  });
 }
 
 }  // namespace dockform::cli

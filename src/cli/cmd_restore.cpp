@@ -4,6 +4,7 @@
 #include "dockform/core/keys.hpp"
 #include "dockform/ops/restore.hpp"
 #include "dockform/util/progress.hpp"
+#include "notify_options.hpp"
 
 namespace dockform::cli {
 
@@ -17,6 +18,7 @@ struct RestoreFlags {
   core::IdentityFlags keys;
   std::string sidecar_file;
   bool json = false;
+  NotifyFlags notify;
 };
 
 nlohmann::ordered_json result_json(const ops::RestoreResult& result) {
@@ -36,7 +38,8 @@ nlohmann::ordered_json result_json(const ops::RestoreResult& result) {
   return out;
 }
 
-int run_restore(core::Session& session, const RestoreFlags& flags) {
+int run_restore(core::Session& session, const RestoreFlags& flags, notify::RunReport& report) {
+  report.begin(flags.volume);
   const auto& manifest = session.manifest();
   if (!manifest.declares_volume(flags.volume)) {
     throw Error("volume " + flags.volume + " is not defined in manifest " + manifest.file.string() +
@@ -55,10 +58,16 @@ int run_restore(core::Session& session, const RestoreFlags& flags) {
   options.helper_image = session.helper_image();
   options.identities = core::resolve_identities(flags.keys, manifest::process_env());
   auto result = ops::restore_snapshot(session.engine(), options);
-  if (flags.json) {
-    print_json(result_json(result));
-    return 0;
-  }
+  notify::VolumeOutcome outcome;
+  outcome.volume = result.volume;
+  outcome.seconds = result.seconds;
+  outcome.stored_bytes = result.bytes_read;
+  outcome.tar_bytes = result.uncompressed_bytes;
+  outcome.files = result.file_count;
+  report.succeeded(outcome);
+  report.result = result_json(result);
+  report.print_json = flags.json;
+  if (flags.json) return 0;
   std::cout << "restored " << (from_stdin ? std::string("standard input") : result.snapshot) << " into volume "
             << result.volume << "\n  " << result.file_count << " files, "
             << util::human_bytes(result.uncompressed_bytes) << " in " << result.seconds << " s, checksum "
@@ -86,8 +95,13 @@ void add_restore_command(CLI::App& volume, CliState& state) {
       ->check(CLI::Range(0, 86400));
   add_identity_options(cmd, flags->keys);
   cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
-  cmd->callback(
-      [&state, flags] { state.run = [flags](core::Session& session) { return run_restore(session, *flags); }; });
+  add_notify_options(cmd, flags->notify);
+  cmd->callback([&state, flags] {
+    state.run = [flags](core::Session& session) {
+      return run_notified(session, "restore", flags->notify,
+                          [&](notify::RunReport& report) { return run_restore(session, *flags, report); });
+    };
+  });
 }
 
 }  // namespace dockform::cli

@@ -9,6 +9,7 @@
 #include "dockform/ops/snapshot.hpp"
 #include "dockform/store/store.hpp"
 #include "dockform/util/progress.hpp"
+#include "notify_options.hpp"
 
 namespace dockform::cli {
 
@@ -28,6 +29,7 @@ struct SnapshotFlags {
   core::RecipientFlags keys;
   std::string sidecar_file;
   bool json = false;
+  NotifyFlags notify;
 };
 
 // `-o -`: the snapshot is the only thing on standard output, and goes to a
@@ -118,7 +120,17 @@ void print_result(const ops::SnapshotResult& result) {
   out << std::endl;
 }
 
-int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
+notify::VolumeOutcome outcome_of(const ops::SnapshotResult& result) {
+  notify::VolumeOutcome outcome;
+  outcome.volume = result.sidecar.volume_name;
+  outcome.seconds = result.seconds;
+  outcome.stored_bytes = result.compressed_bytes;
+  outcome.tar_bytes = result.sidecar.uncompressed_bytes;
+  outcome.files = result.sidecar.file_count;
+  return outcome;
+}
+
+int run_snapshot(core::Session& session, const SnapshotFlags& flags, notify::RunReport& report) {
   if (flags.all == !flags.volume.empty()) throw Error("give either a volume name or --all", Exit::usage);
   check_stream_flags(flags);
   ops::SnapshotOptions options;
@@ -143,14 +155,18 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
   if (!flags.all) {
     options.volume = flags.volume;
     options.excludes = excludes_for(session, flags.volume, flags.excludes);
+    report.begin(flags.volume);
     auto result = ops::take_snapshot(engine, options);
-    if (flags.json) {
-      print_json(result_json(result));
-    } else {
-      print_result(result);
-    }
+    report.result = result_json(result);
+    report.print_json = flags.json;
+    if (!flags.json) print_result(result);
     // A failed post hook: the snapshot stays, but the run did not go well.
-    return result.hook_error.empty() ? 0 : static_cast<int>(Exit::error);
+    if (!result.hook_error.empty()) {
+      report.failed(flags.volume, result.hook_error);
+      return static_cast<int>(Exit::error);
+    }
+    report.succeeded(outcome_of(result));
+    return 0;
   }
 
   // --all goes on after a failure and reports every volume at the end.
@@ -159,19 +175,26 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags) {
   for (const auto& [name, declared] : session.manifest().volumes) {
     options.volume = name;
     options.excludes = excludes_for(session, name, flags.excludes);
+    report.begin(name);
     try {
       auto result = ops::take_snapshot(engine, options);
       written.push_back(result_json(result));
       if (!flags.json) print_result(result);
-      if (!result.hook_error.empty()) failed.push_back({{"volume", name}, {"error", result.hook_error}});
+      if (!result.hook_error.empty()) {
+        failed.push_back({{"volume", name}, {"error", result.hook_error}});
+        report.failed(name, result.hook_error);
+      } else {
+        report.succeeded(outcome_of(result));
+      }
     } catch (const std::exception& e) {  // util::Interrupted is no std::exception: Ctrl-C ends the loop
       spdlog::error("snapshot of {} failed: {}", name, e.what());
       failed.push_back({{"volume", name}, {"error", e.what()}});
+      report.failed(name, e.what());
     }
   }
-  if (flags.json) {
-    print_json({{"snapshots", written}, {"failed", failed}});
-  } else {
+  report.result = {{"snapshots", written}, {"failed", failed}};
+  report.print_json = flags.json;
+  if (!flags.json) {
     std::cout << "snapshot --all: " << written.size() << " written, " << failed.size() << " failed";
     for (const auto& failure : failed) std::cout << "\n  failed: " << failure["volume"].get<std::string>();
     std::cout << std::endl;
@@ -221,8 +244,13 @@ void add_snapshot_command(CLI::App& volume, CliState& state) {
   cmd->add_option("--passphrase-file", flags->keys.passphrase_file,
                   "Encrypt with the passphrase on FILE's first line (age's scrypt; also DOCKFORM_PASSPHRASE_FILE)");
   cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
-  cmd->callback(
-      [&state, flags] { state.run = [flags](core::Session& session) { return run_snapshot(session, *flags); }; });
+  add_notify_options(cmd, flags->notify);
+  cmd->callback([&state, flags] {
+    state.run = [flags](core::Session& session) {
+      return run_notified(session, "snapshot", flags->notify,
+                          [&](notify::RunReport& report) { return run_snapshot(session, *flags, report); });
+    };
+  });
 }
 
 }  // namespace dockform::cli

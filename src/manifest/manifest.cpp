@@ -41,8 +41,9 @@ constexpr std::size_t max_nodes = 100'000;
 constexpr std::size_t max_scalar_bytes = 2 * max_file_bytes;
 constexpr const char* too_large = "manifest too large or too deeply nested";
 
-constexpr std::array<std::string_view, 9> top_level_keys{
-    "docker", "volumes", "networks", "filesets", "snapshots", "applications", "environment", "secrets", "sops"};
+constexpr std::array<std::string_view, 10> top_level_keys{"docker",    "volumes",       "networks",     "filesets",
+                                                          "snapshots", "notifications", "applications", "environment",
+                                                          "secrets",   "sops"};
 // Accepted with any content: they belong to dockform's apply, not to this tool.
 constexpr std::array<std::string_view, 4> ignored_keys{"applications", "environment", "secrets", "sops"};
 
@@ -286,6 +287,7 @@ class Reader {
     // After the volumes, so that a declared volume keeps its settings.
     if (sections.count("filesets") != 0) read_filesets(sections.at("filesets"), manifest);
     if (sections.count("snapshots") != 0) read_snapshots(sections.at("snapshots"), manifest);
+    if (sections.count("notifications") != 0) read_notifications(sections.at("notifications"), manifest);
     return manifest;
   }
 
@@ -458,6 +460,28 @@ class Reader {
                                                   "variables, see docs/encryption.md)");
       } else {
         unknown_key(entry, "recipients, recipients_file");
+      }
+    }
+  }
+
+  void read_notifications(const Entry& section, Manifest& manifest) const {
+    auto& settings = manifest.notifications;
+    for (const Entry& entry : mapping(section)) {
+      if (entry.key == "ping") {
+        settings.ping = setting(entry);
+      } else if (entry.key == "webhooks") {
+        settings.webhooks = string_list(entry);
+      } else if (entry.key == "webhook_on") {
+        settings.webhook_on = setting(entry);
+        if (settings.webhook_on && *settings.webhook_on != "failure" && *settings.webhook_on != "always") {
+          reporter_.fail(entry.value.Mark(), entry.path + ": expected failure or always");
+        }
+      } else if (entry.key == "metrics_file") {
+        settings.metrics_file = setting(entry);
+      } else if (entry.key == "metrics_push") {
+        settings.metrics_push = setting(entry);
+      } else {
+        unknown_key(entry, "ping, webhooks, webhook_on, metrics_file, metrics_push");
       }
     }
   }

@@ -43,6 +43,16 @@ struct SnapshotSettings {
   std::optional<std::filesystem::path> recipients_file;  // relative to the manifest's folder
 };
 
+// The `notifications:` block: where runs from cron report (docs/cron.md).
+// Flags and environment variables take precedence.
+struct NotificationSettings {
+  std::optional<std::string> ping;  // healthchecks.io protocol
+  std::vector<std::string> webhooks;
+  std::optional<std::string> webhook_on;  // failure|always
+  std::optional<std::string> metrics_file;
+  std::optional<std::string> metrics_push;
+};
+
 struct Manifest {
   std::filesystem::path file;  // absolute path of the manifest file
   std::filesystem::path dir;   // its folder; snapshots default to dir/.dockform/snapshots
@@ -53,6 +63,7 @@ struct Manifest {
   std::map<std::string, Volume> volumes;    // declared volumes, fileset target_volumes included
   std::map<std::string, Network> networks;
   SnapshotSettings snapshots;
+  NotificationSettings notifications;
 
   bool declares_volume(const std::string& name) const { return volumes.count(name) != 0; }
 };

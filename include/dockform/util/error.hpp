@@ -14,6 +14,7 @@ enum class Exit : int {
   unreachable = 4,  // the Docker Engine did not answer
   manifest = 5,     // the manifest could not be read or is invalid
   storage = 6,      // the object storage (s3://) refused a request or did not answer
+  stale = 7,        // volume list --max-age: a volume's newest snapshot is too old, or it has none
 };
 
 class Error : public std::runtime_error {
