@@ -538,7 +538,7 @@ TEST(UtilOwner, AnotherPidNamespaceIsNotLookedUpInOurs) {
   pid_t child = ::clone(
       [](void* fd) -> int {
         char byte;
-        // Ends when the test writes a byte or closes the pipe.
+        // Ends when the test writes a byte (it has its own copy of the write end).
         return static_cast<int>(::read(*static_cast<int*>(fd), &byte, 1));
       },
       stack + sizeof stack, CLONE_NEWPID | SIGCHLD, &go[0]);
@@ -556,6 +556,7 @@ TEST(UtilOwner, AnotherPidNamespaceIsNotLookedUpInOurs) {
   EXPECT_FALSE(owner_is_gone(boot + ":1:" + start_of(entry)));  // without the namespace
   // Another pid in its namespace: none runs.
   EXPECT_EQ(owner_is_gone(boot + ":2:" + start_of(entry) + ":" + pid_namespace_of(entry)), sees_every_process());
+  ASSERT_EQ(::write(go[1], "x", 1), 1);
   ::close(go[1]);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
