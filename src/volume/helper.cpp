@@ -91,6 +91,10 @@ void HelperContainer::kill() {
   }
 }
 
+// Helpers of every volume: a helper whose owner is proved gone serves no one.
+// An owner that may still run (another machine, another PID namespace) keeps
+// its helpers; only a run that takes over a volume's lock ends that volume's
+// writers (VolumeLock).
 void remove_stale_helpers(engine::Engine& engine) {
   for (const auto& container : engine.container_list(true, {{"label", {kHelperLabel}}})) {
     auto owner = container.labels.find(kOwnerLabel);

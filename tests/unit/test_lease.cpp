@@ -52,7 +52,9 @@ TEST(Lease, RunningLeaseIsAliveWhateverTheMachine) {
 }
 
 TEST(Lease, FastPathThisBootPidGoneIsGoneEvenWhileRunning) {
-  json labels = {{"io.dockform.owner", boot_id() + ":999999999:1"}, {"io.dockform.lease", "60"}};
+  // A pid that no process of this PID namespace has.
+  auto pid_namespace = dockform::util::parse_owner(dockform::util::my_owner_identity())->pid_namespace;
+  json labels = {{"io.dockform.owner", boot_id() + ":999999999:1:" + pid_namespace}, {"io.dockform.lease", "60"}};
   EXPECT_EQ(dockform::volume::lease_liveness(lock_document("running", labels)), Liveness::gone);
 }
 

@@ -1,8 +1,10 @@
-// util: SHA-256, the zstd stream wrappers and atomic file creation.
+// util: SHA-256, the zstd stream wrappers, atomic file creation and owner identities.
 #include <gtest/gtest.h>
 #include <zstd.h>
 
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +21,7 @@
 
 #include "dockform/util/atomic_file.hpp"
 #include "dockform/util/error.hpp"
+#include "dockform/util/process.hpp"
 #include "dockform/util/sha256.hpp"
 #include "dockform/util/zstd_stream.hpp"
 #include "test_support.hpp"
@@ -437,6 +440,127 @@ TEST(UtilCreatePrivateDirs, AFileInTheWayThrows) {
   write_plain(dir.path() / "file", "x");
   EXPECT_THROW(create_private_dirs(dir.path() / "file"), Error);
   EXPECT_THROW(create_private_dirs(dir.path() / "file" / "sub"), Error);
+}
+
+// ---------------------------------------------------------------------------
+// Owner identities
+
+std::string first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// The inode number of /proc/ENTRY/ns/pid ("" when it cannot be read).
+std::string pid_namespace_of(const std::string& entry) {
+  std::error_code error;
+  auto link = fs::read_symlink("/proc/" + entry + "/ns/pid", error).string();
+  auto open = link.find('[');
+  return error || open == std::string::npos ? "" : link.substr(open + 1, link.size() - open - 2);
+}
+
+// Field 22 of /proc/ENTRY/stat: the start time in clock ticks after boot.
+std::string start_of(const std::string& entry) {
+  std::string stat = first_line("/proc/" + entry + "/stat");
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  for (int i = 3; i <= 22; ++i) fields >> field;
+  return field;
+}
+
+// Whether this process sees every process of the machine with its namespaces
+// (root in the initial PID namespace): only such a reader can prove an owner
+// of another namespace gone.
+bool sees_every_process() { return ::geteuid() == 0 && pid_namespace_of("self") == "4026531836"; }
+
+TEST(UtilOwner, ParsesTheFourFieldForm) {
+  auto owner = parse_owner("0b3f9f6e-3c41-4f3b-9d1e-1a2b3c4d5e6f:1:348127:4026532710");
+  ASSERT_TRUE(owner);
+  EXPECT_EQ(owner->boot_id, "0b3f9f6e-3c41-4f3b-9d1e-1a2b3c4d5e6f");
+  EXPECT_EQ(owner->pid, 1);
+  EXPECT_EQ(owner->start, "348127");
+  EXPECT_EQ(owner->pid_namespace, "4026532710");
+}
+
+TEST(UtilOwner, ParsesTheThreeFieldFormOfEarlierVersionsWithoutANamespace) {
+  auto owner = parse_owner("0b3f9f6e-3c41-4f3b-9d1e-1a2b3c4d5e6f:4242:17");
+  ASSERT_TRUE(owner);
+  EXPECT_EQ(owner->pid, 4242);
+  EXPECT_EQ(owner->start, "17");
+  EXPECT_EQ(owner->pid_namespace, "");
+}
+
+TEST(UtilOwner, RefusesMalformedOwners) {
+  for (const char* bad : {"", "boot", "boot:12", "boot:12:3:4:5", "boot:0:3", "boot:-4:3", "boot:x:3", "boot:12x:3",
+                          "boot::3", ":12:3", "boot:12:", "boot:12:3:"}) {
+    EXPECT_FALSE(parse_owner(bad)) << bad;
+    EXPECT_FALSE(owner_is_gone(bad)) << bad;
+  }
+}
+
+TEST(UtilOwner, MyIdentityNamesMyPidStartAndPidNamespace) {
+  auto me = parse_owner(my_owner_identity());
+  ASSERT_TRUE(me);
+  EXPECT_EQ(me->boot_id, first_line("/proc/sys/kernel/random/boot_id"));
+  EXPECT_EQ(me->pid, static_cast<long>(::getpid()));
+  EXPECT_EQ(me->start, start_of("self"));
+  EXPECT_EQ(me->pid_namespace, pid_namespace_of("self"));
+  EXPECT_FALSE(me->pid_namespace.empty());
+  EXPECT_FALSE(owner_is_gone(my_owner_identity()));
+}
+
+TEST(UtilOwner, GoneOnlyWhenProvedGone) {
+  auto me = *parse_owner(my_owner_identity());
+  const std::string mine = me.boot_id + ":" + std::to_string(me.pid) + ":";
+  // This namespace: a pid that runs with another start time was reused; a free
+  // pid is gone.
+  EXPECT_TRUE(owner_is_gone(mine + "1:" + me.pid_namespace));
+  EXPECT_TRUE(owner_is_gone(me.boot_id + ":999999999:" + me.start + ":" + me.pid_namespace));
+  // Another boot or machine: never judged here.
+  EXPECT_FALSE(owner_is_gone("00000000-0000-0000-0000-000000000000:999999999:1:" + me.pid_namespace));
+  // The form without a namespace: this process is found wherever it runs; a
+  // free pid is gone only for a reader that sees every process.
+  EXPECT_FALSE(owner_is_gone(mine + me.start));
+  EXPECT_EQ(owner_is_gone(me.boot_id + ":999999999:1"), sees_every_process());
+  // A namespace that does not exist (any more): likewise.
+  EXPECT_EQ(owner_is_gone(me.boot_id + ":999999999:1:1"), sees_every_process());
+}
+
+// A process in a PID namespace of its own (pid 1 there), as dockform runs in a
+// container next to dockform on the host: alive while it runs, whichever pid
+// 1 this /proc shows; gone once it ended, for a reader that can see it.
+TEST(UtilOwner, AnotherPidNamespaceIsNotLookedUpInOurs) {
+  if (::geteuid() != 0) GTEST_SKIP() << "a PID namespace needs root";
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  alignas(16) static char stack[64 * 1024];
+  pid_t child = ::clone(
+      [](void* fd) -> int {
+        char byte;
+        // Ends when the test writes a byte (it has its own copy of the write end).
+        return static_cast<int>(::read(*static_cast<int*>(fd), &byte, 1));
+      },
+      stack + sizeof stack, CLONE_NEWPID | SIGCHLD, &go[0]);
+  if (child < 0) {
+    ::close(go[0]);
+    ::close(go[1]);
+    GTEST_SKIP() << "clone(CLONE_NEWPID) is not allowed here";
+  }
+  ::close(go[0]);
+  std::string entry = std::to_string(child);
+  std::string boot = first_line("/proc/sys/kernel/random/boot_id");
+  std::string owner = boot + ":1:" + start_of(entry) + ":" + pid_namespace_of(entry);
+  ASSERT_NE(pid_namespace_of(entry), pid_namespace_of("self"));
+  EXPECT_FALSE(owner_is_gone(owner));
+  EXPECT_FALSE(owner_is_gone(boot + ":1:" + start_of(entry)));  // without the namespace
+  // Another pid in its namespace: none runs.
+  EXPECT_EQ(owner_is_gone(boot + ":2:" + start_of(entry) + ":" + pid_namespace_of(entry)), sees_every_process());
+  ASSERT_EQ(::write(go[1], "x", 1), 1);
+  ::close(go[1]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_EQ(owner_is_gone(owner), sees_every_process());
 }
 
 }  // namespace
