@@ -194,9 +194,13 @@ std::string write_metrics_file(const std::string& path, const RunReport& report)
 }
 
 // g++ 12 at -O2 reports a copy out of bounds inside std::string for the
-// header literal below (a known false positive of its -Warray-bounds).
+// header literal below (known false positives of -Warray-bounds and
+// -Wstringop-overread in libstdc++'s inlined string moves).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Warray-bounds"
+#pragma GCC diagnostic ignored "-Wstringop-overread"
+#endif
 std::string push_metrics(const std::string& gateway, const RunReport& report) {
   std::string base = gateway;
   while (!base.empty() && base.back() == '/') base.pop_back();
@@ -215,6 +219,8 @@ std::string push_metrics(const std::string& gateway, const RunReport& report) {
   auto problem = send(put);
   return problem ? *problem : "";
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 }  // namespace dockform::notify
