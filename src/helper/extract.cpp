@@ -78,7 +78,8 @@ bool drop_xattr(archive_entry* entry, std::string_view name) {
     if (key != nullptr && name == key) {
       found = true;
     } else {
-      kept.emplace_back(key == nullptr ? "" : key, std::string(static_cast<const char*>(value), size));
+      std::string bytes = value == nullptr ? std::string() : std::string(static_cast<const char*>(value), size);
+      kept.emplace_back(key == nullptr ? "" : key, std::move(bytes));
     }
   }
   if (!found) return false;
