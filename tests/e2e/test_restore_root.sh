@@ -50,13 +50,13 @@ for needle in "1000:1000 750" 'user.service="mine"' "user:1001:r-x"; do
   assert_contains "$before" "$needle" "the root before the restore (the fixture did not take)"
 done
 src=$TEST_TMP/src
-mkdir -p "$src/a" "$src/b"
-echo one >"$src/a/one"
-echo two >"$src/b/two"
+mkdir -p "$src/alpha" "$src/beta"
+echo one >"$src/alpha/one"
+echo two >"$src/beta/two"
 chmod 0700 "$src" # what the root would get if the staging folder's mode were copied
 mkdir -p "$S"
-tar --numeric-owner -C "$src" -cf - a b | zstd -q >"$S/noroot.tar.zst"
-assert_eq "a/" "$(zstd -dc "$S/noroot.tar.zst" | tar -tf - | head -1)" "the first member (no root member)"
+tar --numeric-owner -C "$src" -cf - alpha beta | zstd -q >"$S/noroot.tar.zst"
+assert_eq "alpha/" "$(zstd -dc "$S/noroot.tar.zst" | tar -tf - | head -1)" "the first member (no root member)"
 run_df -c "$M" volume restore "$vol" "$S/noroot.tar.zst" --force
 assert_eq 0 "$RC" "restore of an archive without a root member"
 after=$(root_state "$vol")
@@ -64,11 +64,11 @@ if [[ $after != "$before" ]]; then
   diff <(echo "$before") <(echo "$after") >&2 || true
   fail "the root's owner, mode, xattrs or ACL changed (diff above: < before, > after)"
 fi
-assert_eq $'a\nb' "$(root_names "$vol")" "the content is the archive's"
-assert_eq "two" "$(vol_exec "$vol" cat /v/b/two)" "a restored file"
+assert_eq $'alpha\nbeta' "$(root_names "$vol")" "the content is the archive's"
+assert_eq "two" "$(vol_exec "$vol" cat /v/beta/two)" "a restored file"
 # A non-root service can still open its volume.
 assert_eq "two" "$(engine run --rm --network none --log-driver none --user 1000:1000 -v "$vol:/v" \
-  "$DOCKFORM_TEST_BUSYBOX_IMAGE" cat /v/b/two)" "uid 1000 reads the volume after the restore"
+  "$DOCKFORM_TEST_BUSYBOX_IMAGE" cat /v/beta/two)" "uid 1000 reads the volume after the restore"
 
 # --- An archive with a root member sets the root from it. ---
 chown 1234:4321 "$src"
