@@ -93,7 +93,7 @@ run_df -c "$M" volume snapshot "$look" -o "$S" --json
 assert_eq 0 "$RC" "snapshot of a volume with files named like dockform's"
 assert_not_contains "$ERR" "interrupted restore" "no restore recovery for the user's files"
 assert_eq "$want" "$(tree_listing "$look")" "the volume after the snapshot"
-snap=$(json_field path)
+snap=$(json_field data_file)
 members=$(zstd -dc "$snap" | tar -tf -)
 for name in ./.dockform-old-notes.txt ./.dockform-restore-notes.d/f ./.dockform-swap-notes.txt; do
   grep -qxF "$name" <<<"$members" || fail "$name is not in the snapshot: $members"
