@@ -39,10 +39,10 @@ _dockform() {
   case "$cmd/$sub" in
     /) COMPREPLY=($(compgen -W "version validate plan apply volume completion $global" -- "$cur"));;
     volume/) COMPREPLY=($(compgen -W "snapshot restore list verify prune unlock copy" -- "$cur"));;
-    volume/copy) COMPREPLY=($(compgen -W "--to --as --force --stop-containers --stop-timeout --level --json --ping --webhook --webhook-on --metrics-file --metrics-push $(_dockform_volumes)" -- "$cur"));;
+    volume/copy) COMPREPLY=($(compgen -W "--to --as --force --stop-containers --stop-timeout --no-privileged-bits --level --json --ping --webhook --webhook-on --metrics-file --metrics-push $(_dockform_volumes)" -- "$cur"));;
     volume/snapshot) COMPREPLY=($(compgen -W "--all -o --output --note --level --stop-containers --stop-timeout --hook-timeout --exclude --if-changed -r --recipient -R --recipients-file --passphrase-file --sidecar --json --ping --webhook --webhook-on --metrics-file --metrics-push $(_dockform_volumes)" -- "$cur"));;
     volume/restore)
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--force --stop-containers --stop-timeout -i --identity --passphrase-file --sidecar --json --ping --webhook --webhook-on --metrics-file --metrics-push" -- "$cur"))
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "--force --stop-containers --stop-timeout --no-privileged-bits -i --identity --passphrase-file --sidecar --json --ping --webhook --webhook-on --metrics-file --metrics-push" -- "$cur"))
       else COMPREPLY=($(compgen -W "$(_dockform_volumes)" -- "$cur") $(compgen -f -X '!*.tar?(.zst?(.age))' -- "$cur")); fi;;
     volume/list) COMPREPLY=($(compgen -W "-o --output --max-age --json $(_dockform_volumes)" -- "$cur"));;
     volume/verify) COMPREPLY=($(compgen -W "-i --identity --passphrase-file --sidecar --json" -- "$cur") $(compgen -f -X '!*.tar?(.zst?(.age))' -- "$cur"));;

@@ -16,6 +16,7 @@ struct CopyFlags {
   bool force = false;
   bool stop_containers = false;
   std::optional<int> stop_timeout;
+  bool no_privileged_bits = false;
   std::optional<int> level;
   bool json = false;
   NotifyFlags notify;
@@ -45,6 +46,7 @@ int run_copy(core::Session& session, const CopyFlags& flags, notify::RunReport& 
   options.force = flags.force;
   options.stop_containers = flags.stop_containers;
   options.stop_timeout = flags.stop_timeout;
+  options.no_privileged_bits = flags.no_privileged_bits;
   options.helper_image = session.helper_image();
   auto endpoint = target_endpoint(flags.to);
   // The stream never reaches a disk: to an engine on this machine (a Unix
@@ -109,6 +111,8 @@ void add_copy_command(CLI::App& volume, CliState& state) {
   cmd->add_option("--stop-timeout", flags->stop_timeout,
                   "Seconds a stopped container gets before it is killed (default: its own stop timeout)")
       ->check(CLI::Range(0, 86400));
+  cmd->add_flag("--no-privileged-bits", flags->no_privileged_bits,
+                "Restore no setuid/setgid bits, file capabilities or device nodes on the target (a warning each)");
   cmd->add_option("--level", flags->level,
                   "zstd level of the stream, 0 for none (default: 0 to a unix:// engine, else 1)")
       ->check(CLI::Range(0, 19));

@@ -15,6 +15,7 @@ struct RestoreFlags {
   bool force = false;
   bool stop_containers = false;
   std::optional<int> stop_timeout;
+  bool no_privileged_bits = false;
   core::IdentityFlags keys;
   std::string sidecar_file;
   bool json = false;
@@ -55,6 +56,7 @@ int run_restore(core::Session& session, const RestoreFlags& flags, notify::RunRe
   options.force = flags.force;
   options.stop_containers = flags.stop_containers;
   options.stop_timeout = flags.stop_timeout;
+  options.no_privileged_bits = flags.no_privileged_bits;
   options.helper_image = session.helper_image();
   options.identities = core::resolve_identities(flags.keys, manifest::process_env());
   auto result = ops::restore_snapshot(session.engine(), options);
@@ -93,6 +95,9 @@ void add_restore_command(CLI::App& volume, CliState& state) {
   cmd->add_option("--stop-timeout", flags->stop_timeout,
                   "Seconds a stopped container gets before it is killed (default: its own stop timeout)")
       ->check(CLI::Range(0, 86400));
+  cmd->add_flag("--no-privileged-bits", flags->no_privileged_bits,
+                "For archives made elsewhere: restore no setuid/setgid bits, file capabilities or device nodes "
+                "(a warning each)");
   add_identity_options(cmd, flags->keys);
   cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
   add_notify_options(cmd, flags->notify);

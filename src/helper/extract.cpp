@@ -10,9 +10,15 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <set>
 #include <string_view>
+#include <utility>
+#include <vector>
 
+#include "dockform/util/fd.hpp"
+#include "dockform/util/names.hpp"
 #include "handles.hpp"
+#include "metadata.hpp"
 #include "report.hpp"
 
 namespace dockform::helper {
@@ -38,8 +44,49 @@ std::string_view unsafe_reason(std::string_view path) {
   return {};
 }
 
-// "." or "./": the destination folder itself.
-bool is_root(std::string_view path) { return path.find_first_not_of("./") == std::string_view::npos; }
+// The destination folder itself: "", ".", "./" and "." components repeated
+// ("././", ".//."). Not "..." or ".../", which are names like any other.
+bool is_root(std::string_view path) {
+  while (!path.empty()) {
+    size_t slash = path.find('/');
+    std::string_view part = path.substr(0, slash);
+    if (!part.empty() && part != ".") return false;
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return true;
+}
+
+// A restore's staging folder: its parent is the volume root.
+bool is_staging(std::string_view dest) {
+  while (dest.size() > 1 && dest.back() == '/') dest.remove_suffix(1);
+  std::string_view name = dest.substr(dest.rfind('/') + 1);
+  return name.starts_with(names::kStagingPrefix) && names::is_reserved(name);
+}
+
+constexpr std::string_view kCapabilityXattr = "security.capability";
+
+// Removes the extended attribute `name` from `entry`; false when it had none.
+bool drop_xattr(archive_entry* entry, std::string_view name) {
+  std::vector<std::pair<std::string, std::string>> kept;
+  bool found = false;
+  archive_entry_xattr_reset(entry);
+  const char* key = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  while (archive_entry_xattr_next(entry, &key, &value, &size) == ARCHIVE_OK) {
+    if (key != nullptr && name == key) {
+      found = true;
+    } else {
+      std::string bytes = value == nullptr ? std::string() : std::string(static_cast<const char*>(value), size);
+      kept.emplace_back(key == nullptr ? "" : key, std::move(bytes));
+    }
+  }
+  if (!found) return false;
+  archive_entry_xattr_clear(entry);
+  for (const auto& [k, v] : kept) archive_entry_xattr_add_entry(entry, k.c_str(), v.data(), v.size());
+  return true;
+}
 
 // The helper runs in the C locale (an empty image has no other), so
 // libarchive cannot convert a UTF-8 pax name to "the current locale": it
@@ -64,12 +111,14 @@ std::string_view text(const char* s) { return s == nullptr ? std::string_view{} 
 
 class Extractor {
  public:
-  explicit Extractor(archive* reader) : reader_(reader) {}
+  Extractor(archive* reader, const ExtractOptions& options) : reader_(reader), options_(options) {}
   int run(const std::string& dest);
 
  private:
   bool extract_entry(archive_entry* entry);
+  bool drop_privileges(archive_entry* entry, const std::string& path);
   void restore_root_mtime();
+  bool keep_root_metadata(const std::string& dest);
   bool copy_data(const std::string& path);
   bool refuse(std::string_view path, std::string_view why) {
     report("error", "unsafe_path", path, why);
@@ -77,10 +126,14 @@ class Extractor {
   }
 
   archive* reader_;
+  const ExtractOptions& options_;
   WriteArchive disk_;
   uint64_t entries_ = 0;
   bool failed_ = false;
+  bool root_seen_ = false;
   std::optional<timespec> root_mtime_;
+  // Device nodes skipped for --no-privileged-bits: hard links to them are too.
+  std::set<std::string> skipped_devices_;
 };
 
 int Extractor::run(const std::string& dest) {
@@ -118,6 +171,7 @@ int Extractor::run(const std::string& dest) {
     report("warning", "metadata", {}, error_of(disk_.get()));
   }
   restore_root_mtime();
+  if (ok && !root_seen_ && is_staging(dest) && !keep_root_metadata(dest)) ok = false;
   report_done(entries_, static_cast<uint64_t>(archive_filter_bytes(reader_, -1)));
   return ok && !failed_ ? 0 : 1;
 }
@@ -136,6 +190,7 @@ bool Extractor::extract_entry(archive_entry* entry) {
       return refuse(path, "hard link target " + std::string(target) + ": " + std::string(why));
     }
   }
+  if (options_.no_privileged_bits && !drop_privileges(entry, path)) return true;
   int r = archive_write_header(disk_.get(), entry);
   if (r == ARCHIVE_FAILED || r == ARCHIVE_FATAL) {
     std::string message = error_of(disk_.get());
@@ -154,8 +209,11 @@ bool Extractor::extract_entry(archive_entry* entry) {
     return true;
   }
   if (r == ARCHIVE_WARN) report("warning", "metadata", path, error_of(disk_.get()));
-  if (is_root(path) && archive_entry_mtime_is_set(entry)) {
-    root_mtime_ = timespec{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)};
+  if (is_root(path)) {
+    root_seen_ = true;
+    if (archive_entry_mtime_is_set(entry)) {
+      root_mtime_ = timespec{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)};
+    }
   }
   ++entries_;
   if (archive_entry_size(entry) > 0 && !copy_data(path)) return false;
@@ -166,6 +224,48 @@ bool Extractor::extract_entry(archive_entry* entry) {
     report("error", "write", path, error_of(disk_.get()));
     return r != ARCHIVE_FATAL;
   }
+  return true;
+}
+
+// --no-privileged-bits: what `entry` would grant beyond its owner's own
+// rights is taken out of it, with a warning. False when the whole member is
+// skipped (a device node).
+bool Extractor::drop_privileges(archive_entry* entry, const std::string& path) {
+  auto type = archive_entry_filetype(entry);
+  if (type == AE_IFCHR || type == AE_IFBLK) {
+    report("warning", "privileged", path, "device node not restored (--no-privileged-bits)");
+    skipped_devices_.insert(path);
+    return false;
+  }
+  const char* target = archive_entry_hardlink(entry);
+  if (target != nullptr && skipped_devices_.count(target) != 0) {
+    report("warning", "privileged", path, "hard link to a device node not restored (--no-privileged-bits)");
+    return false;
+  }
+  auto perm = archive_entry_perm(entry);
+  if (type != AE_IFDIR && (perm & (S_ISUID | S_ISGID)) != 0) {
+    archive_entry_set_perm(entry, perm & ~static_cast<mode_t>(S_ISUID | S_ISGID));
+    report("warning", "privileged", path, "setuid/setgid bits not restored (--no-privileged-bits)");
+  }
+  if (drop_xattr(entry, kCapabilityXattr)) {
+    report("warning", "privileged", path, "file capabilities not restored (--no-privileged-bits)");
+  }
+  return true;
+}
+
+// An archive without a root member (`tar -C dir -cf - a b`) says nothing
+// about the root: the staging folder (the current folder) takes the volume
+// root's own owner, mode, xattrs and ACLs, which the swap then copies back.
+// Its times stay those of the extraction: the root's content did change.
+bool Extractor::keep_root_metadata(const std::string& dest) {
+  util::Fd root(::open("..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  util::Fd staging(::open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  struct stat st {};
+  if (!root.valid() || !staging.valid() || ::fstat(root.get(), &st) != 0) {
+    report("error", "root", dest + "/..", std::strerror(errno));
+    return false;
+  }
+  copy_folder_attributes(root.get(), st, staging.get(), dest);
   return true;
 }
 
@@ -207,9 +307,11 @@ archive* new_tar_reader() {
   return reader;
 }
 
-int extract(archive* reader, const std::string& dest) { return Extractor(reader).run(dest); }
+int extract(archive* reader, const std::string& dest, const ExtractOptions& options) {
+  return Extractor(reader, options).run(dest);
+}
 
-int extract_stdin(const std::string& dest) {
+int extract_stdin(const std::string& dest, const ExtractOptions& options) {
   // Checked before the first read, so a wrong destination is named as such.
   struct stat st {};
   if (::stat(dest.c_str(), &st) != 0) {
@@ -229,7 +331,7 @@ int extract_stdin(const std::string& dest) {
     report("error", "read", {}, error_of(reader.get()));
     return 1;
   }
-  return extract(reader.get(), dest);
+  return extract(reader.get(), dest, options);
 }
 
 }  // namespace dockform::helper

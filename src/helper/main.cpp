@@ -3,7 +3,8 @@
 //
 //   dockform-helper create ROOT [--exclude PATTERN]... [--estimate]
 //                                                         pax tar on stdout
-//   dockform-helper extract DEST                          tar from stdin
+//   dockform-helper extract DEST [--no-privileged-bits]   tar from stdin
+//       (extract.hpp: a staging folder as DEST, archives made elsewhere)
 //   dockform-helper snapshot ROOT [--exclude PATTERN]... [--estimate]  create, refused
 //       (exit 113) while ROOT holds what an interrupted restore left
 //   dockform-helper prepare ROOT                          recovery, report
@@ -29,7 +30,6 @@
 #include <archive.h>
 
 #include <algorithm>
-#include <cctype>
 #include <string>
 #include <string_view>
 
@@ -46,15 +46,15 @@ namespace {
 using namespace dockform::helper;
 
 // The protocol the subcommands speak; dockform can check it with --version.
-constexpr int kProtocolVersion = 2;
-constexpr size_t kMaxIdBytes = 64;
+constexpr int kProtocolVersion = 3;  // 3: extract takes --no-privileged-bits
 constexpr int kMinLeaseSeconds = 2;
 constexpr int kMaxLeaseSeconds = 3600;
 
 int usage(std::string_view message) {
   report("error", "usage", {},
          std::string(message) +
-             "; usage: dockform-helper create ROOT [--exclude PATTERN]... [--estimate] | extract DEST | "
+             "; usage: dockform-helper create ROOT [--exclude PATTERN]... [--estimate] | "
+             "extract DEST [--no-privileged-bits] | "
              "snapshot ROOT [--exclude PATTERN]... [--estimate] | prepare ROOT | restore ROOT ID | leftovers ROOT | "
              "remove ROOT NAME | lease SECONDS | --version");
   return 2;
@@ -78,6 +78,20 @@ bool parse_create_options(int argc, char** argv, Excludes& excludes, bool& estim
   return true;
 }
 
+int run_extract(int argc, char** argv) {
+  if (argc < 3) return usage("extract needs DEST");
+  ExtractOptions options;
+  for (int i = 3; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--no-privileged-bits") {
+      options.no_privileged_bits = true;
+    } else {
+      return usage("unexpected argument " + std::string(arg));
+    }
+  }
+  return extract_stdin(argv[2], options);
+}
+
 int run_create(int argc, char** argv, bool refuse_leftovers) {
   if (argc < 3) return usage("create and snapshot need ROOT");
   Excludes excludes;
@@ -89,15 +103,10 @@ int run_create(int argc, char** argv, bool refuse_leftovers) {
   return create(argv[2], excludes, estimate);
 }
 
-// IDs become names at the volume root and words of protocol lines.
-bool valid_id(std::string_view id) {
-  auto allowed = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; };
-  return !id.empty() && id.size() <= kMaxIdBytes && std::all_of(id.begin(), id.end(), allowed);
-}
-
 int run_restore(int argc, char** argv) {
   if (argc != 4) return usage("restore needs ROOT and ID");
-  if (!valid_id(argv[3])) return usage("restore: ID must be 1 to 64 letters, digits, '-' or '_'");
+  // IDs become names at the volume root and words of protocol lines.
+  if (!dockform::names::is_id(argv[3])) return usage("restore: ID must be 1 to 64 letters, digits, '-' or '_'");
   return restore_command(argv[2], argv[3]);
 }
 
@@ -135,10 +144,7 @@ int main(int argc, char** argv) {
   std::string_view command = argv[1];
   if (command == "create") return run_create(argc, argv, false);
   if (command == "snapshot") return run_create(argc, argv, true);
-  if (command == "extract") {
-    if (argc != 3) return usage("extract needs exactly DEST");
-    return extract_stdin(argv[2]);
-  }
+  if (command == "extract") return run_extract(argc, argv);
   if (command == "prepare" || command == "leftovers") return run_one_root(command, argc, argv);
   if (command == "restore") return run_restore(argc, argv);
   if (command == "remove") return run_remove(argc, argv);

@@ -16,8 +16,8 @@ namespace dockform::helper {
 
 namespace {
 
-void warn(std::string_view what, int error) {
-  report("warning", "metadata", "./", std::string(what) + ": " + std::strerror(error));
+void warn(std::string_view path, std::string_view what, int error) {
+  report("warning", "metadata", path, std::string(what) + ": " + std::strerror(error));
 }
 
 // The names of the extended attributes of `fd`, or false.
@@ -55,34 +55,38 @@ bool xattr_value(int fd, const std::string& name, std::vector<char>& value) {
 // Setting system.posix_acl_access and system.posix_acl_default as extended
 // attributes is how libacl itself writes ACLs: the kernel checks and
 // applies them, so no ACL parsing is needed here.
-void copy_xattrs(int from, int to) {
+void copy_xattrs(int from, int to, std::string_view path) {
   std::vector<std::string> wanted, present;
-  if (!xattr_names(from, wanted)) return warn("listing the staged folder's extended attributes", errno);
-  if (!xattr_names(to, present)) return warn("listing the root's extended attributes", errno);
+  if (!xattr_names(from, wanted)) return warn(path, "listing the extended attributes to copy", errno);
+  if (!xattr_names(to, present)) return warn(path, "listing the extended attributes to replace", errno);
   for (const auto& name : present) {
     if (std::find(wanted.begin(), wanted.end(), name) != wanted.end()) continue;
-    if (::fremovexattr(to, name.c_str()) != 0 && errno != ENODATA) warn("removing " + name, errno);
+    if (::fremovexattr(to, name.c_str()) != 0 && errno != ENODATA) warn(path, "removing " + name, errno);
   }
   std::vector<char> value;
   for (const auto& name : wanted) {
     if (!xattr_value(from, name, value)) {
-      warn("reading " + name, errno);
+      warn(path, "reading " + name, errno);
     } else if (::fsetxattr(to, name.c_str(), value.data(), value.size(), 0) != 0) {
-      warn("setting " + name, errno);
+      warn(path, "setting " + name, errno);
     }
   }
 }
 
 }  // namespace
 
-void copy_folder_metadata(int from, const struct stat& st, int to) {
-  if (::fchown(to, st.st_uid, st.st_gid) != 0) warn("chown", errno);
-  copy_xattrs(from, to);
+void copy_folder_attributes(int from, const struct stat& st, int to, std::string_view path) {
+  if (::fchown(to, st.st_uid, st.st_gid) != 0) warn(path, "chown", errno);
+  copy_xattrs(from, to, path);
   // After chown, which may clear setgid; ACLs and mode agree already (the
   // mode's group bits are the ACL mask in both).
-  if (::fchmod(to, st.st_mode & 07777) != 0) warn("chmod", errno);
+  if (::fchmod(to, st.st_mode & 07777) != 0) warn(path, "chmod", errno);
+}
+
+void copy_folder_metadata(int from, const struct stat& st, int to) {
+  copy_folder_attributes(from, st, to, "./");
   const timespec times[2] = {st.st_atim, st.st_mtim};
-  if (::futimens(to, times) != 0) warn("times", errno);
+  if (::futimens(to, times) != 0) warn("./", "times", errno);
 }
 
 }  // namespace dockform::helper

@@ -5,6 +5,8 @@
 
 #include <sys/stat.h>
 
+#include <string_view>
+
 namespace dockform::helper {
 
 // Copies owner, mode (setuid, setgid and sticky included), every extended
@@ -14,5 +16,9 @@ namespace dockform::helper {
 // mtime). A failure is a "metadata" warning, not an error: the content is
 // live by then, and a retry could not do better.
 void copy_folder_metadata(int from, const struct stat& st, int to);
+
+// The same without the times: owner, extended attributes and ACLs, mode;
+// warnings name `path` (the folder `to`).
+void copy_folder_attributes(int from, const struct stat& st, int to, std::string_view path);
 
 }  // namespace dockform::helper

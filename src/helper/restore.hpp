@@ -6,7 +6,8 @@ namespace dockform::helper {
 
 // `restore ROOT ID`: recovery and report (swap.hpp's prepare), then the
 // staging folder .dockform-restore-ID (mode 0700 until extract sets the
-// archive's), "ready" on stdout, then one command a line on stdin:
+// archive's root member's metadata, or without one the volume root's own),
+// "ready" on stdout, then one command a line on stdin:
 //   flush      syncfs; answers "flushed"
 //   go         syncfs unless flushed, swap to phase 3; answers "live", then
 //              on one more line removes the old content, answers "swapped"

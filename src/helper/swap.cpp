@@ -15,11 +15,11 @@
 
 namespace dockform::helper {
 
+using names::kTmpSuffix;
 using util::Fd;
 
 namespace {
 
-constexpr std::string_view kTmpSuffix = ".tmp";
 // A journal holds a digit and "\n"; more than this is not one of ours.
 constexpr size_t kMaxJournalBytes = 64;
 
@@ -186,14 +186,14 @@ bool VolumeRoot::prepare() const {
   std::vector<std::string> names;
   if (!entries(names)) return false;
   for (const auto& name : names) {
-    if (!name.starts_with(kJournalPrefix) || !is_regular_file(fd_.get(), name)) continue;
+    if (!name.starts_with(kJournalPrefix) || !is_ours(name) || !is_regular_file(fd_.get(), name)) continue;
     if (!finish_journal(name)) return false;
   }
   // What is left: staging or old content without a journal (a restore
   // killed before its swap, or during its cleanup).
   if (!entries(names)) return false;
   for (const auto& name : names) {
-    if (!name.starts_with(kStagingPrefix) && !name.starts_with(kOldPrefix)) continue;
+    if (!is_ours(name) || name.starts_with(kJournalPrefix)) continue;
     say("recovered=removed " + name + " left by an interrupted restore");
     if (!remove_tree(fd_.get(), name)) return false;
   }

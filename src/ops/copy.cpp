@@ -125,6 +125,7 @@ CopyResult copy_volume(engine::Engine& source, engine::Engine& target, const Cop
   restore.force = options.force;
   restore.stop_containers = options.stop_containers;
   restore.stop_timeout = options.stop_timeout;
+  restore.no_privileged_bits = options.no_privileged_bits;
   restore.helper_image = options.helper_image;
 
   // The source's estimate of the tar's size, for the progress line's ETA.

@@ -191,7 +191,7 @@ std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, RestoreH
 // the live content is not touched.
 WalkSummary extract(const RestoreOptions& options, archive::ByteSource& source, const Checks& checks,
                     RestoreHelper& helper, RestoreResult& result) {
-  Forwarder forwarder(helper.start_extraction());
+  Forwarder forwarder(helper.start_extraction(options.no_privileged_bits));
   util::Progress progress("restore " + options.volume, source.size());
   std::unique_ptr<SnapshotReader> opened;
   auto on_read = [&](std::uint64_t read) {

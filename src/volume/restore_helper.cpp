@@ -85,8 +85,8 @@ VolumeState RestoreHelper::start() {
   return parse_volume_state(read_until("ready"));
 }
 
-engine::RawConnection& RestoreHelper::start_extraction() {
-  exec_id_ = engine_.exec_create(container_.id(), extract_command(id_), true);
+engine::RawConnection& RestoreHelper::start_extraction(bool no_privileged_bits) {
+  exec_id_ = engine_.exec_create(container_.id(), extract_command(id_, no_privileged_bits), true);
   exec_connection_ = engine_.exec_start(exec_id_);
   return *exec_connection_;
 }

@@ -63,8 +63,11 @@ HelperSpec restore_helper_spec(const HelperImage& image, const std::string& volu
   return spec;
 }
 
-std::vector<std::string> extract_command(const std::string& id) {
-  return {kHelperPath, "extract", std::string(kVolumeMountPoint) + "/" + std::string(names::kStagingPrefix) + id};
+std::vector<std::string> extract_command(const std::string& id, bool no_privileged_bits) {
+  std::vector<std::string> command = {kHelperPath, "extract",
+                                      std::string(kVolumeMountPoint) + "/" + std::string(names::kStagingPrefix) + id};
+  if (no_privileged_bits) command.emplace_back("--no-privileged-bits");
+  return command;
 }
 
 void remove_staging(engine::Engine& engine, const HelperImage& image, const std::string& volume,

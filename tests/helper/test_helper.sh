@@ -178,6 +178,23 @@ same_tree "$SRC" "$OUT" "helper round trip"
 (($(du -k "$OUT/sparse" | cut -f1) < 4096)) || fail "the restored sparse file is not sparse: $(du -k "$OUT/sparse")"
 [[ $(stat -c %i "$OUT/file") == $(stat -c %i "$OUT/dir/hardlink") ]] || fail "the hard link was not restored"
 
+echo "== extract --no-privileged-bits: no setuid/setgid bits, capabilities or device nodes"
+NP=$TMP/np
+mkdir "$NP"
+helper extract "$NP" --no-privileged-bits <"$TMP/a.tar" 2>"$TMP/np.err" || fail "extract --no-privileged-bits: $(cat "$TMP/np.err")"
+check_json_lines "$TMP/np.err"
+for line in '"kind":"privileged","path":"./random","message":"setuid/setgid bits not restored' \
+  '"kind":"privileged","path":"./cap","message":"file capabilities not restored' \
+  '"kind":"privileged","path":"./null","message":"device node not restored'; do
+  grep -qF "$line" "$TMP/np.err" || fail "extract --no-privileged-bits: no warning $line: $(cat "$TMP/np.err")"
+done
+[[ $(grep -c '"kind":"privileged"' "$TMP/np.err") == 3 ]] || fail "extract --no-privileged-bits: $(cat "$TMP/np.err")"
+[[ $(stat -c %a "$NP/random") == 755 && $(stat -c %a "$NP/sticky") == 1777 ]] || fail "--no-privileged-bits: modes"
+! getfattr -n security.capability "$NP/cap" >/dev/null 2>&1 || fail "--no-privileged-bits: the capability was set"
+[[ ! -e $NP/null && -p $NP/fifo ]] || fail "--no-privileged-bits: the device node was made or the FIFO not"
+getfattr -n user.text "$NP/file" >/dev/null 2>&1 || fail "--no-privileged-bits: other xattrs were dropped too"
+cmp -s "$SRC/random" "$NP/random" || fail "--no-privileged-bits: the setuid file's content"
+
 echo "== two snapshots of an unchanged folder are identical"
 helper create "$SRC" 2>/dev/null | sha256sum >"$TMP/sum2"
 sha256sum <"$TMP/a.tar" | diff - "$TMP/sum2" >/dev/null || fail "two create runs differ"
@@ -530,6 +547,113 @@ done
 helper leftovers "$ROOT" >"$TMP/left.out" 2>/dev/null || fail "leftovers of a clean root"
 [[ ! -s $TMP/left.out ]] || fail "leftovers of a clean root: $(cat "$TMP/left.out")"
 helper snapshot "$SRC" 2>/dev/null | sha256sum | diff - "$TMP/sum2" >/dev/null || fail "snapshot differs from create"
+
+echo "== extract: '...' and '..../' are members, not the root"
+# Only "", "." and "./" (repeated) name the destination itself: the root's
+# mtime comes from the "./" member, not from a member named "..." after it.
+python3 - "$TMP" <<'PY'
+import io, sys, tarfile
+tmp = sys.argv[1]
+def folder(name, mtime):
+    info = tarfile.TarInfo(name); info.type = tarfile.DIRTYPE; info.mode = 0o755; info.mtime = mtime
+    return info, None
+def reg(name, mtime, data=b"dots\n"):
+    info = tarfile.TarInfo(name); info.size = len(data); info.mtime = mtime
+    return info, io.BytesIO(data)
+with tarfile.open(f"{tmp}/dots.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    for info, data in (folder("./", 1000000000), reg("...", 1200000000), folder("..../", 1300000000),
+                       reg("..../...", 1400000000)):
+        t.addfile(info, data)
+with tarfile.open(f"{tmp}/dots-root.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    for info, data in (folder("././", 1100000000), reg("./f", 1200000000)):
+        t.addfile(info, data)
+PY
+mkdir "$TMP/dots" "$TMP/dots-root"
+helper extract "$TMP/dots" <"$TMP/dots.tar" 2>"$TMP/dots.err" || fail "extract of '...': $(cat "$TMP/dots.err")"
+[[ -f $TMP/dots/... && -d $TMP/dots/.... && -f $TMP/dots/..../... ]] || fail "'...' members not restored: $(ls -a "$TMP/dots")"
+[[ $(stat -c %Y "$TMP/dots") == 1000000000 ]] ||
+  fail "the root's mtime is $(stat -c %Y "$TMP/dots"), not 1000000000 (its own member's): a '...' member was taken for the root"
+[[ $(stat -c %Y "$TMP/dots/....") == 1300000000 ]] || fail "the mtime of '....' is $(stat -c %Y "$TMP/dots/....")"
+helper extract "$TMP/dots-root" <"$TMP/dots-root.tar" 2>"$TMP/dots.err" || fail "extract of '././': $(cat "$TMP/dots.err")"
+[[ $(stat -c %Y "$TMP/dots-root") == 1100000000 ]] || fail "a root member named '././' did not set the root's mtime"
+
+echo "== names that only look like ours are the user's: prepare, leftovers, snapshot, remove, swap"
+# Ours are a prefix and an ID (the journal also with ".tmp"): ".dockform-old-notes.txt" is a user's file.
+ROOT=$TMP/vol-look
+mkdir -p "$ROOT/.dockform-restore-notes.d" "$ROOT/.dockform-old-k1"
+printf 'my notes\n' >"$ROOT/.dockform-old-notes.txt"
+printf 'kept\n' >"$ROOT/.dockform-restore-notes.d/f"
+printf '3\n' >"$ROOT/.dockform-swap-notes.txt" # a journal's content, not a journal's name
+printf '2\n' >"$ROOT/.dockform-swap-a.b.tmp"
+lookalikes=$'.dockform-old-notes.txt\n.dockform-restore-notes.d\n.dockform-swap-a.b.tmp\n.dockform-swap-notes.txt'
+helper leftovers "$ROOT" >"$TMP/left.out" 2>"$TMP/left.err" || fail "leftovers: $(cat "$TMP/left.err")"
+[[ $(cat "$TMP/left.out") == .dockform-old-k1 ]] || fail "leftovers lists user files: $(cat "$TMP/left.out")"
+helper prepare "$ROOT" >"$TMP/prepare.out" 2>"$TMP/prepare.err" || fail "prepare: $(cat "$TMP/prepare.err")"
+check_json_lines "$TMP/prepare.err"
+expected=$'recovered=removed .dockform-old-k1 left by an interrupted restore\nentries=4\nfree_kb=K'
+[[ $(sed 's/^free_kb=[0-9][0-9]*$/free_kb=K/' "$TMP/prepare.out") == "$expected" ]] ||
+  fail "prepare with user files named like ours: $(cat "$TMP/prepare.out")"
+[[ $(ls -A "$ROOT") == "$lookalikes" ]] || fail "prepare removed user files: left $(ls -A "$ROOT")"
+[[ $(cat "$ROOT/.dockform-old-notes.txt") == 'my notes' && $(cat "$ROOT/.dockform-restore-notes.d/f") == kept ]] ||
+  fail "prepare changed user files"
+helper snapshot "$ROOT" >"$TMP/look.tar" 2>"$TMP/snap.err" || fail "snapshot of user files named like ours: $(cat "$TMP/snap.err")"
+[[ $(tar -tf "$TMP/look.tar" | grep -c '^\./\.dockform-') == 5 ]] || fail "snapshot: $(tar -tf "$TMP/look.tar")"
+rc=0
+helper remove "$ROOT" .dockform-old-notes.txt 2>"$TMP/rm.err" || rc=$?
+[[ $rc == 2 && -f $ROOT/.dockform-old-notes.txt ]] || fail "remove of a user file: exit $rc"
+# The swap moves them out with the old content and in with the new.
+LNEW=$TMP/look-new
+mkdir "$LNEW"
+printf 'new notes\n' >"$LNEW/.dockform-old-notes.txt"
+helper create "$LNEW" >"$TMP/look-new.tar" 2>/dev/null || fail "create of the new content failed"
+restore_start "$ROOT" look1
+restore_expect ready
+helper extract "$ROOT/.dockform-restore-look1" <"$TMP/look-new.tar" 2>"$TMP/x.err" || fail "extract: $(cat "$TMP/x.err")"
+restore_send go
+restore_expect live
+restore_send cleanup
+restore_expect swapped
+restore_wait
+((restore_rc == 0)) || fail "restore with user files named like ours: exit $restore_rc: $(cat "$TMP/restore.err")"
+! grep -q '"level":"warning"' "$TMP/restore.err" || fail "restore: warnings: $(cat "$TMP/restore.err")"
+same_tree "$LNEW" "$ROOT" "restore with user files named like ours"
+
+echo "== restore: an archive without a root member leaves the root's owner, mode, xattrs and ACLs"
+ROOT=$TMP/vol-noroot
+mkdir "$ROOT"
+make_old "$ROOT"
+chown 1000:1000 "$ROOT"
+chmod 0750 "$ROOT"
+root_before=$(cd "$ROOT" && stat -c '%u:%g %a' . && getfattr -h -d -m - -e hex . && getfacl -p .)
+tar -C "$NEW" --xattrs --xattrs-include='*' --acls -cf "$TMP/noroot.tar" file sub
+[[ $(tar -tf "$TMP/noroot.tar" | head -1) == file ]] || fail "the archive has a root member: $(tar -tf "$TMP/noroot.tar")"
+restore_start "$ROOT" noroot1
+restore_expect ready
+helper extract "$ROOT/.dockform-restore-noroot1" <"$TMP/noroot.tar" 2>"$TMP/x.err" ||
+  fail "extract into the staging folder: $(cat "$TMP/x.err")"
+restore_send go
+restore_expect live
+restore_send cleanup
+restore_expect swapped
+restore_wait
+((restore_rc == 0)) || fail "restore without a root member: exit $restore_rc: $(cat "$TMP/restore.err")"
+root_after=$(cd "$ROOT" && stat -c '%u:%g %a' . && getfattr -h -d -m - -e hex . && getfacl -p .)
+[[ $root_after == "$root_before" ]] || fail "the root's metadata changed:"$'\n'"$root_before"$'\n'"became"$'\n'"$root_after"
+[[ $(ls -A "$ROOT") == $'file\nsub' && $(cat "$ROOT/file") == new ]] || fail "without a root member: $(ls -A "$ROOT")"
+# With a root member the root is the archive's.
+ROOT=$TMP/vol-withroot
+mkdir "$ROOT"
+make_old "$ROOT"
+restore_start "$ROOT" withroot1
+restore_expect ready
+helper extract "$ROOT/.dockform-restore-withroot1" <"$TMP/new.tar" 2>"$TMP/x.err" ||
+  fail "extract into the staging folder: $(cat "$TMP/x.err")"
+restore_send go
+restore_expect live
+restore_send cleanup
+restore_expect swapped
+restore_wait
+same_tree "$NEW" "$ROOT" "restore with a root member"
 
 echo "== lease: ends without heartbeats, lives on them, ends with stdin"
 # lease_start: the lease as nobody (it runs so in its container).

@@ -19,6 +19,7 @@ struct CopyOptions {
   bool force = false;
   bool stop_containers = false;  // on both sides: the source's users for the read, the target's for the swap
   std::optional<int> stop_timeout;
+  bool no_privileged_bits = false;  // as for a restore: setuid/setgid, capabilities, devices dropped
   int level = 3;
   std::string helper_image;  // empty: the built-in one, on each engine
 };

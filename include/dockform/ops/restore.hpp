@@ -29,6 +29,9 @@ struct RestoreOptions {
   bool force = false;
   bool stop_containers = false;
   std::optional<int> stop_timeout;  // --stop-timeout; else each container's own
+  // --no-privileged-bits, for archives made elsewhere: setuid/setgid bits,
+  // file capabilities and device nodes are not restored (a warning each).
+  bool no_privileged_bits = false;
   std::string helper_image;
   // Decrypt an encrypted snapshot (.tar.zst.age) with these.
   std::vector<crypto::age::Identity> identities;

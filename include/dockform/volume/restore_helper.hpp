@@ -37,7 +37,8 @@ class RestoreHelper {
   VolumeState start();
   // Starts the extraction (dockform-helper extract); the connection takes
   // the tar stream and gives the helper's messages (JSON lines).
-  engine::RawConnection& start_extraction();
+  // no_privileged_bits: --no-privileged-bits (staging.hpp's extract_command).
+  engine::RawConnection& start_extraction(bool no_privileged_bits);
   // Ends the extraction early (its input is cut) and waits for it to end.
   void stop_extraction();
   // The extraction's exit code, once its input was closed.

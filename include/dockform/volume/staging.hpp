@@ -46,8 +46,12 @@ std::string new_staging_id();
 // staging folder). At the end of its input it leaves things as they are.
 HelperSpec restore_helper_spec(const HelperImage& image, const std::string& volume, const std::string& id);
 
-// The helper command that extracts stdin into the existing staging folder `id`.
-std::vector<std::string> extract_command(const std::string& id);
+// The helper command that extracts stdin into the existing staging folder
+// `id`. An archive without a root member leaves the staging folder with the
+// volume root's owner, mode, xattrs and ACLs (the swap copies them back);
+// no_privileged_bits: setuid/setgid bits, file capabilities and device nodes
+// are dropped, a warning each.
+std::vector<std::string> extract_command(const std::string& id, bool no_privileged_bits);
 
 // Removes the staging folder `id` (with a helper of its own).
 void remove_staging(engine::Engine& engine, const HelperImage& image, const std::string& volume, const std::string& id);
