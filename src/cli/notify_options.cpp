@@ -118,7 +118,7 @@ notify::Targets resolve_targets(core::Session& session, const NotifyFlags& flags
     targets.webhooks = manifest.webhooks;
   }
   std::string on = !flags.webhook_on.empty() ? flags.webhook_on
-                                              : env_or("DOCKFORM_WEBHOOK_ON", manifest.webhook_on.value_or("failure"));
+                                             : env_or("DOCKFORM_WEBHOOK_ON", manifest.webhook_on.value_or("failure"));
   if (on != "failure" && on != "always") {
     throw Error("--webhook-on takes failure or always, got '" + on + "'", Exit::usage);
   }
@@ -143,7 +143,8 @@ std::string host_name() {
 
 void report_problems(const std::vector<notify::Delivery>& deliveries) {
   for (const auto& delivery : deliveries) {
-    if (!delivery.problem.empty()) spdlog::warn("notification not delivered ({}): {}", delivery.target, delivery.problem);
+    if (!delivery.problem.empty())
+      spdlog::warn("notification not delivered ({}): {}", delivery.target, delivery.problem);
   }
 }
 

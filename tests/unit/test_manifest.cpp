@@ -190,7 +190,7 @@ TEST(ManifestErrors, StrayCommaEnds) {
 TEST(ManifestErrors, UnknownTopLevelKey) {
   EXPECT_EQ(error_of(header + "volume:\n  data: {}\n"),
             "dockform.yml:3:1: unknown top-level key 'volume' (expected one of: docker, volumes, "
-            "networks, filesets, snapshots, applications, environment, secrets, sops)");
+            "networks, filesets, snapshots, notifications, applications, environment, secrets, sops)");
 }
 
 TEST(ManifestErrors, MissingIdentifier) {
@@ -298,7 +298,7 @@ TEST(ManifestErrors, InterpolationProblemsNameTheValue) {
 TEST(ManifestErrors, ControlCharactersAreEscaped) {
   EXPECT_EQ(error_of(header + "\"vol\\e[31m\": {}\n"),
             "dockform.yml:3:1: unknown top-level key 'vol\\x1b[31m' (expected one of: docker, volumes, "
-            "networks, filesets, snapshots, applications, environment, secrets, sops)");
+            "networks, filesets, snapshots, notifications, applications, environment, secrets, sops)");
 }
 
 // ---- hostile input --------------------------------------------------------
@@ -405,7 +405,7 @@ TEST(LoadManifest, ErrorsNameTheAbsoluteFile) {
   const fs::path file = dir.write("dockform.yml", header + "volume: {}\n");
   EXPECT_EQ(load_error(file), file.string() +
                                   ":3:1: unknown top-level key 'volume' (expected one of: docker, "
-                                  "volumes, networks, filesets, snapshots, applications, environment, "
+                                  "volumes, networks, filesets, snapshots, notifications, applications, environment, "
                                   "secrets, sops)");
 }
 

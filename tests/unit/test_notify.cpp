@@ -46,7 +46,8 @@ TEST(Duration, ParsesUnitsAndSums) {
 }
 
 TEST(Send, MasksUserInfoAndQuery) {
-  EXPECT_EQ(mask_url("https://user:secret@hc.example/ping/abc?token=x#frag"), "https://***@hc.example/ping/abc?***#frag");
+  EXPECT_EQ(mask_url("https://user:secret@hc.example/ping/abc?token=x#frag"),
+            "https://***@hc.example/ping/abc?***#frag");
   EXPECT_EQ(mask_url("http://127.0.0.1:9/p"), "http://127.0.0.1:9/p");
   EXPECT_EQ(mask_url("https://h/p?a=1"), "https://h/p?***");
 }

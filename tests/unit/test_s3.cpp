@@ -176,20 +176,17 @@ TEST(S3Client, UnreachableEndpointIsAStorageErrorNamingBucketAndEndpoint) {
   }
 }
 
-}  // namespace
-}  // namespace dockform::store
-
 TEST(S3AbandonedAfter, WholeSecondsOrTheDefault) {
   {
     ScopedEnv env({});
     EXPECT_EQ(abandoned_upload_age(), 24 * 3600);
   }
   {
-    ScopedEnv env({{"DOCKFORM_S3_ABANDONED_AFTER", ""}});
+    ScopedEnv env({{"DOCKFORM_S3_ABANDONED_AFTER", std::optional<std::string>("")}});
     EXPECT_EQ(abandoned_upload_age(), 24 * 3600);
   }
   for (const auto& [text, seconds] : std::map<std::string, std::time_t>{{"0", 0}, {"1", 1}, {"3600", 3600}}) {
-    ScopedEnv env({{"DOCKFORM_S3_ABANDONED_AFTER", text}});
+    ScopedEnv env({{"DOCKFORM_S3_ABANDONED_AFTER", std::optional<std::string>(text)}});
     EXPECT_EQ(abandoned_upload_age(), seconds) << text;
   }
 }
@@ -197,7 +194,7 @@ TEST(S3AbandonedAfter, WholeSecondsOrTheDefault) {
 TEST(S3AbandonedAfter, AnythingElseIsAUsageErrorNamingTheVariable) {
   // atoll read each of these as 0 (or as 10, or as LLONG_MAX): none is a number of seconds.
   for (const char* bad : {"abc", "-5", "10x", "1.5", " 60", "+60", "24h", "99999999999999999999"}) {
-    ScopedEnv env({{"DOCKFORM_S3_ABANDONED_AFTER", bad}});
+    ScopedEnv env({{"DOCKFORM_S3_ABANDONED_AFTER", std::optional<std::string>(bad)}});
     try {
       abandoned_upload_age();
       FAIL() << "accepted " << bad;
@@ -226,3 +223,6 @@ TEST(S3Xml, WhatIsNotAnEntityIsKept) {
   EXPECT_EQ(xml_decode("&#xZZ;&#;&#0;&#xD800;"), "&#xZZ;&#;&#0;&#xD800;");
   EXPECT_EQ(xml_decode("tail &amp"), "tail &amp");
 }
+
+}  // namespace
+}  // namespace dockform::store

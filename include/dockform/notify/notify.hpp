@@ -14,9 +14,7 @@ struct Targets {
   bool webhook_always = false;        // default: only failed runs post
   std::string metrics_file;           // node_exporter's textfile collector
   std::string metrics_push;           // a Pushgateway's base URL
-  bool empty() const {
-    return ping.empty() && webhooks.empty() && metrics_file.empty() && metrics_push.empty();
-  }
+  bool empty() const { return ping.empty() && webhooks.empty() && metrics_file.empty() && metrics_push.empty(); }
 };
 
 // One report sent (or not) to one target.

@@ -18,14 +18,13 @@ struct Request {
 
 struct SendPolicy {
   int tries = 3;
-  long timeout_ms = 10000;  // each try, connecting included
+  long timeout_ms = 10000;      // each try, connecting included
   long first_backoff_ms = 500;  // doubled after each failed try
 };
 
 // nullopt when the server answered 2xx; else what went wrong, the URL masked.
 // The answer's body goes to `answer` when given.
-std::optional<std::string> send(const Request& request, const SendPolicy& policy = {},
-                                std::string* answer = nullptr);
+std::optional<std::string> send(const Request& request, const SendPolicy& policy = {}, std::string* answer = nullptr);
 
 // The URL as logs may show it: user info and query replaced by "***".
 std::string mask_url(const std::string& url);
