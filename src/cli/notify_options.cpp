@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "dockform/core/keys.hpp"
 #include "dockform/manifest/manifest.hpp"
 #include "dockform/notify/send.hpp"
 #include "dockform/util/signals.hpp"
@@ -55,8 +56,8 @@ class CollectLines {
   CollectLines(const CollectLines&) = delete;
   CollectLines& operator=(const CollectLines&) = delete;
 
+  // Called once the command has returned: no thread logs any more.
   void into(notify::RunReport& report) const {
-    std::lock_guard<std::mutex> lock(mutex_);
     report.errors.insert(report.errors.end(), sink_->errors.begin(), sink_->errors.end());
     report.warnings.insert(report.warnings.end(), sink_->warnings.begin(), sink_->warnings.end());
     if (sink_->more_errors) report.errors.push_back("... and " + std::to_string(sink_->more_errors) + " more errors");
@@ -67,26 +68,11 @@ class CollectLines {
 
  private:
   std::shared_ptr<LineCollector> sink_;
-  mutable std::mutex mutex_;
 };
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* value = std::getenv(name);
   return value && *value ? std::string(value) : fallback;
-}
-
-std::vector<std::string> split_urls(const std::string& text) {
-  std::vector<std::string> urls;
-  std::string url;
-  for (char c : text + ",") {
-    if (c == ',' || c == ' ' || c == '\n' || c == '\t') {
-      if (!url.empty()) urls.push_back(url);
-      url.clear();
-    } else {
-      url += c;
-    }
-  }
-  return urls;
 }
 
 void check_url(const std::string& url, const std::string& what) {
@@ -113,7 +99,7 @@ notify::Targets resolve_targets(core::Session& session, const NotifyFlags& flags
   if (!flags.webhooks.empty()) {
     targets.webhooks = flags.webhooks;
   } else if (const char* env = std::getenv("DOCKFORM_WEBHOOK_URLS"); env && *env) {
-    targets.webhooks = split_urls(env);
+    targets.webhooks = core::split_list(env);
   } else {
     targets.webhooks = manifest.webhooks;
   }

@@ -50,20 +50,6 @@ auto parse_file(const std::string& file, const char* what, Parse parse) {
   }
 }
 
-std::vector<std::string> split_keys(const std::string& text) {
-  std::vector<std::string> keys;
-  std::string key;
-  for (char c : text + " ") {
-    if (c == ' ' || c == ',' || c == '\n' || c == '\t') {
-      if (!key.empty()) keys.push_back(key);
-      key.clear();
-    } else {
-      key += c;
-    }
-  }
-  return keys;
-}
-
 Recipients from(const std::vector<std::string>& keys, const std::vector<std::string>& files,
                 const std::string& passphrase_file, std::string source) {
   Recipients out;
@@ -99,12 +85,26 @@ std::string read_passphrase_file(const std::string& file) {
   return line;
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::string item;
+  for (char c : text + " ") {
+    if (c == ' ' || c == ',' || c == '\n' || c == '\t') {
+      if (!item.empty()) items.push_back(item);
+      item.clear();
+    } else {
+      item += c;
+    }
+  }
+  return items;
+}
+
 Recipients resolve_recipients(const RecipientFlags& flags, const manifest::Manifest* manifest,
                               const manifest::EnvLookup& env) {
   if (!flags.recipients.empty() || !flags.recipient_files.empty() || !flags.passphrase_file.empty()) {
     return from(flags.recipients, flags.recipient_files, flags.passphrase_file, "the command line");
   }
-  auto keys = split_keys(env_or_empty(env, "DOCKFORM_RECIPIENTS"));
+  auto keys = split_list(env_or_empty(env, "DOCKFORM_RECIPIENTS"));
   auto file = env_or_empty(env, "DOCKFORM_RECIPIENTS_FILE");
   auto passphrase = env_or_empty(env, "DOCKFORM_PASSPHRASE_FILE");
   if (!keys.empty() || !file.empty() || !passphrase.empty()) {

@@ -42,4 +42,8 @@ std::vector<crypto::age::Identity> resolve_identities(const IdentityFlags& flags
 // A passphrase file: its first line, without the line end; not empty.
 std::string read_passphrase_file(const std::string& file);
 
+// The items of a list-valued environment variable (DOCKFORM_RECIPIENTS,
+// DOCKFORM_WEBHOOK_URLS): separated by spaces, commas, tabs or newlines.
+std::vector<std::string> split_list(const std::string& text);
+
 }  // namespace dockform::core
