@@ -25,6 +25,15 @@ long docker_status(long status, const std::string& body) {
   if (status != 500) return status;
   auto error = nlohmann::json::parse(body, nullptr, false);
   if (!error.is_object()) return status;
+  // dockerd 20.10 loses the Conflict type when a forced remove races the
+  // container's exit: "Could not kill running container X, cannot remove -
+  // Container X is not running" comes as 500. The next remove succeeds.
+  auto message = error.find("message");
+  if (message != error.end() && message->is_string() &&
+      message->get<std::string>().find("cannot remove - ") != std::string::npos &&
+      message->get<std::string>().find(" is not running") != std::string::npos) {
+    return 409;
+  }
   auto cause = error.find("cause");
   if (cause == error.end() || !cause->is_string()) return status;
   if (*cause == "that name is already in use" || *cause == "container state improper") return 409;

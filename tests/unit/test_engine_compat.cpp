@@ -77,5 +77,14 @@ TEST(EngineCompat, PodmanConflictsAre409) {
   EXPECT_EQ(200, docker_status(200, R"({"cause":"that name is already in use"})"));
 }
 
+TEST(EngineCompat, DockerdRemoveRacingTheExitIsAConflict) {
+  // Seen from dockerd 20.10 when a forced remove meets a helper that is exiting.
+  EXPECT_EQ(409, docker_status(500, R"({"message":"Could not kill running container 8dbc, cannot remove - )"
+                                    R"(Container 8dbc is not running"})"));
+  EXPECT_EQ(500, docker_status(500, R"({"message":"Could not kill running container 8dbc, cannot remove - )"
+                                    R"(permission denied"})"));
+  EXPECT_EQ(500, docker_status(500, R"({"message":"Container 8dbc is not running"})"));
+}
+
 }  // namespace
 }  // namespace dockform::engine

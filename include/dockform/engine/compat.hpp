@@ -21,7 +21,8 @@ bool matches_label_filters(const std::map<std::string, std::string>& labels, con
 // already in use (lock and record containers rely on the 409), a container in
 // the wrong state (kill of a stopped container); and 500 where dockerd answers
 // 404 for a container being removed while it is inspected (cause "no such
-// container").
+// container"). dockerd itself answers 500 for a forced remove that races the
+// container's exit, where the state conflict is meant (409, retried).
 long docker_status(long status, const std::string& body);
 
 }  // namespace dockform::engine
