@@ -3,10 +3,13 @@
 #include <poll.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -140,8 +143,11 @@ int lease_seconds() {
   return static_cast<int>(std::clamp(value, 2L, 3600L));
 }
 
-Lease::Lease(engine::Engine& engine, const HelperImage& image, const std::string& name, engine::Labels labels)
-    : engine_(engine) {
+Lease::Lease(engine::Engine& engine, const HelperImage& image, const std::string& name, engine::Labels labels,
+             Release release)
+    : engine_(engine), release_(release) {
+  stop_ = util::Fd(::eventfd(0, EFD_CLOEXEC));
+  if (!stop_.valid()) throw Error("cannot make an eventfd for the lease's heartbeat");
   int seconds = lease_seconds();
   labels[kLeaseLabel] = std::to_string(seconds);
   // dockform-helper lease: ends when no heartbeat came for `seconds`, or at
@@ -180,24 +186,33 @@ Lease::Lease(engine::Engine& engine, const HelperImage& image, const std::string
     }
     throw;
   }
-  keeper_ = std::jthread([this](std::stop_token stop) { heartbeat(stop); });
+  keeper_ = std::thread([this] { heartbeat(); });
 }
 
-void Lease::heartbeat(std::stop_token stop) {
+void Lease::heartbeat() {
   // Signals are for the main thread, whose loops check for them.
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
-  auto interval = std::chrono::milliseconds(lease_seconds() * 1000 / 4);
+  const auto interval = std::chrono::milliseconds(lease_seconds() * 1000 / 4);
   auto next = std::chrono::steady_clock::now();
   try {
-    while (!stop.stop_requested()) {
-      if (std::chrono::steady_clock::now() >= next) {
+    for (;;) {
+      auto now = std::chrono::steady_clock::now();
+      if (now >= next) {
         connection_->write_some("\n", 1);
-        next = std::chrono::steady_clock::now() + interval;
+        next = now + interval;
       }
-      char buffer[512];
-      if (connection_->read_some(buffer, sizeof buffer, std::chrono::milliseconds(200)) == 0) {
+      // Until the next beat, the lease's end (its connection closes) or our stop.
+      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
+      pollfd fds[2] = {{connection_->fd(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+      if (::poll(fds, 2, static_cast<int>(std::clamp<long long>(wait, 0, 1000))) < 0 && errno != EINTR) {
+        throw Error("poll of the lease's connection failed");
+      }
+      if (fds[1].revents != 0) return;
+      // Also sends what an earlier write_some left (16 KiB: a whole TLS record, see RawConnection::fd).
+      char buffer[16 * 1024];
+      if (connection_->read_some(buffer, sizeof buffer, std::chrono::milliseconds(0)) == 0) {
         lost_ = true;  // the lease container ended: the engine closed the attach
         return;
       }
@@ -223,9 +238,11 @@ bool Lease::lost() {
 }
 
 Lease::~Lease() {
-  keeper_.request_stop();
+  std::uint64_t one = 1;
+  if (::write(stop_.get(), &one, sizeof one) != sizeof one) spdlog::debug("lease {}: eventfd write failed", id_);
   if (keeper_.joinable()) keeper_.join();
   connection_.reset();  // stdin ends: the container exits by itself
+  if (release_ == Release::let_end) return;
   try {
     remove_and_wait(engine_, id_);
   } catch (const std::exception& e) {

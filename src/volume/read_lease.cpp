@@ -43,7 +43,7 @@ std::vector<ReaderInfo> live_readers(engine::Engine& engine, const std::string& 
 }  // namespace
 
 ReadLease::ReadLease(engine::Engine& engine, const HelperImage& image, const std::string& volume)
-    : lease_(engine, image, name_prefix(volume) + new_staging_id(), reader_labels(volume)) {}
+    : lease_(engine, image, name_prefix(volume) + new_staging_id(), reader_labels(volume), Lease::Release::let_end) {}
 
 std::vector<ReaderInfo> list_readers(engine::Engine& engine, const std::string& volume) {
   std::vector<ReaderInfo> out;

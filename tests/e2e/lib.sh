@@ -241,6 +241,15 @@ helpers_of() {
   engine ps -q "${all[@]}" --filter label=io.dockform.helper --filter "label=io.dockform.volume=$1"
 }
 
+# settled CMD...: CMD's output once it is empty, or whatever it is after 10 s.
+# For containers the engine removes by itself a moment after they exit: a
+# reader lease ends with its run's connection and goes by AutoRemove.
+settled() {
+  local out deadline=$((SECONDS + 10))
+  while out=$("$@") && [[ -n $out ]] && ((SECONDS < deadline)); do sleep 0.1; done
+  printf '%s' "$out"
+}
+
 # root_names VOLUME: the names at the root of VOLUME, one a line (no . and ..).
 root_names() { vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true; }
 

@@ -37,7 +37,7 @@ no_helpers() { # WHAT VOLUME [PID]: no helper on VOLUME, no lease of dockform PI
   if [[ -n $(helpers_of -a "$2") ]]; then
     fail "$1: helper containers left: $(engine ps -a --filter label=io.dockform.helper)"
   fi
-  if [[ -n ${3-} && -n $(engine ps -aq --filter label=io.dockform.lease --filter "label=io.dockform.pid=$3") ]]; then
+  if [[ -n ${3-} && -n $(settled engine ps -aq --filter label=io.dockform.lease --filter "label=io.dockform.pid=$3") ]]; then
     fail "$1: lease containers left: $(engine ps -a --filter label=io.dockform.lease)"
   fi
 }

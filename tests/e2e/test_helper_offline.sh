@@ -73,7 +73,7 @@ fi
 
 repos=$(engine images -a --format '{{.Repository}}' | sort -u)
 assert_eq "dockform-helper" "$repos" "the only image in the fresh engine"
-left=$(engine ps -aq)
+left=$(settled engine ps -aq)
 assert_eq "" "$left" "containers left in the fresh engine"
 
 pass

@@ -4,13 +4,14 @@
 # (JSON, Slack, Discord, ntfy), Prometheus metrics in a textfile (checked with
 # promtool and scraped by a real node_exporter) and pushed to a real
 # Pushgateway, and `volume list --max-age`. Every endpoint is on loopback: a
-# recording receiver (http_receiver.py), and node_exporter and the Pushgateway
-# started here on free ports and stopped at the end. A notification that fails
-# is a warning: it never changes the run's exit code.
+# recording receiver (http_receiver.py) started here, and the node_exporter and
+# Pushgateway that scripts/test starts for the run (scripts/lib/monitoring.sh;
+# run alone, the test starts its own). A notification that fails is a warning:
+# it never changes the run's exit code.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-for tool in python3 curl promtool prometheus-node-exporter prometheus-pushgateway; do
+for tool in python3 curl promtool; do
   command -v "$tool" >/dev/null || fail "$tool is needed (run scripts/install-deps)"
 done
 
@@ -19,46 +20,43 @@ A=${PFX}a B=${PFX}b C=${PFX}c
 PROJ=$TEST_TMP/proj
 write_manifest "$PROJ" "$PFX" "$A" "$B" "$C"
 SNAPS=$TEST_TMP/snaps
-TEXTFILE_DIR=$TEST_TMP/textfile
-PROM=$TEXTFILE_DIR/dockform.prom
-mkdir -p "$SNAPS" "$TEXTFILE_DIR"
+mkdir -p "$SNAPS"
 engine volume create "$A" >/dev/null
 engine volume create "$C" >/dev/null
 vol_exec "$A" sh -c 'echo one >/v/one; echo two >/v/two; mkdir /v/d; echo three >/v/d/three'
 # B is declared but missing from the engine: its snapshot fails.
 
-# ---- the services, private to this test ------------------------------------
+# ---- the services ------------------------------------------------------------
+# shellcheck source=../../scripts/lib/monitoring.sh
+source "$(dirname "$0")/../../scripts/lib/monitoring.sh"
+PROM=""
+on_fault_exit() { # at exit (fault_trap): this test's textfile, the services it started itself
+  [[ -z $PROM ]] || rm -f "$PROM" "$PROM".*
+  dockform_monitoring_stop
+}
+fault_trap
+if [[ -z ${DOCKFORM_TEST_PUSHGATEWAY_URL:-} ]]; then
+  dockform_monitoring_start || fail "node_exporter and the Pushgateway did not start"
+fi
+NE=$DOCKFORM_TEST_NODE_EXPORTER_URL
+PG=$DOCKFORM_TEST_PUSHGATEWAY_URL
+# The collector's folder is the run's: this test's file is named for the test, and removed.
+PROM=$DOCKFORM_TEST_TEXTFILE_DIR/dockform-$PFX.prom
 LOG=$TEST_TMP/requests.jsonl
 : >"$LOG"
 python3 "$(dirname "$0")/http_receiver.py" "$LOG" "$TEST_TMP/port" &
 _BACKGROUND_PIDS+=($!)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-NE_PORT=$(free_port)
-prometheus-node-exporter --web.listen-address="127.0.0.1:$NE_PORT" --collector.disable-defaults \
-  --collector.textfile --collector.textfile.directory="$TEXTFILE_DIR" >"$TEST_TMP/node_exporter.log" 2>&1 &
-_BACKGROUND_PIDS+=($!)
-PG_PORT=$(free_port)
-prometheus-pushgateway --web.listen-address="127.0.0.1:$PG_PORT" --persistence.file="" \
-  >"$TEST_TMP/pushgateway.log" 2>&1 &
-_BACKGROUND_PIDS+=($!)
-wait_http() { # URL NAME
-  local deadline=$((SECONDS + 30))
-  until curl -fsS -o /dev/null "$1" 2>/dev/null; do
-    ((SECONDS < deadline)) || fail "$2 did not answer at $1 within 30 s"
-    sleep 0.1
-  done
-}
 deadline=$((SECONDS + 30))
 until [[ -s $TEST_TMP/port ]]; do
   ((SECONDS < deadline)) || fail "the receiver did not start"
   sleep 0.1
 done
 R=http://127.0.0.1:$(<"$TEST_TMP/port")
-NE=http://127.0.0.1:$NE_PORT
-PG=http://127.0.0.1:$PG_PORT
-wait_http "$R/ready" "the receiver"
-wait_http "$NE/metrics" "node_exporter"
-wait_http "$PG/metrics" "the Pushgateway"
+deadline=$((SECONDS + 30))
+until curl -fsS -o /dev/null "$R/ready" 2>/dev/null; do
+  ((SECONDS < deadline)) || fail "the receiver did not answer at $R within 30 s"
+  sleep 0.1
+done
 : >"$LOG"
 
 # requests [PATH-PREFIX]: "METHOD PATH" of each request received, in order.
@@ -177,7 +175,7 @@ assert_contains "$(request_field 0 /ntfy/backups headers.content-type)" "text/pl
 
 # ---- 5. dead, failing and flaky endpoints; credentials never shown ----------
 : >"$LOG"
-dead=$(free_port)
+dead=$(dockform_free_port) # monitoring.sh sources scripts/lib/common.sh
 run_df volume snapshot "$A" -o "$SNAPS" --json --ping "http://backup:s3cret@127.0.0.1:$dead/ping?token=t0ken" \
   --webhook "$R/fail500/h" --webhook "$R/flaky/h" --webhook-on always
 assert_eq 0 "$RC" "failed notifications never fail the snapshot"

@@ -110,7 +110,7 @@ assert_exact() {
 }
 
 assert_no_readers() {
-  assert_eq "" "$(readers_of "$vol")" "$1: reader lease left for $vol"
+  assert_eq "" "$(settled readers_of "$vol")" "$1: reader lease left for $vol"
   assert_no_leftovers "$vol" "$1"
 }
 
@@ -204,7 +204,7 @@ run_df -c "$M" volume snapshot "$vol" -o "$TEST_TMP/snaps_b"
 assert_eq 3 "$RC" "b: the snapshot during a restore"
 assert_contains "$ERR" "is being restored by another dockform run" "b: refusal"
 assert_contains "$ERR" "dockform pid $r_pid on host $(hostname) since 20" "b: the refusal names the restore's run"
-assert_eq "" "$(readers_of "$vol")" "b: the refused snapshot's reader lease"
+assert_eq "" "$(settled readers_of "$vol")" "b: the refused snapshot's reader lease"
 tail -c +65537 "$other_snap" >&"$r_fd"
 exec {r_fd}>&-
 rc=0

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "dockform/engine/docker.hpp"
+#include "dockform/util/fd.hpp"
 #include "dockform/util/names.hpp"
 #include "dockform/volume/helper_image.hpp"
 
@@ -57,10 +58,18 @@ int lease_seconds();
 
 class Lease {
  public:
+  // How the lease ends. remove: the container is removed and gone when the
+  // destructor returns (a lock: its name must be free for the next holder).
+  // let_end: our connection closes, the container's stdin ends, it exits and
+  // the engine removes it (AutoRemove) a moment later; an exited lease
+  // counts as gone, so nothing waits for that (a reader lease).
+  enum class Release { remove, let_end };
+
   // Creates (under `name` when given), attaches and starts the lease
   // container. Throws EngineError(409) when `name` is taken.
-  Lease(engine::Engine& engine, const HelperImage& image, const std::string& name, engine::Labels labels);
-  ~Lease();  // releases: the container is removed
+  Lease(engine::Engine& engine, const HelperImage& image, const std::string& name, engine::Labels labels,
+        Release release = Release::remove);
+  ~Lease();
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
 
@@ -70,12 +79,14 @@ class Lease {
   bool lost();
 
  private:
-  void heartbeat(std::stop_token stop);
+  void heartbeat();
   engine::Engine& engine_;
+  Release release_;
   std::string id_;
   std::unique_ptr<engine::RawConnection> connection_;
   std::atomic<bool> lost_{false};
-  std::jthread keeper_;
+  util::Fd stop_;  // an eventfd: written once, it ends the heartbeat at once
+  std::thread keeper_;
 };
 
 // Force-removes a container and waits (up to 30 s) until the engine no

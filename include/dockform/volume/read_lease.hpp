@@ -27,7 +27,8 @@ struct ReaderInfo {
 
 class ReadLease {
  public:
-  // Creates and starts the lease; the destructor ends and removes it.
+  // Creates and starts the lease; the destructor ends it (the engine removes
+  // it once it exited: nothing waits for that, an exited reader is none).
   ReadLease(engine::Engine& engine, const HelperImage& image, const std::string& volume);
 
   static std::string name_prefix(const std::string& volume) { return "dockform-read-" + volume + "-"; }
