@@ -12,6 +12,8 @@
 //   dockform-helper leftovers ROOT                        reserved names
 //   dockform-helper remove ROOT NAME                      rm -rf a reserved name
 //   dockform-helper lease SECONDS                         lock heartbeat
+//   dockform-helper --channel DIR create|snapshot|extract ...
+//       the archive through DIR/socket instead of stdout/stdin (channel.hpp)
 //
 // swap.hpp describes the volume-root protocol (prepare, restore, leftovers,
 // remove), restore.hpp the restore's commands, lease.hpp the lease.
@@ -26,13 +28,14 @@
 // written or read; with --estimate, create and snapshot first report
 //   {"level":"info","kind":"estimate","bytes":B}
 // about the bytes the stream will have. Exit: 0 success (warnings allowed), 1 error, 2 usage,
-// 112 staging folder not made (restore), 113 leftovers (snapshot).
+// 112 staging folder not made (restore), 113 leftovers (snapshot), 114 no channel.
 #include <archive.h>
 
 #include <algorithm>
 #include <string>
 #include <string_view>
 
+#include "channel.hpp"
 #include "create.hpp"
 #include "extract.hpp"
 #include "glob.hpp"
@@ -46,7 +49,7 @@ namespace {
 using namespace dockform::helper;
 
 // The protocol the subcommands speak; dockform can check it with --version.
-constexpr int kProtocolVersion = 3;  // 3: extract takes --no-privileged-bits
+constexpr int kProtocolVersion = 4;  // 3: extract takes --no-privileged-bits; 4: --channel
 constexpr int kMinLeaseSeconds = 2;
 constexpr int kMaxLeaseSeconds = 3600;
 
@@ -56,7 +59,7 @@ int usage(std::string_view message) {
              "; usage: dockform-helper create ROOT [--exclude PATTERN]... [--estimate] | "
              "extract DEST [--no-privileged-bits] | "
              "snapshot ROOT [--exclude PATTERN]... [--estimate] | prepare ROOT | restore ROOT ID | leftovers ROOT | "
-             "remove ROOT NAME | lease SECONDS | --version");
+             "remove ROOT NAME | lease SECONDS | --version; --channel DIR before create, snapshot or extract");
   return 2;
 }
 
@@ -141,6 +144,16 @@ int run_one_root(std::string_view command, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc < 2) return usage("missing command");
+  if (std::string_view(argv[1]) == "--channel") {
+    if (argc < 4) return usage("--channel needs DIR and a command");
+    std::string_view command = argv[3];
+    if (command != "create" && command != "snapshot" && command != "extract") {
+      return usage("--channel goes with create, snapshot or extract");
+    }
+    if (!open_channel(argv[2], command == "extract" ? 0 : 1)) return kNoChannelExit;
+    argc -= 2;
+    argv += 2;
+  }
   std::string_view command = argv[1];
   if (command == "create") return run_create(argc, argv, false);
   if (command == "snapshot") return run_create(argc, argv, true);

@@ -25,8 +25,14 @@ std::string seconds(Clock::duration limit) {
 }
 }  // namespace
 
-Forwarder::Forwarder(engine::RawConnection& connection)
-    : connection_(connection), demux_([this](engine::StreamType, std::string_view bytes) { messages_.feed(bytes); }) {}
+Forwarder::Forwarder(engine::RawConnection& connection, volume::LocalChannel* channel)
+    : connection_(connection),
+      channel_(channel),
+      demux_([this](engine::StreamType, std::string_view bytes) { messages_.feed(bytes); }) {}
+
+std::size_t Forwarder::write_some(const char* data, std::size_t size) {
+  return channel_ ? channel_->write_some(data, size) : connection_.write_some(data, size);
+}
 
 void Forwarder::flush() {
   auto stall_deadline = Clock::now() + kStallLimit;
@@ -37,13 +43,16 @@ void Forwarder::flush() {
     if (Clock::now() > stall_deadline) {
       throw Error("the helper took no data for " + seconds(kStallLimit) + "; the volume was not changed");
     }
-    pollfd pfd{connection_.fd(), POLLIN | POLLOUT, 0};
-    ::poll(&pfd, 1, 200);
-    if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) read_output();
+    // The output (messages, the helper's end) comes on the connection; the
+    // stream goes there too, or to the channel.
+    pollfd fds[2] = {{connection_.fd(), static_cast<short>(channel_ ? POLLIN : POLLIN | POLLOUT), 0},
+                     {channel_ ? channel_->fd() : -1, POLLOUT, 0}};
+    ::poll(fds, 2, 200);
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) read_output();
     if (helper_closed_) throw Error("the helper stopped reading the archive");
-    if (pfd.revents & POLLOUT) {
+    if ((channel_ ? fds[1].revents : fds[0].revents & POLLOUT) != 0) {
       auto offset = static_cast<std::size_t>(sent_ - base_);
-      std::size_t taken = connection_.write_some(pending_.data() + offset, static_cast<std::size_t>(target - sent_));
+      std::size_t taken = write_some(pending_.data() + offset, static_cast<std::size_t>(target - sent_));
       sent_ += taken;
       if (taken > 0) stall_deadline = Clock::now() + kStallLimit;
     }
@@ -57,6 +66,7 @@ void Forwarder::flush() {
 }
 
 void Forwarder::finish() {
+  if (channel_) channel_->close_write();
   connection_.close_write();
   const auto deadline = Clock::now() + kFinishLimit;
   while (!helper_closed_) {

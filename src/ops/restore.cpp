@@ -187,11 +187,27 @@ std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, RestoreH
   }
 }
 
+// The restore's helper, with the local channel's folder mounted when the
+// engine takes it (Podman refuses a bind mount of a folder it cannot see).
+std::unique_ptr<RestoreHelper> make_helper(engine::Engine& engine, const volume::HelperImage& image,
+                                           const std::string& volume, std::optional<volume::LocalChannel>& channel) {
+  if (channel) {
+    try {
+      return std::make_unique<RestoreHelper>(engine, image, volume, &*channel);
+    } catch (const engine::EngineError& e) {
+      spdlog::debug("transport: attach (the engine refused the local channel's folder: {})", e.what());
+      channel.reset();
+    }
+  }
+  return std::make_unique<RestoreHelper>(engine, image, volume);
+}
+
 // Step "stream": extracts into staging while the volume's users still run;
 // the live content is not touched.
 WalkSummary extract(const RestoreOptions& options, archive::ByteSource& source, const Checks& checks,
                     RestoreHelper& helper, RestoreResult& result) {
-  Forwarder forwarder(helper.start_extraction(options.no_privileged_bits));
+  auto& connection = helper.start_extraction(options.no_privileged_bits);
+  Forwarder forwarder(connection, helper.data_channel());
   util::Progress progress("restore " + options.volume, source.size());
   std::unique_ptr<SnapshotReader> opened;
   auto on_read = [&](std::uint64_t read) {
@@ -314,7 +330,9 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   // A snapshot reading the volume would archive a mix of old and new.
   volume::refuse_if_read(engine, options.volume);
   // One helper for the rest: recovery, the state, extraction, the swap.
-  RestoreHelper helper(engine, image, options.volume);
+  auto channel = volume::LocalChannel::open_for(engine.endpoint());
+  auto made = make_helper(engine, image, options.volume, channel);
+  auto& helper = *made;
   auto state = prepare(helper, options, result);
   StoppedContainers stopped(engine, options.volume, image);
   stopped.set_stop_timeout(options.stop_timeout);

@@ -24,6 +24,7 @@
 #include "dockform/volume/containers.hpp"
 #include "dockform/volume/helper.hpp"
 #include "dockform/volume/helper_messages.hpp"
+#include "dockform/volume/local_channel.hpp"
 #include "dockform/volume/read_lease.hpp"
 #include "dockform/volume/staging.hpp"
 #include "dockform/volume/volume_lock.hpp"
@@ -145,18 +146,37 @@ std::vector<std::string> check_outcome(const SnapshotOptions& options, const std
 }
 
 // Step "stream": one pass from the helper's archive to the compressed, hashed sink.
-// False, with nothing written, when the helper found a killed restore's leftovers.
-bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, const volume::HelperImage& image,
-                   store::SnapshotSink& file, SnapshotResult& result) {
+enum class Streamed { done, leftovers, no_channel };
+Streamed stream_volume(engine::Engine& engine, const SnapshotOptions& options, const volume::HelperImage& image,
+                       store::SnapshotSink& file, SnapshotResult& result, volume::LocalChannel* channel) {
   auto& sidecar = result.sidecar;
   bool estimate = static_cast<bool>(options.on_estimate);
-  HelperContainer helper(engine, volume::archive_helper_spec(image, options.volume, options.excludes, estimate));
+  auto spec = volume::archive_helper_spec(image, options.volume, options.excludes, estimate);
+  if (channel) channel->apply(spec);
+  std::optional<HelperContainer> made;
+  try {
+    made.emplace(engine, spec);
+  } catch (const engine::EngineError& e) {
+    if (!channel) throw;
+    // Podman refuses a bind mount whose folder it cannot see.
+    spdlog::debug("transport: attach (the engine refused the local channel's folder: {})", e.what());
+    return Streamed::no_channel;
+  }
+  auto& helper = *made;
   util::Progress progress("snapshot " + options.volume, std::nullopt);
   SnapshotStream stream(helper.attach_and_start(), file, options.level, options.recipients, progress);
+  stream.use_channel(channel);
   stream.on_estimate(options.on_estimate);
-  // The first block read here: an empty stream may be the leftover report.
+  // The first block read here: an empty stream may be the leftover report,
+  // or a helper that could not see the channel's folder.
   auto first = stream.next_block();
-  if (first.empty() && helper.wait() == volume::kArchiveLeftoverExit) return false;
+  if (first.empty() && stream.channel_refused()) {
+    int code = helper.wait();
+    spdlog::debug("transport: attach (the helper could not use the local channel: exit {}{})", code,
+                  stream.helper_report().error_text().empty() ? "" : ", " + stream.helper_report().error_text());
+    return Streamed::no_channel;
+  }
+  if (first.empty() && helper.wait() == volume::kArchiveLeftoverExit) return Streamed::leftovers;
   bool first_taken = false;
   TarWalker walker([&] {
     if (first_taken) return stream.next_block();
@@ -171,7 +191,18 @@ bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, const
   if (sidecar.encryption) sidecar.encryption->stored_sha256 = stream.stored_digest();
   sidecar.tar_sha256 = stream.tar_digest();
   sidecar.uncompressed_bytes = stream.tar_bytes();
-  return true;
+  return Streamed::done;
+}
+
+// Over the local channel when the engine can use it, else over attach.
+Streamed stream_either(engine::Engine& engine, const SnapshotOptions& options, const volume::HelperImage& image,
+                       store::SnapshotSink& file, SnapshotResult& result) {
+  auto channel = volume::LocalChannel::open_for(engine.endpoint());
+  if (channel) {
+    auto streamed = stream_volume(engine, options, image, file, result, &*channel);
+    if (streamed != Streamed::no_channel) return streamed;
+  }
+  return stream_volume(engine, options, image, file, result, nullptr);
 }
 
 // A killed restore leaves staging, old content or a journal at the volume's
@@ -180,9 +211,9 @@ bool stream_volume(engine::Engine& engine, const SnapshotOptions& options, const
 // the restore is finished or undone under the lock and the stream runs again.
 void stream_recovered(engine::Engine& engine, const SnapshotOptions& options, const volume::HelperImage& image,
                       store::SnapshotSink& file, SnapshotResult& result) {
-  if (stream_volume(engine, options, image, file, result)) return;
+  if (stream_either(engine, options, image, file, result) == Streamed::done) return;
   volume::finish_interrupted_restore(engine, image, options.volume);
-  if (!stream_volume(engine, options, image, file, result)) {
+  if (stream_either(engine, options, image, file, result) != Streamed::done) {
     throw Error("volume " + options.volume + " still holds what an interrupted restore left after its recovery");
   }
 }

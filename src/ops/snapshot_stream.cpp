@@ -1,6 +1,9 @@
 #include "dockform/ops/snapshot_stream.hpp"
 
+#include <poll.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <thread>
 
 #include "dockform/util/signals.hpp"
@@ -21,21 +24,25 @@ SnapshotStream::SnapshotStream(engine::RawConnection& connection, store::Snapsho
       file_(file),
       progress_(progress),
       demux_([this](engine::StreamType type, std::string_view bytes) { on_frame(type, bytes); }),
+      recipients_(recipients),
       compress_(level > 0),
       encrypted_(!recipients.empty()),
       zstd_(std::max(level, 1), compression_threads(),
             [this](const char* data, std::size_t size) { on_compressed(data, size); }),
-      buffer_(256 * 1024) {
-  // The age header goes out first; the compressed bytes follow, chunk by chunk.
-  if (!recipients.empty()) {
-    age_ = std::make_unique<crypto::age::Encryptor>(recipients,
-                                                    [this](const char* data, std::size_t size) { store(data, size); });
-  }
+      buffer_(256 * 1024) {}
+
+void SnapshotStream::start_encryption() {
+  // The age header goes out before the first compressed bytes, not before:
+  // a stream that ends empty (the helper found a killed restore's leftovers,
+  // and the caller streams again into the same sink) stores nothing.
+  age_ = std::make_unique<crypto::age::Encryptor>(recipients_,
+                                                  [this](const char* data, std::size_t size) { store(data, size); });
 }
 
 void SnapshotStream::on_compressed(const char* data, std::size_t size) {
   if (compress_) sha_.update(data, size);  // level 0: these are the tar's bytes, hashed in next_block
-  if (age_) {
+  if (encrypted_) {
+    if (!age_) start_encryption();
     age_->write(data, size);
   } else {
     store(data, size);
@@ -52,6 +59,10 @@ std::string_view SnapshotStream::next_block() {
   block_.clear();
   while (block_.empty()) {
     util::throw_if_interrupted();
+    if (channel_) {
+      if (!read_channel()) return {};
+      continue;
+    }
     long n = connection_.read_some(buffer_.data(), buffer_.size(), std::chrono::milliseconds(200));
     if (n == 0) {
       ended_ = true;
@@ -70,6 +81,54 @@ std::string_view SnapshotStream::next_block() {
   return block_;
 }
 
+// The helper's messages on attach: stdout is the channel now, so every frame
+// is one of them. Also serves bytes the connection read ahead.
+void SnapshotStream::read_messages(std::chrono::milliseconds wait) {
+  if (attach_ended_) return;
+  long n = connection_.read_some(buffer_.data(), buffer_.size(), wait);
+  if (n == 0) attach_ended_ = true;
+  if (n > 0) demux_.feed(std::string_view(buffer_.data(), static_cast<std::size_t>(n)));
+}
+
+// After the archive's end: the rest of the messages (the "done" line), which
+// end when the helper exits. One that does not end is the wait's to report.
+void SnapshotStream::drain_messages() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!attach_ended_ && std::chrono::steady_clock::now() < deadline) {
+    util::throw_if_interrupted();
+    read_messages(std::chrono::milliseconds(200));
+  }
+}
+
+// One wait on both sides: the channel (its listening socket until the helper
+// connects) and attach. Appends what the channel gave to block_; false at
+// the end of the archive, or when the helper ended without connecting.
+bool SnapshotStream::read_channel() {
+  pollfd fds[2] = {{channel_->fd(), POLLIN, 0}, {attach_ended_ ? -1 : connection_.fd(), POLLIN, 0}};
+  if (::poll(fds, 2, 200) < 0 && errno != EINTR) throw Error("poll of the helper's channel failed");
+  read_messages(std::chrono::milliseconds(0));
+  if (!channel_->connected()) {
+    // A helper connects before it does anything else: ended without it, it never will.
+    bool ended_before = attach_ended_;
+    if (channel_->accept_checked()) return true;
+    if (ended_before) {
+      channel_refused_ = true;
+      ended_ = true;
+      return false;
+    }
+    return true;
+  }
+  if (fds[0].revents == 0) return true;
+  long n = channel_->read_some(buffer_.data(), buffer_.size());
+  if (n == 0) {
+    drain_messages();
+    ended_ = true;
+    return false;
+  }
+  if (n > 0) block_.append(buffer_.data(), static_cast<std::size_t>(n));
+  return true;
+}
+
 void SnapshotStream::drain() {
   while (!next_block().empty()) {
   }
@@ -77,6 +136,7 @@ void SnapshotStream::drain() {
 
 std::string SnapshotStream::finish() {
   if (compress_) zstd_.finish();
+  if (encrypted_ && !age_) start_encryption();  // level 0 and an empty stream: still an age file
   if (age_) age_->finish();
   tar_digest_ = tar_sha_.hex_digest();
   if (encrypted_) stored_digest_ = stored_sha_.hex_digest();

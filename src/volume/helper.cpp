@@ -38,6 +38,8 @@ HelperContainer::HelperContainer(engine::Engine& engine, const HelperSpec& spec)
     : engine_(engine), with_stdin_(spec.with_stdin) {
   engine::json caps = engine::json::array();
   for (const auto& cap : spec.capabilities) caps.push_back(cap);
+  engine::json binds = {spec.volume + ":" + spec.mount_point + (spec.read_only ? ":ro" : "")};
+  if (!spec.channel_bind.empty()) binds.push_back(spec.channel_bind);
   engine::json config = {
       {"User", "0:0"},
       {"WorkingDir", "/"},
@@ -50,7 +52,7 @@ HelperContainer::HelperContainer(engine::Engine& engine, const HelperSpec& spec)
       {"NetworkDisabled", true},
       {"Labels", {{kHelperLabel, "1"}, {kOwnerLabel, util::my_owner_identity()}, {kVolumeLabel, spec.volume}}},
       {"HostConfig",
-       {{"Binds", {spec.volume + ":" + spec.mount_point + (spec.read_only ? ":ro" : "")}},
+       {{"Binds", binds},
         {"NetworkMode", "none"},
         // The default json-file driver would copy the whole stream into the daemon's log.
         {"LogConfig", {{"Type", "none"}, {"Config", engine::json::object()}}},

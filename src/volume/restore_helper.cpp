@@ -14,6 +14,11 @@ namespace dockform::volume {
 namespace {
 using namespace std::chrono_literals;
 
+HelperSpec spec_with(HelperSpec spec, const LocalChannel* channel) {
+  if (channel) channel->mount(spec);
+  return spec;
+}
+
 // Where `marker` stands alone on a line of `text`, or npos.
 std::size_t find_line(const std::string& text, const std::string& marker) {
   for (std::size_t at = 0; at < text.size();) {
@@ -26,12 +31,13 @@ std::size_t find_line(const std::string& text, const std::string& marker) {
 }
 }  // namespace
 
-RestoreHelper::RestoreHelper(engine::Engine& engine, HelperImage image, std::string volume)
+RestoreHelper::RestoreHelper(engine::Engine& engine, HelperImage image, std::string volume, LocalChannel* channel)
     : engine_(engine),
       image_(std::move(image)),
       volume_(std::move(volume)),
       id_(new_staging_id()),
-      container_(engine_, restore_helper_spec(image_, volume_, id_)),
+      channel_(channel),
+      container_(engine_, spec_with(restore_helper_spec(image_, volume_, id_), channel)),
       demux_([this](engine::StreamType type, std::string_view bytes) {
         if (type == engine::StreamType::stderr_) return err_.feed(bytes);
         if (out_.size() < (1u << 20)) out_.append(bytes);
@@ -86,6 +92,14 @@ VolumeState RestoreHelper::start() {
 }
 
 engine::RawConnection& RestoreHelper::start_extraction(bool no_privileged_bits) {
+  if (channel_) {
+    exec_id_ = engine_.exec_create(container_.id(), channel_->command(extract_command(id_, no_privileged_bits)), true);
+    exec_connection_ = engine_.exec_start(exec_id_);
+    if (channel_->wait_connected(*exec_connection_, 30s)) return *exec_connection_;
+    // It exited without touching the staging folder: the same command over the exec's stdin.
+    spdlog::debug("transport: attach (the helper could not use the local channel)");
+    exec_connection_.reset();
+  }
   exec_id_ = engine_.exec_create(container_.id(), extract_command(id_, no_privileged_bits), true);
   exec_connection_ = engine_.exec_start(exec_id_);
   return *exec_connection_;
@@ -93,6 +107,8 @@ engine::RawConnection& RestoreHelper::start_extraction(bool no_privileged_bits) 
 
 void RestoreHelper::stop_extraction() {
   exec_connection_.reset();
+  // Over the channel its input ends when the channel's connection closes.
+  if (channel_) channel_->close_data();
   if (exec_id_.empty()) return;
   // The extraction ends at the end of its input; wait so no file appears after the
   // staging folder is removed.

@@ -34,9 +34,13 @@ void end_writers(engine::Engine& engine, const std::string& volume) {
     auto owner = container.labels.find(kOwnerLabel);
     if (owner != container.labels.end() && owner->second == util::my_owner_identity()) continue;
     auto details = engine.container_inspect(container.id);
+    // The volume's own mount decides: a snapshot's helper also mounts the
+    // local channel's folder read-write (local_channel.hpp).
     bool writes = false;
     if (details && details->contains("Mounts")) {
-      for (const auto& mount : (*details)["Mounts"]) writes = writes || mount.value("RW", false);
+      for (const auto& mount : (*details)["Mounts"]) {
+        writes = writes || (mount.value("Name", "") == volume && mount.value("RW", false));
+      }
     }
     if (!writes) continue;  // a snapshot's reader: not the lock holder's
     spdlog::warn("removing helper container {} of the run that held the lock", container.id.substr(0, 12));

@@ -91,6 +91,23 @@ assert_eq "true" "$(json_field snapshots.0.encrypted)" \
 run_df -c "$M" volume list "$src" -o "$out"
 assert_contains "$OUT" "encrypted" "list's table shows the encryption"
 
+# ---------------------------------------------------------------- after an interrupted restore's recovery
+# The helper finds a killed restore's staging folder, the snapshot recovers
+# the volume and streams again: the file must hold one age stream, not the
+# first attempt's header before the second's. (A volume of its own: $src's
+# root must keep its mtime for the byte comparisons below.)
+left=${PFX}left
+write_manifest "$TEST_TMP/left-manifest" encryption-left "$left"
+engine volume create "$left" >/dev/null
+vol_exec "$left" sh -c 'echo data >/v/data && mkdir /v/.dockform-restore-zzzzzzzzzzzz && echo half >/v/.dockform-restore-zzzzzzzzzzzz/x'
+run_df -c "$TEST_TMP/left-manifest" volume snapshot "$left" -o "$TEST_TMP/recovered" -r "$one" --json
+assert_eq 0 "$RC" "encrypted snapshot of a volume with a restore's leftovers: $ERR"
+recovered=$(json_field data_file)
+assert_eq "$(sha256sum <"$recovered" | cut -c1-64)" "$(json_field checksum.tar_zst_age "$(json_field sidecar_file)")" \
+  "after a recovery: checksum.tar_zst_age is the stored file's SHA-256"
+age -d -i "$K/one.txt" -o "$TEST_TMP/recovered.tar.zst" "$recovered" || fail "age -d could not open the snapshot taken after a recovery"
+assert_eq "./data" "$(zstd -dc "$TEST_TMP/recovered.tar.zst" | tar -tf - | grep -v '^\./$')" "the snapshot taken after a recovery"
+
 # ---------------------------------------------------------------- age -r on a plain snapshot
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/plain" --json
 assert_eq 0 "$RC" "plain snapshot"

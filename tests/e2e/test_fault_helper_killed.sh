@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: podman
+# transports: attach
 # The helper container killed (`docker kill`) while data flows:
 #  - during a snapshot of ~250 MB (its temporary file past 50 MB): dockform
 #    exits non-zero with an error naming the helper, no final-named file, no

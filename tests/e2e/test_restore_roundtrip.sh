@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: sanitize podman
+# transports: attach
 # volume restore: a snapshot of fill_tricky restored into an empty declared volume
 # gives the same tree (volume root mode and owner included), --json reports it,
 # and a non-empty volume is only replaced with --force, then holding exactly the

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: sanitize podman
+# transports: attach
 # volume snapshot: file names, locations, modes, sidecar contents checked
 # against independent computations (sha256sum, zstd, GNU tar, docker volume
 # inspect), --note, -o, --json and --level.

@@ -13,12 +13,15 @@
 #include "dockform/engine/demux.hpp"
 #include "dockform/engine/http.hpp"
 #include "dockform/volume/helper_messages.hpp"
+#include "dockform/volume/local_channel.hpp"
 
 namespace dockform::ops {
 
 class Forwarder {
  public:
-  explicit Forwarder(engine::RawConnection& connection);
+  // With a channel (local_channel.hpp) the stream goes there, and the
+  // connection only gives the helper's messages.
+  explicit Forwarder(engine::RawConnection& connection, volume::LocalChannel* channel = nullptr);
 
   void push(std::string_view bytes) { pending_.append(bytes); }
   void allow_up_to(std::uint64_t offset) { limit_ = std::max(limit_, offset); }
@@ -33,7 +36,10 @@ class Forwarder {
  private:
   void read_output();
 
+  std::size_t write_some(const char* data, std::size_t size);
+
   engine::RawConnection& connection_;
+  volume::LocalChannel* channel_;
   engine::Demuxer demux_;
   std::string pending_;
   std::uint64_t base_ = 0;  // stream offset of pending_[0]

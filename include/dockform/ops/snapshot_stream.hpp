@@ -18,6 +18,7 @@
 #include "dockform/util/sha256.hpp"
 #include "dockform/util/zstd_stream.hpp"
 #include "dockform/volume/helper_messages.hpp"
+#include "dockform/volume/local_channel.hpp"
 
 namespace dockform::ops {
 
@@ -44,6 +45,12 @@ class SnapshotStream {
   bool ended() const { return ended_; }
   // What the helper said on stderr (warnings, errors).
   volume::HelperReport helper_report() const { return messages_.report(); }
+  // The archive comes through `channel` (local_channel.hpp); the attach
+  // connection carries the helper's messages only.
+  void use_channel(volume::LocalChannel* channel) { channel_ = channel; }
+  // With a channel: the helper ended without connecting to it (it could not
+  // see the folder): nothing was read, the caller goes back to attach.
+  bool channel_refused() const { return channel_refused_; }
   // Called once with the helper's "estimate" line, if it sends one.
   void on_estimate(std::function<void(std::uint64_t)> callback) { on_estimate_ = std::move(callback); }
 
@@ -51,6 +58,10 @@ class SnapshotStream {
   void on_frame(engine::StreamType type, std::string_view bytes);
   void store(const char* data, std::size_t size);
   void on_compressed(const char* data, std::size_t size);
+  void start_encryption();
+  bool read_channel();
+  void read_messages(std::chrono::milliseconds wait);
+  void drain_messages();
 
   engine::RawConnection& connection_;
   store::SnapshotSink& file_;
@@ -64,7 +75,8 @@ class SnapshotStream {
   util::Sha256 stored_sha_;
   std::string tar_digest_;
   std::string stored_digest_;
-  std::unique_ptr<crypto::age::Encryptor> age_;  // null: not encrypted
+  std::vector<crypto::age::Recipient> recipients_;
+  std::unique_ptr<crypto::age::Encryptor> age_;  // null: not encrypted, or nothing compressed yet
   bool compress_;
   bool encrypted_;
   util::ZstdCompressor zstd_;
@@ -74,6 +86,9 @@ class SnapshotStream {
   std::function<void(std::uint64_t)> on_estimate_;
   std::uint64_t tar_bytes_ = 0;
   bool ended_ = false;
+  volume::LocalChannel* channel_ = nullptr;
+  bool attach_ended_ = false;
+  bool channel_refused_ = false;
 };
 
 }  // namespace dockform::ops

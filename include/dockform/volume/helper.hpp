@@ -29,6 +29,8 @@ struct HelperSpec {
   bool with_stdin = false;
   std::vector<std::string> args;          // dockform-helper's command and arguments
   std::vector<std::string> capabilities;  // added after dropping all
+  // "HOSTDIR:/dockform-io": the local channel's folder (local_channel.hpp).
+  std::string channel_bind;
 };
 
 // A helper running `dockform-helper args...` on `volume` (mounted at

@@ -4,7 +4,9 @@
 //                      restore left, reports the volume's state and creates
 //                      the staging folder;
 //   start_extraction() runs the extraction as an exec in the same
-//                      container, its stdin the stream;
+//                      container, its stdin the stream (or the local
+//                      channel, local_channel.hpp, when there is one and
+//                      the helper can see it);
 //   flush()            makes the staged content durable (syncfs);
 //   swap()             the go: journal and swap (staging.hpp's protocol);
 //   settle_failed_swap() after a swap that failed (the helper died, its
@@ -20,13 +22,15 @@
 #include "dockform/engine/demux.hpp"
 #include "dockform/engine/docker.hpp"
 #include "dockform/volume/helper.hpp"
+#include "dockform/volume/local_channel.hpp"
 #include "dockform/volume/staging.hpp"
 
 namespace dockform::volume {
 
 class RestoreHelper {
  public:
-  RestoreHelper(engine::Engine& engine, HelperImage image, std::string volume);
+  // With a channel, the container mounts its folder and the extraction tries it first.
+  RestoreHelper(engine::Engine& engine, HelperImage image, std::string volume, LocalChannel* channel = nullptr);
   ~RestoreHelper();
   RestoreHelper(const RestoreHelper&) = delete;
   RestoreHelper& operator=(const RestoreHelper&) = delete;
@@ -39,6 +43,9 @@ class RestoreHelper {
   // the tar stream and gives the helper's messages (JSON lines).
   // no_privileged_bits: --no-privileged-bits (staging.hpp's extract_command).
   engine::RawConnection& start_extraction(bool no_privileged_bits);
+  // After start_extraction(): the channel the tar stream goes to instead of
+  // the connection (which then gives the helper's messages only), or null.
+  LocalChannel* data_channel() const { return channel_ && channel_->connected() ? channel_ : nullptr; }
   // Ends the extraction early (its input is cut) and waits for it to end.
   void stop_extraction();
   // The extraction's exit code, once its input was closed.
@@ -68,6 +75,7 @@ class RestoreHelper {
   HelperImage image_;
   std::string volume_;
   std::string id_;
+  LocalChannel* channel_;
   HelperContainer container_;
   engine::Demuxer demux_;
   std::string out_;
