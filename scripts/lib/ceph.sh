@@ -194,7 +194,7 @@ dockform_ceph_make_bucket() {
 }
 
 dockform_ceph_stop() {
-  local pid i pids=()
+  local pids=()
   [[ -n $DOCKFORM_CEPH_DIR ]] || return 0
   # A start still running in the background first, so that it starts nothing more.
   if [[ -n $DOCKFORM_CEPH_BG_PID ]]; then
@@ -203,15 +203,7 @@ dockform_ceph_stop() {
     DOCKFORM_CEPH_BG_PID=""
   fi
   [[ -f $DOCKFORM_CEPH_DIR/pids ]] && mapfile -t pids <"$DOCKFORM_CEPH_DIR/pids"
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  ((${#pids[@]} == 0)) || dockform_stop_pids "${pids[@]}"
   if [[ -n $DOCKFORM_CEPH_DIR && -d $DOCKFORM_CEPH_DIR ]]; then
     rm -rf "$DOCKFORM_CEPH_DIR"
   fi

@@ -39,3 +39,18 @@ dockform_need_root() {
     return 1
   fi
 }
+
+# dockform_stop_pids PID...: SIGTERM to each, then SIGKILL to any still there
+# after 5 s; reaps the ones that are this shell's children.
+dockform_stop_pids() {
+  local pid i
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do
+    for ((i = 0; i < 50; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+}

@@ -18,7 +18,7 @@
 # processes the start launched.
 
 # shellcheck source=common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/common.sh" # dockform_need_tools, dockform_free_port
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" # dockform_need_tools, dockform_free_port, dockform_stop_pids
 
 DOCKFORM_MONITORING_DIR=""
 DOCKFORM_MONITORING_PIDS=()
@@ -61,16 +61,7 @@ dockform_monitoring_start() {
 }
 
 dockform_monitoring_stop() {
-  local pid i
-  for pid in "${DOCKFORM_MONITORING_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${DOCKFORM_MONITORING_PIDS[@]}"; do
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  ((${#DOCKFORM_MONITORING_PIDS[@]} == 0)) || dockform_stop_pids "${DOCKFORM_MONITORING_PIDS[@]}"
   DOCKFORM_MONITORING_PIDS=()
   if [[ -n $DOCKFORM_MONITORING_DIR && -d $DOCKFORM_MONITORING_DIR ]]; then
     rm -rf "$DOCKFORM_MONITORING_DIR"

@@ -158,7 +158,7 @@ dockform_remote_start() {
 }
 
 dockform_remote_stop() {
-  local d=${DOCKFORM_REMOTE_DIR:-} pid i
+  local d=${DOCKFORM_REMOTE_DIR:-} pid
   [[ -n $d ]] || return 0
   if [[ $d != /tmp/dfr.* || $d == */../* ]]; then
     _dockform_remote_log "refusing to clean up unexpected folder '$d'"
@@ -168,13 +168,7 @@ dockform_remote_stop() {
   for pid in $(cat "$d/ssh/sshd.pid" "$d/ssh/sshd.bgpid" 2>/dev/null | sort -u); do
     [[ $pid =~ ^[0-9]+$ ]] || continue
     tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$d/ssh/sshd_config" || continue
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    dockform_stop_pids "$pid"
   done
   rm -rf "$d"
   DOCKFORM_REMOTE_DIR=""
