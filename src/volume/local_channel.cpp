@@ -12,8 +12,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "dockform/util/error.hpp"
+#include "dockform/util/process.hpp"
 #include "dockform/util/sha256.hpp"
 
 namespace dockform::volume {
@@ -25,6 +28,34 @@ constexpr auto kTokenLimit = std::chrono::seconds(10);
 std::string temp_root() {
   const char* tmp = std::getenv("TMPDIR");
   return tmp && *tmp ? tmp : "/tmp";
+}
+
+void remove_folder(const std::string& dir) {
+  for (const char* name : {"/socket", "/token", "/owner"}) {
+    if (::unlink((dir + name).c_str()) != 0 && errno != ENOENT) {
+      spdlog::warn("could not remove {}{}: {}", dir, name, std::strerror(errno));
+    }
+  }
+  if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) spdlog::warn("could not remove {}: {}", dir, std::strerror(errno));
+}
+
+// Folders of runs that were killed (SIGKILL, power loss) before they could
+// remove theirs: only those whose owner is proved gone, and only ours.
+void remove_abandoned_folders() {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(temp_root(), error)) {
+    const auto name = entry.path().filename().string();
+    struct stat info {};
+    if (!name.starts_with("dockform-io.") || ::lstat(entry.path().c_str(), &info) != 0 || !S_ISDIR(info.st_mode) ||
+        info.st_uid != ::geteuid()) {
+      continue;
+    }
+    std::ifstream in(entry.path() / "owner");
+    std::string owner;
+    if (!std::getline(in, owner) || !util::owner_is_gone(owner)) continue;
+    spdlog::debug("removing {}, left by a dockform run that is gone", entry.path().string());
+    remove_folder(entry.path().string());
+  }
 }
 
 std::string random_token() {
@@ -86,6 +117,7 @@ std::optional<LocalChannel> LocalChannel::open_for(const engine::Endpoint& endpo
     spdlog::debug("transport: attach (the engine at {} may run on another machine)", endpoint.url);
     return std::nullopt;
   }
+  remove_abandoned_folders();
   LocalChannel channel;
   std::string pattern = temp_root() + "/dockform-io.XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) {
@@ -95,6 +127,7 @@ std::optional<LocalChannel> LocalChannel::open_for(const engine::Endpoint& endpo
   channel.dir_ = pattern;
   try {
     channel.token_ = random_token();
+    write_file(channel.dir_ + "/owner", util::my_owner_identity());
     write_file(channel.dir_ + "/token", channel.token_);
     channel.listener_ = listen_on(channel.dir_ + "/socket");
   } catch (const Error& e) {
@@ -113,16 +146,12 @@ LocalChannel::LocalChannel(LocalChannel&& other) noexcept
 LocalChannel::~LocalChannel() {
   data_.close();
   listener_.close();
-  if (dir_.empty()) return;
-  for (const char* name : {"/socket", "/token"}) {
-    if (::unlink((dir_ + name).c_str()) != 0 && errno != ENOENT) {
-      spdlog::warn("could not remove {}{}: {}", dir_, name, std::strerror(errno));
-    }
-  }
-  if (::rmdir(dir_.c_str()) != 0) spdlog::warn("could not remove {}: {}", dir_, std::strerror(errno));
+  if (!dir_.empty()) remove_folder(dir_);
 }
 
-void LocalChannel::mount(HelperSpec& spec) const { spec.channel_bind = dir_ + ":" + kMountPoint; }
+// Read-only: the helper reads the token and connects to the socket (a
+// connect needs no write access to the mount), and can put nothing there.
+void LocalChannel::mount(HelperSpec& spec) const { spec.channel_bind = dir_ + ":" + kMountPoint + ":ro"; }
 
 void LocalChannel::apply(HelperSpec& spec) const {
   mount(spec);

@@ -82,7 +82,12 @@ want(h["LogConfig"]["Type"] == "none", f"LogConfig.Type {h['LogConfig']['Type']!
 want(not (h.get("PidMode") or "").startswith("host") and not (h.get("IpcMode") or "").startswith("host"),
      "host pid/ipc namespace")
 want(not h.get("Devices"), f"Devices {h.get('Devices')!r}")
-mounts = c["Mounts"]
+# Besides the volume, at most the local channel's folder (README, "The local
+# channel"): a read-only bind at /dockform-io.
+mounts = [m for m in c["Mounts"] if m.get("Destination") != "/dockform-io"]
+for m in c["Mounts"]:
+    if m.get("Destination") == "/dockform-io":
+        want(m["Type"] == "bind" and m["RW"] is False, f"the channel's mount {m!r}, expected a read-only bind")
 want(len(mounts) == 1, f"{len(mounts)} mounts, expected only the volume")
 for m in mounts:
     want(m["Type"] == "volume", f"mount type {m['Type']!r}")

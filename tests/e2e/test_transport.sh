@@ -13,7 +13,9 @@
 #    debug line saying why, and the snapshot and the restore are the same;
 #  - DOCKFORM_TRANSPORT=fast is a usage error (exit 2);
 #  - Ctrl-C while the archive flows through the channel: exit 1, nothing
-#    left in $TMPDIR, no helper left.
+#    left in $TMPDIR, no helper left;
+#  - kill -9 while it flows: the folder stays (nothing can remove it), and
+#    the next run removes it (its owner file names a process that is gone).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -137,4 +139,21 @@ assert_eq 1 "$rc" "Ctrl-C during a channel snapshot (exit 1, as for every signal
 assert_contains "$(<"$TEST_TMP/int.err")" "interrupted by SIGINT; cleaned up" "Ctrl-C's message"
 assert_eq "" "$(ls -A "$IO")" "nothing left in \$TMPDIR after Ctrl-C"
 assert_eq "" "$(settled helpers_of -a "$vol")" "no helper left after Ctrl-C"
+
+# ---- kill -9 while the archive flows: the next run removes the dead run's folder --
+TMPDIR="$IO" "$DOCKFORM" -c "$M" volume snapshot "$vol" -o "$TEST_TMP/killed" 2>"$TEST_TMP/kill.err" &
+df_pid=$!
+deadline=$((SECONDS + 60))
+until compgen -G "$TEST_TMP/killed/$vol/.*" >/dev/null || compgen -G "$TEST_TMP/killed/$vol/*" >/dev/null; do
+  ((SECONDS < deadline)) || fail "the snapshot to kill never started writing"
+  sleep 0.05
+done
+kill -9 "$df_pid"
+wait "$df_pid" 2>/dev/null || true
+df_pid=
+[[ -n $(ls -A "$IO") ]] || fail "a SIGKILLed run could not have removed its channel's folder"
+snapshot "$TEST_TMP/after-kill" env -u DOCKFORM_TRANSPORT
+assert_eq 0 "$RC" "the snapshot after a killed one: $ERR"
+assert_contains "$ERR" "left by a dockform run that is gone" "the next run names the dead run's folder"
+assert_eq "" "$(ls -A "$IO")" "the next run removed the killed run's folder (and its own)"
 pass

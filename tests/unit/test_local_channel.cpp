@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "dockform/engine/endpoint.hpp"
+#include "dockform/util/process.hpp"
 #include "dockform/volume/local_channel.hpp"
 #include "test_support.hpp"
 
@@ -30,9 +31,11 @@ class ChannelEnv : public ::testing::Test {
     ::unsetenv("TMPDIR");
     ::unsetenv("DOCKFORM_TRANSPORT");
   }
-  // The channel's folder: the one entry under $TMPDIR.
+  // The channel's folder under $TMPDIR.
   std::filesystem::path folder() const {
-    for (const auto& entry : std::filesystem::directory_iterator(tmp_.path())) return entry.path();
+    for (const auto& entry : std::filesystem::directory_iterator(tmp_.path())) {
+      if (entry.path().filename().string().starts_with("dockform-io.")) return entry.path();
+    }
     return {};
   }
   // Connects as the helper does and sends `line` first.
@@ -78,12 +81,36 @@ TEST_F(ChannelEnv, APrivateFolderWithTheTokenAndTheSocketRemovedAtTheEnd) {
     volume::HelperSpec spec;
     spec.args = {"snapshot", "/volume"};
     channel->apply(spec);
-    EXPECT_EQ(dir.string() + ":/dockform-io", spec.channel_bind);
+    EXPECT_EQ(util::my_owner_identity(), test::read_all(dir / "owner"));
+    EXPECT_EQ(dir.string() + ":/dockform-io:ro", spec.channel_bind);
     EXPECT_EQ((std::vector<std::string>{"--channel", "/dockform-io", "snapshot", "/volume"}), spec.args);
     EXPECT_EQ((std::vector<std::string>{"/dockform-helper", "--channel", "/dockform-io", "extract", "/volume/x"}),
               channel->command({"/dockform-helper", "extract", "/volume/x"}));
   }
   EXPECT_TRUE(std::filesystem::is_empty(tmp_.path()));
+}
+
+TEST_F(ChannelEnv, FoldersOfRunsThatAreGoneAreRemovedFirst) {
+  // A killed run's folder (its owner's pid does not run) and a live run's (ours).
+  std::string me = util::my_owner_identity();
+  auto first = me.find(':');
+  auto second = me.find(':', first + 1);
+  std::string dead = me.substr(0, first + 1) + "4194303" + me.substr(second);
+  auto make = [&](const std::string& name, const std::string& owner) {
+    auto dir = tmp_.path() / name;
+    std::filesystem::create_directory(dir);
+    test::write_plain(dir / "owner", owner);
+    test::write_plain(dir / "token", "0123456789abcdef0123456789abcdef");
+    return dir;
+  };
+  auto killed = make("dockform-io.killed", dead);
+  auto running = make("dockform-io.running", me);
+  auto other = make("unrelated", dead);
+  auto channel = LocalChannel::open_for(engine::parse_endpoint("unix:///run/docker.sock"));
+  ASSERT_TRUE(channel);
+  EXPECT_FALSE(std::filesystem::exists(killed));
+  EXPECT_TRUE(std::filesystem::exists(running / "token"));
+  EXPECT_TRUE(std::filesystem::exists(other / "owner"));
 }
 
 TEST_F(ChannelEnv, TheRightTokenThenTheArchive) {
