@@ -121,33 +121,33 @@ assert_eq 2 "$RC" "DOCKFORM_TRANSPORT=fast"
 assert_contains "$ERR" "DOCKFORM_TRANSPORT must be auto or attach, got 'fast'" "the bad value is named"
 assert_eq "" "$(helpers_of -a "$vol")" "no helper made for a bad DOCKFORM_TRANSPORT"
 
+# streaming_snapshot NAME: a snapshot into $TEST_TMP/NAME in the background
+# (pid in df_pid, stderr in $TEST_TMP/NAME.err), once its file is being written.
+streaming_snapshot() {
+  TMPDIR="$IO" "$DOCKFORM" -c "$M" volume snapshot "$vol" -o "$TEST_TMP/$1" 2>"$TEST_TMP/$1.err" &
+  df_pid=$!
+  local deadline=$((SECONDS + 60))
+  until compgen -G "$TEST_TMP/$1/$vol/.*" >/dev/null || compgen -G "$TEST_TMP/$1/$vol/*" >/dev/null; do
+    ((SECONDS < deadline)) || fail "$1: the snapshot never started writing"
+    sleep 0.05
+  done
+}
+
 # ---- Ctrl-C while the archive flows through the channel -----------------------
 vol_exec "$vol" sh -c 'dd if=/dev/urandom of=/v/d/big bs=1M count=400 2>/dev/null'
-TMPDIR="$IO" "$DOCKFORM" -c "$M" volume snapshot "$vol" -o "$TEST_TMP/interrupted" 2>"$TEST_TMP/int.err" &
-df_pid=$!
-deadline=$((SECONDS + 60))
-until compgen -G "$TEST_TMP/interrupted/$vol/.*" >/dev/null || compgen -G "$TEST_TMP/interrupted/$vol/*" >/dev/null; do
-  ((SECONDS < deadline)) || fail "the interrupted snapshot never started writing"
-  sleep 0.05
-done
+streaming_snapshot interrupted
 kill -INT "$df_pid"
 set +e
 wait "$df_pid"
 rc=$?
 set -e
 assert_eq 1 "$rc" "Ctrl-C during a channel snapshot (exit 1, as for every signal)"
-assert_contains "$(<"$TEST_TMP/int.err")" "interrupted by SIGINT; cleaned up" "Ctrl-C's message"
+assert_contains "$(<"$TEST_TMP/interrupted.err")" "interrupted by SIGINT; cleaned up" "Ctrl-C's message"
 assert_eq "" "$(ls -A "$IO")" "nothing left in \$TMPDIR after Ctrl-C"
 assert_eq "" "$(settled helpers_of -a "$vol")" "no helper left after Ctrl-C"
 
 # ---- kill -9 while the archive flows: the next run removes the dead run's folder --
-TMPDIR="$IO" "$DOCKFORM" -c "$M" volume snapshot "$vol" -o "$TEST_TMP/killed" 2>"$TEST_TMP/kill.err" &
-df_pid=$!
-deadline=$((SECONDS + 60))
-until compgen -G "$TEST_TMP/killed/$vol/.*" >/dev/null || compgen -G "$TEST_TMP/killed/$vol/*" >/dev/null; do
-  ((SECONDS < deadline)) || fail "the snapshot to kill never started writing"
-  sleep 0.05
-done
+streaming_snapshot killed
 kill -9 "$df_pid"
 wait "$df_pid" 2>/dev/null || true
 df_pid=
