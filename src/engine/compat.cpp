@@ -29,10 +29,11 @@ long docker_status(long status, const std::string& body) {
   // container's exit: "Could not kill running container X, cannot remove -
   // Container X is not running" comes as 500. The next remove succeeds.
   auto message = error.find("message");
-  if (message != error.end() && message->is_string() &&
-      message->get<std::string>().find("cannot remove - ") != std::string::npos &&
-      message->get<std::string>().find(" is not running") != std::string::npos) {
-    return 409;
+  if (message != error.end() && message->is_string()) {
+    const auto& text = message->get_ref<const std::string&>();
+    if (text.find("cannot remove - ") != std::string::npos && text.find(" is not running") != std::string::npos) {
+      return 409;
+    }
   }
   auto cause = error.find("cause");
   if (cause == error.end() || !cause->is_string()) return status;

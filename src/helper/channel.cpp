@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +9,7 @@
 #include <string>
 
 #include "dockform/util/fd.hpp"
+#include "dockform/util/unix_socket.hpp"
 #include "report.hpp"
 
 namespace dockform::helper {
@@ -49,13 +49,11 @@ bool open_channel(const char* dir, int target_fd) {
   std::string token;
   if (!read_token(std::string(dir) + "/token", token)) return false;
   std::string path = std::string(dir) + "/socket";
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) {
+  sockaddr_un address;
+  if (!util::unix_address(path, address)) {
     errno = ENAMETOOLONG;
     return fail("socket " + path);
   }
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   util::Fd socket_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!socket_fd.valid()) return fail("socket");
   if (::connect(socket_fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {

@@ -172,8 +172,9 @@ Streamed stream_volume(engine::Engine& engine, const SnapshotOptions& options, c
   auto first = stream.next_block();
   if (first.empty() && stream.channel_refused()) {
     int code = helper.wait();
+    auto said = stream.helper_report().error_text();
     spdlog::debug("transport: attach (the helper could not use the local channel: exit {}{})", code,
-                  stream.helper_report().error_text().empty() ? "" : ", " + stream.helper_report().error_text());
+                  said.empty() ? "" : ", " + said);
     return Streamed::no_channel;
   }
   if (first.empty() && helper.wait() == volume::kArchiveLeftoverExit) return Streamed::leftovers;

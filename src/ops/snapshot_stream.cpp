@@ -26,7 +26,6 @@ SnapshotStream::SnapshotStream(engine::RawConnection& connection, store::Snapsho
       demux_([this](engine::StreamType type, std::string_view bytes) { on_frame(type, bytes); }),
       recipients_(recipients),
       compress_(level > 0),
-      encrypted_(!recipients.empty()),
       zstd_(std::max(level, 1), compression_threads(),
             [this](const char* data, std::size_t size) { on_compressed(data, size); }),
       buffer_(256 * 1024) {}
@@ -41,7 +40,7 @@ void SnapshotStream::start_encryption() {
 
 void SnapshotStream::on_compressed(const char* data, std::size_t size) {
   if (compress_) sha_.update(data, size);  // level 0: these are the tar's bytes, hashed in next_block
-  if (encrypted_) {
+  if (encrypted()) {
     if (!age_) start_encryption();
     age_->write(data, size);
   } else {
@@ -51,7 +50,7 @@ void SnapshotStream::on_compressed(const char* data, std::size_t size) {
 
 void SnapshotStream::store(const char* data, std::size_t size) {
   // Otherwise the bytes that sha_ (or tar_sha_) saw. Not age_: the header is stored while age_ is being made.
-  if (encrypted_) stored_sha_.update(data, size);
+  if (encrypted()) stored_sha_.update(data, size);
   file_.write(data, size);
 }
 
@@ -136,10 +135,10 @@ void SnapshotStream::drain() {
 
 std::string SnapshotStream::finish() {
   if (compress_) zstd_.finish();
-  if (encrypted_ && !age_) start_encryption();  // level 0 and an empty stream: still an age file
+  if (encrypted() && !age_) start_encryption();  // level 0 and an empty stream: still an age file
   if (age_) age_->finish();
   tar_digest_ = tar_sha_.hex_digest();
-  if (encrypted_) stored_digest_ = stored_sha_.hex_digest();
+  if (encrypted()) stored_digest_ = stored_sha_.hex_digest();
   return compress_ ? sha_.hex_digest() : tar_digest_;
 }
 

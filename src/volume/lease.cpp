@@ -203,7 +203,8 @@ void Lease::heartbeat() {
         connection_->write_some("\n", 1);
         next = now + interval;
       }
-      // Until the next beat, the lease's end (its connection closes) or our stop.
+      // Until the next beat, the lease's end (its connection closes) or our stop;
+      // at least once a second, for read_some to send what a beat's write_some left.
       auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
       pollfd fds[2] = {{connection_->fd(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
       if (::poll(fds, 2, static_cast<int>(std::clamp<long long>(wait, 0, 1000))) < 0 && errno != EINTR) {

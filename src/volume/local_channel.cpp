@@ -1,12 +1,10 @@
 #include "dockform/volume/local_channel.hpp"
 
 #include <fcntl.h>
-#include <openssl/rand.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,9 +13,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "dockform/crypto/primitives.hpp"
 #include "dockform/util/error.hpp"
 #include "dockform/util/process.hpp"
 #include "dockform/util/sha256.hpp"
+#include "dockform/util/unix_socket.hpp"
 
 namespace dockform::volume {
 
@@ -60,7 +60,7 @@ void remove_abandoned_folders() {
 
 std::string random_token() {
   unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error("no random bytes for the channel's token");
+  crypto::random_bytes(bytes, sizeof bytes);
   return util::hex(bytes, sizeof bytes);
 }
 
@@ -72,10 +72,8 @@ void write_file(const std::string& path, const std::string& text) {
 }
 
 util::Fd listen_on(const std::string& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) throw Error("socket path too long: " + path);
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  sockaddr_un address;
+  if (!util::unix_address(path, address)) throw Error("socket path too long: " + path);
   util::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid() || ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
       ::listen(fd.get(), 1) != 0) {

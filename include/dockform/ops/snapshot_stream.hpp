@@ -59,6 +59,7 @@ class SnapshotStream {
   void store(const char* data, std::size_t size);
   void on_compressed(const char* data, std::size_t size);
   void start_encryption();
+  bool encrypted() const { return !recipients_.empty(); }
   bool read_channel();
   void read_messages(std::chrono::milliseconds wait);
   void drain_messages();
@@ -78,7 +79,6 @@ class SnapshotStream {
   std::vector<crypto::age::Recipient> recipients_;
   std::unique_ptr<crypto::age::Encryptor> age_;  // null: not encrypted, or nothing compressed yet
   bool compress_;
-  bool encrypted_;
   util::ZstdCompressor zstd_;
   std::vector<char> buffer_;
   std::string block_;

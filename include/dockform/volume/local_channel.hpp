@@ -8,9 +8,9 @@
 // messages only. Nothing is assumed: the helper must send back a random
 // token it read from the folder before any data counts, and a helper that
 // cannot (an engine on another machine or in another mount namespace sees
-// another folder, or none) exits kNoChannelExit: the caller runs it again
-// over attach. Every check on the stream stays where it was; only the
-// transport changes. DOCKFORM_TRANSPORT=attach forces the relay.
+// another folder, or none) exits 114 (src/helper/channel.hpp): the caller
+// runs it again over attach. Every check on the stream stays where it was;
+// only the transport changes. DOCKFORM_TRANSPORT=attach forces the relay.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -22,8 +22,6 @@
 #include "dockform/volume/helper.hpp"
 
 namespace dockform::volume {
-
-inline constexpr int kNoChannelExit = 114;
 
 class LocalChannel {
  public:
