@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: podman
+# slow
 # Containers stopped by a run that is then killed. Before dockform stops the
 # containers using a volume (snapshot or restore with --stop-containers) it
 # creates a record container dockform-stopped-<volume> (never started; label

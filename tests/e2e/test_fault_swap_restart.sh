@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: sanitize
+# slow
 # A restore --force --stop-containers whose swap fails half-way: the users it
 # stopped start again only once the swap is finished or rolled back, never on
 # a half-swapped volume root.

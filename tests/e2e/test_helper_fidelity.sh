@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: podman
+# slow
 # dockform-helper keeps everything a volume holds through `volume snapshot` then
 # `volume restore` into a new volume, with the built-in helper image and with
 # --helper-image (busybox, the binary copied in): user.* xattrs (a binary value

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: podman
+# slow
 # The volume lock (dockform-lock-VOL) is a running lease container whose life
 # is tied to its holder's engine connection. Planted as each kind of holder
 # leaves it:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# slow
 # dockform in a container (the engine's socket mounted) and dockform on the
 # host share a kernel but not a PID namespace: neither finds the other's pid in
 # its own /proc, and that must not make it take the other for dead. Here one

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: sanitize podman
+# slow
 # The stopped-containers record (dockform-stopped-VOL) follows the lock's rule:
 # its holder is alive while the lease container the record names runs.
 #  1. planted as a crashed machine leaves it (another boot id, its lease

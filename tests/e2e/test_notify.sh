@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: sanitize
+# slow
 # Notifications of the commands cron runs: healthchecks-style pings, webhooks
 # (JSON, Slack, Discord, ntfy), Prometheus metrics in a textfile (checked with
 # promtool and scraped by a real node_exporter) and pushed to a real

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: sanitize
+# slow
 # Every operation over ssh:// (ssh ... docker system dial-stdio to an sshd of the
 # test's own, DOCKFORM_SSH_OPTS=-F CONFIG): apply, snapshot, list, verify,
 # restore (empty volume; volume in use with --force --stop-containers), SIGKILL

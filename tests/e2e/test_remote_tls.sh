@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: sanitize
+# slow
 # Every operation over tcp with TLS (DOCKER_HOST + DOCKER_TLS_VERIFY +
 # DOCKER_CERT_PATH, certificates made by scripts/lib/remote.sh): apply,
 # snapshot, list, verify, restore (empty volume; volume in use with

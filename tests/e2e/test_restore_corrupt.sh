@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: sanitize
+# slow
 # volume restore refuses damaged snapshots before touching the volume: a
 # flipped byte (sidecar beside it), a sidecar whose checksum does not match, an
 # archive truncated to half without sidecar, plain tars cut in a member or

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: sanitize
+# slow
 # Object storage faults, against a real Ceph radosgw: a wrong secret, another
 # user's credentials, a missing bucket and an unreachable endpoint fail with exit 6 and a message naming the
 # bucket, the endpoint and the server's error code; SIGINT or SIGTERM mid-upload aborts

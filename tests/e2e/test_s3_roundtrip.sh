@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: sanitize
+# slow
 # Snapshots in an S3 bucket (a real Ceph radosgw): snapshot -o s3://BUCKET/PREFIX
 # writes PREFIX/<volume>/<stem>.tar.zst and <stem>.json, the object's bytes are
 # what the sidecar's checksum says and pass a local verify; verify, list and

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: podman
+# slow
 # A snapshot and a restore of the same volume never overlap. Each snapshot is
 # held mid-stream deterministically: it writes to a fifo that the test does
 # not read until the other run is over (40 MB of incompressible files cannot

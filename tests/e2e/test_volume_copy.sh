@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # stages: podman
+# slow
 # `volume copy VOLUME --to TARGET`: one streaming pass, no file.
 # Against dockerd (stage 1):
 # - to the same engine by its unix:// URL with --as: the target volume is
