@@ -66,6 +66,10 @@ std::vector<std::string> excludes_for(core::Session& session, const std::string&
   return out;
 }
 
+bool manifest_declares(core::Session& session, const std::string& volume) {
+  return session.manifest().volumes.count(volume) > 0;
+}
+
 nlohmann::ordered_json hooks_json(const std::vector<volume::HookRun>& runs) {
   auto out = nlohmann::ordered_json::array();
   for (const auto& run : runs) {
@@ -155,6 +159,7 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags, notify::Run
   if (!flags.all) {
     options.volume = flags.volume;
     options.excludes = excludes_for(session, flags.volume, flags.excludes);
+    options.declared = manifest_declares(session, flags.volume);
     report.begin(flags.volume);
     auto result = ops::take_snapshot(engine, options);
     report.result = result_json(result);
@@ -175,6 +180,7 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags, notify::Run
   for (const auto& [name, declared] : session.manifest().volumes) {
     options.volume = name;
     options.excludes = excludes_for(session, name, flags.excludes);
+    options.declared = true;
     report.begin(name);
     try {
       auto result = ops::take_snapshot(engine, options);

@@ -55,7 +55,8 @@ struct Checks {
 
 engine::VolumeInfo inspect_volume(engine::Engine& engine, const std::string& name) {
   auto volume = engine.volume_inspect(name);
-  if (!volume) throw Error("volume " + name + " not found in Docker context (run `dockform apply` to create it)");
+  if (!volume)
+    throw Error("volume " + name + " not found in the engine (the manifest declares it: `dockform apply` creates it)");
   return *volume;
 }
 

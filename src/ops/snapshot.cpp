@@ -57,7 +57,13 @@ archive::Encryption encryption_of(const std::vector<crypto::age::Recipient>& rec
 Sidecar describe_volume(engine::Engine& engine, const SnapshotOptions& options) {
   auto volume = engine.volume_inspect(options.volume);
   if (!volume) {
-    throw Error("volume " + options.volume + " not found in Docker context (create it with `dockform apply`)");
+    std::string hint;
+    if (options.declared) {
+      hint = *options.declared
+                 ? " (the manifest declares it: `dockform apply` creates it)"
+                 : ", and the manifest does not declare it (`dockform apply` creates declared volumes only)";
+    }
+    throw Error("volume " + options.volume + " not found in the engine" + hint);
   }
   Sidecar sidecar;
   sidecar.dockform_version = version();

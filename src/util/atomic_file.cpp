@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
-#include <random>
 
 #include "dockform/util/error.hpp"
 #include "dockform/util/process.hpp"
@@ -18,14 +17,6 @@ namespace dockform::util {
 namespace {
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
   throw Error(what + " " + path.string() + ": " + std::strerror(errno));
-}
-
-std::string random_suffix() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* chars = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string out;
-  for (int i = 0; i < 10; ++i) out.push_back(chars[rng() % 36]);
-  return out;
 }
 
 // The writer goes into the temporary's name ("<boot id>_<pid>_<start>_<random>")
@@ -82,7 +73,7 @@ void remove_stale_temporaries(const std::filesystem::path& folder) {
 
 AtomicFile::AtomicFile(const std::filesystem::path& folder) : folder_(folder) {
   for (int attempt = 0; attempt < 16 && !fd_.valid(); ++attempt) {
-    temp_ = folder_ / (std::string(kTempPrefix) + owner_tag() + "_" + random_suffix());
+    temp_ = folder_ / (std::string(kTempPrefix) + owner_tag() + "_" + random_id(10));
     fd_ = Fd(::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!fd_.valid() && errno != EEXIST) fail("cannot create", temp_);
   }

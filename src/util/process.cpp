@@ -6,7 +6,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 namespace dockform::util {
@@ -21,8 +23,6 @@ std::string read_first_line(const std::string& path) {
   std::getline(in, line);
   return line;
 }
-
-std::string boot_id() { return read_first_line("/proc/sys/kernel/random/boot_id"); }
 
 // The inode number in a namespace link ("pid:[4026531836]"); "" when it
 // cannot be read (no such process, or no right to see its namespaces).
@@ -109,6 +109,16 @@ bool runs_anywhere(const OwnerIdentity& owner) {
   return static_cast<bool>(error);  // a scan cut short proves nothing
 }
 }  // namespace
+
+std::string boot_id() { return read_first_line("/proc/sys/kernel/random/boot_id"); }
+
+std::string random_id(std::size_t length) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr std::string_view chars = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string out;
+  for (std::size_t i = 0; i < length; ++i) out.push_back(chars[rng() % chars.size()]);
+  return out;
+}
 
 std::optional<OwnerIdentity> parse_owner(const std::string& owner) {
   std::vector<std::string> fields;

@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <ctime>
-#include <fstream>
 
 #include "dockform/util/process.hpp"
 #include "dockform/volume/helper.hpp"
@@ -20,16 +19,9 @@
 namespace dockform::volume {
 
 namespace {
-std::string this_boot_id() {
-  std::ifstream in("/proc/sys/kernel/random/boot_id");
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
 bool on_this_boot(const std::string& owner) {
   auto colon = owner.find(':');
-  return colon != std::string::npos && owner.substr(0, colon) == this_boot_id();
+  return colon != std::string::npos && owner.substr(0, colon) == util::boot_id();
 }
 
 std::string label(const engine::json& labels, const char* name) {

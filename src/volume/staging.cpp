@@ -2,10 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <random>
 #include <sstream>
 
 #include "dockform/util/error.hpp"
+#include "dockform/util/process.hpp"
 #include "dockform/volume/helper.hpp"
 #include "dockform/volume/helper_messages.hpp"
 #include "dockform/volume/volume_lock.hpp"
@@ -46,13 +46,7 @@ VolumeState prepare_volume(engine::Engine& engine, const HelperImage& image, con
   return parse_volume_state(result.out);
 }
 
-std::string new_staging_id() {
-  std::mt19937_64 rng{std::random_device{}()};
-  static const char* chars = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string out;
-  for (int i = 0; i < 12; ++i) out.push_back(chars[rng() % 36]);
-  return out;
-}
+std::string new_staging_id() { return util::random_id(12); }
 
 HelperSpec restore_helper_spec(const HelperImage& image, const std::string& volume, const std::string& id) {
   // Extraction (an exec in this container) also makes device nodes and sets

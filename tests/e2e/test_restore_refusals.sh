@@ -45,7 +45,7 @@ assert_eq "" "$(vol_exec "${PFX}undeclared_empty" ls -A /v)" "the empty undeclar
 # --- Declared but missing in the engine. ---
 run_df -c "$M" volume restore "$missing" "$snap"
 ((RC != 0)) || fail "restore into a missing volume succeeded"
-assert_contains "$ERR" "not found in Docker context" "missing volume message"
+assert_contains "$ERR" "not found in the engine (the manifest declares it" "missing volume message"
 assert_contains "$ERR" "$missing" "the message names the volume"
 engine volume inspect "$missing" >/dev/null 2>&1 && fail "restore created the missing volume $missing"
 

@@ -30,7 +30,7 @@ vol_exec "$vol" sh -c 'mkdir /v/d && echo hello > /v/d/f && echo x > /v/top'
 # ---------------------------------------------------------------- missing volume
 run_df -c "$proj" volume snapshot "${PFX}missing"
 [[ $RC != 0 ]] || fail "snapshot of a volume that does not exist succeeded"
-assert_contains "$ERR" "not found in Docker context" "error for a missing volume"
+assert_contains "$ERR" "not found in the engine, and the manifest does not declare it" "error for a missing volume"
 assert_contains "$ERR" "${PFX}missing" "error names the missing volume"
 assert_eq "" "$(files_under "$proj/.dockform")" "files written for a missing volume"
 
@@ -116,6 +116,6 @@ done
 [[ ! -e $allproj/.dockform/snapshots/${PFX}gone ]] || fail "a folder was written for the missing volume ${PFX}gone"
 assert_contains "$OUT" "failed: ${PFX}gone" "--all summary names the failed volume"
 assert_contains "$OUT" "2 written, 1 failed" "--all summary counts"
-assert_contains "$ERR" "not found in Docker context" "--all error for the missing volume"
+assert_contains "$ERR" "not found in the engine (the manifest declares it: \`dockform apply\` creates it)" "--all error for the missing volume"
 
 pass

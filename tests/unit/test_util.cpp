@@ -565,3 +565,21 @@ TEST(UtilOwner, AnotherPidNamespaceIsNotLookedUpInOurs) {
 
 }  // namespace
 }  // namespace dockform::util
+
+TEST(UtilProcess, BootIdIsTheKernels) {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string line;
+  std::getline(in, line);
+  ASSERT_EQ(line.size(), 36u);
+  EXPECT_EQ(dockform::util::boot_id(), line);
+  EXPECT_EQ(dockform::util::my_owner_identity().rfind(line + ":", 0), 0u);
+}
+
+TEST(UtilProcess, RandomIdsHaveTheirLengthAndAlphabetAndDiffer) {
+  auto a = dockform::util::random_id(12);
+  auto b = dockform::util::random_id(12);
+  EXPECT_EQ(a.size(), 12u);
+  EXPECT_EQ(a.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789"), std::string::npos);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(dockform::util::random_id(0), "");
+}

@@ -26,6 +26,9 @@ struct SnapshotOptions {
   std::optional<int> hook_timeout;    // --hook-timeout: for hooks without the timeout label
   std::string helper_image;           // empty: the built-in helper image
   std::vector<std::string> excludes;  // --exclude and the manifest's volumes.NAME.exclude
+  // Whether the manifest declares the volume: the hint when it is missing
+  // (unset: no manifest, as in `volume copy`).
+  std::optional<bool> declared;
   // --if-changed: nothing is written when the newest snapshot in base
   // holds the same tar stream (tar_sha256) made with the same excludes.
   bool if_changed = false;

@@ -4,6 +4,7 @@
 // namespace, so that a reused pid is never mistaken for the owner, and a pid
 // of another namespace (dockform in a container next to dockform on the host)
 // is never looked up in the wrong /proc.
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -24,6 +25,13 @@ struct OwnerIdentity {
 // The identity in `owner`; nullopt when it has neither 3 nor 4 fields or no
 // positive pid.
 std::optional<OwnerIdentity> parse_owner(const std::string& owner);
+
+// This machine's current boot id (/proc/sys/kernel/random/boot_id).
+std::string boot_id();
+
+// `length` random characters of [a-z0-9], for names that only need to differ
+// from another run's (temporary files, staging folders), not to be secret.
+std::string random_id(std::size_t length);
 
 // This process's identity, as parse_owner reads it.
 std::string my_owner_identity();
