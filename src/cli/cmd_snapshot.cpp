@@ -134,9 +134,9 @@ notify::VolumeOutcome outcome_of(const ops::SnapshotResult& result) {
   return outcome;
 }
 
-int run_snapshot(core::Session& session, const SnapshotFlags& flags, notify::RunReport& report) {
-  if (flags.all == !flags.volume.empty()) throw Error("give either a volume name or --all", Exit::usage);
-  check_stream_flags(flags);
+// The options every volume of the run shares; keys first: a bad key or file
+// fails the run before any work.
+ops::SnapshotOptions shared_options(core::Session& session, const SnapshotFlags& flags) {
   ops::SnapshotOptions options;
   options.base = snapshot_base(session, flags.output);
   store::check_sink_settings(options.base);
@@ -148,33 +148,36 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags, notify::Run
   options.helper_image = session.helper_image();
   options.if_changed = flags.if_changed;
   options.sidecar_file = flags.sidecar_file;
-  // Keys first: a bad key or file fails the run before any work.
   auto recipients = core::resolve_recipients(flags.keys, &session.manifest(), manifest::process_env());
   options.recipients = std::move(recipients.keys);
   if (!options.recipients.empty()) {
     spdlog::info("encrypting snapshots (age) to the recipients from {}", recipients.source);
   }
-  auto& engine = session.engine();
+  return options;
+}
 
-  if (!flags.all) {
-    options.volume = flags.volume;
-    options.excludes = excludes_for(session, flags.volume, flags.excludes);
-    options.declared = manifest_declares(session, flags.volume);
-    report.begin(flags.volume);
-    auto result = ops::take_snapshot(engine, options);
-    report.result = result_json(result);
-    report.print_json = flags.json;
-    if (!flags.json) print_result(result);
-    // A failed post hook: the snapshot stays, but the run did not go well.
-    if (!result.hook_error.empty()) {
-      report.failed(flags.volume, result.hook_error);
-      return static_cast<int>(Exit::error);
-    }
-    report.succeeded(outcome_of(result));
-    return 0;
+int snapshot_one(core::Session& session, const SnapshotFlags& flags, ops::SnapshotOptions& options,
+                 notify::RunReport& report) {
+  options.volume = flags.volume;
+  options.excludes = excludes_for(session, flags.volume, flags.excludes);
+  options.declared = manifest_declares(session, flags.volume);
+  report.begin(flags.volume);
+  auto result = ops::take_snapshot(session.engine(), options);
+  report.result = result_json(result);
+  report.print_json = flags.json;
+  if (!flags.json) print_result(result);
+  // A failed post hook: the snapshot stays, but the run did not go well.
+  if (!result.hook_error.empty()) {
+    report.failed(flags.volume, result.hook_error);
+    return static_cast<int>(Exit::error);
   }
+  report.succeeded(outcome_of(result));
+  return 0;
+}
 
-  // --all goes on after a failure and reports every volume at the end.
+// --all goes on after a failure and reports every volume at the end.
+int snapshot_all(core::Session& session, const SnapshotFlags& flags, ops::SnapshotOptions& options,
+                 notify::RunReport& report) {
   nlohmann::ordered_json written = nlohmann::ordered_json::array();
   nlohmann::ordered_json failed = nlohmann::ordered_json::array();
   for (const auto& [name, declared] : session.manifest().volumes) {
@@ -183,7 +186,7 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags, notify::Run
     options.declared = true;
     report.begin(name);
     try {
-      auto result = ops::take_snapshot(engine, options);
+      auto result = ops::take_snapshot(session.engine(), options);
       written.push_back(result_json(result));
       if (!flags.json) print_result(result);
       if (!result.hook_error.empty()) {
@@ -206,6 +209,13 @@ int run_snapshot(core::Session& session, const SnapshotFlags& flags, notify::Run
     std::cout << std::endl;
   }
   return failed.empty() ? 0 : static_cast<int>(Exit::error);
+}
+
+int run_snapshot(core::Session& session, const SnapshotFlags& flags, notify::RunReport& report) {
+  if (flags.all == !flags.volume.empty()) throw Error("give either a volume name or --all", Exit::usage);
+  check_stream_flags(flags);
+  auto options = shared_options(session, flags);
+  return flags.all ? snapshot_all(session, flags, options, report) : snapshot_one(session, flags, options, report);
 }
 }  // namespace
 
