@@ -133,6 +133,48 @@ write_manifest() {
   } >"$dir/dockform.yml"
 }
 
+# manifest_and_volumes IDENT VOLUME...: sets M to a manifest folder in
+# $TEST_TMP whose dockform.yml declares the VOLUMEs, and creates them in the
+# engine (empty; lib.sh's cleanup removes them with the test's prefix).
+manifest_and_volumes() {
+  local ident=$1 v
+  shift
+  M=$TEST_TMP/manifest
+  write_manifest "$M" "$ident" "$@"
+  for v in "$@"; do engine volume create "$v" >/dev/null; done
+}
+
+# signal_when PID SIGNAL CMD...: runs CMD every 20 ms, for 60 s at most, and
+# sends SIGNAL to PID as soon as it succeeds. Returns 1 when PID ended (or the
+# time ran out) before: the caller says what it missed.
+signal_when() {
+  local pid=$1 signal=$2 i
+  shift 2
+  for ((i = 0; i < 3000; i++)); do
+    if "$@"; then
+      kill "-$signal" "$pid"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.02
+  done
+  return 1
+}
+
+# wait_exit PID SECONDS WHAT: waits for PID, a child of this shell, to end and
+# sets rc to its exit code; fails the test naming WHAT when it still runs
+# SECONDS later.
+wait_exit() {
+  local pid=$1 seconds=$2 i
+  for ((i = 0; i < seconds * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && fail "$3: dockform still runs $seconds s later"
+  rc=0
+  wait "$pid" || rc=$?
+}
+
 # vol_exec VOLUME CMD...: runs CMD in a throwaway busybox container with the
 # volume mounted at /v (no network, no log: stdout/stderr still come back).
 vol_exec() {

@@ -22,10 +22,7 @@ for tool in age age-keygen script; do command -v "$tool" >/dev/null || fail "$to
 
 src=${PFX}src
 dst=${PFX}dst
-M=$TEST_TMP/manifest
-write_manifest "$M" encryption "$src" "$dst"
-engine volume create "$src" >/dev/null
-engine volume create "$dst" >/dev/null
+manifest_and_volumes encryption "$src" "$dst"
 fill_tricky "$src"
 source_listing=$(tree_listing "$src")
 

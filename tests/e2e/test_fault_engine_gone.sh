@@ -40,12 +40,7 @@ for ((i = 0; i < 1500; i++)); do
   sleep 0.02
 done
 [[ -n $killed ]] || fail "the snapshot ended before the engine could be killed: $(cat "$TEST_TMP/s.err")"
-for ((i = 0; i < 150; i++)); do kill -0 "$df_pid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$df_pid" 2>/dev/null; then
-  fail "dockform still runs 15 s after the engine was killed; its stderr: $(cat "$TEST_TMP/s.err")"
-fi
-rc=0
-wait "$df_pid" || rc=$?
+wait_exit "$df_pid" 15 "after the engine was killed; its stderr: $(cat "$TEST_TMP/s.err")"
 df_pid=
 err=$(cat "$TEST_TMP/s.err")
 echo "--- snapshot with the engine killed: exit $rc; stderr:"$'\n'"$err"

@@ -16,10 +16,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 big=${PFX}big
 target=${PFX}target
-M=$TEST_TMP/manifest
-write_manifest "$M" hanguptest "$big" "$target"
-engine volume create "$big" >/dev/null
-engine volume create "$target" >/dev/null
+manifest_and_volumes hanguptest "$big" "$target"
 df_pid=""
 _hup_exit() {
   local rc=$?
@@ -42,30 +39,17 @@ no_helpers() { # WHAT VOLUME [PID]: no helper on VOLUME, no lease of dockform PI
   fi
 }
 wait_df() { # WHAT: waits (60 s at most) for $df_pid; sets rc
-  local i
-  for ((i = 0; i < 600; i++)); do kill -0 "$df_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$df_pid" 2>/dev/null && fail "$1: dockform still runs 60 s after the hang-up"
-  rc=0
-  wait "$df_pid" || rc=$?
+  wait_exit "$df_pid" 60 "$1 (after the hang-up)"
   df_pid=""
 }
+big_temporary() { [[ -n $(find "$out/$big" -maxdepth 1 -name '.dockform-tmp-*' -size +10M 2>/dev/null) ]]; }
 
 # ------------------------------------------------------------------ 1. SIGHUP during a snapshot
 out=$TEST_TMP/hup
 "$DOCKFORM" -c "$M" volume snapshot "$big" -o "$out" --level 1 >"$TEST_TMP/1.out" 2>"$TEST_TMP/1.err" </dev/null &
 df_pid=$!
 pid=$df_pid
-sent=""
-for ((i = 0; i < 1500; i++)); do
-  if [[ -n $(find "$out/$big" -maxdepth 1 -name '.dockform-tmp-*' -size +10M 2>/dev/null) ]]; then
-    kill -HUP "$df_pid"
-    sent=1
-    break
-  fi
-  kill -0 "$df_pid" 2>/dev/null || break
-  sleep 0.02
-done
-[[ -n $sent ]] || fail "1: the snapshot ended before the hang-up: $(cat "$TEST_TMP/1.err")"
+signal_when "$df_pid" HUP big_temporary || fail "1: the snapshot ended before the hang-up: $(cat "$TEST_TMP/1.err")"
 wait_df 1
 err=$(<"$TEST_TMP/1.err")
 assert_eq 1 "$rc" "1: exit code after SIGHUP [$err]"
@@ -82,7 +66,6 @@ before=$(tree_listing "$target")
 "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/2.out" 2>"$TEST_TMP/2.err" </dev/null &
 df_pid=$!
 pid=$df_pid
-sent=""
 # Looked at from this machine, in the volume's folder (the local driver keeps
 # it here): another container on the volume would make the restore refuse
 # (containers in use), and the helper has no shell to ask.
@@ -90,16 +73,7 @@ target_dir=$(engine volume inspect -f '{{.Mountpoint}}' "$target")
 extracting() {
   compgen -G "$target_dir/.dockform-restore-*/r1" >/dev/null
 }
-for ((i = 0; i < 1500; i++)); do
-  if extracting; then
-    kill -HUP "$df_pid"
-    sent=1
-    break
-  fi
-  kill -0 "$df_pid" 2>/dev/null || break
-  sleep 0.05
-done
-[[ -n $sent ]] || fail "2: the restore ended before the hang-up: $(cat "$TEST_TMP/2.err")"
+signal_when "$df_pid" HUP extracting || fail "2: the restore ended before the hang-up: $(cat "$TEST_TMP/2.err")"
 wait_df 2
 err=$(<"$TEST_TMP/2.err")
 assert_eq 1 "$rc" "2: exit code after SIGHUP [$err]"

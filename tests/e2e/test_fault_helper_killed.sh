@@ -16,10 +16,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 big=${PFX}big
 target=${PFX}target
-M=$TEST_TMP/manifest
-write_manifest "$M" faulthelper "$big" "$target"
-engine volume create "$big" >/dev/null
-engine volume create "$target" >/dev/null
+manifest_and_volumes faulthelper "$big" "$target"
 
 fault_trap "dockform-lock-$target"
 
@@ -48,10 +45,7 @@ for ((i = 0; i < 1500; i++)); do
   kill -0 "$df_pid" 2>/dev/null || break
   sleep 0.02
 done
-rc=0
-for ((i = 0; i < 150; i++)); do kill -0 "$df_pid" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$df_pid" 2>/dev/null && fail "dockform still runs 15 s after its helper was killed"
-wait "$df_pid" || rc=$?
+wait_exit "$df_pid" 15 "after its helper was killed"
 df_pid=
 err=$(cat "$TEST_TMP/s.err")
 echo "--- snapshot with its helper killed: exit $rc; stderr:"$'\n'"$err"
@@ -98,10 +92,7 @@ while ((SECONDS < deadline)); do
 done
 engine rm -f "${PFX}watch" >/dev/null 2>&1 || true
 exec {wfd}<&-
-rc=0
-for ((i = 0; i < 150; i++)); do kill -0 "$df_pid" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$df_pid" 2>/dev/null && fail "dockform still runs 15 s after its helper was killed"
-wait "$df_pid" || rc=$?
+wait_exit "$df_pid" 15 "after its helper was killed"
 df_pid=
 err=$(cat "$TEST_TMP/r.err")
 echo "--- restore with its helper killed ($killed): exit $rc; stderr:"$'\n'"$err"

@@ -25,10 +25,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 big=${PFX}big
 target=${PFX}target
-M=$TEST_TMP/manifest
-write_manifest "$M" faultsecurity "$big" "$target"
-engine volume create "$big" >/dev/null
-engine volume create "$target" >/dev/null
+manifest_and_volumes faultsecurity "$big" "$target"
 
 fault_trap "dockform-lock-$target"
 

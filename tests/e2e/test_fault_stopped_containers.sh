@@ -32,10 +32,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 src=${PFX}src
 target=${PFX}target
 app=${PFX}app
-M=$TEST_TMP/manifest
-write_manifest "$M" faultstopped "$src" "$target"
-engine volume create "$src" >/dev/null
-engine volume create "$target" >/dev/null
+manifest_and_volumes faultstopped "$src" "$target"
 record=dockform-stopped-$target
 
 fault_trap "dockform-lock-$target" "$record"

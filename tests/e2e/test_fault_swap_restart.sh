@@ -30,10 +30,7 @@ strace -o /dev/null true 2>/dev/null || fail "strace cannot trace here (ptrace n
 src=${PFX}src
 target=${PFX}target
 app=${PFX}app
-M=$TEST_TMP/manifest
-write_manifest "$M" swaprestart "$src" "$target"
-engine volume create "$src" >/dev/null
-engine volume create "$target" >/dev/null
+manifest_and_volumes swaprestart "$src" "$target"
 fault_trap "dockform-lock-$target" "dockform-stopped-$target"
 strace_pid=
 on_fault_exit() { [[ -z $strace_pid ]] || kill -9 "$strace_pid" 2>/dev/null || true; }

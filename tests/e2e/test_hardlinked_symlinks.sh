@@ -10,10 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 src=${PFX}src
 dst=${PFX}dst
-M=$TEST_TMP/manifest
-write_manifest "$M" hardsym "$src" "$dst"
-engine volume create "$src" >/dev/null
-engine volume create "$dst" >/dev/null
+manifest_and_volumes hardsym "$src" "$dst"
 # sl and sl2: one symlink inode, relative target; d/abs and d/abs2: absolute
 # (dangling) target; d/sl3: a third name of sl in another folder.
 vol_exec "$src" sh -euc '

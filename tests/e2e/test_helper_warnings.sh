@@ -9,9 +9,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 dst=${PFX}dst
-M=$TEST_TMP/manifest
-write_manifest "$M" warnings "$dst"
-engine volume create "$dst" >/dev/null
+manifest_and_volumes warnings "$dst"
 # 100 folders of 1,000 empty files, each with a system.* attribute that no
 # filesystem knows (EOPNOTSUPP: "Cannot restore extended attributes on this
 # file system.").

@@ -28,10 +28,7 @@ export DOCKFORM_HELPER_IMAGE=$DOCKFORM_TEST_BUSYBOX_IMAGE
 src=${PFX}src
 target=${PFX}target
 lock=dockform-lock-$target
-M=$TEST_TMP/manifest
-write_manifest "$M" restarttest "$src" "$target"
-engine volume create "$src" >/dev/null
-engine volume create "$target" >/dev/null
+manifest_and_volumes restarttest "$src" "$target"
 vol_exec "$src" sh -c 'i=0; while [ $i -lt 30 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=4 2>/dev/null; i=$((i+1)); done' ||
   fail "filling $src"
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --level 1 --json
@@ -56,9 +53,7 @@ done
 kill -STOP "$df_pid" # the lock stays held across the whole restart
 dockform_engine_restart || fail "the engine did not restart"
 kill -CONT "$df_pid"
-rc=0
-for ((i = 0; i < 600; i++)); do kill -0 "$df_pid" 2>/dev/null || break; sleep 0.1; done
-wait "$df_pid" || rc=$?
+wait_exit "$df_pid" 60 "the holder after the engine's restart"
 df_pid=
 ((rc != 0)) || fail "the restore that held the lock across an engine restart exited 0: $(cat "$TEST_TMP/h.err")"
 echo "--- the holder after the restart: exit $rc; stderr:"$'\n'"$(cat "$TEST_TMP/h.err")"

@@ -29,10 +29,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 src=${PFX}src
 target=${PFX}target
 lock=dockform-lock-$target
-M=$TEST_TMP/manifest
-write_manifest "$M" locktest "$src" "$target"
-engine volume create "$src" >/dev/null
-engine volume create "$target" >/dev/null
+manifest_and_volumes locktest "$src" "$target"
 IMG=$DOCKFORM_TEST_BUSYBOX_IMAGE
 boot=$(</proc/sys/kernel/random/boot_id)
 foreign=00000000-0000-0000-0000-000000000000

@@ -20,9 +20,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 vol=${PFX}data
 app=${PFX}app
 record=dockform-stopped-$vol
-M=$TEST_TMP/manifest
-write_manifest "$M" recordtest "$vol"
-engine volume create "$vol" >/dev/null
+manifest_and_volumes recordtest "$vol"
 IMG=$DOCKFORM_TEST_BUSYBOX_IMAGE
 foreign=00000000-0000-0000-0000-000000000000
 me=$(my_owner)

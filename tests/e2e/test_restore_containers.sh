@@ -13,10 +13,7 @@ src=${PFX}src
 data=${PFX}data
 app=${PFX}app
 idle=${PFX}idle
-M=$TEST_TMP/manifest
-write_manifest "$M" restoretest "$src" "$data"
-engine volume create "$src" >/dev/null
-engine volume create "$data" >/dev/null
+manifest_and_volumes restoretest "$src" "$data"
 
 fill_tricky "$src"
 want=$(tree_listing "$src")

@@ -16,10 +16,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 src=${PFX}src
 live=${PFX}live
 app=${PFX}app
-M=$TEST_TMP/manifest
-write_manifest "$M" restoretest "$src" "$live"
-engine volume create "$src" >/dev/null
-engine volume create "$live" >/dev/null
+manifest_and_volumes restoretest "$src" "$live"
 
 fill_tricky "$src"
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json

@@ -11,10 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 big=${PFX}big
 target=${PFX}target
-M=$TEST_TMP/manifest
-write_manifest "$M" restoretest "$big" "$target"
-engine volume create "$big" >/dev/null
-engine volume create "$target" >/dev/null
+manifest_and_volumes restoretest "$big" "$target"
 
 # The lock container is named after the volume, not with $PFX: remove it (and
 # the killed run's helpers) whatever happens, then run lib.sh's cleanup.

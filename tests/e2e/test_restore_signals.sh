@@ -12,10 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 big=${PFX}big
 target=${PFX}target
-M=$TEST_TMP/manifest
-write_manifest "$M" restoresignals "$big" "$target"
-engine volume create "$big" >/dev/null
-engine volume create "$target" >/dev/null
+manifest_and_volumes restoresignals "$big" "$target"
 fault_trap "dockform-lock-$target"
 
 # shellcheck disable=SC2016 # expanded by the container's shell

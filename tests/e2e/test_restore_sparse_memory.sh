@@ -12,10 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [[ -x /usr/bin/time ]] || fail "/usr/bin/time is needed (run scripts/install-deps)"
 src=${PFX}src
 dst=${PFX}dst
-M=$TEST_TMP/manifest
-write_manifest "$M" sparsemem "$src" "$dst"
-engine volume create "$src" >/dev/null
-engine volume create "$dst" >/dev/null
+manifest_and_volumes sparsemem "$src" "$dst"
 # Text extents (compressible: the snapshot stays small), 80 MiB apart.
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$src" sh -euc '

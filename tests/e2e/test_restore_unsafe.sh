@@ -13,10 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 live=${PFX}live
 app=${PFX}app
-M=$TEST_TMP/manifest
-write_manifest "$M" restoretest "$live" "${PFX}control"
-engine volume create "$live" >/dev/null
-engine volume create "${PFX}control" >/dev/null
+manifest_and_volumes restoretest "$live" "${PFX}control"
 
 fill_known "$live"
 run_user "$app" "$live"

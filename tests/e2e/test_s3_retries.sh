@@ -21,10 +21,7 @@ command -v python3 >/dev/null || fail "python3 is needed for the relay (run scri
 
 src=${PFX}src
 dst=${PFX}dst
-M=$TEST_TMP/manifest
-write_manifest "$M" s3retries "$src" "$dst"
-engine volume create "$src" >/dev/null
-engine volume create "$dst" >/dev/null
+manifest_and_volumes s3retries "$src" "$dst"
 # Random data a little over one 8 MiB part (kS3PartSize): a two-part upload,
 # whose ETag is the md5 of the parts' md5s with "-2".
 vol_exec "$src" sh -c 'dd if=/dev/urandom of=/v/random bs=1M count=9 2>/dev/null &&

@@ -17,10 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/s3_lib.sh"
 src=${PFX}src
 dst=${PFX}dst
 app=${PFX}app
-M=$TEST_TMP/manifest
-write_manifest "$M" s3test "$src" "$dst"
-engine volume create "$src" >/dev/null
-engine volume create "$dst" >/dev/null
+manifest_and_volumes s3test "$src" "$dst"
 
 fill_tricky "$src"
 want=$(tree_listing "$src")

@@ -14,10 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/s3_lib.sh"
 [[ -x /usr/bin/time ]] || fail "/usr/bin/time is needed (run scripts/install-deps)"
 big=${PFX}big
 dst=${PFX}dst
-M=$TEST_TMP/manifest
-write_manifest "$M" s3rss "$big" "$dst"
-engine volume create "$big" >/dev/null
-engine volume create "$dst" >/dev/null
+manifest_and_volumes s3rss "$big" "$dst"
 vol_exec "$big" sh -c '
   dd if=/dev/urandom of=/v/random bs=1M count=200 2>/dev/null &&
   seq 1 100000000 | head -c 104857600 > /v/text' || fail "filling $big"

@@ -13,9 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 vol=${PFX}data
 app=${PFX}app
-M=$TEST_TMP/manifest
-write_manifest "$M" hooktest "$vol"
-engine volume create "$vol" >/dev/null
+manifest_and_volumes hooktest "$vol"
 vol_exec "$vol" sh -euc 'echo base > /v/base.txt; chmod 777 /v'
 
 # app NAME PRE POST [docker run flags...]: a running user of the volume with hooks.

@@ -13,9 +13,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 vol=${PFX}data
-M=$TEST_TMP/manifest
-write_manifest "$M" ifchanged "$vol"
-engine volume create "$vol" >/dev/null
+manifest_and_volumes ifchanged "$vol"
 vol_exec "$vol" sh -euc '
   mkdir -p /v/app/cache/deep /v/logs/old /v/keep
   echo config > /v/app/config

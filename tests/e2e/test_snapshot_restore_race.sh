@@ -26,10 +26,7 @@ command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
 
 vol=${PFX}vol
 other=${PFX}other
-M=$TEST_TMP/manifest
-write_manifest "$M" snaprace "$vol" "$other"
-engine volume create "$vol" >/dev/null
-engine volume create "$other" >/dev/null
+manifest_and_volumes snaprace "$vol" "$other"
 
 # The background runs (pid list) are killed when the test ends early.
 bg_pids=()

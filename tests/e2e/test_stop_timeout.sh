@@ -12,9 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 vol=${PFX}data
 app=${PFX}stubborn
-M=$TEST_TMP/manifest
-write_manifest "$M" stoptest "$vol"
-engine volume create "$vol" >/dev/null
+manifest_and_volumes stoptest "$vol"
 vol_exec "$vol" sh -c 'echo hello > /v/hello.txt'
 
 stubborn() { # TIMEOUT: a user of the volume whose PID 1 ignores SIGTERM

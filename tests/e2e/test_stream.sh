@@ -20,10 +20,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 src=${PFX}src
 dst=${PFX}dst
-M=$TEST_TMP/manifest
-write_manifest "$M" stream "$src" "$dst"
-engine volume create "$src" >/dev/null
-engine volume create "$dst" >/dev/null
+manifest_and_volumes stream "$src" "$dst"
 fill_tricky "$src"
 source_listing=$(tree_listing "$src")
 

@@ -21,9 +21,7 @@ source "$(dirname "$0")/lib.sh"
 
 command -v unshare >/dev/null || fail "unshare is needed (util-linux)"
 vol=${PFX}vol
-M=$TEST_TMP/manifest
-write_manifest "$M" transport "$vol"
-engine volume create "$vol" >/dev/null
+manifest_and_volumes transport "$vol"
 vol_exec "$vol" sh -c 'i=0; while [ $i -lt 50 ]; do echo "file $i" >/v/f$i; i=$((i+1)); done; mkdir /v/d; dd if=/dev/urandom of=/v/d/blob bs=1M count=8 2>/dev/null'
 IO=$TEST_TMP/io
 mkdir "$IO"
