@@ -175,6 +175,15 @@ wait_exit() {
   wait "$pid" || rc=$?
 }
 
+# fill_random VOLUME COUNT MIB [NAME]: COUNT files of MIB MiB of random bytes
+# (incompressible: the stream takes as long as its size) at the volume's root,
+# named NAME0, NAME1, ... (default r).
+fill_random() {
+  # shellcheck disable=SC2016 # expanded by the container's shell
+  vol_exec "$1" sh -c 'i=0; while [ $i -lt "$1" ]; do dd if=/dev/urandom of="/v/$3$i" bs=1M count="$2" 2>/dev/null; i=$((i+1)); done' \
+    fill "$2" "$3" "${4:-r}" || fail "filling $1 with random bytes"
+}
+
 # vol_exec VOLUME CMD...: runs CMD in a throwaway busybox container with the
 # volume mounted at /v (no network, no log: stdout/stderr still come back).
 vol_exec() {

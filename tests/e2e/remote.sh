@@ -120,7 +120,7 @@ remote_roundtrip() {
 
 remote_kill_and_recover() {
   local t=$1 M=$2 big=$3 target=$4
-  vol_exec "$big" sh -euc 'cd /v; i=0; while [ $i -lt 30 ]; do dd if=/dev/urandom of=b$i bs=1M count=4 2>/dev/null; i=$((i+1)); done'
+  fill_random "$big" 30 4 b
   local want
   want=$(tree_listing "$big")
   run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/bigsnaps" --level 1 --json

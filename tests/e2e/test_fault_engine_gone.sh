@@ -20,11 +20,7 @@ proj=$TEST_TMP/proj
 vol=${PFX}big
 write_manifest "$proj" faultengine "$vol"
 engine volume create "$vol" >/dev/null
-# shellcheck disable=SC2016 # expanded by the container's shell
-vol_exec "$vol" sh -c '
-  i=0
-  while [ $i -lt 20 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=10 2>/dev/null; i=$((i+1)); done' ||
-  fail "filling $vol"
+fill_random "$vol" 20 10
 
 out=$TEST_TMP/snaps
 "$DOCKFORM" -c "$proj" volume snapshot "$vol" -o "$out" --level 1 >"$TEST_TMP/s.out" 2>"$TEST_TMP/s.err" </dev/null &

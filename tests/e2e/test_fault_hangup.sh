@@ -28,8 +28,7 @@ _hup_exit() {
 }
 trap _hup_exit EXIT
 
-vol_exec "$big" sh -c 'i=0; while [ $i -lt 40 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=4 2>/dev/null; i=$((i+1)); done' ||
-  fail "filling $big"
+fill_random "$big" 40 4
 no_helpers() { # WHAT VOLUME [PID]: no helper on VOLUME, no lease of dockform PID (other tests share the engine)
   if [[ -n $(helpers_of -a "$2") ]]; then
     fail "$1: helper containers left: $(engine ps -a --filter label=io.dockform.helper)"

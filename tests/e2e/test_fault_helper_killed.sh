@@ -21,11 +21,8 @@ manifest_and_volumes faulthelper "$big" "$target"
 fault_trap "dockform-lock-$target"
 
 # helpers_of -a VOLUME: dockform's own helpers (the test's watcher has no io.dockform.volume label).
-# shellcheck disable=SC2016 # expanded by the container's shell
-vol_exec "$big" sh -c '
-  i=0
-  while [ $i -lt 25 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=10 2>/dev/null; i=$((i+1)); done
-  echo small > /v/small.txt' || fail "filling $big"
+fill_random "$big" 25 10
+vol_exec "$big" sh -c 'echo small > /v/small.txt' || fail "filling $big"
 fill_known "$target"
 keep_untouched "$target"
 

@@ -29,11 +29,7 @@ manifest_and_volumes faultsecurity "$big" "$target"
 
 fault_trap "dockform-lock-$target"
 
-# shellcheck disable=SC2016 # expanded by the container's shell
-vol_exec "$big" sh -c '
-  i=0
-  while [ $i -lt 20 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=10 2>/dev/null; i=$((i+1)); done' ||
-  fail "filling $big"
+fill_random "$big" 20 10
 vol_exec "$target" sh -c 'echo old > /v/old.txt'
 
 # catch_helper VOLUME extract|snapshot FILE: waits for dockform's helper for

@@ -23,11 +23,8 @@ big=${PFX}big
 write_manifest "$proj" faultsignals "$big"
 engine volume create "$big" >/dev/null
 # ~250 MB of incompressible data: a snapshot of it takes a few seconds.
-# shellcheck disable=SC2016 # expanded by the container's shell
-vol_exec "$big" sh -c '
-  i=0
-  while [ $i -lt 25 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=10 2>/dev/null; i=$((i+1)); done
-  echo small > /v/small.txt' || fail "filling $big"
+fill_random "$big" 25 10
+vol_exec "$big" sh -c 'echo small > /v/small.txt' || fail "filling $big"
 
 fault_trap
 

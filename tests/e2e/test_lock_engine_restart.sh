@@ -29,8 +29,7 @@ src=${PFX}src
 target=${PFX}target
 lock=dockform-lock-$target
 manifest_and_volumes restarttest "$src" "$target"
-vol_exec "$src" sh -c 'i=0; while [ $i -lt 30 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=4 2>/dev/null; i=$((i+1)); done' ||
-  fail "filling $src"
+fill_random "$src" 30 4
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot of $src"
 snap=$(json_field data_file)

@@ -33,11 +33,8 @@ M=$TEST_TMP/manifest
 write_manifest "$M" nstest "$src" "$other" "$dst"
 for v in "$src" "$other" "$dst"; do engine volume create "$v" >/dev/null; done
 # ~120 MB of incompressible data each: a snapshot or restore takes a second or more.
-# shellcheck disable=SC2016 # expanded by the container's shell
-vol_exec "$src" sh -c '
-  i=0
-  while [ $i -lt 12 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=10 2>/dev/null; i=$((i+1)); done
-  mkdir /v/d && echo src > /v/d/name' || fail "filling $src"
+fill_random "$src" 12 10
+vol_exec "$src" sh -c 'mkdir /v/d && echo src > /v/d/name' || fail "filling $src"
 engine run --rm --network none --log-driver none -v "$src:/s:ro" -v "$other:/o" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
   sh -c 'cp -a /s/. /o/ && echo other > /o/d/name' || fail "filling $other"
 

@@ -36,8 +36,7 @@ _record_exit() {
 }
 trap _record_exit EXIT
 
-vol_exec "$vol" sh -c 'i=0; while [ $i -lt 30 ]; do dd if=/dev/urandom of=/v/r$i bs=1M count=4 2>/dev/null; i=$((i+1)); done' ||
-  fail "filling $vol"
+fill_random "$vol" 30 4
 engine run -d --name "$app" --network none --log-driver none -v "$vol:/data" "$IMG" sleep 3600 >/dev/null
 app_id=$(engine inspect -f '{{.Id}}' "$app")
 engine stop -t 1 "$app" >/dev/null
