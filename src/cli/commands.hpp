@@ -25,6 +25,8 @@ struct CliState {
 void define_app(CLI::App& app, CliState& state);
 
 void add_version_command(CLI::App& app, CliState& state);
+// "dockform VERSION": what --version prints, and the first line of `dockform version`.
+std::string version_line();
 void add_validate_command(CLI::App& app, CliState& state);
 void add_plan_commands(CLI::App& app, CliState& state);  // plan and apply
 void add_volume_commands(CLI::App& app, CliState& state);

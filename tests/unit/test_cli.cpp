@@ -86,5 +86,23 @@ TEST(BashCompletion, OffersEveryFlagOfEveryCommand) {
   }
 }
 
+// --version prints one line and exits 0, without a subcommand; `version` starts with that line.
+TEST(Version, FlagPrintsOneLine) {
+  CLI::App app{"dockform", "dockform"};
+  CliState state;
+  define_app(app, state);
+  const char* argv[] = {"dockform", "--version"};
+  try {
+    app.parse(2, const_cast<char**>(argv));
+    ADD_FAILURE() << "--version must end the parse";
+  } catch (const CLI::CallForVersion& e) {
+    testing::internal::CaptureStdout();
+    EXPECT_EQ(app.exit(e), 0);
+    const std::string out = testing::internal::GetCapturedStdout();
+    EXPECT_EQ(out, version_line() + "\n");
+  }
+  EXPECT_EQ(version_line().rfind("dockform ", 0), 0u);
+}
+
 }  // namespace
 }  // namespace dockform::cli
