@@ -74,13 +74,15 @@ set(CPACK_PACKAGE_NAME dockform)
 set(CPACK_PACKAGE_VERSION ${DOCKFORM_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "snapshots and restores Docker and Podman volumes")
-# The extended description; CPack puts the summary above it.
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION " dockform snapshots the volumes a manifest declares into compressed, checksummed
- archives in a folder or S3 bucket, optionally encrypted with age, and restores
- them, through the Docker or Podman API with a small static helper.
- .
- The package brings the man page, the bash completion and systemd units for
- nightly snapshots and pruning (dockform-snapshot@.timer, not enabled).")
+# The extended description, as plain lines (an empty line between paragraphs):
+# CPack puts the summary above it and indents it as the control file wants.
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "dockform snapshots the volumes a manifest declares into compressed,
+checksummed archives in a folder or S3 bucket, optionally encrypted with
+age, and restores them, through the Docker or Podman API with a small
+static helper.
+
+The package brings the man page, the bash completion and systemd units for
+nightly snapshots and pruning (dockform-snapshot@.timer, not enabled).")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${DOCKFORM_PACKAGE_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
