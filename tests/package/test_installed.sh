@@ -54,7 +54,7 @@ mmdebstrap --quiet --variant=apt --include=man-db,bash-completion --skip=essenti
   --setup-hook="sync-in $cache /var/cache/apt/archives" \
   --customize-hook="copy-in $deb /tmp" \
   --customize-hook="chroot \"\$1\" sh -c 'cd /tmp && apt-get install -y --no-install-recommends ./$(basename "$deb")'" \
-  --customize-hook='chroot "$1" dpkg-query -L dockform > "$1/tmp/dockform.list"' \
+  --customize-hook='chroot "$1" dpkg-query -L dockform > "$1/root/dockform.list"' \
   --customize-hook="sync-out /var/cache/apt/archives $cache" \
   bookworm "$root" "${mirror[@]}" >"$TEST_TMP/mmdebstrap.log" 2>&1 ||
   { tail -n 30 "$TEST_TMP/mmdebstrap.log" >&2 && fail "mmdebstrap or the package's installation failed"; }
@@ -124,6 +124,7 @@ assert_file_exists "$root$snap" "the snapshot file"
 OUT=$(inside "dockform -c /etc/dockform/pkgtest.yml volume restore $dst $snap") || fail "restore in the root: $OUT"
 assert_eq "$(tree_listing "$src")" "$(tree_listing "$dst")" "the restored volume equals the snapshotted one"
 
+# (mmdebstrap empties /tmp at its end: the package's file list is kept in /root.)
 # The service's ExecStart lines, as systemd would run them for instance pkgtest.
 mapfile -t commands < <(sed -n 's/^ExecStart=//p' "$root/usr/lib/systemd/system/dockform-snapshot@.service" |
   sed 's/%i/pkgtest/g')
@@ -156,7 +157,7 @@ while IFS= read -r path; do
   # Folders the package shares with others (usr, usr/share/man/...) stay.
   [[ -d $root$path && $path != */dockform && $path != */dockform/* ]] && continue
   left+=("$path")
-done <"$root/tmp/dockform.list"
+done <"$root/root/dockform.list"
 ((${#left[@]} == 0)) || fail "dpkg -r left behind: ${left[*]}"
 assert_file_exists "$root/etc/dockform/pkgtest.yml" "the user's manifest stays"
 [[ -n $(files_under "$root/var/backups/dockform") ]] || fail "the user's snapshots stay"
