@@ -74,10 +74,24 @@ store::RetentionPolicy prune_policy(bool keep_given, const store::RetentionPolic
 }
 
 namespace {
+// The manifest, for its snapshots.keep. None found: no retention was given
+// at all, a usage error (exit 2) as before the manifest could hold one.
+const manifest::Manifest& manifest_for_keep(core::Session& session) {
+  try {
+    return session.manifest();
+  } catch (const Error& e) {
+    if (e.code() != Exit::manifest || std::string(e.what()).rfind("no manifest found", 0) != 0) throw;
+    throw Error(std::string("give the retention: --keep-last N (and --keep-daily/--keep-weekly/--keep-monthly), or "
+                            "snapshots.keep in a manifest; ") +
+                    e.what(),
+                Exit::usage);
+  }
+}
+
 int run_prune(core::Session& session, const PruneFlags& flags, notify::RunReport& report) {
   if (flags.all == !flags.volume.empty()) throw Error("give either a volume name or --all", Exit::usage);
   // With --keep-* flags (and -o) no manifest is needed, as before it could hold a retention.
-  const auto policy = flags.keep_given ? flags.policy : prune_policy(false, flags.policy, session.manifest());
+  const auto policy = flags.keep_given ? flags.policy : prune_policy(false, flags.policy, manifest_for_keep(session));
   auto store = store::open_store(snapshot_base(session, flags.output));
   std::vector<std::string> volumes;
   if (flags.all) {
