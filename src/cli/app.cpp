@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "dockform/util/version.hpp"
 
 namespace dockform::cli {
 
@@ -34,6 +35,8 @@ void add_read_figures(nlohmann::ordered_json& out, const std::string& checksum, 
 void define_app(CLI::App& app, CliState& state) {
   app.footer(kExitCodes);
   app.require_subcommand(1);
+  // One line, as packaged tools print it; `dockform version` starts with the same line.
+  app.set_version_flag("--version", version_line(), "Print dockform's version and exit");
   // Global flags are accepted after the command too: `dockform volume list -c DIR`.
   app.fallthrough();
   app.add_option("-c,--config", state.global.config, "Manifest file, or a folder holding dockform.yml");

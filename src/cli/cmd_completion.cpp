@@ -22,7 +22,7 @@ _dockform_volumes() {
 _dockform() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur="${COMP_WORDS[COMP_CWORD]}"; prev="${COMP_WORDS[COMP_CWORD-1]}"; }
-  local global="-c --config --log-level --log-format --log-file --no-color -v --verbose --helper-image --help"
+  local global="-c --config --log-level --log-format --log-file --no-color -v --verbose --helper-image --help --version"
   case "$prev" in
     -c|--config|--log-file|-o|--output|-R|--recipients-file|-i|--identity|--passphrase-file|--sidecar)
       COMPREPLY=($(compgen -f -- "$cur")); return;;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -16,6 +17,7 @@ struct PruneFlags {
   bool all = false;
   std::string output;
   store::RetentionPolicy policy;
+  bool keep_given = false;  // any --keep-* flag: they replace the manifest's snapshots.keep
   bool dry_run = false;
   bool json = false;
   NotifyFlags notify;
@@ -56,8 +58,40 @@ void print_result(const store::PruneResult& result, bool dry_run) {
             << (dry_run ? " would be removed (dry run)" : " removed") << std::endl;
 }
 
+}  // namespace
+
+store::RetentionPolicy prune_policy(bool keep_given, const store::RetentionPolicy& flags,
+                                    const manifest::Manifest& manifest) {
+  if (keep_given) return flags;
+  if (!manifest.snapshots.keep) {
+    throw Error(
+        "give the retention: --keep-last N (and --keep-daily/--keep-weekly/--keep-monthly), or "
+        "snapshots.keep in the manifest",
+        Exit::usage);
+  }
+  const auto& keep = *manifest.snapshots.keep;
+  return {keep.last, keep.daily, keep.weekly, keep.monthly};
+}
+
+namespace {
+// The manifest, for its snapshots.keep. None found: no retention was given
+// at all, a usage error (exit 2) as before the manifest could hold one.
+const manifest::Manifest& manifest_for_keep(core::Session& session) {
+  try {
+    return session.manifest();
+  } catch (const Error& e) {
+    if (e.code() != Exit::manifest || std::string(e.what()).rfind("no manifest found", 0) != 0) throw;
+    throw Error(std::string("give the retention: --keep-last N (and --keep-daily/--keep-weekly/--keep-monthly), or "
+                            "snapshots.keep in a manifest; ") +
+                    e.what(),
+                Exit::usage);
+  }
+}
+
 int run_prune(core::Session& session, const PruneFlags& flags, notify::RunReport& report) {
   if (flags.all == !flags.volume.empty()) throw Error("give either a volume name or --all", Exit::usage);
+  // With --keep-* flags (and -o) no manifest is needed, as before it could hold a retention.
+  const auto policy = flags.keep_given ? flags.policy : prune_policy(false, flags.policy, manifest_for_keep(session));
   auto store = store::open_store(snapshot_base(session, flags.output));
   std::vector<std::string> volumes;
   if (flags.all) {
@@ -70,7 +104,7 @@ int run_prune(core::Session& session, const PruneFlags& flags, notify::RunReport
     util::throw_if_interrupted();
     if (!flags.dry_run) report.begin(volume);
     auto started = std::chrono::steady_clock::now();
-    auto result = store::prune_volume(*store, volume, flags.policy, flags.dry_run);
+    auto result = store::prune_volume(*store, volume, policy, flags.dry_run);
     results.push_back(result_json(result));
     if (!flags.json) print_result(result, flags.dry_run);
     if (!flags.dry_run) {  // a dry run changes nothing: its figures are no metrics
@@ -94,20 +128,21 @@ void add_prune_command(CLI::App& volume, CliState& state) {
   cmd->add_option("volume", flags->volume, "Volume whose snapshots to prune");
   cmd->add_flag("--all", flags->all, "Prune every volume the manifest declares");
   cmd->add_option("-o,--output", flags->output, "Snapshot folder (default <manifest dir>/.dockform/snapshots)");
-  cmd->add_option("--keep-last", flags->policy.keep_last, "Keep the N newest snapshots")
-      ->required()
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--keep-daily", flags->policy.keep_daily, "Keep the newest of each of the last N days with one")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--keep-weekly", flags->policy.keep_weekly,
-                  "Keep the newest of each of the last N ISO weeks with one")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--keep-monthly", flags->policy.keep_monthly, "Keep the newest of each of the last N months with one")
-      ->check(CLI::NonNegativeNumber);
+  // Without any of these, the manifest's snapshots.keep; with one, the flags alone.
+  std::vector<CLI::Option*> keep{
+      cmd->add_option("--keep-last", flags->policy.keep_last,
+                      "Keep the N newest snapshots (default: the manifest's snapshots.keep)"),
+      cmd->add_option("--keep-daily", flags->policy.keep_daily, "Keep the newest of each of the last N days with one"),
+      cmd->add_option("--keep-weekly", flags->policy.keep_weekly,
+                      "Keep the newest of each of the last N ISO weeks with one"),
+      cmd->add_option("--keep-monthly", flags->policy.keep_monthly,
+                      "Keep the newest of each of the last N months with one")};
+  for (auto* option : keep) option->check(CLI::NonNegativeNumber);
   cmd->add_flag("--dry-run", flags->dry_run, "Remove nothing; say what would be removed");
   cmd->add_flag("--json", flags->json, "Print one JSON document");
   add_notify_options(cmd, flags->notify);
-  cmd->callback([&state, flags] {
+  cmd->callback([&state, flags, keep] {
+    flags->keep_given = std::any_of(keep.begin(), keep.end(), [](CLI::Option* o) { return o->count() > 0; });
     state.run = [flags](core::Session& session) {
       return run_notified(session, "prune", flags->notify,
                           [&](notify::RunReport& report) { return run_prune(session, *flags, report); });

@@ -66,6 +66,8 @@ void print_document(const EngineReport& report) {
 }
 }  // namespace
 
+std::string version_line() { return std::string("dockform ") + version(); }
+
 void add_version_command(CLI::App& app, CliState& state) {
   auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand(
@@ -78,7 +80,7 @@ void add_version_command(CLI::App& app, CliState& state) {
       if (*json) {
         print_document(report);
       } else {
-        std::cout << "dockform " << version() << " (commit " << git_commit() << ")" << std::endl;
+        std::cout << version_line() << "\ncommit " << git_commit() << std::endl;
         print_text(report);
       }
       return 0;

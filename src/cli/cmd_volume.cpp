@@ -6,7 +6,19 @@ namespace dockform::cli {
 
 store::Location snapshot_base(core::Session& session, const std::string& output_flag) {
   if (!output_flag.empty()) return store::Location::parse(output_flag);
-  return store::Location::local(session.manifest().dir / ".dockform" / "snapshots");
+  const auto& manifest = session.manifest();
+  if (!manifest.snapshots.destination) return store::Location::local(manifest.dir / ".dockform" / "snapshots");
+  const std::string& destination = *manifest.snapshots.destination;
+  auto location = store::Location::parse(destination);
+  if (location.is_stream()) {
+    throw Error(manifest.file.string() +
+                    ": snapshots.destination: - (a stream) is no place for snapshots; give a "
+                    "folder or s3://BUCKET[/PREFIX]",
+                Exit::manifest);
+  }
+  // A folder is relative to the manifest's, as every path in the manifest is.
+  if (location.is_local()) return store::Location::local(manifest.dir / destination);
+  return location;
 }
 
 bool snapshot_from_stdin(const std::string& snapshot, const std::string& sidecar_file, const std::string& example) {

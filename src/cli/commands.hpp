@@ -11,6 +11,7 @@
 #include "dockform/core/keys.hpp"
 #include "dockform/core/session.hpp"
 #include "dockform/store/location.hpp"
+#include "dockform/store/retention.hpp"
 #include "dockform/util/log.hpp"
 
 namespace dockform::cli {
@@ -25,6 +26,8 @@ struct CliState {
 void define_app(CLI::App& app, CliState& state);
 
 void add_version_command(CLI::App& app, CliState& state);
+// "dockform VERSION": what --version prints, and the first line of `dockform version`.
+std::string version_line();
 void add_validate_command(CLI::App& app, CliState& state);
 void add_plan_commands(CLI::App& app, CliState& state);  // plan and apply
 void add_volume_commands(CLI::App& app, CliState& state);
@@ -34,6 +37,10 @@ void add_restore_command(CLI::App& volume, CliState& state);
 void add_list_command(CLI::App& volume, CliState& state);
 void add_verify_command(CLI::App& volume, CliState& state);
 void add_prune_command(CLI::App& volume, CliState& state);
+// The retention prune applies: the --keep-* flags when any is given (the
+// others are then 0), else the manifest's snapshots.keep; neither: a usage error.
+store::RetentionPolicy prune_policy(bool keep_given, const store::RetentionPolicy& flags,
+                                    const manifest::Manifest& manifest);
 void add_unlock_command(CLI::App& volume, CliState& state);
 void add_copy_command(CLI::App& volume, CliState& state);
 void add_completion_command(CLI::App& app, CliState& state);

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -452,6 +453,10 @@ class Reader {
         }
       } else if (entry.key == "recipients_file") {
         if (auto file = setting(entry)) manifest.snapshots.recipients_file = *file;
+      } else if (entry.key == "destination") {
+        manifest.snapshots.destination = setting(entry);
+      } else if (entry.key == "keep") {
+        manifest.snapshots.keep = keep(entry);
       } else if (entry.key.find("identit") != std::string::npos || entry.key.find("passphrase") != std::string::npos ||
                  entry.key.find("secret") != std::string::npos) {
         reporter_.fail(entry.key_node.Mark(), entry.path +
@@ -459,9 +464,42 @@ class Reader {
                                                   "time (--identity, --passphrase-file or their environment "
                                                   "variables, see docs/encryption.md)");
       } else {
-        unknown_key(entry, "recipients, recipients_file");
+        unknown_key(entry, "recipients, recipients_file, destination, keep");
       }
     }
+  }
+
+  KeepSettings keep(const Entry& section) const {
+    KeepSettings out;
+    auto rules = mapping(section);
+    if (rules.empty())
+      reporter_.fail(section.value_mark(), section.path + ": give at least one of last, daily, weekly, monthly");
+    for (const Entry& entry : rules) {
+      if (entry.key == "last") {
+        out.last = count(entry);
+      } else if (entry.key == "daily") {
+        out.daily = count(entry);
+      } else if (entry.key == "weekly") {
+        out.weekly = count(entry);
+      } else if (entry.key == "monthly") {
+        out.monthly = count(entry);
+      } else {
+        unknown_key(entry, "last, daily, weekly, monthly");
+      }
+    }
+    return out;
+  }
+
+  // A whole number from 0 to 100000.
+  int count(const Entry& entry) const {
+    std::string value = setting(entry).value_or("");
+    int out = -1;
+    auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), out);
+    if (value.empty() || error != std::errc() || end != value.data() + value.size() || out < 0 || out > 100000) {
+      reporter_.fail(entry.value_mark(),
+                     entry.path + ": expected a whole number from 0 to 100000, got " + quote(value));
+    }
+    return out;
   }
 
   void read_notifications(const Entry& section, Manifest& manifest) const {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -67,8 +68,11 @@ const HelperBinary& helper_binary() {
     binary.path = helper_binary_path();
     std::ifstream in(binary.path, std::ios::binary);
     if (!in) {
-      failure = "dockform-helper not found at " + binary.path.string() +
-                " (it is built and installed beside dockform; DOCKFORM_HELPER_BINARY names another path)";
+      std::string looked;
+      for (const auto& place : helper_binary_candidates()) looked += (looked.empty() ? "" : ", ") + place.string();
+      failure = "dockform-helper not found (looked at " + looked +
+                "; it is built beside dockform and installed under libexec/dockform; DOCKFORM_HELPER_BINARY names "
+                "another path)";
       return;
     }
     std::string bytes(std::istreambuf_iterator<char>(in), {});
@@ -150,12 +154,27 @@ void ensure_user_image(engine::Engine& engine, const std::string& image) {
 }
 }  // namespace
 
-std::filesystem::path helper_binary_path() {
-  if (const char* env = std::getenv("DOCKFORM_HELPER_BINARY"); env != nullptr && *env != '\0') return env;
+std::vector<std::filesystem::path> helper_binary_candidates() {
+  if (const char* env = std::getenv("DOCKFORM_HELPER_BINARY"); env != nullptr && *env != '\0') return {env};
+  std::vector<std::filesystem::path> places;
   std::error_code error;
   auto self = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (error) return "dockform-helper";
-  return self.parent_path() / "dockform-helper";
+  if (!error) {
+    places.push_back(self.parent_path() / "dockform-helper");
+    places.push_back(self.parent_path().parent_path() / "libexec/dockform/dockform-helper");
+  }
+  std::filesystem::path packaged = kPackagedHelperPath;
+  if (std::find(places.begin(), places.end(), packaged) == places.end()) places.push_back(packaged);
+  return places;
+}
+
+std::filesystem::path helper_binary_path() {
+  auto places = helper_binary_candidates();
+  for (const auto& place : places) {
+    std::error_code error;
+    if (std::filesystem::is_regular_file(place, error)) return place;
+  }
+  return places.front();
 }
 
 std::string elf_architecture(std::string_view bytes) {

@@ -86,5 +86,54 @@ TEST(BashCompletion, OffersEveryFlagOfEveryCommand) {
   }
 }
 
+// prune's retention: the manifest's snapshots.keep unless a --keep-* flag is
+// given; then the flags alone (a rule they leave out is 0, not the manifest's).
+TEST(PrunePolicy, FlagsOverrideTheManifestsKeep) {
+  manifest::Manifest with_keep;
+  with_keep.snapshots.keep = manifest::KeepSettings{7, 14, 8, 12};
+  store::RetentionPolicy flags;
+  flags.keep_last = 2;
+
+  auto from_manifest = prune_policy(false, {}, with_keep);
+  EXPECT_EQ(from_manifest.keep_last, 7);
+  EXPECT_EQ(from_manifest.keep_daily, 14);
+  EXPECT_EQ(from_manifest.keep_weekly, 8);
+  EXPECT_EQ(from_manifest.keep_monthly, 12);
+
+  auto from_flags = prune_policy(true, flags, with_keep);
+  EXPECT_EQ(from_flags.keep_last, 2);
+  EXPECT_EQ(from_flags.keep_daily, 0);
+  EXPECT_EQ(from_flags.keep_weekly, 0);
+  EXPECT_EQ(from_flags.keep_monthly, 0);
+
+  manifest::Manifest without_keep;
+  EXPECT_EQ(prune_policy(true, flags, without_keep).keep_last, 2);
+  try {
+    prune_policy(false, {}, without_keep);
+    ADD_FAILURE() << "no flag and no snapshots.keep must be refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Exit::usage);
+    EXPECT_NE(std::string(e.what()).find("snapshots.keep"), std::string::npos) << e.what();
+  }
+}
+
+// --version prints one line and exits 0, without a subcommand; `version` starts with that line.
+TEST(Version, FlagPrintsOneLine) {
+  CLI::App app{"dockform", "dockform"};
+  CliState state;
+  define_app(app, state);
+  const char* argv[] = {"dockform", "--version"};
+  try {
+    app.parse(2, const_cast<char**>(argv));
+    ADD_FAILURE() << "--version must end the parse";
+  } catch (const CLI::CallForVersion& e) {
+    testing::internal::CaptureStdout();
+    EXPECT_EQ(app.exit(e), 0);
+    const std::string out = testing::internal::GetCapturedStdout();
+    EXPECT_EQ(out, version_line() + "\n");
+  }
+  EXPECT_EQ(version_line().rfind("dockform ", 0), 0u);
+}
+
 }  // namespace
 }  // namespace dockform::cli

@@ -2,6 +2,8 @@
 // architecture of the binary it copies into the engine.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -115,4 +117,26 @@ TEST(HelperImage, ElfArchitectureFromTheMachineField) {
   EXPECT_EQ(elf_architecture(elf), "");
   EXPECT_EQ(elf_architecture("#!/bin/sh\n"), "");
   EXPECT_EQ(elf_architecture(""), "");
+}
+
+// The order of the places the helper is looked for: beside the binary (the
+// build folder), PREFIX/libexec/dockform/, the package's /usr/libexec/dockform/.
+TEST(HelperImage, HelperIsLookedForBesideThenInLibexec) {
+  ::unsetenv("DOCKFORM_HELPER_BINARY");
+  auto self = std::filesystem::read_symlink("/proc/self/exe");
+  auto places = dockform::volume::helper_binary_candidates();
+  ASSERT_EQ(places.size(), 3u);
+  EXPECT_EQ(places[0], self.parent_path() / "dockform-helper");
+  EXPECT_EQ(places[1], self.parent_path().parent_path() / "libexec/dockform/dockform-helper");
+  EXPECT_EQ(places[2], std::filesystem::path("/usr/libexec/dockform/dockform-helper"));
+
+  ::setenv("DOCKFORM_HELPER_BINARY", "/opt/x/dockform-helper", 1);
+  places = dockform::volume::helper_binary_candidates();
+  ::unsetenv("DOCKFORM_HELPER_BINARY");
+  ASSERT_EQ(places.size(), 1u);
+  EXPECT_EQ(places[0], std::filesystem::path("/opt/x/dockform-helper"));
+  // The unit tests are built beside dockform and its helper: the first place wins.
+  if (std::filesystem::exists(self.parent_path() / "dockform-helper")) {
+    EXPECT_EQ(dockform::volume::helper_binary_path(), self.parent_path() / "dockform-helper");
+  }
 }

@@ -423,6 +423,47 @@ TEST(LoadManifest, RefusesFilesOverFourMiB) {
   EXPECT_EQ(load_error(file), file.string() + ": manifest is larger than 4 MiB");
 }
 
+// ---- snapshots: destination and keep -------------------------------------
+
+TEST(Manifest, SnapshotsDestinationAndKeep) {
+  const Manifest m = parse(header + R"(snapshots:
+  destination: /srv/backups/${HOST}
+  keep: {last: 7, daily: 14, weekly: 8, monthly: 12}
+)",
+                           {{"HOST", "web1"}});
+  EXPECT_EQ(m.snapshots.destination, "/srv/backups/web1");
+  ASSERT_TRUE(m.snapshots.keep.has_value());
+  EXPECT_EQ(m.snapshots.keep->last, 7);
+  EXPECT_EQ(m.snapshots.keep->daily, 14);
+  EXPECT_EQ(m.snapshots.keep->weekly, 8);
+  EXPECT_EQ(m.snapshots.keep->monthly, 12);
+
+  // A rule left out is 0; no keep at all is no retention (prune then needs flags).
+  const Manifest some = parse(header + "snapshots:\n  keep:\n    daily: 3\n");
+  ASSERT_TRUE(some.snapshots.keep.has_value());
+  EXPECT_EQ(some.snapshots.keep->last, 0);
+  EXPECT_EQ(some.snapshots.keep->daily, 3);
+  EXPECT_EQ(some.snapshots.destination, std::nullopt);
+  const Manifest none = parse(header + "snapshots:\n  recipients_file: k.txt\n");
+  EXPECT_FALSE(none.snapshots.keep.has_value());
+  EXPECT_EQ(none.snapshots.destination, std::nullopt);
+}
+
+TEST(ManifestErrors, SnapshotsKeepIsChecked) {
+  EXPECT_EQ(error_of(header + "snapshots:\n  keep:\n    last: -1\n"),
+            "dockform.yml:5:11: snapshots.keep.last: expected a whole number from 0 to 100000, got '-1'");
+  EXPECT_EQ(error_of(header + "snapshots:\n  keep:\n    daily: 1.5\n"),
+            "dockform.yml:5:12: snapshots.keep.daily: expected a whole number from 0 to 100000, got '1.5'");
+  EXPECT_EQ(error_of(header + "snapshots:\n  keep:\n    hourly: 3\n"),
+            "dockform.yml:5:5: unknown key 'snapshots.keep.hourly' (expected one of: last, daily, weekly, monthly)");
+  EXPECT_EQ(error_of(header + "snapshots:\n  keep: {}\n"),
+            "dockform.yml:4:9: snapshots.keep: give at least one of last, daily, weekly, monthly");
+  EXPECT_EQ(error_of(header + "snapshots:\n  destination: ''\n"),
+            "dockform.yml:4:16: snapshots.destination: must not be empty");
+  EXPECT_EQ(error_of(header + "snapshots:\n  keep: 7\n"),
+            "dockform.yml:4:9: snapshots.keep: expected a mapping, got a scalar");
+}
+
 TEST(FindManifest, LooksForTheFourNamesInOrder) {
   const TempDir dir;
   for (const char* name : {"Dockform.yaml", "Dockform.yml", "dockform.yaml", "dockform.yml"}) {

@@ -36,11 +36,24 @@ struct Network {
   StringMap options;
 };
 
-// The `snapshots:` block: whom snapshots are encrypted to, for runs from cron.
+// `snapshots.keep`: the retention `volume prune` applies when it is given no
+// --keep-* flag (the systemd timer's runs need no flags). A rule left out is 0.
+struct KeepSettings {
+  int last = 0;
+  int daily = 0;
+  int weekly = 0;
+  int monthly = 0;
+};
+
+// The `snapshots:` block: where snapshots go, how many are kept and whom they
+// are encrypted to, for runs from cron or the systemd timer.
 // Public keys only: a secret (identity, passphrase) is refused in a manifest.
 struct SnapshotSettings {
   std::vector<std::string> recipients;                   // age1... keys, checked at load
   std::optional<std::filesystem::path> recipients_file;  // relative to the manifest's folder
+  // A folder (relative to the manifest's folder) or s3://BUCKET[/PREFIX]; -o wins.
+  std::optional<std::string> destination;
+  std::optional<KeepSettings> keep;
 };
 
 // The `notifications:` block: where runs from cron report (docs/cron.md).

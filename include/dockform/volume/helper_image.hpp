@@ -1,6 +1,6 @@
 #pragma once
 // What every volume container runs: dockform-helper (src/helper/), a static
-// executable installed beside dockform. By default it runs alone in an image
+// executable built beside dockform (installed under libexec/dockform/). By default it runs alone in an image
 // that dockform makes inside the engine from that binary, once per engine
 // and helper build (no registry involved). With --helper-image the user's
 // image is used instead and the binary is copied into each container before
@@ -27,7 +27,15 @@ struct HelperImage {
   std::shared_ptr<const std::string> binary_tar;
 };
 
-// $DOCKFORM_HELPER_BINARY, else dockform-helper beside the running dockform.
+// Where the Debian package installs the helper.
+inline constexpr const char* kPackagedHelperPath = "/usr/libexec/dockform/dockform-helper";
+
+// The places dockform looks for the helper, in order: $DOCKFORM_HELPER_BINARY
+// alone when it is set; else beside the running dockform (the build folder),
+// then PREFIX/libexec/dockform/ for a dockform in PREFIX/bin (`cmake --install`
+// under any prefix), then /usr/libexec/dockform/ (the package).
+std::vector<std::filesystem::path> helper_binary_candidates();
+// The first of those that is a file; the first of them when none is.
 std::filesystem::path helper_binary_path();
 
 // The engine's name (Go's GOARCH: amd64, arm64, ...) for the machine an ELF
