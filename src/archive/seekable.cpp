@@ -20,9 +20,7 @@ constexpr std::size_t kMaxIndexBytes = 256u << 20;
 // A data frame holds one chunk at most.
 constexpr std::size_t kMaxFrameBytes = 4u << 20;
 
-[[noreturn]] void damaged(const std::string& what) {
-  throw Error("snapshot index is damaged: " + what, Exit::refused);
-}
+[[noreturn]] void damaged(const std::string& what) { throw Error("snapshot index is damaged: " + what, Exit::refused); }
 
 void put_u32(std::string& out, std::uint32_t value) {
   for (int i = 0; i < 4; ++i) out += static_cast<char>((value >> (8 * i)) & 0xffu);
@@ -30,7 +28,8 @@ void put_u32(std::string& out, std::uint32_t value) {
 
 std::uint32_t get_u32(std::string_view bytes, std::size_t at) {
   std::uint32_t value = 0;
-  for (int i = 3; i >= 0; --i) value = (value << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
+  for (int i = 3; i >= 0; --i)
+    value = (value << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
   return value;
 }
 
@@ -187,8 +186,7 @@ void decode_payload(std::string_view payload, SeekableIndex& index) {
 // Each member ends where the next one's headers start.
 void set_member_ends(SeekableIndex& index) {
   for (std::size_t i = 0; i < index.members.size(); ++i) {
-    index.members[i].end_offset =
-        i + 1 < index.members.size() ? index.members[i + 1].header_offset : index.members_end;
+    index.members[i].end_offset = i + 1 < index.members.size() ? index.members[i + 1].header_offset : index.members_end;
     if (index.members[i].end_offset < index.members[i].data_offset ||
         index.members[i].data_offset < index.members[i].header_offset) {
       damaged("member " + index.members[i].path + " has its offsets out of order");

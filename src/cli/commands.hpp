@@ -33,6 +33,8 @@ void add_snapshot_command(CLI::App& volume, CliState& state);
 void add_restore_command(CLI::App& volume, CliState& state);
 void add_list_command(CLI::App& volume, CliState& state);
 void add_verify_command(CLI::App& volume, CliState& state);
+void add_ls_command(CLI::App& volume, CliState& state);
+void add_extract_command(CLI::App& volume, CliState& state);
 void add_prune_command(CLI::App& volume, CliState& state);
 void add_unlock_command(CLI::App& volume, CliState& state);
 void add_copy_command(CLI::App& volume, CliState& state);

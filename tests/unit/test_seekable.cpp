@@ -65,9 +65,9 @@ TEST(SeekableChunker, GoldenCutPointsOfRandomBytes) {
   // std::mt19937 is specified by the standard: the same input everywhere.
   auto data = random_bytes(24u << 20, 33);
   // Computed by an independent Python implementation of the rule in chunker.hpp.
-  std::vector<std::size_t> golden = {960946,  1284138, 1478858, 365778,  400299,  1898350, 1100726, 352697,
-                                     1357467, 1046225, 1474024, 1848084, 285006,  2143291, 1243214, 269849,
-                                     1667632, 940732,  1282884, 1295781, 921942,  925469,  622432};
+  std::vector<std::size_t> golden = {960946,  1284138, 1478858, 365778,  400299, 1898350, 1100726, 352697,
+                                     1357467, 1046225, 1474024, 1848084, 285006, 2143291, 1243214, 269849,
+                                     1667632, 940732,  1282884, 1295781, 921942, 925469,  622432};
   EXPECT_EQ(chunk_lengths(data, 1u << 20), golden);
 }
 
@@ -183,7 +183,8 @@ std::vector<Member> members_of(const std::string& tar, std::uint64_t& members_en
 std::string seekable_of(const std::string& tar, int threads, std::string* index_sha256 = nullptr) {
   std::string out;
   FrameWriter writer(3, threads, [&](const char* data, std::size_t size) { out.append(data, size); });
-  for (std::size_t at = 0; at < tar.size(); at += 100000) writer.write(tar.data() + at, std::min<std::size_t>(100000, tar.size() - at));
+  for (std::size_t at = 0; at < tar.size(); at += 100000)
+    writer.write(tar.data() + at, std::min<std::size_t>(100000, tar.size() - at));
   std::uint64_t end = 0;
   auto members = members_of(tar, end);
   const auto& index = writer.finish(std::move(members), end);
@@ -239,7 +240,8 @@ TEST(SeekableFormat, IndexListsTheMembersWithTheirOffsets) {
   EXPECT_EQ(index->members[4].target, "app.conf");
   EXPECT_EQ(index->members[6].path, "./var/" + std::string(120, 'n'));
   // Every member's bytes start with a header: the ustar magic at 257.
-  for (const auto& member : index->members) EXPECT_EQ(tar.substr(member.header_offset + 257, 5), "ustar") << member.path;
+  for (const auto& member : index->members)
+    EXPECT_EQ(tar.substr(member.header_offset + 257, 5), "ustar") << member.path;
   EXPECT_EQ(std::string(1024, '\0'), tar.substr(index->members_end, 1024));
   // A listing reads the tail only.
   EXPECT_LT(file.bytes_read(), 4096u);

@@ -32,7 +32,7 @@ struct Frame {
   std::uint32_t decompressed = 0;  // bytes of the tar stream (0: a skippable frame)
   std::uint64_t file_offset = 0;   // where it starts in the file
   std::uint64_t tar_offset = 0;    // where its bytes start in the tar stream
-  std::string sha256;  // hex SHA-256 of its decompressed bytes (data frames; 32 raw bytes in the file)
+  std::string sha256;              // hex SHA-256 of its decompressed bytes (data frames; 32 raw bytes in the file)
 };
 
 // A member of the tar stream; offsets are in the tar stream. Its bytes (the
@@ -58,8 +58,8 @@ Member member_of(const TarEntry& entry, std::uint64_t header_offset, std::uint64
 struct SeekableIndex {
   std::vector<Frame> frames;  // the data frames, in order
   std::vector<Member> members;
-  std::uint64_t members_end = 0;  // where the end-of-archive blocks start
-  std::uint64_t tar_bytes = 0;    // the whole tar stream
+  std::uint64_t members_end = 0;   // where the end-of-archive blocks start
+  std::uint64_t tar_bytes = 0;     // the whole tar stream
   std::uint64_t index_offset = 0;  // the index frame in the file
   std::uint32_t index_size = 0;
   std::string index_sha256;  // hex SHA-256 of the index frame's bytes as stored
