@@ -38,7 +38,8 @@ std::vector<archive::Member> walk_members(const store::Location& file,
 }
 
 // The members below `paths`, in archive order; a path without any is an error.
-std::vector<archive::Member> members_below(std::vector<archive::Member> members, const std::vector<std::string>& paths) {
+std::vector<archive::Member> members_below(std::vector<archive::Member> members,
+                                           const std::vector<std::string>& paths) {
   if (paths.empty()) return members;
   std::vector<std::string> wanted;
   for (const auto& path : paths) wanted.push_back(archive::normalise_member_path(path));
@@ -71,9 +72,10 @@ Listing list_snapshot(const store::Location& file, const std::vector<std::string
       return listing;
     }
   }
-  spdlog::warn("{} has no member index (an older or another tool's snapshot, or not a local .tar.zst): "
-               "reading it whole, in one sequential pass",
-               file.text());
+  spdlog::warn(
+      "{} has no member index (an older or another tool's snapshot, or not a local .tar.zst): "
+      "reading it whole, in one sequential pass",
+      file.text());
   listing.members = members_below(walk_members(file, identities, listing.bytes_read), paths);
   return listing;
 }

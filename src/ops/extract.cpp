@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <exception>
 #include <filesystem>
 #include <functional>
@@ -92,6 +93,21 @@ struct Writer {
     archive_entry_copy_pathname(entry, inside(archive_entry_pathname(entry)).c_str());
     if (const char* link = archive_entry_hardlink(entry)) archive_entry_copy_hardlink(entry, inside(link).c_str());
   }
+  // The disk writer takes blocks at offsets (holes stay holes); the tar
+  // writer takes the data in order, holes as zeros.
+  bool write(const void* block, std::size_t size, la_int64_t offset) {
+    if (!folder.empty()) return archive_write_data_block(archive.get(), block, size, offset) >= ARCHIVE_WARN;
+    static const std::string zeros(65536, '\0');
+    while (written < offset) {
+      auto n = static_cast<std::size_t>(std::min<la_int64_t>(offset - written, 65536));
+      if (archive_write_data(archive.get(), zeros.data(), n) < 0) return false;
+      written += static_cast<la_int64_t>(n);
+    }
+    if (archive_write_data(archive.get(), block, size) < 0) return false;
+    written += static_cast<la_int64_t>(size);
+    return true;
+  }
+  la_int64_t written = 0;  // of the current entry, on the tar writer
   void finish() {
     if (archive_write_close(archive.get()) != ARCHIVE_OK) throw Error("extract failed: " + error_of(archive.get()));
   }
@@ -109,7 +125,7 @@ void copy_data(Reader& reader, Writer& writer, const std::string& written_path) 
       if (!writer.folder.empty()) std::filesystem::remove(written_path);
       reader.fail();
     }
-    if (archive_write_data_block(writer.archive.get(), block, size, offset) < ARCHIVE_WARN) {
+    if (!writer.write(block, size, offset)) {
       throw Error("cannot write " + written_path + ": " + error_of(writer.archive.get()));
     }
   }
@@ -140,6 +156,7 @@ std::uint64_t copy_members(const Blocks& blocks, const std::function<bool(const 
     if (auto reason = safety.check(checked); !reason.empty()) throw Error("unsafe member: " + reason, Exit::refused);
     if (!wanted(checked.path)) continue;
     writer.place(entry);
+    writer.written = 0;
     if (archive_write_header(writer.archive.get(), entry) < ARCHIVE_WARN) {
       throw Error("cannot write " + checked.path + ": " + error_of(writer.archive.get()));
     }
@@ -211,11 +228,12 @@ std::function<bool(const std::string&)> below_any(const std::vector<std::string>
 }
 
 // One pass through the whole (decompressed, decrypted) stream.
-ExtractResult extract_sequentially(const store::Location& file, const std::vector<std::string>& paths,
-                                   Writer& writer, const std::vector<crypto::age::Identity>& identities) {
-  spdlog::warn("{} has no member index (an older or another tool's snapshot, or not a local .tar.zst): "
-               "reading it whole, in one sequential pass",
-               file.text());
+ExtractResult extract_sequentially(const store::Location& file, const std::vector<std::string>& paths, Writer& writer,
+                                   const std::vector<crypto::age::Identity>& identities) {
+  spdlog::warn(
+      "{} has no member index (an older or another tool's snapshot, or not a local .tar.zst): "
+      "reading it whole, in one sequential pass",
+      file.text());
   auto source = store::open_snapshot(file);
   auto reader = archive::open_reader(*source, archive::detect_format(*source), identities);
   ExtractResult result;

@@ -11,16 +11,16 @@ namespace {
 void compare_members(const std::vector<archive::Member>& indexed, const std::vector<archive::Member>& walked,
                      VerifyReport& report) {
   if (indexed.size() != walked.size()) {
-    report.problems.push_back("snapshot index lists " + std::to_string(indexed.size()) + " members, the archive holds " +
-                              std::to_string(walked.size()));
+    report.problems.push_back("snapshot index lists " + std::to_string(indexed.size()) +
+                              " members, the archive holds " + std::to_string(walked.size()));
     return;
   }
   for (std::size_t i = 0; i < indexed.size(); ++i) {
     const auto& a = indexed[i];
     const auto& b = walked[i];
-    if (a.path != b.path || a.header_offset != b.header_offset || a.data_offset != b.data_offset ||
-        a.type != b.type || a.size != b.size || a.mode != b.mode || a.uid != b.uid || a.gid != b.gid ||
-        a.mtime != b.mtime || a.target != b.target) {
+    if (a.path != b.path || a.header_offset != b.header_offset || a.data_offset != b.data_offset || a.type != b.type ||
+        a.size != b.size || a.mode != b.mode || a.uid != b.uid || a.gid != b.gid || a.mtime != b.mtime ||
+        a.target != b.target) {
       report.problems.push_back("snapshot index differs from the archive at member " + b.path);
       return;
     }

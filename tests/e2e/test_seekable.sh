@@ -113,7 +113,9 @@ zstd -dc "$snap" | tar -xpf - --numeric-owner -C "$ref"
 got=$TEST_TMP/got
 run_df volume extract "$snap" ./app/conf/app.ini data/deep -o "$got"
 assert_eq 0 "$RC" "volume extract: $ERR"
-assert_contains "$OUT" "1 frames" "a small file and a small folder: one frame read"
+frames_read=$(sed -n 's/.*, \([0-9]*\) frames)$/\1/p' <<<"$OUT")
+[[ -n $frames_read ]] && ((frames_read < frames - 1)) ||
+  fail "extract read $frames_read of $((frames - 1)) data frames: [$OUT]"
 assert_eq "$(cd "$got" && find . | sort)" $'.\n./app\n./app/conf\n./app/conf/app.ini\n./data\n./data/deep\n./data/deep/mid.bin' \
   "extract writes the named file and folder only, at their paths"
 cmp "$ref/app/conf/app.ini" "$got/app/conf/app.ini" || fail "extracted app.ini differs from tar's"
