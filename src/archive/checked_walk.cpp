@@ -7,10 +7,11 @@
 namespace dockform::archive {
 
 void checked_walk(const TarWalker::Source& source, OnUnsafe on_unsafe, WalkSummary& summary,
-                  const CheckedUpTo& checked_up_to) {
+                  const CheckedUpTo& checked_up_to, const OnMember& on_member) {
   MemberSafety safety;
   // Where the last member's data ends.
   std::uint64_t last_member_end = 0;
+  std::uint64_t data_offset_seen = 0;
   TarWalker walker([&] {
     auto block = source();
     summary.tar_bytes += block.size();
@@ -23,6 +24,7 @@ void checked_walk(const TarWalker::Source& source, OnUnsafe on_unsafe, WalkSumma
     }
     // A sparse member's stored size is unknown here: its data is released
     // as it is read (data_read).
+    data_offset_seen = static_cast<std::uint64_t>(data_offset);
     last_member_end = entry.data_end(data_offset).value_or(static_cast<std::uint64_t>(data_offset));
     if (checked_up_to) checked_up_to(last_member_end);
   };
@@ -30,9 +32,13 @@ void checked_walk(const TarWalker::Source& source, OnUnsafe on_unsafe, WalkSumma
     last_member_end = static_cast<std::uint64_t>(consumed);
     if (checked_up_to) checked_up_to(last_member_end);
   };
+  // A member's headers start where the previous member's data ended.
+  std::uint64_t header_offset = 0;
   while (auto entry = walker.next(inspect, data_read)) {
     ++summary.members;
     if (entry->counts_as_file()) ++summary.file_count;
+    if (on_member) on_member(*entry, header_offset, data_offset_seen);
+    header_offset = static_cast<std::uint64_t>(walker.consumed());
   }
   // The blocks after the marker belong to the file too (and to its checksum).
   if (checked_up_to) checked_up_to(std::numeric_limits<std::uint64_t>::max());

@@ -23,6 +23,7 @@ nlohmann::ordered_json sidecar_to_json(const Sidecar& sidecar) {
   json["checksum"] = {{"algo", sidecar.checksum_algo}, {"tar_zst", sidecar.checksum}};
   if (sidecar.encryption) json["checksum"]["tar_zst_age"] = sidecar.encryption->stored_sha256;
   if (sidecar.tar_sha256) json["tar_sha256"] = *sidecar.tar_sha256;
+  if (sidecar.index_sha256) json["index_sha256"] = *sidecar.index_sha256;
   if (!sidecar.excludes.empty()) json["excludes"] = sidecar.excludes;
   if (sidecar.notes) json["notes"] = *sidecar.notes;
   if (const auto& encryption = sidecar.encryption) {
@@ -126,6 +127,10 @@ Sidecar parse_sidecar(const std::string& text, const std::string& source) {
   if (json.contains("tar_sha256")) {
     sidecar.tar_sha256 = string_field(json, "tar_sha256", source, false);
     if (!is_hex_sha256(*sidecar.tar_sha256)) bad(source, "tar_sha256 is not a lower-case hex SHA-256");
+  }
+  if (json.contains("index_sha256")) {
+    sidecar.index_sha256 = string_field(json, "index_sha256", source, false);
+    if (!is_hex_sha256(*sidecar.index_sha256)) bad(source, "index_sha256 is not a lower-case hex SHA-256");
   }
   if (json.contains("excludes")) {
     if (!json["excludes"].is_array()) bad(source, "field 'excludes' must be a list of strings");

@@ -164,7 +164,11 @@ std::optional<std::uint64_t> uncompressed_size_hint(ByteSource& source, Snapshot
   if (format == SnapshotFormat::tar) return source.size();
   if (format == SnapshotFormat::tar_zst_age) return std::nullopt;  // the frame header is encrypted
   std::string head = source.read_head(32);
-  return util::zstd_content_size(head.data(), head.size());
+  auto size = util::zstd_content_size(head.data(), head.size());
+  // A seekable snapshot's first frame holds its first chunk only: a file
+  // larger than that frame can be is more than one frame, of unknown total.
+  if (size && source.size() > util::zstd_compress_bound(*size) + 64) return std::nullopt;
+  return size;
 }
 
 std::optional<std::uint64_t> uncompressed_size_hint(const std::filesystem::path& file, SnapshotFormat format) {

@@ -53,6 +53,11 @@ std::optional<TarEntry> TarWalker::next(const Inspect& inspect, const DataRead& 
   entry.path = path ? path : "";
   entry.size = archive_entry_size(raw);
   entry.sparse = archive_entry_sparse_count(raw) > 0;
+  entry.mode = static_cast<std::uint32_t>(archive_entry_perm(raw));
+  entry.uid = static_cast<std::uint64_t>(archive_entry_uid(raw));
+  entry.gid = static_cast<std::uint64_t>(archive_entry_gid(raw));
+  entry.mtime = archive_entry_mtime(raw);
+  entry.mtime_nsec = static_cast<std::uint32_t>(archive_entry_mtime_nsec(raw));
   if (const char* link = archive_entry_hardlink(raw)) {
     entry.type = TarEntry::Type::hardlink;
     entry.target = link;

@@ -33,12 +33,12 @@ _dockform() {
   for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     case "$w" in
       version|validate|plan|apply|volume|completion) [ -z "$cmd" ] && cmd="$w";;
-      snapshot|restore|list|verify|prune|unlock|copy) [ "$cmd" = volume ] && [ -z "$sub" ] && sub="$w";;
+      snapshot|restore|list|verify|ls|extract|prune|unlock|copy) [ "$cmd" = volume ] && [ -z "$sub" ] && sub="$w";;
     esac
   done
   case "$cmd/$sub" in
     /) COMPREPLY=($(compgen -W "version validate plan apply volume completion $global" -- "$cur"));;
-    volume/) COMPREPLY=($(compgen -W "snapshot restore list verify prune unlock copy" -- "$cur"));;
+    volume/) COMPREPLY=($(compgen -W "snapshot restore list verify ls extract prune unlock copy" -- "$cur"));;
     volume/copy) COMPREPLY=($(compgen -W "--to --as --force --stop-containers --stop-timeout --no-privileged-bits --level --json --ping --webhook --webhook-on --metrics-file --metrics-push $(_dockform_volumes)" -- "$cur"));;
     volume/snapshot) COMPREPLY=($(compgen -W "--all -o --output --note --level --stop-containers --stop-timeout --hook-timeout --exclude --if-changed -r --recipient -R --recipients-file --passphrase-file --sidecar --json --ping --webhook --webhook-on --metrics-file --metrics-push $(_dockform_volumes)" -- "$cur"));;
     volume/restore)
@@ -46,6 +46,8 @@ _dockform() {
       else COMPREPLY=($(compgen -W "$(_dockform_volumes)" -- "$cur") $(compgen -f -X '!*.tar?(.zst?(.age))' -- "$cur")); fi;;
     volume/list) COMPREPLY=($(compgen -W "-o --output --max-age --json $(_dockform_volumes)" -- "$cur"));;
     volume/verify) COMPREPLY=($(compgen -W "-i --identity --passphrase-file --sidecar --json" -- "$cur") $(compgen -f -X '!*.tar?(.zst?(.age))' -- "$cur"));;
+    volume/ls) COMPREPLY=($(compgen -W "-l --long -i --identity --passphrase-file --json" -- "$cur") $(compgen -f -X '!*.tar?(.zst?(.age))' -- "$cur"));;
+    volume/extract) COMPREPLY=($(compgen -W "-o --output -i --identity --passphrase-file" -- "$cur") $(compgen -f -X '!*.tar?(.zst?(.age))' -- "$cur"));;
     volume/prune) COMPREPLY=($(compgen -W "--all -o --output --keep-last --keep-daily --keep-weekly --keep-monthly --dry-run --json --ping --webhook --webhook-on --metrics-file --metrics-push $(_dockform_volumes)" -- "$cur"));;
     volume/unlock) COMPREPLY=($(compgen -W "--force --json $(_dockform_volumes)" -- "$cur"));;
     version/|validate/|plan/|apply/) COMPREPLY=($(compgen -W "--json" -- "$cur"));;

@@ -30,6 +30,7 @@ int run_verify(const VerifyFlags& flags) {
     out["ok"] = report.ok();
     add_read_figures(out, report.checksum, report.bytes_read, report.uncompressed_bytes, report.file_count);
     out["members"] = report.members;
+    out["seekable_frames"] = report.seekable_frames;
     out["problems"] = report.problems;
     out["warnings"] = report.warnings;
     print_json(out);
@@ -39,7 +40,9 @@ int run_verify(const VerifyFlags& flags) {
     std::cout << report.snapshot << ": " << (report.ok() ? "OK" : "FAILED");
     if (report.content_checked) {
       std::cout << " (" << report.members << " members, " << report.file_count << " files, "
-                << util::human_bytes(report.uncompressed_bytes) << " of tar)";
+                << util::human_bytes(report.uncompressed_bytes) << " of tar";
+      if (report.seekable_frames > 0) std::cout << ", " << report.seekable_frames << " frames and their index";
+      std::cout << ")";
     } else if (report.encrypted) {
       std::cout << " (encrypted: stored bytes and age header only)";
     }

@@ -50,6 +50,8 @@ void add_volume_commands(CLI::App& app, CliState& state) {
   add_restore_command(*volume, state);
   add_list_command(*volume, state);
   add_verify_command(*volume, state);
+  add_ls_command(*volume, state);
+  add_extract_command(*volume, state);
   add_prune_command(*volume, state);
   add_unlock_command(*volume, state);
   add_copy_command(*volume, state);

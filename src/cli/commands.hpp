@@ -36,6 +36,8 @@ void add_snapshot_command(CLI::App& volume, CliState& state);
 void add_restore_command(CLI::App& volume, CliState& state);
 void add_list_command(CLI::App& volume, CliState& state);
 void add_verify_command(CLI::App& volume, CliState& state);
+void add_ls_command(CLI::App& volume, CliState& state);
+void add_extract_command(CLI::App& volume, CliState& state);
 void add_prune_command(CLI::App& volume, CliState& state);
 // The retention prune applies: the --keep-* flags when any is given (the
 // others are then 0), else the manifest's snapshots.keep; neither: a usage error.

@@ -109,13 +109,20 @@ struct Damage {
 // failure (disk full, damaged stream) kills the helper and returns why.
 std::optional<Damage> walk(TarWalker& walker, SnapshotStream& stream, HelperContainer& helper, Sidecar& sidecar) {
   try {
-    while (auto entry = walker.next()) {
+    // A member's headers start where the previous member's data ended.
+    std::uint64_t header = 0;
+    std::int64_t data = 0;
+    auto inspect = [&data](const archive::TarEntry&, std::int64_t offset) { data = offset; };
+    while (auto entry = walker.next(inspect)) {
       // The helper looked for a killed restore's leftovers first: a restore has started since.
       if (archive::is_reserved_root_name(archive::normalise_member_path(entry->path))) {
         throw Error("found " + entry->path + ": a restore of the volume started during the snapshot");
       }
       if (entry->counts_as_file()) ++sidecar.file_count;
+      stream.add_member(archive::member_of(*entry, header, static_cast<std::uint64_t>(data)));
+      header = static_cast<std::uint64_t>(walker.consumed());
     }
+    stream.set_members_end(header);
     stream.drain();
     return std::nullopt;
   } catch (const util::Interrupted&) {
@@ -197,6 +204,7 @@ Streamed stream_volume(engine::Engine& engine, const SnapshotOptions& options, c
   sidecar.checksum = stream.finish();
   if (sidecar.encryption) sidecar.encryption->stored_sha256 = stream.stored_digest();
   sidecar.tar_sha256 = stream.tar_digest();
+  if (!stream.index_digest().empty()) sidecar.index_sha256 = stream.index_digest();
   sidecar.uncompressed_bytes = stream.tar_bytes();
   return Streamed::done;
 }

@@ -12,6 +12,7 @@
 namespace dockform::ops {
 
 namespace {
+// Frames are compressed on these threads while the caller reads and hashes.
 int compression_threads() {
   unsigned cores = std::thread::hardware_concurrency();
   return static_cast<int>(cores == 0 ? 2 : std::min(cores, 8u));
@@ -26,9 +27,12 @@ SnapshotStream::SnapshotStream(engine::RawConnection& connection, store::Snapsho
       demux_([this](engine::StreamType type, std::string_view bytes) { on_frame(type, bytes); }),
       recipients_(recipients),
       compress_(level > 0),
-      zstd_(std::max(level, 1), compression_threads(),
-            [this](const char* data, std::size_t size) { on_compressed(data, size); }),
-      buffer_(256 * 1024) {}
+      buffer_(256 * 1024) {
+  if (compress_) {
+    frames_ = std::make_unique<archive::FrameWriter>(
+        level, compression_threads(), [this](const char* data, std::size_t size) { on_compressed(data, size); });
+  }
+}
 
 void SnapshotStream::start_encryption() {
   // The age header goes out before the first compressed bytes, not before:
@@ -72,7 +76,7 @@ std::string_view SnapshotStream::next_block() {
   tar_bytes_ += block_.size();
   tar_sha_.update(block_.data(), block_.size());
   if (compress_) {
-    zstd_.write(block_.data(), block_.size());
+    frames_->write(block_.data(), block_.size());
   } else {
     on_compressed(block_.data(), block_.size());
   }
@@ -134,7 +138,7 @@ void SnapshotStream::drain() {
 }
 
 std::string SnapshotStream::finish() {
-  if (compress_) zstd_.finish();
+  if (compress_) index_digest_ = frames_->finish(std::move(members_), members_end_).index_sha256;
   if (encrypted() && !age_) start_encryption();  // level 0 and an empty stream: still an age file
   if (age_) age_->finish();
   tar_digest_ = tar_sha_.hex_digest();

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dockform/archive/checked_walk.hpp"
+#include "dockform/archive/seekable.hpp"
 #include "dockform/archive/snapshot_file.hpp"
 #include "dockform/store/store.hpp"
 #include "dockform/util/error.hpp"
@@ -26,10 +27,14 @@ std::string file_name(const std::string& snapshot) { return snapshot.substr(snap
 
 // Walks the whole archive, collecting problems instead of stopping at the
 // first unsafe member; a damaged stream ends the walk (and returns true).
-bool walk(SnapshotReader& reader, VerifyReport& report, archive::WalkSummary& summary) {
+bool walk(SnapshotReader& reader, VerifyReport& report, archive::WalkSummary& summary,
+          std::vector<archive::Member>& members) {
   std::optional<std::string> damage;
+  auto on_member = [&members](const archive::TarEntry& entry, std::uint64_t header, std::uint64_t data) {
+    members.push_back(archive::member_of(entry, header, data));
+  };
   try {
-    checked_walk([&reader] { return reader.next_block(); }, OnUnsafe::collect, summary);
+    checked_walk([&reader] { return reader.next_block(); }, OnUnsafe::collect, summary, {}, on_member);
   } catch (const store::StorageError&) {
     throw;  // the storage failed, not the snapshot
   } catch (const Error& e) {
@@ -117,12 +122,12 @@ std::optional<Sidecar> read_sidecar_of(archive::ByteSource& source, VerifyReport
 // Everything: the walk through the decrypted, decompressed stream, the checksums and the counts.
 void verify_content(archive::ByteSource& source, SnapshotFormat format,
                     const std::vector<crypto::age::Identity>& identities, const std::optional<Sidecar>& sidecar,
-                    VerifyReport& report) {
+                    VerifyReport& report, std::vector<archive::Member>& members) {
   util::Progress progress("verify " + file_name(report.snapshot), source.size());
   auto reader =
       archive::open_reader(source, format, identities, [&progress](std::uint64_t read) { progress.update(read); });
   archive::WalkSummary summary;
-  bool damaged = walk(*reader, report, summary);
+  bool damaged = walk(*reader, report, summary, members);
   progress.finish();
   // A damaged encrypted file: what was decrypted is only a part, so its
   // checksum says nothing; the stored bytes' checksum names the damage.
@@ -178,7 +183,12 @@ VerifyReport verify_snapshot(const store::Location& file, const std::vector<cryp
       return report;
     }
   }
-  verify_content(*source, format, identities, sidecar, report);
+  std::vector<archive::Member> members;
+  verify_content(*source, format, identities, sidecar, report, members);
+  // The index and seek table of a local .tar.zst (later: in buckets, encrypted).
+  if (format == SnapshotFormat::tar_zst && file.is_local()) {
+    verify_seekable(file.path().string(), members, sidecar ? sidecar->index_sha256 : std::nullopt, report);
+  }
   return report;
 }
 

@@ -77,9 +77,38 @@ std::string_view ZstdReader::read() {
   }
 }
 
+ZstdFrameCompressor::ZstdFrameCompressor(int level) : ctx_(ZSTD_createCCtx()) {
+  if (ctx_ == nullptr) throw Error("cannot allocate a zstd compressor");
+  check(ZSTD_CCtx_setParameter(ctx_.get(), ZSTD_c_compressionLevel, level), "zstd level");
+  check(ZSTD_CCtx_setParameter(ctx_.get(), ZSTD_c_checksumFlag, 1), "zstd checksum flag");
+}
+
+std::string ZstdFrameCompressor::compress(std::string_view data) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  // One call with the whole input: the content size goes into the header.
+  std::size_t n = ZSTD_compress2(ctx_.get(), out.data(), out.size(), data.data(), data.size());
+  check(n, "zstd compression failed");
+  out.resize(n);
+  return out;
+}
+
+std::string zstd_decompress_frame(std::string_view frame, std::size_t limit) {
+  unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR || size > limit) {
+    throw Error("zstd frame is damaged: no usable content size", Exit::refused);
+  }
+  std::string out(static_cast<std::size_t>(size), '\0');
+  std::size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), frame.size());
+  if (ZSTD_isError(n)) throw Error(std::string("zstd frame is damaged: ") + ZSTD_getErrorName(n), Exit::refused);
+  if (n != out.size()) throw Error("zstd frame is damaged: shorter than its header says", Exit::refused);
+  return out;
+}
+
 bool has_zstd_magic(const unsigned char* data, std::size_t size) {
   return size >= 4 && data[0] == 0x28 && data[1] == 0xb5 && data[2] == 0x2f && data[3] == 0xfd;
 }
+
+std::uint64_t zstd_compress_bound(std::uint64_t size) { return ZSTD_compressBound(static_cast<std::size_t>(size)); }
 
 std::optional<std::uint64_t> zstd_content_size(const void* data, std::size_t size) {
   unsigned long long n = ZSTD_getFrameContentSize(data, size);

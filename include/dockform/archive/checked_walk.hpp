@@ -33,11 +33,14 @@ enum class OnUnsafe {
 // once the end-of-archive marker was reached.
 using CheckedUpTo = std::function<void(std::uint64_t)>;
 
+// Told each member with the stream offsets where its headers and its data start.
+using OnMember = std::function<void(const TarEntry&, std::uint64_t header_offset, std::uint64_t data_offset)>;
+
 // Walks `source` to its end, filling `summary`. Throws Error (Exit::refused)
 // when the stream is damaged ("tar stream is damaged: ..."), and whatever
 // `source` throws; what was found until then stays in `summary`.
 void checked_walk(const TarWalker::Source& source, OnUnsafe on_unsafe, WalkSummary& summary,
-                  const CheckedUpTo& checked_up_to = {});
+                  const CheckedUpTo& checked_up_to = {}, const OnMember& on_member = {});
 
 // How a snapshot differs from what its sidecar records; each text names the
 // field and both values ("file count differs: sidecar says 3, the archive holds 4").

@@ -38,6 +38,10 @@ struct Sidecar {
   // hex SHA-256 of the uncompressed tar: equal for two snapshots of an
   // unchanged volume (the helper's archives are deterministic).
   std::optional<std::string> tar_sha256;
+  // hex SHA-256 of the seekable index frame (docs/snapshot-format.md): a
+  // partial read trusts the index through it, and each frame through the
+  // index. Absent in older snapshots (one frame, no index).
+  std::optional<std::string> index_sha256;
   std::vector<std::string> excludes;  // the patterns the snapshot left out
   std::optional<std::string> notes;
   std::optional<Encryption> encryption;

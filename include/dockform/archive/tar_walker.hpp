@@ -19,6 +19,11 @@ struct TarEntry {
   Type type = Type::other;
   std::int64_t size = 0;
   bool sparse = false;
+  std::uint32_t mode = 0;  // permission bits
+  std::uint64_t uid = 0;
+  std::uint64_t gid = 0;
+  std::int64_t mtime = 0;
+  std::uint32_t mtime_nsec = 0;
   // A path `find -type f` counts: regular files and hardlinks to them.
   bool counts_as_file() const { return type == Type::file || type == Type::hardlink; }
   // Where this member's data ends in the stream (data padded to 512-byte

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "dockform/archive/frame_writer.hpp"
+#include "dockform/archive/seekable.hpp"
 #include "dockform/crypto/age.hpp"
 #include "dockform/engine/demux.hpp"
 #include "dockform/engine/http.hpp"
@@ -32,9 +34,16 @@ class SnapshotStream {
   // The next bytes of the tar stream; empty once the helper's output ended.
   std::string_view next_block();
   void drain();
-  // Ends the zstd frame (and the age stream); returns the hex SHA-256 of the
-  // compressed tar, which is what an encrypted file decrypts to.
+  // The tar walker's record of each member, in order, and where the
+  // end-of-archive blocks start: the index that finish() writes.
+  void add_member(archive::Member member) { members_.push_back(std::move(member)); }
+  void set_members_end(std::uint64_t offset) { members_end_ = offset; }
+  // Ends the last zstd frame, writes the index and the seek table (and ends
+  // the age stream); returns the hex SHA-256 of the compressed file, which is
+  // what an encrypted file decrypts to.
   std::string finish();
+  // The hex SHA-256 of the index frame (after finish(); empty at level 0).
+  const std::string& index_digest() const { return index_digest_; }
   // The hex SHA-256 of the bytes stored (after finish()): the encrypted file.
   const std::string& stored_digest() const { return stored_digest_; }
 
@@ -79,7 +88,11 @@ class SnapshotStream {
   std::vector<crypto::age::Recipient> recipients_;
   std::unique_ptr<crypto::age::Encryptor> age_;  // null: not encrypted, or nothing compressed yet
   bool compress_;
-  util::ZstdCompressor zstd_;
+  // Null at level 0.
+  std::unique_ptr<archive::FrameWriter> frames_;
+  std::vector<archive::Member> members_;
+  std::uint64_t members_end_ = 0;
+  std::string index_digest_;
   std::vector<char> buffer_;
   std::string block_;
   volume::HelperMessages messages_;

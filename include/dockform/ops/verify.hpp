@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dockform/archive/seekable.hpp"
 #include "dockform/crypto/age.hpp"
 #include "dockform/store/location.hpp"
 
@@ -25,6 +26,9 @@ struct VerifyReport {
   std::uint64_t uncompressed_bytes = 0;
   std::uint64_t file_count = 0;
   std::uint64_t members = 0;
+  // A seekable snapshot (docs/snapshot-format.md): its frames, all checked
+  // against the index and the seek table; 0 for a one-frame snapshot.
+  std::uint64_t seekable_frames = 0;
   std::vector<std::string> problems;  // empty: the snapshot is sound
   std::vector<std::string> warnings;
   bool ok() const { return problems.empty(); }
@@ -32,6 +36,12 @@ struct VerifyReport {
 
 // `file` may be the stream "-" (standard input), whose sidecar is
 // `sidecar_file` (none when empty: the checksum then cannot be compared).
+// The trailers of the local snapshot `path` (docs/snapshot-format.md), after
+// the full pass found `walked`: index and seek table against the data, the
+// index against the sidecar's `index_sha256`. Adds to `report.problems`.
+void verify_seekable(const std::string& path, const std::vector<archive::Member>& walked,
+                     const std::optional<std::string>& index_sha256, VerifyReport& report);
+
 VerifyReport verify_snapshot(const store::Location& file, const std::vector<crypto::age::Identity>& identities = {},
                              const std::string& sidecar_file = "");
 

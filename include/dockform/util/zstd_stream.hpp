@@ -66,8 +66,25 @@ class ZstdReader {
   bool eof_ = false;
 };
 
+// One zstd frame per call, for frames that must decode alone (the seekable
+// format): content size in the header, content checksum on, no dictionary.
+class ZstdFrameCompressor {
+ public:
+  explicit ZstdFrameCompressor(int level);
+  std::string compress(std::string_view data);
+
+ private:
+  std::unique_ptr<ZSTD_CCtx_s, ZstdContextFree> ctx_;
+};
+
+// The content of one whole zstd frame whose header records a content size of
+// at most `limit` bytes; throws Error (Exit::refused) on damaged data.
+std::string zstd_decompress_frame(std::string_view frame, std::size_t limit);
+
 // True when `data` starts with the zstd frame magic.
 bool has_zstd_magic(const unsigned char* data, std::size_t size);
+// The largest a frame holding `size` bytes can be, header and checksum included.
+std::uint64_t zstd_compress_bound(std::uint64_t size);
 // Decompressed size recorded in the first frame header, when it records one.
 std::optional<std::uint64_t> zstd_content_size(const void* data, std::size_t size);
 

@@ -1,0 +1,84 @@
+#pragma once
+// Writes a seekable snapshot (seekable.hpp): cuts the tar stream with the
+// Chunker, compresses each chunk into its own zstd frame on a few threads
+// (independent ~1 MiB frames give libzstd's own workers nothing to share),
+// and hands the frames to the sink in order; then the index and seek table.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dockform/archive/chunker.hpp"
+#include "dockform/archive/seekable.hpp"
+#include "dockform/util/zstd_stream.hpp"
+
+namespace dockform::archive {
+
+// Compresses chunks on `threads` workers (none: on the caller's thread) and
+// delivers the frames in the order the chunks came, on the caller's thread.
+class FramePool {
+ public:
+  using Deliver = std::function<void(const std::string& compressed, Frame frame)>;
+  FramePool(int level, int threads, Deliver deliver);
+  ~FramePool();
+  FramePool(const FramePool&) = delete;
+  FramePool& operator=(const FramePool&) = delete;
+
+  void submit(std::string chunk);
+  // Waits for every chunk submitted and delivers it.
+  void flush();
+
+ private:
+  struct Job {
+    std::string input;
+    std::string output;
+    std::string sha256;
+    bool done = false;
+    std::exception_ptr error;
+  };
+  void work(int level);
+  void stop();
+  // Delivers the finished jobs at the front; with `wait`, waits for the first.
+  void deliver_ready(bool wait);
+
+  Deliver deliver_;
+  std::size_t max_in_flight_;
+  std::deque<std::unique_ptr<Job>> jobs_;  // in submission order
+  std::deque<Job*> todo_;
+  std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable job_done_;
+  bool stopping_ = false;
+  std::unique_ptr<util::ZstdFrameCompressor> inline_;  // without workers
+  std::vector<std::thread> workers_;
+};
+
+class FrameWriter {
+ public:
+  FrameWriter(int level, int threads, util::ByteSink sink);
+
+  void write(const char* data, std::size_t size);
+  // Ends the last frame, then writes the index of `members` (offsets in the
+  // tar stream; members_end where the end-of-archive blocks start) and the
+  // seek table. Returns the index as written (hex SHA-256 of its frame included).
+  const SeekableIndex& finish(std::vector<Member> members, std::uint64_t members_end);
+
+ private:
+  void on_frame(const std::string& compressed, Frame frame);
+  int level_;
+  util::ByteSink sink_;
+  Chunker chunker_;
+  std::string chunk_;
+  SeekableIndex index_;
+  std::uint64_t tar_offset_ = 0;
+  std::uint64_t file_offset_ = 0;
+  FramePool pool_;  // last: its workers stop before the rest goes
+};
+
+}  // namespace dockform::archive

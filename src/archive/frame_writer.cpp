@@ -1,0 +1,151 @@
+#include "dockform/archive/frame_writer.hpp"
+
+#include <algorithm>
+
+#include "dockform/util/error.hpp"
+#include "dockform/util/sha256.hpp"
+
+namespace dockform::archive {
+
+FramePool::FramePool(int level, int threads, Deliver deliver)
+    : deliver_(std::move(deliver)), max_in_flight_(2 * static_cast<std::size_t>(std::max(threads, 1))) {
+  if (threads <= 0) {
+    inline_ = std::make_unique<util::ZstdFrameCompressor>(level);
+    return;
+  }
+  try {
+    for (int i = 0; i < threads; ++i) workers_.emplace_back([this, level] { work(level); });
+  } catch (...) {
+    stop();  // the destructor does not run for a constructor that throws
+    throw;
+  }
+}
+
+FramePool::~FramePool() { stop(); }
+
+void FramePool::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  work_ready_.notify_all();
+  for (auto& worker : workers_) {
+    if (worker.joinable()) worker.join();
+  }
+}
+
+namespace {
+void compress_into(util::ZstdFrameCompressor& zstd, std::string& input, std::string& output, std::string& sha256) {
+  output = zstd.compress(input);
+  sha256 = util::sha256_hex(input);
+}
+}  // namespace
+
+void FramePool::work(int level) {
+  std::unique_ptr<util::ZstdFrameCompressor> zstd;
+  for (;;) {
+    Job* job = nullptr;
+    {
+      std::unique_lock lock(mutex_);
+      work_ready_.wait(lock, [this] { return stopping_ || !todo_.empty(); });
+      if (stopping_) return;
+      job = todo_.front();
+      todo_.pop_front();
+    }
+    try {
+      if (!zstd) zstd = std::make_unique<util::ZstdFrameCompressor>(level);
+      compress_into(*zstd, job->input, job->output, job->sha256);
+    } catch (...) {
+      job->error = std::current_exception();
+    }
+    {
+      std::lock_guard lock(mutex_);
+      job->done = true;
+    }
+    job_done_.notify_all();
+  }
+}
+
+void FramePool::submit(std::string chunk) {
+  if (inline_) {
+    Job job{std::move(chunk), {}, {}, true, nullptr};
+    compress_into(*inline_, job.input, job.output, job.sha256);
+    deliver_(job.output, Frame{static_cast<std::uint32_t>(job.output.size()),
+                               static_cast<std::uint32_t>(job.input.size()), 0, 0, job.sha256});
+    return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(std::make_unique<Job>(Job{std::move(chunk), {}, {}, false, nullptr}));
+    todo_.push_back(jobs_.back().get());
+  }
+  work_ready_.notify_one();
+  // Holds memory to a few chunks: the caller waits when the workers lag.
+  deliver_ready(jobs_.size() >= max_in_flight_);
+}
+
+void FramePool::deliver_ready(bool wait) {
+  for (;;) {
+    std::unique_ptr<Job> job;
+    {
+      std::unique_lock lock(mutex_);
+      if (jobs_.empty()) return;
+      if (wait) job_done_.wait(lock, [this] { return jobs_.front()->done; });
+      if (!jobs_.front()->done) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    wait = false;
+    if (job->error) std::rethrow_exception(job->error);
+    deliver_(job->output, Frame{static_cast<std::uint32_t>(job->output.size()),
+                                static_cast<std::uint32_t>(job->input.size()), 0, 0, job->sha256});
+  }
+}
+
+void FramePool::flush() {
+  while (!jobs_.empty()) deliver_ready(true);
+}
+
+FrameWriter::FrameWriter(int level, int threads, util::ByteSink sink)
+    : level_(level),
+      sink_(std::move(sink)),
+      pool_(level, threads, [this](const std::string& compressed, Frame frame) { on_frame(compressed, frame); }) {}
+
+void FrameWriter::on_frame(const std::string& compressed, Frame frame) {
+  frame.file_offset = file_offset_;
+  frame.tar_offset = tar_offset_;
+  file_offset_ += frame.compressed;
+  tar_offset_ += frame.decompressed;
+  index_.frames.push_back(frame);
+  sink_(compressed.data(), compressed.size());
+}
+
+void FrameWriter::write(const char* data, std::size_t size) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(data);
+  while (size > 0) {
+    auto step = chunker_.feed(bytes, size);
+    chunk_.append(reinterpret_cast<const char*>(bytes), step.taken);
+    bytes += step.taken;
+    size -= step.taken;
+    if (step.cut) pool_.submit(std::exchange(chunk_, {}));
+  }
+}
+
+const SeekableIndex& FrameWriter::finish(std::vector<Member> members, std::uint64_t members_end) {
+  if (!chunk_.empty()) pool_.submit(std::exchange(chunk_, {}));
+  pool_.flush();
+  index_.members = std::move(members);
+  index_.members_end = members_end;
+  index_.tar_bytes = tar_offset_;
+  // The index compresses well and is read whole: a higher level costs little.
+  std::string frame = encode_index_frame(index_, std::max(level_, 9));
+  index_.index_offset = file_offset_;
+  index_.index_size = static_cast<std::uint32_t>(frame.size());
+  index_.index_sha256 = util::sha256_hex(frame);
+  sink_(frame.data(), frame.size());
+  std::string table = encode_seek_table(index_.frames, index_.index_size);
+  sink_(table.data(), table.size());
+  return index_;
+}
+
+}  // namespace dockform::archive

@@ -1,0 +1,129 @@
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "commands.hpp"
+#include "dockform/core/keys.hpp"
+#include "dockform/ops/browse.hpp"
+
+namespace dockform::cli {
+
+namespace {
+struct LsFlags {
+  std::string snapshot;
+  std::vector<std::string> paths;
+  core::IdentityFlags keys;
+  bool long_format = false;
+  bool json = false;
+};
+
+using Type = archive::TarEntry::Type;
+
+char type_letter(Type type) {
+  switch (type) {
+    case Type::directory: return 'd';
+    case Type::symlink: return 'l';
+    case Type::hardlink: return 'h';
+    case Type::fifo: return 'p';
+    case Type::device: return 'c';
+    case Type::socket: return 's';
+    default: return '-';
+  }
+}
+
+const char* type_name(Type type) {
+  switch (type) {
+    case Type::file: return "file";
+    case Type::directory: return "directory";
+    case Type::symlink: return "symlink";
+    case Type::hardlink: return "hardlink";
+    case Type::fifo: return "fifo";
+    case Type::device: return "device";
+    case Type::socket: return "socket";
+    default: return "other";
+  }
+}
+
+// "rwxr-x---" with the set-id and sticky bits as ls shows them.
+std::string permissions(std::uint32_t mode) {
+  std::string out = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i) {
+    if ((mode & (0400u >> i)) == 0) out[static_cast<std::size_t>(i)] = '-';
+  }
+  if (mode & 04000u) out[2] = out[2] == 'x' ? 's' : 'S';
+  if (mode & 02000u) out[5] = out[5] == 'x' ? 's' : 'S';
+  if (mode & 01000u) out[8] = out[8] == 'x' ? 't' : 'T';
+  return out;
+}
+
+// UTC, so that a listing reads the same on every machine.
+std::string utc_time(std::int64_t seconds, const char* format) {
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, format, &tm);
+  return text;
+}
+
+// One line as `tar -tv` prints it, with numeric owners.
+void print_long(const archive::Member& member) {
+  std::cout << type_letter(member.type) << permissions(member.mode) << ' ' << member.uid << '/' << member.gid << ' '
+            << member.size << ' ' << utc_time(member.mtime, "%Y-%m-%d %H:%M") << ' ' << member.path;
+  if (member.type == Type::symlink) std::cout << " -> " << member.target;
+  if (member.type == Type::hardlink) std::cout << " link to " << member.target;
+  std::cout << '\n';
+}
+
+nlohmann::ordered_json member_json(const archive::Member& member) {
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", member.mode);
+  nlohmann::ordered_json out;
+  out["path"] = member.path;
+  out["type"] = type_name(member.type);
+  out["mode"] = mode;
+  out["uid"] = member.uid;
+  out["gid"] = member.gid;
+  out["size"] = member.size;
+  out["mtime"] = utc_time(member.mtime, "%Y-%m-%dT%H:%M:%SZ");
+  if (!member.target.empty()) out["target"] = member.target;
+  return out;
+}
+
+int run_ls(const LsFlags& flags) {
+  auto identities = core::resolve_identities(flags.keys, manifest::process_env());
+  auto listing = ops::list_snapshot(store::Location::parse(flags.snapshot), flags.paths, identities);
+  if (flags.json) {
+    nlohmann::ordered_json out;
+    out["snapshot"] = flags.snapshot;
+    out["from_index"] = listing.from_index;
+    out["bytes_read"] = listing.bytes_read;
+    out["members"] = nlohmann::ordered_json::array();
+    for (const auto& member : listing.members) out["members"].push_back(member_json(member));
+    print_json(out);
+    return 0;
+  }
+  for (const auto& member : listing.members) {
+    if (flags.long_format) {
+      print_long(member);
+    } else {
+      std::cout << member.path << '\n';
+    }
+  }
+  std::cout.flush();
+  return 0;
+}
+}  // namespace
+
+void add_ls_command(CLI::App& volume, CliState& state) {
+  auto flags = std::make_shared<LsFlags>();
+  auto* cmd = volume.add_subcommand("ls", "List a snapshot's files, like tar -t, from its index");
+  cmd->add_option("snapshot", flags->snapshot, "Snapshot file (.tar.zst, .tar.zst.age or .tar)")->required();
+  cmd->add_option("path", flags->paths, "Only these files and folders (a folder with what is below it)");
+  cmd->add_flag("-l,--long", flags->long_format, "Type, mode, owner, size and time of each, like tar -tv");
+  add_identity_options(cmd, flags->keys);
+  cmd->add_flag("--json", flags->json, "Print one JSON document");
+  cmd->callback([&state, flags] { state.run = [flags](core::Session&) { return run_ls(*flags); }; });
+}
+
+}  // namespace dockform::cli
