@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <thread>
 
 #include "dockform/util/signals.hpp"
@@ -12,7 +13,14 @@
 namespace dockform::ops {
 
 namespace {
+// libzstd worker threads: DOCKFORM_ZSTD_THREADS (0 = compress in the calling
+// thread, N = N workers, at most 8) when set to a number, else min(cores, 8).
 int compression_threads() {
+  if (const char* env = std::getenv("DOCKFORM_ZSTD_THREADS"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const long value = std::strtol(env, &end, 10);
+    if (*end == '\0' && value >= 0) return static_cast<int>(std::min(value, 8L));
+  }
   unsigned cores = std::thread::hardware_concurrency();
   return static_cast<int>(cores == 0 ? 2 : std::min(cores, 8u));
 }
