@@ -14,7 +14,10 @@ namespace dockform::ops {
 
 namespace {
 // libzstd worker threads: DOCKFORM_ZSTD_THREADS (0 = compress in the calling
-// thread, N = N workers, at most 8) when set to a number, else min(cores, 8).
+// thread, N = N workers, at most 8) when set to a number. Else none on up to
+// two cores: measured on such a machine under load (docs/benchmarks.md,
+// 2026-12-06), one or two workers were 5-12% slower than none and doubled
+// the peak RSS. More cores (not measured): min(cores, 8) as before.
 int compression_threads() {
   if (const char* env = std::getenv("DOCKFORM_ZSTD_THREADS"); env != nullptr && *env != '\0') {
     char* end = nullptr;
@@ -22,7 +25,8 @@ int compression_threads() {
     if (*end == '\0' && value >= 0) return static_cast<int>(std::min(value, 8L));
   }
   unsigned cores = std::thread::hardware_concurrency();
-  return static_cast<int>(cores == 0 ? 2 : std::min(cores, 8u));
+  if (cores <= 2) return 0;  // 0: unknown, counted as few
+  return static_cast<int>(std::min(cores, 8u));
 }
 }  // namespace
 
