@@ -19,6 +19,10 @@
 # their descendants: an engine the machine already runs is never touched.
 # Opt-in: DOCKFORM_ENGINE_EXTRA_ARGS (white-space separated words) is appended to
 # dockerd's command line, e.g. a tcp listener with --tlsverify (scripts/lib/remote.sh).
+# Opt-in: DOCKFORM_ENGINE_DATA_ROOT (an existing, empty folder, e.g. a freshly
+# mounted filesystem image: scripts/bench) is the --data-root instead of data/;
+# the stop unmounts what the engine left mounted under it but deletes nothing
+# there (the caller owns it).
 
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh" # dockform_need_tools, dockform_need_root, dockform_free_port
@@ -28,6 +32,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh" # dockform_need_tools, dockfor
 DOCKFORM_ENGINE_DIR=${DOCKFORM_ENGINE_DIR:-}
 DOCKFORM_ENGINE_PID=${DOCKFORM_ENGINE_PID:-}
 DOCKFORM_ENGINE_SAVED_DOCKER_HOST=${DOCKFORM_ENGINE_SAVED_DOCKER_HOST:-__unset__}
+DOCKFORM_ENGINE_DATA=${DOCKFORM_ENGINE_DATA:-} # the --data-root of the engine started here
 
 _dockform_engine_log() { printf 'engine: %s\n' "$*" >&2; }
 
@@ -133,7 +138,7 @@ _dockform_engine_launch() {
   setsid -w dockerd \
     "${extra[@]}" \
     --config-file "$dir/daemon.json" \
-    --data-root "$dir/data" \
+    --data-root "${DOCKFORM_ENGINE_DATA:-$dir/data}" \
     --exec-root "$dir/exec" \
     --pidfile "$dir/dockerd.pid" \
     --host "unix://$dir/d.sock" \
@@ -162,9 +167,15 @@ dockform_engine_start() {
   dockform_need_tools _dockform_engine_log dockerd containerd docker timeout setsid || return 1
   dockform_need_root _dockform_engine_log "starting a private dockerd" || return 1
 
+  local data_root=${DOCKFORM_ENGINE_DATA_ROOT:-}
+  if [[ -n $data_root && ! -d $data_root ]]; then
+    _dockform_engine_log "DOCKFORM_ENGINE_DATA_ROOT '$data_root' is not a folder"
+    return 1
+  fi
   local dir
   dir=$(mktemp -d /tmp/dfe.XXXXXX) || return 1
   DOCKFORM_ENGINE_DIR=$dir
+  DOCKFORM_ENGINE_DATA=$data_root
   mkdir -p "$dir/data" "$dir/exec"
   # An explicit empty config keeps /etc/docker/daemon.json out of the way.
   echo '{}' >"$dir/daemon.json"
@@ -200,6 +211,23 @@ dockform_engine_start() {
   unset DOCKER_CONTEXT
   _dockform_engine_log "private dockerd $(cat "$dir/dockerd.pid" 2>/dev/null) answers at $DOCKER_HOST"
   return 0
+}
+
+# Unmounts every mount point at or under folder $1 (with a trailing slash:
+# strictly under it), deepest first, three passes at most.
+_dockform_engine_unmount_under() {
+  local d=${1%/} strict=0 mp i
+  local -a mounts
+  [[ $1 == */ ]] && strict=1
+  for i in 1 2 3; do
+    mapfile -t mounts < <(awk -v d="$d" -v s="$strict" '(!s && $5 == d) || index($5, d "/") == 1 { print $5 }' \
+      /proc/self/mountinfo | sort -r -u)
+    ((${#mounts[@]} == 0)) && break
+    for mp in "${mounts[@]}"; do
+      mp=$(printf '%b' "$mp") # mountinfo escapes spaces etc. as \040
+      umount -R "$mp" 2>/dev/null || umount -l "$mp" 2>/dev/null || true
+    done
+  done
 }
 
 dockform_engine_stop() {
@@ -249,18 +277,10 @@ dockform_engine_stop() {
   fi
   _DFE_TRACKED=()
 
-  # Unmount whatever is still mounted in the folder, deepest first.
-  local mp
-  local -a mounts
-  for i in 1 2 3; do
-    mapfile -t mounts < <(awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { print $5 }' \
-      /proc/self/mountinfo | sort -r -u)
-    ((${#mounts[@]} == 0)) && break
-    for mp in "${mounts[@]}"; do
-      mp=$(printf '%b' "$mp") # mountinfo escapes spaces etc. as \040
-      umount -R "$mp" 2>/dev/null || umount -l "$mp" 2>/dev/null || true
-    done
-  done
+  # Unmount whatever is still mounted in the folder (and under an outside
+  # data root, not the root itself), deepest first.
+  _dockform_engine_unmount_under "$dir"
+  [[ -n ${DOCKFORM_ENGINE_DATA:-} ]] && _dockform_engine_unmount_under "${DOCKFORM_ENGINE_DATA%/}/"
 
   if awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { found = 1 } END { exit !found }' \
     /proc/self/mountinfo; then
@@ -280,6 +300,7 @@ dockform_engine_stop() {
   fi
   DOCKFORM_ENGINE_DIR=""
   DOCKFORM_ENGINE_PID=""
+  DOCKFORM_ENGINE_DATA=""
   _dockform_engine_log "private engine in $dir stopped"
   return 0
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <thread>
 
 #include "dockform/util/signals.hpp"
@@ -12,10 +13,21 @@
 namespace dockform::ops {
 
 namespace {
-// Frames are compressed on these threads while the caller reads and hashes.
+// The frames are compressed on these worker threads while the caller reads
+// and hashes: DOCKFORM_ZSTD_THREADS (0 = on the caller's thread, N = N
+// workers, at most 8) when set to a number. Else none on up to two cores:
+// libzstd's own workers, measured on such a machine under load
+// (docs/benchmarks.md, 2026-12-06), were 5-12% slower than none and doubled
+// the peak RSS. More cores (not measured): min(cores, 8).
 int compression_threads() {
+  if (const char* env = std::getenv("DOCKFORM_ZSTD_THREADS"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const long value = std::strtol(env, &end, 10);
+    if (*end == '\0' && value >= 0) return static_cast<int>(std::min(value, 8L));
+  }
   unsigned cores = std::thread::hardware_concurrency();
-  return static_cast<int>(cores == 0 ? 2 : std::min(cores, 8u));
+  if (cores <= 2) return 0;  // 0: unknown, counted as few
+  return static_cast<int>(std::min(cores, 8u));
 }
 }  // namespace
 
