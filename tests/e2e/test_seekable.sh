@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: sanitize
 # Seekable snapshots (docs/snapshot-format.md): many zstd frames that plain
 # zstd and tar still read, a member index and a seek table at the end;
 # `volume ls` from the index (tail only), verify of the trailers, a damaged
