@@ -75,10 +75,11 @@ int on_close(void* user, curl_socket_t fd) {
   ::dup2(socket_fd, 1);
   ::dup2(err_fd, 2);
   ::execvp(argv[0], argv);
-  const char message[] = "cannot run ssh: ";
-  ::write(2, message, sizeof message - 1);
+  // The exec failed: say why on stderr if it is still there (nothing to do
+  // when it is not: the parent sees exit 127 either way).
   const char* why = std::strerror(errno);
-  ::write(2, why, std::strlen(why));
+  const char message[] = "cannot run ssh: ";
+  if (::write(2, message, sizeof message - 1) >= 0 && ::write(2, why, std::strlen(why)) >= 0) ::_exit(127);
   ::_exit(127);
 }
 
