@@ -15,7 +15,8 @@ constexpr const char* kExitCodes =
     "     archive, another restore running, not enough space)\n"
     "  4  Docker Engine unreachable\n"
     "  5  manifest missing or invalid\n"
-    "  6  object storage (s3://) refused a request or did not answer\n";
+    "  6  object storage (s3://) refused a request or did not answer\n"
+    "  7  volume list --max-age: a volume's newest snapshot is too old, or it has none\n";
 }  // namespace
 
 void print_json(const nlohmann::ordered_json& document) { std::cout << document.dump(2) << std::endl; }

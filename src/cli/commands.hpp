@@ -46,8 +46,8 @@ store::RetentionPolicy prune_policy(bool keep_given, const store::RetentionPolic
 void add_unlock_command(CLI::App& volume, CliState& state);
 void add_copy_command(CLI::App& volume, CliState& state);
 void add_completion_command(CLI::App& app, CliState& state);
-// What `dockform completion bash` prints.
-const char* bash_completion_script();
+// What `dockform completion bash` prints: made from `app`'s commands and flags.
+std::string bash_completion_script(const CLI::App& app);
 
 // -i/--identity and --passphrase-file of restore and verify.
 void add_identity_options(CLI::App* cmd, core::IdentityFlags& keys);
