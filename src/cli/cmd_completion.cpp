@@ -32,13 +32,18 @@ _dockform() {
   local cmd="" sub="" w
   for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
     case "$w" in
-      version|validate|plan|apply|volume|completion) [ -z "$cmd" ] && cmd="$w";;
-      snapshot|restore|list|verify|ls|extract|prune|unlock|copy) [ "$cmd" = volume ] && [ -z "$sub" ] && sub="$w";;
+      version|validate|plan|apply|volume|repo|completion) [ -z "$cmd" ] && cmd="$w";;
+      snapshot|restore|list|verify|ls|extract|prune|unlock|copy|export) [ "$cmd" = volume ] && [ -z "$sub" ] && sub="$w";;
+      init|stats) [ "$cmd" = repo ] && [ -z "$sub" ] && sub="$w";;
     esac
   done
   case "$cmd/$sub" in
-    /) COMPREPLY=($(compgen -W "version validate plan apply volume completion $global" -- "$cur"));;
-    volume/) COMPREPLY=($(compgen -W "snapshot restore list verify ls extract prune unlock copy" -- "$cur"));;
+    /) COMPREPLY=($(compgen -W "version validate plan apply volume repo completion $global" -- "$cur"));;
+    volume/) COMPREPLY=($(compgen -W "snapshot restore list verify ls extract prune unlock copy export" -- "$cur"));;
+    volume/export) COMPREPLY=($(compgen -W "-o --output --json" -- "$cur") $(compgen -f -X '!*.tar?(.zst?(.age))' -- "$cur"));;
+    repo/) COMPREPLY=($(compgen -W "init stats" -- "$cur"));;
+    repo/init) COMPREPLY=($(compgen -d -- "$cur"));;
+    repo/stats) COMPREPLY=($(compgen -W "--json" -- "$cur") $(compgen -d -- "$cur"));;
     volume/copy) COMPREPLY=($(compgen -W "--to --as --force --stop-containers --stop-timeout --no-privileged-bits --level --json --ping --webhook --webhook-on --metrics-file --metrics-push $(_dockform_volumes)" -- "$cur"));;
     volume/snapshot) COMPREPLY=($(compgen -W "--all -o --output --note --level --stop-containers --stop-timeout --hook-timeout --exclude --if-changed -r --recipient -R --recipients-file --passphrase-file --sidecar --json --ping --webhook --webhook-on --metrics-file --metrics-push $(_dockform_volumes)" -- "$cur"));;
     volume/restore)
