@@ -78,6 +78,9 @@ run_df volume ls "$ref2"
 assert_eq 0 "$RC" "ls: $ERR"
 assert_eq "$(zstd -dc "$TEST_TMP/export2.tar.zst" | tar -tf - | sort)" "$(sort <<<"$OUT")" "volume ls of a ref"
 assert_not_contains "$ERR" "sequential" "a repository snapshot is listed from its index"
+run_df volume extract "$ref2" ./r7 -o "$TEST_TMP/extracted"
+assert_eq 0 "$RC" "extract from a ref: $ERR"
+assert_contains "$state2" "$(sha256sum <"$TEST_TMP/extracted/r7" | cut -c1-64)  ./r7" "the extracted file is the volume's"
 
 # ---------------------------------------------------------------- restore each
 run_df -c "$proj" volume restore "$vol" "$ref1" --force
