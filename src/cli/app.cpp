@@ -53,6 +53,7 @@ void define_app(CLI::App& app, CliState& state) {
   add_validate_command(app, state);
   add_plan_commands(app, state);
   add_volume_commands(app, state);
+  add_repo_commands(app, state);
   add_completion_command(app, state);
 }
 

@@ -47,13 +47,14 @@ std::string flags_of(const CLI::App& command) {
 }
 
 // What a command's arguments complete to, by the positional's name.
-std::string arguments_of(const CLI::App& command, bool& files) {
+std::string arguments_of(const CLI::App& command, bool& files, bool& folders) {
   std::string words;
   for (const CLI::Option* option : command.get_options()) {
     if (option->nonpositional()) continue;
     const std::string& name = option->get_name();
     if (name == "volume") words += " $(_dockform_volumes)";
     if (name == "snapshot") files = true;
+    if (name == "dir") folders = true;
     if (name == "shell") words += " bash";
   }
   return words;
@@ -72,12 +73,14 @@ std::string names_of(const std::vector<const CLI::App*>& commands, const std::st
 // One branch of the case on "command/subcommand".
 std::string branch(const std::string& key, const CLI::App& command) {
   bool files = false;
-  const std::string words = arguments_of(command, files);
+  bool folders = false;
+  const std::string words = arguments_of(command, files, folders);
   const std::string flags = flags_of(command);
   std::string text = "    " + key + ") flags=\"" + (flags.empty() ? flags : flags.substr(1)) + "\"";
   if (const auto subs = subcommands_of(command); !subs.empty()) text += "; words=\"" + names_of(subs, " ") + "\"";
   if (!words.empty()) text += "; words=\"" + words.substr(1) + "\"";
   if (files) text += "; files=1";
+  if (folders) text += "; folders=1";
   return text + ";;\n";
 }
 
@@ -103,6 +106,7 @@ constexpr const char* kTail = R"bash(  if [[ "$cur" == -* ]]; then
   else
     COMPREPLY=($(compgen -W "$words" -- "$cur"))
     [ -n "$files" ] && COMPREPLY+=($(compgen -f -X '!*.tar?(.zst?(.age))' -- "$cur"))
+    [ -n "$folders" ] && COMPREPLY+=($(compgen -d -- "$cur"))
   fi
 }
 complete -F _dockform dockform
@@ -113,7 +117,7 @@ std::string bash_completion_script(const CLI::App& app) {
   std::string script = kHead;
   script += "  local global=\"" + flags_of(app).substr(1) + "\"\n";
   script += find_command(app);
-  script += "  local flags=\"\" words=\"\" files=\"\"\n  case \"$cmd/$sub\" in\n";
+  script += "  local flags=\"\" words=\"\" files=\"\" folders=\"\"\n  case \"$cmd/$sub\" in\n";
   script += "    /) flags=\"--version\"; words=\"" + names_of(subcommands_of(app), " ") + "\";;\n";
   for (const CLI::App* command : subcommands_of(app)) {
     const auto subs = subcommands_of(*command);

@@ -52,6 +52,8 @@ nlohmann::ordered_json entry_json(const store::CatalogEntry& entry, const LiveHa
   out["volume"] = entry.volume;
   out["created_at"] = store::iso_timestamp(entry.created);
   out["data_file"] = entry.data_file ? nlohmann::ordered_json(entry.data_file->text()) : nullptr;
+  // What restore, verify, ls, extract and export take: the file, or a repository's name for the snapshot.
+  out["ref"] = out["data_file"];
   out["sidecar_file"] = entry.sidecar_file ? nlohmann::ordered_json(entry.sidecar_file->text()) : nullptr;
   out["compressed_bytes"] = entry.compressed_bytes;
   out["encrypted"] = entry.encrypted();

@@ -55,6 +55,7 @@ void add_volume_commands(CLI::App& app, CliState& state) {
   add_prune_command(*volume, state);
   add_unlock_command(*volume, state);
   add_copy_command(*volume, state);
+  add_export_command(*volume, state);
 }
 
 }  // namespace dockform::cli

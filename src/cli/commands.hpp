@@ -45,6 +45,9 @@ store::RetentionPolicy prune_policy(bool keep_given, const store::RetentionPolic
                                     const manifest::Manifest& manifest);
 void add_unlock_command(CLI::App& volume, CliState& state);
 void add_copy_command(CLI::App& volume, CliState& state);
+void add_export_command(CLI::App& volume, CliState& state);
+// `repo init` and `repo stats`.
+void add_repo_commands(CLI::App& app, CliState& state);
 void add_completion_command(CLI::App& app, CliState& state);
 // What `dockform completion bash` prints: made from `app`'s commands and flags.
 std::string bash_completion_script(const CLI::App& app);

@@ -62,8 +62,8 @@ std::vector<archive::Member> members_below(std::vector<archive::Member> members,
 Listing list_snapshot(const store::Location& file, const std::vector<std::string>& paths,
                       const std::vector<crypto::age::Identity>& identities) {
   Listing listing;
-  if (file.is_local() && archive::detect_format(file.path()) == archive::SnapshotFormat::tar_zst) {
-    archive::LocalFile local(file.path().string());
+  if (auto ranges = store::open_random_access(file)) {
+    auto& local = *ranges;
     listing.file_size = local.size();
     if (auto index = archive::read_seekable_index(local)) {
       listing.from_index = true;

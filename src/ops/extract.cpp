@@ -251,7 +251,8 @@ ExtractResult extract_snapshot(const store::Location& file, const std::vector<st
   Writer writer(output);
   ExtractResult result;
   if (listing.from_index) {
-    archive::LocalFile local(file.path().string());
+    auto ranges = store::open_random_access(file);
+    auto& local = *ranges;
     auto index = archive::read_seekable_index(local);
     FrameBlocks blocks(local, *index, listing.members);
     result.members = copy_members([&blocks] { return blocks.next(); }, below_any(paths), writer);

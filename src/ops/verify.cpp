@@ -185,9 +185,9 @@ VerifyReport verify_snapshot(const store::Location& file, const std::vector<cryp
   }
   std::vector<archive::Member> members;
   verify_content(*source, format, identities, sidecar, report, members);
-  // The index and seek table of a local .tar.zst (later: in buckets, encrypted).
+  // The index and seek table of a local or repository .tar.zst (later: in buckets, encrypted).
   if (format == SnapshotFormat::tar_zst && file.is_local()) {
-    verify_seekable(file.path().string(), members, sidecar ? sidecar->index_sha256 : std::nullopt, report);
+    verify_seekable(file, members, sidecar ? sidecar->index_sha256 : std::nullopt, report);
   }
   return report;
 }

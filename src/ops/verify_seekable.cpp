@@ -2,6 +2,7 @@
 // table against the data a full pass has just read.
 #include "dockform/archive/seekable.hpp"
 #include "dockform/ops/verify.hpp"
+#include "dockform/store/store.hpp"
 #include "dockform/util/error.hpp"
 
 namespace dockform::ops {
@@ -41,11 +42,13 @@ void check_frames(archive::RandomAccess& file, const archive::SeekableIndex& ind
 }
 }  // namespace
 
-void verify_seekable(const std::string& path, const std::vector<archive::Member>& walked,
+void verify_seekable(const store::Location& path, const std::vector<archive::Member>& walked,
                      const std::optional<std::string>& index_sha256, VerifyReport& report) {
   std::optional<archive::SeekableIndex> index;
   try {
-    archive::LocalFile file(path);
+    auto ranges = store::open_random_access(path);
+    if (!ranges) return;
+    auto& file = *ranges;
     index = archive::read_seekable_index(file);
     if (!index) {
       if (index_sha256) report.problems.push_back("the sidecar records an index, the file has none");

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "dockform/store/local/local_store.hpp"
+#include "dockform/store/repo/repository.hpp"
 #include "dockform/store/s3/s3_source.hpp"
 #include "dockform/store/s3/s3_store.hpp"
 #include "dockform/store/stream/stream.hpp"
@@ -57,7 +58,8 @@ std::unique_ptr<Store> open_store(const Location& base) {
         "give a folder or s3://BUCKET[/PREFIX]",
         Exit::usage);
   }
-  if (base.is_local()) return open_local_store(base);
+  // A folder holding a repository's config is a repository (store/repo/).
+  if (base.is_local()) return is_repository(base.path()) ? open_repo_store(base) : open_local_store(base);
   return backend_of(base).open_store(base);
 }
 
@@ -70,8 +72,18 @@ std::unique_ptr<archive::ByteSource> open_snapshot(const Location& file, const s
                                                    int stream_fd) {
   if (file.is_stream()) return open_stream_source(sidecar_file, stream_fd);
   if (!sidecar_file.empty()) throw Error("--sidecar FILE goes with - (standard input)", Exit::usage);
-  if (file.is_local()) return open_local_snapshot(file);
+  if (file.is_local()) {
+    if (auto ref = repository_ref(file.path())) return open_repo_snapshot(*ref);
+    return open_local_snapshot(file);
+  }
   return backend_of(file).open_snapshot(file);
+}
+
+std::unique_ptr<archive::RandomAccess> open_random_access(const Location& file) {
+  if (!file.is_local()) return nullptr;
+  if (auto ref = repository_ref(file.path())) return open_repo_random_access(*ref);
+  if (archive::detect_format(file.path()) != archive::SnapshotFormat::tar_zst) return nullptr;
+  return std::make_unique<archive::LocalFile>(file.path().string());
 }
 
 }  // namespace dockform::store

@@ -36,10 +36,11 @@ struct VerifyReport {
 
 // `file` may be the stream "-" (standard input), whose sidecar is
 // `sidecar_file` (none when empty: the checksum then cannot be compared).
-// The trailers of the local snapshot `path` (docs/snapshot-format.md), after
+// The trailers of the snapshot `path` (docs/snapshot-format.md: a local file or a
+// repository's snapshot), after
 // the full pass found `walked`: index and seek table against the data, the
 // index against the sidecar's `index_sha256`. Adds to `report.problems`.
-void verify_seekable(const std::string& path, const std::vector<archive::Member>& walked,
+void verify_seekable(const store::Location& path, const std::vector<archive::Member>& walked,
                      const std::optional<std::string>& index_sha256, VerifyReport& report);
 
 VerifyReport verify_snapshot(const store::Location& file, const std::vector<crypto::age::Identity>& identities = {},

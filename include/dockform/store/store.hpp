@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "dockform/archive/seekable.hpp"
 #include "dockform/archive/sidecar.hpp"
 #include "dockform/archive/snapshot_file.hpp"
 #include "dockform/store/location.hpp"
@@ -69,5 +70,11 @@ void check_sink_settings(const Location& base);
 // sidecar is `sidecar_file` (none when empty).
 std::unique_ptr<archive::ByteSource> open_snapshot(const Location& file, const std::string& sidecar_file = "",
                                                    int stream_fd = 0);
+
+// Random reads of a snapshot whose ranges can be read (a local .tar.zst, a
+// repository's snapshot), for reading it by its seekable index; nullptr for
+// the others (buckets, streams, encrypted or plain tar files). Throws Error
+// naming a missing file.
+std::unique_ptr<archive::RandomAccess> open_random_access(const Location& file);
 
 }  // namespace dockform::store

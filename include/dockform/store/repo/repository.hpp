@@ -1,0 +1,132 @@
+#pragma once
+// A deduplicated repository in a local folder (docs/storage.md): the frames of
+// seekable snapshots (docs/snapshot-format.md) stored once each in pack files,
+// and per snapshot a recipe (its frames in order) and its sidecar. Any snapshot
+// reads back as the exact standalone .tar.zst it was.
+//
+//   DIR/config                          JSON: format, version, id, chunker
+//   DIR/packs/<sha256>.pack             frames back to back
+//   DIR/index/<sha256>.json             that pack's frames: id, offset, length
+//   DIR/snapshots/<volume>/<stem>.recipe the snapshot's frames in order
+//   DIR/snapshots/<volume>/<stem>.json   its sidecar, written last
+//
+// A snapshot is named DIR/<volume>/<stem>.tar.zst (a path that exists only in
+// the repository): every command that takes a snapshot file takes that name.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "dockform/archive/seekable.hpp"
+#include "dockform/archive/snapshot_file.hpp"
+#include "dockform/store/store.hpp"
+
+namespace dockform::store {
+
+inline constexpr const char* kRepoConfigName = "config";
+inline constexpr const char* kRepoFormat = "dockform-repository";
+inline constexpr int kRepoVersion = 1;
+// A pack is sealed once it holds this much: few, large files (objects on S3 later).
+inline constexpr std::uint64_t kPackTarget = 32ull << 20;
+
+// Cuts a snapshot file's bytes, as they come in pieces, into its zstd frames
+// (data frames and skippable ones). A seekable snapshot's frames are at most
+// a few MiB; a stream that is no sequence of frames is refused.
+class FrameSplitter {
+ public:
+  using OnFrame = std::function<void(std::string_view frame)>;
+  explicit FrameSplitter(OnFrame on_frame) : on_frame_(std::move(on_frame)) {}
+  void write(const void* data, std::size_t size);
+  // Throws Error when bytes are left that form no whole frame.
+  void finish();
+
+ private:
+  void emit_complete();
+  OnFrame on_frame_;
+  std::string pending_;
+  std::size_t start_ = 0;  // where pending_'s first unsent frame starts
+};
+
+// One frame in a recipe: its id (hex SHA-256 of its bytes as stored) and size.
+struct RecipeFrame {
+  std::string id;
+  std::uint32_t length = 0;
+};
+
+struct Recipe {
+  std::string sha256;  // hex SHA-256 of the whole file
+  std::uint64_t size = 0;
+  std::vector<RecipeFrame> frames;
+};
+std::string encode_recipe(const Recipe& recipe);
+// Throws Error (refused) naming `source` when malformed or inconsistent.
+Recipe decode_recipe(const std::string& text, const std::string& source);
+
+// Where a frame lies: pack number (into PackIndex::packs), offset, length.
+struct FrameLocation {
+  std::uint32_t pack = 0;
+  std::uint64_t offset = 0;
+  std::uint32_t length = 0;
+};
+struct PackEntry {
+  std::string id;
+  std::uint64_t offset = 0;
+  std::uint32_t length = 0;
+};
+std::string encode_pack_index(const std::string& pack, const std::vector<PackEntry>& entries);
+// The pack's name and its entries; throws Error (refused) when malformed.
+std::pair<std::string, std::vector<PackEntry>> decode_pack_index(const std::string& text, const std::string& source);
+
+// Every frame the repository's pack indexes list.
+class PackIndex {
+ public:
+  void add(const std::string& pack, const std::vector<PackEntry>& entries);
+  const FrameLocation* find(const std::string& id) const;
+  const std::string& pack_name(std::uint32_t pack) const { return packs_.at(pack); }
+  std::size_t frame_count() const { return frames_.size(); }
+
+ private:
+  std::vector<std::string> packs_;
+  std::unordered_map<std::string, FrameLocation> frames_;
+};
+
+// Whether `dir` holds a repository's config.
+bool is_repository(const std::filesystem::path& dir);
+// Makes a repository in `dir` (empty or missing); throws Error (usage) otherwise.
+void init_repository(const std::filesystem::path& dir);
+// Reads every pack index of the repository in `dir`.
+PackIndex load_pack_index(const std::filesystem::path& dir);
+
+// A snapshot named inside a repository: <root>/<volume>/<stem>.tar.zst.
+struct RepoRef {
+  std::filesystem::path root;
+  std::string volume;
+  std::string stem;
+  std::filesystem::path recipe() const { return root / "snapshots" / volume / (stem + ".recipe"); }
+  std::filesystem::path sidecar() const { return root / "snapshots" / volume / (stem + ".json"); }
+  std::string text() const { return (root / volume / (stem + ".tar.zst")).string(); }
+};
+// The ref `file` names, when its folder's parent is a repository.
+std::optional<RepoRef> repository_ref(const std::filesystem::path& file);
+
+std::unique_ptr<Store> open_repo_store(const Location& base);
+// The snapshot as the standalone .tar.zst, each frame checked against its id
+// as it is read (a damaged one: exit 3, "checksum mismatch").
+std::unique_ptr<archive::ByteSource> open_repo_snapshot(const RepoRef& ref);
+std::unique_ptr<archive::RandomAccess> open_repo_random_access(const RepoRef& ref);
+
+struct RepoStats {
+  std::uint64_t snapshots = 0;
+  std::uint64_t packs = 0;
+  std::uint64_t frames = 0;
+  std::uint64_t stored_bytes = 0;   // every file of the repository
+  std::uint64_t logical_bytes = 0;  // the snapshots' standalone sizes, summed
+};
+RepoStats repo_stats(const std::filesystem::path& dir);
+
+}  // namespace dockform::store

@@ -1,0 +1,52 @@
+#include <unistd.h>
+
+#include <iostream>
+
+#include "commands.hpp"
+#include "dockform/ops/export.hpp"
+#include "dockform/util/progress.hpp"
+
+namespace dockform::cli {
+
+namespace {
+struct ExportFlags {
+  std::string snapshot;
+  std::string output;
+  bool json = false;
+};
+
+int run_export(const ExportFlags& flags) {
+  if (flags.output == "-" && ::isatty(STDOUT_FILENO)) {
+    throw Error("standard output is a terminal: give -o FILE, or pipe it (-o - | ...)", Exit::usage);
+  }
+  if (flags.output == "-" && flags.json) throw Error("--json goes with -o FILE (- carries the data)", Exit::usage);
+  auto result = ops::export_snapshot(store::Location::parse(flags.snapshot), flags.output);
+  if (flags.json) {
+    print_json({{"snapshot", result.snapshot},
+                {"output", result.output},
+                {"sha256", result.sha256},
+                {"bytes", result.bytes},
+                {"checked_against_sidecar", result.checked}});
+    return 0;
+  }
+  // Standard error: standard output may be the export itself.
+  std::cerr << "exported " << result.snapshot << " to " << result.output << " (" << util::human_bytes(result.bytes)
+            << ", sha256 " << result.sha256 << (result.checked ? ", as its sidecar records" : ", no sidecar") << ")"
+            << std::endl;
+  return 0;
+}
+}  // namespace
+
+void add_export_command(CLI::App& volume, CliState& state) {
+  auto flags = std::make_shared<ExportFlags>();
+  auto* cmd = volume.add_subcommand(
+      "export", "Write a snapshot (a repository's too) as the standalone .tar.zst its sidecar's checksum names");
+  cmd->add_option("snapshot", flags->snapshot,
+                  "Snapshot: a file, or a repository's REPO/VOLUME/STEM.tar.zst (the ref `volume list` shows)")
+      ->required();
+  cmd->add_option("-o,--output", flags->output, "A new file, or - for standard output")->required();
+  cmd->add_flag("--json", flags->json, "Print one JSON document (with -o FILE)");
+  cmd->callback([&state, flags] { state.run = [flags](core::Session&) { return run_export(*flags); }; });
+}
+
+}  // namespace dockform::cli

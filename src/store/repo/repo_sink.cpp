@@ -1,0 +1,143 @@
+// A snapshot into a repository: its frames that the repository lacks go into
+// packs, then its recipe, then (SnapshotSink::write_sidecar) its sidecar.
+// The order of what becomes visible is the crash rule (docs/storage.md): a
+// pack under its final name before its index, an index before any recipe that
+// uses its frames, a recipe before the sidecar that makes it a snapshot.
+#include <memory>
+#include <optional>
+#include <unordered_set>
+
+#include "dockform/store/naming.hpp"
+#include "dockform/store/repo/repo_sink.hpp"
+#include "dockform/store/repo/repository.hpp"
+#include "dockform/util/atomic_file.hpp"
+#include "dockform/util/error.hpp"
+#include "dockform/util/sha256.hpp"
+
+namespace dockform::store {
+
+namespace {
+// The pack being filled: a hidden temporary in packs/ until sealed.
+class PackWriter {
+ public:
+  explicit PackWriter(std::filesystem::path root) : root_(std::move(root)) {}
+
+  void add(const std::string& id, std::string_view bytes) {
+    if (!file_) {
+      file_.emplace(root_ / "packs");
+      sha_ = std::make_unique<util::Sha256>();
+    }
+    entries_.push_back({id, file_->bytes_written(), static_cast<std::uint32_t>(bytes.size())});
+    file_->write(bytes.data(), bytes.size());
+    sha_->update(bytes);
+    if (file_->bytes_written() >= kPackTarget) seal();
+  }
+
+  // The pack under its content's hash (fsynced, linked, folder fsynced), then
+  // its index: only then may a recipe name its frames.
+  void seal() {
+    if (!file_) return;
+    std::string name = sha_->hex_digest();
+    // A pack of that name exists already: the same bytes, and its index follows it.
+    file_->commit(name + ".pack");
+    util::write_new_file(root_ / "index", name + ".json", encode_pack_index(name, entries_));
+    file_.reset();
+    entries_.clear();
+  }
+
+ private:
+  std::filesystem::path root_;
+  std::optional<util::AtomicFile> file_;
+  std::unique_ptr<util::Sha256> sha_;
+  std::vector<PackEntry> entries_;
+};
+
+class RepoSink : public SnapshotSink {
+ public:
+  RepoSink(const std::filesystem::path& root, const std::string& volume, std::time_t start, std::string spec_hash,
+           std::string extension)
+      : root_(root),
+        folder_(root / "snapshots" / volume),
+        known_(prepare(root, folder_)),
+        pack_(root),
+        splitter_([this](std::string_view frame) { add_frame(frame); }),
+        start_(start),
+        spec_hash_(std::move(spec_hash)),
+        extension_(std::move(extension)) {}
+
+  void write(const void* data, std::size_t size) override {
+    splitter_.write(data, size);
+    written_ += size;
+  }
+  std::uint64_t bytes_written() const override { return written_; }
+
+  // Packs sealed and indexed, then the recipe under the first free stem.
+  std::time_t commit() override {
+    splitter_.finish();
+    pack_.seal();
+    recipe_.sha256 = file_sha_.hex_digest();
+    std::string text = encode_recipe(recipe_);
+    for (std::time_t t = start_; t < start_ + 3600; ++t) {
+      std::string stem = snapshot_stem(t, spec_hash_);
+      if (std::filesystem::exists(folder_ / (stem + ".json"))) continue;
+      if (util::write_new_file(folder_, stem + ".recipe", text)) return t;
+    }
+    throw Error("no free snapshot name in " + folder_.string() + " for an hour after " + iso_timestamp(start_));
+  }
+
+  void write_sidecar(const std::string& stem, std::string_view text) override {
+    if (!util::write_new_file(folder_, stem + ".json", text)) {
+      throw Error("sidecar " + location(stem + ".json") + " appeared while writing it");
+    }
+  }
+
+  void remove_data(const std::string& stem) override { std::filesystem::remove(folder_ / (stem + ".recipe")); }
+
+  // The data file by its ref (a name inside the repository), the sidecar where it is.
+  std::string location(const std::string& filename) const override {
+    if (filename.ends_with(".json")) return (folder_ / filename).string();
+    return (root_ / folder_.filename() / filename).string();
+  }
+  const std::string& extension() const override { return extension_; }
+
+ private:
+  static PackIndex prepare(const std::filesystem::path& root, const std::filesystem::path& folder) {
+    util::create_private_dirs(folder);
+    for (const auto& dir : {root / "packs", root / "index", folder}) util::remove_stale_temporaries(dir);
+    return load_pack_index(root);
+  }
+
+  void add_frame(std::string_view frame) {
+    std::string id = util::sha256_hex(frame);
+    recipe_.frames.push_back({id, static_cast<std::uint32_t>(frame.size())});
+    recipe_.size += frame.size();
+    file_sha_.update(frame);
+    if (!known_.find(id) && added_.insert(id).second) pack_.add(id, frame);
+  }
+
+  std::filesystem::path root_;
+  std::filesystem::path folder_;
+  PackIndex known_;                        // frames already stored
+  std::unordered_set<std::string> added_;  // frames this snapshot stored
+  PackWriter pack_;
+  FrameSplitter splitter_;
+  Recipe recipe_;
+  util::Sha256 file_sha_;
+  std::uint64_t written_ = 0;
+  std::time_t start_;
+  std::string spec_hash_;
+  std::string extension_;
+};
+}  // namespace
+
+std::unique_ptr<SnapshotSink> open_repo_sink(const std::filesystem::path& root, const std::string& volume,
+                                             std::time_t start, const std::string& spec_hash,
+                                             const std::string& extension) {
+  if (extension != ".tar.zst") {
+    throw Error("encrypted snapshots cannot go into a repository yet: give a plain folder for --recipient snapshots",
+                Exit::usage);
+  }
+  return std::make_unique<RepoSink>(root, volume, start, spec_hash, extension);
+}
+
+}  // namespace dockform::store

@@ -1,0 +1,211 @@
+#include "dockform/store/repo/repository.hpp"
+
+#include <zstd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "dockform/archive/chunker.hpp"
+#include "dockform/util/atomic_file.hpp"
+#include "dockform/util/error.hpp"
+#include "dockform/util/process.hpp"
+#include "dockform/util/sha256.hpp"
+
+namespace dockform::store {
+
+namespace {
+// A compressed frame of at most 4 MiB of tar (the chunker's maximum) is
+// smaller than this; more bytes without a frame end are no seekable snapshot.
+constexpr std::size_t kMaxFrame = 16u << 20;
+
+bool is_hex_id(const std::string& id) {
+  return id.size() == 64 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error("cannot read " + file.string());
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+}  // namespace
+
+void FrameSplitter::write(const void* data, std::size_t size) {
+  pending_.append(static_cast<const char*>(data), size);
+  emit_complete();
+}
+
+void FrameSplitter::emit_complete() {
+  while (pending_.size() > start_) {
+    std::size_t left = pending_.size() - start_;
+    std::size_t size = ZSTD_findFrameCompressedSize(pending_.data() + start_, left);
+    if (ZSTD_isError(size) || size > left) {
+      if (left > kMaxFrame) throw Error("the snapshot is no sequence of zstd frames of a few MiB", Exit::refused);
+      break;  // the frame's end has not come yet
+    }
+    on_frame_(std::string_view(pending_).substr(start_, size));
+    start_ += size;
+  }
+  // Keeps the buffer from growing: the sent frames are dropped once they are most of it.
+  if (start_ > 0 && start_ >= pending_.size() / 2) {
+    pending_.erase(0, start_);
+    start_ = 0;
+  }
+}
+
+void FrameSplitter::finish() {
+  emit_complete();
+  if (pending_.size() != start_) throw Error("the snapshot ends inside a zstd frame", Exit::refused);
+}
+
+std::string encode_recipe(const Recipe& recipe) {
+  auto frames = nlohmann::ordered_json::array();
+  for (const auto& frame : recipe.frames) frames.push_back({frame.id, frame.length});
+  nlohmann::ordered_json out{{"format", "dockform-recipe"},
+                             {"version", kRepoVersion},
+                             {"size", recipe.size},
+                             {"sha256", recipe.sha256},
+                             {"frames", frames}};
+  return out.dump() + "\n";
+}
+
+Recipe decode_recipe(const std::string& text, const std::string& source) {
+  Recipe recipe;
+  try {
+    auto in = nlohmann::json::parse(text);
+    if (in.at("format") != "dockform-recipe" || in.at("version") != kRepoVersion) throw Error("unknown format");
+    recipe.size = in.at("size").get<std::uint64_t>();
+    recipe.sha256 = in.at("sha256").get<std::string>();
+    std::uint64_t total = 0;
+    for (const auto& frame : in.at("frames")) {
+      RecipeFrame one{frame.at(0).get<std::string>(), frame.at(1).get<std::uint32_t>()};
+      if (!is_hex_id(one.id) || one.length == 0) throw Error("bad frame " + one.id);
+      total += one.length;
+      recipe.frames.push_back(std::move(one));
+    }
+    if (total != recipe.size) throw Error("the frames do not add up to the size");
+  } catch (const std::exception& e) {
+    throw Error("damaged recipe " + source + ": " + e.what(), Exit::refused);
+  }
+  return recipe;
+}
+
+std::string encode_pack_index(const std::string& pack, const std::vector<PackEntry>& entries) {
+  auto frames = nlohmann::ordered_json::array();
+  for (const auto& entry : entries) frames.push_back({entry.id, entry.offset, entry.length});
+  nlohmann::ordered_json out{
+      {"format", "dockform-pack-index"}, {"version", kRepoVersion}, {"pack", pack}, {"frames", frames}};
+  return out.dump() + "\n";
+}
+
+std::pair<std::string, std::vector<PackEntry>> decode_pack_index(const std::string& text, const std::string& source) {
+  std::pair<std::string, std::vector<PackEntry>> out;
+  try {
+    auto in = nlohmann::json::parse(text);
+    if (in.at("format") != "dockform-pack-index" || in.at("version") != kRepoVersion) throw Error("unknown format");
+    out.first = in.at("pack").get<std::string>();
+    if (!is_hex_id(out.first)) throw Error("bad pack name");
+    for (const auto& frame : in.at("frames")) {
+      PackEntry entry{frame.at(0).get<std::string>(), frame.at(1).get<std::uint64_t>(),
+                      frame.at(2).get<std::uint32_t>()};
+      if (!is_hex_id(entry.id)) throw Error("bad frame id " + entry.id);
+      out.second.push_back(std::move(entry));
+    }
+  } catch (const std::exception& e) {
+    throw Error("damaged pack index " + source + ": " + e.what(), Exit::refused);
+  }
+  return out;
+}
+
+void PackIndex::add(const std::string& pack, const std::vector<PackEntry>& entries) {
+  auto number = static_cast<std::uint32_t>(packs_.size());
+  packs_.push_back(pack);
+  for (const auto& entry : entries) frames_.try_emplace(entry.id, FrameLocation{number, entry.offset, entry.length});
+}
+
+const FrameLocation* PackIndex::find(const std::string& id) const {
+  auto found = frames_.find(id);
+  return found == frames_.end() ? nullptr : &found->second;
+}
+
+bool is_repository(const std::filesystem::path& dir) {
+  std::error_code error;
+  auto config = dir / kRepoConfigName;
+  if (!std::filesystem::is_regular_file(config, error)) return false;
+  // Checked for every local snapshot path: a file named config that cannot be
+  // read or is no repository's leaves the path a plain one.
+  std::ifstream file(config, std::ios::binary);
+  if (!file) return false;
+  try {
+    auto in = nlohmann::json::parse(file);
+    if (in.at("format") != kRepoFormat) return false;
+    if (in.at("version") != kRepoVersion) {
+      throw Error(dir.string() + " is a repository of format version " + in.at("version").dump() +
+                  ", this dockform reads version " + std::to_string(kRepoVersion));
+    }
+    return true;
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
+void init_repository(const std::filesystem::path& dir) {
+  std::error_code error;
+  if (std::filesystem::exists(dir, error) && !std::filesystem::is_empty(dir, error)) {
+    throw Error(dir.string() + " exists and is not empty: a repository starts in a new or empty folder", Exit::usage);
+  }
+  for (const char* folder : {"packs", "index", "snapshots"}) util::create_private_dirs(dir / folder);
+  nlohmann::ordered_json config{
+      {"format", kRepoFormat},
+      {"version", kRepoVersion},
+      {"id", util::random_id(32)},
+      {"frame_id", "sha256 of the frame's bytes as stored"},
+      {"chunker", {{"min", archive::kMinChunk}, {"average", archive::kAvgChunk}, {"max", archive::kMaxChunk}}},
+  };
+  // The config last: a folder holding it is a whole repository.
+  util::fsync_dir(dir);
+  util::write_new_file(dir, kRepoConfigName, config.dump(2) + "\n");
+}
+
+PackIndex load_pack_index(const std::filesystem::path& dir) {
+  PackIndex index;
+  std::error_code error;
+  for (const auto& item : std::filesystem::directory_iterator(dir / "index", error)) {
+    std::string name = item.path().filename().string();
+    if (name.empty() || name[0] == '.' || !name.ends_with(".json")) continue;  // temporaries are hidden
+    auto [pack, entries] = decode_pack_index(read_text(item.path()), item.path().string());
+    index.add(pack, entries);
+  }
+  if (error) throw Error("cannot list " + (dir / "index").string() + ": " + error.message());
+  return index;
+}
+
+std::optional<RepoRef> repository_ref(const std::filesystem::path& file) {
+  std::string name = file.filename().string();
+  if (!name.ends_with(".tar.zst") || name.size() == 8) return std::nullopt;
+  auto root = file.parent_path().parent_path();
+  if (root.empty() || !is_repository(root)) return std::nullopt;
+  return RepoRef{root, file.parent_path().filename().string(), name.substr(0, name.size() - 8)};
+}
+
+RepoStats repo_stats(const std::filesystem::path& dir) {
+  if (!is_repository(dir)) throw Error(dir.string() + " is not a dockform repository", Exit::usage);
+  RepoStats stats;
+  for (const auto& item : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!item.is_regular_file()) continue;
+    stats.stored_bytes += item.file_size();
+    const auto& path = item.path();
+    if (path.extension() == ".pack") ++stats.packs;
+    if (path.extension() != ".recipe" || path.filename().string()[0] == '.') continue;
+    auto sidecar = std::filesystem::path(path).replace_extension(".json");
+    if (!std::filesystem::exists(sidecar)) continue;  // not complete: no snapshot
+    ++stats.snapshots;
+    stats.logical_bytes += decode_recipe(read_text(path), path.string()).size;
+  }
+  stats.frames = load_pack_index(dir).frame_count();
+  return stats;
+}
+
+}  // namespace dockform::store

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Deduplicated repositories (docs/storage.md): two snapshots of a volume with
+# ~1% changed store little more than one; each reads back (restore, verify,
+# ls, export) as the exact standalone .tar.zst its sidecar names; a damaged
+# pack is a checksum mismatch that leaves the volume alone; a SIGKILLed
+# snapshot leaves nothing taken for complete, and the next one succeeds.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+for tool in zstd tar sha256sum python3 du; do
+  command -v "$tool" >/dev/null || fail "$tool is needed (run scripts/install-deps)"
+done
+
+proj=$TEST_TMP/proj
+vol=${PFX}repo
+repo=$TEST_TMP/repo
+write_manifest "$proj" repoident "$vol"
+engine volume create "$vol" >/dev/null
+fill_random "$vol" 24 1
+# The volume's files and their hashes: what a restore must give back.
+state() { vol_exec "$vol" sh -c 'cd /v && find . -type f | sort | xargs sha256sum'; }
+bytes() { du -sb "$1" | cut -f1; }
+
+# ---------------------------------------------------------------- init
+run_df repo init "$repo"
+assert_eq 0 "$RC" "repo init: $ERR"
+assert_file_exists "$repo/config"
+run_df repo init "$repo"
+assert_eq 2 "$RC" "repo init on a repository (not empty): $ERR"
+
+# ---------------------------------------------------------------- two snapshots, ~1% changed
+run_df -c "$proj" volume snapshot "$vol" -o "$repo" --json
+assert_eq 0 "$RC" "first snapshot into the repository: $ERR"
+ref1=$(json_field data_file)
+side1=$(json_field sidecar_file)
+state1=$(state)
+size1=$(bytes "$repo")
+# 256 KiB rewritten in one file of 24 MiB.
+vol_exec "$vol" dd if=/dev/urandom of=/v/r7 bs=32k count=8 seek=5 conv=notrunc 2>/dev/null
+run_df -c "$proj" volume snapshot "$vol" -o "$repo" --json
+assert_eq 0 "$RC" "second snapshot: $ERR"
+ref2=$(json_field data_file)
+side2=$(json_field sidecar_file)
+snap2_bytes=$(json_field compressed_bytes)
+state2=$(state)
+size2=$(bytes "$repo")
+growth=$((size2 - size1))
+echo "repository: $size1 bytes after one snapshot, +$growth for the second (standalone: $snap2_bytes)"
+((snap2_bytes > 20000000)) || fail "the second snapshot is $snap2_bytes bytes, expected ~24 MiB"
+((growth * 6 < snap2_bytes)) || fail "the repository grew by $growth bytes for a snapshot of $snap2_bytes"
+[[ $ref1 == "$repo/$vol/"*.tar.zst && $ref2 != "$ref1" ]] || fail "refs: [$ref1] [$ref2]"
+
+# ---------------------------------------------------------------- list and stats
+run_df -c "$proj" volume list -o "$repo" --json
+assert_eq 0 "$RC" "list: $ERR"
+assert_eq "$ref2 $ref1" "$(json_field snapshots.0.ref) $(json_field snapshots.1.ref)" "list --json refs, newest first"
+assert_eq "$side1" "$(json_field snapshots.1.sidecar_file)" "the first snapshot's sidecar"
+run_df repo stats "$repo" --json
+assert_eq 0 "$RC" "repo stats: $ERR"
+assert_eq 2 "$(json_field snapshots)" "repo stats: snapshots"
+python3 -c 'import sys; r = float(sys.argv[1]); assert r > 1.7, r' "$(json_field ratio)" ||
+  fail "repo stats: ratio $(json_field ratio) for two near-identical snapshots"
+
+# ---------------------------------------------------------------- export, verify, ls
+for n in 1 2; do
+  ref=ref$n side=side$n
+  run_df volume export "${!ref}" -o "$TEST_TMP/export$n.tar.zst"
+  assert_eq 0 "$RC" "export $n: $ERR"
+  assert_eq "$(json_field checksum.tar_zst "${!side}")" "$(sha256sum <"$TEST_TMP/export$n.tar.zst" | cut -c1-64)" \
+    "the exported file's SHA-256 is the sidecar's ($n)"
+  zstd -dc "$TEST_TMP/export$n.tar.zst" | tar -tf - >/dev/null || fail "zstd -dc | tar -t cannot read export $n"
+  run_df volume verify "${!ref}"
+  assert_eq 0 "$RC" "verify $n: $OUT $ERR"
+  assert_contains "$OUT" "frames and their index" "verify $n checks the frames and the index"
+done
+"$DOCKFORM" volume export "$ref2" -o - | cmp - "$TEST_TMP/export2.tar.zst" || fail "export -o - differs from the file"
+run_df volume ls "$ref2"
+assert_eq 0 "$RC" "ls: $ERR"
+assert_eq "$(zstd -dc "$TEST_TMP/export2.tar.zst" | tar -tf - | sort)" "$(sort <<<"$OUT")" "volume ls of a ref"
+assert_not_contains "$ERR" "sequential" "a repository snapshot is listed from its index"
+run_df volume extract "$ref2" ./r7 -o "$TEST_TMP/extracted"
+assert_eq 0 "$RC" "extract from a ref: $ERR"
+assert_contains "$state2" "$(sha256sum <"$TEST_TMP/extracted/r7" | cut -c1-64)  ./r7" "the extracted file is the volume's"
+
+# ---------------------------------------------------------------- restore each
+run_df -c "$proj" volume restore "$vol" "$ref1" --force
+assert_eq 0 "$RC" "restore of the first snapshot: $ERR"
+assert_eq "$state1" "$(state)" "the volume after restoring the first snapshot"
+run_df -c "$proj" volume restore "$vol" "$ref2" --force
+assert_eq 0 "$RC" "restore of the second snapshot: $ERR"
+assert_eq "$state2" "$(state)" "the volume after restoring the second snapshot"
+
+# ---------------------------------------------------------------- a damaged pack
+pack=$(find "$repo/packs" -name '*.pack' -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2)
+cp -p "$pack" "$TEST_TMP/pack.orig"
+printf '\x55\xaa' | dd of="$pack" bs=1 seek=$(($(stat -c %s "$pack") / 2)) conv=notrunc 2>/dev/null
+run_df volume verify "$ref1"
+assert_eq 3 "$RC" "verify with a damaged pack: $OUT $ERR"
+assert_contains "$OUT$ERR" "checksum mismatch" "verify names the damage"
+run_df -c "$proj" volume restore "$vol" "$ref1" --force
+assert_eq 3 "$RC" "restore with a damaged pack: $ERR"
+assert_contains "$ERR" "checksum mismatch" "restore names the damage"
+assert_eq "$state2" "$(state)" "the volume after a refused restore"
+run_df volume export "$ref1" -o "$TEST_TMP/damaged.tar.zst"
+assert_eq 3 "$RC" "export with a damaged pack: $ERR"
+assert_no_file "$TEST_TMP/damaged.tar.zst" "a refused export leaves no file"
+cp -p "$TEST_TMP/pack.orig" "$pack"
+
+# ---------------------------------------------------------------- a SIGKILLed snapshot
+fill_random "$vol" 1 16 new
+before=$(find "$repo/snapshots" -type f | sort)
+"$DOCKFORM" -c "$proj" volume snapshot "$vol" -o "$repo" >"$TEST_TMP/kill.out" 2>"$TEST_TMP/kill.err" &
+df_pid=$!
+big_temp() { [[ -n $(find "$repo/packs" -name '.dockform-tmp-*' -size +4M 2>/dev/null) ]]; }
+signal_when "$df_pid" KILL big_temp || fail "the snapshot ended before it wrote a pack: $(cat "$TEST_TMP/kill.err")"
+wait "$df_pid" 2>/dev/null || true
+df_pid=
+assert_eq "$before" "$(find "$repo/snapshots" -type f | sort)" "a killed snapshot leaves no recipe or sidecar"
+run_df -c "$proj" volume list -o "$repo" --json
+assert_eq 2 "$(json_field --json snapshots | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" \
+  "snapshots listed after the kill"
+run_df -c "$proj" volume snapshot "$vol" -o "$repo" --json
+assert_eq 0 "$RC" "the snapshot after a SIGKILLed one: $ERR"
+ref3=$(json_field data_file)
+assert_eq "" "$(find "$repo/packs" "$repo/index" -name '.dockform-tmp-*')" "the killed run's temporaries are gone"
+run_df volume verify "$ref3"
+assert_eq 0 "$RC" "verify of the snapshot after the kill: $OUT $ERR"
+run_df -c "$proj" volume restore "$vol" "$ref3" --force
+assert_eq 0 "$RC" "restore of the snapshot after the kill: $ERR"
+
+pass
