@@ -757,7 +757,8 @@ rm -r "$ROOT/.dockform-restore-U"
 ln -s /etc "$ROOT/link"
 rc=0
 helper restore "$ROOT" R --path link/passwd </dev/null >/dev/null 2>"$TMP/restore.err" || rc=$?
-[[ $rc == 1 ]] && grep -q '"kind":"path"' "$TMP/restore.err" || fail "restore --path through a symlink: exit $rc"
+[[ $rc == 1 ]] || fail "restore --path through a symlink: exit $rc"
+grep -q '"kind":"path"' "$TMP/restore.err" || fail "restore --path through a symlink: $(cat "$TMP/restore.err")"
 [[ ! -e $ROOT/.dockform-restore-R ]] || fail "restore --path through a symlink made a staging folder"
 
 echo "== lease: ends without heartbeats, lives on them, ends with stdin"
