@@ -12,6 +12,7 @@ namespace {
 struct RestoreFlags {
   std::string volume;
   std::string snapshot;
+  std::vector<std::string> paths;
   bool force = false;
   bool stop_containers = false;
   std::optional<int> stop_timeout;
@@ -26,6 +27,7 @@ nlohmann::ordered_json result_json(const ops::RestoreResult& result) {
   nlohmann::ordered_json out;
   out["volume"] = result.volume;
   out["snapshot"] = result.snapshot;
+  out["paths"] = result.paths;
   out["sidecar"] = path_or_null(result.sidecar_file);
   out["checksum_verified"] = result.checksum_verified;
   out["encrypted"] = result.encrypted;
@@ -52,6 +54,7 @@ int run_restore(core::Session& session, const RestoreFlags& flags, notify::RunRe
       snapshot_from_stdin(flags.snapshot, flags.sidecar_file,
                           "ssh HOST dockform volume snapshot VOLUME -o - | dockform volume restore VOLUME -");
   options.snapshot = store::Location::parse(flags.snapshot);
+  options.paths = ops::restore_paths(flags.paths);
   options.sidecar_file = flags.sidecar_file;
   options.force = flags.force;
   options.stop_containers = flags.stop_containers;
@@ -70,9 +73,11 @@ int run_restore(core::Session& session, const RestoreFlags& flags, notify::RunRe
   report.result = result_json(result);
   report.print_json = flags.json;
   if (flags.json) return 0;
-  std::cout << "restored " << (from_stdin ? std::string("standard input") : result.snapshot) << " into volume "
-            << result.volume << "\n  " << result.file_count << " files, "
-            << util::human_bytes(result.uncompressed_bytes) << " in " << result.seconds << " s, checksum "
+  std::cout << "restored ";
+  for (const auto& path : result.paths) std::cout << path << (&path == &result.paths.back() ? " from " : ", ");
+  std::cout << (from_stdin ? std::string("standard input") : result.snapshot) << " into volume " << result.volume
+            << "\n  " << result.file_count << " files, " << util::human_bytes(result.uncompressed_bytes) << " in "
+            << result.seconds << " s, checksum "
             << (result.checksum_verified ? "verified" : "not verified (no sidecar)");
   if (!result.containers_stopped.empty()) {
     std::cout << "\n  containers stopped for " << result.downtime_seconds << " s and started again:";
@@ -89,7 +94,10 @@ void add_restore_command(CLI::App& volume, CliState& state) {
   cmd->add_option("volume", flags->volume, "Volume to restore into")->required();
   cmd->add_option("snapshot", flags->snapshot, "Snapshot file, s3:// URL, or - for standard input")->required();
   cmd->add_option("--sidecar", flags->sidecar_file, "With -: the snapshot's sidecar JSON, for the checksum and counts");
-  cmd->add_flag("--force", flags->force, "Replace the content of a non-empty volume");
+  cmd->add_option("--path", flags->paths,
+                  "Replace only this file or folder (its whole subtree) inside the volume; repeatable")
+      ->allow_extra_args(false);  // one path per --path: the volume and the snapshot are no paths
+  cmd->add_flag("--force", flags->force, "Replace the content of a non-empty volume (not needed with --path)");
   cmd->add_flag("--stop-containers", flags->stop_containers,
                 "Stop the containers that use the volume for the swap and start the running ones again");
   cmd->add_option("--stop-timeout", flags->stop_timeout,

@@ -17,6 +17,7 @@
 
 #include "dockform/util/fd.hpp"
 #include "dockform/util/names.hpp"
+#include "dockform/util/subtree.hpp"
 #include "handles.hpp"
 #include "metadata.hpp"
 #include "report.hpp"
@@ -116,6 +117,7 @@ class Extractor {
 
  private:
   bool extract_entry(archive_entry* entry);
+  bool wanted(archive_entry* entry, const std::string& path, bool& ok);
   bool drop_privileges(archive_entry* entry, const std::string& path);
   void restore_root_mtime();
   bool keep_root_metadata(const std::string& dest);
@@ -171,7 +173,8 @@ int Extractor::run(const std::string& dest) {
     report("warning", "metadata", {}, error_of(disk_.get()));
   }
   restore_root_mtime();
-  if (ok && !root_seen_ && is_staging(dest) && !keep_root_metadata(dest)) ok = false;
+  // A partial restore leaves the root alone: the staging folder's own metadata is not used.
+  if (ok && !root_seen_ && options_.only.empty() && is_staging(dest) && !keep_root_metadata(dest)) ok = false;
   report_done(entries_, static_cast<uint64_t>(archive_filter_bytes(reader_, -1)));
   return ok && !failed_ ? 0 : 1;
 }
@@ -190,6 +193,7 @@ bool Extractor::extract_entry(archive_entry* entry) {
       return refuse(path, "hard link target " + std::string(target) + ": " + std::string(why));
     }
   }
+  if (bool ok = true; !wanted(entry, path, ok)) return ok;
   if (options_.no_privileged_bits && !drop_privileges(entry, path)) return true;
   int r = archive_write_header(disk_.get(), entry);
   if (r == ARCHIVE_FAILED || r == ARCHIVE_FATAL) {
@@ -223,6 +227,23 @@ bool Extractor::extract_entry(archive_entry* entry) {
   } else if (r != ARCHIVE_OK) {
     report("error", "write", path, error_of(disk_.get()));
     return r != ARCHIVE_FATAL;
+  }
+  return true;
+}
+
+// With ExtractOptions::only: false for a member left out (`ok` false when
+// the extraction must stop: a hard link to a file that is not restored).
+bool Extractor::wanted(archive_entry* entry, const std::string& path, bool& ok) {
+  if (options_.only.empty()) return true;
+  auto pick = subtree::pick(subtree::normalise(path), options_.only);
+  if (pick == subtree::Pick::ancestor) return archive_entry_filetype(entry) == AE_IFDIR;
+  if (pick == subtree::Pick::skip) return false;
+  const char* target = archive_entry_hardlink(entry);
+  if (target != nullptr && subtree::pick(subtree::normalise(target), options_.only) != subtree::Pick::subtree) {
+    report("error", "hardlink", path,
+           "a hard link to " + std::string(target) + ", which is outside the restored paths (add it with --path)");
+    ok = false;
+    return false;
   }
   return true;
 }

@@ -3,6 +3,7 @@
 #include <archive.h>
 
 #include <string>
+#include <vector>
 
 namespace dockform::helper {
 
@@ -17,6 +18,10 @@ struct ExtractOptions {
   // the path. (A folder's setgid bit only passes its group on; a FIFO
   // reaches nothing.)
   bool no_privileged_bits = false;
+  // `restore --path`: only the members at or below these normalised paths,
+  // and the folders above them (for parents the volume lacks); none: all.
+  // A hard link whose target lies outside them stops the extraction.
+  std::vector<std::string> only;
 };
 
 // Extracts the tar stream `reader` (opened) into `dest`, which must exist;

@@ -3,12 +3,14 @@
 //
 //   dockform-helper create ROOT [--exclude PATTERN]... [--estimate]
 //                                                         pax tar on stdout
-//   dockform-helper extract DEST [--no-privileged-bits]   tar from stdin
+//   dockform-helper extract DEST [--no-privileged-bits] [--only PATH]...
+//                                                         tar from stdin
 //       (extract.hpp: a staging folder as DEST, archives made elsewhere)
 //   dockform-helper snapshot ROOT [--exclude PATTERN]... [--estimate]  create, refused
 //       (exit 113) while ROOT holds what an interrupted restore left
 //   dockform-helper prepare ROOT                          recovery, report
-//   dockform-helper restore ROOT ID                       staging and swap
+//   dockform-helper restore ROOT ID [--path PATH]...      staging and swap
+//       (of the subtrees at PATH only, with --path: swap.hpp)
 //   dockform-helper leftovers ROOT                        reserved names
 //   dockform-helper remove ROOT NAME                      rm -rf a reserved name
 //   dockform-helper lease SECONDS                         lock heartbeat
@@ -34,9 +36,11 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "channel.hpp"
 #include "create.hpp"
+#include "dockform/util/subtree.hpp"
 #include "extract.hpp"
 #include "glob.hpp"
 #include "lease.hpp"
@@ -49,7 +53,8 @@ namespace {
 using namespace dockform::helper;
 
 // The protocol the subcommands speak; dockform can check it with --version.
-constexpr int kProtocolVersion = 4;  // 3: extract takes --no-privileged-bits; 4: --channel
+// 3: extract takes --no-privileged-bits; 4: --channel; 5: extract --only, restore --path
+constexpr int kProtocolVersion = 5;
 constexpr int kMinLeaseSeconds = 2;
 constexpr int kMaxLeaseSeconds = 3600;
 
@@ -57,8 +62,9 @@ int usage(std::string_view message) {
   report("error", "usage", {},
          std::string(message) +
              "; usage: dockform-helper create ROOT [--exclude PATTERN]... [--estimate] | "
-             "extract DEST [--no-privileged-bits] | "
-             "snapshot ROOT [--exclude PATTERN]... [--estimate] | prepare ROOT | restore ROOT ID | leftovers ROOT | "
+             "extract DEST [--no-privileged-bits] [--only PATH]... | "
+             "snapshot ROOT [--exclude PATTERN]... [--estimate] | prepare ROOT | restore ROOT ID [--path PATH]... | "
+             "leftovers ROOT | "
              "remove ROOT NAME | lease SECONDS | --version; --channel DIR before create, snapshot or extract");
   return 2;
 }
@@ -81,6 +87,19 @@ bool parse_create_options(int argc, char** argv, Excludes& excludes, bool& estim
   return true;
 }
 
+// A path of --only or --path: normalised already, never the root, no "..",
+// not one of the reserved names. Appended to `paths`; false after a usage error.
+bool checked_path(std::string_view path, std::vector<std::string>& paths) {
+  auto problem = dockform::subtree::restore_path_problem(path);
+  if (problem.empty() && dockform::subtree::normalise(path) != path) problem = "not in normal form";
+  if (!problem.empty()) {
+    usage("path " + std::string(path) + ": " + problem);
+    return false;
+  }
+  paths.emplace_back(path);
+  return true;
+}
+
 int run_extract(int argc, char** argv) {
   if (argc < 3) return usage("extract needs DEST");
   ExtractOptions options;
@@ -88,6 +107,8 @@ int run_extract(int argc, char** argv) {
     std::string_view arg = argv[i];
     if (arg == "--no-privileged-bits") {
       options.no_privileged_bits = true;
+    } else if (arg == "--only" && i + 1 < argc) {
+      if (!checked_path(argv[++i], options.only)) return 2;
     } else {
       return usage("unexpected argument " + std::string(arg));
     }
@@ -107,10 +128,16 @@ int run_create(int argc, char** argv, bool refuse_leftovers) {
 }
 
 int run_restore(int argc, char** argv) {
-  if (argc != 4) return usage("restore needs ROOT and ID");
+  if (argc < 4) return usage("restore needs ROOT and ID");
   // IDs become names at the volume root and words of protocol lines.
   if (!dockform::names::is_id(argv[3])) return usage("restore: ID must be 1 to 64 letters, digits, '-' or '_'");
-  return restore_command(argv[2], argv[3]);
+  std::vector<std::string> paths;
+  for (int i = 4; i < argc; ++i) {
+    if (std::string_view(argv[i]) != "--path" || i + 1 >= argc)
+      return usage("unexpected argument " + std::string(argv[i]));
+    if (!checked_path(argv[++i], paths)) return 2;
+  }
+  return restore_command(argv[2], argv[3], dockform::subtree::outermost(std::move(paths)));
 }
 
 int run_remove(int argc, char** argv) {

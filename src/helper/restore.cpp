@@ -64,18 +64,18 @@ bool make_staging(const VolumeRoot& volume, const std::string& staging) {
 
 // The new content is live at phase 3; the old one is removed on the next
 // line, once the volume's users run again (or by the next run).
-int go(const VolumeRoot& volume, const std::string& id, bool flushed) {
+int go(const VolumeRoot& volume, const std::string& id, const Paths& paths, bool flushed) {
   if (!flushed && !volume.flush()) return 1;
-  if (!volume.swap(id)) return 1;
+  if (!volume.check_staged(id, paths) || !volume.swap(id, paths)) return 1;
   say("live");
   std::string line;
   if (!read_line(line)) return 0;
-  if (!volume.finish_swap(id, "3")) return 1;
+  if (!volume.finish_swap(id, "3", paths)) return 1;
   say("swapped");
   return 0;
 }
 
-int serve(const VolumeRoot& volume, const std::string& id) {
+int serve(const VolumeRoot& volume, const std::string& id, const Paths& paths) {
   bool flushed = false;
   std::string line;
   while (read_line(line)) {
@@ -84,7 +84,7 @@ int serve(const VolumeRoot& volume, const std::string& id) {
       flushed = true;
       say("flushed");
     } else if (line == "go") {
-      return go(volume, id, flushed);
+      return go(volume, id, paths, flushed);
     } else {
       if (!remove_tree(volume.fd(), std::string(kStagingPrefix) + id)) return 1;
       say("abandoned");
@@ -96,12 +96,12 @@ int serve(const VolumeRoot& volume, const std::string& id) {
 
 }  // namespace
 
-int restore_command(const std::string& root, const std::string& id) {
+int restore_command(const std::string& root, const std::string& id, const Paths& paths) {
   VolumeRoot volume;
-  if (!volume.open(root) || !volume.prepare()) return 1;
+  if (!volume.open(root) || !volume.prepare() || !volume.check_parents(paths)) return 1;
   if (!make_staging(volume, std::string(kStagingPrefix) + id)) return kStagingFailed;
   say("ready");
-  return serve(volume, id);
+  return serve(volume, id, paths);
 }
 
 }  // namespace dockform::helper

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "dir.hpp"
+#include "dockform/util/subtree.hpp"
 #include "metadata.hpp"
 #include "remove_tree.hpp"
 #include "report.hpp"
@@ -19,9 +20,6 @@ using names::kTmpSuffix;
 using util::Fd;
 
 namespace {
-
-// A journal holds a digit and "\n"; more than this is not one of ours.
-constexpr size_t kMaxJournalBytes = 64;
 
 std::string journal_name(const std::string& id) { return std::string(kJournalPrefix) + id; }
 std::string staging_name(const std::string& id) { return std::string(kStagingPrefix) + id; }
@@ -41,20 +39,70 @@ bool write_all(int fd, std::string_view data) {
   return true;
 }
 
-// The phase in a journal, trailing newlines cut (what `$(cat journal)` gave
-// the shell version), or false.
-bool read_journal(int root, const std::string& name, std::string& phase) {
+// A journal holds a phase line and, for a partial restore, its paths: a
+// bound on paths of at most 4096 bytes each, far above any real list.
+constexpr size_t kMaxJournalBytes = 16u << 20;
+
+// The journal's paths (each ended by a NUL), checked as the helper checks
+// its --path arguments; false when they are not what dockform writes.
+bool parse_paths(std::string_view text, Paths& paths) {
+  paths.clear();
+  while (!text.empty()) {
+    size_t end = text.find('\0');
+    if (end == std::string_view::npos) return false;
+    std::string_view path = text.substr(0, end);
+    if (!subtree::restore_path_problem(path).empty() || subtree::normalise(path) != path) return false;
+    paths.emplace_back(path);
+    text.remove_prefix(end + 1);
+  }
+  return true;
+}
+
+// The phase in a journal (its first line; trailing newlines cut, what
+// `$(cat journal)` gave the shell version) and its paths, or false.
+bool read_journal(int root, const std::string& name, std::string& phase, Paths& paths) {
   Fd fd(::openat(root, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) return false;
-  char buffer[kMaxJournalBytes];
-  ssize_t n = 0;
-  do {
-    n = ::read(fd.get(), buffer, sizeof buffer);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return false;
-  phase.assign(buffer, static_cast<size_t>(n));
-  while (!phase.empty() && phase.back() == '\n') phase.pop_back();
-  return true;
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+    if (text.size() > kMaxJournalBytes) return (errno = EFBIG, false);
+  }
+  size_t line = text.find('\n');
+  phase = text.substr(0, line);
+  std::string rest = line == std::string::npos ? std::string() : text.substr(line + 1);
+  while (!rest.empty() && rest.back() == '\n') rest.pop_back();
+  return parse_paths(rest, paths) || (errno = EINVAL, false);
+}
+
+// The folder holding `path`'s last component, walked from `top` one
+// component at a time, never through a symlink; `make` creates the missing
+// folders on the way (mode 0700). 0 or an errno value (ENOENT: a folder on
+// the way is missing; ENOTDIR or ELOOP: it is no folder).
+int open_parent(int top, std::string_view path, bool make, Fd& parent) {
+  parent = Fd(::fcntl(top, F_DUPFD_CLOEXEC, 0));
+  if (!parent.valid()) return errno;
+  for (size_t slash = path.find('/'); slash != std::string_view::npos; slash = path.find('/')) {
+    std::string part(path.substr(0, slash));
+    if (make && ::mkdirat(parent.get(), part.c_str(), 0700) != 0 && errno != EEXIST) return errno;
+    Fd next = open_folder(parent.get(), part);
+    if (!next.valid()) return errno;
+    parent = std::move(next);
+    path.remove_prefix(slash + 1);
+  }
+  return 0;
+}
+
+std::string leaf_of(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+bool exists(int folder, const std::string& name) {
+  struct stat st {};
+  return ::fstatat(folder, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 bool is_regular_file(int root, const std::string& name) {
@@ -85,35 +133,130 @@ bool VolumeRoot::flush() const {
   return ::syncfs(fd_.get()) == 0 || fail("./", errno);
 }
 
-bool VolumeRoot::set_phase(const std::string& id, char phase) const {
+bool VolumeRoot::set_phase(const std::string& id, char phase, const Paths& paths) const {
   std::string name = journal_name(id);
   std::string tmp = name + std::string(kTmpSuffix);
   Fd fd(::openat(fd_.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid()) return fail(tmp, errno);
-  const char text[] = {phase, '\n'};
-  if (!write_all(fd.get(), std::string_view(text, sizeof text)) || ::fsync(fd.get()) != 0 || fd.close() != 0) {
-    return fail(tmp, errno);
-  }
+  std::string text = {phase, '\n'};
+  for (const auto& path : paths) text.append(path).push_back('\0');
+  if (!write_all(fd.get(), text) || ::fsync(fd.get()) != 0 || fd.close() != 0) return fail(tmp, errno);
   if (::renameat(fd_.get(), tmp.c_str(), fd_.get(), name.c_str()) != 0) return fail(name, errno);
   return flush();
 }
 
-bool VolumeRoot::swap(const std::string& id) const {
-  return set_phase(id, '1') && move_old(id) && set_phase(id, '2') && move_new(id) && set_phase(id, '3');
+bool VolumeRoot::swap(const std::string& id, const Paths& paths) const {
+  return set_phase(id, '1', paths) && move_old(id, paths) && set_phase(id, '2', paths) && move_new(id, paths) &&
+         set_phase(id, '3', paths);
 }
 
-bool VolumeRoot::finish_swap(const std::string& id, std::string_view phase) const {
+bool VolumeRoot::finish_swap(const std::string& id, std::string_view phase, const Paths& paths) const {
   if (phase == "1") {
-    if (!move_old(id) || !set_phase(id, '2')) return false;
+    if (!move_old(id, paths) || !set_phase(id, '2', paths)) return false;
     phase = "2";
   }
-  if (phase == "2" && (!move_new(id) || !set_phase(id, '3'))) return false;
-  return cleanup(id);
+  if (phase == "2" && (!move_new(id, paths) || !set_phase(id, '3', paths))) return false;
+  return cleanup(id, paths.empty());
+}
+
+bool VolumeRoot::check_parents(const Paths& paths) const {
+  for (const auto& path : paths) {
+    Fd parent;
+    int error = open_parent(fd_.get(), path, false, parent);
+    if (error == 0 || error == ENOENT) continue;
+    report("error", "path", path,
+           "a folder above it in the volume is not a folder (" + std::string(std::strerror(error)) + ")");
+    return false;
+  }
+  return true;
+}
+
+bool VolumeRoot::check_staged(const std::string& id, const Paths& paths) const {
+  std::string staging = staging_name(id);
+  Fd staging_fd = open_folder(fd_.get(), staging);
+  if (!staging_fd.valid()) return fail(staging, errno);
+  for (const auto& path : paths) {
+    Fd parent;
+    if (open_parent(staging_fd.get(), path, false, parent) == 0 && exists(parent.get(), leaf_of(path))) continue;
+    report("error", "path", path, "not in the staging folder: the snapshot has no such path");
+    return false;
+  }
+  return true;
+}
+
+bool VolumeRoot::move_old(const std::string& id, const Paths& paths) const {
+  if (paths.empty()) return move_old_whole(id);
+  std::string old = old_name(id);
+  if (::mkdirat(fd_.get(), old.c_str(), 0700) != 0 && errno != EEXIST) return fail(old, errno);
+  Fd old_fd = open_folder(fd_.get(), old);
+  if (!old_fd.valid()) return fail(old, errno);
+  for (const auto& path : paths) {
+    if (!move_old_path(old_fd.get(), path)) return false;
+  }
+  return true;
+}
+
+// Phase 1 of a partial restore for one path: its entry, when the volume has
+// one (a redone phase finds it moved already), to the same path in `old`.
+bool VolumeRoot::move_old_path(int old, const std::string& path) const {
+  Fd from;
+  if (int error = open_parent(fd_.get(), path, false, from); error != 0) {
+    return error == ENOENT || fail(path, error);
+  }
+  std::string leaf = leaf_of(path);
+  if (!exists(from.get(), leaf)) return true;
+  Fd to;
+  if (int error = open_parent(old, path, true, to); error != 0) return fail(path, error);
+  return ::renameat(from.get(), leaf.c_str(), to.get(), leaf.c_str()) == 0 || fail(path, errno);
+}
+
+bool VolumeRoot::move_new(const std::string& id, const Paths& paths) const {
+  if (paths.empty()) return move_new_whole(id);
+  std::string staging = staging_name(id);
+  Fd staging_fd = open_folder(fd_.get(), staging);
+  if (!staging_fd.valid()) return fail(staging, errno);
+  for (const auto& path : paths) {
+    if (!move_new_path(staging_fd.get(), path)) return false;
+  }
+  return true;
+}
+
+// Phase 2 of a partial restore for one path. Staged entries that are gone
+// were moved by an earlier run of this phase (the snapshot has every path:
+// dockform checked it), maybe with a folder above them.
+bool VolumeRoot::move_new_path(int staging, const std::string& path) const {
+  Fd from(::fcntl(staging, F_DUPFD_CLOEXEC, 0));
+  Fd to(::fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0));
+  if (!from.valid() || !to.valid()) return fail(path, errno);
+  std::string_view rest = path;
+  for (size_t slash = rest.find('/'); slash != std::string_view::npos; slash = rest.find('/')) {
+    std::string part(rest.substr(0, slash));
+    Fd next_from = open_folder(from.get(), part);
+    if (!next_from.valid()) return errno == ENOENT || fail(path, errno);
+    Fd next_to = open_folder(to.get(), part);
+    if (!next_to.valid() && errno != ENOENT) return fail(path, errno);
+    // A folder the volume lacks: the snapshot's, with the staged paths below it.
+    if (!next_to.valid()) return replace(from.get(), to.get(), path, part);
+    from = std::move(next_from);
+    to = std::move(next_to);
+    rest.remove_prefix(slash + 1);
+  }
+  std::string leaf(rest);
+  return !exists(from.get(), leaf) || replace(from.get(), to.get(), path, leaf);
+}
+
+// `name` from the folder `from` to the folder `to`; what holds the name
+// there can only be what an interrupted run of the same phase moved already.
+bool VolumeRoot::replace(int from, int to, const std::string& path, const std::string& name) const {
+  if (::renameat(from, name.c_str(), to, name.c_str()) == 0) return true;
+  if (errno != EEXIST && errno != ENOTEMPTY && errno != EISDIR && errno != ENOTDIR) return fail(path, errno);
+  if (!remove_tree(to, name)) return false;
+  return ::renameat(from, name.c_str(), to, name.c_str()) == 0 || fail(path, errno);
 }
 
 // Phase 1: every entry that is not ours into .dockform-old-ID. A redone
 // phase finds part of the content moved already.
-bool VolumeRoot::move_old(const std::string& id) const {
+bool VolumeRoot::move_old_whole(const std::string& id) const {
   std::string old = old_name(id);
   if (::mkdirat(fd_.get(), old.c_str(), 0700) != 0 && errno != EEXIST) return fail(old, errno);
   Fd old_fd = open_folder(fd_.get(), old);
@@ -129,7 +272,7 @@ bool VolumeRoot::move_old(const std::string& id) const {
 
 // Phase 2: the staged entries to the root, then the staging folder's own
 // metadata onto the root (extract set it from the archive's "./").
-bool VolumeRoot::move_new(const std::string& id) const {
+bool VolumeRoot::move_new_whole(const std::string& id) const {
   std::string staging = staging_name(id);
   Fd staging_fd = open_folder(fd_.get(), staging);
   struct stat st {};
@@ -168,8 +311,9 @@ bool VolumeRoot::move_in(int from, const std::string& staging, const std::string
 
 // Removes the old content, the (empty) staging folder and the journal, then
 // gives the root the times move_new() left on the staging folder: the
-// removals were the last changes to the root.
-bool VolumeRoot::cleanup(const std::string& id) const {
+// removals were the last changes to the root. A partial restore leaves the
+// root's times to the moves (its staging folder's are not the snapshot's).
+bool VolumeRoot::cleanup(const std::string& id, bool whole) const {
   std::string journal = journal_name(id);
   std::string staging = staging_name(id);
   if (!remove_tree(fd_.get(), old_name(id))) return false;
@@ -178,7 +322,7 @@ bool VolumeRoot::cleanup(const std::string& id) const {
   if (!remove_tree(fd_.get(), staging)) return false;
   if (::unlinkat(fd_.get(), journal.c_str(), 0) != 0 && errno != ENOENT) return fail(journal, errno);
   const timespec times[2] = {st.st_atim, st.st_mtim};
-  if (staged && ::futimens(fd_.get(), times) != 0) report("warning", "metadata", "./", std::strerror(errno));
+  if (whole && staged && ::futimens(fd_.get(), times) != 0) report("warning", "metadata", "./", std::strerror(errno));
   return flush();
 }
 
@@ -207,9 +351,11 @@ bool VolumeRoot::finish_journal(const std::string& name) const {
   }
   std::string id = name.substr(kJournalPrefix.size());
   std::string phase;
-  if (!read_journal(fd_.get(), name, phase)) return fail(name, errno);
-  say("recovered=finished the swap of an interrupted restore (" + id + ", phase " + phase + ")");
-  if (finish_swap(id, phase)) return true;
+  Paths paths;
+  if (!read_journal(fd_.get(), name, phase, paths)) return fail(name, errno);
+  say("recovered=finished the swap of an interrupted restore (" + id + ", phase " + phase +
+      (paths.empty() ? "" : ", " + std::to_string(paths.size()) + " paths") + ")");
+  if (finish_swap(id, phase, paths)) return true;
   report("error", "recover", name, "could not finish the interrupted swap " + id);
   return false;
 }

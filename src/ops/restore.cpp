@@ -5,12 +5,14 @@
 #include <chrono>
 
 #include "dockform/archive/checked_walk.hpp"
+#include "dockform/archive/seekable.hpp"
 #include "dockform/archive/snapshot_file.hpp"
 #include "dockform/archive/spec_hash.hpp"
 #include "dockform/ops/forwarder.hpp"
 #include "dockform/store/store.hpp"
 #include "dockform/util/progress.hpp"
 #include "dockform/util/signals.hpp"
+#include "dockform/util/subtree.hpp"
 #include "dockform/volume/containers.hpp"
 #include "dockform/volume/helper.hpp"
 #include "dockform/volume/helper_messages.hpp"
@@ -117,6 +119,55 @@ Checks check_file(const RestoreOptions& options, archive::ByteSource& source, co
   return checks;
 }
 
+// Which of a partial restore's paths the snapshot holds.
+class PathsFound {
+ public:
+  explicit PathsFound(const std::vector<std::string>& paths) : paths_(paths), found_(paths.size(), false) {}
+  // Adds `member`'s size to the bytes below the paths.
+  void see(const std::string& member, std::int64_t size) {
+    auto path = subtree::normalise(member);
+    for (std::size_t i = 0; i < paths_.size(); ++i) {
+      if (!subtree::is_at_or_below(path, paths_[i])) continue;
+      found_[i] = true;
+      bytes_ += size > 0 ? static_cast<std::uint64_t>(size) : 0;
+      return;
+    }
+  }
+  std::uint64_t bytes() const { return bytes_; }
+  // Throws Error (Exit::usage) naming the first path without a member.
+  void require_all(const std::string& snapshot) const {
+    for (std::size_t i = 0; i < paths_.size(); ++i) {
+      if (!found_[i]) {
+        throw Error("--path " + paths_[i] + " is not in snapshot " + snapshot + "; the volume was not changed",
+                    Exit::usage);
+      }
+    }
+  }
+
+ private:
+  const std::vector<std::string>& paths_;
+  std::vector<bool> found_;
+  std::uint64_t bytes_ = 0;
+};
+
+// --path: the whole snapshot's size says nothing of what the paths need.
+// A local seekable snapshot's index tells, and whether each path is in it,
+// before the lock, the helper or any user is touched; for the others the
+// walk of the stream tells, still before the swap.
+void check_paths(const RestoreOptions& options, Checks& checks) {
+  if (options.paths.empty()) return;
+  checks.uncompressed_size.reset();
+  if (!options.snapshot.is_local() || checks.format != SnapshotFormat::tar_zst) return;
+  archive::LocalFile local(options.snapshot.path().string());
+  auto index = archive::read_seekable_index(local);
+  if (!index) return;
+  PathsFound found(options.paths);
+  for (const auto& member : index->members) found.see(member.path, member.size);
+  found.require_all(options.snapshot.text());
+  checks.uncompressed_size = found.bytes();
+  spdlog::debug("restore --path: every path is in the snapshot's index ({} bytes below them)", found.bytes());
+}
+
 // Step "prepare" (under the lock): the helper finishes what an interrupted
 // restore left, then looks at the volume.
 volume::VolumeState prepare(RestoreHelper& helper, const RestoreOptions& options, RestoreResult& result) {
@@ -129,7 +180,8 @@ volume::VolumeState prepare(RestoreHelper& helper, const RestoreOptions& options
 // Step "check", on the volume: refusals that need its state. Returns its users.
 std::vector<engine::ContainerInfo> refuse_unless_ready(engine::Engine& engine, const RestoreOptions& options,
                                                        const volume::VolumeState& state, const Checks& checks) {
-  if (state.entries > 0 && !options.force) {
+  // A partial restore replaces what the user named: no --force needed.
+  if (state.entries > 0 && !options.force && options.paths.empty()) {
     throw Error("volume " + options.volume + " is not empty (" + std::to_string(state.entries) +
                     " entries at its root); use --force to replace its content",
                 Exit::refused);
@@ -151,7 +203,7 @@ std::vector<engine::ContainerInfo> refuse_unless_ready(engine::Engine& engine, c
 // Sends the snapshot through the checked walk to the extracting helper.
 // Returns why it stopped early (the helper is killed then), or nothing.
 std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, RestoreHelper& helper, WalkSummary& walk,
-                          const std::optional<Sidecar>& sidecar) {
+                          const std::optional<Sidecar>& sidecar, PathsFound& found) {
   try {
     auto source = [&] {
       auto block = reader.next_block();
@@ -159,7 +211,9 @@ std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, RestoreH
       forwarder.flush();
       return block;
     };
-    archive::checked_walk(source, OnUnsafe::refuse, walk, [&](std::uint64_t offset) { forwarder.allow_up_to(offset); });
+    archive::checked_walk(
+        source, OnUnsafe::refuse, walk, [&](std::uint64_t offset) { forwarder.allow_up_to(offset); },
+        [&](const archive::TarEntry& entry, std::uint64_t, std::uint64_t) { found.see(entry.path, entry.size); });
     forwarder.flush();
     return std::nullopt;
   } catch (const util::Interrupted&) {
@@ -191,16 +245,18 @@ std::optional<Error> feed(SnapshotReader& reader, Forwarder& forwarder, RestoreH
 // The restore's helper, with the local channel's folder mounted when the
 // engine takes it (Podman refuses a bind mount of a folder it cannot see).
 std::unique_ptr<RestoreHelper> make_helper(engine::Engine& engine, const volume::HelperImage& image,
-                                           const std::string& volume, std::optional<volume::LocalChannel>& channel) {
+                                           const RestoreOptions& options,
+                                           std::optional<volume::LocalChannel>& channel) {
+  const auto& volume = options.volume;
   if (channel) {
     try {
-      return std::make_unique<RestoreHelper>(engine, image, volume, &*channel);
+      return std::make_unique<RestoreHelper>(engine, image, volume, &*channel, options.paths);
     } catch (const engine::EngineError& e) {
       spdlog::debug("transport: attach (the engine refused the local channel's folder: {})", e.what());
       channel.reset();
     }
   }
-  return std::make_unique<RestoreHelper>(engine, image, volume);
+  return std::make_unique<RestoreHelper>(engine, image, volume, nullptr, options.paths);
 }
 
 // Step "stream": extracts into staging while the volume's users still run;
@@ -220,7 +276,8 @@ WalkSummary extract(const RestoreOptions& options, archive::ByteSource& source, 
   opened = archive::open_reader(source, checks.format, options.identities, on_read);
   auto& reader = *opened;
   WalkSummary walk;
-  auto failure = feed(reader, forwarder, helper, walk, checks.sidecar);
+  PathsFound found(options.paths);
+  auto failure = feed(reader, forwarder, helper, walk, checks.sidecar, found);
   progress.finish();
   if (failure) {
     throw Error(
@@ -237,6 +294,7 @@ WalkSummary extract(const RestoreOptions& options, archive::ByteSource& source, 
     throw Error("the helper could not extract the snapshot (exit " + std::to_string(exit_code) +
                 "): " + report.error_text() + "; the volume was not changed");
   }
+  found.require_all(options.snapshot.text());
   // E.g. a device node the engine does not let the helper create.
   for (auto& text : report.warnings) warn(result, std::move(text));
   result.bytes_read = reader.bytes_read();
@@ -316,6 +374,7 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   RestoreResult result;
   result.volume = options.volume;
   result.snapshot = options.snapshot.text();
+  result.paths = options.paths;
   // Checks first: nothing is stopped and no byte of the volume changes before they pass.
   auto source = store::open_snapshot(options.snapshot, options.sidecar_file, options.stream_fd);
   std::optional<Checks> checks;
@@ -323,7 +382,10 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   // A copy's stream starts while the target gets ready (lock, helper): its
   // checks wait for the stream's first bytes, and still come before the
   // extraction and before any user is stopped.
-  if (!options.sidecar_after_stream) checks = check_file(options, *source, live, result);
+  if (!options.sidecar_after_stream) {
+    checks = check_file(options, *source, live, result);
+    check_paths(options, *checks);
+  }
   volume::remove_stale_helpers(engine);
   auto image = volume::resolve_helper_image(engine, options.helper_image);
 
@@ -332,7 +394,7 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   volume::refuse_if_read(engine, options.volume);
   // One helper for the rest: recovery, the state, extraction, the swap.
   auto channel = volume::LocalChannel::open_for(engine.endpoint());
-  auto made = make_helper(engine, image, options.volume, channel);
+  auto made = make_helper(engine, image, options, channel);
   auto& helper = *made;
   auto state = prepare(helper, options, result);
   StoppedContainers stopped(engine, options.volume, image);
@@ -350,6 +412,18 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   swap_in(stopped, users, helper, options.volume, result);
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return result;
+}
+
+std::vector<std::string> restore_paths(const std::vector<std::string>& given) {
+  std::vector<std::string> paths;
+  for (const auto& path : given) {
+    auto normal = subtree::normalise(path);
+    if (auto problem = subtree::restore_path_problem(normal); !problem.empty()) {
+      throw Error("--path " + path + ": " + problem, Exit::usage);
+    }
+    paths.push_back(std::move(normal));
+  }
+  return subtree::outermost(std::move(paths));
 }
 
 }  // namespace dockform::ops

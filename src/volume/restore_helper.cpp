@@ -31,13 +31,15 @@ std::size_t find_line(const std::string& text, const std::string& marker) {
 }
 }  // namespace
 
-RestoreHelper::RestoreHelper(engine::Engine& engine, HelperImage image, std::string volume, LocalChannel* channel)
+RestoreHelper::RestoreHelper(engine::Engine& engine, HelperImage image, std::string volume, LocalChannel* channel,
+                             std::vector<std::string> paths)
     : engine_(engine),
       image_(std::move(image)),
       volume_(std::move(volume)),
       id_(new_staging_id()),
+      paths_(std::move(paths)),
       channel_(channel),
-      container_(engine_, spec_with(restore_helper_spec(image_, volume_, id_), channel)),
+      container_(engine_, spec_with(restore_helper_spec(image_, volume_, id_, paths_), channel)),
       demux_([this](engine::StreamType type, std::string_view bytes) {
         if (type == engine::StreamType::stderr_) return err_.feed(bytes);
         if (out_.size() < (1u << 20)) out_.append(bytes);
@@ -93,14 +95,15 @@ VolumeState RestoreHelper::start() {
 
 engine::RawConnection& RestoreHelper::start_extraction(bool no_privileged_bits) {
   if (channel_) {
-    exec_id_ = engine_.exec_create(container_.id(), channel_->command(extract_command(id_, no_privileged_bits)), true);
+    exec_id_ =
+        engine_.exec_create(container_.id(), channel_->command(extract_command(id_, no_privileged_bits, paths_)), true);
     exec_connection_ = engine_.exec_start(exec_id_);
     if (channel_->wait_connected(*exec_connection_, 30s)) return *exec_connection_;
     // It exited without touching the staging folder: the same command over the exec's stdin.
     spdlog::debug("transport: attach (the helper could not use the local channel)");
     exec_connection_.reset();
   }
-  exec_id_ = engine_.exec_create(container_.id(), extract_command(id_, no_privileged_bits), true);
+  exec_id_ = engine_.exec_create(container_.id(), extract_command(id_, no_privileged_bits, paths_), true);
   exec_connection_ = engine_.exec_start(exec_id_);
   return *exec_connection_;
 }

@@ -48,19 +48,24 @@ VolumeState prepare_volume(engine::Engine& engine, const HelperImage& image, con
 
 std::string new_staging_id() { return util::random_id(12); }
 
-HelperSpec restore_helper_spec(const HelperImage& image, const std::string& volume, const std::string& id) {
+HelperSpec restore_helper_spec(const HelperImage& image, const std::string& volume, const std::string& id,
+                               const std::vector<std::string>& paths) {
+  std::vector<std::string> args = {"restore", kVolumeMountPoint, id};
+  for (const auto& path : paths) args.insert(args.end(), {"--path", path});
   // Extraction (an exec in this container) also makes device nodes and sets
   // file capabilities and security.* attributes.
-  auto spec = volume_helper_spec(image, volume, {"restore", kVolumeMountPoint, id},
+  auto spec = volume_helper_spec(image, volume, std::move(args),
                                  {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "MKNOD", "SETFCAP", "SYS_ADMIN"}, false);
   spec.with_stdin = true;
   return spec;
 }
 
-std::vector<std::string> extract_command(const std::string& id, bool no_privileged_bits) {
+std::vector<std::string> extract_command(const std::string& id, bool no_privileged_bits,
+                                         const std::vector<std::string>& paths) {
   std::vector<std::string> command = {kHelperPath, "extract",
                                       std::string(kVolumeMountPoint) + "/" + std::string(names::kStagingPrefix) + id};
   if (no_privileged_bits) command.emplace_back("--no-privileged-bits");
+  for (const auto& path : paths) command.insert(command.end(), {"--only", path});
   return command;
 }
 

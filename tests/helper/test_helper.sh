@@ -363,13 +363,13 @@ no_reserved_left() {
   [[ -z $left ]] || fail "$2: left at the root: $left"
 }
 
-# The restore helper as a coprocess: restore_start ROOT ID, restore_send
+# The restore helper as a coprocess: restore_start ROOT ID [--path P]..., restore_send
 # LINE, restore_expect LINE (reads protocol lines until that one),
 # restore_close (its stdin), restore_wait (sets restore_rc).
 restore_start() {
   : >"$TMP/restore.out"
   : >"$TMP/restore.err"
-  coproc RESTORE { exec "$DOCKFORM_HELPER" restore "$1" "$2" 2>"$TMP/restore.err"; }
+  coproc RESTORE { exec "$DOCKFORM_HELPER" restore "$@" 2>"$TMP/restore.err"; }
   # shellcheck disable=SC2153 # set by coproc
   restore_pid=$RESTORE_PID
   restore_in=${RESTORE[1]}
@@ -654,6 +654,112 @@ restore_send cleanup
 restore_expect swapped
 restore_wait
 same_tree "$NEW" "$ROOT" "restore with a root member"
+
+echo "== restore --path: only the named subtrees swap, the rest keeps its inodes and times"
+PSNAP=$TMP/psnap
+mkdir -p "$PSNAP/keep" "$PSNAP/data/db/sub" "$PSNAP/etc" "$PSNAP/new/deep"
+echo snap >"$PSNAP/data/db/a"
+echo snap >"$PSNAP/data/db/sub/b"
+echo conf-snap >"$PSNAP/etc/app.conf"
+echo keep-snap >"$PSNAP/keep/k"
+echo deep >"$PSNAP/new/deep/f"
+chown 1234:5678 "$PSNAP/new"
+chmod 750 "$PSNAP/new"
+touch -d '2001-02-03 04:05:06' "$PSNAP/new" "$PSNAP/data/db"
+helper create "$PSNAP" >"$TMP/p.tar" 2>/dev/null || fail "create of the partial snapshot failed"
+PATHS=(data/db etc/app.conf new/deep)
+# make_path_vol ROOT: the live content; the staging folder ID with the paths extracted.
+make_path_vol() {
+  mkdir -p "$1/keep" "$1/data/db" "$1/etc"
+  echo live >"$1/data/db/a"
+  echo added-since >"$1/data/db/c"
+  echo keep-live >"$1/keep/k"
+  echo conf-live >"$1/etc/app.conf"
+  echo other >"$1/etc/other.conf"
+  touch -d '2010-01-01 00:00:00' "$1/keep/k" "$1/etc/other.conf"
+}
+extract_paths() {
+  helper extract "$1" --only data/db --only etc/app.conf --only new/deep <"$TMP/p.tar" 2>"$TMP/x.err" ||
+    fail "extract --only: $(cat "$TMP/x.err")"
+}
+# check_path_vol ROOT WHAT: the paths are the snapshot's, the rest as it was.
+check_path_vol() {
+  diff -r "$PSNAP/data/db" "$1/data/db" >&2 || fail "$2: data/db is not the snapshot's"
+  [[ $(cat "$1/etc/app.conf") == conf-snap && $(cat "$1/etc/other.conf") == other ]] || fail "$2: etc/"
+  [[ $(cat "$1/keep/k") == keep-live && $(cat "$1/new/deep/f") == deep ]] || fail "$2: keep/k or new/deep/f"
+  [[ $(stat -c '%u:%g %a %y' "$1/new") == "1234:5678 750 2001-02-03 04:05:06.000000000 +0000" ]] ||
+    fail "$2: the missing parent new/ is not the snapshot's: $(stat -c '%u:%g %a %y' "$1/new")"
+  [[ $(stat -c %y "$1/data/db") == "2001-02-03 04:05:06.000000000 +0000" ]] || fail "$2: data/db's mtime"
+  [[ $(stat -c '%i %y' "$1/keep/k" "$1/etc/other.conf") == "$3" ]] || fail "$2: untouched files changed"
+  no_reserved_left "$1" "$2"
+}
+ROOT=$TMP/vol-path
+make_path_vol "$ROOT"
+untouched=$(stat -c '%i %y' "$ROOT/keep/k" "$ROOT/etc/other.conf")
+restore_start "$ROOT" path1 --path data/db --path etc/app.conf --path new/deep
+restore_expect ready
+extract_paths "$ROOT/.dockform-restore-path1"
+[[ ! -e $ROOT/.dockform-restore-path1/keep && ! -e $ROOT/.dockform-restore-path1/etc/other.conf ]] ||
+  fail "extract --only: members outside the paths were extracted"
+restore_send go
+restore_expect live
+restore_send cleanup
+restore_expect swapped
+restore_wait
+((restore_rc == 0)) || fail "restore --path: exit $restore_rc: $(cat "$TMP/restore.err")"
+check_path_vol "$ROOT" "restore --path" "$untouched"
+
+echo "== restore --path: prepare finishes partial journals at phase 1 and 2; bad ones are refused"
+for phase in 1 2; do
+  ROOT=$TMP/vol-path-p$phase
+  make_path_vol "$ROOT"
+  untouched=$(stat -c '%i %y' "$ROOT/keep/k" "$ROOT/etc/other.conf")
+  mkdir "$ROOT/.dockform-restore-Q" "$ROOT/.dockform-old-Q"
+  extract_paths "$ROOT/.dockform-restore-Q"
+  printf '%s\n' "$phase" >"$ROOT/.dockform-swap-Q"
+  printf '%s\0' "${PATHS[@]}" >>"$ROOT/.dockform-swap-Q"
+  # Part of phase 1 done; in phase 2 all of it and part of phase 2.
+  mkdir -p "$ROOT/.dockform-old-Q/data"
+  mv "$ROOT/data/db" "$ROOT/.dockform-old-Q/data/"
+  if [[ $phase == 2 ]]; then
+    mkdir -p "$ROOT/.dockform-old-Q/etc"
+    mv "$ROOT/etc/app.conf" "$ROOT/.dockform-old-Q/etc/"
+    mv "$ROOT/.dockform-restore-Q/new" "$ROOT/new"
+  fi
+  helper prepare "$ROOT" >"$TMP/prepare.out" 2>"$TMP/prepare.err" || fail "prepare: $(cat "$TMP/prepare.err")"
+  grep -qx "recovered=finished the swap of an interrupted restore (Q, phase $phase, 3 paths)" "$TMP/prepare.out" ||
+    fail "prepare of a partial phase $phase: $(cat "$TMP/prepare.out")"
+  check_path_vol "$ROOT" "partial phase $phase finished by prepare" "$untouched"
+done
+ROOT=$TMP/vol-path-bad
+mkdir -p "$ROOT/a"
+printf '1\n../a\0' >"$ROOT/.dockform-swap-B"
+rc=0
+helper prepare "$ROOT" >/dev/null 2>"$TMP/prepare.err" || rc=$?
+[[ $rc == 1 && -d $ROOT/a && -f $ROOT/.dockform-swap-B ]] || fail "a journal with a '..' path: exit $rc"
+for bad in . a/../b .dockform-old-x1/y /a; do
+  rc=0
+  helper restore "$ROOT" R --path "$bad" </dev/null >/dev/null 2>&1 || rc=$?
+  [[ $rc == 2 ]] || fail "restore --path $bad: exit $rc, not 2"
+done
+rm "$ROOT/.dockform-swap-B"
+# A go for a path the staging folder lacks moves nothing (no journal either).
+mkdir -p "$ROOT/u/v"
+echo old >"$ROOT/u/v/f"
+restore_start "$ROOT" U --path u/v
+restore_expect ready
+restore_send go
+restore_wait
+[[ $restore_rc == 1 && $(cat "$ROOT/u/v/f") == old && ! -e $ROOT/.dockform-swap-U ]] ||
+  fail "go for a path that is not staged: exit $restore_rc: $(cat "$TMP/restore.err")"
+grep -q 'not in the staging folder' "$TMP/restore.err" || fail "go for a path that is not staged: $(cat "$TMP/restore.err")"
+rm -r "$ROOT/.dockform-restore-U"
+ln -s /etc "$ROOT/link"
+rc=0
+helper restore "$ROOT" R --path link/passwd </dev/null >/dev/null 2>"$TMP/restore.err" || rc=$?
+[[ $rc == 1 ]] || fail "restore --path through a symlink: exit $rc"
+grep -q '"kind":"path"' "$TMP/restore.err" || fail "restore --path through a symlink: $(cat "$TMP/restore.err")"
+[[ ! -e $ROOT/.dockform-restore-R ]] || fail "restore --path through a symlink made a staging folder"
 
 echo "== lease: ends without heartbeats, lives on them, ends with stdin"
 # lease_start: the lease as nobody (it runs so in its container).

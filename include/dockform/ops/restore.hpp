@@ -33,13 +33,18 @@ struct RestoreOptions {
   // file capabilities and device nodes are not restored (a warning each).
   bool no_privileged_bits = false;
   std::string helper_image;
+  // --path: only the subtrees at these paths are replaced (restore_paths()
+  // made them); the rest of the volume stays as it is. Each must be in the
+  // snapshot (else Exit::usage, the volume unchanged); --force is not needed.
+  std::vector<std::string> paths;
   // Decrypt an encrypted snapshot (.tar.zst.age) with these.
   std::vector<crypto::age::Identity> identities;
 };
 
 struct RestoreResult {
   std::string volume;
-  std::string snapshot;  // path, s3:// URL, or "-"
+  std::string snapshot;            // path, s3:// URL, or "-"
+  std::vector<std::string> paths;  // --path, normalised; empty: the whole volume
   std::optional<std::string> sidecar_file;
   bool checksum_verified = false;
   bool encrypted = false;
@@ -57,5 +62,10 @@ struct RestoreResult {
 };
 
 RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& options);
+
+// The --path arguments as the restore takes them: normalised ("/etc/",
+// "./etc" and "etc" are "etc"), each once, none below another one. Throws
+// Error (Exit::usage) for the root, a ".." component or a reserved name.
+std::vector<std::string> restore_paths(const std::vector<std::string>& given);
 
 }  // namespace dockform::ops

@@ -18,6 +18,7 @@
 // leaving what was there for the next run to finish or remove.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dockform/engine/demux.hpp"
 #include "dockform/engine/docker.hpp"
@@ -30,7 +31,9 @@ namespace dockform::volume {
 class RestoreHelper {
  public:
   // With a channel, the container mounts its folder and the extraction tries it first.
-  RestoreHelper(engine::Engine& engine, HelperImage image, std::string volume, LocalChannel* channel = nullptr);
+  // With `paths`, a partial restore of those subtrees (staging.hpp's restore_helper_spec).
+  RestoreHelper(engine::Engine& engine, HelperImage image, std::string volume, LocalChannel* channel = nullptr,
+                std::vector<std::string> paths = {});
   ~RestoreHelper();
   RestoreHelper(const RestoreHelper&) = delete;
   RestoreHelper& operator=(const RestoreHelper&) = delete;
@@ -75,6 +78,7 @@ class RestoreHelper {
   HelperImage image_;
   std::string volume_;
   std::string id_;
+  std::vector<std::string> paths_;
   LocalChannel* channel_;
   HelperContainer container_;
   engine::Demuxer demux_;

@@ -44,14 +44,19 @@ std::string new_staging_id();
 // creates the staging folder `id`, then takes one command a line on its stdin:
 // "flush" (syncfs), "go" (journal and swap), anything else (removes the
 // staging folder). At the end of its input it leaves things as they are.
-HelperSpec restore_helper_spec(const HelperImage& image, const std::string& volume, const std::string& id);
+// With `paths` (normalised, util/subtree.hpp) the swap replaces only the
+// subtrees at those paths (a partial restore; src/helper/swap.hpp).
+HelperSpec restore_helper_spec(const HelperImage& image, const std::string& volume, const std::string& id,
+                               const std::vector<std::string>& paths = {});
 
 // The helper command that extracts stdin into the existing staging folder
 // `id`. An archive without a root member leaves the staging folder with the
 // volume root's owner, mode, xattrs and ACLs (the swap copies them back);
 // no_privileged_bits: setuid/setgid bits, file capabilities and device nodes
-// are dropped, a warning each.
-std::vector<std::string> extract_command(const std::string& id, bool no_privileged_bits);
+// are dropped, a warning each. With `paths`, only the members at or below
+// them and the folders above them are extracted.
+std::vector<std::string> extract_command(const std::string& id, bool no_privileged_bits,
+                                         const std::vector<std::string>& paths = {});
 
 // Removes the staging folder `id` (with a helper of its own).
 void remove_staging(engine::Engine& engine, const HelperImage& image, const std::string& volume, const std::string& id);
