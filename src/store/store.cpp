@@ -17,13 +17,14 @@ struct Backend {
   std::string (*normalize)(std::string_view url);  // throws Error (usage) when malformed
   std::unique_ptr<Store> (*open_store)(const Location& base);
   std::unique_ptr<archive::ByteSource> (*open_snapshot)(const Location& file);
+  std::unique_ptr<archive::RandomAccess> (*open_random_access)(const Location& file);
   void (*check_sink_settings)();  // throws Error (usage) on a bad setting
 };
 
 // The dispatch: a new backend is a folder under store/ and one line here.
 // A location without one of these schemes is a local path.
 constexpr Backend kBackends[] = {
-    {"s3", normalize_s3_url, open_s3_store, open_s3_snapshot, check_s3_sink_settings},
+    {"s3", normalize_s3_url, open_s3_store, open_s3_snapshot, open_s3_random_access, check_s3_sink_settings},
 };
 
 // The backend whose URLs start like `text`, if any.
@@ -72,6 +73,12 @@ std::unique_ptr<archive::ByteSource> open_snapshot(const Location& file, const s
   if (!sidecar_file.empty()) throw Error("--sidecar FILE goes with - (standard input)", Exit::usage);
   if (file.is_local()) return open_local_snapshot(file);
   return backend_of(file).open_snapshot(file);
+}
+
+std::unique_ptr<archive::RandomAccess> open_random_access(const Location& file) {
+  if (file.is_stream()) return nullptr;
+  if (file.is_local()) return std::make_unique<archive::LocalFile>(file.path().string());
+  return backend_of(file).open_random_access(file);
 }
 
 }  // namespace dockform::store

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "dockform/archive/seekable.hpp"
 #include "dockform/archive/sidecar.hpp"
 #include "dockform/archive/snapshot_file.hpp"
 #include "dockform/store/location.hpp"
@@ -69,5 +70,10 @@ void check_sink_settings(const Location& base);
 // sidecar is `sidecar_file` (none when empty).
 std::unique_ptr<archive::ByteSource> open_snapshot(const Location& file, const std::string& sidecar_file = "",
                                                    int stream_fd = 0);
+
+// A snapshot for reads at random offsets (a seekable snapshot's index and
+// frames): a local file, or a bucket's object by ranged requests; nullptr
+// for the streams. Throws Error naming the file or object when it cannot be opened.
+std::unique_ptr<archive::RandomAccess> open_random_access(const Location& file);
 
 }  // namespace dockform::store
