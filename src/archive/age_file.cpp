@@ -40,7 +40,8 @@ AgeFile::AgeFile(std::unique_ptr<RandomAccess> file, const std::vector<age::Iden
 
 void AgeFile::read_header(const std::vector<age::Identity>& identities) {
   age::DecryptOptions options;
-  age::Decryptor decryptor(identities, [](const char*, std::size_t) {}, options);
+  age::Decryptor decryptor(
+      identities, [](const char*, std::size_t) {}, options);
   const std::uint64_t total = file_->size();
   std::uint64_t at = 0;
   while (decryptor.payload_offset() == 0) {
@@ -78,7 +79,8 @@ std::string AgeFile::read(std::uint64_t offset, std::size_t length) {
     const std::uint64_t at = offset + out.size();
     const std::string& plain = chunk(at / age::chunk_size);
     const std::uint64_t inside = at % age::chunk_size;
-    const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(length - out.size(), plain.size() - inside));
+    const std::size_t take =
+        static_cast<std::size_t>(std::min<std::uint64_t>(length - out.size(), plain.size() - inside));
     out.append(plain, static_cast<std::size_t>(inside), take);
   }
   return out;
