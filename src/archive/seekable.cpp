@@ -270,6 +270,14 @@ std::string LocalFile::read(std::uint64_t offset, std::size_t length) {
   return out;
 }
 
+std::string MemoryFile::read(std::uint64_t offset, std::size_t length) {
+  if (offset > bytes_.size() || length > bytes_.size() - offset) {
+    throw Error("the file is shorter than its seek table says", Exit::refused);
+  }
+  bytes_read_ += length;
+  return bytes_.substr(static_cast<std::size_t>(offset), length);
+}
+
 namespace {
 struct SeekTable {
   std::vector<Frame> frames;  // every frame before the table, the index included

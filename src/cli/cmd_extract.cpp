@@ -1,3 +1,5 @@
+#include <spdlog/spdlog.h>
+
 #include <iostream>
 
 #include "commands.hpp"
@@ -18,6 +20,7 @@ struct ExtractFlags {
 int run_extract(const ExtractFlags& flags) {
   auto identities = core::resolve_identities(flags.keys, manifest::process_env());
   auto result = ops::extract_snapshot(store::Location::parse(flags.snapshot), flags.paths, flags.output, identities);
+  spdlog::debug("read {} bytes of {} ({} frames)", result.bytes_read, flags.snapshot, result.frames_read);
   // With -o - standard output is the tar: the summary goes to standard error.
   std::ostream& out = flags.output == "-" ? std::cerr : std::cout;
   out << "extracted " << result.members << " members" << (flags.output == "-" ? "" : " into " + flags.output)

@@ -1,3 +1,5 @@
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -93,11 +95,14 @@ nlohmann::ordered_json member_json(const archive::Member& member) {
 int run_ls(const LsFlags& flags) {
   auto identities = core::resolve_identities(flags.keys, manifest::process_env());
   auto listing = ops::list_snapshot(store::Location::parse(flags.snapshot), flags.paths, identities);
+  spdlog::debug("read {} bytes of {}{}", listing.bytes_read, flags.snapshot,
+                listing.from_index ? " (from its index)" : "");
   if (flags.json) {
     nlohmann::ordered_json out;
     out["snapshot"] = flags.snapshot;
     out["from_index"] = listing.from_index;
     out["bytes_read"] = listing.bytes_read;
+    if (listing.from_index) out["file_size"] = listing.file_size;
     out["members"] = nlohmann::ordered_json::array();
     for (const auto& member : listing.members) out["members"].push_back(member_json(member));
     print_json(out);

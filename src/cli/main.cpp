@@ -32,12 +32,17 @@ int main(int argc, char** argv) {
   core::Session session(state.global);
   try {
     int rc = state.run ? state.run(session) : 0;
-    // A result nobody could read (closed pipe) is a failure, like SIGPIPE's default.
+    // A result nobody could read is a failure: quietly when the reader
+    // closed the pipe (`| head`), as tar's is; loudly otherwise (a full disk).
     std::cout.flush();
     if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
-      throw Error("could not write the output: " + std::string(std::strerror(errno)));
+      const int error = errno;
+      if (util::stdout_closed()) return util::kClosedOutputExit;
+      throw Error("could not write the output: " + std::string(std::strerror(error)));
     }
     return rc;
+  } catch (const util::OutputClosed&) {
+    return util::kClosedOutputExit;
   } catch (const util::Interrupted& e) {
     spdlog::error("{}", e.what());
     return static_cast<int>(e.code());

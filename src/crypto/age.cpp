@@ -359,6 +359,7 @@ struct Decryptor::State {
   std::size_t header_size = 0;
   FileKey file_key;  // from the header until the nonce is read
   std::string nonce;
+  Secret<32> payload_key;  // once the nonce was read
   std::optional<PayloadDecryptor> payload;
 
   void feed_header(const char*& data, std::size_t& size);
@@ -437,6 +438,12 @@ bool Decryptor::header_done() const {
   return state_->phase != State::Phase::header && state_->phase != State::Phase::failed;
 }
 
+std::uint64_t Decryptor::payload_offset() const {
+  return state_->payload ? state_->header_size + payload_nonce_size : 0;
+}
+
+Secret<32> Decryptor::payload_key() const { return state_->payload_key; }
+
 void Decryptor::feed(const char* data, std::size_t size) {
   State& s = *state_;
   if (s.phase == State::Phase::failed) throw AgeError(ErrorKind::payload, "the file already failed to decrypt");
@@ -450,6 +457,7 @@ void Decryptor::feed(const char* data, std::size_t size) {
       size -= take;
       if (s.nonce.size() == payload_nonce_size) {
         s.payload.emplace(s.file_key, bytes(s.nonce), s.sink);
+        s.payload_key = age::payload_key(s.file_key, bytes(s.nonce));
         s.file_key = FileKey();
         s.phase = State::Phase::payload;
       }

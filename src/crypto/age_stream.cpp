@@ -8,12 +8,6 @@ namespace {
 
 constexpr std::size_t sealed_chunk_size = chunk_size + ChaChaPoly::tag_size;
 
-Secret<32> payload_key(const FileKey& file_key, const unsigned char nonce[payload_nonce_size]) {
-  Secret<32> key;
-  hkdf_sha256(file_key.data(), file_key.size(), nonce, payload_nonce_size, "payload", key.data());
-  return key;
-}
-
 // 11-byte big-endian counter, then the final flag. The counter is kept in 64
 // bits: 2^64 chunks of 64 KiB are out of reach.
 void chunk_nonce(std::uint64_t counter, bool last, unsigned char nonce[12]) {
@@ -25,6 +19,28 @@ void chunk_nonce(std::uint64_t counter, bool last, unsigned char nonce[12]) {
 [[noreturn]] void bad_payload(const std::string& why) { throw AgeError(ErrorKind::payload, why); }
 
 }  // namespace
+
+Secret<32> payload_key(const FileKey& file_key, const unsigned char nonce[payload_nonce_size]) {
+  Secret<32> key;
+  hkdf_sha256(file_key.data(), file_key.size(), nonce, payload_nonce_size, "payload", key.data());
+  return key;
+}
+
+std::string ChunkOpener::open(std::uint64_t counter, bool last, std::string_view sealed) {
+  if (sealed.size() < ChaChaPoly::tag_size || sealed.size() > sealed_chunk_size) {
+    throw AgeError(ErrorKind::payload, "chunk " + std::to_string(counter) + " has an impossible size", Exit::refused);
+  }
+  unsigned char nonce[12];
+  chunk_nonce(counter, last, nonce);
+  std::string plain(sealed.size() - ChaChaPoly::tag_size, '\0');
+  if (!aead_.open(nonce, reinterpret_cast<const unsigned char*>(sealed.data()), sealed.size(),
+                  reinterpret_cast<unsigned char*>(plain.data()))) {
+    throw AgeError(ErrorKind::payload,
+                   "chunk " + std::to_string(counter) + " does not authenticate: the file is corrupt or was modified",
+                   Exit::refused);
+  }
+  return plain;
+}
 
 PayloadEncryptor::PayloadEncryptor(const FileKey& file_key, const unsigned char nonce[payload_nonce_size], Sink sink)
     : aead_(payload_key(file_key, nonce).data()), sink_(std::move(sink)) {

@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dockform/archive/age_file.hpp"
 #include "dockform/archive/snapshot_file.hpp"
 #include "dockform/archive/tar_walker.hpp"
+#include "dockform/store/repo/repository.hpp"
 #include "dockform/store/store.hpp"
 #include "dockform/util/error.hpp"
 
@@ -37,6 +39,15 @@ std::vector<archive::Member> walk_members(const store::Location& file,
   return members;
 }
 
+}  // namespace
+
+void warn_sequential_pass(const store::Location& file) {
+  spdlog::warn(
+      "{} has no member index (an older or another tool's snapshot, or standard input): "
+      "reading it whole, in one sequential pass",
+      file.text());
+}
+
 // The members below `paths`, in archive order; a path without any is an error.
 std::vector<archive::Member> members_below(std::vector<archive::Member> members,
                                            const std::vector<std::string>& paths) {
@@ -57,25 +68,55 @@ std::vector<archive::Member> members_below(std::vector<archive::Member> members,
   }
   return out;
 }
+namespace {
+// What the name (and for a local file its first bytes) says the snapshot is.
+std::optional<archive::SnapshotFormat> format_of(const store::Location& file) {
+  if (file.is_stream()) return std::nullopt;
+  // A repository's snapshot has no file of its own; repositories hold .tar.zst only.
+  if (file.is_local() && store::repository_ref(file.path())) return archive::SnapshotFormat::tar_zst;
+  if (file.is_local()) return archive::detect_format(file.path());
+  if (file.text().ends_with(".tar.zst.age")) return archive::SnapshotFormat::tar_zst_age;
+  if (file.text().ends_with(".tar.zst")) return archive::SnapshotFormat::tar_zst;
+  return std::nullopt;
+}
 }  // namespace
+
+std::optional<Seekable> open_seekable(const store::Location& file,
+                                      const std::vector<crypto::age::Identity>& identities) {
+  auto format = format_of(file);
+  if (format != archive::SnapshotFormat::tar_zst && format != archive::SnapshotFormat::tar_zst_age) {
+    return std::nullopt;
+  }
+  if (format == archive::SnapshotFormat::tar_zst_age && identities.empty()) {
+    throw Error("snapshot " + file.text() +
+                    " is encrypted (age): give its key with --identity FILE or its passphrase with "
+                    "--passphrase-file FILE",
+                Exit::usage);
+  }
+  Seekable seekable;
+  seekable.file = store::open_random_access(file);
+  if (!seekable.file) return std::nullopt;
+  seekable.stored_size = seekable.file->size();
+  if (format == archive::SnapshotFormat::tar_zst_age) {
+    seekable.file = std::make_unique<archive::AgeFile>(std::move(seekable.file), identities);
+  }
+  auto index = archive::read_seekable_index(*seekable.file);
+  if (!index) return std::nullopt;
+  seekable.index = std::move(*index);
+  return seekable;
+}
 
 Listing list_snapshot(const store::Location& file, const std::vector<std::string>& paths,
                       const std::vector<crypto::age::Identity>& identities) {
   Listing listing;
-  if (auto ranges = store::open_random_access(file)) {
-    auto& local = *ranges;
-    listing.file_size = local.size();
-    if (auto index = archive::read_seekable_index(local)) {
-      listing.from_index = true;
-      listing.bytes_read = local.bytes_read();
-      listing.members = members_below(std::move(index->members), paths);
-      return listing;
-    }
+  if (auto seekable = open_seekable(file, identities)) {
+    listing.from_index = true;
+    listing.file_size = seekable->stored_size;
+    listing.bytes_read = seekable->file->bytes_read();
+    listing.members = members_below(std::move(seekable->index.members), paths);
+    return listing;
   }
-  spdlog::warn(
-      "{} has no member index (an older or another tool's snapshot, or not a local .tar.zst): "
-      "reading it whole, in one sequential pass",
-      file.text());
+  warn_sequential_pass(file);
   listing.members = members_below(walk_members(file, identities, listing.bytes_read), paths);
   return listing;
 }

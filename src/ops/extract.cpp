@@ -2,7 +2,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 #include "dockform/ops/browse.hpp"
 #include "dockform/store/store.hpp"
 #include "dockform/util/error.hpp"
+#include "dockform/util/signals.hpp"
 
 namespace dockform::ops {
 
@@ -108,8 +108,15 @@ struct Writer {
     return true;
   }
   la_int64_t written = 0;  // of the current entry, on the tar writer
+  // A tar whose reader went away (`| tar -t | head`) ends quietly, as tar's own does.
+  [[noreturn]] void fail(const std::string& what) const {
+    if (folder.empty() && util::stdout_closed()) throw util::OutputClosed();
+    throw Error("cannot write " + what + ": " + error_of(archive.get()));
+  }
   void finish() {
-    if (archive_write_close(archive.get()) != ARCHIVE_OK) throw Error("extract failed: " + error_of(archive.get()));
+    if (archive_write_close(archive.get()) == ARCHIVE_OK) return;
+    if (folder.empty() && util::stdout_closed()) throw util::OutputClosed();
+    throw Error("extract failed: " + error_of(archive.get()));
   }
 };
 
@@ -125,9 +132,7 @@ void copy_data(Reader& reader, Writer& writer, const std::string& written_path) 
       if (!writer.folder.empty()) std::filesystem::remove(written_path);
       reader.fail();
     }
-    if (!writer.write(block, size, offset)) {
-      throw Error("cannot write " + written_path + ": " + error_of(writer.archive.get()));
-    }
+    if (!writer.write(block, size, offset)) writer.fail(written_path);
   }
 }
 
@@ -157,9 +162,7 @@ std::uint64_t copy_members(const Blocks& blocks, const std::function<bool(const 
     if (!wanted(checked.path)) continue;
     writer.place(entry);
     writer.written = 0;
-    if (archive_write_header(writer.archive.get(), entry) < ARCHIVE_WARN) {
-      throw Error("cannot write " + checked.path + ": " + error_of(writer.archive.get()));
-    }
+    if (archive_write_header(writer.archive.get(), entry) < ARCHIVE_WARN) writer.fail(checked.path);
     copy_data(reader, writer, archive_entry_pathname(entry));
     archive_write_finish_entry(writer.archive.get());
     ++count;
@@ -230,10 +233,7 @@ std::function<bool(const std::string&)> below_any(const std::vector<std::string>
 // One pass through the whole (decompressed, decrypted) stream.
 ExtractResult extract_sequentially(const store::Location& file, const std::vector<std::string>& paths, Writer& writer,
                                    const std::vector<crypto::age::Identity>& identities) {
-  spdlog::warn(
-      "{} has no member index (an older or another tool's snapshot, or not a local .tar.zst): "
-      "reading it whole, in one sequential pass",
-      file.text());
+  warn_sequential_pass(file);
   auto source = store::open_snapshot(file);
   auto reader = archive::open_reader(*source, archive::detect_format(*source), identities);
   ExtractResult result;
@@ -246,22 +246,23 @@ ExtractResult extract_sequentially(const store::Location& file, const std::vecto
 ExtractResult extract_snapshot(const store::Location& file, const std::vector<std::string>& paths,
                                const std::string& output, const std::vector<crypto::age::Identity>& identities) {
   if (paths.empty()) throw Error("name the files or folders to extract", Exit::usage);
-  // Before anything is written: every path must be in the snapshot.
-  auto listing = list_snapshot(file, paths, identities);
-  Writer writer(output);
   ExtractResult result;
-  if (listing.from_index) {
-    auto ranges = store::open_random_access(file);
-    auto& local = *ranges;
-    auto index = archive::read_seekable_index(local);
-    FrameBlocks blocks(local, *index, listing.members);
-    result.members = copy_members([&blocks] { return blocks.next(); }, below_any(paths), writer);
-    result.frames_read = blocks.frames_read();
-    result.bytes_read = local.bytes_read() + listing.bytes_read;
-    result.from_index = true;
-  } else {
+  auto seekable = open_seekable(file, identities);
+  if (!seekable) {
+    // Before anything is written: every path must be in the snapshot.
+    list_snapshot(file, paths, identities);
+    Writer writer(output);
     result = extract_sequentially(file, paths, writer, identities);
+    writer.finish();
+    return result;
   }
+  auto members = members_below(seekable->index.members, paths);
+  Writer writer(output);
+  FrameBlocks blocks(*seekable->file, seekable->index, members);
+  result.members = copy_members([&blocks] { return blocks.next(); }, below_any(paths), writer);
+  result.frames_read = blocks.frames_read();
+  result.bytes_read = seekable->file->bytes_read();
+  result.from_index = true;
   writer.finish();
   return result;
 }

@@ -151,15 +151,16 @@ class PathsFound {
 };
 
 // --path: the whole snapshot's size says nothing of what the paths need.
-// A local seekable snapshot's index tells, and whether each path is in it,
+// A seekable snapshot's index tells, and whether each path is in it,
 // before the lock, the helper or any user is touched; for the others the
 // walk of the stream tells, still before the swap.
 void check_paths(const RestoreOptions& options, Checks& checks) {
   if (options.paths.empty()) return;
   checks.uncompressed_size.reset();
-  if (!options.snapshot.is_local() || checks.format != SnapshotFormat::tar_zst) return;
-  archive::LocalFile local(options.snapshot.path().string());
-  auto index = archive::read_seekable_index(local);
+  if (options.snapshot.is_stream() || checks.format != SnapshotFormat::tar_zst) return;
+  auto ranges = store::open_random_access(options.snapshot);  // a file, a repository's snapshot, an object
+  if (!ranges) return;
+  auto index = archive::read_seekable_index(*ranges);
   if (!index) return;
   PathsFound found(options.paths);
   for (const auto& member : index->members) found.see(member.path, member.size);

@@ -18,13 +18,14 @@ struct Backend {
   std::string (*normalize)(std::string_view url);  // throws Error (usage) when malformed
   std::unique_ptr<Store> (*open_store)(const Location& base);
   std::unique_ptr<archive::ByteSource> (*open_snapshot)(const Location& file);
+  std::unique_ptr<archive::RandomAccess> (*open_random_access)(const Location& file);
   void (*check_sink_settings)();  // throws Error (usage) on a bad setting
 };
 
 // The dispatch: a new backend is a folder under store/ and one line here.
 // A location without one of these schemes is a local path.
 constexpr Backend kBackends[] = {
-    {"s3", normalize_s3_url, open_s3_store, open_s3_snapshot, check_s3_sink_settings},
+    {"s3", normalize_s3_url, open_s3_store, open_s3_snapshot, open_s3_random_access, check_s3_sink_settings},
 };
 
 // The backend whose URLs start like `text`, if any.
@@ -80,10 +81,12 @@ std::unique_ptr<archive::ByteSource> open_snapshot(const Location& file, const s
 }
 
 std::unique_ptr<archive::RandomAccess> open_random_access(const Location& file) {
-  if (!file.is_local()) return nullptr;
-  if (auto ref = repository_ref(file.path())) return open_repo_random_access(*ref);
-  if (archive::detect_format(file.path()) != archive::SnapshotFormat::tar_zst) return nullptr;
-  return std::make_unique<archive::LocalFile>(file.path().string());
+  if (file.is_stream()) return nullptr;
+  if (file.is_local()) {
+    if (auto ref = repository_ref(file.path())) return open_repo_random_access(*ref);
+    return std::make_unique<archive::LocalFile>(file.path().string());
+  }
+  return backend_of(file).open_random_access(file);
 }
 
 }  // namespace dockform::store

@@ -39,6 +39,8 @@ bool output_broken(int fd) {
 }
 }  // namespace
 
+bool stdout_closed() { return output_broken(STDOUT_FILENO); }
+
 Interrupted::Interrupted(int signal)
     : signal_(signal), message_("interrupted by " + describe(signal) + "; cleaned up") {}
 

@@ -156,4 +156,33 @@ run_df volume extract "$old/one.tar.zst" ./app/conf/app.ini -o "$TEST_TMP/fromol
 assert_eq 0 "$RC" "extract from a one-frame snapshot: $ERR"
 cmp "$ref/app/conf/app.ini" "$TEST_TMP/fromold/app/conf/app.ini" || fail "app.ini from a one-frame snapshot differs"
 
+# ---------------------------------------------------------------- a closed pipe ends quietly
+# As tar's listing ended by `| head`: nothing on stderr, exit 141 (128 +
+# SIGPIPE, what the shell shows for tar). The reader is gone before dockform
+# writes (closed_pipe), or leaves in the middle of a large tar (head -c).
+closed_pipe() {
+  RC=0
+  python3 -c 'import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+sys.exit(subprocess.run(sys.argv[1:], stdout=w).returncode)' "$DOCKFORM" "$@" 2>"$TEST_TMP/pipe.err" || RC=$?
+  ERR=$(<"$TEST_TMP/pipe.err")
+}
+closed_pipe volume ls "$snap"
+assert_eq "141" "$RC" "ls into a closed pipe"
+assert_eq "" "$ERR" "ls into a closed pipe says nothing"
+closed_pipe volume ls "$snap" --json
+assert_eq "141:" "$RC:$ERR" "ls --json into a closed pipe"
+closed_pipe -c "$proj" volume list -o "$out" --json
+assert_eq "141" "$RC" "volume list --json into a closed pipe: $ERR"
+assert_not_contains "$ERR" "could not write" "volume list --json into a closed pipe"
+{
+  "$DOCKFORM" volume extract "$snap" ./data/big.bin -o - 2>"$TEST_TMP/head.err"
+  echo $? >"$TEST_TMP/head.rc"
+} | head -c 1000 >/dev/null || true
+assert_eq "141" "$(<"$TEST_TMP/head.rc")" "extract -o - | head -c 1000"
+assert_eq "" "$(<"$TEST_TMP/head.err")" "extract -o - | head says nothing"
+run_df volume ls "$TEST_TMP/none.tar.zst"
+assert_eq 1 "$RC" "other errors keep their code"
+
 pass

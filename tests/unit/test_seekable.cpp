@@ -10,10 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "dockform/archive/age_file.hpp"
 #include "dockform/archive/chunker.hpp"
 #include "dockform/archive/frame_writer.hpp"
 #include "dockform/archive/seekable.hpp"
 #include "dockform/archive/tar_walker.hpp"
+#include "dockform/crypto/age.hpp"
 #include "dockform/util/sha256.hpp"
 #include "dockform/util/zstd_stream.hpp"
 #include "test_support.hpp"
@@ -286,6 +288,77 @@ TEST(SeekableFormat, DamagedSeekTableIsRefused) {
   bytes[bytes.size() - 9 - 8 - 8] ^= 0x01;
   LocalFile file(dir.write("bad.tar.zst", bytes).string());
   test::expect_error([&] { read_seekable_index(file); }, Exit::refused, "snapshot index is damaged");
+}
+
+// --- inside age: the chunks a read covers, each authenticated --------------
+
+namespace age = crypto::age;
+
+struct Encrypted {
+  std::string tar;
+  std::string file;  // .tar.zst.age
+  age::X25519Identity identity = age::generate_x25519_identity();
+};
+
+Encrypted encrypted_sample() {
+  Encrypted out;
+  out.tar = sample_tar();
+  out.file = age::encrypt_all(seekable_of(out.tar, 2), {age::x25519_recipient_of(out.identity)});
+  return out;
+}
+
+std::unique_ptr<AgeFile> age_file(const std::string& bytes, const age::X25519Identity& identity) {
+  return std::make_unique<AgeFile>(std::make_unique<MemoryFile>(bytes), std::vector<age::Identity>{identity});
+}
+
+TEST(SeekableAge, IndexAndFramesReadOnlyTheirChunks) {
+  auto sample = encrypted_sample();
+  auto file = age_file(sample.file, sample.identity);
+  auto index = read_seekable_index(*file);
+  ASSERT_TRUE(index);
+  ASSERT_EQ(index->members.size(), 8u);
+  EXPECT_EQ(index->tar_bytes, sample.tar.size());
+  // The header and the last chunk or two: nothing near the whole file.
+  EXPECT_LT(file->bytes_read(), 3 * (age::chunk_size + 16) + 1024);
+  const auto& conf = index->members[2];
+  std::string frame = read_frame(*file, *index, frame_at(index->frames, conf.data_offset));
+  EXPECT_NE(frame.find("setting = 1\n"), std::string::npos);
+  EXPECT_LT(file->bytes_read(), sample.file.size() / 2);
+  std::string joined;
+  for (std::size_t i = 0; i < index->frames.size(); ++i) joined += read_frame(*file, *index, i);
+  EXPECT_EQ(joined, sample.tar);
+}
+
+TEST(SeekableAge, ATamperedChunkIsRefused) {
+  auto sample = encrypted_sample();
+  auto bytes = sample.file;
+  bytes[bytes.size() / 2] ^= 0x01;
+  auto file = age_file(bytes, sample.identity);
+  auto index = read_seekable_index(*file);  // the tail is intact
+  ASSERT_TRUE(index);
+  test::expect_error(
+      [&] {
+        for (std::size_t i = 0; i < index->frames.size(); ++i) read_frame(*file, *index, i);
+      },
+      Exit::refused, "does not authenticate");
+}
+
+TEST(SeekableAge, ACutAtAChunkBoundaryIsRefused) {
+  auto sample = encrypted_sample();
+  // The payload starts after the MAC line and the 16-byte nonce.
+  const std::size_t payload = sample.file.find('\n', sample.file.find("\n--- ") + 1) + 1 + 16;
+  const std::size_t sealed = age::chunk_size + 16;
+  const std::size_t chunks = (sample.file.size() - payload + sealed - 1) / sealed;
+  ASSERT_GT(chunks, 2u);
+  // Without its last chunk, the chunk now last has no final flag.
+  auto cut = sample.file.substr(0, payload + (chunks - 1) * sealed);
+  auto truncated = age_file(cut, sample.identity);
+  test::expect_error([&] { read_seekable_index(*truncated); }, Exit::refused, "does not authenticate");
+}
+
+TEST(SeekableAge, AnotherKeyIsRefused) {
+  auto sample = encrypted_sample();
+  test::expect_error([&] { age_file(sample.file, age::generate_x25519_identity()); }, Exit::refused, "no identity");
 }
 
 }  // namespace

@@ -72,7 +72,8 @@ std::string encode_index_frame(const SeekableIndex& index, int level);
 // The seek table frame: one entry per data frame, one for the index frame.
 std::string encode_seek_table(const std::vector<Frame>& frames, std::uint32_t index_frame_size);
 
-// Random reads of a snapshot file: a local file, later a bucket's ranges.
+// Random reads of a snapshot file: a local file, a bucket's object by
+// ranged GETs (store::open_random_access), the plaintext of an age file (AgeFile).
 class RandomAccess {
  public:
   virtual ~RandomAccess() = default;
@@ -95,6 +96,17 @@ class LocalFile : public RandomAccess {
  private:
   std::string path_;
   util::Fd fd_;
+};
+
+// Bytes in memory (tests, fuzzing).
+class MemoryFile : public RandomAccess {
+ public:
+  explicit MemoryFile(std::string bytes) : bytes_(std::move(bytes)) {}
+  std::uint64_t size() override { return bytes_.size(); }
+  std::string read(std::uint64_t offset, std::size_t length) override;
+
+ private:
+  std::string bytes_;
 };
 
 // The index of a seekable snapshot from its tail (footer, seek table, index

@@ -10,6 +10,7 @@
 // plugins. Stanzas of other types are skipped when decrypting, as the format
 // requires; armored input is refused with ErrorKind::unsupported.
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -141,6 +142,11 @@ class Decryptor {
   void finish();
   // True once the header was read and a file key unwrapped.
   bool header_done() const;
+  // Once the payload nonce was read: where the payload starts in the file
+  // (0 before), and the key its chunks are sealed with (for reads of single
+  // chunks; the caller wipes nothing, the Secret does).
+  std::uint64_t payload_offset() const;
+  Secret<32> payload_key() const;
 
  private:
   struct State;

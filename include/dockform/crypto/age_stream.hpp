@@ -5,6 +5,8 @@
 // Both directions hold one chunk at a time.
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "dockform/crypto/age.hpp"
@@ -15,6 +17,23 @@ namespace dockform::crypto::age {
 inline constexpr std::size_t file_key_size = 16;
 inline constexpr std::size_t payload_nonce_size = 16;
 using FileKey = Secret<file_key_size>;
+
+// HKDF-SHA-256(file key, nonce, "payload"): the key of every chunk.
+Secret<32> payload_key(const FileKey& file_key, const unsigned char nonce[payload_nonce_size]);
+
+// Opens any one chunk by its number, for reads at random offsets (a
+// seekable snapshot inside age). The final flag is the caller's to give:
+// the file's size says which chunk is the last.
+class ChunkOpener {
+ public:
+  explicit ChunkOpener(const Secret<32>& payload_key) : aead_(payload_key.data()) {}
+  // The plaintext of chunk `counter`; AgeError(payload, Exit::refused) when
+  // it does not authenticate as that chunk with that flag.
+  std::string open(std::uint64_t counter, bool last, std::string_view sealed);
+
+ private:
+  ChaChaPoly aead_;
+};
 
 class PayloadEncryptor {
  public:

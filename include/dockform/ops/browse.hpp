@@ -1,9 +1,12 @@
 #pragma once
 // `volume ls`: a snapshot's members without restoring it. A seekable
 // snapshot (docs/snapshot-format.md) is listed from its index, reading only
-// the file's tail; others (one frame, other tools, encrypted for now) with
-// one sequential pass.
+// the file's tail (local, in a bucket by ranged GETs, inside age by single
+// chunks); others (one frame, other tools, standard input) with one
+// sequential pass.
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +22,26 @@ struct Listing {
   std::uint64_t bytes_read = 0;          // of the snapshot file
   std::uint64_t file_size = 0;
 };
+
+// A seekable snapshot opened for reads at random offsets, with its index.
+struct Seekable {
+  std::unique_ptr<archive::RandomAccess> file;  // the tar.zst (decrypted when it is .tar.zst.age)
+  archive::SeekableIndex index;
+  std::uint64_t stored_size = 0;  // the file's size as stored
+};
+
+// nullopt for a snapshot without an index (or a stream, or a plain .tar).
+// Throws Error when it cannot be read, crypto::age::AgeError (refused) when
+// no identity opens an encrypted one.
+std::optional<Seekable> open_seekable(const store::Location& file,
+                                      const std::vector<crypto::age::Identity>& identities);
+
+// The warning before a sequential pass.
+void warn_sequential_pass(const store::Location& file);
+
+// The members of `members` at or below `paths` (all when empty), in archive
+// order; a path without any is an Error (usage).
+std::vector<archive::Member> members_below(std::vector<archive::Member> members, const std::vector<std::string>& paths);
 
 // The members at or below each of `paths` ("etc", "./etc/" and "/etc" name
 // the same folder; none: all). Throws Error (usage) naming a path that

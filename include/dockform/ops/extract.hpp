@@ -1,8 +1,8 @@
 #pragma once
 // `volume extract`: single files and folders out of a snapshot. A seekable
-// local snapshot (docs/snapshot-format.md) is read only in the frames that
-// hold them, each checked against the index's SHA-256 before a byte of it is
-// used; others are read whole in one pass.
+// snapshot (docs/snapshot-format.md; local, in a bucket, or inside age) is
+// read only in the frames that hold them, each checked against the index's
+// SHA-256 before a byte of it is used; others are read whole in one pass.
 #include <cstdint>
 #include <string>
 #include <vector>

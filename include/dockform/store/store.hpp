@@ -71,10 +71,10 @@ void check_sink_settings(const Location& base);
 std::unique_ptr<archive::ByteSource> open_snapshot(const Location& file, const std::string& sidecar_file = "",
                                                    int stream_fd = 0);
 
-// Random reads of a snapshot whose ranges can be read (a local .tar.zst, a
-// repository's snapshot), for reading it by its seekable index; nullptr for
-// the others (buckets, streams, encrypted or plain tar files). Throws Error
-// naming a missing file.
+// A snapshot for reads at random offsets (a seekable snapshot's index and
+// frames): a local file, a repository's snapshot (reassembled from its
+// packs), or a bucket's object by ranged requests; nullptr for the streams.
+// Throws Error naming the file or object when it cannot be opened.
 std::unique_ptr<archive::RandomAccess> open_random_access(const Location& file);
 
 }  // namespace dockform::store

@@ -25,6 +25,15 @@ class Interrupted {
   std::string message_;
 };
 
+// The reader of standard output went away (`dockform volume ls F | head`)
+// while a command whose output is all it does was writing it: main ends
+// quietly with kClosedOutputExit, as a shell shows tar or cat ended by
+// SIGPIPE. Not an Error, so that nothing adds context to it or carries on.
+class OutputClosed {};
+inline constexpr int kClosedOutputExit = 141;  // 128 + SIGPIPE
+// Standard output is a pipe (or socket) whose reader is gone.
+bool stdout_closed();
+
 void install_signal_handlers();
 // The signal that arrived, or 0.
 int pending_signal();

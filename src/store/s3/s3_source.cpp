@@ -69,7 +69,45 @@ class S3ObjectSource : public archive::ByteSource {
   std::size_t used_ = 0;
   std::uint64_t offset_ = 0;
 };
+
+// An object read at random by ranged GETs (a seekable snapshot's tail and
+// frames), each retried as the client retries and held to the ETag seen at
+// open. bytes_read() is the bytes the GETs transferred.
+class S3RandomAccess : public archive::RandomAccess {
+ public:
+  explicit S3RandomAccess(const S3Url& url)
+      : name_(url.text()), client_(S3Config::from_environment(), url.bucket), key_(url.key) {
+    client_.check_bucket();  // names a missing bucket or refused credentials
+    auto size = client_.head(key_);
+    if (!size) throw Error("snapshot " + name_ + " does not exist (" + client_.where() + ")");
+    size_ = *size;
+    etag_ = client_.etag(key_);
+  }
+
+  std::uint64_t size() override { return size_; }
+
+  std::string read(std::uint64_t offset, std::size_t length) override {
+    if (offset > size_ || length > size_ - offset) {
+      throw Error(name_ + " is shorter than its seek table says", Exit::refused);
+    }
+    if (length == 0) return {};
+    std::string out = client_.get_range(key_, offset, length, etag_);
+    bytes_read_ += out.size();
+    return out;
+  }
+
+ private:
+  std::string name_;
+  S3Client client_;
+  std::string key_;
+  std::uint64_t size_ = 0;
+  std::string etag_;
+};
 }  // namespace
+
+std::unique_ptr<archive::RandomAccess> open_s3_random_access(const Location& file) {
+  return std::make_unique<S3RandomAccess>(parse_s3_url(file.text()));
+}
 
 std::unique_ptr<archive::ByteSource> open_s3_snapshot(const Location& file) {
   return std::make_unique<S3ObjectSource>(parse_s3_url(file.text()));
