@@ -4,10 +4,14 @@
 // and the compressed stream's), writing the snapshot to OUT.
 //   dockform_frame_writer_bench TAR OUT [LEVEL [THREADS]]
 //   dockform_frame_writer_bench --chunker TAR   (the cut points alone)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -24,21 +28,40 @@ constexpr std::size_t kBlock = 256 * 1024;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-std::string read_file(const char* path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw std::runtime_error(std::string("cannot read ") + path);
-  std::string data(static_cast<std::size_t>(in.tellg()), '\0');
-  in.seekg(0);
-  if (!in.read(data.data(), static_cast<std::streamsize>(data.size()))) throw std::runtime_error("read failed");
-  return data;
-}
+// The tar mapped, not read: no copy of it and no page faults in the timed part.
+class MappedFile {
+ public:
+  explicit MappedFile(const char* path) {
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error(std::string("cannot open ") + path);
+    struct stat info {};
+    if (::fstat(fd, &info) != 0 || info.st_size == 0) {
+      ::close(fd);
+      throw std::runtime_error(std::string("cannot map ") + path);
+    }
+    size_ = static_cast<std::size_t>(info.st_size);
+    void* data = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    ::close(fd);
+    if (data == MAP_FAILED) throw std::runtime_error(std::string("cannot map ") + path);
+    data_ = static_cast<const char*>(data);
+  }
+  ~MappedFile() { ::munmap(const_cast<char*>(data_), size_); }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  std::string_view view() const { return {data_, size_}; }
+
+ private:
+  const char* data_ = nullptr;
+  std::size_t size_ = 0;
+};
 
 void report(const char* what, std::size_t bytes, double seconds) {
   std::printf("%s: %zu bytes in %.3f s, %.0f MB/s\n", what, bytes, seconds, static_cast<double>(bytes) / seconds / 1e6);
 }
 
 int chunker_only(const char* tar) {
-  const std::string data = read_file(tar);
+  const MappedFile file(tar);
+  const std::string_view data = file.view();
   const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
   dockform::archive::Chunker chunker;
   std::size_t cuts = 0;
@@ -54,7 +77,8 @@ int chunker_only(const char* tar) {
 }
 
 int writer(const char* tar, const char* out_path, int level, int threads) {
-  const std::string data = read_file(tar);
+  const MappedFile file(tar);
+  const std::string_view data = file.view();
   std::FILE* out = std::fopen(out_path, "wb");
   if (out == nullptr) throw std::runtime_error(std::string("cannot write ") + out_path);
   dockform::util::Sha256 tar_sha;
