@@ -35,6 +35,34 @@ std::uint64_t spread_mask(int bits) {
   return mask;
 }
 
+namespace {
+// Feeds up to `span` bytes to the hash; returns how many it took: all of
+// them, or up to and including the first whose hash has every bit of `mask`
+// clear (then sets `cut`). Locals, not members, in the loop: the compiler
+// keeps them in registers only when no store through the byte pointer might
+// alias them.
+std::size_t scan(const unsigned char* data, std::size_t span, std::uint64_t mask, std::uint64_t& hash, bool& cut) {
+  const std::uint64_t* gear = gear_table().data();
+  std::uint64_t h = hash;
+  for (std::size_t i = 0; i < span; ++i) {
+    h = (h << 1) + gear[data[i]];
+    if ((h & mask) == 0) {
+      hash = h;
+      cut = true;
+      return i + 1;
+    }
+  }
+  hash = h;
+  return span;
+}
+}  // namespace
+
+void Chunker::scan_into(const unsigned char* data, std::size_t span, std::uint64_t mask, Step& step) {
+  std::size_t taken = scan(data, span, mask, hash_, step.cut);
+  step.taken += taken;
+  length_ += taken;
+}
+
 Chunker::Step Chunker::feed(const unsigned char* data, std::size_t size) {
   Step step;
   // The first kMinChunk bytes of a chunk are not hashed: no cut can fall there.
@@ -42,18 +70,18 @@ Chunker::Step Chunker::feed(const unsigned char* data, std::size_t size) {
     step.taken = std::min(size, kMinChunk - length_);
     length_ += step.taken;
   }
-  const auto& gear = gear_table();
-  while (step.taken < size) {
-    hash_ = (hash_ << 1) + gear[data[step.taken]];
-    ++step.taken;
-    ++length_;
-    std::uint64_t mask = length_ < kAvgChunk ? kMaskSmall : kMaskLarge;
-    if ((hash_ & mask) == 0 || length_ == kMaxChunk) {
-      step.cut = true;
-      length_ = 0;
-      hash_ = 0;
-      break;
-    }
+  // The small mask up to the byte that makes the chunk kAvgChunk long: that
+  // one is the first tested against the large mask.
+  if (step.taken < size && length_ < kAvgChunk - 1) {
+    scan_into(data + step.taken, std::min(size - step.taken, kAvgChunk - 1 - length_), kMaskSmall, step);
+  }
+  if (!step.cut && step.taken < size) {
+    scan_into(data + step.taken, std::min(size - step.taken, kMaxChunk - length_), kMaskLarge, step);
+    if (length_ == kMaxChunk) step.cut = true;
+  }
+  if (step.cut) {
+    length_ = 0;
+    hash_ = 0;
   }
   return step;
 }

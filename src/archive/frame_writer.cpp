@@ -1,6 +1,7 @@
 #include "dockform/archive/frame_writer.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "dockform/util/error.hpp"
 #include "dockform/util/sha256.hpp"
@@ -34,13 +35,6 @@ void FramePool::stop() {
   }
 }
 
-namespace {
-void compress_into(util::ZstdFrameCompressor& zstd, std::string& input, std::string& output, std::string& sha256) {
-  output = zstd.compress(input);
-  sha256 = util::sha256_hex(input);
-}
-}  // namespace
-
 void FramePool::work(int level) {
   std::unique_ptr<util::ZstdFrameCompressor> zstd;
   for (;;) {
@@ -54,7 +48,8 @@ void FramePool::work(int level) {
     }
     try {
       if (!zstd) zstd = std::make_unique<util::ZstdFrameCompressor>(level);
-      compress_into(*zstd, job->input, job->output, job->sha256);
+      job->output = std::string(zstd->compress_view(job->input));
+      job->sha256 = util::sha256_hex(job->input);
     } catch (...) {
       job->error = std::current_exception();
     }
@@ -66,17 +61,17 @@ void FramePool::work(int level) {
   }
 }
 
-void FramePool::submit(std::string chunk) {
+void FramePool::submit(std::string& chunk) {
   if (inline_) {
-    Job job{std::move(chunk), {}, {}, true, nullptr};
-    compress_into(*inline_, job.input, job.output, job.sha256);
-    deliver_(job.output, Frame{static_cast<std::uint32_t>(job.output.size()),
-                               static_cast<std::uint32_t>(job.input.size()), 0, 0, job.sha256});
+    auto compressed = inline_->compress_view(chunk);
+    deliver_(compressed, Frame{static_cast<std::uint32_t>(compressed.size()), static_cast<std::uint32_t>(chunk.size()),
+                               0, 0, util::sha256_hex(chunk)});
+    chunk.clear();
     return;
   }
   {
     std::lock_guard lock(mutex_);
-    jobs_.push_back(std::make_unique<Job>(Job{std::move(chunk), {}, {}, false, nullptr}));
+    jobs_.push_back(std::make_unique<Job>(Job{std::exchange(chunk, take_spare()), {}, {}, false, nullptr}));
     todo_.push_back(jobs_.back().get());
   }
   work_ready_.notify_one();
@@ -99,7 +94,16 @@ void FramePool::deliver_ready(bool wait) {
     if (job->error) std::rethrow_exception(job->error);
     deliver_(job->output, Frame{static_cast<std::uint32_t>(job->output.size()),
                                 static_cast<std::uint32_t>(job->input.size()), 0, 0, job->sha256});
+    job->input.clear();
+    if (spare_.size() < max_in_flight_) spare_.push_back(std::move(job->input));
   }
+}
+
+std::string FramePool::take_spare() {
+  if (spare_.empty()) return {};
+  std::string spare = std::move(spare_.back());
+  spare_.pop_back();
+  return spare;
 }
 
 void FramePool::flush() {
@@ -109,9 +113,9 @@ void FramePool::flush() {
 FrameWriter::FrameWriter(int level, int threads, util::ByteSink sink)
     : level_(level),
       sink_(std::move(sink)),
-      pool_(level, threads, [this](const std::string& compressed, Frame frame) { on_frame(compressed, frame); }) {}
+      pool_(level, threads, [this](std::string_view compressed, Frame frame) { on_frame(compressed, frame); }) {}
 
-void FrameWriter::on_frame(const std::string& compressed, Frame frame) {
+void FrameWriter::on_frame(std::string_view compressed, Frame frame) {
   frame.file_offset = file_offset_;
   frame.tar_offset = tar_offset_;
   file_offset_ += frame.compressed;
@@ -127,12 +131,12 @@ void FrameWriter::write(const char* data, std::size_t size) {
     chunk_.append(reinterpret_cast<const char*>(bytes), step.taken);
     bytes += step.taken;
     size -= step.taken;
-    if (step.cut) pool_.submit(std::exchange(chunk_, {}));
+    if (step.cut) pool_.submit(chunk_);
   }
 }
 
 const SeekableIndex& FrameWriter::finish(std::vector<Member> members, std::uint64_t members_end) {
-  if (!chunk_.empty()) pool_.submit(std::exchange(chunk_, {}));
+  if (!chunk_.empty()) pool_.submit(chunk_);
   pool_.flush();
   index_.members = std::move(members);
   index_.members_end = members_end;

@@ -83,13 +83,18 @@ ZstdFrameCompressor::ZstdFrameCompressor(int level) : ctx_(ZSTD_createCCtx()) {
   check(ZSTD_CCtx_setParameter(ctx_.get(), ZSTD_c_checksumFlag, 1), "zstd checksum flag");
 }
 
-std::string ZstdFrameCompressor::compress(std::string_view data) {
-  std::string out(ZSTD_compressBound(data.size()), '\0');
+std::string ZstdFrameCompressor::compress(std::string_view data) { return std::string(compress_view(data)); }
+
+std::string_view ZstdFrameCompressor::compress_view(std::string_view data) {
+  std::size_t bound = ZSTD_compressBound(data.size());
+  if (bound > out_capacity_) {
+    out_ = std::make_unique_for_overwrite<char[]>(bound);
+    out_capacity_ = bound;
+  }
   // One call with the whole input: the content size goes into the header.
-  std::size_t n = ZSTD_compress2(ctx_.get(), out.data(), out.size(), data.data(), data.size());
+  std::size_t n = ZSTD_compress2(ctx_.get(), out_.get(), bound, data.data(), data.size());
   check(n, "zstd compression failed");
-  out.resize(n);
-  return out;
+  return {out_.get(), n};
 }
 
 std::string zstd_decompress_frame(std::string_view frame, std::size_t limit) {

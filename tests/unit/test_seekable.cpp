@@ -92,6 +92,41 @@ TEST(SeekableChunker, SizesStayWithinMinAndMax) {
   EXPECT_EQ(lengths[lengths.size() - 2], kMaxChunk);
 }
 
+// The rule in chunker.hpp one byte at a time, as plainly as it reads: what
+// the Chunker's faster loop must agree with on every input.
+std::vector<std::size_t> reference_chunk_lengths(const std::string& data) {
+  std::vector<std::size_t> lengths;
+  const auto& gear = gear_table();
+  std::size_t start = 0;
+  while (start < data.size()) {
+    std::uint64_t hash = 0;
+    std::size_t length = std::min(kMinChunk, data.size() - start);
+    while (start + length < data.size()) {
+      hash = (hash << 1) + gear[static_cast<unsigned char>(data[start + length])];
+      ++length;
+      std::uint64_t mask = length < kAvgChunk ? spread_mask(21) : spread_mask(19);
+      if ((hash & mask) == 0 || length == kMaxChunk) break;
+    }
+    lengths.push_back(length);
+    start += length;
+  }
+  return lengths;
+}
+
+TEST(SeekableChunker, AgreesWithTheRuleByteByByte) {
+  // Random bytes (cuts by the masks), zeros (cuts at the maximum) and text
+  // (long chunks, past the average), fed in uneven pieces.
+  std::string text;
+  for (std::uint64_t i = 0; text.size() < (6u << 20); ++i)
+    text += "line " + std::to_string(i * 7919 % 100003) + " of a log\n";
+  auto data = random_bytes(6u << 20, 21) + std::string(5u << 20, '\0') + text + random_bytes(3u << 20, 22);
+  auto expected = reference_chunk_lengths(data);
+  EXPECT_GT(expected.size(), 8u);
+  EXPECT_EQ(chunk_lengths(data, data.size()), expected);
+  EXPECT_EQ(chunk_lengths(data, 7777), expected);
+  EXPECT_EQ(chunk_lengths(data, 262144), expected);
+}
+
 TEST(SeekableChunker, AnInsertionMovesOnlyTheCutsNearIt) {
   auto data = random_bytes(12u << 20, 11);
   auto edited = data;

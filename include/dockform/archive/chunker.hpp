@@ -42,6 +42,8 @@ class Chunker {
   std::size_t pending() const { return length_; }
 
  private:
+  // Hashes the next `span` bytes with `mask`, adding what it took to `step`.
+  void scan_into(const unsigned char* data, std::size_t span, std::uint64_t mask, Step& step);
   std::size_t length_ = 0;
   std::uint64_t hash_ = 0;
 };

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -24,13 +25,16 @@ namespace dockform::archive {
 // delivers the frames in the order the chunks came, on the caller's thread.
 class FramePool {
  public:
-  using Deliver = std::function<void(const std::string& compressed, Frame frame)>;
+  using Deliver = std::function<void(std::string_view compressed, Frame frame)>;
   FramePool(int level, int threads, Deliver deliver);
   ~FramePool();
   FramePool(const FramePool&) = delete;
   FramePool& operator=(const FramePool&) = delete;
 
-  void submit(std::string chunk);
+  // Takes the chunk's bytes; leaves `chunk` empty, with room for the next
+  // one (buffers go round, not to the allocator: a fresh megabyte per frame
+  // cost page faults and zero-filling).
+  void submit(std::string& chunk);
   // Waits for every chunk submitted and delivers it.
   void flush();
 
@@ -46,11 +50,13 @@ class FramePool {
   void stop();
   // Delivers the finished jobs at the front; with `wait`, waits for the first.
   void deliver_ready(bool wait);
+  std::string take_spare();
 
   Deliver deliver_;
   std::size_t max_in_flight_;
   std::deque<std::unique_ptr<Job>> jobs_;  // in submission order
   std::deque<Job*> todo_;
+  std::vector<std::string> spare_;  // delivered jobs' inputs, emptied
   std::mutex mutex_;
   std::condition_variable work_ready_;
   std::condition_variable job_done_;
@@ -70,7 +76,7 @@ class FrameWriter {
   const SeekableIndex& finish(std::vector<Member> members, std::uint64_t members_end);
 
  private:
-  void on_frame(const std::string& compressed, Frame frame);
+  void on_frame(std::string_view compressed, Frame frame);
   int level_;
   util::ByteSink sink_;
   Chunker chunker_;
