@@ -100,7 +100,8 @@ std::string find_command(const CLI::App& app) {
 }
 
 // Global flags complete after a command too (they are accepted there); -h
-// and --help everywhere.
+// and --help everywhere. Status 0 whatever the last test said: a caller under
+// `set -e` (bash -e, as the package test runs it) must not end there.
 constexpr const char* kTail = R"bash(  if [[ "$cur" == -* ]]; then
     COMPREPLY=($(compgen -W "$flags -h --help $global" -- "$cur"))
   else
@@ -108,6 +109,7 @@ constexpr const char* kTail = R"bash(  if [[ "$cur" == -* ]]; then
     [ -n "$files" ] && COMPREPLY+=($(compgen -f -X '!*.tar?(.zst?(.age))' -- "$cur"))
     [ -n "$folders" ] && COMPREPLY+=($(compgen -d -- "$cur"))
   fi
+  return 0
 }
 complete -F _dockform dockform
 )bash";

@@ -42,11 +42,13 @@ std::vector<std::pair<std::string, const CLI::App*>> commands_of(const CLI::App&
 }
 
 // What the completion script offers after `typed` (words, the last one the
-// one being completed), run by bash as a shell would.
+// one being completed), run by bash as a shell would; "_dockform-failed" when
+// the function's status is not 0.
 std::set<std::string> complete(const std::filesystem::path& script, const std::string& typed) {
-  const std::string command = "bash -c 'source " + script.string() + "; COMP_WORDS=(dockform " + typed +
-                              "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _dockform; printf \"%s\\n\" "
-                              "\"${COMPREPLY[@]}\"' 2>&1";
+  const std::string command =
+      "bash -c 'source " + script.string() + "; COMP_WORDS=(dockform " + typed +
+      "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _dockform || echo _dockform-failed; printf \"%s\\n\" "
+      "\"${COMPREPLY[@]}\"' 2>&1";
   std::set<std::string> words;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return words;
