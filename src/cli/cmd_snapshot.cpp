@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "dockform/core/keys.hpp"
 #include "dockform/ops/snapshot.hpp"
+#include "dockform/ops/snapshot_stream.hpp"
 #include "dockform/store/store.hpp"
 #include "dockform/util/progress.hpp"
 #include "notify_options.hpp"
@@ -140,6 +141,7 @@ ops::SnapshotOptions shared_options(core::Session& session, const SnapshotFlags&
   ops::SnapshotOptions options;
   options.base = snapshot_base(session, flags.output);
   store::check_sink_settings(options.base);
+  ops::compression_threads();  // a bad DOCKFORM_ZSTD_THREADS fails here, not mid-run
   if (flags.note_given) options.note = flags.note;
   options.level = flags.level;
   options.stop_containers = flags.stop_containers;

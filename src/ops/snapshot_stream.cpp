@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <thread>
@@ -12,24 +13,28 @@
 
 namespace dockform::ops {
 
-namespace {
 // The frames are compressed on these worker threads while the caller reads
 // and hashes: DOCKFORM_ZSTD_THREADS (0 = on the caller's thread, N = N
-// workers, at most 8) when set to a number. Else none on up to two cores:
-// libzstd's own workers, measured on such a machine under load
-// (docs/benchmarks.md, 2026-12-06), were 5-12% slower than none and doubled
-// the peak RSS. More cores (not measured): min(cores, 8).
+// workers, at most 8). Unset: none on up to two cores: libzstd's own
+// workers, measured on such a machine under load (docs/benchmarks.md,
+// 2026-12-06), were 5-12% slower than none and doubled the peak RSS. More
+// cores (not measured): min(cores, 8).
 int compression_threads() {
   if (const char* env = std::getenv("DOCKFORM_ZSTD_THREADS"); env != nullptr && *env != '\0') {
     char* end = nullptr;
     const long value = std::strtol(env, &end, 10);
-    if (*end == '\0' && value >= 0) return static_cast<int>(std::min(value, 8L));
+    // Strictly a whole number: "abc" read as 0 would hide the typo.
+    if (*end != '\0' || value < 0 || !std::isdigit(static_cast<unsigned char>(*env))) {
+      throw Error("DOCKFORM_ZSTD_THREADS=" + std::string(env) +
+                      ": expected a whole number of compression threads, 0 to 8 (0: on dockform's own thread)",
+                  Exit::usage);
+    }
+    return static_cast<int>(std::min(value, 8L));
   }
   unsigned cores = std::thread::hardware_concurrency();
   if (cores <= 2) return 0;  // 0: unknown, counted as few
   return static_cast<int>(std::min(cores, 8u));
 }
-}  // namespace
 
 SnapshotStream::SnapshotStream(engine::RawConnection& connection, store::SnapshotSink& file, int level,
                                const std::vector<crypto::age::Recipient>& recipients, util::Progress& progress)

@@ -24,6 +24,10 @@
 
 namespace dockform::ops {
 
+// The frame-compressing threads: DOCKFORM_ZSTD_THREADS, else a choice by the
+// core count. Throws Error (usage) naming a value that is not a whole number.
+int compression_threads();
+
 class SnapshotStream {
  public:
   // No recipients: the compressed tar is stored as it is. Level 0: the tar
