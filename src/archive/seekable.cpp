@@ -258,14 +258,9 @@ std::uint64_t LocalFile::size() {
 
 std::string LocalFile::read(std::uint64_t offset, std::size_t length) {
   std::string out(length, '\0');
-  std::size_t done = 0;
-  while (done < length) {
-    ssize_t n = ::pread(fd_.get(), out.data() + done, length - done, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw Error("cannot read " + path_ + ": " + std::strerror(errno));
-    if (n == 0) throw Error(path_ + " is shorter than its seek table says", Exit::refused);
-    done += static_cast<std::size_t>(n);
-  }
+  auto got = util::pread_full(fd_.get(), out.data(), length, offset);
+  if (!got) throw Error("cannot read " + path_ + ": " + std::strerror(errno));
+  if (*got < length) throw Error(path_ + " is shorter than its seek table says", Exit::refused);
   bytes_read_ += length;
   return out;
 }

@@ -3,6 +3,10 @@
 // constructor that opened it throws halfway.
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <utility>
 
 namespace dockform::util {
@@ -35,5 +39,20 @@ class Fd {
  private:
   int fd_ = -1;
 };
+
+// Reads `length` bytes at `offset` into `data`, across short reads and
+// EINTR. Returns how many it read (fewer only at the end of the file), or
+// nullopt with errno set when the read failed.
+inline std::optional<std::size_t> pread_full(int fd, char* data, std::size_t length, std::uint64_t offset) {
+  std::size_t done = 0;
+  while (done < length) {
+    ssize_t n = ::pread(fd, data + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
 
 }  // namespace dockform::util

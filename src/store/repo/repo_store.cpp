@@ -84,14 +84,10 @@ class RepoSnapshot {
       if (!fd.valid()) throw Error("cannot open pack " + pack + ": " + std::strerror(errno), Exit::refused);
     }
     std::string out(length, '\0');
-    std::size_t done = 0;
-    while (done < length) {
-      ssize_t n = ::pread(fd.get(), out.data() + done, length - done, static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw Error("cannot read pack " + pack + ": " + std::strerror(errno));
-      if (n == 0) throw Error("checksum mismatch: pack " + pack + " is shorter than its index says", Exit::refused);
-      done += static_cast<std::size_t>(n);
-    }
+    auto got = util::pread_full(fd.get(), out.data(), length, offset);
+    if (!got) throw Error("cannot read pack " + pack + ": " + std::strerror(errno));
+    if (*got < length)
+      throw Error("checksum mismatch: pack " + pack + " is shorter than its index says", Exit::refused);
     return out;
   }
 
