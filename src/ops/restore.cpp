@@ -409,8 +409,14 @@ RestoreResult restore_snapshot(engine::Engine& engine, const RestoreOptions& opt
   helper.flush();
   if (options.sidecar_after_stream) checks->sidecar = options.sidecar_after_stream();
   verify(options, *checks, walk, result);
+  // The last point where stopping leaves the volume as it was: a signal
+  // during the (uninterruptible) flush ends the run here, not after the swap.
+  util::throw_if_interrupted();
   lock.ensure_held();  // a lock lost meanwhile may have a new holder: do not swap under it
   swap_in(stopped, users, helper, options.volume, result);
+  if (int signal = util::pending_signal(); signal != 0) {
+    warn(result, util::signal_name(signal) + " came during the swap: the restore was committed and finished");
+  }
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return result;
 }

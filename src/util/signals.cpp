@@ -22,7 +22,9 @@ extern "C" void on_signal(int signal) {
   }
 }
 
-std::string describe(int signal) {
+}  // namespace
+
+std::string signal_name(int signal) {
   switch (signal) {
     case SIGINT: return "SIGINT";
     case SIGTERM: return "SIGTERM";
@@ -31,6 +33,8 @@ std::string describe(int signal) {
   }
   return "signal " + std::to_string(signal);
 }
+
+namespace {
 
 // A pipe whose reader is gone polls as POLLERR, a hung-up terminal as POLLHUP.
 bool output_broken(int fd) {
@@ -42,7 +46,7 @@ bool output_broken(int fd) {
 bool stdout_closed() { return output_broken(STDOUT_FILENO); }
 
 Interrupted::Interrupted(int signal)
-    : signal_(signal), message_("interrupted by " + describe(signal) + "; cleaned up") {}
+    : signal_(signal), message_("interrupted by " + signal_name(signal) + "; cleaned up") {}
 
 void install_signal_handlers() {
   struct sigaction action;

@@ -372,11 +372,16 @@ _fault_exit() {
   _on_exit
 }
 
-# extracting_helper VOLUME: the restore's helper with stdin open runs on VOLUME.
+# extracting_helper VOLUME: the restore's helper with stdin open runs on
+# VOLUME; its id is then in EXTRACTING_HELPER.
+EXTRACTING_HELPER=
 extracting_helper() {
   local id
   for id in $(helpers_of "$1"); do
-    [[ $(engine inspect --format '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]] && return 0
+    if [[ $(engine inspect --format '{{.Config.OpenStdin}}' "$id" 2>/dev/null) == true ]]; then
+      EXTRACTING_HELPER=$id
+      return 0
+    fi
   done
   return 1
 }

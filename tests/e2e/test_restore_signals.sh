@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # stages: sanitize
 # volume restore interrupted by SIGINT and by SIGTERM while it extracts
-# (~150 MB): dockform exits 1 with "interrupted by SIG...; cleaned up", reports
-# no failed cleanup, and leaves the volume with its old content (or, had the
-# signal come after the swap, exactly the snapshot's), with no .dockform-*
-# entry, no helper container and no lock container. The next restore works.
+# (~150 MB), and by SIGINT while its helper flushes: dockform exits 1 with
+# "interrupted by SIG...; cleaned up", reports no failed cleanup, and leaves
+# the volume with its old content (or, had the signal come after the swap,
+# exactly the snapshot's), with no .dockform-* entry, no helper container and
+# no lock container. The next restore works.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=fixtures.sh
@@ -27,28 +28,40 @@ run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
 assert_eq 0 "$RC" "snapshot of $big"
 snap=$(json_field data_file)
 
-vol_exec "$target" sh -euc '
-  cd /v
-  echo old > old.txt
-  mkdir -p keep/sub && echo deep > keep/sub/f
-'
-old_tree=$(tree_listing "$target")
+# fill_target: the target's old content, afresh for each case (a case whose
+# signal came after the swap leaves the snapshot's content behind).
+fill_target() {
+  vol_exec "$target" sh -euc '
+    cd /v
+    rm -rf ./* ./.[!.]* 2>/dev/null || true
+    echo old > old.txt
+    mkdir -p keep/sub && echo deep > keep/sub/f
+  '
+  old_tree=$(tree_listing "$target")
+}
 
-# interrupt SIG: starts a restore --force of $snap into $target, sends SIG once
-# the extracting helper runs, and checks the outcome.
-interrupt() {
-  local sig=$1 rc=0 err deadline=$((SECONDS + 90))
-  echo "--- SIG$sig during the extraction" >&2
+# start_restore SIG: a restore --force of $snap into $target in the
+# background ($df_pid), once the target has its old content again; returns
+# when its helper runs ($helper).
+start_restore() {
+  local deadline=$((SECONDS + 90))
+  fill_target
   "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/sig.out" 2>"$TEST_TMP/sig.err" </dev/null &
   df_pid=$!
   until extracting_helper "$target"; do
-    kill -0 "$df_pid" 2>/dev/null || { cat "$TEST_TMP/sig.err" >&2; fail "SIG$sig: the restore ended before its extracting helper was seen"; }
-    ((SECONDS < deadline)) || fail "SIG$sig: no extracting helper appeared within 90 s"
+    kill -0 "$df_pid" 2>/dev/null || { cat "$TEST_TMP/sig.err" >&2; fail "SIG$1: the restore ended before its helper was seen"; }
+    ((SECONDS < deadline)) || fail "SIG$1: no restore helper appeared within 90 s"
     sleep 0.05
   done
-  sleep 0.2
-  kill -s "$sig" "$df_pid"
-  deadline=$((SECONDS + 30))
+  helper=$EXTRACTING_HELPER
+}
+
+# outcome SIG [after-swap-allowed]: waits for the signalled restore and checks
+# it: exit 1, "interrupted by SIG...; cleaned up", no failed cleanup, the old
+# content. With a second argument, a signal that came after the swap may also
+# end in exit 0 with the snapshot's content.
+outcome() {
+  local sig=$1 rc=0 err deadline=$((SECONDS + 30))
   while kill -0 "$df_pid" 2>/dev/null; do
     ((SECONDS < deadline)) || fail "SIG$sig: dockform still runs 30 s after the signal"
     sleep 0.1
@@ -58,8 +71,7 @@ interrupt() {
   err=$(<"$TEST_TMP/sig.err")
   echo "exit $rc; stderr:"$'\n'"$err" >&2
   assert_not_contains "$err" "could not" "SIG$sig: a cleanup was reported as failed"
-  if ((rc == 0)); then
-    # The signal came after the swap: the restore is complete.
+  if ((rc == 0)) && [[ -n ${2:-} ]]; then
     assert_eq "$new_tree" "$(tree_listing "$target")" "SIG$sig: after a finished restore the volume holds the snapshot"
     assert_no_leftovers "$target" "SIG$sig"
     return 0
@@ -68,8 +80,48 @@ interrupt() {
   assert_contains "$err" "interrupted by SIG$sig; cleaned up" "SIG$sig: message"
   assert_volume_untouched "$target" "$old_tree" "SIG$sig"
 }
+
+# interrupt SIG: SIG once the extracting helper runs.
+interrupt() {
+  echo "--- SIG$1 during the extraction" >&2
+  start_restore "$1"
+  sleep 0.2
+  kill -s "$1" "$df_pid"
+  outcome "$1" after-swap-allowed
+}
 interrupt INT
 interrupt TERM
+
+# SIGINT while the helper flushes the staged data (strace holds it at its
+# syncfs for 3 s): the flush is not cut short, but no swap may follow it.
+strace_pid=
+on_fault_exit() { [[ -z $strace_pid ]] || kill -9 "$strace_pid" 2>/dev/null || true; }
+interrupt_in_flush() {
+  local deadline=$((SECONDS + 90)) pid
+  echo "--- SIGINT during the flush" >&2
+  command -v strace >/dev/null || fail "strace is not installed (scripts/install-deps installs it)"
+  start_restore INT
+  kill -STOP "$df_pid"
+  pid=$(engine inspect -f '{{.State.Pid}}' "$helper")
+  strace -o "$TEST_TMP/strace.log" -p "$pid" -e trace=syncfs \
+    -e inject=syncfs:delay_enter=3000000:when=1 2>"$TEST_TMP/strace.err" &
+  strace_pid=$!
+  until grep -q attached "$TEST_TMP/strace.err"; do
+    kill -0 "$strace_pid" 2>/dev/null || fail "strace could not attach to the helper: $(<"$TEST_TMP/strace.err")"
+    sleep 0.02
+  done
+  kill -CONT "$df_pid"
+  until grep -q 'syncfs(' "$TEST_TMP/strace.log"; do
+    kill -0 "$df_pid" 2>/dev/null || fail "the restore ended before its helper flushed: $(<"$TEST_TMP/sig.err")"
+    ((SECONDS < deadline)) || fail "the helper did not flush within 90 s"
+    sleep 0.02
+  done
+  kill -INT "$df_pid"
+  outcome INT
+  wait "$strace_pid" 2>/dev/null || true
+  strace_pid=
+}
+interrupt_in_flush
 
 # Nothing left in the way: the next restore works.
 run_df -c "$M" volume restore "$target" "$snap" --force

@@ -37,6 +37,8 @@ bool stdout_closed();
 void install_signal_handlers();
 // The signal that arrived, or 0.
 int pending_signal();
+// "SIGINT", "SIGTERM", "SIGHUP (terminal or session closed)", ...
+std::string signal_name(int signal);
 void throw_if_interrupted();
 
 }  // namespace dockform::util
