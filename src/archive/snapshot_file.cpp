@@ -18,9 +18,9 @@
 namespace dockform::archive {
 
 namespace {
-class LocalFile : public ByteSource {
+class SequentialFile : public ByteSource {
  public:
-  explicit LocalFile(const std::filesystem::path& file)
+  explicit SequentialFile(const std::filesystem::path& file)
       : path_(file), name_(file.string()), fd_(::open(file.c_str(), O_RDONLY | O_CLOEXEC)) {
     if (!fd_.valid()) throw Error("cannot open snapshot " + name_ + ": " + std::strerror(errno));
     ::posix_fadvise(fd_.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -115,7 +115,7 @@ const char* format_name(SnapshotFormat format) {
 }
 
 std::unique_ptr<ByteSource> open_local_file(const std::filesystem::path& file) {
-  return std::make_unique<LocalFile>(file);
+  return std::make_unique<SequentialFile>(file);
 }
 
 // A stream has no name: its first bytes say what it is.
@@ -140,7 +140,7 @@ SnapshotFormat detect_format(const std::filesystem::path& file) {
   auto format = format_by_name(file.string());
   if (!std::filesystem::is_regular_file(file))
     throw Error("snapshot " + file.string() + " does not exist or is not a file");
-  return check_head(file.string(), format, LocalFile(file).read_head(512));
+  return check_head(file.string(), format, SequentialFile(file).read_head(512));
 }
 
 std::optional<SidecarText> find_sidecar(ByteSource& source) {

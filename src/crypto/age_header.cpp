@@ -26,7 +26,7 @@ bool is_base64_line(std::string_view text) {
   return true;
 }
 
-[[noreturn]] void bad_header(const std::string& why) { throw AgeError(ErrorKind::header, "malformed header: " + why); }
+[[noreturn]] void malformed(const std::string& why) { throw AgeError(ErrorKind::header, "malformed header: " + why); }
 
 // Arguments are 1*VCHAR separated by single spaces.
 std::vector<std::string> split_arguments(std::string_view text) {
@@ -35,9 +35,9 @@ std::vector<std::string> split_arguments(std::string_view text) {
   while (true) {
     const std::size_t space = text.find(' ', start);
     const std::string_view arg = text.substr(start, space == std::string_view::npos ? text.npos : space - start);
-    if (arg.empty()) bad_header("an empty stanza argument (two spaces, or a space at the end)");
+    if (arg.empty()) malformed("an empty stanza argument (two spaces, or a space at the end)");
     for (char c : arg) {
-      if (c < 0x21 || c > 0x7e) bad_header("a stanza argument with a character outside printable ASCII");
+      if (c < 0x21 || c > 0x7e) malformed("a stanza argument with a character outside printable ASCII");
     }
     args.emplace_back(arg);
     if (space == std::string_view::npos) break;
@@ -119,9 +119,9 @@ void HeaderParser::line(std::string_view text) {
     case State::version:
       if (text != version_line) {
         if (text.starts_with("age-encryption.org/")) {
-          bad_header("unsupported version \"" + std::string(text.substr(0, 64)) + "\" (only v1 is known)");
+          malformed("unsupported version \"" + std::string(text.substr(0, 64)) + "\" (only v1 is known)");
         }
-        bad_header("the file does not start with \"age-encryption.org/v1\": not an age file");
+        malformed("the file does not start with \"age-encryption.org/v1\": not an age file");
       }
       covered_.append(text).push_back('\n');
       state_ = State::stanza_or_end;
@@ -134,34 +134,34 @@ void HeaderParser::line(std::string_view text) {
         return;
       }
       if (text.starts_with("---")) {
-        if (stanzas_.empty()) bad_header("no recipient stanza");
+        if (stanzas_.empty()) malformed("no recipient stanza");
         const std::string_view rest = text.substr(3);
-        if (rest.size() != 44 || rest[0] != ' ') bad_header("the MAC line is not \"--- \" and 43 base64 characters");
+        if (rest.size() != 44 || rest[0] != ' ') malformed("the MAC line is not \"--- \" and 43 base64 characters");
         const std::optional<std::string> mac = base64_decode(rest.substr(1));
-        if (!mac || mac->size() != mac_.size()) bad_header("the MAC is not canonical base64");
+        if (!mac || mac->size() != mac_.size()) malformed("the MAC is not canonical base64");
         for (std::size_t i = 0; i < mac_.size(); ++i) mac_[i] = static_cast<unsigned char>((*mac)[i]);
         covered_ += "---";
         state_ = State::done;
         return;
       }
-      bad_header(stanzas_.empty() ? "no recipient stanza after the version line"
-                                  : "a line that starts neither a stanza (\"-> \") nor the MAC (\"---\")");
+      malformed(stanzas_.empty() ? "no recipient stanza after the version line"
+                                 : "a line that starts neither a stanza (\"-> \") nor the MAC (\"---\")");
     case State::body:
       if (text.size() > columns || !is_base64_line(text)) {
-        bad_header("a stanza body line that is not at most 64 base64 characters");
+        malformed("a stanza body line that is not at most 64 base64 characters");
       }
       covered_.append(text).push_back('\n');
       body_text_.append(text);
       if (text.size() == columns) return;
       {
         std::optional<std::string> body = base64_decode(body_text_);
-        if (!body) bad_header("a stanza body that is not canonical base64");
+        if (!body) malformed("a stanza body that is not canonical base64");
         stanzas_.back().body = std::move(*body);
         body_text_.clear();
         state_ = State::stanza_or_end;
       }
       return;
-    case State::done: bad_header("data after the MAC line was read as header");
+    case State::done: malformed("data after the MAC line was read as header");
   }
 }
 

@@ -70,9 +70,9 @@ void set_keepalive(CURL* curl) {
 
 std::string daemon_message(const std::string& body) {
   try {
-    auto json = nlohmann::json::parse(body);
-    if (json.is_object() && json.contains("message") && json["message"].is_string()) {
-      return json["message"].get<std::string>();
+    auto parsed = nlohmann::json::parse(body);
+    if (parsed.is_object() && parsed.contains("message") && parsed["message"].is_string()) {
+      return parsed["message"].get<std::string>();
     }
   } catch (const nlohmann::json::exception&) {
   }

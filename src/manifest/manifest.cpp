@@ -83,9 +83,9 @@ std::string printable(const std::string& text) {
 
 // User text inside a message, shortened.
 std::string quote(const std::string& text) {
-  constexpr std::size_t max_quoted = 64;
-  if (text.size() <= max_quoted) return "'" + text + "'";
-  return "'" + text.substr(0, max_quoted) + "...'";
+  constexpr std::size_t limit = 64;
+  if (text.size() <= limit) return "'" + text + "'";
+  return "'" + text.substr(0, limit) + "...'";
 }
 
 // Raises ManifestError as "FILE:LINE:COL: message"; yaml-cpp counts from 0.
