@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dockform/archive/age_file.hpp"
+#include "dockform/archive/sidecar.hpp"
 #include "dockform/archive/snapshot_file.hpp"
 #include "dockform/archive/tar_walker.hpp"
 #include "dockform/store/repo/repository.hpp"
@@ -79,6 +80,22 @@ std::optional<archive::SnapshotFormat> format_of(const store::Location& file) {
   if (file.text().ends_with(".tar.zst")) return archive::SnapshotFormat::tar_zst;
   return std::nullopt;
 }
+
+// The index against the sidecar's record of it (docs/snapshot-format.md):
+// with it, the seek table, and through it every frame a read uses, is
+// authenticated down to the sidecar. Without a sidecar (or one written before
+// the index existed) the index is only checked against itself.
+void check_index(const store::Location& file, const archive::SeekableIndex& index) {
+  auto source = store::open_snapshot(file);
+  auto found = archive::find_sidecar(*source);
+  if (!found) return;
+  auto recorded = archive::parse_sidecar(found->text, found->location).index_sha256;
+  if (recorded && *recorded != index.index_sha256) {
+    throw Error("checksum mismatch: sidecar " + found->location + " says " + *recorded + " for the index of " +
+                    file.text() + ", the file has " + index.index_sha256,
+                Exit::refused);
+  }
+}
 }  // namespace
 
 std::optional<Seekable> open_seekable(const store::Location& file,
@@ -102,6 +119,7 @@ std::optional<Seekable> open_seekable(const store::Location& file,
   }
   auto index = archive::read_seekable_index(*seekable.file);
   if (!index) return std::nullopt;
+  check_index(file, *index);
   seekable.index = std::move(*index);
   return seekable;
 }

@@ -136,6 +136,22 @@ assert_no_file "$TEST_TMP/dmg/data/big.bin" "nothing is left of a member in a da
 run_df volume extract "$damaged" ./app/conf/app.ini -o "$TEST_TMP/dmg"
 assert_eq 0 "$RC" "a member in an intact frame of a damaged file still extracts"
 
+# ---------------------------------------------------------------- an index the sidecar does not vouch for
+# ls and extract trust the index (and through its seek table every frame)
+# only when its SHA-256 is the one the sidecar recorded.
+forged=$TEST_TMP/forged
+mkdir -p "$forged"
+cp "$snap" "$forged/"
+jq '.index_sha256 = ("0" * 64)' "$side" >"$forged/$(basename "$side")"
+run_df volume ls "$forged/$(basename "$snap")"
+assert_eq 3 "$RC" "ls of a snapshot whose index is not the one its sidecar recorded"
+assert_contains "$ERR" "checksum mismatch" "ls names the mismatch"
+assert_contains "$ERR" "for the index" "ls says it is the index"
+run_df volume extract "$forged/$(basename "$snap")" ./app/conf/app.ini -o "$TEST_TMP/forged-out"
+assert_eq 3 "$RC" "extract from a snapshot whose index is not the one its sidecar recorded"
+assert_contains "$ERR" "checksum mismatch" "extract names the mismatch"
+assert_no_file "$TEST_TMP/forged-out/app/conf/app.ini" "nothing extracted from an unvouched index"
+
 # ---------------------------------------------------------------- determinism
 run_df -c "$proj" volume snapshot "$vol" -o "$TEST_TMP/again" --json
 assert_eq 0 "$RC" "second snapshot"
