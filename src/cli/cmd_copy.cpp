@@ -116,13 +116,10 @@ void add_copy_command(CLI::App& volume, CliState& state) {
   cmd->add_option("--level", flags->level,
                   "zstd level of the stream, 0 for none (default: 0 to a unix:// engine, else 1)")
       ->check(CLI::Range(0, 19));
-  cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
+  add_json_flag(cmd, flags->json);
   add_notify_options(cmd, flags->notify);
-  cmd->callback([&state, flags] {
-    state.run = [flags](core::Session& session) {
-      return run_notified(session, "copy", flags->notify,
-                          [&](notify::RunReport& report) { return run_copy(session, *flags, report); });
-    };
+  on_notified_run(cmd, state, "copy", flags->notify, [flags](core::Session& session, notify::RunReport& report) {
+    return run_copy(session, *flags, report);
   });
 }
 

@@ -41,12 +41,10 @@ void add_export_command(CLI::App& volume, CliState& state) {
   auto flags = std::make_shared<ExportFlags>();
   auto* cmd = volume.add_subcommand(
       "export", "Write a snapshot (a repository's too) as the standalone .tar.zst its sidecar's checksum names");
-  cmd->add_option("snapshot", flags->snapshot,
-                  "Snapshot: a file, or a repository's REPO/VOLUME/STEM.tar.zst (the ref `volume list` shows)")
-      ->required();
+  add_snapshot_argument(cmd, flags->snapshot, false);
   cmd->add_option("-o,--output", flags->output, "A new file, or - for standard output")->required();
-  cmd->add_flag("--json", flags->json, "Print one JSON document (with -o FILE)");
-  cmd->callback([&state, flags] { state.run = [flags](core::Session&) { return run_export(*flags); }; });
+  add_json_flag(cmd, flags->json, "with -o FILE");
+  on_run(cmd, state, [flags](core::Session&) { return run_export(*flags); });
 }
 
 }  // namespace dockform::cli

@@ -34,12 +34,12 @@ int run_extract(const ExtractFlags& flags) {
 void add_extract_command(CLI::App& volume, CliState& state) {
   auto flags = std::make_shared<ExtractFlags>();
   auto* cmd = volume.add_subcommand("extract", "Extract files and folders from a snapshot, reading only their frames");
-  cmd->add_option("snapshot", flags->snapshot, "Snapshot file (.tar.zst, .tar.zst.age or .tar)")->required();
+  add_snapshot_argument(cmd, flags->snapshot, false);
   cmd->add_option("path", flags->paths, "Files and folders to extract (a folder with what is below it)")->required();
   cmd->add_option("-o,--output", flags->output, "Folder to write them into, or - for a tar on standard output")
       ->required();
   add_identity_options(cmd, flags->keys);
-  cmd->callback([&state, flags] { state.run = [flags](core::Session&) { return run_extract(*flags); }; });
+  on_run(cmd, state, [flags](core::Session&) { return run_extract(*flags); });
 }
 
 }  // namespace dockform::cli

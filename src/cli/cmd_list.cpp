@@ -184,12 +184,12 @@ void add_list_command(CLI::App& volume, CliState& state) {
   auto flags = std::make_shared<ListFlags>();
   auto* cmd = volume.add_subcommand("list", "List the snapshots in a folder or s3:// location, newest first");
   cmd->add_option("volume", flags->volume, "Only this volume's snapshots");
-  cmd->add_option("-o,--output", flags->output, "Snapshot folder (default <manifest dir>/.dockform/snapshots)");
+  add_store_option(cmd, flags->output);
   cmd->add_option("--max-age", flags->max_age,
                   "Exit 7 naming every volume (VOLUME, else the manifest's and those listed) whose newest snapshot "
                   "is older than DURATION (90m, 26h, 7d, 2w), or that has none");
-  cmd->add_flag("--json", flags->json, "Print one JSON document");
-  cmd->callback([&state, flags] { state.run = [flags](core::Session& session) { return run_list(session, *flags); }; });
+  add_json_flag(cmd, flags->json);
+  on_run(cmd, state, [flags](core::Session& session) { return run_list(session, *flags); });
 }
 
 }  // namespace dockform::cli

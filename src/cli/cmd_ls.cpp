@@ -123,12 +123,12 @@ int run_ls(const LsFlags& flags) {
 void add_ls_command(CLI::App& volume, CliState& state) {
   auto flags = std::make_shared<LsFlags>();
   auto* cmd = volume.add_subcommand("ls", "List a snapshot's files, like tar -t, from its index");
-  cmd->add_option("snapshot", flags->snapshot, "Snapshot file (.tar.zst, .tar.zst.age or .tar)")->required();
+  add_snapshot_argument(cmd, flags->snapshot, false);
   cmd->add_option("path", flags->paths, "Only these files and folders (a folder with what is below it)");
   cmd->add_flag("-l,--long", flags->long_format, "Type, mode, owner, size and time of each, like tar -tv");
   add_identity_options(cmd, flags->keys);
-  cmd->add_flag("--json", flags->json, "Print one JSON document");
-  cmd->callback([&state, flags] { state.run = [flags](core::Session&) { return run_ls(*flags); }; });
+  add_json_flag(cmd, flags->json);
+  on_run(cmd, state, [flags](core::Session&) { return run_ls(*flags); });
 }
 
 }  // namespace dockform::cli

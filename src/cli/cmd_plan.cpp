@@ -50,7 +50,7 @@ void print_plan(const core::Plan& plan) {
 void add_plan_commands(CLI::App& app, CliState& state) {
   auto plan_as_json = std::make_shared<bool>(false);
   auto* plan = app.add_subcommand("plan", "Show the volumes and networks that apply would create");
-  plan->add_flag("--json", *plan_as_json, "Print one JSON document");
+  add_json_flag(plan, *plan_as_json);
   plan->callback([&state, plan_as_json] {
     state.run = [plan_as_json](core::Session& session) {
       auto result = core::compute_plan(session.manifest(), session.engine());
@@ -64,7 +64,7 @@ void add_plan_commands(CLI::App& app, CliState& state) {
   });
   auto apply_as_json = std::make_shared<bool>(false);
   auto* apply = app.add_subcommand("apply", "Create the declared volumes and networks that are missing");
-  apply->add_flag("--json", *apply_as_json, "Print one JSON document");
+  add_json_flag(apply, *apply_as_json);
   apply->callback([&state, apply_as_json] {
     state.run = [apply_as_json](core::Session& session) {
       auto result = core::compute_plan(session.manifest(), session.engine());

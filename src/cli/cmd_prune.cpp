@@ -127,7 +127,7 @@ void add_prune_command(CLI::App& volume, CliState& state) {
   auto* cmd = volume.add_subcommand("prune", "Remove old snapshots by a retention policy (the newest is always kept)");
   cmd->add_option("volume", flags->volume, "Volume whose snapshots to prune");
   cmd->add_flag("--all", flags->all, "Prune every volume the manifest declares");
-  cmd->add_option("-o,--output", flags->output, "Snapshot folder (default <manifest dir>/.dockform/snapshots)");
+  add_store_option(cmd, flags->output);
   // Without any of these, the manifest's snapshots.keep; with one, the flags alone.
   std::vector<CLI::Option*> keep{
       cmd->add_option("--keep-last", flags->policy.keep_last,
@@ -139,14 +139,11 @@ void add_prune_command(CLI::App& volume, CliState& state) {
                       "Keep the newest of each of the last N months with one")};
   for (auto* option : keep) option->check(CLI::NonNegativeNumber);
   cmd->add_flag("--dry-run", flags->dry_run, "Remove nothing; say what would be removed");
-  cmd->add_flag("--json", flags->json, "Print one JSON document");
+  add_json_flag(cmd, flags->json);
   add_notify_options(cmd, flags->notify);
-  cmd->callback([&state, flags, keep] {
+  on_notified_run(cmd, state, "prune", flags->notify, [flags, keep](core::Session& session, notify::RunReport& report) {
     flags->keep_given = std::any_of(keep.begin(), keep.end(), [](CLI::Option* o) { return o->count() > 0; });
-    state.run = [flags](core::Session& session) {
-      return run_notified(session, "prune", flags->notify,
-                          [&](notify::RunReport& report) { return run_prune(session, *flags, report); });
-    };
+    return run_prune(session, *flags, report);
   });
 }
 

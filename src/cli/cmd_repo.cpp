@@ -50,12 +50,12 @@ void add_repo_commands(CLI::App& app, CliState& state) {
   auto init = std::make_shared<RepoFlags>();
   auto* cmd = repo->add_subcommand("init", "Make a repository in a new or empty folder");
   cmd->add_option("dir", init->dir, "The folder")->required();
-  cmd->callback([&state, init] { state.run = [init](core::Session&) { return run_init(*init); }; });
+  on_run(cmd, state, [init](core::Session&) { return run_init(*init); });
   auto stats = std::make_shared<RepoFlags>();
   cmd = repo->add_subcommand("stats", "Snapshots, stored and logical bytes of a repository");
   cmd->add_option("dir", stats->dir, "The repository's folder")->required();
-  cmd->add_flag("--json", stats->json, "Print one JSON document");
-  cmd->callback([&state, stats] { state.run = [stats](core::Session&) { return run_stats(*stats); }; });
+  add_json_flag(cmd, stats->json);
+  on_run(cmd, state, [stats](core::Session&) { return run_stats(*stats); });
 }
 
 }  // namespace dockform::cli

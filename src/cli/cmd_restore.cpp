@@ -92,8 +92,8 @@ void add_restore_command(CLI::App& volume, CliState& state) {
   auto flags = std::make_shared<RestoreFlags>();
   auto* cmd = volume.add_subcommand("restore", "Restore a snapshot (.tar.zst, .tar.zst.age or .tar) into a volume");
   cmd->add_option("volume", flags->volume, "Volume to restore into")->required();
-  cmd->add_option("snapshot", flags->snapshot, "Snapshot file, s3:// URL, or - for standard input")->required();
-  cmd->add_option("--sidecar", flags->sidecar_file, "With -: the snapshot's sidecar JSON, for the checksum and counts");
+  add_snapshot_argument(cmd, flags->snapshot, true);
+  add_stdin_sidecar_option(cmd, flags->sidecar_file);
   cmd->add_option("--path", flags->paths,
                   "Replace only this file or folder (its whole subtree) inside the volume; repeatable")
       ->allow_extra_args(false);  // one path per --path: the volume and the snapshot are no paths
@@ -107,13 +107,10 @@ void add_restore_command(CLI::App& volume, CliState& state) {
                 "For archives made elsewhere: restore no setuid/setgid bits, file capabilities or device nodes "
                 "(a warning each)");
   add_identity_options(cmd, flags->keys);
-  cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
+  add_json_flag(cmd, flags->json);
   add_notify_options(cmd, flags->notify);
-  cmd->callback([&state, flags] {
-    state.run = [flags](core::Session& session) {
-      return run_notified(session, "restore", flags->notify,
-                          [&](notify::RunReport& report) { return run_restore(session, *flags, report); });
-    };
+  on_notified_run(cmd, state, "restore", flags->notify, [flags](core::Session& session, notify::RunReport& report) {
+    return run_restore(session, *flags, report);
   });
 }
 

@@ -227,9 +227,7 @@ void add_snapshot_command(CLI::App& volume, CliState& state) {
       "snapshot", "Snapshot a volume into a .tar.zst file (.tar.zst.age when encrypted) and its JSON sidecar");
   cmd->add_option("volume", flags->volume, "Volume to snapshot");
   cmd->add_flag("--all", flags->all, "Snapshot every volume the manifest declares");
-  cmd->add_option("-o,--output", flags->output,
-                  "Folder or s3://BUCKET[/PREFIX] for snapshots (default <manifest dir>/.dockform/snapshots); "
-                  "- for standard output");
+  add_store_option(cmd, flags->output, true);
   cmd->add_option("--sidecar", flags->sidecar_file, "With -o -: write the sidecar JSON to FILE");
   cmd->add_option("--note", flags->note, "Note stored in the sidecar")->each([flags](const std::string&) {
     flags->note_given = true;
@@ -261,13 +259,10 @@ void add_snapshot_command(CLI::App& volume, CliState& state) {
       ->allow_extra_args(false);
   cmd->add_option("--passphrase-file", flags->keys.passphrase_file,
                   "Encrypt with the passphrase on FILE's first line (age's scrypt; also DOCKFORM_PASSPHRASE_FILE)");
-  cmd->add_flag("--json", flags->json, "Print the result as one JSON object");
+  add_json_flag(cmd, flags->json);
   add_notify_options(cmd, flags->notify);
-  cmd->callback([&state, flags] {
-    state.run = [flags](core::Session& session) {
-      return run_notified(session, "snapshot", flags->notify,
-                          [&](notify::RunReport& report) { return run_snapshot(session, *flags, report); });
-    };
+  on_notified_run(cmd, state, "snapshot", flags->notify, [flags](core::Session& session, notify::RunReport& report) {
+    return run_snapshot(session, *flags, report);
   });
 }
 

@@ -118,9 +118,8 @@ void add_unlock_command(CLI::App& volume, CliState& state) {
   cmd->add_flag("--force", flags->force,
                 "Remove the lock and reader leases (and hand over a stopped-containers record) even when the holder "
                 "may still run");
-  cmd->add_flag("--json", flags->json, "Print one JSON document");
-  cmd->callback(
-      [&state, flags] { state.run = [flags](core::Session& session) { return run_unlock(session, *flags); }; });
+  add_json_flag(cmd, flags->json);
+  on_run(cmd, state, [flags](core::Session& session) { return run_unlock(session, *flags); });
 }
 
 }  // namespace dockform::cli

@@ -7,7 +7,7 @@ namespace dockform::cli {
 void add_validate_command(CLI::App& app, CliState& state) {
   auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("validate", "Check the manifest, and that the Docker Engine answers");
-  cmd->add_flag("--json", *json, "Print one JSON document");
+  add_json_flag(cmd, *json);
   cmd->callback([&state, json] {
     state.run = [json](core::Session& session) {
       const auto& manifest = session.manifest();

@@ -56,13 +56,11 @@ int run_verify(const VerifyFlags& flags) {
 void add_verify_command(CLI::App& volume, CliState& state) {
   auto flags = std::make_shared<VerifyFlags>();
   auto* cmd = volume.add_subcommand("verify", "Check a snapshot file completely, without the engine");
-  cmd->add_option("snapshot", flags->snapshot,
-                  "Snapshot file (.tar.zst, .tar.zst.age or .tar), or - for standard input")
-      ->required();
-  cmd->add_option("--sidecar", flags->sidecar_file, "With -: the snapshot's sidecar JSON, for the checksum and counts");
+  add_snapshot_argument(cmd, flags->snapshot, true);
+  add_stdin_sidecar_option(cmd, flags->sidecar_file);
   add_identity_options(cmd, flags->keys);
-  cmd->add_flag("--json", flags->json, "Print one JSON document");
-  cmd->callback([&state, flags] { state.run = [flags](core::Session&) { return run_verify(*flags); }; });
+  add_json_flag(cmd, flags->json);
+  on_run(cmd, state, [flags](core::Session&) { return run_verify(*flags); });
 }
 
 }  // namespace dockform::cli

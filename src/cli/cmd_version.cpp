@@ -73,7 +73,7 @@ void add_version_command(CLI::App& app, CliState& state) {
   auto* cmd = app.add_subcommand(
       "version",
       "Print dockform's version, its git commit, the engine endpoint (and why it was chosen) and its version");
-  cmd->add_flag("--json", *json, "Print one JSON document");
+  add_json_flag(cmd, *json);
   cmd->callback([&state, json] {
     state.run = [json](core::Session& session) {
       auto report = probe(session);

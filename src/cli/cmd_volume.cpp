@@ -33,15 +33,6 @@ bool snapshot_from_stdin(const std::string& snapshot, const std::string& sidecar
   return from_stdin;
 }
 
-void add_identity_options(CLI::App* cmd, core::IdentityFlags& keys) {
-  cmd->add_option("-i,--identity", keys.identity_files,
-                  "Decrypt an encrypted snapshot with the age identity file FILE (AGE-SECRET-KEY-1... lines); "
-                  "repeatable (also DOCKFORM_IDENTITY_FILE)")
-      ->allow_extra_args(false);
-  cmd->add_option("--passphrase-file", keys.passphrase_file,
-                  "Decrypt with the passphrase on FILE's first line (also DOCKFORM_PASSPHRASE_FILE)");
-}
-
 void add_volume_commands(CLI::App& app, CliState& state) {
   auto* volume = app.add_subcommand("volume", "Snapshot and restore Docker volumes");
   volume->require_subcommand(1);

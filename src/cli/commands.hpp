@@ -52,8 +52,22 @@ void add_completion_command(CLI::App& app, CliState& state);
 // What `dockform completion bash` prints: made from `app`'s commands and flags.
 std::string bash_completion_script(const CLI::App& app);
 
-// -i/--identity and --passphrase-file of restore and verify.
+// The flags and arguments several commands share, each declared once with
+// one help text (flags.cpp), and the one way a command says what it runs.
+// -i/--identity and --passphrase-file of the commands that read a snapshot.
 void add_identity_options(CLI::App* cmd, core::IdentityFlags& keys);
+// --json; `condition` (e.g. "with -o FILE") goes in parentheses after the help.
+void add_json_flag(CLI::App* cmd, bool& json, const std::string& condition = "");
+// -o/--output of the commands that use a snapshot store (folder, bucket or
+// repository); `or_stdout`: also - for standard output.
+CLI::Option* add_store_option(CLI::App* cmd, std::string& output, bool or_stdout = false);
+// The SNAPSHOT argument: a file, an s3:// URL or a repository's ref;
+// `or_stdin`: also - for standard input.
+CLI::Option* add_snapshot_argument(CLI::App* cmd, std::string& snapshot, bool or_stdin);
+// --sidecar FILE of the commands that read a snapshot from standard input.
+void add_stdin_sidecar_option(CLI::App* cmd, std::string& sidecar_file);
+// What the command runs once the command line is parsed.
+void on_run(CLI::App* cmd, CliState& state, std::function<int(core::Session&)> run);
 
 // <manifest dir>/.dockform/snapshots, or -o DIR|s3://BUCKET[/PREFIX]|- (parsed here, once).
 store::Location snapshot_base(core::Session& session, const std::string& output_flag);

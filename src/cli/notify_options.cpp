@@ -164,6 +164,13 @@ void add_notify_options(CLI::App* cmd, NotifyFlags& flags) {
                   "notifications.metrics_push)");
 }
 
+void on_notified_run(CLI::App* cmd, CliState& state, const std::string& command, const NotifyFlags& flags,
+                     std::function<int(core::Session&, notify::RunReport&)> body) {
+  on_run(cmd, state, [command, &flags, body = std::move(body)](core::Session& session) {
+    return run_notified(session, command, flags, [&](notify::RunReport& report) { return body(session, report); });
+  });
+}
+
 int run_notified(core::Session& session, const std::string& command, const NotifyFlags& flags,
                  const std::function<int(notify::RunReport&)>& body) {
   auto targets = resolve_targets(session, flags);

@@ -28,4 +28,9 @@ void add_notify_options(CLI::App* cmd, NotifyFlags& flags);
 int run_notified(core::Session& session, const std::string& command, const NotifyFlags& flags,
                  const std::function<int(notify::RunReport&)>& body);
 
+// on_run (commands.hpp) for the commands cron runs: `body` inside run_notified.
+struct CliState;
+void on_notified_run(CLI::App* cmd, CliState& state, const std::string& command, const NotifyFlags& flags,
+                     std::function<int(core::Session&, notify::RunReport&)> body);
+
 }  // namespace dockform::cli
