@@ -364,12 +364,74 @@ fault_trap() {
 _fault_exit() {
   local rc=$?
   [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
+  release_hold
   if declare -F on_fault_exit >/dev/null; then on_fault_exit || true; fi
   ((${#_FAULT_CONTAINERS[@]} == 0)) || engine rm -f "${_FAULT_CONTAINERS[@]}" >/dev/null 2>&1 || true
   # Hand the status to lib.sh's handler; set -e would end this trap at `(exit 1)`.
   set +e
   (exit "$rc")
   _on_exit
+}
+
+# Holding a process at one system call, for the faults that need a helper
+# frozen at one step (strace's syscall injection). need_strace: fails unless
+# strace can trace here. hold_at_syscall PID SYSCALLS WHEN DELAY_US: strace
+# holds PID for DELAY_US at the WHEN-th of its calls to SYSCALLS (a comma
+# list); returns once strace is attached; its log is $TEST_TMP/strace.log.
+# release_hold [SIGNAL]: ends strace (KILL by default): the held call then
+# runs, unless the process was killed meanwhile. fault_trap's exit releases it.
+HOLD_PID=
+need_strace() {
+  command -v strace >/dev/null || fail "strace is not installed (scripts/install-deps installs it)"
+  strace -o /dev/null true 2>/dev/null || fail "strace cannot trace here (ptrace not allowed)"
+}
+hold_at_syscall() {
+  strace -o "$TEST_TMP/strace.log" -p "$1" -e trace="$2" -e inject="$2:delay_enter=$4:when=$3" \
+    2>"$TEST_TMP/strace.err" &
+  HOLD_PID=$!
+  until grep -q attached "$TEST_TMP/strace.err"; do
+    kill -0 "$HOLD_PID" 2>/dev/null || fail "strace could not attach to process $1: $(<"$TEST_TMP/strace.err")"
+    sleep 0.02
+  done
+}
+# shellcheck disable=SC2120 # SIGNAL is optional
+release_hold() {
+  [[ -n $HOLD_PID ]] || return 0
+  kill -s "${1:-KILL}" "$HOLD_PID" 2>/dev/null || true
+  wait "$HOLD_PID" 2>/dev/null || true
+  HOLD_PID=
+}
+
+# restore_held_at_rename TERMS WHEN CONDITION COMMAND...: runs COMMAND (a
+# restore into $target with --stop-containers) in the background ($df_pid)
+# and returns once it stopped the user that notes each SIGTERM in the file
+# TERMS, its helper ($helper) is held by strace at its WHEN-th rename, and the
+# function CONDITION is true. dockform is stopped (SIGSTOP) while strace
+# attaches, so that no rename passes unseen.
+restore_held_at_rename() {
+  local terms_file=$1 when=$2 condition=$3 deadline=$((SECONDS + 90)) terms id
+  shift 3
+  terms=$(wc -l <"$terms_file")
+  "$@" >"$TEST_TMP/run.out" 2>"$TEST_TMP/run.err" </dev/null &
+  df_pid=$!
+  until (($(wc -l <"$terms_file") > terms)); do
+    kill -0 "$df_pid" 2>/dev/null || fail "the restore ended before it stopped its user: $(<"$TEST_TMP/run.err")"
+    ((SECONDS < deadline)) || fail "the restore did not stop its user within 90 s"
+    sleep 0.02
+  done
+  kill -STOP "$df_pid"
+  helper=
+  for id in $(helpers_of "$target"); do
+    [[ $(engine inspect -f '{{json .Config.Cmd}}' "$id") == *'"restore"'* ]] && helper=$id
+  done
+  [[ -n $helper ]] || fail "no restore helper runs on $target"
+  hold_at_syscall "$(engine inspect -f '{{.State.Pid}}' "$helper")" renameat,renameat2 "$when" 300000000
+  kill -CONT "$df_pid"
+  until "$condition"; do
+    kill -0 "$df_pid" 2>/dev/null || fail "the restore ended before its helper was held: $(<"$TEST_TMP/run.err")"
+    ((SECONDS < deadline)) || fail "the helper was not held at rename $when within 90 s"
+    sleep 0.02
+  done
 }
 
 # extracting_helper VOLUME: the restore's helper with stdin open runs on

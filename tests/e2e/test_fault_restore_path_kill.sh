@@ -11,16 +11,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=fixtures.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-command -v strace >/dev/null || fail "strace is not installed (scripts/install-deps installs it)"
-strace -o /dev/null true 2>/dev/null || fail "strace cannot trace here (ptrace not allowed)"
+need_strace
 
 src=${PFX}src
 target=${PFX}target
 app=${PFX}app
 manifest_and_volumes restorepath "$src" "$target"
 fault_trap "dockform-lock-$target" "dockform-stopped-$target"
-strace_pid=
-on_fault_exit() { [[ -z $strace_pid ]] || kill -9 "$strace_pid" 2>/dev/null || true; }
 
 # shellcheck source-path=SCRIPTDIR source=restore_path_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/restore_path_lib.sh"
@@ -43,36 +40,8 @@ mountpoint=$(engine volume inspect -f '{{.Mountpoint}}' "$target")
 # The partial swap's renames: 1 the journal at phase 1, 2 data/db aside,
 # 3 etc/app.conf aside, 4 the journal at phase 2, 5 data/db in, 6 deep in.
 restore_frozen_at() {
-  local deadline=$((SECONDS + 90)) terms pid id
-  terms=$(wc -l <"$sig/terms")
-  "$DOCKFORM" -c "$M" volume restore "$target" "$snap" "${PATHS[@]}" --stop-containers \
-    >"$TEST_TMP/run.out" 2>"$TEST_TMP/run.err" </dev/null &
-  df_pid=$!
-  until (($(wc -l <"$sig/terms") > terms)); do
-    kill -0 "$df_pid" 2>/dev/null || fail "the restore ended before it stopped $app: $(<"$TEST_TMP/run.err")"
-    ((SECONDS < deadline)) || fail "the restore did not stop $app within 90 s"
-    sleep 0.02
-  done
-  kill -STOP "$df_pid"
-  helper=
-  for id in $(helpers_of "$target"); do
-    [[ $(engine inspect -f '{{json .Config.Cmd}}' "$id") == *'"restore"'* ]] && helper=$id
-  done
-  [[ -n $helper ]] || fail "no restore helper runs on $target"
-  pid=$(engine inspect -f '{{.State.Pid}}' "$helper")
-  strace -o "$TEST_TMP/strace.log" -p "$pid" -e trace=renameat,renameat2 \
-    -e inject=renameat,renameat2:delay_enter=300000000:when="$1" 2>"$TEST_TMP/strace.err" &
-  strace_pid=$!
-  until grep -q attached "$TEST_TMP/strace.err"; do
-    kill -0 "$strace_pid" 2>/dev/null || fail "strace could not attach to the helper: $(<"$TEST_TMP/strace.err")"
-    sleep 0.02
-  done
-  kill -CONT "$df_pid"
-  until "$2"; do
-    kill -0 "$df_pid" 2>/dev/null || fail "the restore ended before its helper was held: $(<"$TEST_TMP/run.err")"
-    ((SECONDS < deadline)) || fail "the helper was not held at rename $1 within 90 s"
-    sleep 0.02
-  done
+  restore_held_at_rename "$sig/terms" "$1" "$2" \
+    "$DOCKFORM" -c "$M" volume restore "$target" "$snap" "${PATHS[@]}" --stop-containers
   echo "--- helper ${helper:0:12} held at rename $1: $(head -1 "$mountpoint"/.dockform-swap-* 2>/dev/null)"
 }
 # A process held by strace dies of a SIGKILL only once strace lets it go.
@@ -81,9 +50,7 @@ kill_held_helper() {
   engine kill "$helper" >/dev/null 2>&1 &
   killer=$!
   sleep 1
-  kill -KILL "$strace_pid" 2>/dev/null || true
-  wait "$strace_pid" 2>/dev/null || true
-  strace_pid=
+  release_hold
   wait "$killer" || true
 }
 

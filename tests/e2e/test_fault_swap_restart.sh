@@ -24,16 +24,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=remote.sh
 source "$(dirname "${BASH_SOURCE[0]}")/remote.sh"
 
-command -v strace >/dev/null || fail "strace is not installed (scripts/install-deps installs it)"
-strace -o /dev/null true 2>/dev/null || fail "strace cannot trace here (ptrace not allowed)"
+need_strace
 
 src=${PFX}src
 target=${PFX}target
 app=${PFX}app
 manifest_and_volumes swaprestart "$src" "$target"
 fault_trap "dockform-lock-$target" "dockform-stopped-$target"
-strace_pid=
-on_fault_exit() { [[ -z $strace_pid ]] || kill -9 "$strace_pid" 2>/dev/null || true; }
 
 sig=$TEST_TMP/sig
 mkdir -p "$sig"
@@ -76,54 +73,27 @@ old_names=$(names_of "$target")
 mountpoint=$(engine volume inspect -f '{{.Mountpoint}}' "$target")
 [[ -d $mountpoint ]] || fail "the volume's folder $mountpoint is not on this host"
 
+# Frozen in the swap: the journal is there and two entries were moved aside.
+frozen_in_swap() {
+  [[ $(find "$mountpoint"/.dockform-old-* -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) == 2 ]] &&
+    [[ -n $(find "$mountpoint" -maxdepth 1 -name '.dockform-swap-*' -print -quit) ]]
+}
 # restore_frozen_in_swap TRANSPORT: starts the restore over TRANSPORT in the
 # background ($df_pid) and returns once its helper is frozen in the swap
 # (journal written, two old entries moved aside); $helper is that helper.
 restore_frozen_in_swap() {
   local -a vars
-  local deadline=$((SECONDS + 90)) terms pid
   mapfile -t vars < <(transport_env "$1")
-  terms=$(wc -l <"$sig/terms")
-  env "${vars[@]}" "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force --stop-containers \
-    >"$TEST_TMP/run.out" 2>"$TEST_TMP/run.err" </dev/null &
-  df_pid=$!
-  until (($(wc -l <"$sig/terms") > terms)); do
-    kill -0 "$df_pid" 2>/dev/null || fail "the restore ended before it stopped $app: $(<"$TEST_TMP/run.err")"
-    ((SECONDS < deadline)) || fail "the restore did not stop $app within 90 s"
-    sleep 0.02
-  done
-  kill -STOP "$df_pid"
-  helper=
-  for id in $(helpers_of "$target"); do
-    [[ $(engine inspect -f '{{json .Config.Cmd}}' "$id") == *'"restore"'* ]] && helper=$id
-  done
-  [[ -n $helper ]] || fail "no restore helper runs on $target"
-  pid=$(engine inspect -f '{{.State.Pid}}' "$helper")
-  # The delay outlasts the test's waits; test 2 ends it by killing strace.
-  strace -o "$TEST_TMP/strace.log" -p "$pid" -e trace=renameat,renameat2 \
-    -e inject=renameat,renameat2:delay_enter=300000000:when=4 2>"$TEST_TMP/strace.err" &
-  strace_pid=$!
-  until grep -q attached "$TEST_TMP/strace.err"; do
-    kill -0 "$strace_pid" 2>/dev/null || fail "strace could not attach to the helper: $(<"$TEST_TMP/strace.err")"
-    sleep 0.02
-  done
-  kill -CONT "$df_pid"
-  # Frozen in the swap: the journal is there and two entries were moved aside.
-  until [[ $(find "$mountpoint"/.dockform-old-* -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) == 2 ]] &&
-    [[ -n $(find "$mountpoint" -maxdepth 1 -name '.dockform-swap-*' -print -quit) ]]; do
-    kill -0 "$df_pid" 2>/dev/null || fail "the restore ended before its helper was frozen in the swap: $(<"$TEST_TMP/run.err")"
-    ((SECONDS < deadline)) || fail "the helper was not frozen in the swap within 90 s"
-    sleep 0.02
-  done
+  # The delay outlasts the test's waits; test 2 ends it by releasing strace.
+  restore_held_at_rename "$sig/terms" 4 frozen_in_swap \
+    env "${vars[@]}" "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force --stop-containers
   echo "--- helper ${helper:0:12} frozen in the swap: $(ls -a "$mountpoint" | grep -c '^o') old entries at the root"
 }
 
 # A process held by strace dies of a SIGKILL only once strace lets it go:
 # the kill is sent first, then strace ends (the held rename is not run).
 release_killed_helper() {
-  kill -KILL "$strace_pid" 2>/dev/null || true
-  wait "$strace_pid" 2>/dev/null || true
-  strace_pid=
+  release_hold
 }
 kill_frozen_helper() {
   local killer
@@ -170,9 +140,7 @@ restore_frozen_in_swap ssh
 for pid in $(ssh_left); do kill -KILL "$pid" 2>/dev/null || true; done
 # The helper stays frozen a moment longer, then goes on by itself.
 sleep 2
-kill "$strace_pid" 2>/dev/null || true
-wait "$strace_pid" 2>/dev/null || true
-strace_pid=
+release_hold TERM
 check_outcome "ssh transport cut in the swap" 2
 
 # ------------------------------------------------------------------ 3. Ctrl-C while dockform waits for the frozen helper

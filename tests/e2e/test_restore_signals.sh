@@ -94,22 +94,14 @@ interrupt TERM
 
 # SIGINT while the helper flushes the staged data (strace holds it at its
 # syncfs for 3 s): the flush is not cut short, but no swap may follow it.
-strace_pid=
-on_fault_exit() { [[ -z $strace_pid ]] || kill -9 "$strace_pid" 2>/dev/null || true; }
 interrupt_in_flush() {
   local deadline=$((SECONDS + 90)) pid
   echo "--- SIGINT during the flush" >&2
-  command -v strace >/dev/null || fail "strace is not installed (scripts/install-deps installs it)"
+  need_strace
   start_restore INT
   kill -STOP "$df_pid"
   pid=$(engine inspect -f '{{.State.Pid}}' "$helper")
-  strace -o "$TEST_TMP/strace.log" -p "$pid" -e trace=syncfs \
-    -e inject=syncfs:delay_enter=3000000:when=1 2>"$TEST_TMP/strace.err" &
-  strace_pid=$!
-  until grep -q attached "$TEST_TMP/strace.err"; do
-    kill -0 "$strace_pid" 2>/dev/null || fail "strace could not attach to the helper: $(<"$TEST_TMP/strace.err")"
-    sleep 0.02
-  done
+  hold_at_syscall "$pid" syncfs 1 3000000
   kill -CONT "$df_pid"
   until grep -q 'syncfs(' "$TEST_TMP/strace.log"; do
     kill -0 "$df_pid" 2>/dev/null || fail "the restore ended before its helper flushed: $(<"$TEST_TMP/sig.err")"
@@ -118,8 +110,7 @@ interrupt_in_flush() {
   done
   kill -INT "$df_pid"
   outcome INT
-  wait "$strace_pid" 2>/dev/null || true
-  strace_pid=
+  release_hold TERM
 }
 interrupt_in_flush
 
