@@ -92,20 +92,33 @@ nlohmann::ordered_json member_json(const archive::Member& member) {
   return out;
 }
 
+// The listing as one JSON document, written member by member (one per line):
+// a document of 100,000 members held whole took 145 MiB. Names that are not
+// UTF-8 (a file name is bytes) get U+FFFD rather than failing the listing.
+void print_listing_json(const std::string& snapshot, const ops::Listing& listing) {
+  nlohmann::ordered_json head;
+  head["snapshot"] = snapshot;
+  head["from_index"] = listing.from_index;
+  head["bytes_read"] = listing.bytes_read;
+  if (listing.from_index) head["file_size"] = listing.file_size;
+  std::string text = head.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  text.resize(text.size() - 2);  // "\n}": the members go on
+  std::cout << text << ",\n  \"members\": [";
+  const char* separator = "\n    ";
+  for (const auto& member : listing.members) {
+    std::cout << separator << member_json(member).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    separator = ",\n    ";
+  }
+  std::cout << (listing.members.empty() ? "]" : "\n  ]") << "\n}" << std::endl;
+}
+
 int run_ls(const LsFlags& flags) {
   auto identities = core::resolve_identities(flags.keys, manifest::process_env());
   auto listing = ops::list_snapshot(store::Location::parse(flags.snapshot), flags.paths, identities);
   spdlog::debug("read {} bytes of {}{}", listing.bytes_read, flags.snapshot,
                 listing.from_index ? " (from its index)" : "");
   if (flags.json) {
-    nlohmann::ordered_json out;
-    out["snapshot"] = flags.snapshot;
-    out["from_index"] = listing.from_index;
-    out["bytes_read"] = listing.bytes_read;
-    if (listing.from_index) out["file_size"] = listing.file_size;
-    out["members"] = nlohmann::ordered_json::array();
-    for (const auto& member : listing.members) out["members"].push_back(member_json(member));
-    print_json(out);
+    print_listing_json(flags.snapshot, listing);
     return 0;
   }
   for (const auto& member : listing.members) {

@@ -172,6 +172,15 @@ run_df volume extract "$old/one.tar.zst" ./app/conf/app.ini -o "$TEST_TMP/fromol
 assert_eq 0 "$RC" "extract from a one-frame snapshot: $ERR"
 cmp "$ref/app/conf/app.ini" "$TEST_TMP/fromold/app/conf/app.ini" || fail "app.ini from a one-frame snapshot differs"
 
+# A file name is bytes: one that is not UTF-8 (Latin-1 "café.txt", from GNU
+# tar) is listed in --json with U+FFFD in its place, not an error.
+mkdir -p "$TEST_TMP/latin1"
+: >"$TEST_TMP/latin1/caf"$'\xe9'".txt"
+tar -cf "$old/latin1.tar" -C "$TEST_TMP/latin1" .
+run_df volume ls "$old/latin1.tar" --json
+assert_eq 0 "$RC" "ls --json of a member whose name is not UTF-8: $ERR"
+assert_eq "./caf"$'\xef\xbf\xbd'".txt" "$(jq -r '.members[1].path' <<<"$OUT")" "the name, with U+FFFD for the byte"
+
 # ---------------------------------------------------------------- a closed pipe ends quietly
 # As tar's listing ended by `| head`: nothing on stderr, exit 141 (128 +
 # SIGPIPE, what the shell shows for tar). The reader is gone before dockform
