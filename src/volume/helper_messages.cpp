@@ -12,7 +12,7 @@ std::string default_text(const std::string& kind) {
   return kind;
 }
 
-std::string describe(const nlohmann::json& message) {
+std::string describe_message(const nlohmann::json& message) {
   std::string kind = message.value("kind", "");
   std::string path = message.value("path", "");
   std::string text = message.value("message", "");
@@ -74,8 +74,8 @@ void HelperMessages::Found::take(std::string_view line, bool cut) {
   if (message.value("kind", "") == "estimate" && message.contains("bytes") && message["bytes"].is_number_unsigned()) {
     kept.estimate = message["bytes"].get<std::uint64_t>();
   }
-  if (level == "warning") add(kept.warnings, more_warnings, kKeptWarnings, describe(message));
-  if (level == "error") add(kept.errors, more_errors, kKeptErrors, describe(message));
+  if (level == "warning") add(kept.warnings, more_warnings, kKeptWarnings, describe_message(message));
+  if (level == "error") add(kept.errors, more_errors, kKeptErrors, describe_message(message));
 }
 
 void HelperMessages::feed(std::string_view bytes) {

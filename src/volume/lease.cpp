@@ -24,7 +24,7 @@ bool on_this_boot(const std::string& owner) {
   return colon != std::string::npos && owner.substr(0, colon) == util::boot_id();
 }
 
-std::string label(const engine::json& labels, const char* name) {
+std::string label_value(const engine::json& labels, const char* name) {
   if (!labels.is_object() || !labels.contains(name) || !labels[name].is_string()) return "";
   return labels[name].get<std::string>();
 }
@@ -63,10 +63,10 @@ Liveness legacy_liveness(const Holder& holder) {
 
 Holder holder_from_labels(const engine::json& labels) {
   Holder holder;
-  holder.owner = label(labels, kOwnerLabel);
-  holder.host = label(labels, kHostLabel);
-  holder.since = label(labels, kSinceLabel);
-  std::string pid = label(labels, kPidLabel);
+  holder.owner = label_value(labels, kOwnerLabel);
+  holder.host = label_value(labels, kHostLabel);
+  holder.since = label_value(labels, kSinceLabel);
+  std::string pid = label_value(labels, kPidLabel);
   if (pid.empty()) {
     // boot id:pid:start
     auto first = holder.owner.find(':');
@@ -113,7 +113,7 @@ Liveness record_liveness(engine::Engine& engine, const engine::json& record) {
   const auto& labels = labels_of(record);
   Holder holder = holder_from_labels(labels);
   if (fast_path_gone(holder)) return Liveness::gone;
-  std::string lease = label(labels, kLeaseLabel);
+  std::string lease = label_value(labels, kLeaseLabel);
   if (!labels.contains(kLeaseLabel)) return legacy_liveness(holder);
   auto container = lease.empty() ? std::nullopt : engine.container_inspect(lease);
   if (!container) return Liveness::gone;

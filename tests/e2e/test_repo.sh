@@ -47,7 +47,11 @@ size2=$(bytes "$repo")
 growth=$((size2 - size1))
 echo "repository: $size1 bytes after one snapshot, +$growth for the second (standalone: $snap2_bytes)"
 ((snap2_bytes > 20000000)) || fail "the second snapshot is $snap2_bytes bytes, expected ~24 MiB"
-((growth * 6 < snap2_bytes)) || fail "the repository grew by $growth bytes for a snapshot of $snap2_bytes"
+# The change lies in one or two frames (content-defined cuts: 256 KiB to
+# 4 MiB each, where the random bytes put them), plus the new index: at most
+# about 8.5 MB of the 25 MB. A bound of a sixth failed whenever the changed
+# frame was a 4 MiB one (4.38 MB in one run).
+((growth * 3 < snap2_bytes)) || fail "the repository grew by $growth bytes for a snapshot of $snap2_bytes"
 [[ $ref1 == "$repo/$vol/"*.tar.zst && $ref2 != "$ref1" ]] || fail "refs: [$ref1] [$ref2]"
 
 # ---------------------------------------------------------------- list and stats

@@ -14,7 +14,7 @@ std::string env(const char* name) {
   return value ? value : "";
 }
 
-std::string trim(const std::string& text) {
+std::string strip_blanks(const std::string& text) {
   auto start = text.find_first_not_of(" \t\r");
   if (start == std::string::npos) return "";
   auto end = text.find_last_not_of(" \t\r");
@@ -28,14 +28,15 @@ IniSection read_section(const std::string& file, const std::string& section) {
   std::string line;
   bool inside = false;
   while (std::getline(in, line)) {
-    line = trim(line);
+    line = strip_blanks(line);
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
     if (line.front() == '[' && line.back() == ']') {
-      inside = trim(line.substr(1, line.size() - 2)) == section;
+      inside = strip_blanks(line.substr(1, line.size() - 2)) == section;
       continue;
     }
     auto equals = line.find('=');
-    if (inside && equals != std::string::npos) values[trim(line.substr(0, equals))] = trim(line.substr(equals + 1));
+    if (inside && equals != std::string::npos)
+      values[strip_blanks(line.substr(0, equals))] = strip_blanks(line.substr(equals + 1));
   }
   return values;
 }
