@@ -42,11 +42,15 @@ std::vector<archive::Member> walk_members(const store::Location& file,
 
 }  // namespace
 
-void warn_sequential_pass(const store::Location& file) {
+Listing list_sequentially(const store::Location& file, const std::vector<std::string>& paths,
+                          const std::vector<crypto::age::Identity>& identities) {
   spdlog::warn(
       "{} has no member index (an older or another tool's snapshot, or standard input): "
       "reading it whole, in one sequential pass",
       file.text());
+  Listing listing;
+  listing.members = members_below(walk_members(file, identities, listing.bytes_read), paths);
+  return listing;
 }
 
 // The members below `paths`, in archive order; a path without any is an error.
@@ -134,9 +138,7 @@ Listing list_snapshot(const store::Location& file, const std::vector<std::string
     listing.members = members_below(std::move(seekable->index.members), paths);
     return listing;
   }
-  warn_sequential_pass(file);
-  listing.members = members_below(walk_members(file, identities, listing.bytes_read), paths);
-  return listing;
+  return list_sequentially(file, paths, identities);
 }
 
 }  // namespace dockform::ops

@@ -233,7 +233,6 @@ std::function<bool(const std::string&)> below_any(const std::vector<std::string>
 // One pass through the whole (decompressed, decrypted) stream.
 ExtractResult extract_sequentially(const store::Location& file, const std::vector<std::string>& paths, Writer& writer,
                                    const std::vector<crypto::age::Identity>& identities) {
-  warn_sequential_pass(file);
   auto source = store::open_snapshot(file);
   auto reader = archive::open_reader(*source, archive::detect_format(*source), identities);
   ExtractResult result;
@@ -249,8 +248,9 @@ ExtractResult extract_snapshot(const store::Location& file, const std::vector<st
   ExtractResult result;
   auto seekable = open_seekable(file, identities);
   if (!seekable) {
-    // Before anything is written: every path must be in the snapshot.
-    list_snapshot(file, paths, identities);
+    // Before anything is written: every path must be in the snapshot (this
+    // pass also says that the snapshot is read whole).
+    list_sequentially(file, paths, identities);
     Writer writer(output);
     result = extract_sequentially(file, paths, writer, identities);
     writer.finish();

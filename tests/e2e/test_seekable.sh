@@ -170,6 +170,7 @@ assert_eq 0 "$RC" "verify of a one-frame snapshot: $OUT"
 assert_eq 0 "$(json_field seekable_frames)" "a one-frame snapshot has no seek table"
 run_df volume extract "$old/one.tar.zst" ./app/conf/app.ini -o "$TEST_TMP/fromold"
 assert_eq 0 "$RC" "extract from a one-frame snapshot: $ERR"
+assert_eq 1 "$(grep -c 'sequential pass' <<<"$ERR")" "the fallback is said once"
 cmp "$ref/app/conf/app.ini" "$TEST_TMP/fromold/app/conf/app.ini" || fail "app.ini from a one-frame snapshot differs"
 
 # A file name is bytes: one that is not UTF-8 (Latin-1 "café.txt", from GNU

@@ -36,8 +36,10 @@ struct Seekable {
 std::optional<Seekable> open_seekable(const store::Location& file,
                                       const std::vector<crypto::age::Identity>& identities);
 
-// The warning before a sequential pass.
-void warn_sequential_pass(const store::Location& file);
+// The members at or below `paths` (all when empty) from one pass through the
+// whole stream, after a warning that says so: for a snapshot without an index.
+Listing list_sequentially(const store::Location& file, const std::vector<std::string>& paths,
+                          const std::vector<crypto::age::Identity>& identities);
 
 // The members of `members` at or below `paths` (all when empty), in archive
 // order; a path without any is an Error (usage).
