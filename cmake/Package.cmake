@@ -88,6 +88,9 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${DOCKFORM_PACKAGE_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# dpkg-shlibdeps cannot see libcurl: dockform opens it at its first use
+# (src/util/curl_library.cpp). The shlibdeps result is added to this.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.88.0)")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "docker.io | podman")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_STRIP_FILES ON)

@@ -43,6 +43,7 @@ bool is_unreserved(unsigned char c) {
 }  // namespace
 
 CurlEasy make_curl_easy() {
+  load_curl();
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   CurlEasy handle(curl_easy_init());
@@ -51,6 +52,7 @@ CurlEasy make_curl_easy() {
 }
 
 void CurlHeaders::add(const std::string& line) {
+  load_curl();
   curl_slist* grown = curl_slist_append(list_.get(), line.c_str());
   if (grown == nullptr) throw Error("cannot allocate an HTTP header");
   // On success the list grows in place (the same head) or starts with `grown`.

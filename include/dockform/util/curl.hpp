@@ -26,8 +26,15 @@ struct CurlEasyCleanup {
 // An easy handle (libcurl's CURL), cleaned up by its owner.
 using CurlEasy = std::unique_ptr<CURL, CurlEasyCleanup>;
 
-// A new easy handle; libcurl's global initialisation runs before the first
-// one (once, thread-safe). Throws Error when libcurl cannot make one.
+// Opens libcurl (once, thread-safe): the binary is not linked with it, so
+// that commands without network start fast (src/util/curl_library.cpp).
+// Throws Error when the library cannot be loaded. make_curl_easy and
+// CurlHeaders::add call it; every other libcurl call needs their results.
+void load_curl();
+
+// A new easy handle; libcurl is loaded and its global initialisation runs
+// before the first one (once, thread-safe). Throws Error when libcurl cannot
+// be loaded or make one.
 CurlEasy make_curl_easy();
 
 // A request's header list (curl_slist), freed with its owner: also when the
