@@ -6,6 +6,7 @@
 #include "dockform/store/naming.hpp"
 #include "dockform/store/retention.hpp"
 #include "dockform/store/store.hpp"
+#include "dockform/util/progress.hpp"
 #include "dockform/util/signals.hpp"
 #include "notify_options.hpp"
 
@@ -56,6 +57,24 @@ void print_result(const store::PruneResult& result, bool dry_run) {
   }
   std::cout << result.volume << ": " << result.kept.size() << " kept, " << result.removed.size()
             << (dry_run ? " would be removed (dry run)" : " removed") << std::endl;
+}
+
+nlohmann::ordered_json collected_json(const store::Collected& collected) {
+  return {{"packs_removed", collected.packs_removed},   {"packs_rewritten", collected.packs_rewritten},
+          {"frames_removed", collected.frames_removed}, {"bytes_copied", collected.bytes_copied},
+          {"bytes_freed", collected.bytes_freed},       {"unfinished_removed", collected.unfinished}};
+}
+
+void print_collected(const store::Collected& collected, bool dry_run) {
+  std::cout << "repository: " << collected.frames_removed << " unused frames in "
+            << collected.packs_removed + collected.packs_rewritten << " packs (" << collected.packs_removed
+            << " removed, " << collected.packs_rewritten << " rewritten, " << util::human_bytes(collected.bytes_copied)
+            << " moved), " << util::human_bytes(collected.bytes_freed)
+            << (dry_run ? " would be freed (dry run)" : " freed");
+  if (collected.unfinished > 0) {
+    std::cout << "; " << collected.unfinished << " unfinished snapshots" << (dry_run ? " would be" : "") << " removed";
+  }
+  std::cout << std::endl;
 }
 
 }  // namespace
@@ -117,6 +136,11 @@ int run_prune(core::Session& session, const PruneFlags& flags, notify::RunReport
     }
   }
   report.result = {{"dry_run", flags.dry_run}, {"volumes", results}};
+  // A repository: the frames only the removed snapshots used go too.
+  if (auto collected = store->collect_unused(flags.dry_run)) {
+    report.result["collected"] = collected_json(*collected);
+    if (!flags.json) print_collected(*collected, flags.dry_run);
+  }
   report.print_json = flags.json;
   return 0;
 }

@@ -2,6 +2,7 @@
 // formats, and a repository written and read back without an engine.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "dockform/archive/frame_writer.hpp"
 #include "dockform/store/naming.hpp"
+#include "dockform/store/repo/repo_lock.hpp"
 #include "dockform/store/repo/repository.hpp"
 #include "dockform/store/store.hpp"
 #include "dockform/util/sha256.hpp"
@@ -98,6 +100,13 @@ TEST(RepoFormats, PackIndexRoundTripsAndFindsFrames) {
   expect_error([&] { decode_pack_index(R"({"format":"x"})", "i"); }, Exit::refused, "damaged pack index i");
 }
 
+// An empty repository in `dir`/repo.
+std::filesystem::path new_repository(const test::TempDir& dir) {
+  auto root = dir.path() / "repo";
+  init_repository(root);
+  return root;
+}
+
 // Writes `file` as a snapshot of `volume` into the repository; returns its ref.
 Location put(const std::filesystem::path& root, const std::string& file, std::time_t start) {
   auto store = open_store(Location::local(root));
@@ -126,8 +135,7 @@ std::size_t packs_in(const std::filesystem::path& root) {
 
 TEST(Repository, StoresEachFrameOnceAndReadsTheFileBackExactly) {
   test::TempDir dir;
-  auto root = dir.path() / "repo";
-  init_repository(root);
+  auto root = new_repository(dir);
   ASSERT_TRUE(is_repository(root));
   std::string first = seekable_file(random_bytes(6 << 20, 4));
   auto ref1 = put(root, first, 1000);
@@ -153,8 +161,7 @@ TEST(Repository, StoresEachFrameOnceAndReadsTheFileBackExactly) {
 
 TEST(Repository, ADamagedPackIsAChecksumMismatch) {
   test::TempDir dir;
-  auto root = dir.path() / "repo";
-  init_repository(root);
+  auto root = new_repository(dir);
   std::string file = seekable_file(random_bytes(2 << 20, 5));
   auto ref = put(root, file, 1000);
   for (const auto& item : std::filesystem::directory_iterator(root / "packs")) {
@@ -169,6 +176,167 @@ TEST(Repository, InitRefusesAFolderThatIsNotEmpty) {
   test::TempDir dir;
   dir.write("x", "y");
   expect_error([&] { init_repository(dir.path()); }, Exit::usage, "not empty");
+}
+
+// The visible files of packs/ or index/, by name.
+std::vector<std::string> names_in(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& item : std::filesystem::directory_iterator(dir)) {
+    auto name = item.path().filename().string();
+    if (name[0] != '.') names.push_back(item.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void remove_snapshot(const std::filesystem::path& root, const Location& ref) {
+  open_store(Location::local(root))->remove(ref);
+  std::filesystem::remove(repository_ref(ref.path())->sidecar());
+}
+
+TEST(RepoCollect, RemovesThePacksOnlyRemovedSnapshotsUsed) {
+  test::TempDir dir;
+  auto root = new_repository(dir);
+  std::string a = seekable_file(random_bytes(3 << 20, 11));
+  std::string b = seekable_file(random_bytes(3 << 20, 12));
+  auto ref_a = put(root, a, 1000);
+  auto ref_b = put(root, b, 2000);
+  auto ref_a2 = put(root, a, 3000);  // the same frames as ref_a: no pack of its own
+  ASSERT_EQ(packs_in(root), 2u);
+  auto before = repo_stats(root).stored_bytes;
+  // Nothing unused yet: nothing moves.
+  auto none = collect_unused_frames(root, false);
+  EXPECT_EQ(none.packs_removed + none.packs_rewritten + none.frames_removed, 0u);
+  remove_snapshot(root, ref_a);
+  remove_snapshot(root, ref_b);
+  auto dry = collect_unused_frames(root, true);
+  EXPECT_EQ(dry.packs_removed, 1u);
+  EXPECT_EQ(packs_in(root), 2u) << "a dry run removes nothing";
+  auto done = collect_unused_frames(root, false);
+  EXPECT_EQ(done.packs_removed, 1u);
+  EXPECT_EQ(done.packs_rewritten, 0u);
+  EXPECT_GT(done.bytes_freed, b.size() - 4096);
+  EXPECT_LE(repo_stats(root).stored_bytes + done.bytes_freed, before);
+  EXPECT_EQ(packs_in(root), 1u);
+  EXPECT_EQ(names_in(root / "packs"), names_in(root / "index"));
+  EXPECT_EQ(read_all(ref_a2), a) << "the snapshot kept reads back whole";
+}
+
+TEST(RepoCollect, RewritesAPackMostlyUnusedAndKeepsItsUsedFrames) {
+  test::TempDir dir;
+  auto root = new_repository(dir);
+  // One snapshot of two parts, then one of its first part alone: the first
+  // part's frames are shared (the cut points are the content's).
+  std::string head = random_bytes(2 << 20, 21);
+  std::string big = seekable_file(head + random_bytes(12 << 20, 22));
+  std::string small = seekable_file(head);
+  auto ref_big = put(root, big, 1000);
+  auto ref_small = put(root, small, 2000);
+  remove_snapshot(root, ref_big);
+  auto old_packs = names_in(root / "packs");
+  auto done = collect_unused_frames(root, false);
+  EXPECT_EQ(done.packs_rewritten, 1u);
+  EXPECT_GT(done.bytes_copied, 0u) << "the shared frames moved";
+  EXPECT_GT(done.bytes_freed, 10u << 20);
+  // The rewritten pack gone, a new one holding its used frames.
+  auto packs = names_in(root / "packs");
+  auto gone = std::count_if(old_packs.begin(), old_packs.end(), [&](const std::string& name) {
+    return !std::binary_search(packs.begin(), packs.end(), name);
+  });
+  EXPECT_EQ(gone, 1);
+  EXPECT_EQ(packs.size(), old_packs.size());
+  EXPECT_EQ(names_in(root / "packs"), names_in(root / "index"));
+  EXPECT_EQ(read_all(ref_small), small);
+}
+
+// A collection killed once its rewritten pack and that pack's index were
+// written (before any removal) leaves two copies of the used frames: the next
+// one must keep one of them. It once placed them in the old pack, rewrote it
+// into the very pack that held the other copy, and removed that pack.
+TEST(RepoCollect, ARewriteThatAKilledCollectionAlreadyWroteKeepsItsFrames) {
+  // The case that lost frames needs the old pack's name (a hash) to sort
+  // before the rewrite's: the first seed that gives it.
+  for (std::uint32_t seed = 21; seed < 41; ++seed) {
+    test::TempDir dir;
+    auto root = new_repository(dir);
+    std::string head = random_bytes(2 << 20, seed);
+    std::string small = seekable_file(head);
+    auto ref_big = put(root, seekable_file(head + random_bytes(12 << 20, seed + 100)), 1000);
+    auto ref_small = put(root, small, 2000);
+    remove_snapshot(root, ref_big);
+    // The rewrite's pack and index, made by a collection of a copy.
+    auto copy = dir.path() / "copy";
+    std::filesystem::copy(root, copy, std::filesystem::copy_options::recursive);
+    auto old_packs = names_in(root / "packs");
+    collect_unused_frames(copy, false);
+    std::vector<std::string> added;
+    for (const auto& name : names_in(copy / "packs")) {
+      if (!std::binary_search(old_packs.begin(), old_packs.end(), name)) added.push_back(name);
+    }
+    ASSERT_EQ(added.size(), 1u);
+    std::vector<std::string> removed;
+    for (const auto& name : old_packs) {
+      if (!std::filesystem::exists(copy / "packs" / (name + ".pack"))) removed.push_back(name);
+    }
+    ASSERT_EQ(removed.size(), 1u);
+    if (removed[0] > added[0]) continue;
+    std::filesystem::copy_file(copy / "packs" / (added[0] + ".pack"), root / "packs" / (added[0] + ".pack"));
+    std::filesystem::copy_file(copy / "index" / (added[0] + ".json"), root / "index" / (added[0] + ".json"));
+    collect_unused_frames(root, false);
+    EXPECT_EQ(names_in(root / "packs"), names_in(copy / "packs"));
+    EXPECT_EQ(names_in(root / "packs"), names_in(root / "index"));
+    EXPECT_EQ(read_all(ref_small), small);
+    return;
+  }
+  FAIL() << "no seed gave an old pack that sorts before its rewrite";
+}
+
+TEST(RepoCollect, RemovesKilledSnapshotsAndUnindexedPacksButStopsAtDamage) {
+  test::TempDir dir;
+  auto root = new_repository(dir);
+  std::string a = seekable_file(random_bytes(2 << 20, 31));
+  auto ref = put(root, a, 1000);
+  // A recipe without its sidecar (a snapshot killed before it finished) and a
+  // pack that no index names (killed between the pack and its index).
+  auto recipe = repository_ref(ref.path())->recipe();
+  std::filesystem::copy_file(recipe, recipe.parent_path() / "19700101T000000Z-killed.recipe");
+  test::write_plain(root / "packs" / (std::string(64, 'e') + ".pack"), "orphan");
+  auto done = collect_unused_frames(root, false);
+  EXPECT_EQ(done.unfinished, 1u);
+  EXPECT_FALSE(std::filesystem::exists(recipe.parent_path() / "19700101T000000Z-killed.recipe"));
+  EXPECT_FALSE(std::filesystem::exists(root / "packs" / (std::string(64, 'e') + ".pack")));
+  EXPECT_EQ(read_all(ref), a);
+  // A damaged recipe: nothing is collected, whatever else is unused.
+  std::string b = seekable_file(random_bytes(2 << 20, 32));
+  auto ref_b = put(root, b, 2000);
+  remove_snapshot(root, ref_b);
+  test::write_plain(recipe, "{");
+  auto packs = names_in(root / "packs");
+  expect_error([&] { collect_unused_frames(root, false); }, Exit::refused, "nothing was collected");
+  EXPECT_EQ(names_in(root / "packs"), packs);
+}
+
+TEST(RepoLock, ACollectionWaitsForReadersAndGivesUpAtItsDeadline) {
+  test::TempDir dir;
+  auto root = new_repository(dir);
+  std::string a = seekable_file(random_bytes(1 << 20, 41));
+  auto ref = put(root, a, 1000);
+  ASSERT_EQ(::setenv("DOCKFORM_REPO_LOCK_WAIT", "1s", 1), 0);
+  {
+    auto reader = open_snapshot(ref);  // holds the lock shared while it lives
+    expect_error([&] { collect_unused_frames(root, false); }, Exit::refused, "in use by snapshots");
+    // Readers share it.
+    EXPECT_EQ(read_all(ref), a);
+  }
+  {
+    RepoLock collecting(root, RepoLock::Mode::exclusive);
+    expect_error([&] { open_snapshot(ref); }, Exit::refused, "in use by a prune");
+  }
+  EXPECT_EQ(collect_unused_frames(root, false).packs_removed, 0u);
+  ASSERT_EQ(::setenv("DOCKFORM_REPO_LOCK_WAIT", "soon", 1), 0);
+  expect_error([&] { repo_lock_wait(); }, Exit::usage, "DOCKFORM_REPO_LOCK_WAIT=soon");
+  ASSERT_EQ(::unsetenv("DOCKFORM_REPO_LOCK_WAIT"), 0);
+  EXPECT_EQ(repo_lock_wait(), std::chrono::hours(1));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,17 @@ struct StoredFile {
   std::time_t modified = 0;
 };
 
+// What a collection of unused data freed (a repository's frames that no
+// snapshot uses any more, after a prune).
+struct Collected {
+  std::uint64_t packs_removed = 0;    // packs that held no used frame
+  std::uint64_t packs_rewritten = 0;  // packs mostly unused: their used frames moved to a new pack
+  std::uint64_t frames_removed = 0;   // stored frames no snapshot uses (and second copies)
+  std::uint64_t bytes_copied = 0;     // used frames moved by the rewrites
+  std::uint64_t bytes_freed = 0;      // stored bytes gone (with --dry-run: that would go)
+  std::uint64_t unfinished = 0;       // recipes of killed snapshots (no sidecar) removed
+};
+
 // A folder of volume folders: a local folder, or a prefix in a bucket.
 class Store {
  public:
@@ -54,6 +66,10 @@ class Store {
   virtual void remove(const Location& file) = 0;
   // Makes the removals from the volume's folder durable.
   virtual void sync(const std::string& volume) = 0;
+  // After removals: frees the space that only removed snapshots used, where
+  // the backend shares it between snapshots (a repository's frames); nullopt
+  // for a backend whose removals freed it already.
+  virtual std::optional<Collected> collect_unused(bool /*dry_run*/) { return std::nullopt; }
 };
 
 // The backend of `base` (a folder or a remote location). The streams keep no

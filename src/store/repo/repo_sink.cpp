@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "dockform/store/naming.hpp"
+#include "dockform/store/repo/repo_lock.hpp"
 #include "dockform/store/repo/repo_sink.hpp"
 #include "dockform/store/repo/repository.hpp"
 #include "dockform/util/atomic_file.hpp"
@@ -17,46 +18,12 @@
 namespace dockform::store {
 
 namespace {
-// The pack being filled: a hidden temporary in packs/ until sealed.
-class PackWriter {
- public:
-  explicit PackWriter(std::filesystem::path root) : root_(std::move(root)) {}
-
-  void add(const std::string& id, std::string_view bytes) {
-    if (!file_) {
-      file_.emplace(root_ / "packs");
-      sha_ = std::make_unique<util::Sha256>();
-    }
-    entries_.push_back({id, file_->bytes_written(), static_cast<std::uint32_t>(bytes.size())});
-    file_->write(bytes.data(), bytes.size());
-    sha_->update(bytes);
-    if (file_->bytes_written() >= kPackTarget) seal();
-  }
-
-  // The pack under its content's hash (fsynced, linked, folder fsynced), then
-  // its index: only then may a recipe name its frames.
-  void seal() {
-    if (!file_) return;
-    std::string name = sha_->hex_digest();
-    // A pack of that name exists already: the same bytes, and its index follows it.
-    file_->commit(name + ".pack");
-    util::write_new_file(root_ / "index", name + ".json", encode_pack_index(name, entries_));
-    file_.reset();
-    entries_.clear();
-  }
-
- private:
-  std::filesystem::path root_;
-  std::optional<util::AtomicFile> file_;
-  std::unique_ptr<util::Sha256> sha_;
-  std::vector<PackEntry> entries_;
-};
-
 class RepoSink : public SnapshotSink {
  public:
   RepoSink(const std::filesystem::path& root, const std::string& volume, std::time_t start, std::string spec_hash,
            std::string extension)
-      : root_(root),
+      : lock_(root, RepoLock::Mode::shared),
+        root_(root),
         folder_(root / "snapshots" / volume),
         known_(prepare(root, folder_)),
         pack_(root),
@@ -115,6 +82,10 @@ class RepoSink : public SnapshotSink {
     if (!known_.find(id) && added_.insert(id).second) pack_.add(id, frame);
   }
 
+  // Held shared from before the pack indexes are read until the sidecar is
+  // written: a prune's collection cannot remove a frame this snapshot found
+  // stored and names in its recipe without storing it again.
+  RepoLock lock_;
   std::filesystem::path root_;
   std::filesystem::path folder_;
   PackIndex known_;                        // frames already stored

@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "dockform/store/repo/repo_lock.hpp"
 #include "dockform/store/repo/repo_sink.hpp"
 #include "dockform/store/repo/repository.hpp"
 #include "dockform/util/atomic_file.hpp"
@@ -33,7 +34,9 @@ std::optional<std::string> read_if_present(const std::filesystem::path& file) {
 // against its id.
 class RepoSnapshot {
  public:
-  explicit RepoSnapshot(const RepoRef& ref) : ref_(ref), name_(ref.text()) {
+  // Holds the repository lock shared while it lives: a prune's collection
+  // waits, so no frame of the recipe leaves its pack during the read.
+  explicit RepoSnapshot(const RepoRef& ref) : lock_(ref.root, RepoLock::Mode::shared), ref_(ref), name_(ref.text()) {
     auto text = read_if_present(ref.recipe());
     if (!text || !std::filesystem::exists(ref.sidecar())) {
       throw Error("snapshot " + name_ + " does not exist in the repository " + ref.root.string());
@@ -91,6 +94,7 @@ class RepoSnapshot {
     return out;
   }
 
+  RepoLock lock_;
   RepoRef ref_;
   std::string name_;
   Recipe recipe_;
@@ -176,7 +180,8 @@ class RepoRandomAccess : public archive::RandomAccess {
 // beside their sidecars (the real files).
 class RepoStore : public Store {
  public:
-  explicit RepoStore(const Location& base) : root_(base.path()) {}
+  // A bad DOCKFORM_REPO_LOCK_WAIT fails before a prune removes anything.
+  explicit RepoStore(const Location& base) : root_(base.path()) { repo_lock_wait(); }
 
   std::vector<std::string> volumes() override {
     std::vector<std::string> names;
@@ -213,8 +218,8 @@ class RepoStore : public Store {
     return open_repo_sink(root_, volume, start, spec_hash, extension);
   }
 
-  // A snapshot's record goes; its frames stay in their packs for a later
-  // collection (not yet: docs/storage.md).
+  // A snapshot's record goes; its frames stay in their packs until
+  // collect_unused_frames (prune, after the retention) removes them.
   void remove(const Location& file) override {
     if (auto ref = repository_ref(file.path())) {
       std::filesystem::remove(ref->recipe());
@@ -223,6 +228,7 @@ class RepoStore : public Store {
     }
   }
   void sync(const std::string& volume) override { util::fsync_dir(root_ / "snapshots" / volume); }
+  std::optional<Collected> collect_unused(bool dry_run) override { return collect_unused_frames(root_, dry_run); }
 
  private:
   // The ref of a recipe, with the size of the file it stands for.

@@ -119,6 +119,31 @@ std::pair<std::string, std::vector<PackEntry>> decode_pack_index(const std::stri
   return out;
 }
 
+PackWriter::PackWriter(std::filesystem::path root) : root_(std::move(root)) {}
+PackWriter::~PackWriter() = default;
+
+void PackWriter::add(const std::string& id, std::string_view bytes) {
+  if (!file_) {
+    file_ = std::make_unique<util::AtomicFile>(root_ / "packs");
+    sha_ = std::make_unique<util::Sha256>();
+  }
+  entries_.push_back({id, file_->bytes_written(), static_cast<std::uint32_t>(bytes.size())});
+  file_->write(bytes.data(), bytes.size());
+  sha_->update(bytes);
+  if (file_->bytes_written() >= kPackTarget) seal();
+}
+
+void PackWriter::seal() {
+  if (!file_) return;
+  std::string name = sha_->hex_digest();
+  // A pack of that name exists already: the same bytes, and its index follows it.
+  file_->commit(name + ".pack");
+  util::write_new_file(root_ / "index", name + ".json", encode_pack_index(name, entries_));
+  sealed_.push_back(name);
+  file_.reset();
+  entries_.clear();
+}
+
 void PackIndex::add(const std::string& pack, const std::vector<PackEntry>& entries) {
   auto number = static_cast<std::uint32_t>(packs_.size());
   packs_.push_back(pack);

@@ -26,6 +26,11 @@
 #include "dockform/archive/snapshot_file.hpp"
 #include "dockform/store/store.hpp"
 
+namespace dockform::util {
+class AtomicFile;
+class Sha256;
+}  // namespace dockform::util
+
 namespace dockform::store {
 
 inline constexpr const char* kRepoConfigName = "config";
@@ -82,6 +87,27 @@ std::string encode_pack_index(const std::string& pack, const std::vector<PackEnt
 // The pack's name and its entries; throws Error (refused) when malformed.
 std::pair<std::string, std::vector<PackEntry>> decode_pack_index(const std::string& text, const std::string& source);
 
+// The pack being filled: a hidden temporary in packs/ until sealed. A full
+// pack (kPackTarget) is sealed as frames come.
+class PackWriter {
+ public:
+  explicit PackWriter(std::filesystem::path root);
+  ~PackWriter();
+  void add(const std::string& id, std::string_view bytes);
+  // The pack under its content's hash (fsynced, linked, folder fsynced), then
+  // its index: only then may a recipe name its frames.
+  void seal();
+  // The names of the packs sealed so far (also those that existed already).
+  const std::vector<std::string>& sealed() const { return sealed_; }
+
+ private:
+  std::vector<std::string> sealed_;
+  std::filesystem::path root_;
+  std::unique_ptr<util::AtomicFile> file_;
+  std::unique_ptr<util::Sha256> sha_;
+  std::vector<PackEntry> entries_;
+};
+
 // Every frame the repository's pack indexes list.
 class PackIndex {
  public:
@@ -119,6 +145,11 @@ std::unique_ptr<Store> open_repo_store(const Location& base);
 // as it is read (a damaged one: exit 3, "checksum mismatch").
 std::unique_ptr<archive::ByteSource> open_repo_snapshot(const RepoRef& ref);
 std::unique_ptr<archive::RandomAccess> open_repo_random_access(const RepoRef& ref);
+
+// Removes the frames no finished snapshot uses (src/store/repo/repo_collect.cpp),
+// holding the repository lock alone; with `dry_run` only counts them. Throws
+// Error (refused) for a damaged recipe or frame, having removed nothing.
+Collected collect_unused_frames(const std::filesystem::path& root, bool dry_run);
 
 struct RepoStats {
   std::uint64_t snapshots = 0;
