@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Test data for the end-to-end tests. Sourced after lib.sh.
+# Test data for the end-to-end tests. Sourced by lib.sh, at its end.
 
 # fill_tricky VOLUME: everything a round trip must keep: names with any bytes
 # and long paths, contents, modes (setuid/setgid/sticky), numeric uid/gid,

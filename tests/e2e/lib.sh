@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Sourced by every tests/e2e/test_*.sh. ctest runs each test with
+# Sourced by every tests/e2e/test_*.sh; it sources fixtures.sh (test data and
+# the usual starts of a test) itself. ctest runs each test with
 #   DOCKFORM=<path to build/dockform>  DOCKFORM_SOURCE_DIR=<repository>
 # and scripts/test adds DOCKER_HOST (a private engine), DOCKFORM_TEST_ENGINE (docker
 # or podman) and the test images.
@@ -482,3 +483,7 @@ wait_lines() {
   done
   cat "$file"
 }
+
+# Test data every test can use (fill_tricky, tree_listing, ...).
+# shellcheck source=fixtures.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"

@@ -15,8 +15,6 @@
 #   others can read is used with a warning.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 for tool in age age-keygen script; do command -v "$tool" >/dev/null || fail "$tool is needed (scripts/install-deps)"; done
 

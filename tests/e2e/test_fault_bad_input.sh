@@ -23,8 +23,6 @@
 # without crashing. UTF-16 with a BOM (valid YAML): read correctly, or exit 5.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
 

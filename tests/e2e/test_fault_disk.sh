@@ -8,8 +8,6 @@
 #    the tmpfs, no helper container left.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 proj=$TEST_TMP/proj
 vol=${PFX}data

@@ -7,8 +7,6 @@
 # final-named file nor a temporary file (.dockform-tmp-*).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 on_fault_exit() { second_engine_stop; }
 fault_trap

@@ -24,8 +24,6 @@
 # not refused because of the watcher.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
 

@@ -13,8 +13,6 @@
 #    interrupted run") and writes exactly one complete snapshot.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
 

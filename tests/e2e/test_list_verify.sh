@@ -6,8 +6,6 @@
 # fail with exit 3; a plain .tar passes without a sidecar; no engine needed.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "$0")/fixtures.sh"
 
 vol="${PFX}data"
 proj=$TEST_TMP/proj

@@ -20,8 +20,6 @@
 #     delete its temporary file; all succeed with exact data.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
 unshare --pid --fork --mount-proc true 2>/dev/null || fail "unshare --pid --fork --mount-proc is not allowed here (run as root)"

@@ -12,8 +12,6 @@
 #   names (a prefix and a run's ID) are recovered or removed.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 for tool in zstd tar; do
   command -v "$tool" >/dev/null || fail "$tool is needed on the host (run scripts/install-deps test)"

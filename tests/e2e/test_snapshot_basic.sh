@@ -6,8 +6,6 @@
 # inspect), --note, -o, --json and --level.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "$0")/fixtures.sh"
 
 command -v python3 >/dev/null || fail "python3 is needed to check the JSON sidecar (not found on PATH)"
 for tool in zstd tar sha256sum; do

@@ -4,8 +4,6 @@
 # no temporary file and no helper container behind.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "$0")/fixtures.sh"
 
 command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
 

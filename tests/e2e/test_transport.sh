@@ -54,8 +54,6 @@ assert_eq "$channel_tar" "$(json_field tar_sha256 "$(json_field sidecar_file)")"
 assert_eq 51 "$channel_files" "files in the snapshot"
 
 # ---- restores over both transports ---------------------------------------------
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "$0")/fixtures.sh"
 want=$(tree_listing "$vol")
 snap=$(json_field data_file)
 for transport in channel attach; do

@@ -16,8 +16,6 @@
 # Against Podman (stage 4): Docker -> Podman, the private dockerd as the source.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 src=${PFX}src
 M=$TEST_TMP/manifest
