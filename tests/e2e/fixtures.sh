@@ -68,3 +68,51 @@ tree_listing() {
 live_listing() {
   tree_listing "$1" | grep -v -e '^.|\./\.dockform-' -e '^count=' || true
 }
+
+# ---- the usual starts of a test ----------------------------------------------
+# Each sets M (manifest_and_volumes, IDENT its identifier) and names every
+# volume and container with $PFX.
+
+# src_and_dst IDENT [VOLUME...]: volumes $src and $dst, and the VOLUMEs.
+src_and_dst() {
+  src=${PFX}src dst=${PFX}dst
+  manifest_and_volumes "$1" "$src" "$dst" "${@:2}"
+}
+
+# tricky_source IDENT [VOLUME...]: a volume $src filled by fill_tricky, its
+# tree_listing in $want, and the VOLUMEs (empty).
+# shellcheck disable=SC2034 # set for the test
+tricky_source() {
+  src=${PFX}src
+  manifest_and_volumes "$1" "$src" "${@:2}"
+  fill_tricky "$src"
+  want=$(tree_listing "$src")
+}
+
+# src_and_target IDENT: volumes $src (to fill and snapshot) and $target (to
+# restore into), $app the name for a user of $target; at exit fault_trap
+# removes the lock and the stopped-containers record a killed restore of
+# $target leaves.
+# shellcheck disable=SC2034 # set for the test
+src_and_target() {
+  src=${PFX}src target=${PFX}target app=${PFX}app
+  manifest_and_volumes "$1" "$src" "$target"
+  fault_trap "dockform-lock-$target" "dockform-stopped-$target"
+}
+
+# big_and_target IDENT: volumes $big (to fill with much data) and $target; at
+# exit fault_trap removes the lock a killed restore of $target leaves.
+big_and_target() {
+  big=${PFX}big target=${PFX}target
+  manifest_and_volumes "$1" "$big" "$target"
+  fault_trap "dockform-lock-$target"
+}
+
+# snapshot_of VOLUME [FLAG...]: a snapshot of VOLUME (manifest $M) into
+# $TEST_TMP/snaps that must succeed; its data file in $snap.
+# shellcheck disable=SC2034 # set for the test
+snapshot_of() {
+  run_df -c "$M" volume snapshot "$1" -o "$TEST_TMP/snaps" --json "${@:2}"
+  assert_eq 0 "$RC" "snapshot of $1"
+  snap=$(json_field data_file)
+}

@@ -108,6 +108,24 @@ assert_no_file() { # path [message]
   [[ ! -e $1 && ! -L $1 ]] || fail "${2:-unexpected file}: $1"
 }
 
+# need_tools TOOL...: fails the test naming the first TOOL (a name on PATH or
+# a path) that is not there.
+need_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || fail "$tool is needed on the host (run scripts/install-deps test)"
+  done
+}
+
+# assert_same_lines WANT GOT WHAT: fails with WHAT and a diff (< WANT, > GOT)
+# when GOT is not WANT.
+assert_same_lines() {
+  if [[ $2 != "$1" ]]; then
+    diff <(echo "$1") <(echo "$2") >&2 || true
+    fail "$3 (diff above: < expected, > actual)"
+  fi
+}
+
 # Runs dockform with the given arguments; never aborts the test.
 run_df() {
   local o=$TEST_TMP/.out e=$TEST_TMP/.err
@@ -145,35 +163,57 @@ manifest_and_volumes() {
   for v in "$@"; do engine volume create "$v" >/dev/null; done
 }
 
-# signal_when PID SIGNAL CMD...: runs CMD every 20 ms, for 60 s at most, and
-# sends SIGNAL to PID as soon as it succeeds. Returns 1 when PID ended (or the
-# time ran out) before: the caller says what it missed.
-signal_when() {
-  local pid=$1 signal=$2 i
-  shift 2
+# wait_until PID CMD...: runs CMD every 20 ms, for 60 s at most, while PID
+# runs. Returns 0 as soon as CMD succeeds, 1 when PID ended (or the time ran
+# out) before: the caller says what it missed.
+wait_until() {
+  local pid=$1 i
+  shift
   for ((i = 0; i < 3000; i++)); do
-    if "$@"; then
-      kill "-$signal" "$pid"
-      return 0
-    fi
+    "$@" && return 0
     kill -0 "$pid" 2>/dev/null || return 1
     sleep 0.02
   done
   return 1
 }
 
-# wait_exit PID SECONDS WHAT: waits for PID, a child of this shell, to end and
-# sets rc to its exit code; fails the test naming WHAT when it still runs
-# SECONDS later.
-wait_exit() {
+# signal_when PID SIGNAL CMD...: wait_until PID CMD, then sends SIGNAL to PID;
+# returns 1 (nothing sent) when wait_until does.
+signal_when() {
+  local pid=$1 signal=$2
+  shift 2
+  wait_until "$pid" "$@" || return 1
+  kill "-$signal" "$pid"
+}
+
+# temp_file_over DIR VOLUME MIB: a snapshot of VOLUME into DIR has written more
+# than MIB MiB of its temporary file (0: the file is there).
+temp_file_over() {
+  [[ -n $(find "$1/$2" -maxdepth 1 -name '.dockform-tmp-*' -size "+$3M" 2>/dev/null) ]]
+}
+
+# ends_within PID SECONDS: waits up to SECONDS for PID, a child of this shell,
+# to end and sets rc to its exit code. When it still runs then: kills it
+# (SIGKILL), reaps it and returns 1.
+ends_within() {
   local pid=$1 seconds=$2 i
   for ((i = 0; i < seconds * 10; i++)); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  kill -0 "$pid" 2>/dev/null && fail "$3: dockform still runs $seconds s later"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    return 1
+  fi
   rc=0
   wait "$pid" || rc=$?
+}
+
+# wait_exit PID SECONDS WHAT: ends_within PID SECONDS; fails the test naming
+# WHAT when PID still ran SECONDS later.
+wait_exit() {
+  ends_within "$1" "$2" || fail "$3: dockform still runs $2 s later"
 }
 
 # fill_random VOLUME COUNT MIB [NAME]: COUNT files of MIB MiB of random bytes
@@ -232,6 +272,20 @@ run_user() {
   shift 2
   engine run -d --name "$name" --network none "$@" -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
     sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+}
+
+# run_noting_user NAME VOLUME SECONDS [SCRIPT]: starts NAME, a user of VOLUME
+# (at /data) that appends a line to $TERMS at each SIGTERM and ends SECONDS
+# later. SCRIPT, when given, runs first in its shell, with the folder of
+# $TERMS at /sig.
+TERMS=$TEST_TMP/sig/terms
+run_noting_user() {
+  mkdir -p "${TERMS%/*}"
+  [[ -e $TERMS ]] || : >"$TERMS"
+  engine run -d --name "$1" --network none --log-driver none -v "$2:/data" -v "${TERMS%/*}:/sig" \
+    "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c "${4:-}
+    trap 'echo term >>/sig/terms; sleep $3; exit 0' TERM
+    sleep 3600 & wait" >/dev/null
 }
 
 # running CONTAINER: true or false (nothing, and a failed status, when it does not exist).
@@ -317,6 +371,12 @@ assert_no_leftovers() {
     fail "$what: lock container dockform-lock-$vol left behind"
   fi
   return 0
+}
+
+# assert_tree_is VOLUME WANT WHAT: VOLUME's tree_listing (fixtures.sh) is WANT
+# (a diff when not).
+assert_tree_is() {
+  assert_same_lines "$2" "$(tree_listing "$1")" "$3"
 }
 
 # assert_volume_untouched VOLUME BEFORE WHAT: VOLUME's tree_listing (fixtures.sh)
@@ -449,6 +509,32 @@ extracting_helper() {
   return 1
 }
 
+# until_extracting PID VOLUME ERR-FILE SECONDS: waits for extracting_helper
+# VOLUME while PID, a dockform run in the background with its stderr in
+# ERR-FILE, runs; fails the test when PID ends first or SECONDS pass.
+until_extracting() {
+  local pid=$1 vol=$2 err=$3 deadline=$((SECONDS + $4)) rc=0
+  until extracting_helper "$vol"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid" || rc=$?
+      fail "the run ended (exit $rc) before a helper extracted into $vol: $(<"$err")"
+    fi
+    ((SECONDS < deadline)) || fail "no helper extracted into $vol within $4 s: $(<"$err")"
+    sleep 0.05
+  done
+}
+
+# kill_while_extracting PID VOLUME ERR-FILE SECONDS: until_extracting, a
+# moment for the helper to write, then SIGKILL to PID (and reaps it); fails
+# the test when PID ended meanwhile.
+kill_while_extracting() {
+  until_extracting "$@"
+  sleep 0.2
+  kill -0 "$1" 2>/dev/null || fail "the run ended before it could be killed: $(<"$3")"
+  kill -9 "$1"
+  wait "$1" 2>/dev/null || true
+}
+
 # kill_engine_client PID: SIGKILL to a backgrounded `engine ...` (PID is the
 # subshell that runs the function) and to the client it started, as a crash
 # of the machine that ran that client would end it.
@@ -484,6 +570,6 @@ wait_lines() {
   cat "$file"
 }
 
-# Test data every test can use (fill_tricky, tree_listing, ...).
+# Test data (fill_tricky, tree_listing, ...) and the usual starts of a test.
 # shellcheck source=fixtures.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"

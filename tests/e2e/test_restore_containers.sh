@@ -7,17 +7,11 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-src=${PFX}src
 data=${PFX}data
 app=${PFX}app
 idle=${PFX}idle
-manifest_and_volumes restoretest "$src" "$data"
-
-fill_tricky "$src"
-want=$(tree_listing "$src")
-run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
-assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_field data_file)
+tricky_source restoretest "$data"
+snapshot_of "$src"
 
 vol_exec "$data" sh -euc 'echo live > /v/live.txt; mkdir /v/d; echo x > /v/d/x; echo h > /v/.hidden'
 before=$(tree_listing "$data")

@@ -11,15 +11,10 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-src=${PFX}src
 live=${PFX}live
 app=${PFX}app
-manifest_and_volumes restoretest "$src" "$live"
-
-fill_tricky "$src"
-run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
-assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_field data_file)
+tricky_source restoretest "$live"
+snapshot_of "$src"
 sidecar=${snap%.tar.zst}.json
 
 fill_known "$live"

@@ -7,13 +7,9 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-big=${PFX}big
-target=${PFX}target
-manifest_and_volumes restoretest "$big" "$target"
-
-# The lock container is named after the volume, not with $PFX: remove it (and
-# the killed run's helpers) whatever happens, then run lib.sh's cleanup.
-fault_trap "dockform-lock-$target"
+# The lock container is named after the volume, not with $PFX: big_and_target
+# removes it (and the killed run's helpers) whatever happens.
+big_and_target restoretest
 
 # ~240 MB of incompressible data in 60 files, and a few small ones.
 # shellcheck disable=SC2016 # expanded by the container's shell
@@ -28,9 +24,7 @@ vol_exec "$big" sh -euc '
 '
 new_full=$(tree_listing "$big")
 new_live=$(live_listing "$big")
-run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
-assert_eq 0 "$RC" "snapshot of $big"
-snap=$(json_field data_file)
+snapshot_of "$big" --level 1
 
 vol_exec "$target" sh -euc '
   cd /v

@@ -12,19 +12,13 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-src=${PFX}src
-target=${PFX}target
-app=${PFX}app
-manifest_and_volumes killwaiting "$src" "$target"
-fault_trap "dockform-lock-$target" "dockform-stopped-$target"
+src_and_target killwaiting
 
 fill_tricky "$src"
 vol_exec "$src" sh -euc 'dd if=/dev/urandom of=/v/blob bs=1M count=20 2>/dev/null; echo new > /v/new.txt'
 want=$(tree_listing "$src")
 want_files=$(vol_exec "$src" sh -c 'cd /v && find . | sort')
-run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
-assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_field data_file)
+snapshot_of "$src"
 
 vol_exec "$target" sh -euc 'cd /v; echo old > old.txt; echo olddot > .olddot; mkdir -p keep && echo deep > keep/f'
 old_live=$(live_listing "$target")

@@ -9,11 +9,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-src=${PFX}src
-target=${PFX}target
-app=${PFX}app
-manifest_and_volumes restorepath "$src" "$target"
-fault_trap "dockform-lock-$target" "dockform-stopped-$target"
+src_and_target restorepath
 
 # shellcheck source-path=SCRIPTDIR source=restore_path_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/restore_path_lib.sh"
@@ -51,15 +47,8 @@ assert_contains "$ERR" "checksum mismatch" "damaged snapshot message"
 check_untouched "damaged snapshot"
 
 echo "=== a user of the volume: refused without --stop-containers"
-# $app notes each start and each SIGTERM in a host folder (the kill tests below wait for it).
-sig=$TEST_TMP/sig
-mkdir -p "$sig"
-: >"$sig/terms"
-# shellcheck disable=SC2016 # expanded by the container's shell
-engine run -d --name "$app" --network none --log-driver none -v "$target:/data" -v "$sig:/sig" \
-  "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
-    trap "echo term >>/sig/terms; sleep 1; exit 0" TERM
-    sleep 3600 & wait' >/dev/null
+# $app notes each SIGTERM in $TERMS (the kill tests below wait for it).
+run_noting_user "$app" "$target" 1
 wait_running "$app"
 keep_untouched "$target" "$app"
 run_df -c "$M" volume restore "$target" "$snap" "${PATHS[@]}"

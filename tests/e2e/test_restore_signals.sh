@@ -9,10 +9,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-big=${PFX}big
-target=${PFX}target
-manifest_and_volumes restoresignals "$big" "$target"
-fault_trap "dockform-lock-$target"
+big_and_target restoresignals
 
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$big" sh -euc '
@@ -22,9 +19,7 @@ vol_exec "$big" sh -euc '
   echo new > new.txt
 '
 new_tree=$(tree_listing "$big")
-run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
-assert_eq 0 "$RC" "snapshot of $big"
-snap=$(json_field data_file)
+snapshot_of "$big" --level 1
 
 # fill_target: the target's old content, afresh for each case (a case whose
 # signal came after the swap leaves the snapshot's content behind).
