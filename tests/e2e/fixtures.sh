@@ -116,3 +116,31 @@ snapshot_of() {
   assert_eq 0 "$RC" "snapshot of $1"
   snap=$(json_field data_file)
 }
+
+# ---- damaged copies ------------------------------------------------------------
+
+# flip_byte FILE OFFSET MASK: XORs the byte at OFFSET of FILE (a number, or
+# half: the middle byte) with MASK (0x.. or a number).
+flip_byte() {
+  python3 - "$@" <<'EOF' || fail "cannot flip a byte of $1"
+import sys
+path, offset, mask = sys.argv[1], sys.argv[2], int(sys.argv[3], 0)
+with open(path, "r+b") as f:
+    at = f.seek(0, 2) // 2 if offset == "half" else int(offset)
+    f.seek(at)
+    b = f.read(1)
+    f.seek(at)
+    f.write(bytes([b[0] ^ mask]))
+EOF
+}
+
+# sidecar_with_checksum SIDECAR COPY DIGIT: writes COPY, the sidecar SIDECAR
+# with a checksum.tar_zst of 64 times DIGIT (one no file has).
+sidecar_with_checksum() {
+  python3 - "$@" <<'EOF' || fail "cannot write $2"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["checksum"]["tar_zst"] = sys.argv[3] * 64
+json.dump(doc, open(sys.argv[2], "w"), indent=2)
+EOF
+}

@@ -235,6 +235,27 @@ vol_exec() {
     -v "$vol:/v" "$DOCKFORM_TEST_BUSYBOX_IMAGE" "$@"
 }
 
+# timed_df WHAT REPORT ARGS...: dockform ARGS under /usr/bin/time -v, its
+# stderr and time's report in the file REPORT; fails the test naming WHAT
+# when the run fails.
+timed_df() {
+  need_tools /usr/bin/time
+  /usr/bin/time -v "$DOCKFORM" "${@:3}" 2>"$2" || fail "$1: $(tail -25 "$2")"
+}
+
+# assert_peak_rss REPORT MIB WHAT: prints the peak resident set size of the
+# timed_df run of REPORT and fails the test when it is over MIB MiB (not
+# checked under AddressSanitizer, whose shadow memory counts).
+assert_peak_rss() {
+  local rss
+  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%d", $2 / 1024}' "$1")
+  echo "peak RSS of $3: $rss MiB"
+  # (Not `ldd | grep -q`: grep ending early fails ldd with SIGPIPE under pipefail.)
+  if [[ $(ldd "$DOCKFORM") != *libasan* ]]; then
+    ((rss <= $2)) || fail "peak RSS of $3 is $rss MiB (at most $2 MiB expected)"
+  fi
+}
+
 pass() {
   echo "PASS: $TEST_NAME"
 }
@@ -411,7 +432,8 @@ check_untouched() {
 }
 
 # fault_trap [CONTAINER...]: for tests that kill dockform or break its
-# surroundings. At exit: kills the run whose pid is in $df_pid (when set),
+# surroundings. At exit: kills the run whose pid is in $df_pid (when set)
+# and the holder in $holder_pid (hold_open),
 # runs the test's on_fault_exit function (when defined), removes the named
 # containers (what a killed run leaves that is not named $PFX*: its lock,
 # its stopped-containers record), then lib.sh's cleanup.
@@ -425,6 +447,7 @@ fault_trap() {
 _fault_exit() {
   local rc=$?
   [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
+  [[ -z $holder_pid ]] || kill_engine_client "$holder_pid"
   release_hold
   if declare -F on_fault_exit >/dev/null; then on_fault_exit || true; fi
   ((${#_FAULT_CONTAINERS[@]} == 0)) || engine rm -f "${_FAULT_CONTAINERS[@]}" >/dev/null 2>&1 || true
@@ -461,6 +484,18 @@ release_hold() {
   kill -s "${1:-KILL}" "$HOLD_PID" 2>/dev/null || true
   wait "$HOLD_PID" 2>/dev/null || true
   HOLD_PID=
+}
+
+# kill_held_helper: SIGKILL to $helper, held by strace (hold_at_syscall). A
+# process held by strace dies of it only once strace lets it go: the kill is
+# sent first, then strace ends (the held call is not run).
+kill_held_helper() {
+  local killer
+  engine kill "$helper" >/dev/null 2>&1 &
+  killer=$!
+  sleep 1
+  release_hold
+  wait "$killer" || true
 }
 
 # restore_held_at_rename TERMS WHEN CONDITION COMMAND...: runs COMMAND (a
@@ -533,6 +568,28 @@ kill_while_extracting() {
   kill -0 "$1" 2>/dev/null || fail "the run ended before it could be killed: $(<"$3")"
   kill -9 "$1"
   wait "$1" 2>/dev/null || true
+}
+
+# hold_open NAME RUN-FLAG...: runs NAME (busybox, no network) with its stdin
+# held open by an engine client in the background, as dockform holds a lease
+# or a lock; the client's pid is in holder_pid (fault_trap's exit ends it).
+# end_holder: ends that client (the holder's connection closes) and reaps it.
+holder_pid=
+hold_open() {
+  local name=$1
+  shift
+  # A fifo opened read-write never reaches its end: stdin stays open until the client dies.
+  [[ -p $TEST_TMP/stdin ]] || mkfifo "$TEST_TMP/stdin"
+  engine run -i --rm --name "$name" --network none --log-driver none "$@" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+    sh -c 'while read -t 600 _; do :; done' <>"$TEST_TMP/stdin" >/dev/null 2>&1 &
+  holder_pid=$!
+  wait_running "$name"
+}
+end_holder() {
+  [[ -n $holder_pid ]] || return 0
+  kill_engine_client "$holder_pid"
+  wait "$holder_pid" 2>/dev/null || true
+  holder_pid=
 }
 
 # kill_engine_client PID: SIGKILL to a backgrounded `engine ...` (PID is the

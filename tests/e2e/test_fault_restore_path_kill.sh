@@ -31,15 +31,6 @@ restore_frozen_at() {
     "$DOCKFORM" -c "$M" volume restore "$target" "$snap" "${PATHS[@]}" --stop-containers
   echo "--- helper ${helper:0:12} held at rename $1: $(head -1 "$mountpoint"/.dockform-swap-* 2>/dev/null)"
 }
-# A process held by strace dies of a SIGKILL only once strace lets it go.
-kill_held_helper() {
-  local killer
-  engine kill "$helper" >/dev/null 2>&1 &
-  killer=$!
-  sleep 1
-  release_hold
-  wait "$killer" || true
-}
 
 echo "=== the helper killed in phase 1 (data/db moved aside): the run finishes the swap"
 fill_live

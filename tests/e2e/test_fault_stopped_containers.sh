@@ -149,11 +149,7 @@ assert_contains "$ERR" "$app" "... naming $app"
 assert_contains "$snapshot_err$ERR" "interrupted restore" "the snapshot or the restore says what it recovered in the volume"
 assert_eq true "$(running "$app")" "$app runs again after the recovering restore"
 assert_no_record "after the recovering restore"
-got=$(tree_listing "$target")
-if [[ $got != "$want" ]]; then
-  diff <(echo "$want") <(echo "$got") >&2 | head -20 || true
-  fail "the volume does not hold exactly the snapshot after the recovering restore (diff above)"
-fi
+assert_tree_is "$target" "$want" "the volume does not hold exactly the snapshot after the recovering restore"
 assert_no_leftovers "$target" "after the recovering restore"
 
 # 1b. Killed in the middle of the swap: $app stopped, the journal written.

@@ -84,14 +84,6 @@ restore_frozen_in_swap() {
 release_killed_helper() {
   release_hold
 }
-kill_frozen_helper() {
-  local killer
-  engine kill "$helper" >/dev/null 2>&1 &
-  killer=$!
-  sleep 1
-  release_killed_helper
-  wait "$killer" || true
-}
 
 # check_outcome WHAT N: the restore ($df_pid) exits non-zero within 90 s; the
 # user's start N saw exactly the old or the new names; it runs again; the
@@ -120,7 +112,7 @@ check_outcome() {
 
 # ------------------------------------------------------------------ 1. the helper killed in the swap
 restore_frozen_in_swap unix
-kill_frozen_helper
+kill_held_helper
 check_outcome "helper killed in the swap" 1
 
 # ------------------------------------------------------------------ 2. the ssh transport cut in the swap

@@ -44,11 +44,7 @@ app_after=$(state_of "$app")
 assert_eq "true" "${app_after%%|*}" "$app runs again after the restore"
 [[ $app_after != "$app_before" ]] || fail "$app was not restarted: StartedAt unchanged ($app_after)"
 assert_eq "false|0001-01-01T00:00:00Z" "$(state_of "$idle")" "$idle is still stopped (never started)"
-got=$(tree_listing "$data")
-if [[ $got != "$want" ]]; then
-  diff <(echo "$want") <(echo "$got") >&2 || true
-  fail "tree of $data after restore differs from the snapshot source (diff above)"
-fi
+assert_tree_is "$data" "$want" "tree of $data after restore differs from the snapshot source"
 # The restarted container sees the restored content through its mount.
 assert_eq "hello" "$(engine exec "$app" cat "/data/dir with spaces/nested/deeper/file.txt")" \
   "the restarted container sees the restored files"

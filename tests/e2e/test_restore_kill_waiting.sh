@@ -73,11 +73,7 @@ assert_contains "$ERR" "containers stopped by an interrupted dockform run: $app"
 assert_eq "[\"$app\"]" "$(json_field --json containers_started)" "--json containers_started"
 assert_eq "true" "$(engine inspect --format '{{.State.Running}}' "$app")" "$app runs again"
 engine rm -f "$app" >/dev/null
-got=$(tree_listing "$target")
-if [[ $got != "$want" ]]; then
-  diff <(echo "$want") <(echo "$got") >&2 || true
-  fail "tree after the recovering restore differs from the snapshot's source (diff above)"
-fi
+assert_tree_is "$target" "$want" "tree after the recovering restore differs from the snapshot's source"
 assert_no_leftovers "$target" "after the recovering restore"
 engine inspect "dockform-stopped-$target" >/dev/null 2>&1 && fail "stopped-containers record left behind"
 

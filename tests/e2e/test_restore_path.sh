@@ -33,14 +33,7 @@ echo "=== a damaged snapshot (sidecar beside it): exit 3, nothing touched"
 mkdir -p "$TEST_TMP/flip"
 cp "$snap" "$TEST_TMP/flip/flipped.tar.zst"
 cp "$sidecar" "$TEST_TMP/flip/flipped.json"
-python3 - "$TEST_TMP/flip/flipped.tar.zst" <<'EOF'
-import sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(40)
-    b = f.read(1)
-    f.seek(40)
-    f.write(bytes([b[0] ^ 0x10]))
-EOF
+flip_byte "$TEST_TMP/flip/flipped.tar.zst" 40 0x10
 run_df -c "$M" volume restore "$target" "$TEST_TMP/flip/flipped.tar.zst" "${PATHS[@]}"
 assert_eq 3 "$RC" "restore --path of a damaged snapshot"
 assert_contains "$ERR" "checksum mismatch" "damaged snapshot message"

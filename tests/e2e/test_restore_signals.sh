@@ -37,15 +37,11 @@ fill_target() {
 # background ($df_pid), once the target has its old content again; returns
 # when its helper runs ($helper).
 start_restore() {
-  local deadline=$((SECONDS + 90))
   fill_target
+  echo "--- SIG$1"
   "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/sig.out" 2>"$TEST_TMP/sig.err" </dev/null &
   df_pid=$!
-  until extracting_helper "$target"; do
-    kill -0 "$df_pid" 2>/dev/null || { cat "$TEST_TMP/sig.err" >&2; fail "SIG$1: the restore ended before its helper was seen"; }
-    ((SECONDS < deadline)) || fail "SIG$1: no restore helper appeared within 90 s"
-    sleep 0.05
-  done
+  until_extracting "$df_pid" "$target" "$TEST_TMP/sig.err" 90
   helper=$EXTRACTING_HELPER
 }
 

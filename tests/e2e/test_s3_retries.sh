@@ -15,7 +15,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=s3_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/s3_lib.sh"
-command -v python3 >/dev/null || fail "python3 is needed for the relay (run scripts/install-deps)"
+need_tools python3
 
 src=${PFX}src
 dst=${PFX}dst

@@ -58,11 +58,7 @@ assert_contains "$OUT" "$stem.tar.zst" "text list names the snapshot"
 run_df -c "$M" volume restore "$dst" "$snap" --json
 assert_eq 0 "$RC" "restore $dst from $snap"
 assert_eq "true" "$(json_field checksum_verified)" "restore verified the checksum against the sidecar object"
-got=$(tree_listing "$dst")
-if [[ $got != "$want" ]]; then
-  diff <(echo "$want") <(echo "$got") >&2 || true
-  fail "tree of $dst after the restore from the bucket differs from the source's (diff above)"
-fi
+assert_tree_is "$dst" "$want" "tree of $dst after the restore from the bucket differs from the source's"
 
 # --- 4. --force --stop-containers while a container uses the volume. ---
 vol_exec "$dst" sh -c 'echo changed > /v/new-file'

@@ -12,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=s3_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/s3_lib.sh"
 
-for tool in age-keygen zstd tar; do command -v "$tool" >/dev/null || fail "$tool is needed (scripts/install-deps)"; done
+need_tools age-keygen zstd tar
 
 src=${PFX}seeks3
 manifest_and_volumes seeks3 "$src"

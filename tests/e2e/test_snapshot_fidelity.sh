@@ -8,7 +8,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
+need_tools zstd
 BUSYBOX=$DOCKFORM_TEST_BUSYBOX_IMAGE
 GNUTAR=$DOCKFORM_TEST_GNUTAR_IMAGE
 
