@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Test data for the end-to-end tests. Sourced after lib.sh.
+# Test data for the end-to-end tests. Sourced by lib.sh, at its end.
 
 # fill_tricky VOLUME: everything a round trip must keep: names with any bytes
 # and long paths, contents, modes (setuid/setgid/sticky), numeric uid/gid,
@@ -67,4 +67,80 @@ tree_listing() {
 # live_listing VOLUME: tree_listing without the .dockform-* entries and the counts.
 live_listing() {
   tree_listing "$1" | grep -v -e '^.|\./\.dockform-' -e '^count=' || true
+}
+
+# ---- the usual starts of a test ----------------------------------------------
+# Each sets M (manifest_and_volumes, IDENT its identifier) and names every
+# volume and container with $PFX.
+
+# src_and_dst IDENT [VOLUME...]: volumes $src and $dst, and the VOLUMEs.
+src_and_dst() {
+  src=${PFX}src dst=${PFX}dst
+  manifest_and_volumes "$1" "$src" "$dst" "${@:2}"
+}
+
+# tricky_source IDENT [VOLUME...]: a volume $src filled by fill_tricky, its
+# tree_listing in $want, and the VOLUMEs (empty).
+# shellcheck disable=SC2034 # set for the test
+tricky_source() {
+  src=${PFX}src
+  manifest_and_volumes "$1" "$src" "${@:2}"
+  fill_tricky "$src"
+  want=$(tree_listing "$src")
+}
+
+# src_and_target IDENT: volumes $src (to fill and snapshot) and $target (to
+# restore into), $app the name for a user of $target; at exit fault_trap
+# removes the lock and the stopped-containers record a killed restore of
+# $target leaves.
+# shellcheck disable=SC2034 # set for the test
+src_and_target() {
+  src=${PFX}src target=${PFX}target app=${PFX}app
+  manifest_and_volumes "$1" "$src" "$target"
+  fault_trap "dockform-lock-$target" "dockform-stopped-$target"
+}
+
+# big_and_target IDENT: volumes $big (to fill with much data) and $target; at
+# exit fault_trap removes the lock a killed restore of $target leaves.
+big_and_target() {
+  big=${PFX}big target=${PFX}target
+  manifest_and_volumes "$1" "$big" "$target"
+  fault_trap "dockform-lock-$target"
+}
+
+# snapshot_of VOLUME [FLAG...]: a snapshot of VOLUME (manifest $M) into
+# $TEST_TMP/snaps that must succeed; its data file in $snap.
+# shellcheck disable=SC2034 # set for the test
+snapshot_of() {
+  run_df -c "$M" volume snapshot "$1" -o "$TEST_TMP/snaps" --json "${@:2}"
+  assert_eq 0 "$RC" "snapshot of $1"
+  snap=$(json_field data_file)
+}
+
+# ---- damaged copies ------------------------------------------------------------
+
+# flip_byte FILE OFFSET MASK: XORs the byte at OFFSET of FILE (a number, or
+# half: the middle byte) with MASK (0x.. or a number).
+flip_byte() {
+  python3 - "$@" <<'EOF' || fail "cannot flip a byte of $1"
+import sys
+path, offset, mask = sys.argv[1], sys.argv[2], int(sys.argv[3], 0)
+with open(path, "r+b") as f:
+    at = f.seek(0, 2) // 2 if offset == "half" else int(offset)
+    f.seek(at)
+    b = f.read(1)
+    f.seek(at)
+    f.write(bytes([b[0] ^ mask]))
+EOF
+}
+
+# sidecar_with_checksum SIDECAR COPY DIGIT: writes COPY, the sidecar SIDECAR
+# with a checksum.tar_zst of 64 times DIGIT (one no file has).
+sidecar_with_checksum() {
+  python3 - "$@" <<'EOF' || fail "cannot write $2"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["checksum"]["tar_zst"] = sys.argv[3] * 64
+json.dump(doc, open(sys.argv[2], "w"), indent=2)
+EOF
 }

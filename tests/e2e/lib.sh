@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Sourced by every tests/e2e/test_*.sh. ctest runs each test with
+# Sourced by every tests/e2e/test_*.sh; it sources fixtures.sh (test data and
+# the usual starts of a test) itself. ctest runs each test with
 #   DOCKFORM=<path to build/dockform>  DOCKFORM_SOURCE_DIR=<repository>
 # and scripts/test adds DOCKER_HOST (a private engine), DOCKFORM_TEST_ENGINE (docker
 # or podman) and the test images.
@@ -107,6 +108,24 @@ assert_no_file() { # path [message]
   [[ ! -e $1 && ! -L $1 ]] || fail "${2:-unexpected file}: $1"
 }
 
+# need_tools TOOL...: fails the test naming the first TOOL (a name on PATH or
+# a path) that is not there.
+need_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || fail "$tool is needed on the host (run scripts/install-deps test)"
+  done
+}
+
+# assert_same_lines WANT GOT WHAT: fails with WHAT and a diff (< WANT, > GOT)
+# when GOT is not WANT.
+assert_same_lines() {
+  if [[ $2 != "$1" ]]; then
+    diff <(echo "$1") <(echo "$2") >&2 || true
+    fail "$3 (diff above: < expected, > actual)"
+  fi
+}
+
 # Runs dockform with the given arguments; never aborts the test.
 run_df() {
   local o=$TEST_TMP/.out e=$TEST_TMP/.err
@@ -144,35 +163,57 @@ manifest_and_volumes() {
   for v in "$@"; do engine volume create "$v" >/dev/null; done
 }
 
-# signal_when PID SIGNAL CMD...: runs CMD every 20 ms, for 60 s at most, and
-# sends SIGNAL to PID as soon as it succeeds. Returns 1 when PID ended (or the
-# time ran out) before: the caller says what it missed.
-signal_when() {
-  local pid=$1 signal=$2 i
-  shift 2
+# wait_until PID CMD...: runs CMD every 20 ms, for 60 s at most, while PID
+# runs. Returns 0 as soon as CMD succeeds, 1 when PID ended (or the time ran
+# out) before: the caller says what it missed.
+wait_until() {
+  local pid=$1 i
+  shift
   for ((i = 0; i < 3000; i++)); do
-    if "$@"; then
-      kill "-$signal" "$pid"
-      return 0
-    fi
+    "$@" && return 0
     kill -0 "$pid" 2>/dev/null || return 1
     sleep 0.02
   done
   return 1
 }
 
-# wait_exit PID SECONDS WHAT: waits for PID, a child of this shell, to end and
-# sets rc to its exit code; fails the test naming WHAT when it still runs
-# SECONDS later.
-wait_exit() {
+# signal_when PID SIGNAL CMD...: wait_until PID CMD, then sends SIGNAL to PID;
+# returns 1 (nothing sent) when wait_until does.
+signal_when() {
+  local pid=$1 signal=$2
+  shift 2
+  wait_until "$pid" "$@" || return 1
+  kill "-$signal" "$pid"
+}
+
+# temp_file_over DIR VOLUME MIB: a snapshot of VOLUME into DIR has written more
+# than MIB MiB of its temporary file (0: the file is there).
+temp_file_over() {
+  [[ -n $(find "$1/$2" -maxdepth 1 -name '.dockform-tmp-*' -size "+$3M" 2>/dev/null) ]]
+}
+
+# ends_within PID SECONDS: waits up to SECONDS for PID, a child of this shell,
+# to end and sets rc to its exit code. When it still runs then: kills it
+# (SIGKILL), reaps it and returns 1.
+ends_within() {
   local pid=$1 seconds=$2 i
   for ((i = 0; i < seconds * 10; i++)); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  kill -0 "$pid" 2>/dev/null && fail "$3: dockform still runs $seconds s later"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    return 1
+  fi
   rc=0
   wait "$pid" || rc=$?
+}
+
+# wait_exit PID SECONDS WHAT: ends_within PID SECONDS; fails the test naming
+# WHAT when PID still ran SECONDS later.
+wait_exit() {
+  ends_within "$1" "$2" || fail "$3: dockform still runs $2 s later"
 }
 
 # fill_random VOLUME COUNT MIB [NAME]: COUNT files of MIB MiB of random bytes
@@ -192,6 +233,27 @@ vol_exec() {
   _VOL_EXEC_N=$((_VOL_EXEC_N + 1))
   engine run --rm --name "${PFX}exec${_VOL_EXEC_N}" --network none --log-driver none \
     -v "$vol:/v" "$DOCKFORM_TEST_BUSYBOX_IMAGE" "$@"
+}
+
+# timed_df WHAT REPORT ARGS...: dockform ARGS under /usr/bin/time -v, its
+# stderr and time's report in the file REPORT; fails the test naming WHAT
+# when the run fails.
+timed_df() {
+  need_tools /usr/bin/time
+  /usr/bin/time -v "$DOCKFORM" "${@:3}" 2>"$2" || fail "$1: $(tail -25 "$2")"
+}
+
+# assert_peak_rss REPORT MIB WHAT: prints the peak resident set size of the
+# timed_df run of REPORT and fails the test when it is over MIB MiB (not
+# checked under AddressSanitizer, whose shadow memory counts).
+assert_peak_rss() {
+  local rss
+  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%d", $2 / 1024}' "$1")
+  echo "peak RSS of $3: $rss MiB"
+  # (Not `ldd | grep -q`: grep ending early fails ldd with SIGPIPE under pipefail.)
+  if [[ $(ldd "$DOCKFORM") != *libasan* ]]; then
+    ((rss <= $2)) || fail "peak RSS of $3 is $rss MiB (at most $2 MiB expected)"
+  fi
 }
 
 pass() {
@@ -231,6 +293,20 @@ run_user() {
   shift 2
   engine run -d --name "$name" --network none "$@" -v "$vol:/data" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
     sh -c 'trap "exit 0" TERM; sleep 3600 & wait' >/dev/null
+}
+
+# run_noting_user NAME VOLUME SECONDS [SCRIPT]: starts NAME, a user of VOLUME
+# (at /data) that appends a line to $TERMS at each SIGTERM and ends SECONDS
+# later. SCRIPT, when given, runs first in its shell, with the folder of
+# $TERMS at /sig.
+TERMS=$TEST_TMP/sig/terms
+run_noting_user() {
+  mkdir -p "${TERMS%/*}"
+  [[ -e $TERMS ]] || : >"$TERMS"
+  engine run -d --name "$1" --network none --log-driver none -v "$2:/data" -v "${TERMS%/*}:/sig" \
+    "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c "${4:-}
+    trap 'echo term >>/sig/terms; sleep $3; exit 0' TERM
+    sleep 3600 & wait" >/dev/null
 }
 
 # running CONTAINER: true or false (nothing, and a failed status, when it does not exist).
@@ -318,6 +394,12 @@ assert_no_leftovers() {
   return 0
 }
 
+# assert_tree_is VOLUME WANT WHAT: VOLUME's tree_listing (fixtures.sh) is WANT
+# (a diff when not).
+assert_tree_is() {
+  assert_same_lines "$2" "$(tree_listing "$1")" "$3"
+}
+
 # assert_volume_untouched VOLUME BEFORE WHAT: VOLUME's tree_listing (fixtures.sh)
 # is still BEFORE, and assert_no_leftovers holds.
 assert_volume_untouched() {
@@ -350,7 +432,8 @@ check_untouched() {
 }
 
 # fault_trap [CONTAINER...]: for tests that kill dockform or break its
-# surroundings. At exit: kills the run whose pid is in $df_pid (when set),
+# surroundings. At exit: kills the run whose pid is in $df_pid (when set)
+# and the holder in $holder_pid (hold_open),
 # runs the test's on_fault_exit function (when defined), removes the named
 # containers (what a killed run leaves that is not named $PFX*: its lock,
 # its stopped-containers record), then lib.sh's cleanup.
@@ -364,6 +447,7 @@ fault_trap() {
 _fault_exit() {
   local rc=$?
   [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null || true
+  [[ -z $holder_pid ]] || kill_engine_client "$holder_pid"
   release_hold
   if declare -F on_fault_exit >/dev/null; then on_fault_exit || true; fi
   ((${#_FAULT_CONTAINERS[@]} == 0)) || engine rm -f "${_FAULT_CONTAINERS[@]}" >/dev/null 2>&1 || true
@@ -400,6 +484,18 @@ release_hold() {
   kill -s "${1:-KILL}" "$HOLD_PID" 2>/dev/null || true
   wait "$HOLD_PID" 2>/dev/null || true
   HOLD_PID=
+}
+
+# kill_held_helper: SIGKILL to $helper, held by strace (hold_at_syscall). A
+# process held by strace dies of it only once strace lets it go: the kill is
+# sent first, then strace ends (the held call is not run).
+kill_held_helper() {
+  local killer
+  engine kill "$helper" >/dev/null 2>&1 &
+  killer=$!
+  sleep 1
+  release_hold
+  wait "$killer" || true
 }
 
 # restore_held_at_rename TERMS WHEN CONDITION COMMAND...: runs COMMAND (a
@@ -448,6 +544,54 @@ extracting_helper() {
   return 1
 }
 
+# until_extracting PID VOLUME ERR-FILE SECONDS: waits for extracting_helper
+# VOLUME while PID, a dockform run in the background with its stderr in
+# ERR-FILE, runs; fails the test when PID ends first or SECONDS pass.
+until_extracting() {
+  local pid=$1 vol=$2 err=$3 deadline=$((SECONDS + $4)) rc=0
+  until extracting_helper "$vol"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid" || rc=$?
+      fail "the run ended (exit $rc) before a helper extracted into $vol: $(<"$err")"
+    fi
+    ((SECONDS < deadline)) || fail "no helper extracted into $vol within $4 s: $(<"$err")"
+    sleep 0.05
+  done
+}
+
+# kill_while_extracting PID VOLUME ERR-FILE SECONDS: until_extracting, a
+# moment for the helper to write, then SIGKILL to PID (and reaps it); fails
+# the test when PID ended meanwhile.
+kill_while_extracting() {
+  until_extracting "$@"
+  sleep 0.2
+  kill -0 "$1" 2>/dev/null || fail "the run ended before it could be killed: $(<"$3")"
+  kill -9 "$1"
+  wait "$1" 2>/dev/null || true
+}
+
+# hold_open NAME RUN-FLAG...: runs NAME (busybox, no network) with its stdin
+# held open by an engine client in the background, as dockform holds a lease
+# or a lock; the client's pid is in holder_pid (fault_trap's exit ends it).
+# end_holder: ends that client (the holder's connection closes) and reaps it.
+holder_pid=
+hold_open() {
+  local name=$1
+  shift
+  # A fifo opened read-write never reaches its end: stdin stays open until the client dies.
+  [[ -p $TEST_TMP/stdin ]] || mkfifo "$TEST_TMP/stdin"
+  engine run -i --rm --name "$name" --network none --log-driver none "$@" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
+    sh -c 'while read -t 600 _; do :; done' <>"$TEST_TMP/stdin" >/dev/null 2>&1 &
+  holder_pid=$!
+  wait_running "$name"
+}
+end_holder() {
+  [[ -n $holder_pid ]] || return 0
+  kill_engine_client "$holder_pid"
+  wait "$holder_pid" 2>/dev/null || true
+  holder_pid=
+}
+
 # kill_engine_client PID: SIGKILL to a backgrounded `engine ...` (PID is the
 # subshell that runs the function) and to the client it started, as a crash
 # of the machine that ran that client would end it.
@@ -482,3 +626,7 @@ wait_lines() {
   done
   cat "$file"
 }
+
+# Test data (fill_tricky, tree_listing, ...) and the usual starts of a test.
+# shellcheck source=fixtures.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"

@@ -134,16 +134,7 @@ remote_kill_and_recover() {
   touch "$TEST_TMP/kill.mark"
   env "${vars[@]}" "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force \
     >"$TEST_TMP/killed.out" 2>"$TEST_TMP/killed.err" </dev/null &
-  local pid=$! deadline=$((SECONDS + 120))
-  until extracting_helper "$target"; do
-    kill -0 "$pid" 2>/dev/null || { cat "$TEST_TMP/killed.err" >&2; fail "the restore over $t ended before it could be killed"; }
-    ((SECONDS < deadline)) || fail "no extracting helper over $t within 120 s"
-    sleep 0.05
-  done
-  sleep 0.2
-  kill -0 "$pid" 2>/dev/null || fail "the restore over $t ended before it could be killed"
-  kill -9 "$pid"
-  wait "$pid" 2>/dev/null || true
+  kill_while_extracting "$!" "$target" "$TEST_TMP/killed.err" 120
   assert_no_ssh_left
   # Nothing of the killed run stays in /tmp (the ssh transport's socket file goes once connected).
   # dockform-io.* folders are the local channel's, which remote transports never use: another

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # The --path restore's volumes, snapshot and checks, shared by
-# test_restore_path.sh and test_fault_restore_path_kill.sh (after lib.sh,
-# fixtures.sh and manifest_and_volumes; $src, $target and $M set). Sets
-# snap and PATHS; check_restored needs rest_before and stamps_before.
+# test_restore_path.sh and test_fault_restore_path_kill.sh (after lib.sh and
+# src_and_target: $src, $target and $M set). Sets snap and PATHS;
+# check_restored needs rest_before and stamps_before.
 # shellcheck disable=SC2154,SC2034 # shared with the sourcing script
 # The snapshot: data/db/gone and data/db/sub are deleted from the live
 # volume since, deep/ is missing there entirely.
@@ -14,9 +14,7 @@ vol_exec "$src" sh -euc '
   echo conf-snap > etc/app.conf; echo other-snap > etc/other.conf; echo keep-snap > keep/k
   echo leaf > deep/a/leaf
   chown 1234:5678 deep; chmod 750 deep; touch -d "2001-02-03 04:05:06" deep data/db'
-run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
-assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_field data_file)
+snapshot_of "$src"
 PATHS=(--path data/db --path /etc/app.conf --path ./deep/a/)
 
 fill_live() {

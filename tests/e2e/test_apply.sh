@@ -6,8 +6,6 @@
 # named context in the Docker CLI's context store, and ${VAR:-default} works.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "$0")/fixtures.sh"
 
 ident="${PFX}id"
 va="${PFX}data"

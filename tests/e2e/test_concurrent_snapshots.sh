@@ -2,7 +2,6 @@
 # Many concurrent snapshots of different volumes all succeed, each verifiable;
 # a snapshot while a restore of the same volume runs is refused.
 source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/fixtures.sh"
 
 vols=("${PFX}a" "${PFX}b" "${PFX}c" "${PFX}d")
 write_manifest "$TEST_TMP/proj" "${PFX}id" "${vols[@]}"

@@ -15,16 +15,11 @@
 #   others can read is used with a warning.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-for tool in age age-keygen script; do command -v "$tool" >/dev/null || fail "$tool is needed (scripts/install-deps)"; done
+need_tools age age-keygen script
 
-src=${PFX}src
 dst=${PFX}dst
-manifest_and_volumes encryption "$src" "$dst"
-fill_tricky "$src"
-source_listing=$(tree_listing "$src")
+tricky_source encryption "$dst"
 
 K=$TEST_TMP/keys
 mkdir -p "$K"
@@ -45,7 +40,7 @@ restore_fresh() {
   run_df -c "$M" volume restore "$dst" "$snapshot" "$@" --json
   assert_eq 0 "$RC" "restore of $snapshot: $ERR"
   assert_eq "true" "$(json_field checksum_verified)" "restore of $snapshot verified its checksum"
-  assert_eq "$source_listing" "$(tree_listing "$dst")" "restore of $snapshot brought back every byte"
+  assert_eq "$want" "$(tree_listing "$dst")" "restore of $snapshot brought back every byte"
 }
 
 # ---------------------------------------------------------------- -r: what is written, age -d opens it

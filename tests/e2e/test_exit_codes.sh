@@ -3,8 +3,6 @@
 # Every documented exit code, each produced by a real case; --help lists them.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "$0")/fixtures.sh"
 
 vol="${PFX}data"
 other="${PFX}other"

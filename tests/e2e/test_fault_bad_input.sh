@@ -23,17 +23,13 @@
 # without crashing. UTF-16 with a BOM (valid YAML): read correctly, or exit 5.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
+need_tools zstd
 
 src=${PFX}src
 live=${PFX}live
 other=${PFX}other
-M=$TEST_TMP/manifest
-write_manifest "$M" faultbad "$src" "$live" "$other"
-for v in "$src" "$live" "$other"; do engine volume create "$v" >/dev/null; done
+manifest_and_volumes faultbad "$src" "$live" "$other"
 
 fault_trap "dockform-lock-$live" "dockform-lock-$other"
 
@@ -43,9 +39,7 @@ vol_exec "$src" sh -euc '
   mkdir -p d/e && echo nested > d/e/f
   echo top > top.txt
 '
-run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
-assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_field data_file)
+snapshot_of "$src"
 sidecar=${snap%.tar.zst}.json
 want_src=$(tree_listing "$src")
 
@@ -100,18 +94,9 @@ refused "zero-byte .tar.zst without sidecar" "$f"
 expect_damaged_code "zero-byte .tar.zst without sidecar"
 
 # --- bit flips at the start, 1 KiB in, and in the last byte
-flip() { # FILE OFFSET
-  python3 - "$1" "$2" <<'EOF'
-import sys
-p, off = sys.argv[1], int(sys.argv[2])
-b = bytearray(open(p, "rb").read())
-b[off] ^= 0x04
-open(p, "wb").write(bytes(b))
-EOF
-}
 for where in 0 1024 $((size - 1)); do
   f=$(copy_pair "flip$where")
-  flip "$f" "$where"
+  flip_byte "$f" "$where" 0x04
   cmp -s "$f" "$snap" && fail "the flip at $where changed nothing"
   refused "bit flipped at byte $where of $size" "$f"
   expect_damaged_code "bit flipped at byte $where"

@@ -8,8 +8,6 @@
 #    the tmpfs, no helper container left.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 proj=$TEST_TMP/proj
 vol=${PFX}data
@@ -29,27 +27,30 @@ fault_trap
 mount -t tmpfs -o size=2m tmpfs "$full" || fail "cannot mount a tmpfs on $full (the test needs root)"
 mount -t tmpfs -o ro,size=2m tmpfs "$ro" || fail "cannot mount a read-only tmpfs on $ro"
 
-# --- read-only
-run_df -c "$proj" volume snapshot "$vol" -o "$ro"
-echo "read-only: exit $RC: $ERR"
-((RC != 0)) || fail "a snapshot into a read-only folder exited 0"
-assert_eq "" "$(find "$ro" -mindepth 1)" "entries written into the read-only tmpfs"
-assert_eq "" "$(helpers_of -a "$vol")" "helper containers left after the read-only failure"
-assert_contains "$ERR" "Read-only file system" "the error says the folder is read-only"
-assert_contains "$ERR" "$ro" "the error names the folder"
+# failed_into DIR WHAT SAYS LEFT...: a snapshot into DIR (a WHAT folder) fails
+# with an error that says SAYS and names DIR, the command LEFT prints nothing
+# (what the run left in DIR) and no helper container is left.
+failed_into() {
+  local dir=$1 what=$2 says=$3
+  shift 3
+  run_df -c "$proj" volume snapshot "$vol" -o "$dir"
+  echo "$what: exit $RC: $ERR"
+  ((RC != 0)) || fail "a snapshot into a $what folder exited 0"
+  assert_eq "" "$("$@")" "left in the $what tmpfs"
+  assert_eq "" "$(helpers_of -a "$vol")" "helper containers left after the $what failure"
+  assert_contains "$ERR" "$says" "the error says why ($what)"
+  assert_contains "$ERR" "$dir" "the error names the folder"
+}
+
+# --- read-only: not even an empty folder
+failed_into "$ro" read-only "Read-only file system" find "$ro" -mindepth 1
 
 # --- the volume snapshots into a writable folder
 run_df -c "$proj" volume snapshot "$vol" -o "$TEST_TMP/ok"
 assert_eq 0 "$RC" "snapshot into a writable folder afterwards"
 assert_eq 2 "$(files_under "$TEST_TMP/ok" | wc -l)" "one data file and its sidecar"
 
-# --- full
-run_df -c "$proj" volume snapshot "$vol" -o "$full"
-echo "full: exit $RC: $ERR"
-((RC != 0)) || fail "a snapshot into a full folder exited 0"
-assert_eq "" "$(files_under "$full")" "files left in the full tmpfs"
-assert_eq "" "$(helpers_of -a "$vol")" "helper containers left after the full-disk failure"
-assert_contains "$ERR" "No space left on device" "the error says there is no space"
-assert_contains "$ERR" "$full" "the error names the folder"
+# --- full: no file
+failed_into "$full" full "No space left on device" files_under "$full"
 
 pass

@@ -7,8 +7,6 @@
 # final-named file nor a temporary file (.dockform-tmp-*).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 on_fault_exit() { second_engine_stop; }
 fault_trap
@@ -25,17 +23,9 @@ fill_random "$vol" 20 10
 out=$TEST_TMP/snaps
 "$DOCKFORM" -c "$proj" volume snapshot "$vol" -o "$out" --level 1 >"$TEST_TMP/s.out" 2>"$TEST_TMP/s.err" </dev/null &
 df_pid=$!
-killed=
-for ((i = 0; i < 1500; i++)); do
-  if [[ -n $(find "$out/$vol" -maxdepth 1 -name '.dockform-tmp-*' -size +30M 2>/dev/null) ]]; then
-    kill -9 "$(cat "$DOCKFORM_ENGINE_DIR/dockerd.pid")"
-    killed=$SECONDS
-    break
-  fi
-  kill -0 "$df_pid" 2>/dev/null || break
-  sleep 0.02
-done
-[[ -n $killed ]] || fail "the snapshot ended before the engine could be killed: $(cat "$TEST_TMP/s.err")"
+wait_until "$df_pid" temp_file_over "$out" "$vol" 30 ||
+  fail "the snapshot ended before the engine could be killed: $(cat "$TEST_TMP/s.err")"
+kill -9 "$(cat "$DOCKFORM_ENGINE_DIR/dockerd.pid")"
 wait_exit "$df_pid" 15 "after the engine was killed; its stderr: $(cat "$TEST_TMP/s.err")"
 df_pid=
 err=$(cat "$TEST_TMP/s.err")

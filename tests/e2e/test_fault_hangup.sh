@@ -11,22 +11,8 @@
 #  4. stdout is such a pipe: the result cannot be written: exit non-zero.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-big=${PFX}big
-target=${PFX}target
-manifest_and_volumes hanguptest "$big" "$target"
-df_pid=""
-_hup_exit() {
-  local rc=$?
-  set +e
-  [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null
-  engine rm -f "dockform-lock-$target" >/dev/null 2>&1
-  (exit "$rc")
-  _on_exit
-}
-trap _hup_exit EXIT
+big_and_target hanguptest
 
 fill_random "$big" 40 4
 no_helpers() { # WHAT VOLUME [PID]: no helper on VOLUME, no lease of dockform PID (other tests share the engine)
@@ -37,29 +23,27 @@ no_helpers() { # WHAT VOLUME [PID]: no helper on VOLUME, no lease of dockform PI
     fail "$1: lease containers left: $(engine ps -a --filter label=io.dockform.lease)"
   fi
 }
-wait_df() { # WHAT: waits (60 s at most) for $df_pid; sets rc
+hung_up() { # N: $df_pid, hung up in case N, ends within 60 s, exit 1, saying why; its stderr in $err
   wait_exit "$df_pid" 60 "$1 (after the hang-up)"
   df_pid=""
+  err=$(<"$TEST_TMP/$1.err")
+  assert_eq 1 "$rc" "$1: exit code after SIGHUP [$err]"
+  assert_contains "$err" "interrupted by SIGHUP" "$1: message"
 }
-big_temporary() { [[ -n $(find "$out/$big" -maxdepth 1 -name '.dockform-tmp-*' -size +10M 2>/dev/null) ]]; }
 
 # ------------------------------------------------------------------ 1. SIGHUP during a snapshot
 out=$TEST_TMP/hup
 "$DOCKFORM" -c "$M" volume snapshot "$big" -o "$out" --level 1 >"$TEST_TMP/1.out" 2>"$TEST_TMP/1.err" </dev/null &
 df_pid=$!
 pid=$df_pid
-signal_when "$df_pid" HUP big_temporary || fail "1: the snapshot ended before the hang-up: $(cat "$TEST_TMP/1.err")"
-wait_df 1
-err=$(<"$TEST_TMP/1.err")
-assert_eq 1 "$rc" "1: exit code after SIGHUP [$err]"
-assert_contains "$err" "interrupted by SIGHUP" "1: message"
+signal_when "$df_pid" HUP temp_file_over "$out" "$big" 10 ||
+  fail "1: the snapshot ended before the hang-up: $(cat "$TEST_TMP/1.err")"
+hung_up 1
 assert_eq "" "$(find "$out" -mindepth 1 -not -type d)" "1: files left by the hung-up snapshot"
 no_helpers 1 "$big" "$pid"
 
 # ------------------------------------------------------------------ 2. SIGHUP during a restore
-run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
-assert_eq 0 "$RC" "snapshot for the restore"
-snap=$(json_field data_file)
+snapshot_of "$big" --level 1
 vol_exec "$target" sh -c 'echo old > /v/old.txt; mkdir /v/keep; echo deep > /v/keep/f' || fail "filling $target"
 before=$(tree_listing "$target")
 "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/2.out" 2>"$TEST_TMP/2.err" </dev/null &
@@ -73,10 +57,7 @@ extracting() {
   compgen -G "$target_dir/.dockform-restore-*/r1" >/dev/null
 }
 signal_when "$df_pid" HUP extracting || fail "2: the restore ended before the hang-up: $(cat "$TEST_TMP/2.err")"
-wait_df 2
-err=$(<"$TEST_TMP/2.err")
-assert_eq 1 "$rc" "2: exit code after SIGHUP [$err]"
-assert_contains "$err" "interrupted by SIGHUP" "2: message"
+hung_up 2
 assert_eq "$before" "$(tree_listing "$target")" "2: the volume after the hung-up restore"
 engine inspect "dockform-lock-$target" >/dev/null 2>&1 && fail "2: lock container left"
 no_helpers 2 "$target" "$pid"

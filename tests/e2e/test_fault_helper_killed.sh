@@ -11,14 +11,8 @@
 # Afterwards both operations work again on the same volumes.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-big=${PFX}big
-target=${PFX}target
-manifest_and_volumes faulthelper "$big" "$target"
-
-fault_trap "dockform-lock-$target"
+big_and_target faulthelper
 
 # helpers_of -a VOLUME: dockform's own helpers (the test's watcher has no io.dockform.volume label).
 fill_random "$big" 25 10
@@ -26,36 +20,36 @@ vol_exec "$big" sh -c 'echo small > /v/small.txt' || fail "filling $big"
 fill_known "$target"
 keep_untouched "$target"
 
+# failed_after_kill WHAT ERR-FILE: the run $df_pid (WHAT: snapshot or restore)
+# ends within 15 s of the kill of its helper ($killed, empty when it ended
+# before), non-zero, with an error naming the helper; its stderr in $err.
+failed_after_kill() {
+  wait_exit "$df_pid" 15 "after its helper was killed"
+  df_pid=
+  err=$(cat "$2")
+  echo "--- $1 with its helper killed ($killed): exit $rc; stderr:"$'\n'"$err"
+  [[ -n $killed ]] || fail "the $1 ended (exit $rc) before its helper could be killed"
+  ((rc != 0)) || fail "the $1 whose helper was killed exited 0"
+  assert_contains "$err" "helper" "the error names the helper"
+}
+
 # ------------------------------------------------------------------ snapshot
 sdir=$TEST_TMP/snapkill
 "$DOCKFORM" -c "$M" volume snapshot "$big" -o "$sdir" --level 1 >"$TEST_TMP/s.out" 2>"$TEST_TMP/s.err" </dev/null &
 df_pid=$!
 killed=
-for ((i = 0; i < 1500; i++)); do
-  if [[ -n $(find "$sdir/$big" -maxdepth 1 -name '.dockform-tmp-*' -size +50M 2>/dev/null) ]]; then
-    helper=$(helpers_of -a "$big")
-    [[ -n $helper ]] || fail "no helper container for $big while the snapshot writes"
-    engine kill "$helper" >/dev/null
-    killed=$helper
-    break
-  fi
-  kill -0 "$df_pid" 2>/dev/null || break
-  sleep 0.02
-done
-wait_exit "$df_pid" 15 "after its helper was killed"
-df_pid=
-err=$(cat "$TEST_TMP/s.err")
-echo "--- snapshot with its helper killed: exit $rc; stderr:"$'\n'"$err"
-[[ -n $killed ]] || fail "the snapshot ended (exit $rc) before its helper could be killed"
-((rc != 0)) || fail "the snapshot whose helper was killed exited 0"
+if wait_until "$df_pid" temp_file_over "$sdir" "$big" 50; then
+  helper=$(helpers_of -a "$big")
+  [[ -n $helper ]] || fail "no helper container for $big while the snapshot writes"
+  engine kill "$helper" >/dev/null
+  killed=$helper
+fi
+failed_after_kill snapshot "$TEST_TMP/s.err"
 assert_contains "$err" "error" "an error is printed"
-assert_contains "$err" "helper" "the error names the helper"
 assert_eq "" "$(files_under "$sdir")" "files left after the snapshot's helper was killed"
 assert_eq "" "$(helpers_of -a "$big")" "helper containers left after the snapshot's helper was killed"
 
-run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
-assert_eq 0 "$RC" "snapshot of $big after the killed one"
-snap=$(json_field data_file)
+snapshot_of "$big" --level 1
 
 # ------------------------------------------------------------------ restore
 # The staging folder is watched from a container labelled io.dockform.helper
@@ -89,13 +83,7 @@ while ((SECONDS < deadline)); do
 done
 engine rm -f "${PFX}watch" >/dev/null 2>&1 || true
 exec {wfd}<&-
-wait_exit "$df_pid" 15 "after its helper was killed"
-df_pid=
-err=$(cat "$TEST_TMP/r.err")
-echo "--- restore with its helper killed ($killed): exit $rc; stderr:"$'\n'"$err"
-[[ -n $killed ]] || fail "the restore ended (exit $rc) before its helper could be killed"
-((rc != 0)) || fail "the restore whose helper was killed exited 0"
-assert_contains "$err" "helper" "the error names the helper"
+failed_after_kill restore "$TEST_TMP/r.err"
 check_untouched "after the restore whose helper was killed"
 
 # The restore works afterwards and gives exactly the snapshot's tree.

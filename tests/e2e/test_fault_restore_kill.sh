@@ -24,30 +24,20 @@
 # not refused because of the watcher.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
+need_tools zstd
 
 big=${PFX}big     # ~240 MB: the snapshot that is killed while it extracts
 src1=${PFX}src1   # fill_tricky: S1, the "new" content of the prepared swaps
 src2=${PFX}src2   # a few small files: S2, what the next run restores
 target=${PFX}target
 fresh=${PFX}fresh # an empty volume to look into a snapshot
-M=$TEST_TMP/manifest
-write_manifest "$M" faultkill "$big" "$src1" "$src2" "$target" "$fresh"
-for v in "$big" "$src1" "$src2" "$target" "$fresh"; do engine volume create "$v" >/dev/null; done
+manifest_and_volumes faultkill "$big" "$src1" "$src2" "$target" "$fresh"
 
 # Remove what a killed run leaves that is not named with $PFX (its lock), and
 # the killed process if still there, then lib.sh's cleanup.
 fault_trap "dockform-lock-$target"
 
-# snapshot_of VOLUME: snapshots it; prints the data file.
-snapshot_of() {
-  run_df -c "$M" volume snapshot "$1" -o "$TEST_TMP/snaps" --level 1 --json
-  assert_eq 0 "$RC" "snapshot of $1"
-  json_field data_file
-}
 # set_old_content: empties $target and writes the known "old" content.
 set_old_content() {
   vol_exec "$target" sh -euc '
@@ -59,12 +49,6 @@ set_old_content() {
     echo last > zz-last.txt
     chmod 755 /v
   '
-}
-assert_tree() { # WANT GOT WHAT
-  if [[ $1 != "$2" ]]; then
-    diff <(echo "$1") <(echo "$2") >&2 || true
-    fail "$3 (diff above: - expected, + actual)"
-  fi
 }
 
 # --- the watcher: prints "mb=N" (size of each staging folder) every 20 ms
@@ -134,9 +118,12 @@ vol_exec "$src2" sh -euc '
   echo dot2 > .dot2
   chmod 701 /v
 '
-S_big=$(snapshot_of "$big")
-S1=$(snapshot_of "$src1")
-S2=$(snapshot_of "$src2")
+snapshot_of "$big" --level 1
+S_big=$snap
+snapshot_of "$src1" --level 1
+S1=$snap
+snapshot_of "$src2" --level 1
+S2=$snap
 want1=$(tree_listing "$src1")
 want2=$(tree_listing "$src2")
 
@@ -146,7 +133,7 @@ old_live=$(live_listing "$target")
 kill_restore_at -1 "$S_big"
 names=$(root_names "$target")
 assert_contains "$names" ".dockform-restore-" "(a) the staging folder is there after the kill"
-assert_tree "$old_live" "$(live_listing "$target")" "(a) after a kill early in the extraction the live content must be the old one"
+assert_same_lines "$old_live" "$(live_listing "$target")" "(a) after a kill early in the extraction the live content must be the old one"
 # The killed run's helper exits and is removed on its own once the engine sees
 # its stdin closed with the connection, which may happen while the next run
 # starts: whichever ends it, none is left afterwards (checked below), and a
@@ -165,7 +152,7 @@ if [[ $ERR == *"helper container"* ]]; then
 fi
 assert_contains "$OUT" '"recovered"' "(a) --json has recovered"
 assert_not_contains "$OUT" '"recovered": []' "(a) --json recovered is not empty"
-assert_tree "$want2" "$(tree_listing "$target")" "(a) after the next restore the volume must hold exactly S2"
+assert_same_lines "$want2" "$(tree_listing "$target")" "(a) after the next restore the volume must hold exactly S2"
 assert_no_leftovers "$target" "(a)"
 
 # ------------------------------------------------------------------ (b) late kill
@@ -175,14 +162,14 @@ kill_restore_at 125 "$S_big"
 staged_mb=$(vol_exec "$target" sh -c 'du -sm /v/.dockform-restore-* | cut -f1')
 ((staged_mb > 125)) || fail "(b) the staging folder holds only $staged_mb MB after the kill"
 echo "(b) killed with $staged_mb MB staged"
-assert_tree "$old_live" "$(live_listing "$target")" "(b) after a kill late in the extraction the live content must be the old one"
+assert_same_lines "$old_live" "$(live_listing "$target")" "(b) after a kill late in the extraction the live content must be the old one"
 run_df -c "$M" volume restore "$target" "$S1" --force
 echo "--- run after (b):"$'\n'"$ERR"
 assert_eq 0 "$RC" "(b) restore of S1 after the killed run"
 assert_contains "$ERR" "left by an interrupted restore" "(b) the next run says it removed the staging folder"
 # The killed run's lock is a lease on its connection: gone already, or taken over.
 assert_not_contains "$ERR" "another dockform run" "(b) the next run is not refused by the killed run's lock"
-assert_tree "$want1" "$(tree_listing "$target")" "(b) after the next restore the volume must hold exactly S1"
+assert_same_lines "$want1" "$(tree_listing "$target")" "(b) after the next restore the volume must hold exactly S1"
 assert_no_leftovers "$target" "(b)"
 
 # ------------------------------------------------------------------ (c) killed during the swap
@@ -244,7 +231,7 @@ echo "--- run after c1:"$'\n'"$ERR"
 assert_eq 3 "$RC" "c1: restore without --force after an interrupted phase 1 (refused: not empty)"
 assert_contains "$ERR" "finished the swap of an interrupted restore (c1c1c1c1c1c1, phase 1)" "c1: the run says it finished the swap"
 assert_contains "$ERR" "not empty" "c1: then refuses the non-empty volume"
-assert_tree "$want1" "$(tree_listing "$target")" "c1: a swap interrupted in phase 1 must be rolled forward to exactly S1"
+assert_same_lines "$want1" "$(tree_listing "$target")" "c1: a swap interrupted in phase 1 must be rolled forward to exactly S1"
 assert_no_leftovers "$target" "c1"
 
 # c2: phase 2, then restore S2 --force: recovery, then S2 replaces it.
@@ -254,7 +241,7 @@ echo "--- run after c2:"$'\n'"$ERR"
 assert_eq 0 "$RC" "c2: restore of S2 after an interrupted phase 2"
 assert_contains "$ERR" "finished the swap of an interrupted restore (c2c2c2c2c2c2, phase 2)" "c2: the run says it finished the swap"
 assert_contains "$OUT" "finished the swap of an interrupted restore" "c2: --json recovered says so too"
-assert_tree "$want2" "$(tree_listing "$target")" "c2: after the recovery and the restore the volume must hold exactly S2"
+assert_same_lines "$want2" "$(tree_listing "$target")" "c2: after the recovery and the restore the volume must hold exactly S2"
 assert_no_leftovers "$target" "c2"
 
 # c3: phase 2, then a restore of a damaged S2 (one byte flipped, sidecar
@@ -262,19 +249,13 @@ assert_no_leftovers "$target" "c2"
 mkdir -p "$TEST_TMP/bad"
 cp "$S2" "$TEST_TMP/bad/bad.tar.zst"
 cp "${S2%.tar.zst}.json" "$TEST_TMP/bad/bad.json"
-python3 - "$TEST_TMP/bad/bad.tar.zst" <<'EOF'
-import sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-b[len(b) // 2] ^= 0x01
-open(p, "wb").write(bytes(b))
-EOF
+flip_byte "$TEST_TMP/bad/bad.tar.zst" half 0x01
 prepare_swap 2 c3c3c3c3c3c3
 run_df -c "$M" volume restore "$target" "$TEST_TMP/bad/bad.tar.zst" --force
 echo "--- run after c3:"$'\n'"$ERR"
 assert_eq 3 "$RC" "c3: restore of a damaged snapshot after an interrupted phase 2"
 assert_contains "$ERR" "finished the swap of an interrupted restore (c3c3c3c3c3c3, phase 2)" "c3: the run says it finished the swap"
-assert_tree "$want1" "$(tree_listing "$target")" "c3: a swap interrupted in phase 2 must be rolled forward to exactly S1"
+assert_same_lines "$want1" "$(tree_listing "$target")" "c3: a swap interrupted in phase 2 must be rolled forward to exactly S1"
 assert_no_leftovers "$target" "c3"
 
 # c4: phase 3 (the new content in place, the old one half deleted).
@@ -283,7 +264,7 @@ run_df -c "$M" volume restore "$target" "$S2"
 echo "--- run after c4:"$'\n'"$ERR"
 assert_eq 3 "$RC" "c4: restore without --force after an interrupted phase 3 (refused: not empty)"
 assert_contains "$ERR" "finished the swap of an interrupted restore (c4c4c4c4c4c4, phase 3)" "c4: the run says it finished the swap"
-assert_tree "$want1" "$(tree_listing "$target")" "c4: a swap interrupted in phase 3 must end as exactly S1"
+assert_same_lines "$want1" "$(tree_listing "$target")" "c4: a swap interrupted in phase 3 must end as exactly S1"
 assert_no_leftovers "$target" "c4"
 
 # ------------------------------------------------------------------ (e) a lock that is not stale
@@ -319,30 +300,37 @@ problems=()
 # archive_names FILE: the member names of a .tar.zst.
 archive_names() { zstd -q -dc "$1" | tar -tf - 2>/dev/null; }
 
-# d1: a restore killed early (staging folder, helper and lock left), then a snapshot.
-set_old_content
-old_live=$(live_listing "$target")
-kill_restore_at -1 "$S_big"
-run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/d1" --json
-echo "--- snapshot after d1:"$'\n'"$ERR"
-if ((RC != 0)); then
-  problems+=("d1: snapshot after a killed restore failed (exit $RC): $ERR")
-else
+# snapshot_after CASE WHAT SAYS LISTING WANT HOLDS: a snapshot of $target
+# after WHAT succeeds, archives no .dockform-* member, says SAYS, and,
+# restored into $fresh, holds WANT as the function LISTING shows it (HOLDS:
+# what WANT is).
+snapshot_after() {
+  local case=$1 what=$2 says=$3 listing=$4 want=$5 holds=$6 data members
+  run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/$case" --json
+  echo "--- snapshot after $case:"$'\n'"$ERR"
+  if ((RC != 0)); then
+    problems+=("$case: snapshot after $what failed (exit $RC): $ERR")
+    return 0
+  fi
   data=$(json_field data_file)
   members=$(archive_names "$data")
   [[ $members != *".dockform-"* ]] ||
-    problems+=("d1: the snapshot taken after a killed restore archives the staging folder: $(grep -c '\.dockform-' <<<"$members") members named .dockform-*")
-  [[ $ERR == *"interrupted restore"* ]] ||
-    problems+=("d1: the snapshot does not say it found what the killed restore left")
-  # What the snapshot holds is the old content: restore it into an empty volume.
+    problems+=("$case: the snapshot taken after $what archives $(grep -c '\.dockform-' <<<"$members") members named .dockform-*")
+  [[ $ERR == *"$says"* ]] || problems+=("$case: the snapshot does not say [$says]")
   run_df -c "$M" volume restore "$fresh" "$data" --force
   if ((RC != 0)); then
-    problems+=("d1: the snapshot taken after the kill does not restore (exit $RC): $ERR")
-  else
-    got=$(live_listing "$fresh")
-    [[ $got == "$old_live" ]] || problems+=("d1: the snapshot does not hold exactly the live (old) content")
+    problems+=("$case: the snapshot taken after $what does not restore (exit $RC): $ERR")
+  elif [[ $("$listing" "$fresh") != "$want" ]]; then
+    problems+=("$case: the snapshot does not hold exactly $holds")
   fi
-fi
+}
+
+# d1: a restore killed early (staging folder, helper and lock left), then a
+# snapshot: it holds the old content.
+set_old_content
+old_live=$(live_listing "$target")
+kill_restore_at -1 "$S_big"
+snapshot_after d1 "a killed restore" "interrupted restore" live_listing "$old_live" "the live (old) content"
 names=$(root_names "$target")
 [[ $names != *".dockform-"* ]] || problems+=("d1: after the snapshot, $target still holds: $(grep '\.dockform-' <<<"$names" | tr '\n' ' ')")
 left=$(helpers_of -a "$target")
@@ -354,26 +342,10 @@ engine inspect "dockform-lock-$target" >/dev/null 2>&1 &&
 # forward), not the mix of old and new entries at the root.
 engine rm -f "dockform-lock-$target" >/dev/null 2>&1 || true
 prepare_swap 2 d2d2d2d2d2d2
-run_df -c "$M" volume snapshot "$target" -o "$TEST_TMP/d2" --json
-echo "--- snapshot after d2:"$'\n'"$ERR"
-if ((RC != 0)); then
-  problems+=("d2: snapshot after an interrupted swap failed (exit $RC): $ERR")
-else
-  data=$(json_field data_file)
-  members=$(archive_names "$data")
-  [[ $members != *".dockform-"* ]] ||
-    problems+=("d2: the snapshot taken after an interrupted swap archives $(grep -c '\.dockform-' <<<"$members") members named .dockform-* (old and staged content)")
-  [[ $ERR == *"finished the swap of an interrupted restore"* ]] ||
-    problems+=("d2: the snapshot does not say it finished the interrupted swap")
-  run_df -c "$M" volume restore "$fresh" "$data" --force
-  if ((RC != 0)); then
-    problems+=("d2: the snapshot taken after the interrupted swap does not restore (exit $RC): $ERR")
-  elif [[ $(tree_listing "$fresh") != "$want1" ]]; then
-    problems+=("d2: the snapshot does not hold exactly S1 (the rolled-forward content)")
-  fi
-  [[ $(tree_listing "$target") == "$want1" ]] ||
-    problems+=("d2: after the snapshot, $target does not hold exactly S1 (the swap was not finished)")
-fi
+snapshot_after d2 "an interrupted swap" "finished the swap of an interrupted restore" tree_listing "$want1" \
+  "S1 (the rolled-forward content)"
+[[ $(tree_listing "$target") == "$want1" ]] ||
+  problems+=("d2: after the snapshot, $target does not hold exactly S1 (the swap was not finished)")
 
 if ((${#problems[@]} > 0)); then
   RC=""

@@ -8,28 +8,15 @@
 # the user runs again (test_restore_path.sh has the rest of --path).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 need_strace
 
-src=${PFX}src
-target=${PFX}target
-app=${PFX}app
-manifest_and_volumes restorepath "$src" "$target"
-fault_trap "dockform-lock-$target" "dockform-stopped-$target"
+src_and_target restorepath
 
 # shellcheck source-path=SCRIPTDIR source=restore_path_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/restore_path_lib.sh"
-# $app notes each start and each SIGTERM in a host folder (the kill tests below wait for it).
-sig=$TEST_TMP/sig
-mkdir -p "$sig"
-: >"$sig/terms"
-# shellcheck disable=SC2016 # expanded by the container's shell
-engine run -d --name "$app" --network none --log-driver none -v "$target:/data" -v "$sig:/sig" \
-  "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
-    trap "echo term >>/sig/terms; sleep 1; exit 0" TERM
-    sleep 3600 & wait' >/dev/null
+# $app notes each SIGTERM in $TERMS (the kill tests below wait for it).
+run_noting_user "$app" "$target" 1
 wait_running "$app"
 # --- kills in the swap ------------------------------------------------------
 mountpoint=$(engine volume inspect -f '{{.Mountpoint}}' "$target")
@@ -40,18 +27,9 @@ mountpoint=$(engine volume inspect -f '{{.Mountpoint}}' "$target")
 # The partial swap's renames: 1 the journal at phase 1, 2 data/db aside,
 # 3 etc/app.conf aside, 4 the journal at phase 2, 5 data/db in, 6 deep in.
 restore_frozen_at() {
-  restore_held_at_rename "$sig/terms" "$1" "$2" \
+  restore_held_at_rename "$TERMS" "$1" "$2" \
     "$DOCKFORM" -c "$M" volume restore "$target" "$snap" "${PATHS[@]}" --stop-containers
   echo "--- helper ${helper:0:12} held at rename $1: $(head -1 "$mountpoint"/.dockform-swap-* 2>/dev/null)"
-}
-# A process held by strace dies of a SIGKILL only once strace lets it go.
-kill_held_helper() {
-  local killer
-  engine kill "$helper" >/dev/null 2>&1 &
-  killer=$!
-  sleep 1
-  release_hold
-  wait "$killer" || true
 }
 
 echo "=== the helper killed in phase 1 (data/db moved aside): the run finishes the swap"

@@ -20,14 +20,8 @@
 # (Snapshot files are 0600: test_snapshot_basic.sh.)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-big=${PFX}big
-target=${PFX}target
-manifest_and_volumes faultsecurity "$big" "$target"
-
-fault_trap "dockform-lock-$target"
+big_and_target faultsecurity
 
 fill_random "$big" 20 10
 vol_exec "$target" sh -c 'echo old > /v/old.txt'

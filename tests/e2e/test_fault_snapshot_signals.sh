@@ -13,10 +13,8 @@
 #    interrupted run") and writes exactly one complete snapshot.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
+need_tools zstd
 
 proj=$TEST_TMP/proj
 big=${PFX}big
@@ -52,21 +50,14 @@ start_and_wait() {
 
 # interrupt SIGNAL early|late: SIGTERM/SIGINT end it cleanly within 10 s.
 interrupt() {
-  local sig=$1 when=$2 dir=$TEST_TMP/sig_$1_$2 i rc=0
+  local sig=$1 when=$2 dir=$TEST_TMP/sig_$1_$2 rc=0
   echo "--- $sig ($when)"
   start_and_wait "$dir" "$when"
   kill -s "$sig" "$df_pid"
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$df_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$df_pid" 2>/dev/null; then
-    kill -9 "$df_pid" 2>/dev/null || true
-    wait "$df_pid" 2>/dev/null || true
+  if ! ends_within "$df_pid" 10; then
     df_pid=
     fail "$sig/$when: dockform still ran 10 s after $sig; its stderr: $(cat "$TEST_TMP/sig.err")"
   fi
-  wait "$df_pid" || rc=$?
   df_pid=
   echo "exit $rc; stderr: $(cat "$TEST_TMP/sig.err")"
   ((rc != 0)) || fail "$sig/$when: the interrupted snapshot exited 0"

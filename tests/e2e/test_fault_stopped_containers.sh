@@ -26,16 +26,9 @@
 #     refused (exit 3), nothing started, the record kept.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-src=${PFX}src
-target=${PFX}target
-app=${PFX}app
-manifest_and_volumes faultstopped "$src" "$target"
+src_and_target faultstopped
 record=dockform-stopped-$target
-
-fault_trap "dockform-lock-$target" "$record"
 
 record_label() { engine inspect -f '{{index .Config.Labels "io.dockform.stopped"}}' "$record" 2>/dev/null; }
 assert_no_record() {
@@ -44,15 +37,10 @@ assert_no_record() {
   fi
   return 0
 }
-# $app notes each SIGTERM it gets in $TEST_TMP/sig/terms (a folder of the
-# host's), then takes 2 s to exit: the moment a stop reaches it, seen without
-# the engine's latency (see kill_restore_when).
-mkdir -p "$TEST_TMP/sig"
-: >"$TEST_TMP/sig/terms"
-start_app() {
-  engine run -d --name "$app" --network none --log-driver none -v "$target:/data" -v "$TEST_TMP/sig:/sig" \
-    "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c 'trap "echo term >>/sig/terms; sleep 2; exit 0" TERM; sleep 3600 & wait' >/dev/null
-}
+# $app notes each SIGTERM it gets in $TERMS (a file of the host's), then takes
+# 2 s to exit: the moment a stop reaches it, seen without the engine's latency
+# (see kill_restore_when).
+start_app() { run_noting_user "$app" "$target" 2; }
 boot_id=$(</proc/sys/kernel/random/boot_id)
 
 # --- fixtures: the snapshot has 1000 entries at its root and 30 MB; the
@@ -64,9 +52,7 @@ vol_exec "$src" sh -euc '
   dd if=/dev/urandom of=blob bs=1M count=30 2>/dev/null
 '
 want=$(tree_listing "$src")
-run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --level 1 --json
-assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_field data_file)
+snapshot_of "$src" --level 1
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$target" sh -euc 'cd /v; i=0; while [ $i -lt 1000 ]; do echo "old $i" > "o$i"; i=$((i+1)); done'
 start_app
@@ -86,7 +72,7 @@ assert_eq true "$(running "$app")" "$app runs before the restore"
 # exited, dockform is SIGKILLed.
 kill_restore_when() {
   local when=$1 deadline=$((SECONDS + 60)) seen='' rc=0 journal terms mountpoint
-  terms=$(wc -l <"$TEST_TMP/sig/terms")
+  terms=$(wc -l <"$TERMS")
   mountpoint=$(engine volume inspect -f '{{.Mountpoint}}' "$target")
   [[ -d $mountpoint ]] || fail "the volume's folder $mountpoint is not on this host"
   "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force --stop-containers \
@@ -94,7 +80,7 @@ kill_restore_when() {
   df_pid=$!
   while ((SECONDS < deadline)); do
     if [[ $when == stopped ]]; then
-      if (($(wc -l <"$TEST_TMP/sig/terms") > terms)); then
+      if (($(wc -l <"$TERMS") > terms)); then
         kill -STOP "$df_pid" 2>/dev/null || break
         # Exited, not just no longer running: Podman reports a container that
         # is still stopping as not running, and a stop whose client is killed
@@ -163,11 +149,7 @@ assert_contains "$ERR" "$app" "... naming $app"
 assert_contains "$snapshot_err$ERR" "interrupted restore" "the snapshot or the restore says what it recovered in the volume"
 assert_eq true "$(running "$app")" "$app runs again after the recovering restore"
 assert_no_record "after the recovering restore"
-got=$(tree_listing "$target")
-if [[ $got != "$want" ]]; then
-  diff <(echo "$want") <(echo "$got") >&2 | head -20 || true
-  fail "the volume does not hold exactly the snapshot after the recovering restore (diff above)"
-fi
+assert_tree_is "$target" "$want" "the volume does not hold exactly the snapshot after the recovering restore"
 assert_no_leftovers "$target" "after the recovering restore"
 
 # 1b. Killed in the middle of the swap: $app stopped, the journal written.

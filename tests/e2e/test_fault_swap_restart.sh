@@ -26,24 +26,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/remote.sh"
 
 need_strace
 
-src=${PFX}src
-target=${PFX}target
-app=${PFX}app
-manifest_and_volumes swaprestart "$src" "$target"
-fault_trap "dockform-lock-$target" "dockform-stopped-$target"
+src_and_target swaprestart
 
-sig=$TEST_TMP/sig
-mkdir -p "$sig"
-: >"$sig/terms"
 # $app: at each start, the names in the volume into $sig/start.N; each SIGTERM
-# noted in $sig/terms, then 1 s to exit.
+# noted in $TERMS (in $sig), then 1 s to exit.
+sig=${TERMS%/*}
 # shellcheck disable=SC2016 # expanded by the container's shell
-engine run -d --name "$app" --network none --log-driver none -v "$target:/data" -v "$sig:/sig" \
-  "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
+run_noting_user "$app" "$target" 1 '
     n=$(ls /sig | grep -c "^start\.")
-    (cd /data && find . | sort) >/sig/tmp && mv /sig/tmp "/sig/start.$n"
-    trap "echo term >>/sig/terms; sleep 1; exit 0" TERM
-    sleep 3600 & wait' >/dev/null
+    (cd /data && find . | sort) >/sig/tmp && mv /sig/tmp "/sig/start.$n"'
 wait_start() { # N: waits for $sig/start.N
   local deadline=$((SECONDS + 60))
   until [[ -f $sig/start.$1 ]]; do
@@ -65,9 +56,7 @@ fill_old() {
 vol_exec "$src" sh -euc 'cd /v; i=0; while [ $i -lt 200 ]; do echo "new $i" > "n$i"; i=$((i+1)); done'
 want=$(content_of "$src")
 new_names=$(names_of "$src")
-run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
-assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_field data_file)
+snapshot_of "$src"
 fill_old
 old_names=$(names_of "$target")
 mountpoint=$(engine volume inspect -f '{{.Mountpoint}}' "$target")
@@ -85,7 +74,7 @@ restore_frozen_in_swap() {
   local -a vars
   mapfile -t vars < <(transport_env "$1")
   # The delay outlasts the test's waits; test 2 ends it by releasing strace.
-  restore_held_at_rename "$sig/terms" 4 frozen_in_swap \
+  restore_held_at_rename "$TERMS" 4 frozen_in_swap \
     env "${vars[@]}" "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force --stop-containers
   echo "--- helper ${helper:0:12} frozen in the swap: $(ls -a "$mountpoint" | grep -c '^o') old entries at the root"
 }
@@ -94,14 +83,6 @@ restore_frozen_in_swap() {
 # the kill is sent first, then strace ends (the held rename is not run).
 release_killed_helper() {
   release_hold
-}
-kill_frozen_helper() {
-  local killer
-  engine kill "$helper" >/dev/null 2>&1 &
-  killer=$!
-  sleep 1
-  release_killed_helper
-  wait "$killer" || true
 }
 
 # check_outcome WHAT N: the restore ($df_pid) exits non-zero within 90 s; the
@@ -131,7 +112,7 @@ check_outcome() {
 
 # ------------------------------------------------------------------ 1. the helper killed in the swap
 restore_frozen_in_swap unix
-kill_frozen_helper
+kill_held_helper
 check_outcome "helper killed in the swap" 1
 
 # ------------------------------------------------------------------ 2. the ssh transport cut in the swap

@@ -9,8 +9,6 @@
 # no container (helper or lock) nor helper image is left.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 helper=$(dirname "$DOCKFORM")/dockform-helper
 [[ -x $helper ]] || fail "$helper is missing (it is built beside dockform)"

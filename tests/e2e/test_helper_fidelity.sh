@@ -16,9 +16,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-for tool in zstd tar bsdtar getfattr getfacl; do
-  command -v "$tool" >/dev/null || fail "$tool is needed on the host (run scripts/install-deps test)"
-done
+need_tools zstd tar bsdtar getfattr getfacl
 tar --version | grep -q 'GNU tar' || fail "the host's tar is not GNU tar"
 ((EUID == 0)) || fail "extracting owners, trusted.* and capabilities on the host needs root"
 GNUTOUCH=$(command -v touch)

@@ -10,7 +10,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps test)"
+need_tools zstd
 tar --version | grep -q 'GNU tar' || fail "the host's tar is not GNU tar"
 
 src=${PFX}src

@@ -6,8 +6,6 @@
 # fail with exit 3; a plain .tar passes without a sidecar; no engine needed.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "$0")/fixtures.sh"
 
 vol="${PFX}data"
 proj=$TEST_TMP/proj
@@ -116,19 +114,24 @@ run_verify() { # ARGS...: dockform volume verify ARGS, with no engine and no man
   OUT=$(<"$o")
   ERR=$(<"$e")
 }
+# verify_json FILE CODE CHECKS: verify --json of FILE exits CODE and the
+# Python CHECKS (asserts on d, the JSON it printed) hold.
+verify_json() {
+  run_verify "$1" --json
+  assert_eq "$2" "$RC" "verify --json of $1"
+  printf '%s' "$OUT" | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+exec(sys.argv[1])' "$3" || fail "verify --json of $1: $OUT"
+}
 run_verify "$folder/${good[2]}"
 assert_eq 0 "$RC" "verify of a good snapshot"
 assert_contains "$OUT" "OK" "verify of a good snapshot"
 assert_not_contains "$OUT" "problem" "verify of a good snapshot"
-run_verify "$folder/${good[1]}" --json
-assert_eq 0 "$RC" "verify --json of a good snapshot"
-printf '%s' "$OUT" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
+verify_json "$folder/${good[1]}" 0 '
 assert d["ok"] is True and d["problems"] == [] and d["format"] == "tar.zst", d
 assert d["sidecar"] and d["sidecar"].endswith(".json"), d
 assert d["file_count"] == 3, d
-' || fail "verify --json of a good snapshot: $OUT"
+'
 
 # A copy of a good snapshot with its sidecar copied too.
 copy_pair() { # SRC_STEM NEW_STEM
@@ -141,25 +144,13 @@ expect_bad() { # FILE WORD: verify fails (exit 3) with a problem; --json agrees
   assert_contains "$OUT" "problem:" "verify of $1 prints a problem"
   assert_contains "$OUT" "FAILED" "verify of $1"
   [[ -z ${2:-} ]] || assert_contains "$OUT" "$2" "verify of $1 says why"
-  run_verify "$1" --json
-  assert_eq 3 "$RC" "verify --json of $1"
-  printf '%s' "$OUT" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-assert d["ok"] is False and len(d["problems"]) > 0, d
-' || fail "verify --json of $1: $OUT"
+  verify_json "$1" 3 'assert d["ok"] is False and len(d["problems"]) > 0, d'
 }
 
 flip_copy() { # SRC_FOLDER SRC_STEM NEW_STEM: copy with one bit flipped in the middle of the data
   cp "$1/$2.tar.zst" "$TEST_TMP/$3.tar.zst"
   cp "$1/$2.json" "$TEST_TMP/$3.json"
-  python3 - "$TEST_TMP/$3.tar.zst" <<'PY'
-import sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-b[len(b) // 2] ^= 0x10
-open(p, "wb").write(bytes(b))
-PY
+  flip_byte "$TEST_TMP/$3.tar.zst" half 0x10
   ! cmp -s "$1/$2.tar.zst" "$TEST_TMP/$3.tar.zst" || fail "the bit flip changed nothing"
 }
 truncated_copy() { # SRC_FOLDER SRC_STEM NEW_STEM: copy cut to half its size
@@ -207,14 +198,10 @@ assert_eq 0 "$RC" "verify of a plain .tar"
 assert_contains "$OUT" "OK" "verify of a plain .tar"
 assert_contains "$ERR" "warning" "verify of a plain .tar warns"
 assert_contains "$ERR" "sidecar" "the warning is about the missing sidecar"
-run_verify "$TEST_TMP/plain.tar" --json
-assert_eq 0 "$RC" "verify --json of a plain .tar"
-printf '%s' "$OUT" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
+verify_json "$TEST_TMP/plain.tar" 0 '
 assert d["ok"] is True and d["format"] == "tar" and d["sidecar"] is None, d
 assert d["file_count"] == 3 and len(d["warnings"]) > 0, d
-' || fail "verify --json of a plain .tar: $OUT"
+'
 
 # --- a tar with an unsafe member
 python3 - "$TEST_TMP/unsafe.tar" <<'EOF'

@@ -7,8 +7,6 @@
 # with exactly the snapshot's tree and nothing left over.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 df_pid=
 _restart_exit() {
@@ -30,9 +28,7 @@ target=${PFX}target
 lock=dockform-lock-$target
 manifest_and_volumes restarttest "$src" "$target"
 fill_random "$src" 30 4
-run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --level 1 --json
-assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_field data_file)
+snapshot_of "$src" --level 1
 want=$(tree_listing "$src")
 vol_exec "$target" sh -c 'echo old > /v/old.txt' || fail "filling $target"
 

@@ -23,8 +23,6 @@
 #     fails without touching the volume again.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 src=${PFX}src
 target=${PFX}target
@@ -35,22 +33,11 @@ boot=$(</proc/sys/kernel/random/boot_id)
 foreign=00000000-0000-0000-0000-000000000000
 me=$(my_owner)
 
-holder_pid="" df_pid=""
-_lock_test_exit() {
-  local rc=$?
-  set +e
-  [[ -z $df_pid ]] || { kill -CONT "$df_pid"; kill -9 "$df_pid"; } 2>/dev/null
-  [[ -z $holder_pid ]] || kill_engine_client "$holder_pid"
-  engine rm -f "$lock" >/dev/null 2>&1
-  (exit "$rc")
-  _on_exit
-}
-trap _lock_test_exit EXIT
+# (A run stopped with SIGSTOP still dies of fault_trap's SIGKILL.)
+fault_trap "$lock"
 
 vol_exec "$src" sh -c 'echo one > /v/a; mkdir /v/d; echo two > /v/d/b' || fail "filling $src"
-run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
-assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_field data_file)
+snapshot_of "$src"
 want=$(tree_listing "$src")
 
 # lock_labels OWNER HOST [LEASE]: the labels a holder writes (LEASE "" = dockform 0.6).
@@ -64,12 +51,7 @@ lock_labels() {
 # client in the background (the holder's connection), as dockform holds it.
 hold_lock() {
   lock_labels "$1" "$2"
-  # A fifo opened read-write never reaches its end: stdin stays open until the client dies.
-  [[ -p $TEST_TMP/stdin ]] || mkfifo "$TEST_TMP/stdin"
-  engine run -i --rm --name "$lock" --network none --log-driver none "${LABELS[@]}" \
-    "$IMG" sh -c 'while read -t 600 _; do :; done' <>"$TEST_TMP/stdin" >/dev/null 2>&1 &
-  holder_pid=$!
-  wait_running "$lock"
+  hold_open "$lock" "${LABELS[@]}"
 }
 # wait_lock_gone WHAT: waits until the lock container is gone (the engine removes an ended lease).
 wait_lock_gone() {
@@ -131,9 +113,7 @@ assert d["lock"]["removed"] is False and d["refused"] is True, d
 EOF
 # The holder's machine dies: its connection closes, the engine ends the lease
 # (and removes it) as soon as it sees that; no human is needed.
-kill_engine_client "$holder_pid"
-wait "$holder_pid" 2>/dev/null || true
-holder_pid=""
+end_holder
 wait_lock_gone "B: the dead holder's lease"
 restore_ok "B: after the remote holder died"
 
@@ -147,9 +127,7 @@ assert_eq 0 "$RC" "C: unlock --force"
 assert_contains "$OUT" "removed" "C: unlock --force says so"
 assert_contains "$ERR" "although its holder may still run" "C: unlock --force warns"
 engine inspect "$lock" >/dev/null 2>&1 && fail "C: unlock --force left the lock"
-kill_engine_client "$holder_pid"
-wait "$holder_pid" 2>/dev/null || true
-holder_pid=""
+end_holder
 wait_lock_gone "C"
 run_df -c "$M" volume unlock "$target"
 assert_eq 0 "$RC" "C: unlock of an unlocked volume"
@@ -158,9 +136,7 @@ assert_contains "$OUT" "is not locked" "C: unlock says not locked"
 hold_lock "$boot:99999999:1" "$(hostname)"
 restore_ok "C: fast path (same boot, pid gone)"
 assert_contains "$ERR" "taking over the lock on volume $target" "C: fast path takeover named"
-kill_engine_client "$holder_pid"
-wait "$holder_pid" 2>/dev/null || true
-holder_pid=""
+end_holder
 
 # ------------------------------------------------------------------ D. dockform 0.6 lock of another boot
 lock_labels "$foreign:9:9" "" ""

@@ -20,18 +20,12 @@
 #     delete its temporary file; all succeed with exact data.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
+need_tools zstd
 unshare --pid --fork --mount-proc true 2>/dev/null || fail "unshare --pid --fork --mount-proc is not allowed here (run as root)"
 
-src=${PFX}src
 other=${PFX}other
-dst=${PFX}dst
-M=$TEST_TMP/manifest
-write_manifest "$M" nstest "$src" "$other" "$dst"
-for v in "$src" "$other" "$dst"; do engine volume create "$v" >/dev/null; done
+src_and_dst nstest "$other"
 # ~120 MB of incompressible data each: a snapshot or restore takes a second or more.
 fill_random "$src" 12 10
 vol_exec "$src" sh -c 'mkdir /v/d && echo src > /v/d/name' || fail "filling $src"

@@ -24,17 +24,7 @@ manifest_and_volumes recordtest "$vol"
 IMG=$DOCKFORM_TEST_BUSYBOX_IMAGE
 foreign=00000000-0000-0000-0000-000000000000
 me=$(my_owner)
-holder_pid="" df_pid=""
-_record_exit() {
-  local rc=$?
-  set +e
-  [[ -z $df_pid ]] || kill -9 "$df_pid" 2>/dev/null
-  [[ -z $holder_pid ]] || kill_engine_client "$holder_pid"
-  engine rm -f "$record" "${PFX}lease" >/dev/null 2>&1
-  (exit "$rc")
-  _on_exit
-}
-trap _record_exit EXIT
+fault_trap "$record" "${PFX}lease"
 
 fill_random "$vol" 30 4
 engine run -d --name "$app" --network none --log-driver none -v "$vol:/data" "$IMG" sleep 3600 >/dev/null
@@ -51,19 +41,11 @@ plant_record() {
 }
 # hold_lease OWNER: a running lease held open by a docker client in the background.
 hold_lease() {
-  # A fifo opened read-write never reaches its end: stdin stays open until the client dies.
-  [[ -p $TEST_TMP/stdin ]] || mkfifo "$TEST_TMP/stdin"
-  engine run -i --rm --name "${PFX}lease" --network none --log-driver none \
-    --label "io.dockform.owner=$1" --label io.dockform.lease=60 "$IMG" sh -c 'while read -t 600 _; do :; done' \
-    <>"$TEST_TMP/stdin" >/dev/null 2>&1 &
-  holder_pid=$!
-  wait_running "${PFX}lease"
+  hold_open "${PFX}lease" --label "io.dockform.owner=$1" --label io.dockform.lease=60
   LEASE=$(engine inspect -f '{{.Id}}' "${PFX}lease")
 }
 drop_lease() {
-  kill_engine_client "$holder_pid"
-  wait "$holder_pid" 2>/dev/null || true
-  holder_pid=""
+  end_holder
   engine rm -f "${PFX}lease" >/dev/null 2>&1 || true
 }
 adopted() { # WHAT: a --stop-containers run starts $app and removes the record

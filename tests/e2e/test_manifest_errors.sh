@@ -4,8 +4,6 @@
 # manifest through -c FILE, -c DIR and the current folder.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "$0")/fixtures.sh"
 
 ident="${PFX}id"
 n=0

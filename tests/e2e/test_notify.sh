@@ -12,9 +12,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-for tool in python3 curl promtool; do
-  command -v "$tool" >/dev/null || fail "$tool is needed (run scripts/install-deps)"
-done
+need_tools python3 curl promtool
 
 HOST=$(hostname)
 A=${PFX}a B=${PFX}b C=${PFX}c

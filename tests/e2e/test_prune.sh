@@ -5,8 +5,6 @@
 # kept, temporaries and orphan sidecars are left alone, --json.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "$0")/fixtures.sh"
 
 # --- one real snapshot to copy from
 vol="${PFX}data"

@@ -3,8 +3,6 @@
 # CLI context store (written by `docker context create`) names both ends.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 # shellcheck source-path=SCRIPTDIR source=remote.sh
 source "$(dirname "${BASH_SOURCE[0]}")/remote.sh"
 

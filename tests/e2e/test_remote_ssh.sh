@@ -9,8 +9,6 @@
 # one ssh.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 # shellcheck source-path=SCRIPTDIR source=remote.sh
 source "$(dirname "${BASH_SOURCE[0]}")/remote.sh"
 

@@ -7,8 +7,6 @@
 # --force --stop-containers), SIGKILL mid-restore and a recovering restore.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 # shellcheck source-path=SCRIPTDIR source=remote.sh
 source "$(dirname "${BASH_SOURCE[0]}")/remote.sh"
 

@@ -7,9 +7,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-for tool in zstd tar sha256sum python3 du; do
-  command -v "$tool" >/dev/null || fail "$tool is needed (run scripts/install-deps)"
-done
+need_tools zstd tar sha256sum python3 du
 
 proj=$TEST_TMP/proj
 vol=${PFX}repo

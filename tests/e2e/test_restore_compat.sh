@@ -5,15 +5,11 @@
 # refuses unknown extensions and a .tar.zst that is not zstd data.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 src=${PFX}src
-M=$TEST_TMP/manifest
 R=$TEST_TMP/ref
 mkdir -p "$R"
-write_manifest "$M" restoretest "$src" "${PFX}gnu" "${PFX}bb" "${PFX}plain"
-for v in "$src" "${PFX}gnu" "${PFX}bb" "${PFX}plain"; do engine volume create "$v" >/dev/null; done
+manifest_and_volumes restoretest "$src" "${PFX}gnu" "${PFX}bb" "${PFX}plain"
 
 tar_of() { # IMAGE: the source volume as a tar stream on stdout, made by IMAGE's tar
   engine run --rm --network none --log-driver none -v "$src:/src:ro" "$1" tar -cf - -C /src .
@@ -44,12 +40,7 @@ with open(out, "w") as f:
 EOF
 }
 check_tree() { # VOLUME WHAT
-  local got
-  got=$(tree_listing "$1")
-  if [[ $got != "$want" ]]; then
-    diff <(echo "$want") <(echo "$got") >&2 || true
-    fail "$2: tree of $1 differs from the source's (diff above)"
-  fi
+  assert_tree_is "$1" "$want" "$2: tree of $1 differs from the source's"
 }
 
 fill_tricky "$src"
@@ -81,12 +72,7 @@ check_tree "${PFX}bb" "busybox tar reference snapshot"
 # A reference sidecar with a wrong checksum is honoured too: refused, volume unchanged.
 mkdir -p "$R/bad"
 cp "$R/BB.tar.zst" "$R/bad/BB.tar.zst"
-python3 - "$R/BB.tar.json" "$R/bad/BB.tar.json" <<'EOF'
-import json, sys
-doc = json.load(open(sys.argv[1]))
-doc["checksum"]["tar_zst"] = "f" * 64
-json.dump(doc, open(sys.argv[2], "w"), indent=2)
-EOF
+sidecar_with_checksum "$R/BB.tar.json" "$R/bad/BB.tar.json" f
 run_df -c "$M" volume restore "${PFX}bb" "$R/bad/BB.tar.zst" --force
 assert_eq 3 "$RC" "a reference-named sidecar with a wrong checksum"
 assert_contains "$ERR" "checksum mismatch" "wrong checksum in X.tar.json"

@@ -6,20 +6,12 @@
 # again (new StartedAt), the stopped one stays stopped.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-src=${PFX}src
 data=${PFX}data
 app=${PFX}app
 idle=${PFX}idle
-manifest_and_volumes restoretest "$src" "$data"
-
-fill_tricky "$src"
-want=$(tree_listing "$src")
-run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
-assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_field data_file)
+tricky_source restoretest "$data"
+snapshot_of "$src"
 
 vol_exec "$data" sh -euc 'echo live > /v/live.txt; mkdir /v/d; echo x > /v/d/x; echo h > /v/.hidden'
 before=$(tree_listing "$data")
@@ -52,11 +44,7 @@ app_after=$(state_of "$app")
 assert_eq "true" "${app_after%%|*}" "$app runs again after the restore"
 [[ $app_after != "$app_before" ]] || fail "$app was not restarted: StartedAt unchanged ($app_after)"
 assert_eq "false|0001-01-01T00:00:00Z" "$(state_of "$idle")" "$idle is still stopped (never started)"
-got=$(tree_listing "$data")
-if [[ $got != "$want" ]]; then
-  diff <(echo "$want") <(echo "$got") >&2 || true
-  fail "tree of $data after restore differs from the snapshot source (diff above)"
-fi
+assert_tree_is "$data" "$want" "tree of $data after restore differs from the snapshot source"
 # The restarted container sees the restored content through its mount.
 assert_eq "hello" "$(engine exec "$app" cat "/data/dir with spaces/nested/deeper/file.txt")" \
   "the restarted container sees the restored files"

@@ -10,18 +10,11 @@
 # (Unsafe archives: test_restore_unsafe.sh.)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-src=${PFX}src
 live=${PFX}live
 app=${PFX}app
-manifest_and_volumes restoretest "$src" "$live"
-
-fill_tricky "$src"
-run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
-assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_field data_file)
+tricky_source restoretest "$live"
+snapshot_of "$src"
 sidecar=${snap%.tar.zst}.json
 
 fill_known "$live"
@@ -33,16 +26,7 @@ keep_untouched "$live" "$app"
 mkdir -p "$TEST_TMP/flip"
 cp "$snap" "$TEST_TMP/flip/flipped.tar.zst"
 cp "$sidecar" "$TEST_TMP/flip/flipped.json"
-python3 - "$TEST_TMP/flip/flipped.tar.zst" <<'EOF'
-import os, sys
-path = sys.argv[1]
-size = os.path.getsize(path)
-with open(path, "r+b") as f:
-    f.seek(size // 2)
-    b = f.read(1)
-    f.seek(size // 2)
-    f.write(bytes([b[0] ^ 0x10]))
-EOF
+flip_byte "$TEST_TMP/flip/flipped.tar.zst" half 0x10
 cmp -s "$snap" "$TEST_TMP/flip/flipped.tar.zst" && fail "the byte flip did not change the copy"
 run_df -c "$M" volume restore "$live" "$TEST_TMP/flip/flipped.tar.zst" --force --stop-containers
 # Whatever noticed it first (zstd's frame checksum, the tar parser), the
@@ -59,12 +43,7 @@ assert_contains "$OUT" "problem: checksum mismatch: sidecar says $want, the file
 # --- 5b. An intact archive whose sidecar records another checksum. ---
 mkdir -p "$TEST_TMP/badsum"
 cp "$snap" "$TEST_TMP/badsum/badsum.tar.zst"
-python3 - "$sidecar" "$TEST_TMP/badsum/badsum.json" <<'EOF'
-import json, sys
-doc = json.load(open(sys.argv[1]))
-doc["checksum"]["tar_zst"] = "0" * 64
-json.dump(doc, open(sys.argv[2], "w"), indent=2)
-EOF
+sidecar_with_checksum "$sidecar" "$TEST_TMP/badsum/badsum.json" 0
 run_df -c "$M" volume restore "$live" "$TEST_TMP/badsum/badsum.tar.zst" --force --stop-containers
 assert_eq 3 "$RC" "restore with a sidecar checksum that does not match"
 assert_contains "$ERR" "checksum mismatch" "wrong sidecar checksum message"

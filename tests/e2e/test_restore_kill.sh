@@ -6,16 +6,10 @@
 # .dockform-* entries, no helper and no lock container.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-big=${PFX}big
-target=${PFX}target
-manifest_and_volumes restoretest "$big" "$target"
-
-# The lock container is named after the volume, not with $PFX: remove it (and
-# the killed run's helpers) whatever happens, then run lib.sh's cleanup.
-fault_trap "dockform-lock-$target"
+# The lock container is named after the volume, not with $PFX: big_and_target
+# removes it (and the killed run's helpers) whatever happens.
+big_and_target restoretest
 
 # ~240 MB of incompressible data in 60 files, and a few small ones.
 # shellcheck disable=SC2016 # expanded by the container's shell
@@ -30,9 +24,7 @@ vol_exec "$big" sh -euc '
 '
 new_full=$(tree_listing "$big")
 new_live=$(live_listing "$big")
-run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
-assert_eq 0 "$RC" "snapshot of $big"
-snap=$(json_field data_file)
+snapshot_of "$big" --level 1
 
 vol_exec "$target" sh -euc '
   cd /v
@@ -46,20 +38,7 @@ old_live=$(live_listing "$target")
 # Start the restore, wait for its extracting helper, let it write a little, kill -9.
 "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/killed.out" 2>"$TEST_TMP/killed.err" </dev/null &
 df_pid=$!
-deadline=$((SECONDS + 90))
-until extracting_helper "$target"; do
-  if ! kill -0 "$df_pid" 2>/dev/null; then
-    wait "$df_pid" && rc=0 || rc=$?
-    cat "$TEST_TMP/killed.err" >&2
-    fail "the restore ended (exit $rc) before its extracting helper was seen: could not kill it mid-restore"
-  fi
-  ((SECONDS < deadline)) || fail "no extracting helper appeared within 90 s"
-  sleep 0.05
-done
-sleep 0.1
-kill -0 "$df_pid" 2>/dev/null || fail "the restore ended before it could be killed"
-kill -9 "$df_pid"
-wait "$df_pid" 2>/dev/null || true
+kill_while_extracting "$df_pid" "$target" "$TEST_TMP/killed.err" 90
 df_pid=
 echo "--- stderr of the killed run:"
 cat "$TEST_TMP/killed.err"
@@ -88,11 +67,7 @@ assert_contains "$ERR" "interrupted restore" "the rerun says it cleaned up after
 recovered=$(json_field --json recovered)
 [[ $recovered != "[]" ]] || fail "--json recovered is empty after an interrupted restore"
 assert_contains "$recovered" ".dockform-" "--json recovered names what was cleaned up"
-got=$(tree_listing "$target")
-if [[ $got != "$new_full" ]]; then
-  diff <(echo "$new_full") <(echo "$got") >&2 || true
-  fail "tree after the recovering restore differs from the snapshot's source (diff above)"
-fi
+assert_tree_is "$target" "$new_full" "tree after the recovering restore differs from the snapshot's source"
 names=$(vol_exec "$target" ls -a /v)
 assert_not_contains "$names" ".dockform-" "no .dockform-* entries after the recovering restore"
 helpers=$(helpers_of -a "$target")

@@ -11,22 +11,14 @@
 # stopped-containers record.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-src=${PFX}src
-target=${PFX}target
-app=${PFX}app
-manifest_and_volumes killwaiting "$src" "$target"
-fault_trap "dockform-lock-$target" "dockform-stopped-$target"
+src_and_target killwaiting
 
 fill_tricky "$src"
 vol_exec "$src" sh -euc 'dd if=/dev/urandom of=/v/blob bs=1M count=20 2>/dev/null; echo new > /v/new.txt'
 want=$(tree_listing "$src")
 want_files=$(vol_exec "$src" sh -c 'cd /v && find . | sort')
-run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/snaps" --json
-assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_field data_file)
+snapshot_of "$src"
 
 vol_exec "$target" sh -euc 'cd /v; echo old > old.txt; echo olddot > .olddot; mkdir -p keep && echo deep > keep/f'
 old_live=$(live_listing "$target")
@@ -81,11 +73,7 @@ assert_contains "$ERR" "containers stopped by an interrupted dockform run: $app"
 assert_eq "[\"$app\"]" "$(json_field --json containers_started)" "--json containers_started"
 assert_eq "true" "$(engine inspect --format '{{.State.Running}}' "$app")" "$app runs again"
 engine rm -f "$app" >/dev/null
-got=$(tree_listing "$target")
-if [[ $got != "$want" ]]; then
-  diff <(echo "$want") <(echo "$got") >&2 || true
-  fail "tree after the recovering restore differs from the snapshot's source (diff above)"
-fi
+assert_tree_is "$target" "$want" "tree after the recovering restore differs from the snapshot's source"
 assert_no_leftovers "$target" "after the recovering restore"
 engine inspect "dockform-stopped-$target" >/dev/null 2>&1 && fail "stopped-containers record left behind"
 

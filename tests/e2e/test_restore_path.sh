@@ -8,14 +8,8 @@
 # test_fault_restore_path_kill.sh kills the partial swap half-way.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-src=${PFX}src
-target=${PFX}target
-app=${PFX}app
-manifest_and_volumes restorepath "$src" "$target"
-fault_trap "dockform-lock-$target" "dockform-stopped-$target"
+src_and_target restorepath
 
 # shellcheck source-path=SCRIPTDIR source=restore_path_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/restore_path_lib.sh"
@@ -39,29 +33,15 @@ echo "=== a damaged snapshot (sidecar beside it): exit 3, nothing touched"
 mkdir -p "$TEST_TMP/flip"
 cp "$snap" "$TEST_TMP/flip/flipped.tar.zst"
 cp "$sidecar" "$TEST_TMP/flip/flipped.json"
-python3 - "$TEST_TMP/flip/flipped.tar.zst" <<'EOF'
-import sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(40)
-    b = f.read(1)
-    f.seek(40)
-    f.write(bytes([b[0] ^ 0x10]))
-EOF
+flip_byte "$TEST_TMP/flip/flipped.tar.zst" 40 0x10
 run_df -c "$M" volume restore "$target" "$TEST_TMP/flip/flipped.tar.zst" "${PATHS[@]}"
 assert_eq 3 "$RC" "restore --path of a damaged snapshot"
 assert_contains "$ERR" "checksum mismatch" "damaged snapshot message"
 check_untouched "damaged snapshot"
 
 echo "=== a user of the volume: refused without --stop-containers"
-# $app notes each start and each SIGTERM in a host folder (the kill tests below wait for it).
-sig=$TEST_TMP/sig
-mkdir -p "$sig"
-: >"$sig/terms"
-# shellcheck disable=SC2016 # expanded by the container's shell
-engine run -d --name "$app" --network none --log-driver none -v "$target:/data" -v "$sig:/sig" \
-  "$DOCKFORM_TEST_BUSYBOX_IMAGE" sh -c '
-    trap "echo term >>/sig/terms; sleep 1; exit 0" TERM
-    sleep 3600 & wait' >/dev/null
+# $app notes each SIGTERM in $TERMS (the kill tests below wait for it).
+run_noting_user "$app" "$target" 1
 wait_running "$app"
 keep_untouched "$target" "$app"
 run_df -c "$M" volume restore "$target" "$snap" "${PATHS[@]}"

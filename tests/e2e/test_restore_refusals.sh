@@ -5,8 +5,6 @@
 # snapshot of ~20 MB: exit 3, "not enough space", with how much is needed and free).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 src=${PFX}src
 undeclared=${PFX}undeclared

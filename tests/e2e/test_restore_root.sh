@@ -12,20 +12,14 @@
 #   names (a prefix and a run's ID) are recovered or removed.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-for tool in zstd tar; do
-  command -v "$tool" >/dev/null || fail "$tool is needed on the host (run scripts/install-deps test)"
-done
+need_tools zstd tar
 GNUTAR=$DOCKFORM_TEST_GNUTAR_IMAGE
 vol=${PFX}root
 look=${PFX}look
 back=${PFX}back
-M=$TEST_TMP/manifest
 S=$TEST_TMP/snaps
-write_manifest "$M" restoreroot "$vol" "$look" "$back"
-for v in "$vol" "$look" "$back"; do engine volume create "$v" >/dev/null; done
+manifest_and_volumes restoreroot "$vol" "$look" "$back"
 
 # gnu VOLUME CMD...: CMD in the GNU tar image (setfattr, getfacl) with VOLUME at /v.
 gnu() {
@@ -62,10 +56,7 @@ assert_eq "alpha/" "$(zstd -dc "$S/noroot.tar.zst" | tar -tf - | head -1)" "the 
 run_df -c "$M" volume restore "$vol" "$S/noroot.tar.zst" --force
 assert_eq 0 "$RC" "restore of an archive without a root member"
 after=$(root_state "$vol")
-if [[ $after != "$before" ]]; then
-  diff <(echo "$before") <(echo "$after") >&2 || true
-  fail "the root's owner, mode, xattrs or ACL changed (diff above: < before, > after)"
-fi
+assert_same_lines "$before" "$after" "the root's owner, mode, xattrs or ACL changed"
 assert_eq $'alpha\nbeta' "$(root_names "$vol")" "the content is the archive's"
 assert_eq "two" "$(vol_exec "$vol" cat /v/beta/two)" "a restored file"
 # A non-root service can still open its volume.

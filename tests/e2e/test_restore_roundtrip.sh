@@ -7,36 +7,22 @@
 # snapshot (old files and old dotfiles gone, no .dockform-* staging left).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-src=${PFX}src
 dst=${PFX}dst
 full=${PFX}full
-M=$TEST_TMP/manifest
-SNAPS=$TEST_TMP/snaps
-write_manifest "$M" restoretest "$src" "$dst" "$full"
-for v in "$src" "$dst" "$full"; do engine volume create "$v" >/dev/null; done
+tricky_source restoretest "$dst" "$full"
 
-# root_entries VOLUME: the names at the volume root (one a line, . and .. left out).
-root_entries() {
-  vol_exec "$1" ls -a /v | grep -v -x -e . -e .. || true
-}
 assert_no_staging() { # VOLUME
   local names
-  names=$(root_entries "$1")
+  names=$(root_names "$1")
   assert_not_contains "$names" ".dockform-" "no .dockform-* entry may remain at the root of $1"
 }
 
-fill_tricky "$src"
-want=$(tree_listing "$src")
 assert_contains "$want" "D|.|750|0:0" "fill_tricky sets the source root to 750"
 # Paths, not lines: fill_tricky has a file name holding a newline.
 want_files=$(vol_exec "$src" sh -c 'find /v -type f -print0 | tr -cd "\\0" | wc -c')
 
-run_df -c "$M" volume snapshot "$src" -o "$SNAPS" --json
-assert_eq 0 "$RC" "snapshot of $src"
-snap=$(json_field data_file)
+snapshot_of "$src"
 sidecar=${snap%.tar.zst}.json
 assert_file_exists "$snap" "snapshot data file"
 assert_file_exists "$sidecar" "snapshot sidecar"
@@ -45,11 +31,7 @@ sha=$(sha256sum "$snap" | cut -c1-64)
 # --- 1. Round trip into an empty volume, with --json. ---
 run_df -c "$M" volume restore "$dst" "$snap" --json
 assert_eq 0 "$RC" "restore into the empty volume $dst"
-got=$(tree_listing "$dst")
-if [[ $got != "$want" ]]; then
-  diff <(echo "$want") <(echo "$got") >&2 || true
-  fail "tree of $dst after restore differs from the source's (diff above)"
-fi
+assert_tree_is "$dst" "$want" "tree of $dst after restore differs from the source's"
 assert_eq "\"$dst\"" "$(json_field --json volume)" "--json volume"
 assert_eq "true" "$(json_field --json checksum_verified)" "--json checksum_verified"
 assert_eq "\"$sha\"" "$(json_field --json checksum)" "--json checksum is the sha256 of the file"
@@ -85,12 +67,8 @@ assert_no_staging "$full"
 run_df -c "$M" volume restore "$full" "$snap" --force
 assert_eq 0 "$RC" "restore --force into the non-empty volume"
 assert_contains "$OUT" "checksum verified" "text output reports the verified checksum"
-got=$(tree_listing "$full")
-if [[ $got != "$want" ]]; then
-  diff <(echo "$want") <(echo "$got") >&2 || true
-  fail "tree of $full after restore --force differs from the source's (diff above)"
-fi
-names=$(root_entries "$full")
+assert_tree_is "$full" "$want" "tree of $full after restore --force differs from the source's"
+names=$(root_names "$full")
 for gone in .old-dot old-file old-dir old-link; do
   grep -qxF "$gone" <<<"$names" && fail "$gone from the old content survived restore --force"
 done

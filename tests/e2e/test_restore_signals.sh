@@ -8,13 +8,8 @@
 # no lock container. The next restore works.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-big=${PFX}big
-target=${PFX}target
-manifest_and_volumes restoresignals "$big" "$target"
-fault_trap "dockform-lock-$target"
+big_and_target restoresignals
 
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$big" sh -euc '
@@ -24,9 +19,7 @@ vol_exec "$big" sh -euc '
   echo new > new.txt
 '
 new_tree=$(tree_listing "$big")
-run_df -c "$M" volume snapshot "$big" -o "$TEST_TMP/snaps" --level 1 --json
-assert_eq 0 "$RC" "snapshot of $big"
-snap=$(json_field data_file)
+snapshot_of "$big" --level 1
 
 # fill_target: the target's old content, afresh for each case (a case whose
 # signal came after the swap leaves the snapshot's content behind).
@@ -44,15 +37,11 @@ fill_target() {
 # background ($df_pid), once the target has its old content again; returns
 # when its helper runs ($helper).
 start_restore() {
-  local deadline=$((SECONDS + 90))
   fill_target
+  echo "--- SIG$1"
   "$DOCKFORM" -c "$M" volume restore "$target" "$snap" --force >"$TEST_TMP/sig.out" 2>"$TEST_TMP/sig.err" </dev/null &
   df_pid=$!
-  until extracting_helper "$target"; do
-    kill -0 "$df_pid" 2>/dev/null || { cat "$TEST_TMP/sig.err" >&2; fail "SIG$1: the restore ended before its helper was seen"; }
-    ((SECONDS < deadline)) || fail "SIG$1: no restore helper appeared within 90 s"
-    sleep 0.05
-  done
+  until_extracting "$df_pid" "$target" "$TEST_TMP/sig.err" 90
   helper=$EXTRACTING_HELPER
 }
 

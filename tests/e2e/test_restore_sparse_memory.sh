@@ -9,10 +9,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-[[ -x /usr/bin/time ]] || fail "/usr/bin/time is needed (run scripts/install-deps)"
-src=${PFX}src
-dst=${PFX}dst
-manifest_and_volumes sparsemem "$src" "$dst"
+src_and_dst sparsemem
 # Text extents (compressible: the snapshot stays small), 80 MiB apart.
 # shellcheck disable=SC2016 # expanded by the container's shell
 vol_exec "$src" sh -euc '
@@ -34,17 +31,12 @@ assert_eq 1073741824 "$size" "apparent size of the source file"
 run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/store" --json
 assert_eq 0 "$RC" "snapshot of the sparse file"
 snap=$(json_field data_file)
-/usr/bin/time -v "$DOCKFORM" -c "$M" volume restore "$dst" "$snap" >/dev/null 2>"$TEST_TMP/restore.time" ||
-  fail "restore of the sparse file: $(tail -25 "$TEST_TMP/restore.time")"
+timed_df "restore of the sparse file" "$TEST_TMP/restore.time" -c "$M" volume restore "$dst" "$snap" >/dev/null
 
 read -r got_size got_kib got_sum <<<"$(shape "$dst")"
 assert_eq "$size" "$got_size" "apparent size of the restored file"
 assert_eq "$sum" "$got_sum" "SHA-256 of the restored file (1 GiB, holes included)"
 ((got_kib < 200704)) || fail "the restored file takes $got_kib KiB: its holes were filled"
 
-rss=$(awk -F': ' '/Maximum resident set size/ {printf "%d", $2 / 1024}' "$TEST_TMP/restore.time")
-echo "peak RSS of the restore of a 1 GiB sparse file with 192 MiB of data: $rss MiB"
-if [[ $(ldd "$DOCKFORM") != *libasan* ]]; then
-  ((rss <= 64)) || fail "peak RSS of the restore is $rss MiB (at most 64 MiB expected)"
-fi
+assert_peak_rss "$TEST_TMP/restore.time" 64 "the restore of a 1 GiB sparse file with 192 MiB of data"
 pass

@@ -9,9 +9,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-for tool in zstd tar setcap getcap mknod; do
-  command -v "$tool" >/dev/null || fail "$tool is needed on the host (run scripts/install-deps test)"
-done
+need_tools zstd tar setcap getcap mknod
 ((EUID == 0)) || fail "making device nodes and a capability on the host needs root"
 GNUTAR=$DOCKFORM_TEST_GNUTAR_IMAGE
 kept=${PFX}kept

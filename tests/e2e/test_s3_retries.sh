@@ -13,11 +13,9 @@
 # uploaded or aborted.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 # shellcheck source-path=SCRIPTDIR source=s3_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/s3_lib.sh"
-command -v python3 >/dev/null || fail "python3 is needed for the relay (run scripts/install-deps)"
+need_tools python3
 
 src=${PFX}src
 dst=${PFX}dst

@@ -9,18 +9,12 @@
 # multipart upload is left behind; an existing object is never replaced.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 # shellcheck source-path=SCRIPTDIR source=s3_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/s3_lib.sh"
 
-src=${PFX}src
 dst=${PFX}dst
 app=${PFX}app
-manifest_and_volumes s3test "$src" "$dst"
-
-fill_tricky "$src"
-want=$(tree_listing "$src")
+tricky_source s3test "$dst"
 
 # --- 1. Snapshot to the bucket. ---
 run_df -c "$M" volume snapshot "$src" -o "$S3_BASE" --json
@@ -64,11 +58,7 @@ assert_contains "$OUT" "$stem.tar.zst" "text list names the snapshot"
 run_df -c "$M" volume restore "$dst" "$snap" --json
 assert_eq 0 "$RC" "restore $dst from $snap"
 assert_eq "true" "$(json_field checksum_verified)" "restore verified the checksum against the sidecar object"
-got=$(tree_listing "$dst")
-if [[ $got != "$want" ]]; then
-  diff <(echo "$want") <(echo "$got") >&2 || true
-  fail "tree of $dst after the restore from the bucket differs from the source's (diff above)"
-fi
+assert_tree_is "$dst" "$want" "tree of $dst after the restore from the bucket differs from the source's"
 
 # --- 4. --force --stop-containers while a container uses the volume. ---
 vol_exec "$dst" sh -c 'echo changed > /v/new-file'

@@ -11,7 +11,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=s3_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/s3_lib.sh"
 
-[[ -x /usr/bin/time ]] || fail "/usr/bin/time is needed (run scripts/install-deps)"
 big=${PFX}big
 dst=${PFX}dst
 manifest_and_volumes s3rss "$big" "$dst"
@@ -20,12 +19,12 @@ vol_exec "$big" sh -c '
   seq 1 100000000 | head -c 104857600 > /v/text' || fail "filling $big"
 
 age-keygen -o "$TEST_TMP/key.txt" 2>/dev/null || fail "age-keygen"
-/usr/bin/time -v "$DOCKFORM" -c "$M" volume snapshot "$big" -o "$S3_BASE" -r "$(age-keygen -y "$TEST_TMP/key.txt")" --json >"$TEST_TMP/snap.json" 2>"$TEST_TMP/snap.time" ||
-  fail "snapshot of 300 MB to the bucket: $(tail -5 "$TEST_TMP/snap.time")"
+timed_df "snapshot of 300 MB to the bucket" "$TEST_TMP/snap.time" \
+  -c "$M" volume snapshot "$big" -o "$S3_BASE" -r "$(age-keygen -y "$TEST_TMP/key.txt")" --json >"$TEST_TMP/snap.json"
 url=$(json_field data_file "$TEST_TMP/snap.json")
 [[ $url == *.tar.zst.age ]] || fail "the encrypted snapshot's object is named $url"
-/usr/bin/time -v "$DOCKFORM" -c "$M" volume restore "$dst" "$url" -i "$TEST_TMP/key.txt" >/dev/null 2>"$TEST_TMP/restore.time" ||
-  fail "restore of 300 MB from the bucket: $(tail -5 "$TEST_TMP/restore.time")"
+timed_df "restore of 300 MB from the bucket" "$TEST_TMP/restore.time" \
+  -c "$M" volume restore "$dst" "$url" -i "$TEST_TMP/key.txt" >/dev/null
 assert_eq "$(vol_exec "$big" sha256sum /v/random /v/text)" "$(vol_exec "$dst" sha256sum /v/random /v/text)" \
   "restored content equals the source"
 # The object is a plain age file: age -d opens it to the compressed tar the sidecar describes.
@@ -37,13 +36,6 @@ assert_eq "$(json_field checksum.tar_zst_age "$TEST_TMP/object.json")" "$(sha256
 assert_eq "$(json_field checksum.tar_zst "$TEST_TMP/object.json")" \
   "$(age -d -i "$TEST_TMP/key.txt" "$TEST_TMP/object.age" | sha256sum | cut -c1-64)" "age -d opens the object"
 rm -f "$TEST_TMP/object.age"
-rss() { awk -F': ' '/Maximum resident set size/ {printf "%d", $2 / 1024}' "$1"; }
-snap_rss=$(rss "$TEST_TMP/snap.time")
-restore_rss=$(rss "$TEST_TMP/restore.time")
-echo "peak RSS: snapshot of 300 MB to S3 $snap_rss MiB, restore from S3 $restore_rss MiB"
-# (Not `ldd | grep -q`: grep ending early fails ldd with SIGPIPE under pipefail.)
-if [[ $(ldd "$DOCKFORM") != *libasan* ]]; then
-  ((snap_rss <= 64)) || fail "peak RSS of the snapshot to S3 is $snap_rss MiB (at most 64 MiB expected)"
-  ((restore_rss <= 64)) || fail "peak RSS of the restore from S3 is $restore_rss MiB (at most 64 MiB expected)"
-fi
+assert_peak_rss "$TEST_TMP/snap.time" 64 "the snapshot of 300 MB to S3"
+assert_peak_rss "$TEST_TMP/restore.time" 64 "the restore of 300 MB from S3"
 pass

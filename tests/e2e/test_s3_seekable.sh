@@ -9,12 +9,10 @@
 # tampered age chunk is refused (exit 3); a wrong key is refused.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 # shellcheck source-path=SCRIPTDIR source=s3_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/s3_lib.sh"
 
-for tool in age-keygen zstd tar; do command -v "$tool" >/dev/null || fail "$tool is needed (scripts/install-deps)"; done
+need_tools age-keygen zstd tar
 
 src=${PFX}seeks3
 manifest_and_volumes seeks3 "$src"

@@ -6,12 +6,8 @@
 # frame refused, determinism, and one-frame snapshots falling back.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "$0")/fixtures.sh"
 
-for tool in zstd tar bsdtar sha256sum python3; do
-  command -v "$tool" >/dev/null || fail "$tool is needed (run scripts/install-deps)"
-done
+need_tools zstd tar bsdtar sha256sum python3
 
 # frames.py FILE: the seek table read independently of dockform, one line
 # per frame: "file_offset compressed decompressed"; fails when the trailers

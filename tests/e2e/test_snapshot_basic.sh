@@ -6,13 +6,8 @@
 # inspect), --note, -o, --json and --level.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "$0")/fixtures.sh"
 
-command -v python3 >/dev/null || fail "python3 is needed to check the JSON sidecar (not found on PATH)"
-for tool in zstd tar sha256sum; do
-  command -v "$tool" >/dev/null || fail "$tool is needed (run scripts/install-deps)"
-done
+need_tools python3 zstd tar sha256sum
 
 STEM_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2}Z__spec-[0-9a-f]{8}$'
 

@@ -5,11 +5,8 @@
 # exist. (SIGINT/SIGTERM: test_snapshot_interrupt.sh.)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "$0")/fixtures.sh"
 
-command -v python3 >/dev/null || fail "python3 is needed to read dockform's JSON output (not found on PATH)"
-command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
+need_tools python3 zstd
 
 
 # files_under DIR: every file below DIR (empty when DIR does not exist)

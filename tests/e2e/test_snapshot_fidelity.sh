@@ -7,10 +7,8 @@
 # (The dockform round trip is covered by the restore tests.)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "$0")/fixtures.sh"
 
-command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
+need_tools zstd
 BUSYBOX=$DOCKFORM_TEST_BUSYBOX_IMAGE
 GNUTAR=$DOCKFORM_TEST_GNUTAR_IMAGE
 

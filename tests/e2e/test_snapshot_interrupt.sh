@@ -4,10 +4,8 @@
 # no temporary file and no helper container behind.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "$0")/fixtures.sh"
 
-command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
+need_tools zstd
 
 proj=$TEST_TMP/proj
 big=${PFX}big
@@ -44,17 +42,10 @@ interrupt() {
   fi
   [[ -n $tmp ]] || echo "note: no temporary file after 30 s; sending $sig anyway" >&2
   kill -s "$sig" "$pid"
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+  if ! ends_within "$pid" 10; then
     problems+=("$sig/$when: dockform was still running 10 s after $sig (killed it); its stderr: $(cat "$TEST_TMP/sig.err")")
     return 0
   fi
-  wait "$pid" || rc=$?
   echo "after $sig: exit $rc, stderr: $(cat "$TEST_TMP/sig.err")" >&2
   [[ $rc != 0 ]] || problems+=("$sig/$when: the interrupted snapshot exited 0: $(cat "$TEST_TMP/sig.out")")
   local left

@@ -19,10 +19,8 @@
 # After each, no reader lease (label io.dockform.read) is left for the volume.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-command -v zstd >/dev/null || fail "zstd is needed (run scripts/install-deps)"
+need_tools zstd
 
 vol=${PFX}vol
 other=${PFX}other

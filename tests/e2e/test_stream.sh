@@ -15,14 +15,9 @@
 #   container, no lock left, the stopped user running again.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
-src=${PFX}src
 dst=${PFX}dst
-manifest_and_volumes stream "$src" "$dst"
-fill_tricky "$src"
-source_listing=$(tree_listing "$src")
+tricky_source stream "$dst"
 
 # df_in INPUT ARGS...: dockform with standard input from INPUT (run_df reads /dev/null).
 df_in() {
@@ -68,12 +63,12 @@ assert_eq "rc=2" "$(cat "$TEST_TMP/tty.rc")" "restore - from a terminal"
 df_in "$stream" -c "$M" volume restore "$dst" - --sidecar "$TEST_TMP/stream.json" --json
 assert_eq 0 "$RC" "restore - --sidecar: $ERR"
 assert_eq "true" "$(json_field checksum_verified)" "restore - --sidecar verifies the checksum"
-assert_eq "$source_listing" "$(tree_listing "$dst")" "restore - --sidecar brought back every byte"
+assert_eq "$want" "$(tree_listing "$dst")" "restore - --sidecar brought back every byte"
 df_in "$stream" -c "$M" volume restore "$dst" - --force --json
 assert_eq 0 "$RC" "restore - without a sidecar: $ERR"
 assert_eq "false" "$(json_field checksum_verified)" "without a sidecar the checksum is not verified"
 assert_contains "$(json_field warnings)" "no --sidecar for standard input" "the result says what was not checked"
-assert_eq "$source_listing" "$(tree_listing "$dst")" "restore - without a sidecar brought back every byte"
+assert_eq "$want" "$(tree_listing "$dst")" "restore - without a sidecar brought back every byte"
 
 # ---------------------------------------------------------------- cut and damaged streams
 vol_exec "$dst" sh -c 'echo before > /v/marker'
@@ -117,7 +112,7 @@ RC=0
 "$DOCKFORM" -c "$M" volume snapshot "$src" -o - 2>"$TEST_TMP/pipe.err" |
   "$DOCKFORM" -c "$M" volume restore "$dst" - --force 2>>"$TEST_TMP/pipe.err" >/dev/null || RC=$?
 assert_eq 0 "$RC" "snapshot -o - | restore -: $(cat "$TEST_TMP/pipe.err")"
-assert_eq "$source_listing" "$(tree_listing "$dst")" "the pipe brought back every byte"
+assert_eq "$want" "$(tree_listing "$dst")" "the pipe brought back every byte"
 if command -v age-keygen >/dev/null; then
   age-keygen -o "$TEST_TMP/key.txt" 2>/dev/null
   "$DOCKFORM" -c "$M" volume snapshot "$src" -o - -r "$(age-keygen -y "$TEST_TMP/key.txt")" \

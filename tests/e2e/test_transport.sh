@@ -19,7 +19,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-command -v unshare >/dev/null || fail "unshare is needed (util-linux)"
+need_tools unshare
 vol=${PFX}vol
 manifest_and_volumes transport "$vol"
 vol_exec "$vol" sh -c 'i=0; while [ $i -lt 50 ]; do echo "file $i" >/v/f$i; i=$((i+1)); done; mkdir /v/d; dd if=/dev/urandom of=/v/d/blob bs=1M count=8 2>/dev/null'
@@ -54,8 +54,6 @@ assert_eq "$channel_tar" "$(json_field tar_sha256 "$(json_field sidecar_file)")"
 assert_eq 51 "$channel_files" "files in the snapshot"
 
 # ---- restores over both transports ---------------------------------------------
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "$0")/fixtures.sh"
 want=$(tree_listing "$vol")
 snap=$(json_field data_file)
 for transport in channel attach; do

@@ -16,8 +16,6 @@
 # Against Podman (stage 4): Docker -> Podman, the private dockerd as the source.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source-path=SCRIPTDIR source=fixtures.sh
-source "$(dirname "${BASH_SOURCE[0]}")/fixtures.sh"
 
 src=${PFX}src
 M=$TEST_TMP/manifest
@@ -98,14 +96,7 @@ assert_eq "$want" "$(tree_listing "${PFX}ssh")" "the copy over ssh holds every b
 assert_no_ssh_left
 
 # wait_extracting VOLUME ERRFILE: until the copy's helper extracts into VOLUME (60 s at most).
-wait_extracting() {
-  local deadline=$((SECONDS + 60))
-  until extracting_helper "$1"; do
-    ((SECONDS < deadline)) || fail "the copy never started extracting into $1: $(cat "$2")"
-    kill -0 "$df_pid" 2>/dev/null || fail "the copy ended before it extracted into $1: $(cat "$2")"
-    sleep 0.1
-  done
-}
+wait_extracting() { until_extracting "$df_pid" "$1" "$2" 60; }
 
 # ---------------------------------------------------------------- SIGTERM mid-copy
 big=${PFX}big
