@@ -55,8 +55,8 @@ RepoLock::RepoLock(const std::filesystem::path& root, Mode mode) {
     }
     util::throw_if_interrupted();
     if (std::chrono::steady_clock::now() >= deadline) {
-      throw Error("the repository " + root.string() + " is in use by " + holder(mode) +
-                      " (lock " + path.string() + "); gave up waiting (DOCKFORM_REPO_LOCK_WAIT)",
+      throw Error("the repository " + root.string() + " is in use by " + holder(mode) + " (lock " + path.string() +
+                      "); gave up waiting (DOCKFORM_REPO_LOCK_WAIT)",
                   Exit::refused);
     }
     if (!said) {
