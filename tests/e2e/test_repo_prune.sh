@@ -42,10 +42,14 @@ names() { find "$repo/$1" -name "*.$2" -printf '%f\n' | sed "s/\.$2\$//" | sort;
 consistent() { # WHAT: every pack has its index and every index its pack
   assert_eq "$(names packs pack)" "$(names index json)" "packs and their indexes ($1)"
 }
-# until_locked FLOCK-MODE PID WHAT: waits until flock(1) cannot take the lock
-# in that mode (-x: someone holds it; -s: someone holds it alone), while PID runs.
+# until_locked MODE PID WHAT: waits until the repository's lock is held in
+# MODE (READ: shared, WRITE: alone) while PID runs, as /proc/locks shows it.
+# Looking there takes nothing: a probe with flock(1) could make the run it
+# watches find the lock taken and wait without holding it.
 until_locked() {
-  until ! flock -n "$1" "$repo/lock" true; do
+  local inode
+  inode=$(stat -c %i "$repo/lock")
+  until grep -Eq "FLOCK +ADVISORY +$1 +[0-9]+ +[0-9a-f]+:[0-9a-f]+:$inode " /proc/locks; do
     kill -0 "$2" 2>/dev/null || fail "$3 ended before it took the lock: $(<"$TEST_TMP/$3.err")"
     sleep 0.02
   done
@@ -136,7 +140,7 @@ strace -f -o /dev/null -e trace=link -e inject=link:delay_enter=4000000:when=1 \
   "$DOCKFORM" -c "$proj" volume snapshot "$new" -o "$repo" --json >"$TEST_TMP/snapshot.out" 2>"$TEST_TMP/snapshot.err" &
 snap_pid=$!
 _BACKGROUND_PIDS+=("$snap_pid")
-until_locked -x "$snap_pid" snapshot
+until_locked READ "$snap_pid" snapshot
 prune_old
 wait_exit "$snap_pid" 60 "the held snapshot"
 assert_eq 0 "$rc" "the snapshot beside a prune: $(<"$TEST_TMP/snapshot.err")"
@@ -156,7 +160,7 @@ strace -f -o /dev/null -e trace=flock -e inject=flock:delay_exit=4000000:when=1 
   "$DOCKFORM" -c "$proj" volume prune "$old" -o "$repo" --keep-last 1 >"$TEST_TMP/prune.out" 2>"$TEST_TMP/prune.err" &
 prune_pid=$!
 _BACKGROUND_PIDS+=("$prune_pid")
-until_locked -s "$prune_pid" prune
+until_locked WRITE "$prune_pid" prune
 snapshot "$new"
 assert_contains "$ERR" "waiting for the repository" "the snapshot waited for the prune"
 ref_new=$REF
