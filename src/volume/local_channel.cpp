@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -29,6 +30,9 @@ std::string temp_root() {
   const char* tmp = std::getenv("TMPDIR");
   return tmp && *tmp ? tmp : "/tmp";
 }
+
+// The age past which a channel folder without an owner record is abandoned.
+constexpr std::time_t kOwnerlessAge = 3600;
 
 void remove_folder(const std::string& dir) {
   for (const char* name : {"/socket", "/token", "/owner"}) {
@@ -52,8 +56,15 @@ void remove_abandoned_folders() {
     }
     std::ifstream in(entry.path() / "owner");
     std::string owner;
-    if (!std::getline(in, owner) || !util::owner_is_gone(owner)) continue;
-    spdlog::debug("removing {}, left by a dockform run that is gone", entry.path().string());
+    if (std::getline(in, owner) && !owner.empty()) {
+      if (!util::owner_is_gone(owner)) continue;
+      spdlog::debug("removing {}, left by a dockform run that is gone", entry.path().string());
+    } else {
+      // No owner record: a run killed between mkdtemp and writing it (a live
+      // run writes it at once); only once that is long past.
+      if (std::time(nullptr) - info.st_mtime < kOwnerlessAge) continue;
+      spdlog::debug("removing {}, left without an owner record by a run killed as it started", entry.path().string());
+    }
     remove_folder(entry.path().string());
   }
 }

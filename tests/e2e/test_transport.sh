@@ -152,8 +152,15 @@ kill -9 "$df_pid"
 wait "$df_pid" 2>/dev/null || true
 df_pid=
 [[ -n $(ls -A "$IO") ]] || fail "a SIGKILLed run could not have removed its channel's folder"
+# Folders without an owner record (a run killed between making the folder and
+# writing the record): one two hours old is removed, a fresh one (a run that
+# is starting) stays.
+mkdir "$IO/dockform-io.ownerless-old" "$IO/dockform-io.ownerless-new"
+touch -d '2 hours ago' "$IO/dockform-io.ownerless-old"
 snapshot "$TEST_TMP/after-kill" env -u DOCKFORM_TRANSPORT
 assert_eq 0 "$RC" "the snapshot after a killed one: $ERR"
 assert_contains "$ERR" "left by a dockform run that is gone" "the next run names the dead run's folder"
-assert_eq "" "$(ls -A "$IO")" "the next run removed the killed run's folder (and its own)"
+assert_contains "$ERR" "dockform-io.ownerless-old, left without an owner record" "the old owner-less folder is named"
+assert_eq "dockform-io.ownerless-new" "$(ls -A "$IO")" "the next run removed the killed runs' folders (and its own)"
+rmdir "$IO/dockform-io.ownerless-new"
 pass
