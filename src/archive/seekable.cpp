@@ -124,11 +124,12 @@ void put_member(std::string& out, const Member& member, std::string_view previou
   put_position(out, frames, member.data_offset);
 }
 
-Member get_member(Cursor& in, const std::string& previous, const std::vector<Frame>& frames) {
-  Member member;
+// The next member into `member`, which holds the previous one: only what
+// differs from its path is stored (put_member).
+void get_member(Cursor& in, Member& member, const std::vector<Frame>& frames) {
   std::uint64_t shared = in.varint();
-  if (shared > previous.size()) damaged("a path shares more than the previous one holds");
-  member.path = previous.substr(0, shared);
+  if (shared > member.path.size()) damaged("a path shares more than the previous one holds");
+  member.path.resize(shared);
   member.path += in.text();
   auto type = static_cast<unsigned char>(in.take(1)[0]);
   if (type > static_cast<unsigned char>(TarEntry::Type::other)) damaged("unknown member type");
@@ -140,10 +141,9 @@ Member get_member(Cursor& in, const std::string& previous, const std::vector<Fra
   std::uint64_t zigzag = in.varint();
   member.mtime = static_cast<std::int64_t>(zigzag >> 1) ^ -static_cast<std::int64_t>(zigzag & 1);
   member.mtime_nsec = static_cast<std::uint32_t>(in.varint());
-  member.target = std::string(in.text());
+  member.target = in.text();
   member.header_offset = get_position(in, frames);
   member.data_offset = get_position(in, frames);
-  return member;
 }
 
 // The payload: tag, version, the frames' SHA-256, the members, members_end.
@@ -162,7 +162,17 @@ std::string encode_payload(const SeekableIndex& index) {
   return out;
 }
 
-void decode_payload(std::string_view payload, SeekableIndex& index) {
+// Each member ends where the next one's headers start: a member goes to
+// `sink` once the next one (or the end) is known.
+void finish_member(Member& member, std::uint64_t end, const MemberSink& sink) {
+  member.end_offset = end;
+  if (member.end_offset < member.data_offset || member.data_offset < member.header_offset) {
+    damaged("member " + member.path + " has its offsets out of order");
+  }
+  sink(member);
+}
+
+void decode_payload(std::string_view payload, SeekableIndex& index, const MemberSink& sink) {
   Cursor in(payload);
   if (in.take(kIndexTag.size()) != kIndexTag) damaged("no index tag");
   if (static_cast<unsigned char>(in.take(1)[0]) != kIndexVersion) damaged("unknown index version");
@@ -173,25 +183,17 @@ void decode_payload(std::string_view payload, SeekableIndex& index) {
   }
   std::uint64_t count = in.varint();
   if (count > payload.size()) damaged("more members than bytes");
-  index.members.reserve(count);
-  std::string previous;
+  Member member;  // the one decoded last, given once the next one starts
+  Member next;
   for (std::uint64_t i = 0; i < count; ++i) {
-    index.members.push_back(get_member(in, previous, index.frames));
-    previous = index.members.back().path;
+    next.path = member.path;
+    get_member(in, next, index.frames);
+    if (i > 0) finish_member(member, next.header_offset, sink);
+    std::swap(member, next);
   }
   index.members_end = get_position(in, index.frames);
+  if (count > 0) finish_member(member, index.members_end, sink);
   if (!in.at_end()) damaged("bytes after its end");
-}
-
-// Each member ends where the next one's headers start.
-void set_member_ends(SeekableIndex& index) {
-  for (std::size_t i = 0; i < index.members.size(); ++i) {
-    index.members[i].end_offset = i + 1 < index.members.size() ? index.members[i + 1].header_offset : index.members_end;
-    if (index.members[i].end_offset < index.members[i].data_offset ||
-        index.members[i].data_offset < index.members[i].header_offset) {
-      damaged("member " + index.members[i].path + " has its offsets out of order");
-    }
-  }
 }
 
 std::string skippable_frame(std::uint32_t magic, std::string_view payload) {
@@ -309,7 +311,7 @@ std::optional<SeekTable> read_seek_table(RandomAccess& file) {
 }
 }  // namespace
 
-std::optional<SeekableIndex> read_seekable_index(RandomAccess& file) {
+std::optional<SeekableIndex> read_seekable_index(RandomAccess& file, const IndexCheck& check, const MemberSink& sink) {
   auto table = read_seek_table(file);
   // Another tool's seekable file: no dockform index as its last frame.
   if (!table || table->frames.empty() || table->frames.back().decompressed != 0) return std::nullopt;
@@ -327,8 +329,15 @@ std::optional<SeekableIndex> read_seekable_index(RandomAccess& file) {
   index.index_offset = last.file_offset;
   index.index_size = last.compressed;
   index.index_sha256 = util::sha256_hex(bytes);
-  decode_payload(util::zstd_decompress_frame(std::string_view(bytes).substr(8), kMaxIndexBytes), index);
-  set_member_ends(index);
+  if (check) check(index);
+  decode_payload(util::zstd_decompress_frame(std::string_view(bytes).substr(8), kMaxIndexBytes), index, sink);
+  return index;
+}
+
+std::optional<SeekableIndex> read_seekable_index(RandomAccess& file) {
+  std::vector<Member> members;
+  auto index = read_seekable_index(file, nullptr, [&members](const Member& member) { members.push_back(member); });
+  if (index) index->members = std::move(members);
   return index;
 }
 

@@ -53,24 +53,34 @@ Listing list_sequentially(const store::Location& file, const std::vector<std::st
   return listing;
 }
 
+PathFilter::PathFilter(const std::vector<std::string>& paths) : paths_(paths), found_(paths.size(), false) {
+  for (const auto& path : paths) wanted_.push_back(archive::normalise_member_path(path));
+}
+
+bool PathFilter::keep(const archive::Member& member) {
+  if (wanted_.empty()) return true;
+  bool keep = false;
+  for (std::size_t i = 0; i < wanted_.size(); ++i) {
+    if (is_at_or_below(member.path, wanted_[i])) keep = found_[i] = true;
+  }
+  return keep;
+}
+
+void PathFilter::check_found() const {
+  for (std::size_t i = 0; i < wanted_.size(); ++i) {
+    if (!found_[i]) throw Error("not in the snapshot: " + paths_[i], Exit::usage);
+  }
+}
+
 // The members below `paths`, in archive order; a path without any is an error.
 std::vector<archive::Member> members_below(std::vector<archive::Member> members,
                                            const std::vector<std::string>& paths) {
-  if (paths.empty()) return members;
-  std::vector<std::string> wanted;
-  for (const auto& path : paths) wanted.push_back(archive::normalise_member_path(path));
-  std::vector<bool> found(wanted.size(), false);
+  PathFilter filter(paths);
   std::vector<archive::Member> out;
   for (auto& member : members) {
-    bool keep = false;
-    for (std::size_t i = 0; i < wanted.size(); ++i) {
-      if (is_at_or_below(member.path, wanted[i])) keep = found[i] = true;
-    }
-    if (keep) out.push_back(std::move(member));
+    if (filter.keep(member)) out.push_back(std::move(member));
   }
-  for (std::size_t i = 0; i < wanted.size(); ++i) {
-    if (!found[i]) throw Error("not in the snapshot: " + paths[i], Exit::usage);
-  }
+  filter.check_found();
   return out;
 }
 namespace {
@@ -102,8 +112,10 @@ void check_index(const store::Location& file, const archive::SeekableIndex& inde
 }
 }  // namespace
 
-std::optional<Seekable> open_seekable(const store::Location& file,
-                                      const std::vector<crypto::age::Identity>& identities) {
+namespace {
+// The snapshot opened for reads at random offsets (decrypted when it is
+// .tar.zst.age), its index not read yet; nullopt when it cannot be seekable.
+std::optional<Seekable> open_ranges(const store::Location& file, const std::vector<crypto::age::Identity>& identities) {
   auto format = format_of(file);
   if (format != archive::SnapshotFormat::tar_zst && format != archive::SnapshotFormat::tar_zst_age) {
     return std::nullopt;
@@ -121,24 +133,42 @@ std::optional<Seekable> open_seekable(const store::Location& file,
   if (format == archive::SnapshotFormat::tar_zst_age) {
     seekable.file = std::make_unique<archive::AgeFile>(std::move(seekable.file), identities);
   }
-  auto index = archive::read_seekable_index(*seekable.file);
+  return seekable;
+}
+}  // namespace
+
+std::optional<Seekable> open_seekable(const store::Location& file,
+                                      const std::vector<crypto::age::Identity>& identities) {
+  auto seekable = open_ranges(file, identities);
+  if (!seekable) return std::nullopt;
+  auto index = archive::read_seekable_index(*seekable->file);
   if (!index) return std::nullopt;
   check_index(file, *index);
-  seekable.index = std::move(*index);
+  seekable->index = std::move(*index);
   return seekable;
 }
 
-Listing list_snapshot(const store::Location& file, const std::vector<std::string>& paths,
-                      const std::vector<crypto::age::Identity>& identities) {
-  Listing listing;
-  if (auto seekable = open_seekable(file, identities)) {
-    listing.from_index = true;
-    listing.file_size = seekable->stored_size;
-    listing.bytes_read = seekable->file->bytes_read();
-    listing.members = members_below(std::move(seekable->index.members), paths);
-    return listing;
+void list_snapshot(const store::Location& file, const std::vector<std::string>& paths,
+                   const std::vector<crypto::age::Identity>& identities, const ListingStart& start,
+                   const archive::MemberSink& visit) {
+  PathFilter filter(paths);
+  if (auto seekable = open_ranges(file, identities)) {
+    // Checked against the sidecar before a member is given; then all that is read is read.
+    auto check = [&](const archive::SeekableIndex& index) {
+      check_index(file, index);
+      start({true, seekable->file->bytes_read(), seekable->stored_size});
+    };
+    auto keep = [&](const archive::Member& member) {
+      if (filter.keep(member)) visit(member);
+    };
+    if (archive::read_seekable_index(*seekable->file, check, keep)) {
+      filter.check_found();
+      return;
+    }
   }
-  return list_sequentially(file, paths, identities);
+  auto listing = list_sequentially(file, paths, identities);
+  start({false, listing.bytes_read, 0});
+  for (const auto& member : listing.members) visit(member);
 }
 
 }  // namespace dockform::ops

@@ -4,6 +4,7 @@
 // skippable frame (kIndexMagic); then a seek table as zstd's seekable format
 // lays it out, the file's last frame. `zstd -dc` skips both trailers.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -114,6 +115,16 @@ class MemoryFile : public RandomAccess {
 // tools). Throws Error (Exit::refused) when the trailers are damaged or do
 // not agree with each other.
 std::optional<SeekableIndex> read_seekable_index(RandomAccess& file);
+
+// A member as the index is decoded (the reference lives until the next call).
+using MemberSink = std::function<void(const Member&)>;
+// Sees the index's frames and index_sha256 before any member is decoded;
+// throws to refuse it.
+using IndexCheck = std::function<void(const SeekableIndex&)>;
+// The same, with the members given to `sink` one by one, in archive order,
+// and not kept (the index's `members` stays empty): a listing of 100,000
+// members holds one at a time. `check` (when set) runs first.
+std::optional<SeekableIndex> read_seekable_index(RandomAccess& file, const IndexCheck& check, const MemberSink& sink);
 
 // Frame `number`'s tar bytes, after checking them against the index's
 // SHA-256: throws Error (Exit::refused, "checksum mismatch") otherwise.

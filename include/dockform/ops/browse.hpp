@@ -5,6 +5,7 @@
 // chunks); others (one frame, other tools, standard input) with one
 // sequential pass.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,11 +46,37 @@ Listing list_sequentially(const store::Location& file, const std::vector<std::st
 // order; a path without any is an Error (usage).
 std::vector<archive::Member> members_below(std::vector<archive::Member> members, const std::vector<std::string>& paths);
 
-// The members at or below each of `paths` ("etc", "./etc/" and "/etc" name
-// the same folder; none: all). Throws Error (usage) naming a path that
-// matches no member.
-Listing list_snapshot(const store::Location& file, const std::vector<std::string>& paths,
-                      const std::vector<crypto::age::Identity>& identities = {});
+// What a listing read, known before its first member.
+struct ListingFacts {
+  bool from_index = false;       // false: one sequential pass
+  std::uint64_t bytes_read = 0;  // of the snapshot file
+  std::uint64_t file_size = 0;   // when from the index
+};
+using ListingStart = std::function<void(const ListingFacts&)>;
+
+// `volume ls`: calls `start` once, then `visit` with each member at or below
+// each of `paths` ("etc", "./etc/" and "/etc" name the same folder; none:
+// all), in archive order. From an index one member is held at a time (100,000
+// members list in little memory). Throws Error (usage) naming a path that
+// matches no member, after the members of the others.
+void list_snapshot(const store::Location& file, const std::vector<std::string>& paths,
+                   const std::vector<crypto::age::Identity>& identities, const ListingStart& start,
+                   const archive::MemberSink& visit);
+
+// The members at or below some of `paths` (all when there are none), one by
+// one; check_found then names a path that matched none.
+class PathFilter {
+ public:
+  explicit PathFilter(const std::vector<std::string>& paths);
+  bool keep(const archive::Member& member);
+  // Throws Error (usage): "not in the snapshot: PATH".
+  void check_found() const;
+
+ private:
+  std::vector<std::string> paths_;
+  std::vector<std::string> wanted_;  // normalised
+  std::vector<bool> found_;
+};
 
 // True when `member_path` (as stored) is `wanted` (normalised) or lies below it.
 bool is_at_or_below(const std::string& member_path, const std::string& wanted);
