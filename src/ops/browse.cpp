@@ -148,6 +148,25 @@ std::optional<Seekable> open_seekable(const store::Location& file,
   return seekable;
 }
 
+std::optional<Seekable> open_seekable_below(const store::Location& file,
+                                            const std::vector<crypto::age::Identity>& identities,
+                                            const std::vector<std::string>& paths) {
+  auto seekable = open_ranges(file, identities);
+  if (!seekable) return std::nullopt;
+  PathFilter filter(paths);
+  std::vector<archive::Member> members;
+  auto keep = [&](const archive::Member& member) {
+    if (filter.keep(member)) members.push_back(member);
+  };
+  auto index = archive::read_seekable_index(
+      *seekable->file, [&file](const archive::SeekableIndex& read) { check_index(file, read); }, keep);
+  if (!index) return std::nullopt;
+  filter.check_found();
+  seekable->index = std::move(*index);
+  seekable->index.members = std::move(members);
+  return seekable;
+}
+
 void list_snapshot(const store::Location& file, const std::vector<std::string>& paths,
                    const std::vector<crypto::age::Identity>& identities, const ListingStart& start,
                    const archive::MemberSink& visit) {

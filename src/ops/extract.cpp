@@ -246,7 +246,7 @@ ExtractResult extract_snapshot(const store::Location& file, const std::vector<st
                                const std::string& output, const std::vector<crypto::age::Identity>& identities) {
   if (paths.empty()) throw Error("name the files or folders to extract", Exit::usage);
   ExtractResult result;
-  auto seekable = open_seekable(file, identities);
+  auto seekable = open_seekable_below(file, identities, paths);
   if (!seekable) {
     // Before anything is written: every path must be in the snapshot (this
     // pass also says that the snapshot is read whole).
@@ -256,9 +256,8 @@ ExtractResult extract_snapshot(const store::Location& file, const std::vector<st
     writer.finish();
     return result;
   }
-  auto members = members_below(seekable->index.members, paths);
   Writer writer(output);
-  FrameBlocks blocks(*seekable->file, seekable->index, members);
+  FrameBlocks blocks(*seekable->file, seekable->index, seekable->index.members);
   result.members = copy_members([&blocks] { return blocks.next(); }, below_any(paths), writer);
   result.frames_read = blocks.frames_read();
   result.bytes_read = seekable->file->bytes_read();

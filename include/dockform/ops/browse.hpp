@@ -37,6 +37,13 @@ struct Seekable {
 std::optional<Seekable> open_seekable(const store::Location& file,
                                       const std::vector<crypto::age::Identity>& identities);
 
+// The same, keeping of the index's members only those at or below `paths`
+// (decoded one at a time: extract's memory does not grow with the snapshot's
+// members). Throws Error (usage) naming a path that matches none.
+std::optional<Seekable> open_seekable_below(const store::Location& file,
+                                            const std::vector<crypto::age::Identity>& identities,
+                                            const std::vector<std::string>& paths);
+
 // The members at or below `paths` (all when empty) from one pass through the
 // whole stream, after a warning that says so: for a snapshot without an index.
 Listing list_sequentially(const store::Location& file, const std::vector<std::string>& paths,
