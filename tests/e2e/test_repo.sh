@@ -60,7 +60,11 @@ assert_eq "$side1" "$(json_field snapshots.1.sidecar_file)" "the first snapshot'
 run_df repo stats "$repo" --json
 assert_eq 0 "$RC" "repo stats: $ERR"
 assert_eq 2 "$(json_field snapshots)" "repo stats: snapshots"
-python3 -c 'import sys; r = float(sys.argv[1]); assert r > 1.7, r' "$(json_field ratio)" ||
+# Two snapshots of about the same size stored as one plus the growth (at most
+# a third of one, above): a ratio of at least 2 / (1 + 1/3) = 1.5, less the
+# recipes and indexes. A bound of 1.7 failed when a 4 MiB frame changed
+# (growth 4.5 MB of 25.2: 1.695, CI run 25).
+python3 -c 'import sys; r = float(sys.argv[1]); assert r > 1.45, r' "$(json_field ratio)" ||
   fail "repo stats: ratio $(json_field ratio) for two near-identical snapshots"
 
 # ---------------------------------------------------------------- export, verify, ls
