@@ -137,20 +137,8 @@ std::optional<Seekable> open_ranges(const store::Location& file, const std::vect
 }
 }  // namespace
 
-std::optional<Seekable> open_seekable(const store::Location& file,
-                                      const std::vector<crypto::age::Identity>& identities) {
-  auto seekable = open_ranges(file, identities);
-  if (!seekable) return std::nullopt;
-  auto index = archive::read_seekable_index(*seekable->file);
-  if (!index) return std::nullopt;
-  check_index(file, *index);
-  seekable->index = std::move(*index);
-  return seekable;
-}
-
-std::optional<Seekable> open_seekable_below(const store::Location& file,
-                                            const std::vector<crypto::age::Identity>& identities,
-                                            const std::vector<std::string>& paths) {
+std::optional<Seekable> open_seekable(const store::Location& file, const std::vector<crypto::age::Identity>& identities,
+                                      const std::vector<std::string>& paths) {
   auto seekable = open_ranges(file, identities);
   if (!seekable) return std::nullopt;
   PathFilter filter(paths);

@@ -246,7 +246,7 @@ ExtractResult extract_snapshot(const store::Location& file, const std::vector<st
                                const std::string& output, const std::vector<crypto::age::Identity>& identities) {
   if (paths.empty()) throw Error("name the files or folders to extract", Exit::usage);
   ExtractResult result;
-  auto seekable = open_seekable_below(file, identities, paths);
+  auto seekable = open_seekable(file, identities, paths);
   if (!seekable) {
     // Before anything is written: every path must be in the snapshot (this
     // pass also says that the snapshot is read whole).

@@ -17,11 +17,10 @@
 
 namespace dockform::ops {
 
+// A sequential pass's members.
 struct Listing {
   std::vector<archive::Member> members;  // in archive order
-  bool from_index = false;               // false: one sequential pass
   std::uint64_t bytes_read = 0;          // of the snapshot file
-  std::uint64_t file_size = 0;
 };
 
 // A seekable snapshot opened for reads at random offsets, with its index.
@@ -31,18 +30,14 @@ struct Seekable {
   std::uint64_t stored_size = 0;  // the file's size as stored
 };
 
-// nullopt for a snapshot without an index (or a stream, or a plain .tar).
-// Throws Error when it cannot be read, crypto::age::AgeError (refused) when
-// no identity opens an encrypted one.
-std::optional<Seekable> open_seekable(const store::Location& file,
-                                      const std::vector<crypto::age::Identity>& identities);
-
-// The same, keeping of the index's members only those at or below `paths`
-// (decoded one at a time: extract's memory does not grow with the snapshot's
-// members). Throws Error (usage) naming a path that matches none.
-std::optional<Seekable> open_seekable_below(const store::Location& file,
-                                            const std::vector<crypto::age::Identity>& identities,
-                                            const std::vector<std::string>& paths);
+// The snapshot with its index, keeping of the index's members only those at
+// or below `paths` (all when empty), decoded one at a time: extract's memory
+// does not grow with the snapshot's members. nullopt for a snapshot without
+// an index (or a stream, or a plain .tar). Throws Error when it cannot be
+// read, Error (usage) naming a path that matches no member,
+// crypto::age::AgeError (refused) when no identity opens an encrypted one.
+std::optional<Seekable> open_seekable(const store::Location& file, const std::vector<crypto::age::Identity>& identities,
+                                      const std::vector<std::string>& paths);
 
 // The members at or below `paths` (all when empty) from one pass through the
 // whole stream, after a warning that says so: for a snapshot without an index.

@@ -15,8 +15,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <unordered_set>
 
 #include "dockform/store/repo/repo_lock.hpp"
@@ -31,14 +29,6 @@ namespace dockform::store {
 
 namespace {
 namespace fs = std::filesystem;
-
-std::string read_whole(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error("cannot read " + file.string());
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // The visible files of `dir` ending in `suffix`, sorted by name.
 std::vector<fs::path> files_ending(const fs::path& dir, const std::string& suffix) {
@@ -74,7 +64,7 @@ std::unordered_set<std::string> used_frames(const fs::path& root, bool dry_run, 
         continue;
       }
       try {
-        for (const auto& frame : decode_recipe(read_whole(recipe), recipe.string()).frames) used.insert(frame.id);
+        for (const auto& frame : decode_recipe(read_repo_file(recipe), recipe.string()).frames) used.insert(frame.id);
       } catch (const Error& e) {
         throw Error(std::string(e.what()) + "; nothing was collected", e.code());
       }
@@ -104,7 +94,7 @@ struct PackContents {
 std::vector<PackContents> read_packs(const fs::path& root, const std::unordered_set<std::string>& used) {
   std::vector<PackContents> packs;
   for (const auto& index_file : files_ending(root / "index", ".json")) {
-    auto [pack, entries] = decode_pack_index(read_whole(index_file), index_file.string());
+    auto [pack, entries] = decode_pack_index(read_repo_file(index_file), index_file.string());
     std::uint64_t total = 0;
     std::uint64_t in_use = 0;
     for (const auto& entry : entries) {

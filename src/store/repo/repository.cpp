@@ -22,14 +22,6 @@ constexpr std::size_t kMaxFrame = 16u << 20;
 bool is_hex_id(const std::string& id) {
   return id.size() == 64 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
-
-std::string read_text(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error("cannot read " + file.string());
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 }  // namespace
 
 void FrameSplitter::write(const void* data, std::size_t size) {
@@ -119,6 +111,14 @@ std::pair<std::string, std::vector<PackEntry>> decode_pack_index(const std::stri
   return out;
 }
 
+std::string read_repo_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error("cannot read " + file.string());
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 PackWriter::PackWriter(std::filesystem::path root) : root_(std::move(root)) {}
 PackWriter::~PackWriter() = default;
 
@@ -200,7 +200,7 @@ PackIndex load_pack_index(const std::filesystem::path& dir) {
   for (const auto& item : std::filesystem::directory_iterator(dir / "index", error)) {
     std::string name = item.path().filename().string();
     if (name.empty() || name[0] == '.' || !name.ends_with(".json")) continue;  // temporaries are hidden
-    auto [pack, entries] = decode_pack_index(read_text(item.path()), item.path().string());
+    auto [pack, entries] = decode_pack_index(read_repo_file(item.path()), item.path().string());
     index.add(pack, entries);
   }
   if (error) throw Error("cannot list " + (dir / "index").string() + ": " + error.message());
@@ -227,7 +227,7 @@ RepoStats repo_stats(const std::filesystem::path& dir) {
     auto sidecar = std::filesystem::path(path).replace_extension(".json");
     if (!std::filesystem::exists(sidecar)) continue;  // not complete: no snapshot
     ++stats.snapshots;
-    stats.logical_bytes += decode_recipe(read_text(path), path.string()).size;
+    stats.logical_bytes += decode_recipe(read_repo_file(path), path.string()).size;
   }
   stats.frames = load_pack_index(dir).frame_count();
   return stats;

@@ -24,9 +24,6 @@ class RepoLock {
   // SIGTERM, or when DIR/lock cannot be made (a read-only repository is read
   // without the lock: nothing can collect in it).
   RepoLock(const std::filesystem::path& root, Mode mode);
-  RepoLock(RepoLock&&) noexcept = default;
-  RepoLock& operator=(RepoLock&&) noexcept = default;
-  bool held() const { return fd_.valid(); }
 
  private:
   util::Fd fd_;  // closing it releases the lock

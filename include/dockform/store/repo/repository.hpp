@@ -121,6 +121,10 @@ class PackIndex {
   std::unordered_map<std::string, FrameLocation> frames_;
 };
 
+// A repository file's bytes (a recipe, a pack index); throws Error when it
+// cannot be read.
+std::string read_repo_file(const std::filesystem::path& file);
+
 // Whether `dir` holds a repository's config.
 bool is_repository(const std::filesystem::path& dir);
 // Makes a repository in `dir` (empty or missing); throws Error (usage) otherwise.
