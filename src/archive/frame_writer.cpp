@@ -48,7 +48,12 @@ void FramePool::work(int level) {
     }
     try {
       if (!zstd) zstd = std::make_unique<util::ZstdFrameCompressor>(level);
-      job->output = std::string(zstd->compress_view(job->input));
+      const std::size_t bound = util::zstd_compress_bound(job->input.size());
+      if (bound > job->output_capacity) {
+        job->output = std::make_unique_for_overwrite<char[]>(bound);
+        job->output_capacity = bound;
+      }
+      job->output_size = zstd->compress_into(job->input, job->output.get(), job->output_capacity);
       job->sha256 = util::sha256_hex(job->input);
     } catch (...) {
       job->error = std::current_exception();
@@ -69,41 +74,54 @@ void FramePool::submit(std::string& chunk) {
     chunk.clear();
     return;
   }
+  Job* job = take_job();
+  job->input.swap(chunk);  // chunk gets the job's emptied buffer
   {
     std::lock_guard lock(mutex_);
-    jobs_.push_back(std::make_unique<Job>(Job{std::exchange(chunk, take_spare()), {}, {}, false, nullptr}));
-    todo_.push_back(jobs_.back().get());
+    job->done = false;
+    job->error = nullptr;
+    jobs_.push_back(job);
+    todo_.push_back(job);
   }
   work_ready_.notify_one();
   // Holds memory to a few chunks: the caller waits when the workers lag.
   deliver_ready(jobs_.size() >= max_in_flight_);
 }
 
+FramePool::Job* FramePool::take_job() {
+  if (idle_.empty()) {
+    // Made on the caller's thread, so every buffer lives in one malloc arena.
+    owned_.push_back(std::make_unique<Job>());
+    Job& made = *owned_.back();
+    made.input.reserve(kMaxChunk);
+    made.output_capacity = util::zstd_compress_bound(kMaxChunk);
+    made.output = std::make_unique_for_overwrite<char[]>(made.output_capacity);
+    idle_.push_back(&made);
+  }
+  Job* job = idle_.back();
+  idle_.pop_back();
+  job->input.clear();  // a delivery that threw may have left it full
+  return job;
+}
+
 void FramePool::deliver_ready(bool wait) {
   for (;;) {
-    std::unique_ptr<Job> job;
+    Job* job = nullptr;
     {
       std::unique_lock lock(mutex_);
       if (jobs_.empty()) return;
       if (wait) job_done_.wait(lock, [this] { return jobs_.front()->done; });
       if (!jobs_.front()->done) return;
-      job = std::move(jobs_.front());
+      job = jobs_.front();
       jobs_.pop_front();
     }
     wait = false;
+    idle_.push_back(job);  // before a rethrow too: the pool still owns it
     if (job->error) std::rethrow_exception(job->error);
-    deliver_(job->output, Frame{static_cast<std::uint32_t>(job->output.size()),
-                                static_cast<std::uint32_t>(job->input.size()), 0, 0, job->sha256});
-    job->input.clear();
-    if (spare_.size() < max_in_flight_) spare_.push_back(std::move(job->input));
+    deliver_(std::string_view(job->output.get(), job->output_size),
+             Frame{static_cast<std::uint32_t>(job->output_size), static_cast<std::uint32_t>(job->input.size()), 0, 0,
+                   job->sha256});
   }
-}
-
-std::string FramePool::take_spare() {
-  if (spare_.empty()) return {};
-  std::string spare = std::move(spare_.back());
-  spare_.pop_back();
-  return spare;
 }
 
 void FramePool::flush() {
@@ -113,7 +131,9 @@ void FramePool::flush() {
 FrameWriter::FrameWriter(int level, int threads, util::ByteSink sink)
     : level_(level),
       sink_(std::move(sink)),
-      pool_(level, threads, [this](std::string_view compressed, Frame frame) { on_frame(compressed, frame); }) {}
+      pool_(level, threads, [this](std::string_view compressed, Frame frame) { on_frame(compressed, frame); }) {
+  chunk_.reserve(kMaxChunk);  // room for the largest chunk: no regrowth, no copies
+}
 
 void FrameWriter::on_frame(std::string_view compressed, Frame frame) {
   frame.file_offset = file_offset_;

@@ -15,10 +15,10 @@ namespace dockform::ops {
 
 // The frames are compressed on these worker threads while the caller reads
 // and hashes: DOCKFORM_ZSTD_THREADS (0 = on the caller's thread, N = N
-// workers, at most 8). Unset: none on up to two cores: libzstd's own
-// workers, measured on such a machine under load (docs/benchmarks.md,
-// 2026-12-06), were 5-12% slower than none and doubled the peak RSS. More
-// cores (not measured): min(cores, 8).
+// workers, at most 8). Unset: one on two cores, where it took the bench
+// volume's snapshot from 3.48 s to 2.91 s at 56 MiB peak RSS against 45
+// (docs/benchmarks.md, 2026-12-07); none on one core. More cores (not
+// measured): min(cores, 8).
 int compression_threads() {
   if (const char* env = std::getenv("DOCKFORM_ZSTD_THREADS"); env != nullptr && *env != '\0') {
     char* end = nullptr;
@@ -32,7 +32,8 @@ int compression_threads() {
     return static_cast<int>(std::min(value, 8L));
   }
   unsigned cores = std::thread::hardware_concurrency();
-  if (cores <= 2) return 0;  // 0: unknown, counted as few
+  if (cores <= 1) return 0;  // 0: unknown, counted as few
+  if (cores == 2) return 1;
   return static_cast<int>(std::min(cores, 8u));
 }
 

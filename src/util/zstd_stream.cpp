@@ -91,10 +91,14 @@ std::string_view ZstdFrameCompressor::compress_view(std::string_view data) {
     out_ = std::make_unique_for_overwrite<char[]>(bound);
     out_capacity_ = bound;
   }
+  return {out_.get(), compress_into(data, out_.get(), bound)};
+}
+
+std::size_t ZstdFrameCompressor::compress_into(std::string_view data, char* out, std::size_t capacity) {
   // One call with the whole input: the content size goes into the header.
-  std::size_t n = ZSTD_compress2(ctx_.get(), out_.get(), bound, data.data(), data.size());
+  std::size_t n = ZSTD_compress2(ctx_.get(), out, capacity, data.data(), data.size());
   check(n, "zstd compression failed");
-  return {out_.get(), n};
+  return n;
 }
 
 std::string zstd_decompress_frame(std::string_view frame, std::size_t limit) {

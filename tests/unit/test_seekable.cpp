@@ -16,6 +16,7 @@
 #include "dockform/archive/seekable.hpp"
 #include "dockform/archive/tar_walker.hpp"
 #include "dockform/crypto/age.hpp"
+#include "dockform/util/error.hpp"
 #include "dockform/util/sha256.hpp"
 #include "dockform/util/zstd_stream.hpp"
 #include "test_support.hpp"
@@ -250,8 +251,32 @@ TEST(SeekableFormat, DecompressesToTheTarStream) {
 
 TEST(SeekableFormat, ThreadsDoNotChangeTheBytes) {
   auto tar = sample_tar();
+  EXPECT_EQ(seekable_of(tar, 0), seekable_of(tar, 1));
   EXPECT_EQ(seekable_of(tar, 0), seekable_of(tar, 2));
   EXPECT_EQ(seekable_of(tar, 2), seekable_of(tar, 3));
+}
+
+// The workers' buffers go round: a sink that fails mid-stream ends the
+// writer with its error, and the pool still stops and frees every buffer
+// (the sanitizer build checks the latter).
+TEST(SeekableFormat, ASinkThatFailsEndsTheWriter) {
+  auto tar = sample_tar();
+  for (int threads : {0, 1, 2}) {
+    int calls = 0;
+    std::string out;
+    auto write_all = [&] {
+      FrameWriter writer(3, threads, [&](const char* data, std::size_t size) {
+        if (++calls == 2) throw Error("disk full");
+        out.append(data, size);
+      });
+      for (std::size_t at = 0; at < tar.size(); at += 100000)
+        writer.write(tar.data() + at, std::min<std::size_t>(100000, tar.size() - at));
+      std::uint64_t end = 0;
+      writer.finish(members_of(tar, end), end);
+    };
+    EXPECT_THROW(write_all(), Error) << threads << " workers";
+    EXPECT_EQ(calls, 2) << threads << " workers: no frame delivered after the failure";
+  }
 }
 
 TEST(SeekableFormat, IndexListsTheMembersWithTheirOffsets) {

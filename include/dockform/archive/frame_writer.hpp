@@ -32,8 +32,9 @@ class FramePool {
   FramePool& operator=(const FramePool&) = delete;
 
   // Takes the chunk's bytes; leaves `chunk` empty, with room for the next
-  // one (buffers go round, not to the allocator: a fresh megabyte per frame
-  // cost page faults and zero-filling).
+  // one. Every buffer is made once and goes round (a fresh megabyte per frame
+  // cost page faults and zero-filling, and freed buffers stayed in each
+  // thread's malloc arena: 19 MiB more peak RSS with one worker).
   void submit(std::string& chunk);
   // Waits for every chunk submitted and delivers it.
   void flush();
@@ -41,7 +42,9 @@ class FramePool {
  private:
   struct Job {
     std::string input;
-    std::string output;
+    std::unique_ptr<char[]> output;
+    std::size_t output_capacity = 0;
+    std::size_t output_size = 0;
     std::string sha256;
     bool done = false;
     std::exception_ptr error;
@@ -50,13 +53,14 @@ class FramePool {
   void stop();
   // Delivers the finished jobs at the front; with `wait`, waits for the first.
   void deliver_ready(bool wait);
-  std::string take_spare();
+  Job* take_job();
 
   Deliver deliver_;
   std::size_t max_in_flight_;
-  std::deque<std::unique_ptr<Job>> jobs_;  // in submission order
+  std::vector<std::unique_ptr<Job>> owned_;  // at most max_in_flight_, made on demand
+  std::vector<Job*> idle_;
+  std::deque<Job*> jobs_;  // in flight, in submission order
   std::deque<Job*> todo_;
-  std::vector<std::string> spare_;  // delivered jobs' inputs, emptied
   std::mutex mutex_;
   std::condition_variable work_ready_;
   std::condition_variable job_done_;

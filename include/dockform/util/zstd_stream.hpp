@@ -75,6 +75,9 @@ class ZstdFrameCompressor {
   // The same frame in a buffer this compressor keeps for the next call: no
   // allocation and no zero-filling per frame. Valid until the next call.
   std::string_view compress_view(std::string_view data);
+  // The same frame into `out`, which holds zstd_compress_bound(data.size())
+  // bytes or more; returns its size.
+  std::size_t compress_into(std::string_view data, char* out, std::size_t capacity);
 
  private:
   std::unique_ptr<ZSTD_CCtx_s, ZstdContextFree> ctx_;
