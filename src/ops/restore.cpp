@@ -5,9 +5,9 @@
 #include <chrono>
 
 #include "dockform/archive/checked_walk.hpp"
-#include "dockform/archive/seekable.hpp"
 #include "dockform/archive/snapshot_file.hpp"
 #include "dockform/archive/spec_hash.hpp"
+#include "dockform/ops/browse.hpp"
 #include "dockform/ops/forwarder.hpp"
 #include "dockform/store/store.hpp"
 #include "dockform/util/progress.hpp"
@@ -151,19 +151,18 @@ class PathsFound {
 };
 
 // --path: the whole snapshot's size says nothing of what the paths need.
-// A seekable snapshot's index tells, and whether each path is in it,
-// before the lock, the helper or any user is touched; for the others the
-// walk of the stream tells, still before the swap.
+// A seekable snapshot's index (checked against the sidecar; decrypted for
+// .tar.zst.age) tells, and whether each path is in it, before the lock, the
+// helper or any user is touched; for the others the walk of the stream
+// tells, still before the swap.
 void check_paths(const RestoreOptions& options, Checks& checks) {
   if (options.paths.empty()) return;
   checks.uncompressed_size.reset();
-  if (options.snapshot.is_stream() || checks.format != SnapshotFormat::tar_zst) return;
-  auto ranges = store::open_random_access(options.snapshot);  // a file, a repository's snapshot, an object
-  if (!ranges) return;
-  auto index = archive::read_seekable_index(*ranges);
-  if (!index) return;
+  if (options.snapshot.is_stream()) return;
+  auto seekable = open_seekable(options.snapshot, options.identities, {});
+  if (!seekable) return;
   PathsFound found(options.paths);
-  for (const auto& member : index->members) found.see(member.path, member.size);
+  for (const auto& member : seekable->index.members) found.see(member.path, member.size);
   found.require_all(options.snapshot.text());
   checks.uncompressed_size = found.bytes();
   spdlog::debug("restore --path: every path is in the snapshot's index ({} bytes below them)", found.bytes());

@@ -8,6 +8,7 @@
 # test_fault_restore_path_kill.sh kills the partial swap half-way.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need_tools age-keygen
 
 src_and_target restorepath
 
@@ -48,6 +49,18 @@ run_df -c "$M" volume restore "$target" "$snap" "${PATHS[@]}"
 assert_eq 3 "$RC" "restore --path while $app uses the volume"
 assert_contains "$ERR" "--stop-containers" "refusal names --stop-containers"
 check_untouched "refused for a user"
+
+echo "=== an encrypted snapshot: a path not in it is refused from the index, before the lock"
+# Before the lock and the user check: the refusal is exit 2 for the path,
+# not exit 3 for the running user (the walk under the lock would come after).
+age-keygen -o "$TEST_TMP/key.txt" 2>/dev/null
+run_df -c "$M" volume snapshot "$src" -o "$TEST_TMP/enc" -r "$(age-keygen -y "$TEST_TMP/key.txt")" --json
+assert_eq 0 "$RC" "encrypted snapshot: $ERR"
+enc=$(json_field data_file)
+run_df -c "$M" volume restore "$target" "$enc" -i "$TEST_TMP/key.txt" --path data/db --path no/such
+assert_eq 2 "$RC" "restore --path no/such of an encrypted snapshot"
+assert_contains "$ERR" "--path no/such is not in snapshot" "unknown path message (encrypted)"
+check_untouched "unknown path in an encrypted snapshot"
 
 echo "=== --stop-containers: the paths replaced, nothing else; no --force needed"
 app_before=$(state_of "$app")
