@@ -92,10 +92,19 @@ TEST(RepoFormats, PackIndexRoundTripsAndFindsFrames) {
   EXPECT_EQ(back[1].offset, 5u);
   PackIndex index;
   index.add(name, back);
+  EXPECT_THROW(index.find(std::string(64, '2')), std::logic_error);
+  // The same frame in a later pack: the first pack's place is kept.
+  index.add(std::string(64, 'd'), {{std::string(64, '2'), 100, 7}, {std::string(64, '0'), 9, 3}});
+  index.sort();
+  EXPECT_EQ(index.frame_count(), 3u);
+  ASSERT_NE(index.find(std::string(64, '0')), nullptr);
+  EXPECT_EQ(index.find(std::string(64, '0'))->offset, 9u);
+  EXPECT_EQ(index.find("not hex"), nullptr);
   const auto* found = index.find(std::string(64, '2'));
   ASSERT_NE(found, nullptr);
   EXPECT_EQ(index.pack_name(found->pack), pack);
   EXPECT_EQ(found->length, 7u);
+  EXPECT_EQ(found->offset, 5u);
   EXPECT_EQ(index.find(std::string(64, '3')), nullptr);
   expect_error([&] { decode_pack_index(R"({"format":"x"})", "i"); }, Exit::refused, "damaged pack index i");
 }

@@ -2,9 +2,11 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 
 #include "dockform/archive/chunker.hpp"
 #include "dockform/util/atomic_file.hpp"
@@ -144,15 +146,52 @@ void PackWriter::seal() {
   entries_.clear();
 }
 
+namespace {
+// The 32 bytes `hex` spells; false when it is not 64 lower-case hex digits.
+bool digest_of(const std::string& hex, std::array<unsigned char, 32>& out) {
+  if (!is_hex_id(hex)) return false;
+  auto nibble = [](char c) { return static_cast<unsigned>(c <= '9' ? c - '0' : c - 'a' + 10); };
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<unsigned char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+  }
+  return true;
+}
+bool id_less(const PackIndex::Frame& a, const PackIndex::Frame& b) { return a.id < b.id; }
+// By id, then the order the packs were added: in place (std::stable_sort
+// would take a second array of the index's size).
+bool id_then_pack_less(const PackIndex::Frame& a, const PackIndex::Frame& b) {
+  return a.id != b.id ? a.id < b.id : a.where.pack < b.where.pack;
+}
+static_assert(sizeof(PackIndex::Frame) == 48);
+}  // namespace
+
 void PackIndex::add(const std::string& pack, const std::vector<PackEntry>& entries) {
   auto number = static_cast<std::uint32_t>(packs_.size());
   packs_.push_back(pack);
-  for (const auto& entry : entries) frames_.try_emplace(entry.id, FrameLocation{number, entry.offset, entry.length});
+  frames_.reserve(frames_.size() + entries.size());
+  for (const auto& entry : entries) {
+    Frame frame{{}, FrameLocation{entry.offset, number, entry.length}};
+    if (!digest_of(entry.id, frame.id))
+      throw Error("pack index of " + pack + ": a frame id is not a SHA-256", Exit::refused);
+    frames_.push_back(frame);
+  }
+  sorted_ = sorted_ && entries.empty();
+}
+
+void PackIndex::sort() {
+  std::sort(frames_.begin(), frames_.end(), id_then_pack_less);
+  auto same = [](const Frame& a, const Frame& b) { return a.id == b.id; };
+  frames_.erase(std::unique(frames_.begin(), frames_.end(), same), frames_.end());
+  frames_.shrink_to_fit();
+  sorted_ = true;
 }
 
 const FrameLocation* PackIndex::find(const std::string& id) const {
-  auto found = frames_.find(id);
-  return found == frames_.end() ? nullptr : &found->second;
+  if (!sorted_) throw std::logic_error("PackIndex::find before sort()");
+  Frame wanted{};
+  if (!digest_of(id, wanted.id)) return nullptr;
+  auto found = std::lower_bound(frames_.begin(), frames_.end(), wanted, id_less);
+  return found == frames_.end() || found->id != wanted.id ? nullptr : &found->where;
 }
 
 bool is_repository(const std::filesystem::path& dir) {
@@ -204,6 +243,7 @@ PackIndex load_pack_index(const std::filesystem::path& dir) {
     index.add(pack, entries);
   }
   if (error) throw Error("cannot list " + (dir / "index").string() + ": " + error.message());
+  index.sort();
   return index;
 }
 
