@@ -238,7 +238,8 @@ void stream_recovered(engine::Engine& engine, const SnapshotOptions& options, co
 void publish(store::SnapshotSink& file, SnapshotResult& result) {
   auto& sidecar = result.sidecar;
   result.compressed_bytes = file.bytes_written();
-  std::time_t named = file.commit();
+  // The bytes the sink got: the ciphertext when encrypted, else what the checksum covers.
+  std::time_t named = file.commit(sidecar.encryption ? sidecar.encryption->stored_sha256 : sidecar.checksum);
   std::string stem = snapshot_stem(named, sidecar.spec_hash);
   result.data_file = file.location(stem + file.extension());
   result.sidecar_file = file.location(stem + ".json");

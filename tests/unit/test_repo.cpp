@@ -122,7 +122,7 @@ Location put(const std::filesystem::path& root, const std::string& file, std::ti
   auto sink = store->open_sink("vol", start, "0123456789abcdef", ".tar.zst");
   for (std::size_t at = 0; at < file.size(); at += 65536)
     sink->write(file.data() + at, std::min<std::size_t>(65536, file.size() - at));
-  auto t = sink->commit();
+  auto t = sink->commit(util::sha256_hex(file));
   std::string stem = snapshot_stem(t, "0123456789abcdef");
   sink->write_sidecar(stem, R"({"checksum":")" + util::sha256_hex(file) + R"("})");
   return Location::local(sink->location(stem + ".tar.zst"));
@@ -149,6 +149,9 @@ TEST(Repository, StoresEachFrameOnceAndReadsTheFileBackExactly) {
   std::string first = seekable_file(random_bytes(6 << 20, 4));
   auto ref1 = put(root, first, 1000);
   EXPECT_EQ(read_all(ref1), first);
+  // The recipe records the file's SHA-256 as the writer gave it to commit().
+  auto recipe = repository_ref(ref1.path())->recipe();
+  EXPECT_EQ(decode_recipe(read_repo_file(recipe), recipe.string()).sha256, util::sha256_hex(first));
   auto stored = repo_stats(root).stored_bytes;
   // The same content again: only a recipe and a sidecar more.
   auto ref2 = put(root, first, 2000);

@@ -19,8 +19,11 @@ class SnapshotSink {
   virtual std::uint64_t bytes_written() const = 0;
   // Makes the data durable under <stem><extension>, the stem naming the first
   // free second from the start time on (a name whose data or sidecar exists is
-  // taken), and returns that second.
-  virtual std::time_t commit() = 0;
+  // taken), and returns that second. `sha256`: the hex SHA-256 of every byte
+  // written, which the caller computed as it wrote (the sidecar's checksum); a
+  // sink that records it (a repository's recipe) takes it from here rather
+  // than hashing the bytes a second time.
+  virtual std::time_t commit(const std::string& sha256) = 0;
   // Writes <stem>.json; throws Error if it exists already.
   virtual void write_sidecar(const std::string& stem, std::string_view text) = 0;
   // Takes the committed data back (a data file without its sidecar would look like a snapshot).

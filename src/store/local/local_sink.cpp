@@ -24,7 +24,7 @@ class LocalSink : public SnapshotSink {
   // Links the finished file under the first free name, starting at the second
   // the snapshot started: two snapshots started in the same second get
   // consecutive seconds. A name whose sidecar exists is taken as well.
-  std::time_t commit() override {
+  std::time_t commit(const std::string& /*sha256*/) override {
     file_.finish();
     for (std::time_t t = start_; t < start_ + 3600; ++t) {
       std::string stem = snapshot_stem(t, spec_hash_);

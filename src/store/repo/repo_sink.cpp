@@ -39,10 +39,10 @@ class RepoSink : public SnapshotSink {
   std::uint64_t bytes_written() const override { return written_; }
 
   // Packs sealed and indexed, then the recipe under the first free stem.
-  std::time_t commit() override {
+  std::time_t commit(const std::string& sha256) override {
     splitter_.finish();
     pack_.seal();
-    recipe_.sha256 = file_sha_.hex_digest();
+    recipe_.sha256 = sha256;
     std::string text = encode_recipe(recipe_);
     for (std::time_t t = start_; t < start_ + 3600; ++t) {
       std::string stem = snapshot_stem(t, spec_hash_);
@@ -78,7 +78,6 @@ class RepoSink : public SnapshotSink {
     std::string id = util::sha256_hex(frame);
     recipe_.frames.push_back({id, static_cast<std::uint32_t>(frame.size())});
     recipe_.size += frame.size();
-    file_sha_.update(frame);
     if (!known_.find(id) && added_.insert(id).second) pack_.add(id, frame);
   }
 
@@ -93,7 +92,6 @@ class RepoSink : public SnapshotSink {
   PackWriter pack_;
   FrameSplitter splitter_;
   Recipe recipe_;
-  util::Sha256 file_sha_;
   std::uint64_t written_ = 0;
   std::time_t start_;
   std::string spec_hash_;

@@ -85,7 +85,7 @@ class S3Sink : public SnapshotSink {
 
   std::uint64_t bytes_written() const override { return written_; }
 
-  std::time_t commit() override {
+  std::time_t commit(const std::string& /*sha256*/) override {
     if (!buffer_.empty() || parts_queued_ == 0) queue_part();
     wait_until([this] { return queue_.empty() && in_flight_ == 0; });
     stop_worker();

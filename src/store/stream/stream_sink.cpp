@@ -37,7 +37,7 @@ class StreamSink : public SnapshotSink {
   }
 
   std::uint64_t bytes_written() const override { return written_; }
-  std::time_t commit() override { return start_; }
+  std::time_t commit(const std::string& /*sha256*/) override { return start_; }
 
   void write_sidecar(const std::string&, std::string_view text) override {
     if (sidecar_file_.empty()) return;
