@@ -323,6 +323,18 @@ wait_running() {
   done
 }
 
+# wait_gone CONTAINER WHAT: waits (30 s at most) until CONTAINER no longer
+# exists; the engine removes an ended --rm container, or one given to rm -f
+# while it is being removed, a moment later, and its name is taken until then.
+wait_gone() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    engine inspect "$1" >/dev/null 2>&1 || return 0
+    sleep 0.1
+  done
+  fail "$2: container $1 still there 30 s later"
+}
+
 # state_of CONTAINER: "running|StartedAt", to tell a container that was
 # restarted from one that was never stopped.
 state_of() { engine inspect --format '{{.State.Running}}|{{.State.StartedAt}}' "$1"; }
@@ -578,12 +590,20 @@ holder_pid=
 hold_open() {
   local name=$1
   shift
+  # An earlier holder of the name may still be on its way out (its --rm, or
+  # an rm -f, ends a moment later): a run now would fail on the name, unseen.
+  wait_gone "$name" "hold_open $name"
   # A fifo opened read-write never reaches its end: stdin stays open until the client dies.
   [[ -p $TEST_TMP/stdin ]] || mkfifo "$TEST_TMP/stdin"
   engine run -i --rm --name "$name" --network none --log-driver none "$@" "$DOCKFORM_TEST_BUSYBOX_IMAGE" \
-    sh -c 'while read -t 600 _; do :; done' <>"$TEST_TMP/stdin" >/dev/null 2>&1 &
+    sh -c 'while read -t 600 _; do :; done' <>"$TEST_TMP/stdin" >/dev/null 2>"$TEST_TMP/holder.err" &
   holder_pid=$!
-  wait_running "$name"
+  local deadline=$((SECONDS + 60))
+  until [[ $(running "$name" 2>/dev/null) == true ]]; do
+    kill -0 "$holder_pid" 2>/dev/null || fail "hold_open $name: its engine run ended: $(cat "$TEST_TMP/holder.err")"
+    ((SECONDS < deadline)) || fail "$name did not start within 60 s: $(cat "$TEST_TMP/holder.err")"
+    sleep 0.1
+  done
 }
 end_holder() {
   [[ -n $holder_pid ]] || return 0

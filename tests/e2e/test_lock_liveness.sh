@@ -54,14 +54,7 @@ hold_lock() {
   hold_open "$lock" "${LABELS[@]}"
 }
 # wait_lock_gone WHAT: waits until the lock container is gone (the engine removes an ended lease).
-wait_lock_gone() {
-  local i
-  for ((i = 0; i < 300; i++)); do
-    engine inspect "$lock" >/dev/null 2>&1 || return 0
-    sleep 0.1
-  done
-  fail "$1: lock container still there 30 s later"
-}
+wait_lock_gone() { wait_gone "$lock" "$1"; }
 restore_ok() { # WHAT: a restore succeeds, leaves the snapshot's tree and no lock
   run_df -c "$M" volume restore "$target" "$snap" --force
   assert_eq 0 "$RC" "$1: restore"
