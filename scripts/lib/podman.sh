@@ -7,7 +7,8 @@
 #   dockform_podman_stop    remove its containers, stop it and every process it
 #                           started, delete its folder (idempotent, safe in a trap)
 #
-# Everything it owns lives in one folder made by `mktemp -d` (/tmp/dfp.XXXXXX):
+# Everything it owns lives in one folder made by `mktemp -d` (/tmp/dfp.XXXXXX, or
+# under DOCKFORM_PODMAN_PARENT, e.g. a benchmark's fresh filesystem image):
 #   p.sock           the API socket          service.log  the service's log
 #   storage.conf     CONTAINERS_STORAGE_CONF: vfs, graph root and run root below
 #   containers.conf  CONTAINERS_CONF (see _dockform_podman_conf)
@@ -55,6 +56,7 @@ events_logger = "file"
 events_logfile_path = "$dir/events.log"
 lock_type = "file"
 tmp_dir = "$dir/tmp"
+image_copy_tmp_dir = "$dir/tmp"
 volume_path = "$dir/volumes"
 static_dir = "$dir/graph/libpod"
 
@@ -71,14 +73,18 @@ dockform_podman_start() {
   dockform_need_tools _dockform_podman_log podman conmon runc curl timeout setsid || return 1
   dockform_need_root _dockform_podman_log "starting a private Podman service" || return 1
   local dir
-  dir=$(mktemp -d /tmp/dfp.XXXXXX) || return 1
+  dir=$(mktemp -d "${DOCKFORM_PODMAN_PARENT:-/tmp}/dfp.XXXXXX") || return 1
   DOCKFORM_PODMAN_DIR=$dir
   mkdir -p "$dir/graph" "$dir/run" "$dir/tmp" "$dir/volumes" "$dir/net"
   _dockform_podman_conf "$dir"
   DOCKFORM_PODMAN_SAVED_DOCKER_HOST=${DOCKER_HOST-__unset__}
 
   # --time=0: never exit for idleness. setsid as for dockerd (engine.sh).
-  CONTAINERS_CONF=$dir/containers.conf CONTAINERS_STORAGE_CONF=$dir/storage.conf \
+  # TMPDIR too: an image made through the compat API (POST /images/create with
+  # fromSrc, as dockform makes its helper image) leaves its upload behind as
+  # api_load.tar* in the temporary folder (Podman's bug, podman#28531): in
+  # the private folder it goes with the folder.
+  TMPDIR=$dir/tmp CONTAINERS_CONF=$dir/containers.conf CONTAINERS_STORAGE_CONF=$dir/storage.conf \
     setsid -w podman system service --time=0 "unix://$dir/p.sock" \
     </dev/null >"$dir/service.log" 2>&1 &
   DOCKFORM_PODMAN_PID=$!
@@ -179,7 +185,7 @@ _dockform_podman_wait_gone() {
 dockform_podman_stop() {
   local dir=${DOCKFORM_PODMAN_DIR:-}
   [[ -n $dir ]] || return 0
-  if [[ $dir != /tmp/dfp.* || $dir == */../* ]]; then
+  if [[ $dir != /* || ${dir##*/} != dfp.* || $dir == */../* ]]; then
     _dockform_podman_log "refusing to stop a Podman service in unexpected folder '$dir'"
     return 1
   fi
