@@ -247,7 +247,7 @@ void add_snapshot_command(CLI::App& volume, CliState& state) {
                   "pattern leaves out its subtree); repeatable, added to the manifest's volumes.NAME.exclude")
       ->allow_extra_args(false);  // one pattern per --exclude: the volume name is no pattern
   cmd->add_flag("--if-changed", flags->if_changed,
-                "Write nothing when the newest snapshot of the volume holds the same content (same tar_sha256 "
+                "Write nothing when the newest snapshot of the volume holds the same content (same index_sha256 "
                 "and excludes)");
   cmd->add_option("-r,--recipient", flags->keys.recipients,
                   "Encrypt to this age public key (age1...); repeatable (also DOCKFORM_RECIPIENTS, manifest "

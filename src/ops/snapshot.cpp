@@ -203,8 +203,13 @@ Streamed stream_volume(engine::Engine& engine, const SnapshotOptions& options, c
   result.warnings = check_outcome(options, damage, exit_code, stream.helper_report());
   sidecar.checksum = stream.finish();
   if (sidecar.encryption) sidecar.encryption->stored_sha256 = stream.stored_digest();
-  sidecar.tar_sha256 = stream.tar_digest();
-  if (!stream.index_digest().empty()) sidecar.index_sha256 = stream.index_digest();
+  // The index's frame hashes name the tar's content; without an index
+  // (level 0) the checksum is the tar's own.
+  if (stream.index_digest().empty()) {
+    sidecar.tar_sha256 = sidecar.checksum;
+  } else {
+    sidecar.index_sha256 = stream.index_digest();
+  }
   sidecar.uncompressed_bytes = stream.tar_bytes();
   return Streamed::done;
 }
@@ -264,6 +269,15 @@ bool same_encryption(const std::optional<archive::Encryption>& a, const std::opt
   return a->format == b->format && a->passphrase == b->passphrase && sorted(a->recipients) == sorted(b->recipients);
 }
 
+// The same tar stream: the same index (it holds the SHA-256 of every frame of
+// the tar, in order), or, for snapshots without one, the same tar_sha256.
+// Made by a libzstd that compresses the index differently, an unchanged
+// volume counts as changed once: a snapshot too many, never one too few.
+bool same_content(const archive::Sidecar& a, const archive::Sidecar& b) {
+  if (a.index_sha256 && b.index_sha256) return *a.index_sha256 == *b.index_sha256;
+  return a.tar_sha256 && b.tar_sha256 && *a.tar_sha256 == *b.tar_sha256;
+}
+
 // Step "compare" (--if-changed): the newest snapshot of the volume holds the
 // same tar stream, made with the same excludes and encrypted the same way.
 // The result then names it, and the data just streamed is dropped with its
@@ -275,8 +289,8 @@ bool same_as_newest(const SnapshotOptions& options, SnapshotResult& result) {
     if (!entry.is_snapshot() || !store::read_sidecar(*store, entry)) continue;
     // Only the newest counts: an older match would restore an older state.
     const auto& newest = *entry.sidecar;
-    if (!newest.tar_sha256 || *newest.tar_sha256 != *result.sidecar.tar_sha256 ||
-        newest.excludes != result.sidecar.excludes || !same_encryption(newest.encryption, result.sidecar.encryption)) {
+    if (!same_content(newest, result.sidecar) || newest.excludes != result.sidecar.excludes ||
+        !same_encryption(newest.encryption, result.sidecar.encryption)) {
       return false;
     }
     result.unchanged = true;

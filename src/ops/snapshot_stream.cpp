@@ -61,7 +61,7 @@ void SnapshotStream::start_encryption() {
 }
 
 void SnapshotStream::on_compressed(const char* data, std::size_t size) {
-  if (compress_) sha_.update(data, size);  // level 0: these are the tar's bytes, hashed in next_block
+  sha_.update(data, size);  // level 0: the tar's bytes
   if (encrypted()) {
     if (!age_) start_encryption();
     age_->write(data, size);
@@ -71,7 +71,7 @@ void SnapshotStream::on_compressed(const char* data, std::size_t size) {
 }
 
 void SnapshotStream::store(const char* data, std::size_t size) {
-  // Otherwise the bytes that sha_ (or tar_sha_) saw. Not age_: the header is stored while age_ is being made.
+  // Otherwise the bytes that sha_ saw. Not age_: the header is stored while age_ is being made.
   if (encrypted()) stored_sha_.update(data, size);
   file_.write(data, size);
 }
@@ -92,7 +92,6 @@ std::string_view SnapshotStream::next_block() {
     if (n > 0) demux_.feed(std::string_view(buffer_.data(), static_cast<std::size_t>(n)));
   }
   tar_bytes_ += block_.size();
-  tar_sha_.update(block_.data(), block_.size());
   if (compress_) {
     frames_->write(block_.data(), block_.size());
   } else {
@@ -159,9 +158,8 @@ std::string SnapshotStream::finish() {
   if (compress_) index_digest_ = frames_->finish(std::move(members_), members_end_).index_sha256;
   if (encrypted() && !age_) start_encryption();  // level 0 and an empty stream: still an age file
   if (age_) age_->finish();
-  tar_digest_ = tar_sha_.hex_digest();
   if (encrypted()) stored_digest_ = stored_sha_.hex_digest();
-  return compress_ ? sha_.hex_digest() : tar_digest_;
+  return sha_.hex_digest();
 }
 
 void SnapshotStream::on_frame(engine::StreamType type, std::string_view bytes) {

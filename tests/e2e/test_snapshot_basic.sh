@@ -43,7 +43,7 @@ problems = []
 doc = json.loads(text, object_pairs_hook=lambda pairs: pairs)
 keys = [k for k, _ in doc]
 expected = ["dockform_version", "created_at", "volume_name", "spec_hash", "driver", "driver_opts",
-            "labels", "uncompressed_bytes", "file_count", "checksum", "tar_sha256", "index_sha256"]
+            "labels", "uncompressed_bytes", "file_count", "checksum", "index_sha256"]
 if note != "-":
     expected.append("notes")
 if keys != expected:

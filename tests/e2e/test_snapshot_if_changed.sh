@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # stages: podman
 # Deterministic archives, --if-changed and --exclude:
-# - two snapshots of an unchanged volume hold byte-identical tar streams, and
-#   the sidecar's tar_sha256 is the SHA-256 of that stream;
+# - two snapshots of an unchanged volume hold byte-identical tar streams and
+#   the same index_sha256 (the tar has no tar_sha256 of its own any more: the
+#   index's frame hashes cover it); a newest snapshot of the older kind (no
+#   index) counts as changed;
 # - --if-changed writes nothing for an unchanged volume (exit 0, the message
 #   and --json's "unchanged" name the newest snapshot) and writes for a
 #   changed one (s3:// in test_s3_roundtrip.sh);
@@ -25,13 +27,14 @@ vol_exec "$vol" sh -euc '
 
 data_files() { find "$1" -name '*.tar.zst' | sort; }
 
-# ---------------------------------------------------------------- determinism and tar_sha256
+# ---------------------------------------------------------------- determinism and index_sha256
 out=$TEST_TMP/snaps
 run_df -c "$M" volume snapshot "$vol" -o "$out" --json
 assert_eq 0 "$RC" "first snapshot"
 first=$(json_field data_file)
-first_tar=$(json_field sidecar.tar_sha256)
-assert_eq "$(zstd -dc "$first" | sha256sum | cut -d' ' -f1)" "$first_tar" "tar_sha256 is the SHA-256 of the tar stream"
+first_index=$(json_field sidecar.index_sha256)
+[[ $first_index =~ ^[0-9a-f]{64}$ ]] || fail "no index_sha256 in the sidecar: '$first_index'"
+assert_not_contains "$(cat "$(json_field sidecar_file)")" '"tar_sha256"' "a compressed snapshot has no tar_sha256"
 assert_eq "false" "$(json_field unchanged)" "a first snapshot is no unchanged one"
 sleep 1 # a new second: the next snapshot gets a name of its own
 run_df -c "$M" volume snapshot "$vol" -o "$out" --json
@@ -39,6 +42,7 @@ assert_eq 0 "$RC" "second snapshot, without --if-changed"
 second=$(json_field data_file)
 [[ $second != "$first" ]] || fail "the second snapshot replaced the first"
 cmp <(zstd -dc "$first") <(zstd -dc "$second") || fail "two snapshots of an unchanged volume differ in their tar streams"
+assert_eq "$first_index" "$(json_field sidecar.index_sha256)" "the same index for the same tar stream"
 
 # ---------------------------------------------------------------- --if-changed, unchanged
 before=$(data_files "$out")
@@ -60,6 +64,21 @@ assert_eq 0 "$RC" "--if-changed on a changed volume"
 assert_eq "false" "$(json_field unchanged)" "a changed volume is written"
 third=$(json_field data_file)
 [[ -f $third && $third != "$second" ]] || fail "no new snapshot for a changed volume: $third"
+
+# A newest snapshot of the older kind (tar_sha256, no index): a snapshot too
+# many, never one too few.
+python3 - "${third%.tar.zst}.json" "$(zstd -dc "$third" | sha256sum | cut -c1-64)" <<'PY'
+import json, sys
+path, tar = sys.argv[1:3]
+sidecar = json.load(open(path))
+del sidecar["index_sha256"]
+sidecar["tar_sha256"] = tar
+json.dump(sidecar, open(path, "w"), indent=2)
+PY
+sleep 1
+run_df -c "$M" volume snapshot "$vol" -o "$out" --if-changed --json
+assert_eq 0 "$RC" "--if-changed after a snapshot without an index"
+assert_eq "false" "$(json_field unchanged)" "a newest snapshot without an index counts as changed"
 
 # ---------------------------------------------------------------- --exclude
 run_df -c "$M" volume snapshot "$vol" -o "$out" --exclude app/cache --exclude '**/*.log' --json

@@ -42,7 +42,7 @@ snapshot() { # OUT-DIR [ENV...]: a snapshot with debug lines, $TMPDIR=$IO
 snapshot "$TEST_TMP/channel" env -u DOCKFORM_TRANSPORT
 assert_eq 0 "$RC" "snapshot over the local channel: $ERR"
 assert_contains "$ERR" "transport: local channel" "the debug line names the channel"
-channel_tar=$(json_field tar_sha256 "$(json_field sidecar_file)")
+channel_tar=$(json_field index_sha256 "$(json_field sidecar_file)")
 channel_files=$(json_field file_count "$(json_field sidecar_file)")
 assert_eq "" "$(ls -A "$IO")" "the channel's folder is removed"
 
@@ -50,7 +50,7 @@ snapshot "$TEST_TMP/attach" DOCKFORM_TRANSPORT=attach
 assert_eq 0 "$RC" "snapshot over attach: $ERR"
 assert_contains "$ERR" "transport: attach (DOCKFORM_TRANSPORT=attach)" "the debug line names the forced relay"
 assert_not_contains "$ERR" "transport: local channel" "no channel when attach is forced"
-assert_eq "$channel_tar" "$(json_field tar_sha256 "$(json_field sidecar_file)")" "the same tar over both transports"
+assert_eq "$channel_tar" "$(json_field index_sha256 "$(json_field sidecar_file)")" "the same tar over both transports"
 assert_eq 51 "$channel_files" "files in the snapshot"
 
 # ---- restores over both transports ---------------------------------------------
@@ -94,7 +94,7 @@ assert_eq 0 "$RC" "snapshot when the engine cannot see the folder: $ERR"
 # dockerd makes the missing folder (empty: the helper exits 114), Podman refuses the container.
 grep -qE 'transport: attach \((the helper could not use|the engine refused) the local channel' <<<"$ERR" ||
   fail "the fallback says why: $ERR"
-assert_eq "$channel_tar" "$(json_field tar_sha256 "$(json_field sidecar_file)")" "the same tar after the fallback"
+assert_eq "$channel_tar" "$(json_field index_sha256 "$(json_field sidecar_file)")" "the same tar after the fallback"
 assert_eq "" "$(helpers_of -a "$vol")" "no helper left after the fallback"
 dst=${PFX}dst_unseen
 engine volume create "$dst" >/dev/null

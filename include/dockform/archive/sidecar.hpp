@@ -35,12 +35,14 @@ struct Sidecar {
   // hex SHA-256 of the compressed tar: the data file's bytes, or, when the
   // snapshot is encrypted, the bytes age decrypts it to.
   std::string checksum;
-  // hex SHA-256 of the uncompressed tar: equal for two snapshots of an
-  // unchanged volume (the helper's archives are deterministic).
+  // hex SHA-256 of the uncompressed tar, written for uncompressed (level 0)
+  // snapshots only, where it is the checksum; older dockform wrote it for
+  // every snapshot. A seekable snapshot's index_sha256 names its content.
   std::optional<std::string> tar_sha256;
   // hex SHA-256 of the seekable index frame (docs/snapshot-format.md): a
   // partial read trusts the index through it, and each frame through the
-  // index. Absent in older snapshots (one frame, no index).
+  // index. Equal for two snapshots of an unchanged volume (the helper's
+  // archives are deterministic). Absent in older snapshots (one frame, no index).
   std::optional<std::string> index_sha256;
   std::vector<std::string> excludes;  // the patterns the snapshot left out
   std::optional<std::string> notes;

@@ -30,7 +30,8 @@ struct SnapshotOptions {
   // (unset: no manifest, as in `volume copy`).
   std::optional<bool> declared;
   // --if-changed: nothing is written when the newest snapshot in base
-  // holds the same tar stream (tar_sha256) made with the same excludes.
+  // holds the same tar stream (the same index_sha256; tar_sha256 for a
+  // snapshot without an index) made with the same excludes.
   bool if_changed = false;
   // Encrypt to these (age): X25519 keys, or one passphrase. Empty: not encrypted.
   std::vector<crypto::age::Recipient> recipients;
