@@ -99,16 +99,21 @@ std::optional<archive::SnapshotFormat> format_of(const store::Location& file) {
 // with it, the seek table, and through it every frame a read uses, is
 // authenticated down to the sidecar. Without a sidecar (or one written before
 // the index existed) the index is only checked against itself.
+void check_recorded(const std::optional<std::string>& recorded, const std::string& sidecar, const store::Location& file,
+                    const archive::SeekableIndex& index) {
+  if (recorded && *recorded != index.index_sha256) {
+    throw Error("checksum mismatch: " + sidecar + " says " + *recorded + " for the index of " + file.text() +
+                    ", the file has " + index.index_sha256,
+                Exit::refused);
+  }
+}
+
 void check_index(const store::Location& file, const archive::SeekableIndex& index) {
   auto source = store::open_snapshot(file);
   auto found = archive::find_sidecar(*source);
   if (!found) return;
-  auto recorded = archive::parse_sidecar(found->text, found->location).index_sha256;
-  if (recorded && *recorded != index.index_sha256) {
-    throw Error("checksum mismatch: sidecar " + found->location + " says " + *recorded + " for the index of " +
-                    file.text() + ", the file has " + index.index_sha256,
-                Exit::refused);
-  }
+  check_recorded(archive::parse_sidecar(found->text, found->location).index_sha256, "sidecar " + found->location, file,
+                 index);
 }
 }  // namespace
 
@@ -135,10 +140,9 @@ std::optional<Seekable> open_ranges(const store::Location& file, const std::vect
   }
   return seekable;
 }
-}  // namespace
 
-std::optional<Seekable> open_seekable(const store::Location& file, const std::vector<crypto::age::Identity>& identities,
-                                      const std::vector<std::string>& paths) {
+std::optional<Seekable> open_checked(const store::Location& file, const std::vector<crypto::age::Identity>& identities,
+                                     const std::vector<std::string>& paths, const archive::IndexCheck& check) {
   auto seekable = open_ranges(file, identities);
   if (!seekable) return std::nullopt;
   PathFilter filter(paths);
@@ -146,13 +150,27 @@ std::optional<Seekable> open_seekable(const store::Location& file, const std::ve
   auto keep = [&](const archive::Member& member) {
     if (filter.keep(member)) members.push_back(member);
   };
-  auto index = archive::read_seekable_index(
-      *seekable->file, [&file](const archive::SeekableIndex& read) { check_index(file, read); }, keep);
+  auto index = archive::read_seekable_index(*seekable->file, check, keep);
   if (!index) return std::nullopt;
   filter.check_found();
   seekable->index = std::move(*index);
   seekable->index.members = std::move(members);
   return seekable;
+}
+}  // namespace
+
+std::optional<Seekable> open_seekable(const store::Location& file, const std::vector<crypto::age::Identity>& identities,
+                                      const std::vector<std::string>& paths) {
+  return open_checked(file, identities, paths,
+                      [&file](const archive::SeekableIndex& read) { check_index(file, read); });
+}
+
+std::optional<Seekable> open_seekable(const store::Location& file, const std::vector<crypto::age::Identity>& identities,
+                                      const std::vector<std::string>& paths,
+                                      const std::optional<archive::Sidecar>& sidecar) {
+  return open_checked(file, identities, paths, [&](const archive::SeekableIndex& read) {
+    if (sidecar) check_recorded(sidecar->index_sha256, "the snapshot's sidecar", file, read);
+  });
 }
 
 void list_snapshot(const store::Location& file, const std::vector<std::string>& paths,

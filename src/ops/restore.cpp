@@ -159,7 +159,7 @@ void check_paths(const RestoreOptions& options, Checks& checks) {
   if (options.paths.empty()) return;
   checks.uncompressed_size.reset();
   if (options.snapshot.is_stream()) return;
-  auto seekable = open_seekable(options.snapshot, options.identities, {});
+  auto seekable = open_seekable(options.snapshot, options.identities, {}, checks.sidecar);
   if (!seekable) return;
   PathsFound found(options.paths);
   for (const auto& member : seekable->index.members) found.see(member.path, member.size);

@@ -40,6 +40,20 @@ assert_eq 3 "$RC" "restore --path of a damaged snapshot"
 assert_contains "$ERR" "checksum mismatch" "damaged snapshot message"
 check_untouched "damaged snapshot"
 
+echo "=== a sidecar that records another index: exit 3 before the lock, nothing touched"
+mkdir -p "$TEST_TMP/otherindex"
+cp "$snap" "$TEST_TMP/otherindex/other.tar.zst"
+python3 - "$sidecar" "$TEST_TMP/otherindex/other.json" <<'EOF'
+import json, sys
+sidecar = json.load(open(sys.argv[1]))
+sidecar["index_sha256"] = "0" * 64
+json.dump(sidecar, open(sys.argv[2], "w"), indent=2)
+EOF
+run_df -c "$M" volume restore "$target" "$TEST_TMP/otherindex/other.tar.zst" "${PATHS[@]}"
+assert_eq 3 "$RC" "restore --path with another index_sha256 in the sidecar"
+assert_contains "$ERR" "says $(printf '0%.0s' {1..64}) for the index" "the refusal names the recorded index"
+check_untouched "another index in the sidecar"
+
 echo "=== a user of the volume: refused without --stop-containers"
 # $app notes each SIGTERM in $TERMS (the kill tests below wait for it).
 run_noting_user "$app" "$target" 1

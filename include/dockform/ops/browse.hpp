@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dockform/archive/seekable.hpp"
+#include "dockform/archive/sidecar.hpp"
 #include "dockform/crypto/age.hpp"
 #include "dockform/store/location.hpp"
 
@@ -38,6 +39,11 @@ struct Seekable {
 // crypto::age::AgeError (refused) when no identity opens an encrypted one.
 std::optional<Seekable> open_seekable(const store::Location& file, const std::vector<crypto::age::Identity>& identities,
                                       const std::vector<std::string>& paths);
+// The same, with the index checked against `sidecar`, which the caller has
+// read already (nullopt: the snapshot has none), rather than reading it again.
+std::optional<Seekable> open_seekable(const store::Location& file, const std::vector<crypto::age::Identity>& identities,
+                                      const std::vector<std::string>& paths,
+                                      const std::optional<archive::Sidecar>& sidecar);
 
 // The members at or below `paths` (all when empty) from one pass through the
 // whole stream, after a warning that says so: for a snapshot without an index.
