@@ -21,6 +21,7 @@ struct PruneFlags {
   bool keep_given = false;  // any --keep-* flag: they replace the manifest's snapshots.keep
   bool dry_run = false;
   bool json = false;
+  int repack = store::kRepackUnusedPercent;
   NotifyFlags notify;
 };
 
@@ -137,7 +138,7 @@ int run_prune(core::Session& session, const PruneFlags& flags, notify::RunReport
   }
   report.result = {{"dry_run", flags.dry_run}, {"volumes", results}};
   // A repository: the frames only the removed snapshots used go too.
-  if (auto collected = store->collect_unused(flags.dry_run)) {
+  if (auto collected = store->collect_unused(flags.dry_run, flags.repack)) {
     report.result["collected"] = collected_json(*collected);
     if (!flags.json) print_collected(*collected, flags.dry_run);
   }
@@ -163,6 +164,11 @@ void add_prune_command(CLI::App& volume, CliState& state) {
                       "Keep the newest of each of the last N months with one")};
   for (auto* option : keep) option->check(CLI::NonNegativeNumber);
   cmd->add_flag("--dry-run", flags->dry_run, "Remove nothing; say what would be removed");
+  cmd->add_option("--repack", flags->repack,
+                  "In a repository, rewrite a pack once PERCENT of its bytes are unused (default 50; 100: only "
+                  "remove packs that nothing uses)")
+      ->check(CLI::Range(0, 100))
+      ->option_text("PERCENT");
   add_json_flag(cmd, flags->json);
   add_notify_options(cmd, flags->notify);
   on_notified_run(cmd, state, "prune", flags->notify, [flags, keep](core::Session& session, notify::RunReport& report) {

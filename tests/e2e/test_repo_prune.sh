@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prune in a deduplicated repository (docs/storage.md, "Prune and the
 # collection"): the frames only removed snapshots used are collected (a pack
-# nothing uses is removed, a mostly unused one rewritten) and the kept
+# nothing uses is removed, one --repack percent (default half) unused rewritten) and the kept
 # snapshots still verify and restore exactly; a prune killed at any unlink or
 # link loses nothing, and the next prune ends where an uninterrupted one does;
 # a snapshot and a prune's collection never overlap (the repository lock), in
@@ -86,6 +86,17 @@ prune_old --dry-run
 assert_eq 0 "$RC" "prune --dry-run: $ERR"
 assert_contains "$OUT" "would be freed (dry run)" "the dry run says what the collection would free"
 assert_eq "$(cd "$TEST_TMP/base" && find . | sort)" "$(cd "$repo" && find . | sort)" "a dry run changes nothing"
+# --repack 100 (on a copy): the partly used pack stays; a percent past 100 is refused.
+cp -a "$TEST_TMP/base" "$TEST_TMP/repack"
+run_df -c "$proj" volume prune "$old" -o "$TEST_TMP/repack" --keep-last 1 --repack 100 --json
+assert_eq 0 "$RC" "prune --repack 100: $ERR"
+assert_eq 0 "$(json_field collected.packs_rewritten)" "--repack 100 rewrites no pack"
+assert_eq 1 "$(json_field collected.packs_removed)" "--repack 100 still removes the unused pack"
+assert_eq "$((packs_before - 1))" "$(find "$TEST_TMP/repack/packs" -name '*.pack' | wc -l)" "--repack 100: one pack fewer"
+prune_old --repack 101
+assert_eq 2 "$RC" "--repack 101"
+assert_contains "$ERR" "--repack" "the refusal names the flag"
+assert_eq "$(cd "$TEST_TMP/base" && find . | sort)" "$(cd "$repo" && find . | sort)" "a refused prune changes nothing"
 prune_old --json
 assert_eq 0 "$RC" "prune: $ERR"
 assert_eq 1 "$(json_field collected.packs_removed)" "packs removed (x0's)"

@@ -234,6 +234,34 @@ TEST(RepoCollect, RemovesThePacksOnlyRemovedSnapshotsUsed) {
   EXPECT_EQ(read_all(ref_a2), a) << "the snapshot kept reads back whole";
 }
 
+// prune --repack: a pack partly used (its unused share U%, from a dry run's
+// figures) is rewritten at 50 and at U, kept at U + 1 and 100 (where only
+// wholly unused packs go).
+TEST(RepoCollect, RepackPercentDecidesWhichPacksAreRewritten) {
+  test::TempDir dir;
+  auto root = new_repository(dir);
+  std::string head = random_bytes(6 << 20, 31);
+  auto ref_big = put(root, seekable_file(head + random_bytes(8 << 20, 32)), 1000);
+  auto ref_small = put(root, seekable_file(head), 2000);
+  remove_snapshot(root, ref_big);
+  auto dry = collect_unused_frames(root, true);
+  ASSERT_EQ(dry.packs_rewritten, 1u);
+  const auto unused = static_cast<int>(dry.bytes_freed * 100 / (dry.bytes_freed + dry.bytes_copied));
+  ASSERT_GT(unused, 50);
+  ASSERT_LT(unused, 99);
+  for (int percent : {50, unused}) EXPECT_EQ(collect_unused_frames(root, true, percent).packs_rewritten, 1u) << percent;
+  for (int percent : {unused + 1, 100}) {
+    EXPECT_EQ(collect_unused_frames(root, true, percent).packs_rewritten, 0u) << percent;
+  }
+  auto packs = names_in(root / "packs");
+  auto kept = collect_unused_frames(root, false, 100);
+  EXPECT_EQ(kept.packs_rewritten + kept.packs_removed, 0u);
+  EXPECT_EQ(names_in(root / "packs"), packs) << "--repack 100 rewrote a pack that is partly used";
+  EXPECT_EQ(collect_unused_frames(root, false, unused).packs_rewritten, 1u);
+  EXPECT_EQ(read_all(ref_small), seekable_file(head));
+  EXPECT_THROW(collect_unused_frames(root, true, 101), std::logic_error);
+}
+
 TEST(RepoCollect, RewritesAPackMostlyUnusedAndKeepsItsUsedFrames) {
   test::TempDir dir;
   auto root = new_repository(dir);

@@ -37,9 +37,12 @@ struct StoredFile {
 
 // What a collection of unused data freed (a repository's frames that no
 // snapshot uses any more, after a prune).
+// prune --repack's default: a pack is rewritten once half of its bytes are unused.
+inline constexpr int kRepackUnusedPercent = 50;
+
 struct Collected {
   std::uint64_t packs_removed = 0;    // packs that held no used frame
-  std::uint64_t packs_rewritten = 0;  // packs mostly unused: their used frames moved to a new pack
+  std::uint64_t packs_rewritten = 0;  // packs --repack found unused enough: their used frames moved to a new pack
   std::uint64_t frames_removed = 0;   // stored frames no snapshot uses (and second copies)
   std::uint64_t bytes_copied = 0;     // used frames moved by the rewrites
   std::uint64_t bytes_freed = 0;      // stored bytes gone (with --dry-run: that would go)
@@ -69,7 +72,9 @@ class Store {
   // After removals: frees the space that only removed snapshots used, where
   // the backend shares it between snapshots (a repository's frames); nullopt
   // for a backend whose removals freed it already.
-  virtual std::optional<Collected> collect_unused(bool /*dry_run*/) { return std::nullopt; }
+  // A repository's unused frames (prune): packs with at least
+  // `repack_percent` of their bytes unused are rewritten.
+  virtual std::optional<Collected> collect_unused(bool /*dry_run*/, int /*repack_percent*/) { return std::nullopt; }
 };
 
 // The backend of `base` (a folder or a remote location). The streams keep no

@@ -3,8 +3,9 @@
 //   1. the frames every finished snapshot's recipe names are the used ones
 //      (a damaged recipe stops everything: nothing is removed);
 //   2. each pack is kept, removed (no used frame), or rewritten (at least
-//      half of its bytes unused: its used frames, each checked against its
-//      id, go into a new pack, sealed and indexed first);
+//      --repack percent, by default half, of its bytes unused: its used
+//      frames, each checked against its id, go into a new pack, sealed and
+//      indexed first);
 //   3. only then the old packs' indexes go, then the old packs.
 // A kill at any point leaves every used frame listed by an index whose pack
 // exists: at worst a frame listed twice, or a pack that no index names, which
@@ -15,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <unordered_set>
 
 #include "dockform/store/repo/repo_lock.hpp"
@@ -111,7 +113,7 @@ std::vector<PackContents> read_packs(const fs::path& root, const std::unordered_
 
 // Step 2: what happens to each pack. A used frame that a pack placed before
 // holds too is unused here: one copy is enough.
-std::vector<PackPlan> plan_packs(const fs::path& root, const std::unordered_set<std::string>& used,
+std::vector<PackPlan> plan_packs(const fs::path& root, const std::unordered_set<std::string>& used, int repack_percent,
                                  Collected& collected) {
   std::vector<PackPlan> plans;
   std::unordered_set<std::string> placed;
@@ -127,7 +129,8 @@ std::vector<PackPlan> plan_packs(const fs::path& root, const std::unordered_set<
         unused += entry.length;
       }
     }
-    if (unused == 0 || unused * 2 < total) continue;  // mostly used: kept as it is
+    // Used enough: kept as it is (a pack with nothing used goes whatever the percent).
+    if (unused == 0 || (unused < total && unused * 100 < total * static_cast<std::uint64_t>(repack_percent))) continue;
     plan.remove = plan.keep.empty();
     collected.frames_removed += contents.entries.size() - plan.keep.size();
     collected.bytes_freed += unused;  // the estimate of a dry run
@@ -203,7 +206,8 @@ void remove_old_packs(const fs::path& root, std::vector<PackPlan> plans, const s
 }
 }  // namespace
 
-Collected collect_unused_frames(const fs::path& root, bool dry_run) {
+Collected collect_unused_frames(const fs::path& root, bool dry_run, int repack_percent) {
+  if (repack_percent < 0 || repack_percent > 100) throw std::logic_error("repack percent out of 0..100");
   // A dry run changes nothing: it only keeps the collection from running meanwhile.
   RepoLock lock(root, dry_run ? RepoLock::Mode::shared : RepoLock::Mode::exclusive);
   Collected collected;
@@ -212,7 +216,7 @@ Collected collect_unused_frames(const fs::path& root, bool dry_run) {
   }
   std::uint64_t before = stored_bytes(root);
   auto used = used_frames(root, dry_run, collected);
-  auto plans = plan_packs(root, used, collected);
+  auto plans = plan_packs(root, used, repack_percent, collected);
   if (dry_run) return collected;
   auto sealed = copy_used_frames(root, plans);
   remove_old_packs(root, std::move(plans), sealed);

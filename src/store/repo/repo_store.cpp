@@ -228,7 +228,9 @@ class RepoStore : public Store {
     }
   }
   void sync(const std::string& volume) override { util::fsync_dir(root_ / "snapshots" / volume); }
-  std::optional<Collected> collect_unused(bool dry_run) override { return collect_unused_frames(root_, dry_run); }
+  std::optional<Collected> collect_unused(bool dry_run, int repack_percent) override {
+    return collect_unused_frames(root_, dry_run, repack_percent);
+  }
 
  private:
   // The ref of a recipe, with the size of the file it stands for.

@@ -166,9 +166,11 @@ std::unique_ptr<archive::ByteSource> open_repo_snapshot(const RepoRef& ref);
 std::unique_ptr<archive::RandomAccess> open_repo_random_access(const RepoRef& ref);
 
 // Removes the frames no finished snapshot uses (src/store/repo/repo_collect.cpp),
-// holding the repository lock alone; with `dry_run` only counts them. Throws
-// Error (refused) for a damaged recipe or frame, having removed nothing.
-Collected collect_unused_frames(const std::filesystem::path& root, bool dry_run);
+// holding the repository lock alone; with `dry_run` only counts them. A pack
+// with at least `repack_percent` (0 to 100) of its bytes unused is rewritten.
+// Throws Error (refused) for a damaged recipe or frame, having removed nothing.
+Collected collect_unused_frames(const std::filesystem::path& root, bool dry_run,
+                                int repack_percent = kRepackUnusedPercent);
 
 struct RepoStats {
   std::uint64_t snapshots = 0;
