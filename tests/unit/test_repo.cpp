@@ -57,6 +57,26 @@ TEST(FrameSplitter, CutsASeekableFileIntoItsFramesWhateverThePieces) {
   EXPECT_EQ(split(file, 4099), whole);
 }
 
+// A snapshot writes one frame a call: they go straight through, also after a
+// call that ended inside a frame.
+TEST(FrameSplitter, WholeFramesAndHalfFramesInAnyOrder) {
+  std::string file = seekable_file(random_bytes(3 << 20, 4) + std::string(4 << 20, 'b'));
+  auto whole = split(file, file.size());
+  ASSERT_GE(whole.size(), 4u);
+  std::vector<std::string> frames;
+  FrameSplitter splitter([&](std::string_view frame) { frames.emplace_back(frame); });
+  for (const auto& frame : whole) splitter.write(frame.data(), frame.size());
+  EXPECT_EQ(frames, whole);
+  frames.clear();
+  std::size_t half = whole[0].size() / 2;
+  splitter.write(file.data(), half);
+  EXPECT_TRUE(frames.empty());
+  splitter.write(file.data() + half, whole[0].size() - half + whole[1].size());
+  splitter.write(file.data() + whole[0].size() + whole[1].size(), file.size() - whole[0].size() - whole[1].size());
+  splitter.finish();
+  EXPECT_EQ(frames, whole);
+}
+
 TEST(FrameSplitter, RefusesAFileThatEndsInsideAFrame) {
   std::string file = seekable_file(random_bytes(1 << 20, 2));
   FrameSplitter splitter([](std::string_view) {});

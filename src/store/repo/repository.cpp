@@ -27,7 +27,21 @@ bool is_hex_id(const std::string& id) {
 }  // namespace
 
 void FrameSplitter::write(const void* data, std::size_t size) {
-  pending_.append(static_cast<const char*>(data), size);
+  const char* bytes = static_cast<const char*>(data);
+  // Nothing held back: the whole frames go from the input as they are (a
+  // snapshot writes one frame a call), only a partial one is kept.
+  if (pending_.size() == start_) {
+    pending_.clear();
+    start_ = 0;
+    for (;;) {
+      std::size_t frame = ZSTD_findFrameCompressedSize(bytes, size);
+      if (size == 0 || ZSTD_isError(frame) || frame > size) break;
+      on_frame_(std::string_view(bytes, frame));
+      bytes += frame;
+      size -= frame;
+    }
+  }
+  pending_.append(bytes, size);
   emit_complete();
 }
 
@@ -131,14 +145,16 @@ void PackWriter::add(const std::string& id, std::string_view bytes) {
   }
   entries_.push_back({id, file_->bytes_written(), static_cast<std::uint32_t>(bytes.size())});
   file_->write(bytes.data(), bytes.size());
-  sha_->update(bytes);
+  // Each id is its frame's SHA-256, so the ids in order name the bytes: no
+  // second pass over them (repositories before 2026-12 hashed the bytes).
+  sha_->update(id);
   if (file_->bytes_written() >= kPackTarget) seal();
 }
 
 void PackWriter::seal() {
   if (!file_) return;
   std::string name = sha_->hex_digest();
-  // A pack of that name exists already: the same bytes, and its index follows it.
+  // A pack of that name exists already: the same frames, and its index follows it.
   file_->commit(name + ".pack");
   util::write_new_file(root_ / "index", name + ".json", encode_pack_index(name, entries_));
   sealed_.push_back(name);

@@ -94,7 +94,7 @@ class PackWriter {
   explicit PackWriter(std::filesystem::path root);
   ~PackWriter();
   void add(const std::string& id, std::string_view bytes);
-  // The pack under its content's hash (fsynced, linked, folder fsynced), then
+  // The pack under the hash of its frames' ids (fsynced, linked, folder fsynced), then
   // its index: only then may a recipe name its frames.
   void seal();
   // The names of the packs sealed so far (also those that existed already).
