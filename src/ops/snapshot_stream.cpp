@@ -78,10 +78,11 @@ void SnapshotStream::store(const char* data, std::size_t size) {
 
 std::string_view SnapshotStream::next_block() {
   block_.clear();
-  while (block_.empty()) {
+  std::string_view got;
+  while (got.empty()) {
     util::throw_if_interrupted();
     if (channel_) {
-      if (!read_channel()) return {};
+      if (!read_channel(got)) return {};
       continue;
     }
     long n = connection_.read_some(buffer_.data(), buffer_.size(), std::chrono::milliseconds(200));
@@ -90,15 +91,16 @@ std::string_view SnapshotStream::next_block() {
       return {};
     }
     if (n > 0) demux_.feed(std::string_view(buffer_.data(), static_cast<std::size_t>(n)));
+    got = block_;
   }
-  tar_bytes_ += block_.size();
+  tar_bytes_ += got.size();
   if (compress_) {
-    frames_->write(block_.data(), block_.size());
+    frames_->write(got.data(), got.size());
   } else {
-    on_compressed(block_.data(), block_.size());
+    on_compressed(got.data(), got.size());
   }
   progress_.update(tar_bytes_, file_.bytes_written());
-  return block_;
+  return got;
 }
 
 // The helper's messages on attach: stdout is the channel now, so every frame
@@ -121,9 +123,10 @@ void SnapshotStream::drain_messages() {
 }
 
 // One wait on both sides: the channel (its listening socket until the helper
-// connects) and attach. Appends what the channel gave to block_; false at
+// connects) and attach. Sets `got` to what the channel gave (in buffer_: no
+// copy, valid until the next read); false at
 // the end of the archive, or when the helper ended without connecting.
-bool SnapshotStream::read_channel() {
+bool SnapshotStream::read_channel(std::string_view& got) {
   pollfd fds[2] = {{channel_->fd(), POLLIN, 0}, {attach_ended_ ? -1 : connection_.fd(), POLLIN, 0}};
   if (::poll(fds, 2, 200) < 0 && errno != EINTR) throw Error("poll of the helper's channel failed");
   read_messages(std::chrono::milliseconds(0));
@@ -145,7 +148,7 @@ bool SnapshotStream::read_channel() {
     ended_ = true;
     return false;
   }
-  if (n > 0) block_.append(buffer_.data(), static_cast<std::size_t>(n));
+  if (n > 0) got = std::string_view(buffer_.data(), static_cast<std::size_t>(n));
   return true;
 }
 

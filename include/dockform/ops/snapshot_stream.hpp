@@ -71,7 +71,7 @@ class SnapshotStream {
   void on_compressed(const char* data, std::size_t size);
   void start_encryption();
   bool encrypted() const { return !recipients_.empty(); }
-  bool read_channel();
+  bool read_channel(std::string_view& got);
   void read_messages(std::chrono::milliseconds wait);
   void drain_messages();
 
