@@ -13,12 +13,14 @@ struct VerifyFlags {
   std::string sidecar_file;
   core::IdentityFlags keys;
   bool json = false;
+  bool no_read_data = false;
 };
 
 int run_verify(const VerifyFlags& flags) {
   snapshot_from_stdin(flags.snapshot, flags.sidecar_file, "dockform volume verify - < FILE");
   auto identities = core::resolve_identities(flags.keys, manifest::process_env());
-  auto report = ops::verify_snapshot(store::Location::parse(flags.snapshot), identities, flags.sidecar_file);
+  auto report =
+      ops::verify_snapshot(store::Location::parse(flags.snapshot), identities, flags.sidecar_file, !flags.no_read_data);
   if (flags.json) {
     nlohmann::ordered_json out;
     out["snapshot"] = report.snapshot;
@@ -27,6 +29,7 @@ int run_verify(const VerifyFlags& flags) {
     out["encrypted"] = report.encrypted;
     out["content_checked"] = report.content_checked;
     if (report.encrypted) out["stored_sha256"] = report.stored_checksum;
+    out["data_read"] = report.data_read;
     out["ok"] = report.ok();
     add_read_figures(out, report.checksum, report.bytes_read, report.uncompressed_bytes, report.file_count);
     out["members"] = report.members;
@@ -42,6 +45,7 @@ int run_verify(const VerifyFlags& flags) {
       std::cout << " (" << report.members << " members, " << report.file_count << " files, "
                 << util::human_bytes(report.uncompressed_bytes) << " of tar";
       if (report.seekable_frames > 0) std::cout << ", " << report.seekable_frames << " frames and their index";
+      if (!report.data_read) std::cout << "; structure only";
       std::cout << ")";
     } else if (report.encrypted) {
       std::cout << " (encrypted: stored bytes and age header only)";
@@ -59,6 +63,9 @@ void add_verify_command(CLI::App& volume, CliState& state) {
   add_snapshot_argument(cmd, flags->snapshot, true);
   add_stdin_sidecar_option(cmd, flags->sidecar_file);
   add_identity_options(cmd, flags->keys);
+  cmd->add_flag("--no-read-data", flags->no_read_data,
+                "Check the structure alone, reading no data frame: the sidecar, the index and seek table, and in a "
+                "repository that every frame is stored (seekable snapshots)");
   add_json_flag(cmd, flags->json);
   on_run(cmd, state, [flags](core::Session&) { return run_verify(*flags); });
 }

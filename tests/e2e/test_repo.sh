@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deduplicated repositories (docs/storage.md): two snapshots of a volume with
 # ~1% changed store little more than one; each reads back (restore, verify,
-# ls, export) as the exact standalone .tar.zst its sidecar names; a damaged
+# ls, export) as the exact standalone .tar.zst its sidecar names; verify
+# --no-read-data checks the structure reading only the trailers; a damaged
 # pack is a checksum mismatch that leaves the volume alone; a SIGKILLed
 # snapshot leaves nothing taken for complete, and the next one succeeds.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -80,6 +81,31 @@ for n in 1 2; do
   assert_contains "$OUT" "frames and their index" "verify $n checks the frames and the index"
 done
 "$DOCKFORM" volume export "$ref2" -o - | cmp - "$TEST_TMP/export2.tar.zst" || fail "export -o - differs from the file"
+
+# --no-read-data: the structure from the trailers, of a ref and of the exported file.
+members2=$(zstd -dc "$TEST_TMP/export2.tar.zst" | tar -tf - | wc -l)
+cp "$side2" "$TEST_TMP/export2.json"
+for snap in "$ref2" "$TEST_TMP/export2.tar.zst"; do
+  run_df volume verify "$snap" --no-read-data --json
+  assert_eq 0 "$RC" "verify --no-read-data of $snap: $OUT $ERR"
+  assert_eq false "$(json_field data_read)" "--json says no data was read ($snap)"
+  assert_eq "$members2" "$(json_field members)" "members from the index ($snap)"
+  assert_eq "$(json_field uncompressed_bytes "$side2")" "$(json_field uncompressed_bytes)" "tar bytes ($snap)"
+  read_bytes=$(json_field bytes_read)
+  ((read_bytes * 100 < snap2_bytes)) || fail "--no-read-data read $read_bytes of $snap2_bytes bytes ($snap)"
+done
+python3 - "$side2" "$TEST_TMP/export2.json" <<'EOF'
+import json, sys
+sidecar = json.load(open(sys.argv[1]))
+sidecar["index_sha256"] = "1" * 64
+json.dump(sidecar, open(sys.argv[2], "w"), indent=2)
+EOF
+run_df volume verify "$TEST_TMP/export2.tar.zst" --no-read-data
+assert_eq 3 "$RC" "verify --no-read-data with another index_sha256 in the sidecar: $OUT"
+assert_contains "$OUT" "checksum mismatch" "the other index is named"
+run_df volume verify - --no-read-data --sidecar "$side2" <"$TEST_TMP/export2.tar.zst"
+assert_eq 2 "$RC" "verify - --no-read-data"
+assert_contains "$ERR" "not standard input" "standard input is refused"
 run_df volume ls "$ref2"
 assert_eq 0 "$RC" "ls: $ERR"
 assert_eq "$(zstd -dc "$TEST_TMP/export2.tar.zst" | tar -tf - | sort)" "$(sort <<<"$OUT")" "volume ls of a ref"
@@ -103,6 +129,14 @@ printf '\x55\xaa' | dd of="$pack" bs=1 seek=$(($(stat -c %s "$pack") / 2)) conv=
 run_df volume verify "$ref1"
 assert_eq 3 "$RC" "verify with a damaged pack: $OUT $ERR"
 assert_contains "$OUT$ERR" "checksum mismatch" "verify names the damage"
+# What --no-read-data does not see (a byte inside a frame), and what it does (a pack cut short).
+run_df volume verify "$ref1" --no-read-data
+assert_eq 0 "$RC" "verify --no-read-data reads no frame, so a changed byte inside one passes: $OUT $ERR"
+assert_contains "$OUT" "structure only" "the result says what was checked"
+truncate -s $(($(stat -c %s "$pack") / 3)) "$pack"
+run_df volume verify "$ref1" --no-read-data
+assert_eq 3 "$RC" "verify --no-read-data with a pack cut short: $OUT $ERR"
+assert_contains "$OUT" "past the end of pack" "the cut pack is named"
 run_df -c "$proj" volume restore "$vol" "$ref1" --force
 assert_eq 3 "$RC" "restore with a damaged pack: $ERR"
 assert_contains "$ERR" "checksum mismatch" "restore names the damage"

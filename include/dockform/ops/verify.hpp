@@ -29,6 +29,8 @@ struct VerifyReport {
   // A seekable snapshot (docs/snapshot-format.md): its frames, all checked
   // against the index and the seek table; 0 for a one-frame snapshot.
   std::uint64_t seekable_frames = 0;
+  // false: --no-read-data, the structure alone (verify_structure).
+  bool data_read = true;
   std::vector<std::string> problems;  // empty: the snapshot is sound
   std::vector<std::string> warnings;
   bool ok() const { return problems.empty(); }
@@ -43,7 +45,13 @@ struct VerifyReport {
 void verify_seekable(const store::Location& path, const std::vector<archive::Member>& walked,
                      const std::optional<std::string>& index_sha256, VerifyReport& report);
 
+// With `read_data` false (--no-read-data), only the structure is checked,
+// reading no data frame: the sidecar, the index and the seek table (the
+// index against the sidecar's index_sha256, the sizes and counts they give
+// against the sidecar's) and, in a repository, that every frame of the
+// recipe is stored whole. A snapshot without an index cannot be checked so
+// (a problem); the stream "-" is a usage error.
 VerifyReport verify_snapshot(const store::Location& file, const std::vector<crypto::age::Identity>& identities = {},
-                             const std::string& sidecar_file = "");
+                             const std::string& sidecar_file = "", bool read_data = true);
 
 }  // namespace dockform::ops

@@ -260,4 +260,33 @@ std::unique_ptr<archive::RandomAccess> open_repo_random_access(const RepoRef& re
   return std::make_unique<RepoRandomAccess>(ref);
 }
 
+RecipeCheck check_recipe(const RepoRef& ref) {
+  RepoLock lock(ref.root, RepoLock::Mode::shared);
+  auto text = read_if_present(ref.recipe());
+  if (!text) throw Error("snapshot " + ref.text() + " has no recipe in the repository", Exit::refused);
+  auto recipe = decode_recipe(*text, ref.recipe().string());
+  auto index = load_pack_index(ref.root);
+  RecipeCheck check{recipe.sha256, recipe.size, {}, {}};
+  std::map<std::uint32_t, std::uint64_t> pack_sizes;  // by pack number, stat'ed once each
+  for (const auto& frame : recipe.frames) {
+    check.lengths.push_back(frame.length);
+    const auto* where = index.find(frame.id);
+    if (!where || where->length != frame.length) {
+      check.problems.push_back("frame " + frame.id + " is missing from the repository's pack indexes");
+      continue;
+    }
+    auto [size, unseen] = pack_sizes.try_emplace(where->pack, 0);
+    if (unseen) {
+      std::error_code error;
+      auto bytes = std::filesystem::file_size(ref.root / "packs" / (index.pack_name(where->pack) + ".pack"), error);
+      size->second = error ? 0 : bytes;
+    }
+    if (where->offset + where->length > size->second) {
+      check.problems.push_back("frame " + frame.id + " lies past the end of pack " + index.pack_name(where->pack) +
+                               " (missing or cut short)");
+    }
+  }
+  return check;
+}
+
 }  // namespace dockform::store

@@ -165,6 +165,17 @@ std::unique_ptr<Store> open_repo_store(const Location& base);
 std::unique_ptr<archive::ByteSource> open_repo_snapshot(const RepoRef& ref);
 std::unique_ptr<archive::RandomAccess> open_repo_random_access(const RepoRef& ref);
 
+// `verify --no-read-data` of a repository snapshot: its recipe against the
+// pack indexes and the packs' sizes, reading no frame.
+struct RecipeCheck {
+  std::string sha256;  // the file's, as the recipe records it
+  std::uint64_t size = 0;
+  std::vector<std::uint32_t> lengths;  // each frame's, in order
+  std::vector<std::string> problems;   // frames missing, or packs too short to hold them
+};
+// Throws Error (refused) when the recipe is missing or malformed.
+RecipeCheck check_recipe(const RepoRef& ref);
+
 // Removes the frames no finished snapshot uses (src/store/repo/repo_collect.cpp),
 // holding the repository lock alone; with `dry_run` only counts them. A pack
 // with at least `repack_percent` (0 to 100) of its bytes unused is rewritten.
