@@ -1,6 +1,9 @@
 #include "dockform/archive/chunker.hpp"
 
 #include <algorithm>
+#include <bit>
+
+#include "dockform/util/error.hpp"
 
 namespace dockform::archive {
 
@@ -19,9 +22,6 @@ std::array<std::uint64_t, 256> make_gear_table() {
   for (auto& value : table) value = splitmix64(state);
   return table;
 }
-
-const std::uint64_t kMaskSmall = spread_mask(21);
-const std::uint64_t kMaskLarge = spread_mask(19);
 }  // namespace
 
 const std::array<std::uint64_t, 256>& gear_table() {
@@ -57,6 +57,24 @@ std::size_t scan(const unsigned char* data, std::size_t span, std::uint64_t mask
 }
 }  // namespace
 
+void check_chunk_sizes(const ChunkSizes& sizes) {
+  if (sizes.min < 64 * 1024 || sizes.min >= sizes.average || sizes.average >= sizes.max || sizes.max > kMaxChunk ||
+      !std::has_single_bit(sizes.average)) {
+    throw Error("chunk sizes " + std::to_string(sizes.min) + "/" + std::to_string(sizes.average) + "/" +
+                    std::to_string(sizes.max) +
+                    ": expected 64 KiB <= min < average < max <= 4 MiB, the average a "
+                    "power of two",
+                Exit::usage);
+  }
+}
+
+Chunker::Chunker(ChunkSizes sizes)
+    : sizes_(sizes),
+      mask_small_(spread_mask(std::countr_zero(sizes.average) + 1)),
+      mask_large_(spread_mask(std::countr_zero(sizes.average) - 1)) {
+  check_chunk_sizes(sizes);
+}
+
 void Chunker::scan_into(const unsigned char* data, std::size_t span, std::uint64_t mask, Step& step) {
   std::size_t taken = scan(data, span, mask, hash_, step.cut);
   step.taken += taken;
@@ -65,19 +83,19 @@ void Chunker::scan_into(const unsigned char* data, std::size_t span, std::uint64
 
 Chunker::Step Chunker::feed(const unsigned char* data, std::size_t size) {
   Step step;
-  // The first kMinChunk bytes of a chunk are not hashed: no cut can fall there.
-  if (length_ < kMinChunk) {
-    step.taken = std::min(size, kMinChunk - length_);
+  // The first `min` bytes of a chunk are not hashed: no cut can fall there.
+  if (length_ < sizes_.min) {
+    step.taken = std::min(size, sizes_.min - length_);
     length_ += step.taken;
   }
-  // The small mask up to the byte that makes the chunk kAvgChunk long: that
+  // The small mask up to the byte that makes the chunk `average` long: that
   // one is the first tested against the large mask.
-  if (step.taken < size && length_ < kAvgChunk - 1) {
-    scan_into(data + step.taken, std::min(size - step.taken, kAvgChunk - 1 - length_), kMaskSmall, step);
+  if (step.taken < size && length_ < sizes_.average - 1) {
+    scan_into(data + step.taken, std::min(size - step.taken, sizes_.average - 1 - length_), mask_small_, step);
   }
   if (!step.cut && step.taken < size) {
-    scan_into(data + step.taken, std::min(size - step.taken, kMaxChunk - length_), kMaskLarge, step);
-    if (length_ == kMaxChunk) step.cut = true;
+    scan_into(data + step.taken, std::min(size - step.taken, sizes_.max - length_), mask_large_, step);
+    if (length_ == sizes_.max) step.cut = true;
   }
   if (step.cut) {
     length_ = 0;

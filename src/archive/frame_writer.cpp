@@ -8,8 +8,10 @@
 
 namespace dockform::archive {
 
-FramePool::FramePool(int level, int threads, Deliver deliver)
-    : deliver_(std::move(deliver)), max_in_flight_(2 * static_cast<std::size_t>(std::max(threads, 1))) {
+FramePool::FramePool(int level, int threads, std::size_t max_chunk, Deliver deliver)
+    : deliver_(std::move(deliver)),
+      max_chunk_(max_chunk),
+      max_in_flight_(2 * static_cast<std::size_t>(std::max(threads, 1))) {
   if (threads <= 0) {
     inline_ = std::make_unique<util::ZstdFrameCompressor>(level);
     return;
@@ -93,8 +95,8 @@ FramePool::Job* FramePool::take_job() {
     // Made on the caller's thread, so every buffer lives in one malloc arena.
     owned_.push_back(std::make_unique<Job>());
     Job& made = *owned_.back();
-    made.input.reserve(kMaxChunk);
-    made.output_capacity = util::zstd_compress_bound(kMaxChunk);
+    made.input.reserve(max_chunk_);
+    made.output_capacity = util::zstd_compress_bound(max_chunk_);
     made.output = std::make_unique_for_overwrite<char[]>(made.output_capacity);
     idle_.push_back(&made);
   }
@@ -128,11 +130,13 @@ void FramePool::flush() {
   while (!jobs_.empty()) deliver_ready(true);
 }
 
-FrameWriter::FrameWriter(int level, int threads, util::ByteSink sink)
+FrameWriter::FrameWriter(int level, int threads, util::ByteSink sink, ChunkSizes sizes)
     : level_(level),
       sink_(std::move(sink)),
-      pool_(level, threads, [this](std::string_view compressed, Frame frame) { on_frame(compressed, frame); }) {
-  chunk_.reserve(kMaxChunk);  // room for the largest chunk: no regrowth, no copies
+      chunker_(sizes),
+      pool_(level, threads, sizes.max,
+            [this](std::string_view compressed, Frame frame) { on_frame(compressed, frame); }) {
+  chunk_.reserve(sizes.max);  // room for the largest chunk: no regrowth, no copies
 }
 
 void FrameWriter::on_frame(std::string_view compressed, Frame frame) {

@@ -48,7 +48,8 @@ SnapshotStream::SnapshotStream(engine::RawConnection& connection, store::Snapsho
       buffer_(256 * 1024) {
   if (compress_) {
     frames_ = std::make_unique<archive::FrameWriter>(
-        level, compression_threads(), [this](const char* data, std::size_t size) { on_compressed(data, size); });
+        level, compression_threads(), [this](const char* data, std::size_t size) { on_compressed(data, size); },
+        file.chunk_sizes());
   }
 }
 

@@ -26,6 +26,7 @@ assert_eq 0 "$RC" "repo init: $ERR"
 assert_file_exists "$repo/config"
 run_df repo init "$repo"
 assert_eq 2 "$RC" "repo init on a repository (not empty): $ERR"
+assert_eq 262144 "$(json_field chunker.average "$repo/config")" "a new repository's frames: 256 KiB on average"
 
 # ---------------------------------------------------------------- two snapshots, ~1% changed
 run_df -c "$proj" volume snapshot "$vol" -o "$repo" --json
@@ -76,6 +77,18 @@ for n in 1 2; do
   assert_eq "$(json_field checksum.tar_zst "${!side}")" "$(sha256sum <"$TEST_TMP/export$n.tar.zst" | cut -c1-64)" \
     "the exported file's SHA-256 is the sidecar's ($n)"
   zstd -dc "$TEST_TMP/export$n.tar.zst" | tar -tf - >/dev/null || fail "zstd -dc | tar -t cannot read export $n"
+  # Cut to the repository's sizes: 64 KiB to 1 MiB of tar a frame (the last may be shorter).
+  python3 - "$TEST_TMP/export$n.tar.zst" <<'EOF' || fail "the frames of export $n are not the repository's sizes"
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+count, desc, _ = struct.unpack("<IBI", data[-9:])
+entry = 12 if desc & 0x80 else 8
+table = data[len(data) - (8 + entry * count + 9):]
+sizes = [struct.unpack("<I", table[12 + i * entry:16 + i * entry])[0] for i in range(count)]
+data_frames = [s for s in sizes if s > 0]
+assert len(data_frames) > 40, sizes
+assert all(65536 <= s <= 1 << 20 for s in data_frames[:-1]), sizes
+EOF
   run_df volume verify "${!ref}"
   assert_eq 0 "$RC" "verify $n: $OUT $ERR"
   assert_contains "$OUT" "frames and their index" "verify $n checks the frames and the index"

@@ -2,6 +2,8 @@
 // formats, and a repository written and read back without an engine.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -202,6 +204,24 @@ TEST(Repository, ADamagedPackIsAChecksumMismatch) {
     pack.put('\x55');
   }
   expect_error([&] { read_all(ref); }, Exit::refused, "checksum mismatch");
+}
+
+// New repositories cut their snapshots finer than files are (kRepoChunks);
+// older ones, whose config recorded the file sizes, keep theirs.
+TEST(Repository, ConfigRecordsTheFrameSizes) {
+  test::TempDir dir;
+  auto root = new_repository(dir);
+  EXPECT_EQ(repo_chunk_sizes(root), archive::kRepoChunks);
+  auto config = nlohmann::json::parse(read_repo_file(root / kRepoConfigName));
+  config["chunker"] = {{"min", 256 << 10}, {"average", 1 << 20}, {"max", 4 << 20}};
+  dir.write("repo/config", config.dump());
+  EXPECT_EQ(repo_chunk_sizes(root), archive::kFileChunks);
+  config.erase("chunker");
+  dir.write("repo/config", config.dump());
+  EXPECT_EQ(repo_chunk_sizes(root), archive::kFileChunks) << "a config without sizes";
+  config["chunker"] = {{"min", 1}, {"average", 3}, {"max", 2}};
+  dir.write("repo/config", config.dump());
+  expect_error([&] { repo_chunk_sizes(root); }, Exit::refused, "chunk sizes");
 }
 
 TEST(Repository, InitRefusesAFolderThatIsNotEmpty) {

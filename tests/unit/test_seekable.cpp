@@ -27,8 +27,8 @@ namespace {
 using test::random_bytes;
 
 // The chunk lengths of `data` fed in pieces of `piece` bytes.
-std::vector<std::size_t> chunk_lengths(const std::string& data, std::size_t piece) {
-  Chunker chunker;
+std::vector<std::size_t> chunk_lengths(const std::string& data, std::size_t piece, ChunkSizes sizes = kFileChunks) {
+  Chunker chunker(sizes);
   std::vector<std::size_t> lengths;
   std::size_t current = 0;
   for (std::size_t at = 0; at < data.size(); at += piece) {
@@ -84,29 +84,47 @@ TEST(SeekableChunker, CutsDoNotDependOnHowTheBytesArrive) {
 
 TEST(SeekableChunker, SizesStayWithinMinAndMax) {
   auto data = random_bytes(20u << 20, 5) + std::string(9u << 20, '\0');
-  auto lengths = chunk_lengths(data, 65536);
-  for (std::size_t i = 0; i + 1 < lengths.size(); ++i) {
-    EXPECT_GE(lengths[i], kMinChunk);
-    EXPECT_LE(lengths[i], kMaxChunk);
+  for (auto sizes : {kFileChunks, kRepoChunks}) {
+    auto lengths = chunk_lengths(data, 65536, sizes);
+    std::size_t random_chunks = 0;
+    std::size_t offset = 0;
+    for (std::size_t i = 0; i + 1 < lengths.size(); ++i) {
+      EXPECT_GE(lengths[i], sizes.min);
+      EXPECT_LE(lengths[i], sizes.max);
+      if (offset < (20u << 20)) ++random_chunks;
+      offset += lengths[i];
+    }
+    // Zeros never match the masks: the run is cut at the maximum.
+    EXPECT_EQ(lengths[lengths.size() - 2], sizes.max);
+    // Random bytes: about `average` a chunk (20 MiB: 20 or 80 of them).
+    const auto expected = (20u << 20) / sizes.average;
+    EXPECT_GT(random_chunks, expected * 2 / 3) << sizes.average;
   }
-  // Zeros never match the masks: the run is cut at the maximum.
-  EXPECT_EQ(lengths[lengths.size() - 2], kMaxChunk);
+}
+
+TEST(SeekableChunker, RefusesSizesNoReaderTakes) {
+  for (ChunkSizes bad : {ChunkSizes{32 << 10, 256 << 10, 1 << 20}, ChunkSizes{64 << 10, 300 << 10, 1 << 20},
+                         ChunkSizes{256 << 10, 256 << 10, 1 << 20}, ChunkSizes{64 << 10, 1 << 20, 8 << 20}}) {
+    test::expect_error([&] { Chunker chunker(bad); }, Exit::usage, "chunk sizes");
+  }
 }
 
 // The rule in chunker.hpp one byte at a time, as plainly as it reads: what
 // the Chunker's faster loop must agree with on every input.
-std::vector<std::size_t> reference_chunk_lengths(const std::string& data) {
+std::vector<std::size_t> reference_chunk_lengths(const std::string& data, ChunkSizes sizes = kFileChunks) {
   std::vector<std::size_t> lengths;
   const auto& gear = gear_table();
+  // log2(average) + 1 and - 1 one-bits: 21 and 19 for 1 MiB, 19 and 17 for 256 KiB.
+  const int bits = sizes == kFileChunks ? 20 : 18;
   std::size_t start = 0;
   while (start < data.size()) {
     std::uint64_t hash = 0;
-    std::size_t length = std::min(kMinChunk, data.size() - start);
+    std::size_t length = std::min(sizes.min, data.size() - start);
     while (start + length < data.size()) {
       hash = (hash << 1) + gear[static_cast<unsigned char>(data[start + length])];
       ++length;
-      std::uint64_t mask = length < kAvgChunk ? spread_mask(21) : spread_mask(19);
-      if ((hash & mask) == 0 || length == kMaxChunk) break;
+      std::uint64_t mask = length < sizes.average ? spread_mask(bits + 1) : spread_mask(bits - 1);
+      if ((hash & mask) == 0 || length == sizes.max) break;
     }
     lengths.push_back(length);
     start += length;
@@ -126,6 +144,9 @@ TEST(SeekableChunker, AgreesWithTheRuleByteByByte) {
   EXPECT_EQ(chunk_lengths(data, data.size()), expected);
   EXPECT_EQ(chunk_lengths(data, 7777), expected);
   EXPECT_EQ(chunk_lengths(data, 262144), expected);
+  auto repo = reference_chunk_lengths(data, kRepoChunks);
+  EXPECT_GT(repo.size(), expected.size() * 2);
+  EXPECT_EQ(chunk_lengths(data, 7777, kRepoChunks), repo);
 }
 
 TEST(SeekableChunker, AnInsertionMovesOnlyTheCutsNearIt) {

@@ -26,7 +26,8 @@ namespace dockform::archive {
 class FramePool {
  public:
   using Deliver = std::function<void(std::string_view compressed, Frame frame)>;
-  FramePool(int level, int threads, Deliver deliver);
+  // `max_chunk`: the largest chunk submitted, which each buffer is made for.
+  FramePool(int level, int threads, std::size_t max_chunk, Deliver deliver);
   ~FramePool();
   FramePool(const FramePool&) = delete;
   FramePool& operator=(const FramePool&) = delete;
@@ -56,6 +57,7 @@ class FramePool {
   Job* take_job();
 
   Deliver deliver_;
+  std::size_t max_chunk_;
   std::size_t max_in_flight_;
   std::vector<std::unique_ptr<Job>> owned_;  // at most max_in_flight_, made on demand
   std::vector<Job*> idle_;
@@ -71,7 +73,7 @@ class FramePool {
 
 class FrameWriter {
  public:
-  FrameWriter(int level, int threads, util::ByteSink sink);
+  FrameWriter(int level, int threads, util::ByteSink sink, ChunkSizes sizes = kFileChunks);
 
   void write(const char* data, std::size_t size);
   // Ends the last frame, then writes the index of `members` (offsets in the

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "dockform/archive/chunker.hpp"
+
 namespace dockform::store {
 
 class SnapshotSink {
@@ -32,6 +34,8 @@ class SnapshotSink {
   virtual std::string location(const std::string& filename) const = 0;
   // The data file's extension: ".tar.zst", or ".tar.zst.age" when encrypted.
   virtual const std::string& extension() const = 0;
+  // The frame sizes the snapshot is cut to: a repository's own, else the file format's.
+  virtual archive::ChunkSizes chunk_sizes() const { return archive::kFileChunks; }
 };
 
 }  // namespace dockform::store

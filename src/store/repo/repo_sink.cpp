@@ -26,6 +26,7 @@ class RepoSink : public SnapshotSink {
         root_(root),
         folder_(root / "snapshots" / volume),
         known_(prepare(root, folder_)),
+        chunk_sizes_(repo_chunk_sizes(root)),
         pack_(root),
         splitter_([this](std::string_view frame) { add_frame(frame); }),
         start_(start),
@@ -66,6 +67,7 @@ class RepoSink : public SnapshotSink {
     return (root_ / folder_.filename() / filename).string();
   }
   const std::string& extension() const override { return extension_; }
+  archive::ChunkSizes chunk_sizes() const override { return chunk_sizes_; }
 
  private:
   static PackIndex prepare(const std::filesystem::path& root, const std::filesystem::path& folder) {
@@ -87,7 +89,8 @@ class RepoSink : public SnapshotSink {
   RepoLock lock_;
   std::filesystem::path root_;
   std::filesystem::path folder_;
-  PackIndex known_;                        // frames already stored
+  PackIndex known_;  // frames already stored
+  archive::ChunkSizes chunk_sizes_;
   std::unordered_set<std::string> added_;  // frames this snapshot stored
   PackWriter pack_;
   FrameSplitter splitter_;

@@ -242,11 +242,32 @@ void init_repository(const std::filesystem::path& dir) {
       {"version", kRepoVersion},
       {"id", util::random_id(32)},
       {"frame_id", "sha256 of the frame's bytes as stored"},
-      {"chunker", {{"min", archive::kMinChunk}, {"average", archive::kAvgChunk}, {"max", archive::kMaxChunk}}},
+      {"chunker",
+       {{"min", archive::kRepoChunks.min},
+        {"average", archive::kRepoChunks.average},
+        {"max", archive::kRepoChunks.max}}},
   };
   // The config last: a folder holding it is a whole repository.
   util::fsync_dir(dir);
   util::write_new_file(dir, kRepoConfigName, config.dump(2) + "\n");
+}
+
+archive::ChunkSizes repo_chunk_sizes(const std::filesystem::path& dir) {
+  auto source = (dir / kRepoConfigName).string();
+  archive::ChunkSizes sizes;
+  try {
+    auto in = nlohmann::json::parse(read_repo_file(dir / kRepoConfigName));
+    if (!in.contains("chunker")) return archive::kFileChunks;
+    const auto& chunker = in.at("chunker");
+    sizes = {chunker.at("min").get<std::size_t>(), chunker.at("average").get<std::size_t>(),
+             chunker.at("max").get<std::size_t>()};
+    archive::check_chunk_sizes(sizes);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("repository config " + source + " is damaged: " + e.what(), Exit::refused);
+  } catch (const Error& e) {
+    throw Error("repository config " + source + ": " + e.what(), Exit::refused);
+  }
+  return sizes;
 }
 
 PackIndex load_pack_index(const std::filesystem::path& dir) {

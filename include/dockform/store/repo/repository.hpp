@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dockform/archive/chunker.hpp"
 #include "dockform/archive/seekable.hpp"
 #include "dockform/archive/snapshot_file.hpp"
 #include "dockform/store/store.hpp"
@@ -142,8 +143,12 @@ std::string read_repo_file(const std::filesystem::path& file);
 
 // Whether `dir` holds a repository's config.
 bool is_repository(const std::filesystem::path& dir);
-// Makes a repository in `dir` (empty or missing); throws Error (usage) otherwise.
+// Makes a repository in `dir` (empty or missing), whose snapshots are cut to
+// archive::kRepoChunks; throws Error (usage) otherwise.
 void init_repository(const std::filesystem::path& dir);
+// The frame sizes the repository's config records (kFileChunks when it
+// records none); throws Error (refused) for sizes no reader takes.
+archive::ChunkSizes repo_chunk_sizes(const std::filesystem::path& dir);
 // Reads every pack index of the repository in `dir`.
 PackIndex load_pack_index(const std::filesystem::path& dir);
 
