@@ -266,10 +266,9 @@ RecipeCheck check_recipe(const RepoRef& ref) {
   if (!text) throw Error("snapshot " + ref.text() + " has no recipe in the repository", Exit::refused);
   auto recipe = decode_recipe(*text, ref.recipe().string());
   auto index = load_pack_index(ref.root);
-  RecipeCheck check{recipe.sha256, recipe.size, {}, {}};
+  RecipeCheck check{recipe.sha256, recipe.size, {}};
   std::map<std::uint32_t, std::uint64_t> pack_sizes;  // by pack number, stat'ed once each
   for (const auto& frame : recipe.frames) {
-    check.lengths.push_back(frame.length);
     const auto* where = index.find(frame.id);
     if (!where || where->length != frame.length) {
       check.problems.push_back("frame " + frame.id + " is missing from the repository's pack indexes");

@@ -175,8 +175,7 @@ std::unique_ptr<archive::RandomAccess> open_repo_random_access(const RepoRef& re
 struct RecipeCheck {
   std::string sha256;  // the file's, as the recipe records it
   std::uint64_t size = 0;
-  std::vector<std::uint32_t> lengths;  // each frame's, in order
-  std::vector<std::string> problems;   // frames missing, or packs too short to hold them
+  std::vector<std::string> problems;  // frames missing, or packs too short to hold them
 };
 // Throws Error (refused) when the recipe is missing or malformed.
 RecipeCheck check_recipe(const RepoRef& ref);
