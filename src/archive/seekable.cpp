@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "dockform/archive/chunker.hpp"
 #include "dockform/util/error.hpp"
 #include "dockform/util/sha256.hpp"
 #include "dockform/util/zstd_stream.hpp"
@@ -18,7 +19,7 @@ namespace {
 // Larger indexes are refused as damaged: 100,000 members take about 10 MB.
 constexpr std::size_t kMaxIndexBytes = 256u << 20;
 // A data frame holds one chunk at most.
-constexpr std::size_t kMaxFrameBytes = 4u << 20;
+constexpr std::size_t kMaxFrameBytes = kMaxChunk;
 
 [[noreturn]] void damaged(const std::string& what) { throw Error("snapshot index is damaged: " + what, Exit::refused); }
 

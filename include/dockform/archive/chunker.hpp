@@ -6,7 +6,7 @@
 // golden vectors in tests/unit/test_seekable.cpp:
 // - gear table: 256 values of SplitMix64 seeded with kGearSeed, in order;
 // - hash: h = (h << 1) + gear[byte] (mod 2^64), reset to 0 at each chunk's
-//   start, fed only from the byte at chunk position kMinChunk on;
+//   start, fed only from the byte at chunk position `min` on;
 // - a chunk ends after the byte whose hash has all bits of the mask clear:
 //   mask_small (log2(average) + 1 one-bits, 21 for 1 MiB) while the chunk is
 //   shorter than the average, mask_large (log2(average) - 1, 19 for 1 MiB)

@@ -35,11 +35,11 @@ struct StoredFile {
   std::time_t modified = 0;
 };
 
-// What a collection of unused data freed (a repository's frames that no
-// snapshot uses any more, after a prune).
 // prune --repack's default: a pack is rewritten once half of its bytes are unused.
 inline constexpr int kRepackUnusedPercent = 50;
 
+// What a collection of unused data freed (a repository's frames that no
+// snapshot uses any more, after a prune).
 struct Collected {
   std::uint64_t packs_removed = 0;    // packs that held no used frame
   std::uint64_t packs_rewritten = 0;  // packs --repack found unused enough: their used frames moved to a new pack

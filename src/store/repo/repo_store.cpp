@@ -52,6 +52,7 @@ class RepoSnapshot {
 
   const std::string& name() const { return name_; }
   const RepoRef& ref() const { return ref_; }
+  const Recipe& recipe() const { return recipe_; }
   std::uint64_t size() const { return recipe_.size; }
   std::size_t frame_count() const { return recipe_.frames.size(); }
   std::uint64_t frame_offset(std::size_t i) const { return offsets_.at(i); }
@@ -70,7 +71,7 @@ class RepoSnapshot {
       throw Error("checksum mismatch: frame " + wanted.id + " of " + name_ + " is missing from the repository",
                   Exit::refused);
     }
-    std::string pack = (ref_.root / "packs" / (index_.pack_name(where->pack) + ".pack")).string();
+    std::string pack = pack_file(*where);
     std::string bytes = pread_all(pack, where->offset, where->length);
     if (util::sha256_hex(bytes) != wanted.id) {
       throw Error("checksum mismatch: frame " + wanted.id + " of " + name_ + " is damaged in pack " + pack,
@@ -79,7 +80,36 @@ class RepoSnapshot {
     return bytes;
   }
 
+  // The recipe's frames that are not stored whole, reading none: missing
+  // from the pack indexes, or lying past the end of their pack file.
+  std::vector<std::string> unstored_frames() const {
+    std::vector<std::string> problems;
+    std::map<std::uint32_t, std::uint64_t> pack_sizes;  // by pack number, stat'ed once each
+    for (const auto& frame : recipe_.frames) {
+      const auto* where = index_.find(frame.id);
+      if (!where || where->length != frame.length) {
+        problems.push_back("frame " + frame.id + " is missing from the repository's pack indexes");
+        continue;
+      }
+      auto [size, unseen] = pack_sizes.try_emplace(where->pack, 0);
+      if (unseen) {
+        std::error_code error;
+        auto bytes = std::filesystem::file_size(pack_file(*where), error);
+        size->second = error ? 0 : bytes;
+      }
+      if (where->offset + where->length > size->second) {
+        problems.push_back("frame " + frame.id + " lies past the end of pack " + index_.pack_name(where->pack) +
+                           " (missing or cut short)");
+      }
+    }
+    return problems;
+  }
+
  private:
+  std::string pack_file(const FrameLocation& where) const {
+    return (ref_.root / "packs" / (index_.pack_name(where.pack) + ".pack")).string();
+  }
+
   std::string pread_all(const std::string& pack, std::uint64_t offset, std::size_t length) {
     auto& fd = packs_[pack];
     if (!fd.valid()) {
@@ -261,31 +291,8 @@ std::unique_ptr<archive::RandomAccess> open_repo_random_access(const RepoRef& re
 }
 
 RecipeCheck check_recipe(const RepoRef& ref) {
-  RepoLock lock(ref.root, RepoLock::Mode::shared);
-  auto text = read_if_present(ref.recipe());
-  if (!text) throw Error("snapshot " + ref.text() + " has no recipe in the repository", Exit::refused);
-  auto recipe = decode_recipe(*text, ref.recipe().string());
-  auto index = load_pack_index(ref.root);
-  RecipeCheck check{recipe.sha256, recipe.size, {}};
-  std::map<std::uint32_t, std::uint64_t> pack_sizes;  // by pack number, stat'ed once each
-  for (const auto& frame : recipe.frames) {
-    const auto* where = index.find(frame.id);
-    if (!where || where->length != frame.length) {
-      check.problems.push_back("frame " + frame.id + " is missing from the repository's pack indexes");
-      continue;
-    }
-    auto [size, unseen] = pack_sizes.try_emplace(where->pack, 0);
-    if (unseen) {
-      std::error_code error;
-      auto bytes = std::filesystem::file_size(ref.root / "packs" / (index.pack_name(where->pack) + ".pack"), error);
-      size->second = error ? 0 : bytes;
-    }
-    if (where->offset + where->length > size->second) {
-      check.problems.push_back("frame " + frame.id + " lies past the end of pack " + index.pack_name(where->pack) +
-                               " (missing or cut short)");
-    }
-  }
-  return check;
+  RepoSnapshot snapshot(ref);
+  return {snapshot.recipe().sha256, snapshot.recipe().size, snapshot.unstored_frames()};
 }
 
 }  // namespace dockform::store

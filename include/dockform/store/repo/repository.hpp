@@ -177,7 +177,8 @@ struct RecipeCheck {
   std::uint64_t size = 0;
   std::vector<std::string> problems;  // frames missing, or packs too short to hold them
 };
-// Throws Error (refused) when the recipe is missing or malformed.
+// Throws Error when the snapshot is missing, Error (refused) when its recipe
+// is malformed.
 RecipeCheck check_recipe(const RepoRef& ref);
 
 // Removes the frames no finished snapshot uses (src/store/repo/repo_collect.cpp),
