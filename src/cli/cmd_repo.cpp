@@ -13,14 +13,14 @@ struct RepoFlags {
 };
 
 int run_init(const RepoFlags& flags) {
-  store::init_repository(store::Location::parse(flags.dir).path());
+  store::init_repository(*store::open_repo_files(store::Location::parse(flags.dir)));
   std::cout << "repository created in " << flags.dir << ": snapshot into it with -o " << flags.dir << std::endl;
   return 0;
 }
 
 // Stored / logical: how many bytes a plain folder of the same snapshots would take per byte here.
 int run_stats(const RepoFlags& flags) {
-  auto stats = store::repo_stats(store::Location::parse(flags.dir).path());
+  auto stats = store::repo_stats(*store::open_repo_files(store::Location::parse(flags.dir)));
   double ratio = stats.stored_bytes == 0
                      ? 0.0
                      : static_cast<double>(stats.logical_bytes) / static_cast<double>(stats.stored_bytes);

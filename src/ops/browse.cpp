@@ -88,7 +88,7 @@ namespace {
 std::optional<archive::SnapshotFormat> format_of(const store::Location& file) {
   if (file.is_stream()) return std::nullopt;
   // A repository's snapshot has no file of its own; repositories hold .tar.zst only.
-  if (file.is_local() && store::repository_ref(file.path())) return archive::SnapshotFormat::tar_zst;
+  if (store::repository_ref(file)) return archive::SnapshotFormat::tar_zst;
   if (file.is_local()) return archive::detect_format(file.path());
   if (file.text().ends_with(".tar.zst.age")) return archive::SnapshotFormat::tar_zst_age;
   if (file.text().ends_with(".tar.zst")) return archive::SnapshotFormat::tar_zst;

@@ -192,7 +192,7 @@ void verify_structure(const store::Location& file, const std::vector<crypto::age
     return;
   }
   try {
-    auto ref = file.is_local() ? store::repository_ref(file.path()) : std::nullopt;
+    auto ref = store::repository_ref(file);
     if (ref) verify_recipe(*ref, *sidecar, report);
     auto seekable = open_seekable(file, identities, {}, sidecar);
     if (!seekable) {

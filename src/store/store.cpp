@@ -60,7 +60,8 @@ std::unique_ptr<Store> open_store(const Location& base) {
         Exit::usage);
   }
   // A folder holding a repository's config is a repository (store/repo/).
-  if (base.is_local()) return is_repository(base.path()) ? open_repo_store(base) : open_local_store(base);
+  if (is_repository(base)) return open_repo_store(base);
+  if (base.is_local()) return open_local_store(base);
   return backend_of(base).open_store(base);
 }
 
@@ -73,19 +74,15 @@ std::unique_ptr<archive::ByteSource> open_snapshot(const Location& file, const s
                                                    int stream_fd) {
   if (file.is_stream()) return open_stream_source(sidecar_file, stream_fd);
   if (!sidecar_file.empty()) throw Error("--sidecar FILE goes with - (standard input)", Exit::usage);
-  if (file.is_local()) {
-    if (auto ref = repository_ref(file.path())) return open_repo_snapshot(*ref);
-    return open_local_snapshot(file);
-  }
+  if (auto ref = repository_ref(file)) return open_repo_snapshot(*ref);
+  if (file.is_local()) return open_local_snapshot(file);
   return backend_of(file).open_snapshot(file);
 }
 
 std::unique_ptr<archive::RandomAccess> open_random_access(const Location& file) {
   if (file.is_stream()) return nullptr;
-  if (file.is_local()) {
-    if (auto ref = repository_ref(file.path())) return open_repo_random_access(*ref);
-    return std::make_unique<archive::LocalFile>(file.path().string());
-  }
+  if (auto ref = repository_ref(file)) return open_repo_random_access(*ref);
+  if (file.is_local()) return std::make_unique<archive::LocalFile>(file.path().string());
   return backend_of(file).open_random_access(file);
 }
 

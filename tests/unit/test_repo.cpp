@@ -23,6 +23,30 @@ namespace {
 
 using test::expect_error;
 using test::random_bytes;
+namespace fs = std::filesystem;
+
+// The repository functions on a local folder, as these tests name it.
+void init_repository(const fs::path& root) { store::init_repository(*open_repo_files(Location::local(root))); }
+bool is_repository(const fs::path& root) { return store::is_repository(Location::local(root)); }
+archive::ChunkSizes repo_chunk_sizes(const fs::path& root) {
+  return store::repo_chunk_sizes(*open_repo_files(Location::local(root)));
+}
+RepoStats repo_stats(const fs::path& root) { return store::repo_stats(*open_repo_files(Location::local(root))); }
+Collected collect_unused_frames(const fs::path& root, bool dry_run, int repack_percent = kRepackUnusedPercent) {
+  return store::collect_unused_frames(*open_repo_files(Location::local(root)), dry_run, repack_percent);
+}
+std::string read_repo_file(const fs::path& file) {
+  return store::read_repo_file(*open_repo_files(Location::local(file.parent_path())), file.filename().string());
+}
+// A snapshot's recipe and sidecar files.
+fs::path recipe_of(const Location& ref) {
+  auto repo = store::repository_ref(ref).value();
+  return repo.root.path() / repo.recipe();
+}
+fs::path sidecar_of(const Location& ref) {
+  auto repo = store::repository_ref(ref).value();
+  return repo.root.path() / repo.sidecar();
+}
 
 // `data` written in the seekable format (its "members" left out: the splitter
 // and the repository do not look inside frames).
@@ -172,7 +196,7 @@ TEST(Repository, StoresEachFrameOnceAndReadsTheFileBackExactly) {
   auto ref1 = put(root, first, 1000);
   EXPECT_EQ(read_all(ref1), first);
   // The recipe records the file's SHA-256 as the writer gave it to commit().
-  auto recipe = repository_ref(ref1.path())->recipe();
+  auto recipe = recipe_of(ref1);
   EXPECT_EQ(decode_recipe(read_repo_file(recipe), recipe.string()).sha256, util::sha256_hex(first));
   auto stored = repo_stats(root).stored_bytes;
   // The same content again: only a recipe and a sidecar more.
@@ -243,7 +267,7 @@ std::vector<std::string> names_in(const std::filesystem::path& dir) {
 
 void remove_snapshot(const std::filesystem::path& root, const Location& ref) {
   open_store(Location::local(root))->remove(ref);
-  std::filesystem::remove(repository_ref(ref.path())->sidecar());
+  std::filesystem::remove(sidecar_of(ref));
 }
 
 TEST(RepoCollect, RemovesThePacksOnlyRemovedSnapshotsUsed) {
@@ -378,7 +402,7 @@ TEST(RepoCollect, RemovesKilledSnapshotsAndUnindexedPacksButStopsAtDamage) {
   auto ref = put(root, a, 1000);
   // A recipe without its sidecar (a snapshot killed before it finished) and a
   // pack that no index names (killed between the pack and its index).
-  auto recipe = repository_ref(ref.path())->recipe();
+  auto recipe = recipe_of(ref);
   std::filesystem::copy_file(recipe, recipe.parent_path() / "19700101T000000Z-killed.recipe");
   test::write_plain(root / "packs" / (std::string(64, 'e') + ".pack"), "orphan");
   auto done = collect_unused_frames(root, false);
@@ -409,7 +433,8 @@ TEST(RepoLock, ACollectionWaitsForReadersAndGivesUpAtItsDeadline) {
     EXPECT_EQ(read_all(ref), a);
   }
   {
-    RepoLock collecting(root, RepoLock::Mode::exclusive);
+    auto files = open_repo_files(Location::local(root));
+    RepoLock collecting(*files, RepoLock::Mode::exclusive);
     expect_error([&] { open_snapshot(ref); }, Exit::refused, "in use by a prune");
   }
   EXPECT_EQ(collect_unused_frames(root, false).packs_removed, 0u);

@@ -10,8 +10,10 @@
 #include <iostream>
 #include <thread>
 
+#include "dockform/store/repo/repo_files.hpp"
 #include "dockform/util/duration.hpp"
 #include "dockform/util/error.hpp"
+#include "dockform/util/fd.hpp"
 #include "dockform/util/signals.hpp"
 
 namespace dockform::store {
@@ -19,12 +21,26 @@ namespace dockform::store {
 namespace {
 constexpr std::chrono::milliseconds kPoll{100};
 
-// What the other side is doing, for the waiting message and the error.
-std::string holder(RepoLock::Mode mode) {
-  return mode == RepoLock::Mode::shared ? "a prune collecting unused frames"
-                                        : "snapshots into it or reads of its snapshots";
-}
+class FolderLock : public RepoLockHold {
+ public:
+  explicit FolderLock(util::Fd fd) : fd_(std::move(fd)) {}
+
+ private:
+  util::Fd fd_;  // closing it releases the lock
+};
 }  // namespace
+
+std::string repo_lock_holder(RepoLock::Mode wanted) {
+  return wanted == RepoLock::Mode::shared ? "a prune collecting unused frames"
+                                          : "snapshots into it or reads of its snapshots";
+}
+
+RepoLock::RepoLock(RepoFiles& files, Mode mode) : hold_(files.lock(mode)) {}
+RepoLock::~RepoLock() = default;
+
+void RepoLock::check_held() const {
+  if (hold_) hold_->check_held();
+}
 
 std::chrono::seconds repo_lock_wait() {
   const char* set = std::getenv("DOCKFORM_REPO_LOCK_WAIT");
@@ -38,15 +54,15 @@ std::chrono::seconds repo_lock_wait() {
   return std::chrono::seconds(*seconds);
 }
 
-RepoLock::RepoLock(const std::filesystem::path& root, Mode mode) {
+std::unique_ptr<RepoLockHold> lock_folder(const std::filesystem::path& root, RepoLock::Mode mode) {
   const auto path = root / "lock";
   util::Fd fd(::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600));
   if (!fd.valid()) {
     // A repository on read-only storage: nothing can collect in it either.
-    if (mode == Mode::shared && (errno == EROFS || errno == EACCES)) return;
+    if (mode == RepoLock::Mode::shared && (errno == EROFS || errno == EACCES)) return nullptr;
     throw Error("cannot open the repository lock " + path.string() + ": " + std::strerror(errno));
   }
-  const int operation = (mode == Mode::shared ? LOCK_SH : LOCK_EX) | LOCK_NB;
+  const int operation = (mode == RepoLock::Mode::shared ? LOCK_SH : LOCK_EX) | LOCK_NB;
   const auto deadline = std::chrono::steady_clock::now() + repo_lock_wait();
   bool said = false;
   while (::flock(fd.get(), operation) != 0) {
@@ -55,17 +71,18 @@ RepoLock::RepoLock(const std::filesystem::path& root, Mode mode) {
     }
     util::throw_if_interrupted();
     if (std::chrono::steady_clock::now() >= deadline) {
-      throw Error("the repository " + root.string() + " is in use by " + holder(mode) + " (lock " + path.string() +
-                      "); gave up waiting (DOCKFORM_REPO_LOCK_WAIT)",
+      throw Error("the repository " + root.string() + " is in use by " + repo_lock_holder(mode) + " (lock " +
+                      path.string() + "); gave up waiting (DOCKFORM_REPO_LOCK_WAIT)",
                   Exit::refused);
     }
     if (!said) {
-      std::cerr << "waiting for the repository " << root.string() << ": in use by " << holder(mode) << std::endl;
+      std::cerr << "waiting for the repository " << root.string() << ": in use by " << repo_lock_holder(mode)
+                << std::endl;
       said = true;
     }
     std::this_thread::sleep_for(kPoll);
   }
-  fd_ = std::move(fd);
+  return std::make_unique<FolderLock>(std::move(fd));
 }
 
 }  // namespace dockform::store

@@ -11,7 +11,6 @@
 #include "dockform/store/repo/repo_lock.hpp"
 #include "dockform/store/repo/repo_sink.hpp"
 #include "dockform/store/repo/repository.hpp"
-#include "dockform/util/atomic_file.hpp"
 #include "dockform/util/error.hpp"
 #include "dockform/util/sha256.hpp"
 
@@ -20,14 +19,15 @@ namespace dockform::store {
 namespace {
 class RepoSink : public SnapshotSink {
  public:
-  RepoSink(const std::filesystem::path& root, const std::string& volume, std::time_t start, std::string spec_hash,
+  RepoSink(const Location& root, const std::string& volume, std::time_t start, std::string spec_hash,
            std::string extension)
-      : lock_(root, RepoLock::Mode::shared),
-        root_(root),
-        folder_(root / "snapshots" / volume),
-        known_(prepare(root, folder_)),
-        chunk_sizes_(repo_chunk_sizes(root)),
-        pack_(root),
+      : files_(open_repo_files(root)),
+        lock_(*files_, RepoLock::Mode::shared),
+        volume_(volume),
+        folder_("snapshots/" + volume),
+        known_(prepare(*files_, folder_)),
+        chunk_sizes_(repo_chunk_sizes(*files_)),
+        pack_(*files_),
         splitter_([this](std::string_view frame) { add_frame(frame); }),
         start_(start),
         spec_hash_(std::move(spec_hash)),
@@ -47,33 +47,32 @@ class RepoSink : public SnapshotSink {
     std::string text = encode_recipe(recipe_);
     for (std::time_t t = start_; t < start_ + 3600; ++t) {
       std::string stem = snapshot_stem(t, spec_hash_);
-      if (std::filesystem::exists(folder_ / (stem + ".json"))) continue;
-      if (util::write_new_file(folder_, stem + ".recipe", text)) return t;
+      if (files_->size(folder_ + "/" + stem + ".json")) continue;
+      if (files_->write_new(folder_ + "/" + stem + ".recipe", text)) return t;
     }
-    throw Error("no free snapshot name in " + folder_.string() + " for an hour after " + iso_timestamp(start_));
+    throw Error("no free snapshot name in " + files_->show(folder_) + " for an hour after " + iso_timestamp(start_));
   }
 
   void write_sidecar(const std::string& stem, std::string_view text) override {
-    if (!util::write_new_file(folder_, stem + ".json", text)) {
+    if (!files_->write_new(folder_ + "/" + stem + ".json", text)) {
       throw Error("sidecar " + location(stem + ".json") + " appeared while writing it");
     }
   }
 
-  void remove_data(const std::string& stem) override { std::filesystem::remove(folder_ / (stem + ".recipe")); }
+  void remove_data(const std::string& stem) override { files_->remove(folder_ + "/" + stem + ".recipe"); }
 
   // The data file by its ref (a name inside the repository), the sidecar where it is.
   std::string location(const std::string& filename) const override {
-    if (filename.ends_with(".json")) return (folder_ / filename).string();
-    return (root_ / folder_.filename() / filename).string();
+    if (filename.ends_with(".json")) return files_->show(folder_ + "/" + filename);
+    return files_->show(volume_ + "/" + filename);
   }
   const std::string& extension() const override { return extension_; }
   archive::ChunkSizes chunk_sizes() const override { return chunk_sizes_; }
 
  private:
-  static PackIndex prepare(const std::filesystem::path& root, const std::filesystem::path& folder) {
-    util::create_private_dirs(folder);
-    for (const auto& dir : {root / "packs", root / "index", folder}) util::remove_stale_temporaries(dir);
-    return load_pack_index(root);
+  static PackIndex prepare(RepoFiles& files, const std::string& folder) {
+    files.prepare({"packs", "index", folder});
+    return load_pack_index(files);
   }
 
   void add_frame(std::string_view frame) {
@@ -86,10 +85,11 @@ class RepoSink : public SnapshotSink {
   // Held shared from before the pack indexes are read until the sidecar is
   // written: a prune's collection cannot remove a frame this snapshot found
   // stored and names in its recipe without storing it again.
+  std::unique_ptr<RepoFiles> files_;
   RepoLock lock_;
-  std::filesystem::path root_;
-  std::filesystem::path folder_;
-  PackIndex known_;  // frames already stored
+  std::string volume_;
+  std::string folder_;  // snapshots/<volume>
+  PackIndex known_;     // frames already stored
   archive::ChunkSizes chunk_sizes_;
   std::unordered_set<std::string> added_;  // frames this snapshot stored
   PackWriter pack_;
@@ -102,9 +102,8 @@ class RepoSink : public SnapshotSink {
 };
 }  // namespace
 
-std::unique_ptr<SnapshotSink> open_repo_sink(const std::filesystem::path& root, const std::string& volume,
-                                             std::time_t start, const std::string& spec_hash,
-                                             const std::string& extension) {
+std::unique_ptr<SnapshotSink> open_repo_sink(const Location& root, const std::string& volume, std::time_t start,
+                                             const std::string& spec_hash, const std::string& extension) {
   if (extension != ".tar.zst") {
     throw Error("encrypted snapshots cannot go into a repository yet: give a plain folder for --recipient snapshots",
                 Exit::usage);

@@ -1,48 +1,33 @@
 // A repository as a Store (listing, sidecars, sinks) and its snapshots read
 // back as the standalone files they stand for.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 
+#include "dockform/archive/sidecar.hpp"
 #include "dockform/store/repo/repo_lock.hpp"
 #include "dockform/store/repo/repo_sink.hpp"
 #include "dockform/store/repo/repository.hpp"
-#include "dockform/util/atomic_file.hpp"
-#include "dockform/util/fd.hpp"
 #include "dockform/util/sha256.hpp"
 #include "dockform/util/signals.hpp"
 
 namespace dockform::store {
 
 namespace {
-std::optional<std::string> read_if_present(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // One snapshot's recipe and where its frames are; reads a frame checked
 // against its id.
 class RepoSnapshot {
  public:
   // Holds the repository lock shared while it lives: a prune's collection
   // waits, so no frame of the recipe leaves its pack during the read.
-  explicit RepoSnapshot(const RepoRef& ref) : lock_(ref.root, RepoLock::Mode::shared), ref_(ref), name_(ref.text()) {
-    auto text = read_if_present(ref.recipe());
-    if (!text || !std::filesystem::exists(ref.sidecar())) {
-      throw Error("snapshot " + name_ + " does not exist in the repository " + ref.root.string());
+  explicit RepoSnapshot(const RepoRef& ref)
+      : files_(open_repo_files(ref.root)), lock_(*files_, RepoLock::Mode::shared), ref_(ref), name_(ref.text()) {
+    auto text = files_->read(ref.recipe());
+    if (!text || !files_->size(ref.sidecar())) {
+      throw Error("snapshot " + name_ + " does not exist in the repository " + ref.root.text());
     }
-    recipe_ = decode_recipe(*text, ref.recipe().string());
-    index_ = load_pack_index(ref.root);
+    recipe_ = decode_recipe(*text, files_->show(ref.recipe()));
+    index_ = load_pack_index(*files_);
     std::uint64_t offset = 0;
     for (const auto& frame : recipe_.frames) {
       offsets_.push_back(offset);
@@ -52,6 +37,7 @@ class RepoSnapshot {
 
   const std::string& name() const { return name_; }
   const RepoRef& ref() const { return ref_; }
+  RepoFiles& files() { return *files_; }
   const Recipe& recipe() const { return recipe_; }
   std::uint64_t size() const { return recipe_.size; }
   std::size_t frame_count() const { return recipe_.frames.size(); }
@@ -72,17 +58,18 @@ class RepoSnapshot {
                   Exit::refused);
     }
     std::string pack = pack_file(*where);
-    std::string bytes = pread_all(pack, where->offset, where->length);
+    std::string bytes = files_->read_range(pack, where->offset, where->length);
     if (util::sha256_hex(bytes) != wanted.id) {
-      throw Error("checksum mismatch: frame " + wanted.id + " of " + name_ + " is damaged in pack " + pack,
-                  Exit::refused);
+      throw Error(
+          "checksum mismatch: frame " + wanted.id + " of " + name_ + " is damaged in pack " + files_->show(pack),
+          Exit::refused);
     }
     return bytes;
   }
 
   // The recipe's frames that are not stored whole, reading none: missing
   // from the pack indexes, or lying past the end of their pack file.
-  std::vector<std::string> unstored_frames() const {
+  std::vector<std::string> unstored_frames() {
     std::vector<std::string> problems;
     std::map<std::uint32_t, std::uint64_t> pack_sizes;  // by pack number, stat'ed once each
     for (const auto& frame : recipe_.frames) {
@@ -92,11 +79,7 @@ class RepoSnapshot {
         continue;
       }
       auto [size, unseen] = pack_sizes.try_emplace(where->pack, 0);
-      if (unseen) {
-        std::error_code error;
-        auto bytes = std::filesystem::file_size(pack_file(*where), error);
-        size->second = error ? 0 : bytes;
-      }
+      if (unseen) size->second = files_->size(pack_file(*where)).value_or(0);
       if (where->offset + where->length > size->second) {
         problems.push_back("frame " + frame.id + " lies past the end of pack " + index_.pack_name(where->pack) +
                            " (missing or cut short)");
@@ -106,31 +89,15 @@ class RepoSnapshot {
   }
 
  private:
-  std::string pack_file(const FrameLocation& where) const {
-    return (ref_.root / "packs" / (index_.pack_name(where.pack) + ".pack")).string();
-  }
+  std::string pack_file(const FrameLocation& where) const { return "packs/" + index_.pack_name(where.pack) + ".pack"; }
 
-  std::string pread_all(const std::string& pack, std::uint64_t offset, std::size_t length) {
-    auto& fd = packs_[pack];
-    if (!fd.valid()) {
-      fd = util::Fd(::open(pack.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!fd.valid()) throw Error("cannot open pack " + pack + ": " + std::strerror(errno), Exit::refused);
-    }
-    std::string out(length, '\0');
-    auto got = util::pread_full(fd.get(), out.data(), length, offset);
-    if (!got) throw Error("cannot read pack " + pack + ": " + std::strerror(errno));
-    if (*got < length)
-      throw Error("checksum mismatch: pack " + pack + " is shorter than its index says", Exit::refused);
-    return out;
-  }
-
+  std::unique_ptr<RepoFiles> files_;
   RepoLock lock_;
   RepoRef ref_;
   std::string name_;
   Recipe recipe_;
   PackIndex index_;
   std::vector<std::uint64_t> offsets_;
-  std::map<std::string, util::Fd> packs_;
 };
 
 // The snapshot file in order, as restore and verify read a file.
@@ -162,10 +129,10 @@ class RepoByteSource : public archive::ByteSource {
 
   // The sidecar is kept under snapshots/<volume>/.
   std::string sibling_name(const std::string& filename) const override {
-    return (snapshot_.ref().root / "snapshots" / snapshot_.ref().volume / filename).string();
+    return (snapshot_.ref().root / "snapshots" / snapshot_.ref().volume / filename).text();
   }
   std::optional<std::string> read_sibling(const std::string& filename) override {
-    return read_if_present(sibling_name(filename));
+    return snapshot_.files().read("snapshots/" + snapshot_.ref().volume + "/" + filename);
   }
 
  private:
@@ -211,72 +178,73 @@ class RepoRandomAccess : public archive::RandomAccess {
 class RepoStore : public Store {
  public:
   // A bad DOCKFORM_REPO_LOCK_WAIT fails before a prune removes anything.
-  explicit RepoStore(const Location& base) : root_(base.path()) { repo_lock_wait(); }
+  explicit RepoStore(const Location& base) : files_(open_repo_files(base)) { repo_lock_wait(); }
 
-  std::vector<std::string> volumes() override {
-    std::vector<std::string> names;
-    std::error_code error;
-    for (const auto& item : std::filesystem::directory_iterator(root_ / "snapshots", error)) {
-      std::string name = item.path().filename().string();
-      if (item.is_directory() && name[0] != '.') names.push_back(name);
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-  }
+  std::vector<std::string> volumes() override { return files_->folders("snapshots"); }
 
   std::vector<StoredFile> files(const std::string& volume) override {
     std::vector<StoredFile> files;
-    std::error_code error;
-    for (const auto& item : std::filesystem::directory_iterator(root_ / "snapshots" / volume, error)) {
-      std::string name = item.path().filename().string();
-      if (name.empty() || name[0] == '.' || !item.is_regular_file()) continue;  // temporaries are hidden
-      struct stat info;
-      if (::stat(item.path().c_str(), &info) != 0) continue;  // gone since the listing
-      if (name.ends_with(".json")) {
-        files.push_back({Location::local(item.path()), static_cast<std::uint64_t>(info.st_size), info.st_mtime});
-      } else if (name.ends_with(".recipe")) {
-        files.push_back(data_file(volume, item.path(), info.st_mtime));
+    for (const auto& entry : files_->list("snapshots/" + volume)) {
+      if (entry.name.ends_with(".json")) {
+        files.push_back({files_->root() / entry.name, entry.size, entry.modified});
+      } else if (entry.name.ends_with(".recipe")) {
+        files.push_back(data_file(volume, entry));
       }
     }
     return files;
   }
 
-  archive::Sidecar read_sidecar(const Location& file) override { return archive::read_sidecar(file.path()); }
+  archive::Sidecar read_sidecar(const Location& file) override {
+    auto text = files_->read(relative(file));
+    if (!text) throw Error("sidecar " + file.text() + " vanished");
+    return archive::parse_sidecar(*text, file.text());
+  }
 
   std::unique_ptr<SnapshotSink> open_sink(const std::string& volume, std::time_t start, const std::string& spec_hash,
                                           const std::string& extension) override {
-    return open_repo_sink(root_, volume, start, spec_hash, extension);
+    return open_repo_sink(files_->root(), volume, start, spec_hash, extension);
   }
 
   // A snapshot's record goes; its frames stay in their packs until
   // collect_unused_frames (prune, after the retention) removes them.
   void remove(const Location& file) override {
-    if (auto ref = repository_ref(file.path())) {
-      std::filesystem::remove(ref->recipe());
+    std::string name = relative(file);
+    if (name.ends_with(".tar.zst")) {
+      auto slash = name.find('/');
+      RepoRef ref{files_->root(), name.substr(0, slash), name.substr(slash + 1, name.size() - slash - 9)};
+      files_->remove(ref.recipe());
     } else {
-      std::filesystem::remove(file.path());
+      files_->remove(name);
     }
   }
-  void sync(const std::string& volume) override { util::fsync_dir(root_ / "snapshots" / volume); }
+  void sync(const std::string& volume) override { files_->sync("snapshots/" + volume); }
   std::optional<Collected> collect_unused(bool dry_run, int repack_percent) override {
-    return collect_unused_frames(root_, dry_run, repack_percent);
+    return collect_unused_frames(*files_, dry_run, repack_percent);
   }
 
  private:
+  // The name inside the repository of a file this store listed.
+  std::string relative(const Location& file) const {
+    const std::string& root = files_->root().text();
+    const std::string& text = file.text();
+    if (!text.starts_with(root + "/")) throw std::logic_error(text + " is not in the repository " + root);
+    return text.substr(root.size() + 1);
+  }
+
   // The ref of a recipe, with the size of the file it stands for.
-  StoredFile data_file(const std::string& volume, const std::filesystem::path& recipe, std::time_t modified) {
-    std::string stem = recipe.stem().string();
-    RepoRef ref{root_, volume, stem};
+  StoredFile data_file(const std::string& volume, const RepoFiles::Entry& recipe) {
+    std::string filename = recipe.name.substr(recipe.name.rfind('/') + 1);
+    RepoRef ref{files_->root(), volume, filename.substr(0, filename.size() - 7)};
     std::uint64_t size = 0;
     try {
-      size = decode_recipe(read_if_present(recipe).value_or(""), recipe.string()).size;
+      size = decode_recipe(files_->read(recipe.name).value_or(""), files_->show(recipe.name)).size;
     } catch (const Error&) {
       // A damaged recipe is listed with size 0; verify and restore name the damage.
     }
-    return {Location::local(ref.text()), size, modified};
+    return {files_->root() / (volume + "/" + ref.stem + ".tar.zst"), size, recipe.modified};
   }
 
-  std::filesystem::path root_;
+  std::unique_ptr<RepoFiles> files_;
 };
 }  // namespace
 

@@ -3,13 +3,10 @@
 #include <zstd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <stdexcept>
 
 #include "dockform/archive/chunker.hpp"
-#include "dockform/util/atomic_file.hpp"
 #include "dockform/util/error.hpp"
 #include "dockform/util/process.hpp"
 #include "dockform/util/sha256.hpp"
@@ -127,24 +124,22 @@ std::pair<std::string, std::vector<PackEntry>> decode_pack_index(const std::stri
   return out;
 }
 
-std::string read_repo_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error("cannot read " + file.string());
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+std::string read_repo_file(RepoFiles& files, const std::string& name) {
+  auto text = files.read(name);
+  if (!text) throw Error("cannot read " + files.show(name));
+  return std::move(*text);
 }
 
-PackWriter::PackWriter(std::filesystem::path root) : root_(std::move(root)) {}
+PackWriter::PackWriter(RepoFiles& files) : files_(files) {}
 PackWriter::~PackWriter() = default;
 
 void PackWriter::add(const std::string& id, std::string_view bytes) {
   if (!file_) {
-    file_ = std::make_unique<util::AtomicFile>(root_ / "packs");
+    file_ = files_.new_pack();
     sha_ = std::make_unique<util::Sha256>();
   }
   entries_.push_back({id, file_->bytes_written(), static_cast<std::uint32_t>(bytes.size())});
-  file_->write(bytes.data(), bytes.size());
+  file_->write(bytes);
   // Each id is its frame's SHA-256, so the ids in order name the bytes: no
   // second pass over them (repositories before 2026-12 hashed the bytes).
   sha_->update(id);
@@ -155,8 +150,8 @@ void PackWriter::seal() {
   if (!file_) return;
   std::string name = sha_->hex_digest();
   // A pack of that name exists already: the same frames, and its index follows it.
-  file_->commit(name + ".pack");
-  util::write_new_file(root_ / "index", name + ".json", encode_pack_index(name, entries_));
+  file_->commit(name);
+  files_.write_new("index/" + name + ".json", encode_pack_index(name, entries_));
   sealed_.push_back(name);
   file_.reset();
   entries_.clear();
@@ -210,19 +205,32 @@ const FrameLocation* PackIndex::find(const std::string& id) const {
   return found == frames_.end() || found->id != wanted.id ? nullptr : &found->where;
 }
 
-bool is_repository(const std::filesystem::path& dir) {
-  std::error_code error;
-  auto config = dir / kRepoConfigName;
-  if (!std::filesystem::is_regular_file(config, error)) return false;
-  // Checked for every local snapshot path: a file named config that cannot be
-  // read or is no repository's leaves the path a plain one.
-  std::ifstream file(config, std::ios::binary);
-  if (!file) return false;
+bool is_repository(const Location& root) {
+  if (root.is_stream() || root.text().empty()) return false;
+  if (root.is_local()) {
+    // Checked for every local snapshot path: no file opened when there is no config.
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(root.path() / kRepoConfigName, error)) return false;
+  }
+  auto files = open_repo_files(root);
+  return is_repository(*files);
+}
+
+bool is_repository(RepoFiles& files) {
+  // A file named config that cannot be read or is no repository's leaves the
+  // path a plain one.
+  std::optional<std::string> text;
   try {
-    auto in = nlohmann::json::parse(file);
+    text = files.read(kRepoConfigName);
+  } catch (const StorageError&) {
+    return false;  // a bucket that refuses the GET holds no repository this can use
+  }
+  if (!text) return false;
+  try {
+    auto in = nlohmann::json::parse(*text);
     if (in.at("format") != kRepoFormat) return false;
     if (in.at("version") != kRepoVersion) {
-      throw Error(dir.string() + " is a repository of format version " + in.at("version").dump() +
+      throw Error(files.root().text() + " is a repository of format version " + in.at("version").dump() +
                   ", this dockform reads version " + std::to_string(kRepoVersion));
     }
     return true;
@@ -231,12 +239,27 @@ bool is_repository(const std::filesystem::path& dir) {
   }
 }
 
-void init_repository(const std::filesystem::path& dir) {
-  std::error_code error;
-  if (std::filesystem::exists(dir, error) && !std::filesystem::is_empty(dir, error)) {
-    throw Error(dir.string() + " exists and is not empty: a repository starts in a new or empty folder", Exit::usage);
+namespace {
+// A new repository's place holds nothing yet (a folder missing or empty, a prefix without objects).
+void check_empty(RepoFiles& files) {
+  const auto& root = files.root();
+  bool empty = true;
+  if (root.is_local()) {
+    std::error_code error;
+    empty = !std::filesystem::exists(root.path(), error) || std::filesystem::is_empty(root.path(), error);
+  } else {
+    empty = !files.read(kRepoConfigName) && files.folders("").empty() && files.list("").empty();
   }
-  for (const char* folder : {"packs", "index", "snapshots"}) util::create_private_dirs(dir / folder);
+  if (!empty) {
+    throw Error(root.text() + " exists and is not empty: a repository starts in a new or empty folder (or prefix)",
+                Exit::usage);
+  }
+}
+}  // namespace
+
+void init_repository(RepoFiles& files) {
+  check_empty(files);
+  files.prepare({"packs", "index", "snapshots"});
   nlohmann::ordered_json config{
       {"format", kRepoFormat},
       {"version", kRepoVersion},
@@ -248,15 +271,17 @@ void init_repository(const std::filesystem::path& dir) {
         {"max", archive::kRepoChunks.max}}},
   };
   // The config last: a folder holding it is a whole repository.
-  util::fsync_dir(dir);
-  util::write_new_file(dir, kRepoConfigName, config.dump(2) + "\n");
+  files.sync("");
+  if (!files.write_new(kRepoConfigName, config.dump(2) + "\n")) {
+    throw Error(files.root().text() + " became a repository while this made it", Exit::usage);
+  }
 }
 
-archive::ChunkSizes repo_chunk_sizes(const std::filesystem::path& dir) {
-  auto source = (dir / kRepoConfigName).string();
+archive::ChunkSizes repo_chunk_sizes(RepoFiles& files) {
+  auto source = files.show(kRepoConfigName);
   archive::ChunkSizes sizes;
   try {
-    auto in = nlohmann::json::parse(read_repo_file(dir / kRepoConfigName));
+    auto in = nlohmann::json::parse(read_repo_file(files, kRepoConfigName));
     if (!in.contains("chunker")) return archive::kFileChunks;
     const auto& chunker = in.at("chunker");
     sizes = {chunker.at("min").get<std::size_t>(), chunker.at("average").get<std::size_t>(),
@@ -270,43 +295,61 @@ archive::ChunkSizes repo_chunk_sizes(const std::filesystem::path& dir) {
   return sizes;
 }
 
-PackIndex load_pack_index(const std::filesystem::path& dir) {
+PackIndex load_pack_index(RepoFiles& files) {
   PackIndex index;
-  std::error_code error;
-  for (const auto& item : std::filesystem::directory_iterator(dir / "index", error)) {
-    std::string name = item.path().filename().string();
-    if (name.empty() || name[0] == '.' || !name.ends_with(".json")) continue;  // temporaries are hidden
-    auto [pack, entries] = decode_pack_index(read_repo_file(item.path()), item.path().string());
+  for (const auto& item : files.list("index")) {
+    if (!item.name.ends_with(".json")) continue;
+    auto [pack, entries] = decode_pack_index(read_repo_file(files, item.name), files.show(item.name));
     index.add(pack, entries);
   }
-  if (error) throw Error("cannot list " + (dir / "index").string() + ": " + error.message());
   index.sort();
   return index;
 }
 
-std::optional<RepoRef> repository_ref(const std::filesystem::path& file) {
-  std::string name = file.filename().string();
+namespace {
+// `text` without its last part ("a/b/c" gives "a/b"); empty when it has one part.
+std::string_view parent_of(std::string_view text) {
+  auto slash = text.find_last_of('/');
+  return slash == std::string_view::npos ? std::string_view() : text.substr(0, slash);
+}
+}  // namespace
+
+std::optional<RepoRef> repository_ref(const Location& file) {
+  if (file.is_stream()) return std::nullopt;
+  std::string name = file.filename();
   if (!name.ends_with(".tar.zst") || name.size() == 8) return std::nullopt;
-  auto root = file.parent_path().parent_path();
-  if (root.empty() || !is_repository(root)) return std::nullopt;
-  return RepoRef{root, file.parent_path().filename().string(), name.substr(0, name.size() - 8)};
+  std::string_view folder = parent_of(file.text());
+  std::string_view root_text = parent_of(folder);
+  // A bucket's root is s3://BUCKET: a repository needs at least "s3:/" and the bucket before it.
+  if (root_text.empty() || root_text.ends_with(":/") || root_text.ends_with(':')) return std::nullopt;
+  Location root = file.is_local() ? Location::local(std::string(root_text))
+                                  : Location::remote(file.scheme(), std::string(root_text));
+  if (!is_repository(root)) return std::nullopt;
+  return RepoRef{root, std::string(folder.substr(root_text.size() + 1)), name.substr(0, name.size() - 8)};
 }
 
-RepoStats repo_stats(const std::filesystem::path& dir) {
-  if (!is_repository(dir)) throw Error(dir.string() + " is not a dockform repository", Exit::usage);
+RepoStats repo_stats(RepoFiles& files) {
+  if (!is_repository(files)) throw Error(files.root().text() + " is not a dockform repository", Exit::usage);
   RepoStats stats;
-  for (const auto& item : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!item.is_regular_file()) continue;
-    stats.stored_bytes += item.file_size();
-    const auto& path = item.path();
-    if (path.extension() == ".pack") ++stats.packs;
-    if (path.extension() != ".recipe" || path.filename().string()[0] == '.') continue;
-    auto sidecar = std::filesystem::path(path).replace_extension(".json");
-    if (!std::filesystem::exists(sidecar)) continue;  // not complete: no snapshot
-    ++stats.snapshots;
-    stats.logical_bytes += decode_recipe(read_repo_file(path), path.string()).size;
+  for (const char* name : {kRepoConfigName}) stats.stored_bytes += files.size(name).value_or(0);
+  for (const auto& pack : files.list("packs")) {
+    stats.stored_bytes += pack.size;
+    if (pack.name.ends_with(".pack")) ++stats.packs;
   }
-  stats.frames = load_pack_index(dir).frame_count();
+  for (const auto& index : files.list("index")) stats.stored_bytes += index.size;
+  for (const auto& volume : files.folders("snapshots")) {
+    auto entries = files.list("snapshots/" + volume);
+    for (const auto& entry : entries) {
+      stats.stored_bytes += entry.size;
+      if (!entry.name.ends_with(".recipe")) continue;
+      auto sidecar = entry.name.substr(0, entry.name.size() - 7) + ".json";
+      auto finished = [&](const RepoFiles::Entry& other) { return other.name == sidecar; };
+      if (std::find_if(entries.begin(), entries.end(), finished) == entries.end()) continue;  // no snapshot yet
+      ++stats.snapshots;
+      stats.logical_bytes += decode_recipe(read_repo_file(files, entry.name), files.show(entry.name)).size;
+    }
+  }
+  stats.frames = load_pack_index(files).frame_count();
   return stats;
 }
 

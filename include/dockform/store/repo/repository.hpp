@@ -1,5 +1,6 @@
 #pragma once
-// A deduplicated repository in a local folder (docs/storage.md): the frames of
+// A deduplicated repository in a local folder or under s3://BUCKET/PREFIX
+// (docs/storage.md, repo_files.hpp): the frames of
 // seekable snapshots (docs/snapshot-format.md) stored once each in pack files,
 // and per snapshot a recipe (its frames in order) and its sidecar. Any snapshot
 // reads back as the exact standalone .tar.zst it was.
@@ -12,6 +13,7 @@
 //
 // A snapshot is named DIR/<volume>/<stem>.tar.zst (a path that exists only in
 // the repository): every command that takes a snapshot file takes that name.
+// Every function here names the repository's files through RepoFiles.
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -25,10 +27,10 @@
 #include "dockform/archive/chunker.hpp"
 #include "dockform/archive/seekable.hpp"
 #include "dockform/archive/snapshot_file.hpp"
+#include "dockform/store/repo/repo_files.hpp"
 #include "dockform/store/store.hpp"
 
 namespace dockform::util {
-class AtomicFile;
 class Sha256;
 }  // namespace dockform::util
 
@@ -88,23 +90,23 @@ std::string encode_pack_index(const std::string& pack, const std::vector<PackEnt
 // The pack's name and its entries; throws Error (refused) when malformed.
 std::pair<std::string, std::vector<PackEntry>> decode_pack_index(const std::string& text, const std::string& source);
 
-// The pack being filled: a hidden temporary in packs/ until sealed. A full
-// pack (kPackTarget) is sealed as frames come.
+// The pack being filled: invisible until sealed (a hidden temporary in a
+// folder, memory for a bucket). A full pack (kPackTarget) is sealed as frames come.
 class PackWriter {
  public:
-  explicit PackWriter(std::filesystem::path root);
+  explicit PackWriter(RepoFiles& files);
   ~PackWriter();
   void add(const std::string& id, std::string_view bytes);
-  // The pack under the hash of its frames' ids (fsynced, linked, folder fsynced), then
-  // its index: only then may a recipe name its frames.
+  // The pack under the hash of its frames' ids (durable), then its index:
+  // only then may a recipe name its frames.
   void seal();
   // The names of the packs sealed so far (also those that existed already).
   const std::vector<std::string>& sealed() const { return sealed_; }
 
  private:
   std::vector<std::string> sealed_;
-  std::filesystem::path root_;
-  std::unique_ptr<util::AtomicFile> file_;
+  RepoFiles& files_;
+  std::unique_ptr<PackOutput> file_;
   std::unique_ptr<util::Sha256> sha_;
   std::vector<PackEntry> entries_;
 };
@@ -139,30 +141,32 @@ class PackIndex {
 
 // A repository file's bytes (a recipe, a pack index); throws Error when it
 // cannot be read.
-std::string read_repo_file(const std::filesystem::path& file);
+std::string read_repo_file(RepoFiles& files, const std::string& name);
 
-// Whether `dir` holds a repository's config.
-bool is_repository(const std::filesystem::path& dir);
-// Makes a repository in `dir` (empty or missing), whose snapshots are cut to
-// archive::kRepoChunks; throws Error (usage) otherwise.
-void init_repository(const std::filesystem::path& dir);
+// Whether `root` holds a repository's config (one GET for a bucket).
+bool is_repository(const Location& root);
+bool is_repository(RepoFiles& files);
+// Makes a repository (in an empty or missing folder, or an empty prefix),
+// whose snapshots are cut to archive::kRepoChunks; throws Error (usage) otherwise.
+void init_repository(RepoFiles& files);
 // The frame sizes the repository's config records (kFileChunks when it
 // records none); throws Error (refused) for sizes no reader takes.
-archive::ChunkSizes repo_chunk_sizes(const std::filesystem::path& dir);
-// Reads every pack index of the repository in `dir`.
-PackIndex load_pack_index(const std::filesystem::path& dir);
+archive::ChunkSizes repo_chunk_sizes(RepoFiles& files);
+// Reads every pack index of the repository.
+PackIndex load_pack_index(RepoFiles& files);
 
 // A snapshot named inside a repository: <root>/<volume>/<stem>.tar.zst.
 struct RepoRef {
-  std::filesystem::path root;
+  Location root;
   std::string volume;
   std::string stem;
-  std::filesystem::path recipe() const { return root / "snapshots" / volume / (stem + ".recipe"); }
-  std::filesystem::path sidecar() const { return root / "snapshots" / volume / (stem + ".json"); }
-  std::string text() const { return (root / volume / (stem + ".tar.zst")).string(); }
+  // Names inside the repository (RepoFiles).
+  std::string recipe() const { return "snapshots/" + volume + "/" + stem + ".recipe"; }
+  std::string sidecar() const { return "snapshots/" + volume + "/" + stem + ".json"; }
+  std::string text() const { return (root / volume / (stem + ".tar.zst")).text(); }
 };
 // The ref `file` names, when its folder's parent is a repository.
-std::optional<RepoRef> repository_ref(const std::filesystem::path& file);
+std::optional<RepoRef> repository_ref(const Location& file);
 
 std::unique_ptr<Store> open_repo_store(const Location& base);
 // The snapshot as the standalone .tar.zst, each frame checked against its id
@@ -185,8 +189,7 @@ RecipeCheck check_recipe(const RepoRef& ref);
 // holding the repository lock alone; with `dry_run` only counts them. A pack
 // with at least `repack_percent` (0 to 100) of its bytes unused is rewritten.
 // Throws Error (refused) for a damaged recipe or frame, having removed nothing.
-Collected collect_unused_frames(const std::filesystem::path& root, bool dry_run,
-                                int repack_percent = kRepackUnusedPercent);
+Collected collect_unused_frames(RepoFiles& files, bool dry_run, int repack_percent = kRepackUnusedPercent);
 
 struct RepoStats {
   std::uint64_t snapshots = 0;
@@ -195,6 +198,6 @@ struct RepoStats {
   std::uint64_t stored_bytes = 0;   // every file of the repository
   std::uint64_t logical_bytes = 0;  // the snapshots' standalone sizes, summed
 };
-RepoStats repo_stats(const std::filesystem::path& dir);
+RepoStats repo_stats(RepoFiles& files);
 
 }  // namespace dockform::store
