@@ -141,6 +141,24 @@ TEST(S3ClientHttp, RemoveAcceptsGoneObjectsAndRefusesTheRest) {
   }
 }
 
+TEST(S3ClientHttp, PutOverwritesWithoutACheckAndRefusesA403) {
+  CannedServer server({answer(200), answer(403, "", "<Error><Code>AccessDenied</Code></Error>")});
+  auto client = client_for(server);
+  EXPECT_NO_THROW(client.put("locks/a.json", "{}"));
+  try {
+    client.put("locks/b.json", "{}");
+    FAIL() << "a 403 was accepted";
+  } catch (const S3Error& e) {
+    EXPECT_EQ(e.status(), 403);
+  }
+  // No HEAD first and no If-None-Match: the object is replaced.
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_TRUE(requests[0].starts_with("PUT /bucket/locks/a.json HTTP/1.1")) << requests[0];
+  EXPECT_EQ(requests[0].find("If-None-Match"), std::string::npos) << requests[0];
+  EXPECT_NE(requests[0].find("Content-Length: 2"), std::string::npos) << requests[0];
+}
+
 TEST(S3ClientHttp, GetAcceptsOnly200) {
   CannedServer server({answer(200, "", "hello"), answer(206, "", "part")});
   auto client = client_for(server);
