@@ -52,12 +52,28 @@ TEST(S3LockRecord, MalformedTextsDecodeToNothing) {
     return json.dump();
   };
   const nlohmann::json missing = nlohmann::json(nlohmann::json::value_t::discarded);
-  for (const std::string& text :
-       {std::string(), std::string("not json"), std::string("[]"), std::string("{}"), std::string("{\"format\":"),
-        with("format", "dockform-recipe"), with("version", 2), with("version", "1"), with("mode", "read"),
-        with("mode", 1), with("owner", ""), with("owner", 5), with("host", nullptr), with("pid", "123"),
-        with("pid", 1.5), with("since", 0), with("lease", 0), with("lease", -5), with("lease", 1.5),
-        with("owner", missing), with("lease", missing), with("mode", missing)}) {
+  for (const std::string& text : {std::string(),
+                                  std::string("not json"),
+                                  std::string("[]"),
+                                  std::string("{}"),
+                                  std::string("{\"format\":"),
+                                  with("format", "dockform-recipe"),
+                                  with("version", 2),
+                                  with("version", "1"),
+                                  with("mode", "read"),
+                                  with("mode", 1),
+                                  with("owner", ""),
+                                  with("owner", 5),
+                                  with("host", nullptr),
+                                  with("pid", "123"),
+                                  with("pid", 1.5),
+                                  with("since", 0),
+                                  with("lease", 0),
+                                  with("lease", -5),
+                                  with("lease", 1.5),
+                                  with("owner", missing),
+                                  with("lease", missing),
+                                  with("mode", missing)}) {
     EXPECT_FALSE(decode_lock_record(text)) << text;
   }
 }

@@ -41,10 +41,10 @@ std::string lock_writer_text(const S3LockRecord& record) {
 }  // namespace
 
 std::string encode_lock_record(const S3LockRecord& record) {
-  nlohmann::ordered_json out{{"format", kLockRecordFormat}, {"version", 1},
-                             {"mode", lock_mode_name(record.mode)}, {"owner", record.owner},
-                             {"host", record.host},       {"pid", record.pid},
-                             {"since", record.since},     {"lease", record.lease}};
+  nlohmann::ordered_json out{
+      {"format", kLockRecordFormat}, {"version", 1},         {"mode", lock_mode_name(record.mode)},
+      {"owner", record.owner},       {"host", record.host},  {"pid", record.pid},
+      {"since", record.since},       {"lease", record.lease}};
   return out.dump();
 }
 
@@ -145,7 +145,8 @@ void S3RepoLock::write_own_object() {
       renewed_ = started.time_since_epoch().count();
       return;
     }
-    if (attempt == 3) throw StorageError("cannot write a repository lock object in " + where_ + ": " + key_ + " exists");
+    if (attempt == 3)
+      throw StorageError("cannot write a repository lock object in " + where_ + ": " + key_ + " exists");
   }
 }
 
@@ -247,7 +248,8 @@ void S3RepoLock::heartbeat() {
 // object over once the store's time of its last write is a lease old. A write
 // counts only when it ended within 3/4 of the lease after the previous one
 // started (the object was stored before it ended), so no takeover can have
-// come in between; a later one is not counted and the lock stays lost.
+// come in between; a later one is not counted and the lock stays lost. With
+// a write every lease/4, two failed ones in a row are survived.
 void S3RepoLock::renew(bool& warned) {
   const auto limit = lease_ * 3 / 4;
   if (unrenewed_for() > limit) return;  // lost: writing again could bring back an object taken over
