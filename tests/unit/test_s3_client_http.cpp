@@ -1,6 +1,7 @@
 // store::S3Client over the curl layer against a loopback server that gives
 // canned answers: which statuses each call accepts (the one expect()), the
-// response headers it reads, the retry of a transient answer. No real S3.
+// response headers it reads, the retry of a transient answer; and the
+// protocol of store::S3RepoLock over it. No real S3.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -8,13 +9,17 @@
 #include <sys/socket.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "dockform/store/repo/s3_repo_lock.hpp"
 #include "dockform/store/s3/s3_client.hpp"
 #include "dockform/util/fd.hpp"
+#include "dockform/util/process.hpp"
+#include "test_support.hpp"
 
 namespace dockform::store {
 namespace {
@@ -141,6 +146,24 @@ TEST(S3ClientHttp, RemoveAcceptsGoneObjectsAndRefusesTheRest) {
   }
 }
 
+TEST(S3ClientHttp, PutOverwritesWithoutACheckAndRefusesA403) {
+  CannedServer server({answer(200), answer(403, "", "<Error><Code>AccessDenied</Code></Error>")});
+  auto client = client_for(server);
+  EXPECT_NO_THROW(client.put("locks/a.json", "{}"));
+  try {
+    client.put("locks/b.json", "{}");
+    FAIL() << "a 403 was accepted";
+  } catch (const S3Error& e) {
+    EXPECT_EQ(e.status(), 403);
+  }
+  // No HEAD first and no If-None-Match: the object is replaced.
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_TRUE(requests[0].starts_with("PUT /bucket/locks/a.json HTTP/1.1")) << requests[0];
+  EXPECT_EQ(requests[0].find("If-None-Match"), std::string::npos) << requests[0];
+  EXPECT_NE(requests[0].find("Content-Length: 2"), std::string::npos) << requests[0];
+}
+
 TEST(S3ClientHttp, GetAcceptsOnly200) {
   CannedServer server({answer(200, "", "hello"), answer(206, "", "part")});
   auto client = client_for(server);
@@ -225,6 +248,155 @@ TEST(S3ClientHttp, ACompletionRefusedWithNoObjectFails) {
     EXPECT_EQ(e.code(), "NoSuchUpload");
   }
   EXPECT_EQ(server.requests().size(), 2u);
+}
+
+// store::S3RepoLock's protocol over the same server: its own object written
+// (HEAD, PUT If-None-Match), the lock objects listed, each other one read.
+S3Config lock_config_for(const CannedServer& server) {
+  S3Config config;
+  config.access_key = "AKIDEXAMPLE";
+  config.secret_key = "secret";
+  config.endpoint = server.endpoint();
+  config.max_attempts = 1;
+  return config;
+}
+
+std::string lock_listing(const std::string& key, const std::string& last_modified) {
+  return answer(200, "",
+                "<ListBucketResult><Contents><Key>" + key + "</Key><Size>10</Size><LastModified>" + last_modified +
+                    "</LastModified></Contents><IsTruncated>false</IsTruncated></ListBucketResult>");
+}
+
+std::string lock_object(RepoLock::Mode mode, const std::string& owner) {
+  return answer(200, "", encode_lock_record({mode, owner, "host-b", 4242, "2024-05-06T07:08:09Z", 120}));
+}
+
+std::string utc_now() {
+  char text[32];
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+  return text;
+}
+
+// "METHOD /bucket/KEY HTTP/1.1" -> KEY
+std::string request_key(const std::string& request) {
+  auto start = request.find("/bucket/") + 8;
+  return request.substr(start, request.find(' ', start) - start);
+}
+
+TEST(S3RepoLockHttp, AFreeRepositoryIsHeldAndItsObjectRemovedAtTheEnd) {
+  CannedServer server({answer(404), answer(200), answer(200, "", "<ListBucketResult/>"), answer(204)});
+  { S3RepoLock lock(lock_config_for(server), "bucket", "repo/", RepoLock::Mode::exclusive, "s3://bucket/repo"); }
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 4u);
+  auto key = request_key(requests[0]);
+  EXPECT_TRUE(key.starts_with("repo/locks/") && key.ends_with(".json")) << key;
+  EXPECT_TRUE(requests[0].starts_with("HEAD /bucket/" + key)) << requests[0];
+  EXPECT_TRUE(requests[1].starts_with("PUT /bucket/" + key)) << requests[1];
+  EXPECT_NE(requests[1].find("If-None-Match: *"), std::string::npos) << requests[1];
+  EXPECT_NE(requests[2].find("prefix=repo%2Flocks%2F"), std::string::npos) << requests[2];
+  EXPECT_TRUE(requests[3].starts_with("DELETE /bucket/" + key)) << requests[3];
+}
+
+TEST(S3RepoLockHttp, ALockOfAnotherMachineUnrenewedForItsLeaseIsTakenOver) {
+  CannedServer server({answer(404), answer(200), lock_listing("repo/locks/old.json", "2000-01-01T00:00:00.000Z"),
+                       lock_object(RepoLock::Mode::exclusive, "otherboot:123:456:789"), answer(204), answer(204)});
+  testing::internal::CaptureStderr();
+  { S3RepoLock lock(lock_config_for(server), "bucket", "repo/", RepoLock::Mode::exclusive, "s3://bucket/repo"); }
+  auto said = testing::internal::GetCapturedStderr();
+  EXPECT_NE(said.find("took over the repository lock left by dockform pid 4242 on host host-b since "
+                      "2024-05-06T07:08:09Z"),
+            std::string::npos)
+      << said;
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 6u);
+  EXPECT_TRUE(requests[3].starts_with("GET /bucket/repo/locks/old.json")) << requests[3];
+  EXPECT_TRUE(requests[4].starts_with("DELETE /bucket/repo/locks/old.json")) << requests[4];
+  EXPECT_TRUE(requests[5].starts_with("DELETE /bucket/" + request_key(requests[0]))) << requests[5];
+}
+
+TEST(S3RepoLockHttp, ALiveConflictingLockIsWaitedForUntilTheDeadline) {
+  ASSERT_EQ(::setenv("DOCKFORM_REPO_LOCK_WAIT", "0s", 1), 0);
+  CannedServer server({answer(404), answer(200), lock_listing("repo/locks/live.json", utc_now()),
+                       lock_object(RepoLock::Mode::exclusive, util::my_owner_identity()), answer(204)});
+  try {
+    S3RepoLock lock(lock_config_for(server), "bucket", "repo/", RepoLock::Mode::shared, "s3://bucket/repo");
+    FAIL() << "a live exclusive lock was not waited for";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Exit::refused);
+    EXPECT_NE(std::string(e.what()).find("the repository s3://bucket/repo is in use by a prune collecting unused "
+                                         "frames (dockform pid 4242 on host host-b"),
+              std::string::npos)
+        << e.what();
+  }
+  ASSERT_EQ(::unsetenv("DOCKFORM_REPO_LOCK_WAIT"), 0);
+  // Its own object is removed before it waits: the holder is not kept waiting in turn.
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 5u);
+  EXPECT_TRUE(requests[4].starts_with("DELETE /bucket/" + request_key(requests[0]))) << requests[4];
+}
+
+TEST(S3RepoLockHttp, AnUnreadableObjectIsAnExclusiveLockUntilALeaseOld) {
+  ASSERT_EQ(::setenv("DOCKFORM_REPO_LOCK_WAIT", "0s", 1), 0);
+  {
+    CannedServer server({answer(404), answer(200), lock_listing("repo/locks/odd.json", utc_now()),
+                         answer(200, "", "{\"format\":\"dockform-repository-lock\",\"version\":2}"), answer(204)});
+    auto config = lock_config_for(server);
+    test::expect_error([&] { S3RepoLock lock(config, "bucket", "repo/", RepoLock::Mode::shared, "s3://bucket/repo"); },
+                       Exit::refused, "a lock object this version cannot read, s3://bucket/repo/locks/odd.json");
+  }
+  CannedServer server({answer(404), answer(200), lock_listing("repo/locks/odd.json", "2000-01-01T00:00:00.000Z"),
+                       answer(200, "", "garbage"), answer(204), answer(204)});
+  { S3RepoLock lock(lock_config_for(server), "bucket", "repo/", RepoLock::Mode::shared, "s3://bucket/repo"); }
+  ASSERT_EQ(::unsetenv("DOCKFORM_REPO_LOCK_WAIT"), 0);
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 6u);
+  EXPECT_TRUE(requests[4].starts_with("DELETE /bucket/repo/locks/odd.json")) << requests[4];
+}
+
+TEST(S3RepoLockHttp, ASharedLockDoesNotKeepAnotherSharedOneWaiting) {
+  CannedServer server({answer(404), answer(200), lock_listing("repo/locks/reader.json", utc_now()),
+                       lock_object(RepoLock::Mode::shared, util::my_owner_identity()), answer(204)});
+  S3RepoLock lock(lock_config_for(server), "bucket", "repo/", RepoLock::Mode::shared, "s3://bucket/repo");
+  EXPECT_NO_THROW(lock.check_held());
+}
+
+// Heartbeats every lease/4: with the shortest lease (10 s), every 2.5 s.
+TEST(S3RepoLockHttp, TheHeartbeatRewritesTheObjectInPlace) {
+  ASSERT_EQ(::setenv("DOCKFORM_REPO_LOCK_LEASE", "10s", 1), 0);
+  CannedServer server({answer(404), answer(200), answer(200, "", "<ListBucketResult/>"), answer(200), answer(204)});
+  {
+    S3RepoLock lock(lock_config_for(server), "bucket", "repo/", RepoLock::Mode::exclusive, "s3://bucket/repo");
+    std::this_thread::sleep_for(std::chrono::milliseconds(3200));
+    EXPECT_NO_THROW(lock.check_held());
+  }
+  ASSERT_EQ(::unsetenv("DOCKFORM_REPO_LOCK_LEASE"), 0);
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 5u);
+  auto key = request_key(requests[0]);
+  EXPECT_TRUE(requests[3].starts_with("PUT /bucket/" + key)) << requests[3];
+  EXPECT_EQ(requests[3].find("If-None-Match"), std::string::npos) << requests[3];
+  EXPECT_TRUE(requests[4].starts_with("DELETE /bucket/" + key)) << requests[4];
+}
+
+TEST(S3RepoLockHttp, ALockWhoseHeartbeatFailsIsLostAfterThreeQuartersOfTheLease) {
+  ASSERT_EQ(::setenv("DOCKFORM_REPO_LOCK_LEASE", "10s", 1), 0);
+  const auto refused = answer(403, "", "<Error><Code>AccessDenied</Code></Error>");
+  // The third heartbeat comes 3/4 of the lease after the last write began:
+  // too late to count, so it is not even tried.
+  CannedServer server(
+      {answer(404), answer(200), answer(200, "", "<ListBucketResult/>"), refused, refused, answer(204)});
+  {
+    S3RepoLock lock(lock_config_for(server), "bucket", "repo/", RepoLock::Mode::exclusive, "s3://bucket/repo");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5500));
+    EXPECT_NO_THROW(lock.check_held());  // two failed heartbeats are survived
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    test::expect_error([&] { lock.check_held(); }, Exit::refused, "lost the repository lock of s3://bucket/repo");
+  }
+  ASSERT_EQ(::unsetenv("DOCKFORM_REPO_LOCK_LEASE"), 0);
+  EXPECT_EQ(server.requests().size(), 6u);
 }
 
 }  // namespace

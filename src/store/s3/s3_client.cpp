@@ -363,6 +363,14 @@ bool S3Client::put_new(const std::string& key, std::string_view body) {
   return true;
 }
 
+void S3Client::put(const std::string& key, std::string_view body) {
+  Request request{"PUT", key};
+  request.body = body;
+  request.has_body = true;
+  auto response = send(request);
+  expect(request, response);
+}
+
 void S3Client::remove(const std::string& key) {
   Request request{"DELETE", key};
   auto response = send(request);

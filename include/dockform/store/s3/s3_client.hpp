@@ -94,6 +94,9 @@ class S3Client {
   // Creates the object only if no object has the key (HEAD, then
   // If-None-Match: *). False when one exists.
   bool put_new(const std::string& key, std::string_view body);
+  // Writes the object whether or not one has the key (replacing it): for an
+  // object only this run writes, such as its repository lock's heartbeat.
+  void put(const std::string& key, std::string_view body);
   void remove(const std::string& key);
   // Every object under the prefix (all pages).
   std::vector<S3Object> list(const std::string& prefix);
