@@ -48,12 +48,12 @@ void add_repo_commands(CLI::App& app, CliState& state) {
   repo->require_subcommand(1);
   repo->fallthrough();
   auto init = std::make_shared<RepoFlags>();
-  auto* cmd = repo->add_subcommand("init", "Make a repository in a new or empty folder");
-  cmd->add_option("dir", init->dir, "The folder")->required();
+  auto* cmd = repo->add_subcommand("init", "Make a repository in a new or empty folder, or under s3://BUCKET/PREFIX");
+  cmd->add_option("dir", init->dir, "The folder, or s3://BUCKET/PREFIX")->required();
   on_run(cmd, state, [init](core::Session&) { return run_init(*init); });
   auto stats = std::make_shared<RepoFlags>();
   cmd = repo->add_subcommand("stats", "Snapshots, stored and logical bytes of a repository");
-  cmd->add_option("dir", stats->dir, "The repository's folder")->required();
+  cmd->add_option("dir", stats->dir, "The repository's folder, or s3://BUCKET/PREFIX")->required();
   add_json_flag(cmd, stats->json);
   on_run(cmd, state, [stats](core::Session&) { return run_stats(*stats); });
 }

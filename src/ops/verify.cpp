@@ -254,8 +254,8 @@ VerifyReport verify_snapshot(const store::Location& file, const std::vector<cryp
   }
   std::vector<archive::Member> members;
   verify_content(*source, format, identities, sidecar, report, members);
-  // The index and seek table of a local or repository .tar.zst (later: in buckets, encrypted).
-  if (format == SnapshotFormat::tar_zst && file.is_local()) {
+  // The index and seek table of a local or repository .tar.zst (later: plain objects in buckets, encrypted).
+  if (format == SnapshotFormat::tar_zst && (file.is_local() || store::repository_ref(file))) {
     verify_seekable(file, members, sidecar ? sidecar->index_sha256 : std::nullopt, report);
   }
   return report;

@@ -42,6 +42,9 @@ struct VerifyReport {
 // repository's snapshot), after
 // the full pass found `walked`: index and seek table against the data, the
 // index against the sidecar's `index_sha256`. Adds to `report.problems`.
+// Each frame is read again against the seek table only where that is cheap
+// (on this machine): in a bucket it would download the snapshot twice, and
+// the full pass has already checked every byte against the sidecar.
 void verify_seekable(const store::Location& path, const std::vector<archive::Member>& walked,
                      const std::optional<std::string>& index_sha256, VerifyReport& report);
 

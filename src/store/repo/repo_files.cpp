@@ -14,6 +14,7 @@
 #include <map>
 #include <sstream>
 
+#include "dockform/store/repo/s3_repo_lock.hpp"
 #include "dockform/store/s3/s3_client.hpp"
 #include "dockform/util/atomic_file.hpp"
 #include "dockform/util/error.hpp"
@@ -23,6 +24,11 @@ namespace dockform::store {
 
 namespace {
 namespace fs = std::filesystem;
+
+// `name` inside `folder` ("" is the root).
+std::string in_folder(const std::string& folder, const std::string& name) {
+  return folder.empty() ? name : folder + "/" + name;
+}
 
 [[noreturn]] void cut_short(const std::string& shown) {
   throw Error("checksum mismatch: " + shown + " is shorter than its index says", Exit::refused);
@@ -90,7 +96,7 @@ class FolderFiles : public RepoFiles {
       struct stat info;
       if (name.empty() || name[0] == '.' || ::stat(item.path().c_str(), &info) != 0 || !S_ISREG(info.st_mode))
         continue;  // temporaries are hidden; a file gone since the listing is no more
-      out.push_back({folder + "/" + name, static_cast<std::uint64_t>(info.st_size), info.st_mtime});
+      out.push_back({in_folder(folder, name), static_cast<std::uint64_t>(info.st_size), info.st_mtime});
     }
     // A folder that is not there holds nothing; another error is one.
     if (error && error != std::errc::no_such_file_or_directory)
@@ -171,24 +177,24 @@ class BucketFiles : public RepoFiles {
 
   std::vector<Entry> list(const std::string& folder) override {
     std::vector<Entry> out;
-    const std::string where = prefix_ + folder + "/";
+    const std::string where = prefix_ + in_folder(folder, "");
     for (const auto& object : client().list(where)) {
       std::string name = object.key.substr(where.size());
       if (name.empty() || name[0] == '.' || name.find('/') != std::string::npos) continue;
-      out.push_back({folder + "/" + name, object.size, object.last_modified});
+      out.push_back({in_folder(folder, name), object.size, object.last_modified});
     }
     std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
     return out;
   }
 
   std::vector<std::string> folders(const std::string& folder) override {
-    auto out = client().list_folders(prefix_ + folder + "/");
+    auto out = client().list_folders(prefix_ + in_folder(folder, ""));
     std::erase_if(out, [](const std::string& name) { return name.empty() || name[0] == '.'; });
     std::sort(out.begin(), out.end());
     return out;
   }
 
-  void sync(const std::string&) override {}                         // an answered PUT or DELETE is durable
+  void sync(const std::string&) override {}                             // an answered PUT or DELETE is durable
   void prepare(const std::vector<std::string>&) override { client(); }  // packs are single PUTs: no leftovers
   std::unique_ptr<PackOutput> new_pack() override { return std::make_unique<ObjectPack>(client(), prefix_ + "packs/"); }
   std::unique_ptr<RepoLockHold> lock(RepoLock::Mode mode) override;
@@ -210,8 +216,19 @@ class BucketFiles : public RepoFiles {
   std::map<std::string, std::uint64_t> sizes_;  // of the packs read: they never change under a name
 };
 
-std::unique_ptr<RepoLockHold> BucketFiles::lock(RepoLock::Mode) {
-  throw Error("the lock of a repository in a bucket is not built yet");
+class BucketLock : public RepoLockHold {
+ public:
+  BucketLock(const S3Url& url, const std::string& prefix, RepoLock::Mode mode)
+      : lock_(S3Config::from_environment(), url.bucket, prefix, mode, url.text()) {}
+  void check_held() const override { lock_.check_held(); }
+
+ private:
+  S3RepoLock lock_;
+};
+
+std::unique_ptr<RepoLockHold> BucketFiles::lock(RepoLock::Mode mode) {
+  client();  // the bucket checked first: a missing one is named as such, not as a lock failure
+  return std::make_unique<BucketLock>(url_, prefix_, mode);
 }
 }  // namespace
 

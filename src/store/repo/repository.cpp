@@ -217,14 +217,10 @@ bool is_repository(const Location& root) {
 }
 
 bool is_repository(RepoFiles& files) {
-  // A file named config that cannot be read or is no repository's leaves the
-  // path a plain one.
-  std::optional<std::string> text;
-  try {
-    text = files.read(kRepoConfigName);
-  } catch (const StorageError&) {
-    return false;  // a bucket that refuses the GET holds no repository this can use
-  }
+  // A file named config that is no repository's leaves the path a plain one.
+  // A bucket that refuses the GET (credentials, no such bucket, no answer)
+  // fails here as it would for a plain snapshot: with the store's error.
+  auto text = files.read(kRepoConfigName);
   if (!text) return false;
   try {
     auto in = nlohmann::json::parse(*text);
