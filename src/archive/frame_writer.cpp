@@ -8,12 +8,15 @@
 
 namespace dockform::archive {
 
-FramePool::FramePool(int level, int threads, std::size_t max_chunk, Deliver deliver)
+FramePool::FramePool(int level, int threads, std::size_t max_chunk, Deliver deliver, FrameReuse reuse)
     : deliver_(std::move(deliver)),
+      reuse_(std::move(reuse)),
       max_chunk_(max_chunk),
       max_in_flight_(2 * static_cast<std::size_t>(std::max(threads, 1))) {
   if (threads <= 0) {
     inline_ = std::make_unique<util::ZstdFrameCompressor>(level);
+    owned_.push_back(std::make_unique<Job>());  // the one job the caller's thread fills
+    owned_.back()->input.reserve(max_chunk);
     return;
   }
   try {
@@ -50,13 +53,7 @@ void FramePool::work(int level) {
     }
     try {
       if (!zstd) zstd = std::make_unique<util::ZstdFrameCompressor>(level);
-      const std::size_t bound = util::zstd_compress_bound(job->input.size());
-      if (bound > job->output_capacity) {
-        job->output = std::make_unique_for_overwrite<char[]>(bound);
-        job->output_capacity = bound;
-      }
-      job->output_size = zstd->compress_into(job->input, job->output.get(), job->output_capacity);
-      job->sha256 = util::sha256_hex(job->input);
+      make_frame(*job, *zstd);
     } catch (...) {
       job->error = std::current_exception();
     }
@@ -68,12 +65,30 @@ void FramePool::work(int level) {
   }
 }
 
+void FramePool::make_frame(Job& job, util::ZstdFrameCompressor& zstd) {
+  job.sha256 = util::sha256_hex(job.input);
+  const std::size_t bound = util::zstd_compress_bound(job.input.size());
+  if (bound > job.output_capacity) {
+    job.output = std::make_unique_for_overwrite<char[]>(bound);
+    job.output_capacity = bound;
+  }
+  if (reuse_ && reuse_(job.sha256, job.input.size(), job.reused) && job.reused.size() <= job.output_capacity) {
+    std::copy(job.reused.begin(), job.reused.end(), job.output.get());
+    job.output_size = job.reused.size();
+    return;
+  }
+  job.output_size = zstd.compress_into(job.input, job.output.get(), job.output_capacity);
+}
+
 void FramePool::submit(std::string& chunk) {
   if (inline_) {
-    auto compressed = inline_->compress_view(chunk);
-    deliver_(compressed, Frame{static_cast<std::uint32_t>(compressed.size()), static_cast<std::uint32_t>(chunk.size()),
-                               0, 0, util::sha256_hex(chunk)});
+    Job& job = *owned_.front();
+    job.input.swap(chunk);
     chunk.clear();
+    make_frame(job, *inline_);
+    deliver_(std::string_view(job.output.get(), job.output_size),
+             Frame{static_cast<std::uint32_t>(job.output_size), static_cast<std::uint32_t>(job.input.size()), 0, 0,
+                   job.sha256});
     return;
   }
   Job* job = take_job();
@@ -130,12 +145,13 @@ void FramePool::flush() {
   while (!jobs_.empty()) deliver_ready(true);
 }
 
-FrameWriter::FrameWriter(int level, int threads, util::ByteSink sink, ChunkSizes sizes)
+FrameWriter::FrameWriter(int level, int threads, util::ByteSink sink, ChunkSizes sizes, FrameReuse reuse)
     : level_(level),
       sink_(std::move(sink)),
       chunker_(sizes),
-      pool_(level, threads, sizes.max,
-            [this](std::string_view compressed, Frame frame) { on_frame(compressed, frame); }) {
+      pool_(
+          level, threads, sizes.max, [this](std::string_view compressed, Frame frame) { on_frame(compressed, frame); },
+          std::move(reuse)) {
   chunk_.reserve(sizes.max);  // room for the largest chunk: no regrowth, no copies
 }
 

@@ -49,7 +49,7 @@ SnapshotStream::SnapshotStream(engine::RawConnection& connection, store::Snapsho
   if (compress_) {
     frames_ = std::make_unique<archive::FrameWriter>(
         level, compression_threads(), [this](const char* data, std::size_t size) { on_compressed(data, size); },
-        file.chunk_sizes());
+        file.chunk_sizes(), file.frame_reuse(level));
   }
 }
 

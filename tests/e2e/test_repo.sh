@@ -2,7 +2,9 @@
 # Deduplicated repositories (docs/storage.md): two snapshots of a volume with
 # ~1% changed store little more than one; each reads back (restore, verify,
 # ls, export) as the exact standalone .tar.zst its sidecar names; verify
-# --no-read-data checks the structure reading only the trailers; a damaged
+# --no-read-data checks the structure reading only the trailers; the second
+# snapshot takes the first's frames for unchanged chunks and is byte for byte
+# what compressing everything gives; a damaged
 # pack is a checksum mismatch that leaves the volume alone; a SIGKILLed
 # snapshot leaves nothing taken for complete, and the next one succeeds.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -37,8 +39,12 @@ state1=$(state)
 size1=$(bytes "$repo")
 # 256 KiB rewritten in one file of 24 MiB.
 vol_exec "$vol" dd if=/dev/urandom of=/v/r7 bs=32k count=8 seek=5 conv=notrunc 2>/dev/null
-run_df -c "$proj" volume snapshot "$vol" -o "$repo" --json
+run_df -c "$proj" --log-level debug volume snapshot "$vol" -o "$repo" --json
 assert_eq 0 "$RC" "second snapshot: $ERR"
+# The unchanged chunks' frames were taken from the first snapshot as they were, not compressed again.
+reused=$(grep -o '[0-9]* frames ([0-9]* bytes of tar) taken from the previous snapshot' <<<"$ERR" | cut -d' ' -f3 | tr -d '(')
+echo "the second snapshot took ${reused:-no} bytes of tar as frames of the first"
+((${reused:-0} > 20000000)) || fail "the second snapshot compressed (nearly) everything again: $ERR"
 ref2=$(json_field data_file)
 side2=$(json_field sidecar_file)
 snap2_bytes=$(json_field compressed_bytes)
@@ -53,6 +59,14 @@ echo "repository: $size1 bytes after one snapshot, +$growth for the second (stan
 # frame was a 4 MiB one (4.38 MB in one run).
 ((growth * 3 < snap2_bytes)) || fail "the repository grew by $growth bytes for a snapshot of $snap2_bytes"
 [[ $ref1 == "$repo/$vol/"*.tar.zst && $ref2 != "$ref1" ]] || fail "refs: [$ref1] [$ref2]"
+
+# Byte for byte what a repository without an earlier snapshot makes of the same volume.
+run_df repo init "$TEST_TMP/fresh"
+run_df -c "$proj" volume snapshot "$vol" -o "$TEST_TMP/fresh" --json
+assert_eq 0 "$RC" "snapshot into a fresh repository: $ERR"
+assert_eq "$(json_field checksum.tar_zst "$side2")" "$(json_field checksum.tar_zst "$(json_field sidecar_file)")" \
+  "reused frames give the file compressing everything gives"
+rm -rf "$TEST_TMP/fresh"
 
 # ---------------------------------------------------------------- list and stats
 run_df -c "$proj" volume list -o "$repo" --json

@@ -117,9 +117,10 @@ TEST(FrameSplitter, RefusesBytesThatAreNoFrames) {
 }
 
 TEST(RepoFormats, RecipeRoundTripsAndMustAddUp) {
-  Recipe recipe{std::string(64, 'f'), 30, {{std::string(64, 'a'), 10}, {std::string(64, 'b'), 20}}};
+  Recipe recipe{std::string(64, 'f'), 30, {{std::string(64, 'a'), 10}, {std::string(64, 'b'), 20}}, 3};
   auto back = decode_recipe(encode_recipe(recipe), "r");
   EXPECT_EQ(back.sha256, recipe.sha256);
+  EXPECT_EQ(back.level, 3) << "the level its frames were made at";
   EXPECT_EQ(back.size, 30u);
   ASSERT_EQ(back.frames.size(), 2u);
   EXPECT_EQ(back.frames[1].id, recipe.frames[1].id);

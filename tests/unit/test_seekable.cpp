@@ -7,6 +7,8 @@
 
 #include <bitset>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -239,9 +241,11 @@ std::vector<Member> members_of(const std::string& tar, std::uint64_t& members_en
 }
 
 // `tar` written in the seekable format; `threads` compression workers.
-std::string seekable_of(const std::string& tar, int threads, std::string* index_sha256 = nullptr) {
+std::string seekable_of(const std::string& tar, int threads, std::string* index_sha256 = nullptr,
+                        FrameReuse reuse = {}) {
   std::string out;
-  FrameWriter writer(3, threads, [&](const char* data, std::size_t size) { out.append(data, size); });
+  FrameWriter writer(
+      3, threads, [&](const char* data, std::size_t size) { out.append(data, size); }, kFileChunks, std::move(reuse));
   for (std::size_t at = 0; at < tar.size(); at += 100000)
     writer.write(tar.data() + at, std::min<std::size_t>(100000, tar.size() - at));
   std::uint64_t end = 0;
@@ -275,6 +279,44 @@ TEST(SeekableFormat, ThreadsDoNotChangeTheBytes) {
   EXPECT_EQ(seekable_of(tar, 0), seekable_of(tar, 1));
   EXPECT_EQ(seekable_of(tar, 0), seekable_of(tar, 2));
   EXPECT_EQ(seekable_of(tar, 2), seekable_of(tar, 3));
+}
+
+// Frames an earlier snapshot made, taken as they are for the chunks whose
+// SHA-256 and size they were made from: the file is byte for byte the one
+// compressing gives; a frame offered for another size is not taken.
+TEST(SeekableFormat, ReusedFramesGiveTheSameBytes) {
+  auto tar = sample_tar();
+  auto file = seekable_of(tar, 0);
+  MemoryFile earlier(file);
+  auto index = read_seekable_index(earlier);
+  ASSERT_TRUE(index && index->frames.size() > 2);
+  std::map<std::string, std::pair<std::size_t, std::string>> made;  // by SHA-256: tar size, frame bytes
+  for (const auto& frame : index->frames) {
+    made[frame.sha256] = {frame.decompressed, file.substr(frame.file_offset, frame.compressed)};
+  }
+  for (int threads : {0, 2}) {
+    std::mutex mutex;
+    std::size_t taken = 0;
+    auto reuse = [&](const std::string& sha256, std::size_t size, std::string& compressed) {
+      std::lock_guard lock(mutex);
+      auto found = made.find(sha256);
+      if (found == made.end() || found->second.first != size) return false;
+      compressed = found->second.second;
+      ++taken;
+      return true;
+    };
+    EXPECT_EQ(seekable_of(tar, threads, nullptr, reuse), file) << threads << " workers";
+    EXPECT_EQ(taken, index->frames.size()) << threads << " workers: every frame taken";
+  }
+  // Offered for another size (or not at all), a frame is compressed anew.
+  std::size_t asked = 0;
+  auto wrong = [&](const std::string&, std::size_t, std::string& compressed) {
+    ++asked;
+    compressed = "not a frame";
+    return false;
+  };
+  EXPECT_EQ(seekable_of(tar, 1, nullptr, wrong), file);
+  EXPECT_EQ(asked, index->frames.size());
 }
 
 // The workers' buffers go round: a sink that fails mid-stream ends the

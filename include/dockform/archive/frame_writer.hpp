@@ -21,13 +21,20 @@
 
 namespace dockform::archive {
 
+// Finds the frame an earlier snapshot compressed from a chunk with this hex
+// SHA-256 and size, at the same level, and puts its bytes in `compressed`;
+// false when there is none. zstd gives the same bytes for the same input and
+// parameters, so a reused frame is the one compressing would make, for
+// fewer CPU seconds. Called from the pool's workers: it must be thread-safe.
+using FrameReuse = std::function<bool(const std::string& sha256, std::size_t size, std::string& compressed)>;
+
 // Compresses chunks on `threads` workers (none: on the caller's thread) and
 // delivers the frames in the order the chunks came, on the caller's thread.
 class FramePool {
  public:
   using Deliver = std::function<void(std::string_view compressed, Frame frame)>;
   // `max_chunk`: the largest chunk submitted, which each buffer is made for.
-  FramePool(int level, int threads, std::size_t max_chunk, Deliver deliver);
+  FramePool(int level, int threads, std::size_t max_chunk, Deliver deliver, FrameReuse reuse = {});
   ~FramePool();
   FramePool(const FramePool&) = delete;
   FramePool& operator=(const FramePool&) = delete;
@@ -47,16 +54,20 @@ class FramePool {
     std::size_t output_capacity = 0;
     std::size_t output_size = 0;
     std::string sha256;
+    std::string reused;  // a reused frame's bytes, on their way to `output`
     bool done = false;
     std::exception_ptr error;
   };
   void work(int level);
+  // The job's frame: reused when reuse_ has it, compressed otherwise.
+  void make_frame(Job& job, util::ZstdFrameCompressor& zstd);
   void stop();
   // Delivers the finished jobs at the front; with `wait`, waits for the first.
   void deliver_ready(bool wait);
   Job* take_job();
 
   Deliver deliver_;
+  FrameReuse reuse_;
   std::size_t max_chunk_;
   std::size_t max_in_flight_;
   std::vector<std::unique_ptr<Job>> owned_;  // at most max_in_flight_, made on demand
@@ -73,7 +84,7 @@ class FramePool {
 
 class FrameWriter {
  public:
-  FrameWriter(int level, int threads, util::ByteSink sink, ChunkSizes sizes = kFileChunks);
+  FrameWriter(int level, int threads, util::ByteSink sink, ChunkSizes sizes = kFileChunks, FrameReuse reuse = {});
 
   void write(const char* data, std::size_t size);
   // Ends the last frame, then writes the index of `members` (offsets in the

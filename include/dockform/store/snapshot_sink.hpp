@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "dockform/archive/chunker.hpp"
+#include "dockform/archive/frame_writer.hpp"
 
 namespace dockform::store {
 
@@ -36,6 +37,10 @@ class SnapshotSink {
   virtual const std::string& extension() const = 0;
   // The frame sizes the snapshot is cut to: a repository's own, else the file format's.
   virtual archive::ChunkSizes chunk_sizes() const { return archive::kFileChunks; }
+  // Frames an earlier snapshot compressed at `level` that this one may take
+  // as they are (a repository's: its newest snapshot of the volume); empty
+  // for sinks that keep none.
+  virtual archive::FrameReuse frame_reuse(int /*level*/) { return {}; }
 };
 
 }  // namespace dockform::store

@@ -7,7 +7,10 @@
 #include <optional>
 #include <unordered_set>
 
+#include <spdlog/spdlog.h>
+
 #include "dockform/store/naming.hpp"
+#include "dockform/store/repo/frame_cache.hpp"
 #include "dockform/store/repo/repo_lock.hpp"
 #include "dockform/store/repo/repo_sink.hpp"
 #include "dockform/store/repo/repository.hpp"
@@ -43,6 +46,10 @@ class RepoSink : public SnapshotSink {
   std::time_t commit(const std::string& sha256) override {
     splitter_.finish();
     pack_.seal();
+    if (cache_) {
+      spdlog::debug("{} frames ({} bytes of tar) taken from the previous snapshot as they were",
+                    cache_->reused_frames(), cache_->reused_bytes());
+    }
     recipe_.sha256 = sha256;
     std::string text = encode_recipe(recipe_);
     for (std::time_t t = start_; t < start_ + 3600; ++t) {
@@ -69,6 +76,21 @@ class RepoSink : public SnapshotSink {
   const std::string& extension() const override { return extension_; }
   archive::ChunkSizes chunk_sizes() const override { return chunk_sizes_; }
 
+  // The volume's newest snapshot at this level lends its frames (frame_cache.hpp);
+  // without one, or when it cannot be read, every chunk is compressed.
+  archive::FrameReuse frame_reuse(int level) override {
+    recipe_.level = level;
+    try {
+      cache_ = FrameCache::open(files_->root(), volume_, level, known_);
+    } catch (const Error& e) {
+      spdlog::debug("no frames reused: {}", e.what());
+    }
+    if (!cache_) return {};
+    return [this](const std::string& sha256, std::size_t size, std::string& compressed) {
+      return cache_->find(sha256, size, compressed);
+    };
+  }
+
  private:
   static PackIndex prepare(RepoFiles& files, const std::string& folder) {
     files.prepare({"packs", "index", folder});
@@ -93,6 +115,7 @@ class RepoSink : public SnapshotSink {
   archive::ChunkSizes chunk_sizes_;
   std::unordered_set<std::string> added_;  // frames this snapshot stored
   PackWriter pack_;
+  std::unique_ptr<FrameCache> cache_;
   FrameSplitter splitter_;
   Recipe recipe_;
   std::uint64_t written_ = 0;

@@ -68,11 +68,10 @@ void FrameSplitter::finish() {
 std::string encode_recipe(const Recipe& recipe) {
   auto frames = nlohmann::ordered_json::array();
   for (const auto& frame : recipe.frames) frames.push_back({frame.id, frame.length});
-  nlohmann::ordered_json out{{"format", "dockform-recipe"},
-                             {"version", kRepoVersion},
-                             {"size", recipe.size},
-                             {"sha256", recipe.sha256},
-                             {"frames", frames}};
+  nlohmann::ordered_json out{
+      {"format", "dockform-recipe"}, {"version", kRepoVersion}, {"size", recipe.size}, {"sha256", recipe.sha256}};
+  if (recipe.level > 0) out["level"] = recipe.level;
+  out["frames"] = frames;
   return out.dump() + "\n";
 }
 
@@ -83,6 +82,7 @@ Recipe decode_recipe(const std::string& text, const std::string& source) {
     if (in.at("format") != "dockform-recipe" || in.at("version") != kRepoVersion) throw Error("unknown format");
     recipe.size = in.at("size").get<std::uint64_t>();
     recipe.sha256 = in.at("sha256").get<std::string>();
+    if (in.contains("level")) recipe.level = in.at("level").get<int>();
     std::uint64_t total = 0;
     for (const auto& frame : in.at("frames")) {
       RecipeFrame one{frame.at(0).get<std::string>(), frame.at(1).get<std::uint32_t>()};

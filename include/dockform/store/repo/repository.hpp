@@ -70,6 +70,7 @@ struct Recipe {
   std::string sha256;  // hex SHA-256 of the whole file
   std::uint64_t size = 0;
   std::vector<RecipeFrame> frames;
+  int level = 0;  // the zstd level its data frames were made at; 0: not recorded (before 2026-12-07)
 };
 std::string encode_recipe(const Recipe& recipe);
 // Throws Error (refused) naming `source` when malformed or inconsistent.

@@ -1,0 +1,49 @@
+#pragma once
+// The frames of a volume's newest snapshot in a repository, by the SHA-256 of
+// the tar bytes each holds (its seek table's), for the next snapshot of the
+// volume to take as they are instead of compressing the same chunk again
+// (archive::FrameReuse). The content-defined cuts give an unchanged region
+// the same chunks night after night, so a night that changed 1% of a volume
+// compresses about 1% of it. Only frames made at the same zstd level are
+// taken: zstd gives the same bytes for the same input and parameters, so the
+// snapshot is byte for byte the one compressing everything would give.
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "dockform/store/repo/repository.hpp"
+
+namespace dockform::store {
+
+class FrameCache {
+ public:
+  // The newest finished snapshot of `volume` whose recipe records `level`
+  // (nullptr when there is none). `index` is the pack index of the snapshot
+  // being written, which holds the lock and outlives the cache.
+  static std::unique_ptr<FrameCache> open(const Location& root, const std::string& volume, int level,
+                                          const PackIndex& index);
+
+  // Thread-safe (the frame pool's workers call it). A frame whose stored
+  // bytes no longer match their id is not taken: the chunk is compressed.
+  bool find(const std::string& sha256, std::size_t size, std::string& compressed);
+  std::uint64_t reused_frames() const { return reused_frames_; }
+  std::uint64_t reused_bytes() const { return reused_bytes_; }
+
+ private:
+  struct Known {
+    RecipeFrame frame;        // as stored
+    std::uint32_t tar_bytes;  // what it decompresses to
+  };
+  FrameCache(std::unique_ptr<RepoFiles> files, const PackIndex& index) : files_(std::move(files)), index_(index) {}
+
+  std::mutex mutex_;
+  std::unique_ptr<RepoFiles> files_;  // its own: the sink writes packs through another
+  const PackIndex& index_;
+  std::unordered_map<std::string, Known> frames_;  // by the hex SHA-256 of their tar bytes
+  std::uint64_t reused_frames_ = 0;
+  std::uint64_t reused_bytes_ = 0;
+};
+
+}  // namespace dockform::store
