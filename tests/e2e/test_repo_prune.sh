@@ -39,8 +39,20 @@ verify_all() { # WHAT
   done
 }
 names() { find "$repo/$1" -name "*.$2" -printf '%f\n' | sed "s/\.$2\$//" | sort; }
+# The packs the index files list (one file lists one or several packs).
+indexed() {
+  python3 - "$repo/index" <<'EOF'
+import glob, json, os, sys
+names = set()
+for path in glob.glob(os.path.join(sys.argv[1], "*.json")):
+    index = json.load(open(path))
+    for pack in index.get("packs", [index]):  # version 1: the file is the pack's
+        names.add(pack["pack"])
+print("\n".join(sorted(names)))
+EOF
+}
 consistent() { # WHAT: every pack has its index and every index its pack
-  assert_eq "$(names packs pack)" "$(names index json)" "packs and their indexes ($1)"
+  assert_eq "$(names packs pack)" "$(indexed)" "packs and their indexes ($1)"
 }
 # until_locked MODE PID WHAT: waits until the repository's lock is held in
 # MODE (READ: shared, WRITE: alone) while PID runs, as /proc/locks shows it.

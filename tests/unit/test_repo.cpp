@@ -133,10 +133,21 @@ TEST(RepoFormats, RecipeRoundTripsAndMustAddUp) {
 TEST(RepoFormats, PackIndexRoundTripsAndFindsFrames) {
   std::string pack(64, 'c');
   std::vector<PackEntry> entries{{std::string(64, '1'), 0, 5}, {std::string(64, '2'), 5, 7}};
-  auto [name, back] = decode_pack_index(encode_pack_index(pack, entries), "i");
+  auto packs = decode_pack_index(encode_pack_index({{pack, entries}, {std::string(64, 'e'), {}}}), "i");
+  ASSERT_EQ(packs.size(), 2u) << "one file lists several packs";
+  const auto& name = packs[0].pack;
+  const auto& back = packs[0].entries;
   EXPECT_EQ(name, pack);
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(back[1].offset, 5u);
+  EXPECT_EQ(packs[1].pack, std::string(64, 'e'));
+  // A file of version 1 (before 2026-12-07) is one pack's.
+  auto old = decode_pack_index(R"({"format":"dockform-pack-index","version":1,"pack":")" + pack + R"(","frames":[[")" +
+                                   std::string(64, '1') + R"(",0,5]]})",
+                               "v1");
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_EQ(old[0].pack, pack);
+  EXPECT_EQ(old[0].entries.at(0).length, 5u);
   PackIndex index;
   index.add(name, back);
   EXPECT_THROW(index.find(std::string(64, '2')), std::logic_error);
@@ -255,6 +266,28 @@ TEST(Repository, InitRefusesAFolderThatIsNotEmpty) {
   expect_error([&] { init_repository(dir.path()); }, Exit::usage, "not empty");
 }
 
+// The packs the index files list, by name.
+std::vector<std::string> indexed_packs(const std::filesystem::path& root) {
+  std::vector<std::string> names;
+  for (const auto& item : std::filesystem::directory_iterator(root / "index")) {
+    if (item.path().filename().string()[0] == '.') continue;
+    for (const auto& pack : decode_pack_index(read_repo_file(item.path()), "i")) names.push_back(pack.pack);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The index file that lists `pack`.
+std::filesystem::path index_file_of(const std::filesystem::path& root, const std::string& pack) {
+  for (const auto& item : std::filesystem::directory_iterator(root / "index")) {
+    for (const auto& listed : decode_pack_index(read_repo_file(item.path()), "i")) {
+      if (listed.pack == pack) return item.path();
+    }
+  }
+  ADD_FAILURE() << "no index lists " << pack;
+  return {};
+}
+
 // The visible files of packs/ or index/, by name.
 std::vector<std::string> names_in(const std::filesystem::path& dir) {
   std::vector<std::string> names;
@@ -264,6 +297,19 @@ std::vector<std::string> names_in(const std::filesystem::path& dir) {
   }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+// The packs one snapshot sealed share an index file (a bucket's repository
+// then needs few GETs to load its indexes), written after them.
+TEST(Repository, ASnapshotIndexesItsPacksInOneFile) {
+  test::TempDir dir;
+  auto root = new_repository(dir);
+  std::string file = seekable_file(random_bytes(40 << 20, 51));  // more than one pack (32 MiB)
+  auto ref = put(root, file, 1000);
+  EXPECT_EQ(packs_in(root), 2u);
+  EXPECT_EQ(names_in(root / "index").size(), 1u) << "one index file for the snapshot's two packs";
+  EXPECT_EQ(indexed_packs(root), names_in(root / "packs"));
+  EXPECT_EQ(read_all(ref), file);
 }
 
 void remove_snapshot(const std::filesystem::path& root, const Location& ref) {
@@ -295,7 +341,7 @@ TEST(RepoCollect, RemovesThePacksOnlyRemovedSnapshotsUsed) {
   EXPECT_GT(done.bytes_freed, b.size() - 4096);
   EXPECT_LE(repo_stats(root).stored_bytes + done.bytes_freed, before);
   EXPECT_EQ(packs_in(root), 1u);
-  EXPECT_EQ(names_in(root / "packs"), names_in(root / "index"));
+  EXPECT_EQ(names_in(root / "packs"), indexed_packs(root));
   EXPECT_EQ(read_all(ref_a2), a) << "the snapshot kept reads back whole";
 }
 
@@ -350,7 +396,7 @@ TEST(RepoCollect, RewritesAPackMostlyUnusedAndKeepsItsUsedFrames) {
   });
   EXPECT_EQ(gone, 1);
   EXPECT_EQ(packs.size(), old_packs.size());
-  EXPECT_EQ(names_in(root / "packs"), names_in(root / "index"));
+  EXPECT_EQ(names_in(root / "packs"), indexed_packs(root));
   EXPECT_EQ(read_all(ref_small), small);
 }
 
@@ -386,10 +432,11 @@ TEST(RepoCollect, ARewriteThatAKilledCollectionAlreadyWroteKeepsItsFrames) {
     ASSERT_EQ(removed.size(), 1u);
     if (removed[0] > added[0]) continue;
     std::filesystem::copy_file(copy / "packs" / (added[0] + ".pack"), root / "packs" / (added[0] + ".pack"));
-    std::filesystem::copy_file(copy / "index" / (added[0] + ".json"), root / "index" / (added[0] + ".json"));
+    auto index_file = index_file_of(copy, added[0]);
+    std::filesystem::copy_file(index_file, root / "index" / index_file.filename());
     collect_unused_frames(root, false);
     EXPECT_EQ(names_in(root / "packs"), names_in(copy / "packs"));
-    EXPECT_EQ(names_in(root / "packs"), names_in(root / "index"));
+    EXPECT_EQ(names_in(root / "packs"), indexed_packs(root));
     EXPECT_EQ(read_all(ref_small), small);
     return;
   }

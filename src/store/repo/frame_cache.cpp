@@ -38,7 +38,7 @@ std::unique_ptr<FrameCache> FrameCache::open(const Location& root, const std::st
     auto recipe = decode_recipe(*text, files->show(ref.recipe()));
     if (recipe.level != level) continue;
     // The seek table from the snapshot's tail, each frame checked against its id.
-    auto tail = open_repo_random_access(ref);
+    auto tail = open_repo_random_access(*files, index, ref);
     auto table = archive::read_seekable_index(*tail, nullptr, [](const archive::Member&) {});
     if (!table || table->frames.size() > recipe.frames.size()) continue;
     std::unique_ptr<FrameCache> cache(new FrameCache(std::move(files), index));

@@ -11,6 +11,9 @@
 // exists: at worst a frame listed twice, or a pack that no index names, which
 // the next collection removes.
 #include <algorithm>
+#include <functional>
+#include <iterator>
+#include <map>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -64,34 +67,44 @@ std::unordered_set<std::string> used_frames(RepoFiles& files, bool dry_run, Coll
 }
 
 struct PackPlan {
-  std::string index_file;
+  std::string pack;  // its name
   std::string pack_file;
   std::vector<PackEntry> keep;  // the used frames to move (a rewrite)
   bool remove = false;          // no used frame: the pack goes
 };
 
 struct PackContents {
-  std::string index_file;
   std::string pack;
   std::vector<PackEntry> entries;
   double used_share = 0;  // of its bytes, by frames some snapshot uses
 };
 
-// Every pack index, the packs most used first (then by name): a frame stored
-// twice is placed in the pack that stays rather than copied out of one that
-// goes.
-std::vector<PackContents> read_packs(RepoFiles& files, const std::unordered_set<std::string>& used) {
-  std::vector<PackContents> packs;
+// The index files and the packs each lists.
+using IndexFiles = std::map<std::string, std::vector<IndexedPack>>;
+IndexFiles read_index_files(RepoFiles& files) {
+  IndexFiles out;
   for (const auto& index_file : files_ending(files, "index", ".json")) {
-    auto [pack, entries] = decode_pack_index(read_repo_file(files, index_file.name), files.show(index_file.name));
-    std::uint64_t total = 0;
-    std::uint64_t in_use = 0;
-    for (const auto& entry : entries) {
-      total += entry.length;
-      if (used.contains(entry.id)) in_use += entry.length;
+    out[index_file.name] = decode_pack_index(read_repo_file(files, index_file.name), files.show(index_file.name));
+  }
+  return out;
+}
+
+// Every indexed pack, the packs most used first (then by name): a frame
+// stored twice is placed in the pack that stays rather than copied out of
+// one that goes.
+std::vector<PackContents> read_packs(const IndexFiles& index_files, const std::unordered_set<std::string>& used) {
+  std::vector<PackContents> packs;
+  for (const auto& [name, listed] : index_files) {
+    for (const auto& pack : listed) {
+      std::uint64_t total = 0;
+      std::uint64_t in_use = 0;
+      for (const auto& entry : pack.entries) {
+        total += entry.length;
+        if (used.contains(entry.id)) in_use += entry.length;
+      }
+      double share = total == 0 ? 0 : static_cast<double>(in_use) / static_cast<double>(total);
+      packs.push_back({pack.pack, pack.entries, share});
     }
-    double share = total == 0 ? 0 : static_cast<double>(in_use) / static_cast<double>(total);
-    packs.push_back({index_file.name, pack, std::move(entries), share});
   }
   std::stable_sort(packs.begin(), packs.end(),
                    [](const PackContents& a, const PackContents& b) { return a.used_share > b.used_share; });
@@ -100,12 +113,12 @@ std::vector<PackContents> read_packs(RepoFiles& files, const std::unordered_set<
 
 // Step 2: what happens to each pack. A used frame that a pack placed before
 // holds too is unused here: one copy is enough.
-std::vector<PackPlan> plan_packs(RepoFiles& files, const std::unordered_set<std::string>& used, int repack_percent,
-                                 Collected& collected) {
+std::vector<PackPlan> plan_packs(const IndexFiles& index_files, const std::unordered_set<std::string>& used,
+                                 int repack_percent, Collected& collected) {
   std::vector<PackPlan> plans;
   std::unordered_set<std::string> placed;
-  for (const auto& contents : read_packs(files, used)) {
-    PackPlan plan{contents.index_file, "packs/" + contents.pack + ".pack", {}, false};
+  for (const auto& contents : read_packs(index_files, used)) {
+    PackPlan plan{contents.pack, "packs/" + contents.pack + ".pack", {}, false};
     std::uint64_t total = 0;
     std::uint64_t unused = 0;
     for (const auto& entry : contents.entries) {
@@ -172,25 +185,35 @@ std::vector<std::string> copy_used_frames(RepoFiles& files, const std::vector<Pa
       writer.add(entry.id, read_frame_checked(files, plan.pack_file, entry));
     }
   }
-  writer.seal();
+  writer.finish();
   return writer.sealed();
 }
 
-// Step 3: the indexes first (nothing names the old packs any more), then the
-// packs; then the packs that no index names (a killed collection's or a
+// Step 3: the index files that list a pack that goes first (each written
+// again without it, then removed: nothing names the old packs any more), then
+// the packs; then the packs that no index names (a killed collection's or a
 // killed snapshot's, sealed before its index).
 // A pack the rewrites sealed again (the same bytes as one planned to go,
 // which a killed collection had already written) stays.
-void remove_old_packs(RepoFiles& files, std::vector<PackPlan> plans, const std::vector<std::string>& sealed) {
-  std::erase_if(plans, [&](const PackPlan& plan) {
-    return std::find(sealed.begin(), sealed.end(), with_suffix(plan.pack_file.substr(6), ".pack", "")) != sealed.end();
-  });
-  for (const auto& plan : plans) files.remove(plan.index_file);
+void remove_old_packs(RepoFiles& files, const IndexFiles& index_files, std::vector<PackPlan> plans,
+                      const std::vector<std::string>& sealed) {
+  std::unordered_set<std::string> going;
+  for (const auto& plan : plans) {
+    if (std::find(sealed.begin(), sealed.end(), plan.pack) == sealed.end()) going.insert(plan.pack);
+  }
+  for (const auto& [name, listed] : index_files) {
+    auto goes = [&](const IndexedPack& pack) { return going.contains(pack.pack); };
+    if (std::none_of(listed.begin(), listed.end(), goes)) continue;
+    std::vector<IndexedPack> staying;
+    std::copy_if(listed.begin(), listed.end(), std::back_inserter(staying), std::not_fn(goes));
+    if (!staying.empty()) write_pack_index(files, staying);
+    files.remove(name);
+  }
   files.sync("index");
-  for (const auto& plan : plans) files.remove(plan.pack_file);
+  for (const auto& pack : going) files.remove("packs/" + pack + ".pack");
   std::unordered_set<std::string> indexed;
-  for (const auto& index_file : files_ending(files, "index", ".json")) {
-    indexed.insert(with_suffix(index_file.name.substr(6), ".json", ""));
+  for (const auto& [name, listed] : read_index_files(files)) {
+    for (const auto& pack : listed) indexed.insert(pack.pack);
   }
   for (const auto& pack : files_ending(files, "packs", ".pack")) {
     if (!indexed.contains(with_suffix(pack.name.substr(6), ".pack", ""))) files.remove(pack.name);
@@ -207,12 +230,13 @@ Collected collect_unused_frames(RepoFiles& files, bool dry_run, int repack_perce
   if (!dry_run) files.prepare({"packs", "index"});
   std::uint64_t before = stored_bytes(files);
   auto used = used_frames(files, dry_run, collected);
-  auto plans = plan_packs(files, used, repack_percent, collected);
+  auto index_files = read_index_files(files);
+  auto plans = plan_packs(index_files, used, repack_percent, collected);
   if (dry_run) return collected;
   auto sealed = copy_used_frames(files, plans);
   // Nothing is removed by a run that may have lost the lock (a bucket's heartbeat stopped).
   lock.check_held();
-  remove_old_packs(files, std::move(plans), sealed);
+  remove_old_packs(files, index_files, std::move(plans), sealed);
   std::uint64_t after = stored_bytes(files);
   collected.bytes_freed = before > after ? before - after : 0;
   return collected;

@@ -45,7 +45,7 @@ class RepoSink : public SnapshotSink {
   // Packs sealed and indexed, then the recipe under the first free stem.
   std::time_t commit(const std::string& sha256) override {
     splitter_.finish();
-    pack_.seal();
+    pack_.finish();
     if (cache_) {
       spdlog::debug("{} frames ({} bytes of tar) taken from the previous snapshot as they were",
                     cache_->reused_frames(), cache_->reused_bytes());

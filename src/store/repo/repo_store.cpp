@@ -21,23 +21,26 @@ class RepoSnapshot {
   // Holds the repository lock shared while it lives: a prune's collection
   // waits, so no frame of the recipe leaves its pack during the read.
   explicit RepoSnapshot(const RepoRef& ref)
-      : files_(open_repo_files(ref.root)), lock_(*files_, RepoLock::Mode::shared), ref_(ref), name_(ref.text()) {
-    auto text = files_->read(ref.recipe());
-    if (!text || !files_->size(ref.sidecar())) {
-      throw Error("snapshot " + name_ + " does not exist in the repository " + ref.root.text());
-    }
-    recipe_ = decode_recipe(*text, files_->show(ref.recipe()));
-    index_ = load_pack_index(*files_);
-    std::uint64_t offset = 0;
-    for (const auto& frame : recipe_.frames) {
-      offsets_.push_back(offset);
-      offset += frame.length;
-    }
+      : own_files_(open_repo_files(ref.root)),
+        lock_(std::make_unique<RepoLock>(*own_files_, RepoLock::Mode::shared)),
+        files_(*own_files_),
+        own_index_(std::make_unique<PackIndex>()),
+        index_(*own_index_),
+        ref_(ref),
+        name_(ref.text()) {
+    read_recipe();
+    *own_index_ = load_pack_index(files_);
+  }
+  // A snapshot read by a writer that holds the lock and has loaded `index`
+  // already (FrameCache): no second lock, no second reading of the indexes.
+  RepoSnapshot(RepoFiles& files, const PackIndex& index, const RepoRef& ref)
+      : files_(files), index_(index), ref_(ref), name_(ref.text()) {
+    read_recipe();
   }
 
   const std::string& name() const { return name_; }
   const RepoRef& ref() const { return ref_; }
-  RepoFiles& files() { return *files_; }
+  RepoFiles& files() { return files_; }
   const Recipe& recipe() const { return recipe_; }
   std::uint64_t size() const { return recipe_.size; }
   std::size_t frame_count() const { return recipe_.frames.size(); }
@@ -68,13 +71,13 @@ class RepoSnapshot {
       ++count;
     }
     std::string pack = pack_file(first);
-    std::string bytes = files_->read_range(pack, first.offset, static_cast<std::size_t>(end - first.offset));
+    std::string bytes = files_.read_range(pack, first.offset, static_cast<std::size_t>(end - first.offset));
     std::string_view rest(bytes);
     for (std::size_t k = i; k < i + count; ++k) {
       const auto& wanted = recipe_.frames[k];
       if (util::sha256_hex(rest.substr(0, wanted.length)) != wanted.id) {
         throw Error(
-            "checksum mismatch: frame " + wanted.id + " of " + name_ + " is damaged in pack " + files_->show(pack),
+            "checksum mismatch: frame " + wanted.id + " of " + name_ + " is damaged in pack " + files_.show(pack),
             Exit::refused);
       }
       rest.remove_prefix(wanted.length);
@@ -94,7 +97,7 @@ class RepoSnapshot {
         continue;
       }
       auto [size, unseen] = pack_sizes.try_emplace(where->pack, 0);
-      if (unseen) size->second = files_->size(pack_file(*where)).value_or(0);
+      if (unseen) size->second = files_.size(pack_file(*where)).value_or(0);
       if (where->offset + where->length > size->second) {
         problems.push_back("frame " + frame.id + " lies past the end of pack " + index_.pack_name(where->pack) +
                            " (missing or cut short)");
@@ -117,12 +120,27 @@ class RepoSnapshot {
     return *where;
   }
 
-  std::unique_ptr<RepoFiles> files_;
-  RepoLock lock_;
+  void read_recipe() {
+    auto text = files_.read(ref_.recipe());
+    if (!text || !files_.size(ref_.sidecar())) {
+      throw Error("snapshot " + name_ + " does not exist in the repository " + ref_.root.text());
+    }
+    recipe_ = decode_recipe(*text, files_.show(ref_.recipe()));
+    std::uint64_t offset = 0;
+    for (const auto& frame : recipe_.frames) {
+      offsets_.push_back(offset);
+      offset += frame.length;
+    }
+  }
+
+  std::unique_ptr<RepoFiles> own_files_;  // null when borrowed
+  std::unique_ptr<RepoLock> lock_;        // null when the caller holds it
+  RepoFiles& files_;
+  std::unique_ptr<PackIndex> own_index_;
+  const PackIndex& index_;
   RepoRef ref_;
   std::string name_;
   Recipe recipe_;
-  PackIndex index_;
   std::vector<std::uint64_t> offsets_;
 };
 
@@ -177,6 +195,7 @@ class RepoByteSource : public archive::ByteSource {
 class RepoRandomAccess : public archive::RandomAccess {
  public:
   explicit RepoRandomAccess(const RepoRef& ref) : snapshot_(ref) {}
+  RepoRandomAccess(RepoFiles& files, const PackIndex& index, const RepoRef& ref) : snapshot_(files, index, ref) {}
   std::uint64_t size() override { return snapshot_.size(); }
 
   std::string read(std::uint64_t offset, std::size_t length) override {
@@ -287,6 +306,11 @@ std::unique_ptr<archive::ByteSource> open_repo_snapshot(const RepoRef& ref) {
 
 std::unique_ptr<archive::RandomAccess> open_repo_random_access(const RepoRef& ref) {
   return std::make_unique<RepoRandomAccess>(ref);
+}
+
+std::unique_ptr<archive::RandomAccess> open_repo_random_access(RepoFiles& files, const PackIndex& index,
+                                                               const RepoRef& ref) {
+  return std::make_unique<RepoRandomAccess>(files, index, ref);
 }
 
 RecipeCheck check_recipe(const RepoRef& ref) {

@@ -97,31 +97,61 @@ Recipe decode_recipe(const std::string& text, const std::string& source) {
   return recipe;
 }
 
-std::string encode_pack_index(const std::string& pack, const std::vector<PackEntry>& entries) {
-  auto frames = nlohmann::ordered_json::array();
-  for (const auto& entry : entries) frames.push_back({entry.id, entry.offset, entry.length});
+namespace {
+constexpr int kPackIndexVersion = 2;
+
+std::vector<PackEntry> decode_entries(const nlohmann::json& frames) {
+  std::vector<PackEntry> entries;
+  for (const auto& frame : frames) {
+    PackEntry entry{frame.at(0).get<std::string>(), frame.at(1).get<std::uint64_t>(), frame.at(2).get<std::uint32_t>()};
+    if (!is_hex_id(entry.id)) throw Error("bad frame id " + entry.id);
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+IndexedPack decode_pack(const nlohmann::json& in) {
+  IndexedPack pack{in.at("pack").get<std::string>(), decode_entries(in.at("frames"))};
+  if (!is_hex_id(pack.pack)) throw Error("bad pack name");
+  return pack;
+}
+}  // namespace
+
+std::string encode_pack_index(const std::vector<IndexedPack>& packs) {
+  auto list = nlohmann::ordered_json::array();
+  for (const auto& pack : packs) {
+    auto frames = nlohmann::ordered_json::array();
+    for (const auto& entry : pack.entries) frames.push_back({entry.id, entry.offset, entry.length});
+    list.push_back({{"pack", pack.pack}, {"frames", std::move(frames)}});
+  }
   nlohmann::ordered_json out{
-      {"format", "dockform-pack-index"}, {"version", kRepoVersion}, {"pack", pack}, {"frames", frames}};
+      {"format", "dockform-pack-index"}, {"version", kPackIndexVersion}, {"packs", std::move(list)}};
   return out.dump() + "\n";
 }
 
-std::pair<std::string, std::vector<PackEntry>> decode_pack_index(const std::string& text, const std::string& source) {
-  std::pair<std::string, std::vector<PackEntry>> out;
+std::vector<IndexedPack> decode_pack_index(const std::string& text, const std::string& source) {
+  std::vector<IndexedPack> out;
   try {
     auto in = nlohmann::json::parse(text);
-    if (in.at("format") != "dockform-pack-index" || in.at("version") != kRepoVersion) throw Error("unknown format");
-    out.first = in.at("pack").get<std::string>();
-    if (!is_hex_id(out.first)) throw Error("bad pack name");
-    for (const auto& frame : in.at("frames")) {
-      PackEntry entry{frame.at(0).get<std::string>(), frame.at(1).get<std::uint64_t>(),
-                      frame.at(2).get<std::uint32_t>()};
-      if (!is_hex_id(entry.id)) throw Error("bad frame id " + entry.id);
-      out.second.push_back(std::move(entry));
+    if (in.at("format") != "dockform-pack-index") throw Error("unknown format");
+    if (in.at("version") == 1) {
+      out.push_back(decode_pack(in));
+    } else if (in.at("version") == kPackIndexVersion) {
+      for (const auto& pack : in.at("packs")) out.push_back(decode_pack(pack));
+    } else {
+      throw Error("unknown version " + in.at("version").dump());
     }
   } catch (const std::exception& e) {
     throw Error("damaged pack index " + source + ": " + e.what(), Exit::refused);
   }
   return out;
+}
+
+std::string write_pack_index(RepoFiles& files, const std::vector<IndexedPack>& packs) {
+  std::string text = encode_pack_index(packs);
+  std::string name = util::sha256_hex(text);
+  files.write_new("index/" + name + ".json", text);  // false: the same packs are indexed already
+  return name;
 }
 
 std::string read_repo_file(RepoFiles& files, const std::string& name) {
@@ -149,12 +179,24 @@ void PackWriter::add(const std::string& id, std::string_view bytes) {
 void PackWriter::seal() {
   if (!file_) return;
   std::string name = sha_->hex_digest();
-  // A pack of that name exists already: the same frames, and its index follows it.
+  // A pack of that name exists already: the same frames, and an index follows it.
   file_->commit(name);
-  files_.write_new("index/" + name + ".json", encode_pack_index(name, entries_));
   sealed_.push_back(name);
+  unindexed_.push_back({name, std::move(entries_)});
   file_.reset();
   entries_.clear();
+  if (unindexed_.size() >= kPacksPerIndex) write_index();
+}
+
+void PackWriter::finish() {
+  seal();
+  write_index();
+}
+
+void PackWriter::write_index() {
+  if (unindexed_.empty()) return;
+  write_pack_index(files_, unindexed_);
+  unindexed_.clear();
 }
 
 namespace {
@@ -295,8 +337,9 @@ PackIndex load_pack_index(RepoFiles& files) {
   PackIndex index;
   for (const auto& item : files.list("index")) {
     if (!item.name.ends_with(".json")) continue;
-    auto [pack, entries] = decode_pack_index(read_repo_file(files, item.name), files.show(item.name));
-    index.add(pack, entries);
+    for (const auto& pack : decode_pack_index(read_repo_file(files, item.name), files.show(item.name))) {
+      index.add(pack.pack, pack.entries);
+    }
   }
   index.sort();
   return index;

@@ -87,9 +87,22 @@ struct PackEntry {
   std::uint64_t offset = 0;
   std::uint32_t length = 0;
 };
-std::string encode_pack_index(const std::string& pack, const std::vector<PackEntry>& entries);
-// The pack's name and its entries; throws Error (refused) when malformed.
-std::pair<std::string, std::vector<PackEntry>> decode_pack_index(const std::string& text, const std::string& source);
+// An index file lists the frames of one or more packs: a snapshot writes one
+// for up to kPacksPerIndex packs it sealed (not one per pack: a bucket then
+// serves a repository of 1 TB in a few hundred GETs, not 30,000).
+inline constexpr std::size_t kPacksPerIndex = 64;
+struct IndexedPack {
+  std::string pack;
+  std::vector<PackEntry> entries;
+};
+// Version 2 (several packs); version 1 files (one pack each, before
+// 2026-12-07) are still read.
+std::string encode_pack_index(const std::vector<IndexedPack>& packs);
+// Throws Error (refused) when malformed.
+std::vector<IndexedPack> decode_pack_index(const std::string& text, const std::string& source);
+// Writes an index file of `packs` (durable), named by its content's SHA-256;
+// returns its name (an existing file of that name lists the same).
+std::string write_pack_index(RepoFiles& files, const std::vector<IndexedPack>& packs);
 
 // The pack being filled: invisible until sealed (a hidden temporary in a
 // folder, memory for a bucket). A full pack (kPackTarget) is sealed as frames come.
@@ -98,14 +111,19 @@ class PackWriter {
   explicit PackWriter(RepoFiles& files);
   ~PackWriter();
   void add(const std::string& id, std::string_view bytes);
-  // The pack under the hash of its frames' ids (durable), then its index:
-  // only then may a recipe name its frames.
+  // The pack under the hash of its frames' ids (durable); its index waits
+  // (kPacksPerIndex packs share one).
   void seal();
+  // Seals the pack being filled, then writes the index of every pack sealed
+  // since the last: only then may a recipe name their frames.
+  void finish();
   // The names of the packs sealed so far (also those that existed already).
   const std::vector<std::string>& sealed() const { return sealed_; }
 
  private:
+  void write_index();
   std::vector<std::string> sealed_;
+  std::vector<IndexedPack> unindexed_;  // sealed, their index not yet written
   RepoFiles& files_;
   std::unique_ptr<PackOutput> file_;
   std::unique_ptr<util::Sha256> sha_;
@@ -174,6 +192,9 @@ std::unique_ptr<Store> open_repo_store(const Location& base);
 // as it is read (a damaged one: exit 3, "checksum mismatch").
 std::unique_ptr<archive::ByteSource> open_repo_snapshot(const RepoRef& ref);
 std::unique_ptr<archive::RandomAccess> open_repo_random_access(const RepoRef& ref);
+// The same for a caller that holds the lock and has read the pack indexes.
+std::unique_ptr<archive::RandomAccess> open_repo_random_access(RepoFiles& files, const PackIndex& index,
+                                                               const RepoRef& ref);
 
 // `verify --no-read-data` of a repository snapshot: its recipe against the
 // pack indexes and the packs' sizes, reading no frame.
