@@ -172,7 +172,7 @@ std::string read_frame_checked(RepoFiles& files, const std::string& pack, const 
 // Step 2's rewrites: every used frame of a pack that goes is in a sealed and
 // indexed new pack before step 3 removes anything.
 std::vector<std::string> copy_used_frames(RepoFiles& files, const std::vector<PackPlan>& plans) {
-  PackWriter writer(files);
+  PackWriter writer(files, false);
   for (const auto& plan : plans) {
     if (plan.keep.empty()) continue;
     if (!files.size(plan.pack_file)) {

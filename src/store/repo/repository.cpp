@@ -160,12 +160,16 @@ std::string read_repo_file(RepoFiles& files, const std::string& name) {
   return std::move(*text);
 }
 
-PackWriter::PackWriter(RepoFiles& files) : files_(files) {}
-PackWriter::~PackWriter() = default;
+PackWriter::PackWriter(RepoFiles& files, bool background)
+    : files_(files), pack_files_(open_repo_files(files.root())), background_(background) {}
+
+PackWriter::~PackWriter() {
+  if (sealing_.valid()) sealing_.wait();
+}
 
 void PackWriter::add(const std::string& id, std::string_view bytes) {
   if (!file_) {
-    file_ = files_.new_pack();
+    file_ = pack_files_->new_pack();
     sha_ = std::make_unique<util::Sha256>();
   }
   entries_.push_back({id, file_->bytes_written(), static_cast<std::uint32_t>(bytes.size())});
@@ -178,18 +182,27 @@ void PackWriter::add(const std::string& id, std::string_view bytes) {
 
 void PackWriter::seal() {
   if (!file_) return;
+  wait_sealing();
   std::string name = sha_->hex_digest();
-  // A pack of that name exists already: the same frames, and an index follows it.
-  file_->commit(name);
   sealed_.push_back(name);
-  unindexed_.push_back({name, std::move(entries_)});
-  file_.reset();
+  in_flight_ = {name, std::move(entries_)};
   entries_.clear();
+  // A pack of that name exists already: the same frames, and an index follows it.
+  auto launch = background_ ? std::launch::async : std::launch::deferred;
+  sealing_ = std::async(launch, [pack = std::move(file_), name]() { pack->commit(name); });
+  if (!background_) wait_sealing();
+}
+
+void PackWriter::wait_sealing() {
+  if (!sealing_.valid()) return;
+  sealing_.get();
+  unindexed_.push_back(std::move(in_flight_));
   if (unindexed_.size() >= kPacksPerIndex) write_index();
 }
 
 void PackWriter::finish() {
   seal();
+  wait_sealing();
   write_index();
 }
 

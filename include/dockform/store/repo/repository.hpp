@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -105,13 +106,20 @@ std::vector<IndexedPack> decode_pack_index(const std::string& text, const std::s
 std::string write_pack_index(RepoFiles& files, const std::vector<IndexedPack>& packs);
 
 // The pack being filled: invisible until sealed (a hidden temporary in a
-// folder, memory for a bucket). A full pack (kPackTarget) is sealed as frames come.
+// folder, memory for a bucket). A full pack (kPackTarget) is sealed as frames
+// come, on a thread of its own while the next one fills (an fsync, or a PUT
+// of 32 MiB, no longer holds the snapshot's stream up): one at a time, so a
+// bucket's writer holds at most two packs.
 class PackWriter {
  public:
-  explicit PackWriter(RepoFiles& files);
+  // `background` false: every pack sealed on the caller's thread (the
+  // collection, whose kill tests count its links in one thread).
+  explicit PackWriter(RepoFiles& files, bool background = true);
+  // Waits for a pack being sealed (its error is lost: the caller is failing already).
   ~PackWriter();
   void add(const std::string& id, std::string_view bytes);
-  // The pack under the hash of its frames' ids (durable); its index waits
+  // Starts making the pack durable under the hash of its frames' ids, after
+  // the previous one is (rethrowing its error); its index waits
   // (kPacksPerIndex packs share one).
   void seal();
   // Seals the pack being filled, then writes the index of every pack sealed
@@ -122,9 +130,16 @@ class PackWriter {
 
  private:
   void write_index();
+  // Waits until the pack being sealed is durable, then counts it for the index.
+  void wait_sealing();
   std::vector<std::string> sealed_;
   std::vector<IndexedPack> unindexed_;  // sealed, their index not yet written
   RepoFiles& files_;
+  // The packs' own: a bucket's client then serves one thread only.
+  std::unique_ptr<RepoFiles> pack_files_;
+  bool background_;
+  std::future<void> sealing_;
+  IndexedPack in_flight_;  // the pack `sealing_` makes durable
   std::unique_ptr<PackOutput> file_;
   std::unique_ptr<util::Sha256> sha_;
   std::vector<PackEntry> entries_;
