@@ -14,6 +14,7 @@
 #include <map>
 #include <sstream>
 
+#include "dockform/store/repo/repository.hpp"
 #include "dockform/store/repo/s3_repo_lock.hpp"
 #include "dockform/store/s3/s3_client.hpp"
 #include "dockform/util/atomic_file.hpp"
@@ -138,7 +139,12 @@ class FolderFiles : public RepoFiles {
 // upload that never completed leaves nothing behind.
 class ObjectPack : public PackOutput {
  public:
-  ObjectPack(S3Client& client, std::string folder) : client_(client), folder_(std::move(folder)) {}
+  // Room for a full pack and its last frame from the start: grown by
+  // doubling, a pack just over 32 MiB held 64 MiB (a first snapshot into a
+  // bucket, two packs at a time, peaked at 131 MiB).
+  ObjectPack(S3Client& client, std::string folder) : client_(client), folder_(std::move(folder)) {
+    bytes_.reserve(kPackTarget + (4u << 20));
+  }
   void write(std::string_view bytes) override { bytes_.append(bytes); }
   std::uint64_t bytes_written() const override { return bytes_.size(); }
   void commit(const std::string& name) override {
