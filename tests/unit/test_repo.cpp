@@ -299,6 +299,21 @@ std::vector<std::string> names_in(const std::filesystem::path& dir) {
   return names;
 }
 
+// A pack sealed on the background thread that fails (here: its folder gone
+// before the link) fails the writer where it waits for it, and no index
+// names its frames.
+TEST(PackWriter, ASealThatFailsInTheBackgroundFailsFinish) {
+  test::TempDir dir;
+  auto root = new_repository(dir);
+  auto files = open_repo_files(Location::local(root));
+  PackWriter writer(*files);
+  std::string frame = random_bytes(1 << 20, 61);
+  writer.add(util::sha256_hex(frame), frame);
+  std::filesystem::remove_all(root / "packs");
+  EXPECT_THROW(writer.finish(), std::exception);
+  EXPECT_TRUE(names_in(root / "index").empty()) << "an index for a pack that is not there";
+}
+
 // The packs one snapshot sealed share an index file (a bucket's repository
 // then needs few GETs to load its indexes), written after them.
 TEST(Repository, ASnapshotIndexesItsPacksInOneFile) {
