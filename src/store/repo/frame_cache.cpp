@@ -13,24 +13,14 @@ namespace {
 // wanted: a volume snapshotted at two levels in turn still finds one.
 constexpr std::size_t kCandidates = 3;
 
-// The stems of the volume's finished snapshots (those with a sidecar), newest
-// first: a stem starts with its UTC time, so names sort by age.
-std::vector<std::string> newest_stems(RepoFiles& files, const std::string& volume) {
-  std::vector<std::string> stems;
-  for (const auto& entry : files.list("snapshots/" + volume)) {
-    if (!entry.name.ends_with(".json")) continue;
-    std::string filename = entry.name.substr(entry.name.rfind('/') + 1);
-    stems.push_back(filename.substr(0, filename.size() - 5));
-  }
-  std::sort(stems.rbegin(), stems.rend());
-  return stems;
-}
 }  // namespace
 
 std::unique_ptr<FrameCache> FrameCache::open(const Location& root, const std::string& volume, int level,
                                              const PackIndex& index) {
   auto files = open_repo_files(root);
-  auto stems = newest_stems(*files, volume);
+  // Newest first: a stem starts with its UTC time.
+  auto stems = volume_snapshots(*files, volume).finished;
+  std::reverse(stems.begin(), stems.end());
   for (std::size_t i = 0; i < stems.size() && i < kCandidates; ++i) {
     RepoRef ref{root, volume, stems[i]};
     auto text = files->read(ref.recipe());

@@ -45,19 +45,16 @@ std::string with_suffix(const std::string& name, const std::string& from, const 
 std::unordered_set<std::string> used_frames(RepoFiles& files, bool dry_run, Collected& collected) {
   std::unordered_set<std::string> used;
   for (const auto& volume : files.folders("snapshots")) {
-    auto entries = files.list("snapshots/" + volume);
-    std::unordered_set<std::string> names;
-    for (const auto& entry : entries) names.insert(entry.name);
-    for (const auto& recipe : entries) {
-      if (!recipe.name.ends_with(".recipe")) continue;
-      if (!names.contains(with_suffix(recipe.name, ".recipe", ".json"))) {
-        ++collected.unfinished;
-        if (!dry_run) files.remove(recipe.name);
-        continue;
-      }
+    auto snapshots = volume_snapshots(files, volume);
+    for (const auto& stem : snapshots.unfinished) {
+      ++collected.unfinished;
+      if (!dry_run) files.remove(RepoRef{files.root(), volume, stem}.recipe());
+    }
+    for (const auto& stem : snapshots.finished) {
+      auto recipe = RepoRef{files.root(), volume, stem}.recipe();
       try {
-        auto text = read_repo_file(files, recipe.name);
-        for (const auto& frame : decode_recipe(text, files.show(recipe.name)).frames) used.insert(frame.id);
+        auto text = read_repo_file(files, recipe);
+        for (const auto& frame : decode_recipe(text, files.show(recipe)).frames) used.insert(frame.id);
       } catch (const Error& e) {
         throw Error(std::string(e.what()) + "; nothing was collected", e.code());
       }
@@ -141,18 +138,6 @@ std::vector<PackPlan> plan_packs(const IndexFiles& index_files, const std::unord
   return plans;
 }
 
-// The bytes of every file in the repository.
-std::uint64_t stored_bytes(RepoFiles& files) {
-  std::uint64_t total = files.size(kRepoConfigName).value_or(0);
-  for (const char* folder : {"packs", "index"}) {
-    for (const auto& entry : files.list(folder)) total += entry.size;
-  }
-  for (const auto& volume : files.folders("snapshots")) {
-    for (const auto& entry : files.list("snapshots/" + volume)) total += entry.size;
-  }
-  return total;
-}
-
 // A frame of a pack, checked against its id before it is stored again.
 std::string read_frame_checked(RepoFiles& files, const std::string& pack, const PackEntry& entry) {
   std::string bytes;
@@ -228,7 +213,7 @@ Collected collect_unused_frames(RepoFiles& files, bool dry_run, int repack_perce
   RepoLock lock(files, dry_run ? RepoLock::Mode::shared : RepoLock::Mode::exclusive);
   Collected collected;
   if (!dry_run) files.prepare({"packs", "index"});
-  std::uint64_t before = stored_bytes(files);
+  std::uint64_t before = repo_stored_bytes(files);
   auto used = used_frames(files, dry_run, collected);
   auto index_files = read_index_files(files);
   auto plans = plan_packs(index_files, used, repack_percent, collected);
@@ -237,7 +222,7 @@ Collected collect_unused_frames(RepoFiles& files, bool dry_run, int repack_perce
   // Nothing is removed by a run that may have lost the lock (a bucket's heartbeat stopped).
   lock.check_held();
   remove_old_packs(files, index_files, std::move(plans), sealed);
-  std::uint64_t after = stored_bytes(files);
+  std::uint64_t after = repo_stored_bytes(files);
   collected.bytes_freed = before > after ? before - after : 0;
   return collected;
 }

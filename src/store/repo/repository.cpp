@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <stdexcept>
 
 #include "dockform/archive/chunker.hpp"
@@ -299,7 +300,7 @@ void check_empty(RepoFiles& files) {
     std::error_code error;
     empty = !std::filesystem::exists(root.path(), error) || std::filesystem::is_empty(root.path(), error);
   } else {
-    empty = !files.read(kRepoConfigName) && files.folders("").empty() && files.list("").empty();
+    empty = files.folders("").empty() && files.list("").empty();  // a config is one of the objects
   }
   if (!empty) {
     throw Error(root.text() + " exists and is not empty: a repository starts in a new or empty folder (or prefix)",
@@ -380,25 +381,41 @@ std::optional<RepoRef> repository_ref(const Location& file) {
   return RepoRef{root, std::string(folder.substr(root_text.size() + 1)), name.substr(0, name.size() - 8)};
 }
 
+VolumeSnapshots volume_snapshots(RepoFiles& files, const std::string& volume) {
+  const std::string folder = "snapshots/" + volume + "/";
+  std::set<std::string> recipes;
+  std::set<std::string> sidecars;
+  for (const auto& entry : files.list("snapshots/" + volume)) {
+    std::string_view name = std::string_view(entry.name).substr(folder.size());
+    if (name.ends_with(".recipe")) recipes.emplace(name.substr(0, name.size() - 7));
+    if (name.ends_with(".json")) sidecars.emplace(name.substr(0, name.size() - 5));
+  }
+  VolumeSnapshots out;
+  for (const auto& stem : recipes) (sidecars.contains(stem) ? out.finished : out.unfinished).push_back(stem);
+  return out;
+}
+
+std::uint64_t repo_stored_bytes(RepoFiles& files) {
+  std::uint64_t total = files.size(kRepoConfigName).value_or(0);
+  for (const char* folder : {"packs", "index"}) {
+    for (const auto& entry : files.list(folder)) total += entry.size;
+  }
+  for (const auto& volume : files.folders("snapshots")) {
+    for (const auto& entry : files.list("snapshots/" + volume)) total += entry.size;
+  }
+  return total;
+}
+
 RepoStats repo_stats(RepoFiles& files) {
   if (!is_repository(files)) throw Error(files.root().text() + " is not a dockform repository", Exit::usage);
   RepoStats stats;
-  for (const char* name : {kRepoConfigName}) stats.stored_bytes += files.size(name).value_or(0);
-  for (const auto& pack : files.list("packs")) {
-    stats.stored_bytes += pack.size;
-    if (pack.name.ends_with(".pack")) ++stats.packs;
-  }
-  for (const auto& index : files.list("index")) stats.stored_bytes += index.size;
+  stats.stored_bytes = repo_stored_bytes(files);
+  for (const auto& pack : files.list("packs")) stats.packs += pack.name.ends_with(".pack");
   for (const auto& volume : files.folders("snapshots")) {
-    auto entries = files.list("snapshots/" + volume);
-    for (const auto& entry : entries) {
-      stats.stored_bytes += entry.size;
-      if (!entry.name.ends_with(".recipe")) continue;
-      auto sidecar = entry.name.substr(0, entry.name.size() - 7) + ".json";
-      auto finished = [&](const RepoFiles::Entry& other) { return other.name == sidecar; };
-      if (std::find_if(entries.begin(), entries.end(), finished) == entries.end()) continue;  // no snapshot yet
+    for (const auto& stem : volume_snapshots(files, volume).finished) {
+      RepoRef ref{files.root(), volume, stem};
       ++stats.snapshots;
-      stats.logical_bytes += decode_recipe(read_repo_file(files, entry.name), files.show(entry.name)).size;
+      stats.logical_bytes += decode_recipe(read_repo_file(files, ref.recipe()), files.show(ref.recipe())).size;
     }
   }
   stats.frames = load_pack_index(files).frame_count();

@@ -228,6 +228,18 @@ RecipeCheck check_recipe(const RepoRef& ref);
 // Throws Error (refused) for a damaged recipe or frame, having removed nothing.
 Collected collect_unused_frames(RepoFiles& files, bool dry_run, int repack_percent = kRepackUnusedPercent);
 
+// A volume's snapshots in the repository, by stem, oldest first (a stem
+// starts with its UTC time): `finished` those whose recipe has its sidecar,
+// `unfinished` the recipes without one (a snapshot killed before it finished).
+struct VolumeSnapshots {
+  std::vector<std::string> finished;
+  std::vector<std::string> unfinished;
+};
+VolumeSnapshots volume_snapshots(RepoFiles& files, const std::string& volume);
+
+// The bytes of every file of the repository (its lock objects aside).
+std::uint64_t repo_stored_bytes(RepoFiles& files);
+
 struct RepoStats {
   std::uint64_t snapshots = 0;
   std::uint64_t packs = 0;
