@@ -75,15 +75,38 @@ std::string AgeFile::read(std::uint64_t offset, std::size_t length) {
   }
   std::string out;
   out.reserve(length);
-  while (out.size() < length) {
+  if (length == 0) return out;
+  const std::uint64_t first = offset / age::chunk_size;
+  const std::uint64_t last = (offset + length - 1) / age::chunk_size;
+  // Several chunks come in one read of the file (one ranged GET from a
+  // bucket, not one per 64 KiB), each opened as it is used.
+  std::string sealed;
+  std::uint64_t sealed_from = 0;
+  if (last > first) {
+    sealed_from = payload_offset_ + first * kSealedChunk;
+    const std::uint64_t end = std::min(payload_offset_ + (last + 1) * kSealedChunk, file_->size());
+    sealed = file_->read(sealed_from, static_cast<std::size_t>(end - sealed_from));
+    bytes_read_ = file_->bytes_read();
+  }
+  for (std::uint64_t number = first; number <= last; ++number) {
+    const std::string& plain = sealed.empty() ? chunk(number) : open_chunk(number, sealed, sealed_from);
     const std::uint64_t at = offset + out.size();
-    const std::string& plain = chunk(at / age::chunk_size);
-    const std::uint64_t inside = at % age::chunk_size;
+    const std::uint64_t inside = at - number * age::chunk_size;
     const std::size_t take =
         static_cast<std::size_t>(std::min<std::uint64_t>(length - out.size(), plain.size() - inside));
     out.append(plain, static_cast<std::size_t>(inside), take);
   }
   return out;
+}
+
+const std::string& AgeFile::open_chunk(std::uint64_t number, const std::string& sealed, std::uint64_t sealed_from) {
+  const std::uint64_t begin = payload_offset_ + number * kSealedChunk - sealed_from;
+  const std::uint64_t length = std::min<std::uint64_t>(kSealedChunk, sealed.size() - begin);
+  cached_number_ = ~std::uint64_t{0};
+  cached_ = opener_->open(number, number + 1 == chunks_,
+                          std::string_view(sealed).substr(static_cast<std::size_t>(begin), length));
+  cached_number_ = number;
+  return cached_;
 }
 
 }  // namespace dockform::archive

@@ -13,6 +13,7 @@ struct ExportFlags {
   std::string snapshot;
   std::string output;
   bool json = false;
+  core::IdentityFlags keys;
 };
 
 int run_export(const ExportFlags& flags) {
@@ -20,6 +21,7 @@ int run_export(const ExportFlags& flags) {
     throw Error("standard output is a terminal: give -o FILE, or pipe it (-o - | ...)", Exit::usage);
   }
   if (flags.output == "-" && flags.json) throw Error("--json goes with -o FILE (- carries the data)", Exit::usage);
+  run_identities(flags.keys);  // a snapshot of an encrypted repository
   auto result = ops::export_snapshot(store::Location::parse(flags.snapshot), flags.output);
   if (flags.json) {
     print_json({{"snapshot", result.snapshot},
@@ -44,6 +46,7 @@ void add_export_command(CLI::App& volume, CliState& state) {
   add_snapshot_argument(cmd, flags->snapshot, false);
   cmd->add_option("-o,--output", flags->output, "A new file, or - for standard output")->required();
   add_json_flag(cmd, flags->json, "with -o FILE");
+  add_identity_options(cmd, flags->keys);
   on_run(cmd, state, [flags](core::Session&) { return run_export(*flags); });
 }
 

@@ -18,7 +18,7 @@ struct ExtractFlags {
 };
 
 int run_extract(const ExtractFlags& flags) {
-  auto identities = core::resolve_identities(flags.keys, manifest::process_env());
+  auto identities = run_identities(flags.keys);
   auto result = ops::extract_snapshot(store::Location::parse(flags.snapshot), flags.paths, flags.output, identities);
   spdlog::debug("read {} bytes of {} ({} frames)", result.bytes_read, flags.snapshot, result.frames_read);
   // With -o - standard output is the tar: the summary goes to standard error.

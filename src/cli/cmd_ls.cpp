@@ -122,7 +122,7 @@ class JsonListing {
 };
 
 int run_ls(const LsFlags& flags) {
-  auto identities = core::resolve_identities(flags.keys, manifest::process_env());
+  auto identities = run_identities(flags.keys);
   JsonListing json(flags.snapshot);
   auto start = [&](const ops::ListingFacts& facts) {
     spdlog::debug("read {} bytes of {}{}", facts.bytes_read, flags.snapshot,

@@ -22,6 +22,7 @@ struct PruneFlags {
   bool dry_run = false;
   bool json = false;
   int repack = store::kRepackUnusedPercent;
+  core::IdentityFlags keys;  // an encrypted repository's packs are rewritten only with them
   NotifyFlags notify;
 };
 
@@ -110,6 +111,7 @@ const manifest::Manifest& manifest_for_keep(core::Session& session) {
 
 int run_prune(core::Session& session, const PruneFlags& flags, notify::RunReport& report) {
   if (flags.all == !flags.volume.empty()) throw Error("give either a volume name or --all", Exit::usage);
+  run_identities(flags.keys);
   // With --keep-* flags (and -o) no manifest is needed, as before it could hold a retention.
   const auto policy = flags.keep_given ? flags.policy : prune_policy(false, flags.policy, manifest_for_keep(session));
   auto store = store::open_store(snapshot_base(session, flags.output));
@@ -169,6 +171,7 @@ void add_prune_command(CLI::App& volume, CliState& state) {
                   "remove packs that nothing uses)")
       ->check(CLI::Range(0, 100))
       ->option_text("PERCENT");
+  add_identity_options(cmd, flags->keys);
   add_json_flag(cmd, flags->json);
   add_notify_options(cmd, flags->notify);
   on_notified_run(cmd, state, "prune", flags->notify, [flags, keep](core::Session& session, notify::RunReport& report) {

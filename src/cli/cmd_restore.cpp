@@ -61,7 +61,7 @@ int run_restore(core::Session& session, const RestoreFlags& flags, notify::RunRe
   options.stop_timeout = flags.stop_timeout;
   options.no_privileged_bits = flags.no_privileged_bits;
   options.helper_image = session.helper_image();
-  options.identities = core::resolve_identities(flags.keys, manifest::process_env());
+  options.identities = run_identities(flags.keys);
   auto result = ops::restore_snapshot(session.engine(), options);
   notify::VolumeOutcome outcome;
   outcome.volume = result.volume;

@@ -18,7 +18,7 @@ struct VerifyFlags {
 
 int run_verify(const VerifyFlags& flags) {
   snapshot_from_stdin(flags.snapshot, flags.sidecar_file, "dockform volume verify - < FILE");
-  auto identities = core::resolve_identities(flags.keys, manifest::process_env());
+  auto identities = run_identities(flags.keys);
   auto report =
       ops::verify_snapshot(store::Location::parse(flags.snapshot), identities, flags.sidecar_file, !flags.no_read_data);
   if (flags.json) {

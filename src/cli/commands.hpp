@@ -56,6 +56,9 @@ std::string bash_completion_script(const CLI::App& app);
 // one help text (flags.cpp), and the one way a command says what it runs.
 // -i/--identity and --passphrase-file of the commands that read a snapshot.
 void add_identity_options(CLI::App* cmd, core::IdentityFlags& keys);
+// The identities those options give (core::resolve_identities); they open an
+// encrypted repository's snapshots too.
+std::vector<crypto::age::Identity> run_identities(const core::IdentityFlags& keys);
 // --json; `condition` (e.g. "with -o FILE") goes in parentheses after the help.
 void add_json_flag(CLI::App* cmd, bool& json, const std::string& condition = "");
 // -o/--output of the commands that use a snapshot store (folder, bucket or

@@ -1,6 +1,7 @@
 // The flags and arguments several commands share: one declaration and one
 // help text each, so that every command says the same about them.
 #include "commands.hpp"
+#include "dockform/store/repo/repo_keys.hpp"
 
 namespace dockform::cli {
 
@@ -11,6 +12,12 @@ void add_identity_options(CLI::App* cmd, core::IdentityFlags& keys) {
       ->allow_extra_args(false);
   cmd->add_option("--passphrase-file", keys.passphrase_file,
                   "Decrypt with the passphrase on FILE's first line (also DOCKFORM_PASSPHRASE_FILE)");
+}
+
+std::vector<crypto::age::Identity> run_identities(const core::IdentityFlags& keys) {
+  auto identities = core::resolve_identities(keys, manifest::process_env());
+  store::use_repository_identities(identities);
+  return identities;
 }
 
 void add_json_flag(CLI::App* cmd, bool& json, const std::string& condition) {

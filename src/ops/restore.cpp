@@ -68,7 +68,8 @@ void check_keys(const RestoreOptions& options, archive::ByteSource& source, Snap
                 RestoreResult& result) {
   result.encrypted = format == SnapshotFormat::tar_zst_age;
   if (!result.encrypted) {
-    if (!options.identities.empty()) {
+    // A snapshot of an encrypted repository opens with the identity.
+    if (!options.identities.empty() && !store::repository_ref(options.snapshot)) {
       warn(result, "snapshot " + options.snapshot.text() + " is not encrypted: the identity is not needed");
     }
     return;

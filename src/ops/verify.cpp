@@ -241,7 +241,7 @@ VerifyReport verify_snapshot(const store::Location& file, const std::vector<cryp
     verify_without_key(*source, sidecar, report);
     return report;
   }
-  if (!report.encrypted && !identities.empty()) {
+  if (!report.encrypted && !identities.empty() && !store::repository_ref(file)) {
     report.warnings.push_back("the snapshot is not encrypted: the identity is not needed");
   }
   if (report.encrypted) {

@@ -29,6 +29,8 @@ class AgeFile : public RandomAccess {
  private:
   void read_header(const std::vector<crypto::age::Identity>& identities);
   const std::string& chunk(std::uint64_t number);
+  // Chunk `number` from `sealed`, the file's bytes read from `sealed_from`.
+  const std::string& open_chunk(std::uint64_t number, const std::string& sealed, std::uint64_t sealed_from);
 
   std::unique_ptr<RandomAccess> file_;
   std::optional<crypto::age::ChunkOpener> opener_;

@@ -18,6 +18,8 @@ constexpr std::size_t kCandidates = 3;
 std::unique_ptr<FrameCache> FrameCache::open(const Location& root, const std::string& volume, int level,
                                              const PackIndex& index) {
   auto files = open_repo_files(root);
+  // A writer of an encrypted repository cannot read the frames back.
+  if (!files->reads_frames()) return nullptr;
   // Newest first: a stem starts with its UTC time.
   auto stems = volume_snapshots(*files, volume).finished;
   std::reverse(stems.begin(), stems.end());
@@ -55,7 +57,7 @@ bool FrameCache::find(const std::string& sha256, std::size_t size, std::string& 
   } catch (const Error&) {
     return false;  // compressed instead; a read of the snapshot names the damage
   }
-  if (util::sha256_hex(compressed) != frame.id) return false;
+  if (files_->content_id(compressed) != frame.id) return false;
   ++reused_frames_;
   reused_bytes_ += size;
   return true;

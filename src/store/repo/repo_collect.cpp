@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include <spdlog/spdlog.h>
+
 #include "dockform/store/repo/repo_lock.hpp"
 #include "dockform/store/repo/repository.hpp"
 #include "dockform/util/error.hpp"
@@ -146,7 +148,7 @@ std::string read_frame_checked(RepoFiles& files, const std::string& pack, const 
   } catch (const Error& e) {
     throw Error(std::string(e.what()) + "; the collection stopped before removing anything", Exit::refused);
   }
-  if (util::sha256_hex(bytes) != entry.id) {
+  if (files.content_id(bytes) != entry.id) {
     throw Error("checksum mismatch: frame " + entry.id + " is damaged in pack " + files.show(pack) +
                     "; the collection stopped before removing anything",
                 Exit::refused);
@@ -216,6 +218,12 @@ Collected collect_unused_frames(RepoFiles& files, bool dry_run, int repack_perce
   std::uint64_t before = repo_stored_bytes(files);
   auto used = used_frames(files, dry_run, collected);
   auto index_files = read_index_files(files);
+  if (repack_percent < 100 && !files.reads_frames()) {
+    // A writer's key stores frames but cannot read them: packs that nothing
+    // uses go, packs partly used stay until a prune with an identity.
+    spdlog::info("packs partly unused are kept: rewriting them needs the repository's identity (--identity)");
+    repack_percent = 100;
+  }
   auto plans = plan_packs(index_files, used, repack_percent, collected);
   if (dry_run) return collected;
   auto sealed = copy_used_frames(files, plans);

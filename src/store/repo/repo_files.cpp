@@ -20,6 +20,7 @@
 #include "dockform/util/atomic_file.hpp"
 #include "dockform/util/error.hpp"
 #include "dockform/util/fd.hpp"
+#include "dockform/util/sha256.hpp"
 
 namespace dockform::store {
 
@@ -238,7 +239,9 @@ std::unique_ptr<RepoLockHold> BucketFiles::lock(RepoLock::Mode mode) {
 }
 }  // namespace
 
-std::unique_ptr<RepoFiles> open_repo_files(const Location& root) {
+std::string RepoFiles::content_id(std::string_view bytes) { return util::sha256_hex(bytes); }
+
+std::unique_ptr<RepoFiles> open_stored_repo_files(const Location& root) {
   if (root.is_local()) return std::make_unique<FolderFiles>(root);
   if (root.scheme() == "s3") return std::make_unique<BucketFiles>(root);
   throw Error(root.text() + " cannot hold a repository: give a folder or s3://BUCKET/PREFIX", Exit::usage);

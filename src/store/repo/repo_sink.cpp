@@ -34,7 +34,9 @@ class RepoSink : public SnapshotSink {
         splitter_([this](std::string_view frame) { add_frame(frame); }),
         start_(start),
         spec_hash_(std::move(spec_hash)),
-        extension_(std::move(extension)) {}
+        extension_(std::move(extension)) {
+    files_->content_id({});  // an encrypted repository without this host's key: refused before anything is written
+  }
 
   void write(const void* data, std::size_t size) override {
     splitter_.write(data, size);
@@ -98,7 +100,7 @@ class RepoSink : public SnapshotSink {
   }
 
   void add_frame(std::string_view frame) {
-    std::string id = util::sha256_hex(frame);
+    std::string id = files_->content_id(frame);
     recipe_.frames.push_back({id, static_cast<std::uint32_t>(frame.size())});
     recipe_.size += frame.size();
     if (!known_.find(id) && added_.insert(id).second) pack_.add(id, frame);
@@ -128,8 +130,11 @@ class RepoSink : public SnapshotSink {
 std::unique_ptr<SnapshotSink> open_repo_sink(const Location& root, const std::string& volume, std::time_t start,
                                              const std::string& spec_hash, const std::string& extension) {
   if (extension != ".tar.zst") {
-    throw Error("encrypted snapshots cannot go into a repository yet: give a plain folder for --recipient snapshots",
-                Exit::usage);
+    throw Error(
+        "a repository's snapshots are not encrypted with -r, -R or --passphrase-file (nor "
+        "DOCKFORM_RECIPIENTS or the manifest's snapshots.recipients): an encrypted repository seals them "
+        "itself, to the keys given to `dockform repo init`",
+        Exit::usage);
   }
   return std::make_unique<RepoSink>(root, volume, start, spec_hash, extension);
 }

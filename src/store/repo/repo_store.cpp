@@ -75,7 +75,7 @@ class RepoSnapshot {
     std::string_view rest(bytes);
     for (std::size_t k = i; k < i + count; ++k) {
       const auto& wanted = recipe_.frames[k];
-      if (util::sha256_hex(rest.substr(0, wanted.length)) != wanted.id) {
+      if (files_.content_id(rest.substr(0, wanted.length)) != wanted.id) {
         throw Error(
             "checksum mismatch: frame " + wanted.id + " of " + name_ + " is damaged in pack " + files_.show(pack),
             Exit::refused);

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "dockform/archive/chunker.hpp"
+#include "dockform/store/repo/repo_keys.hpp"
 #include "dockform/util/error.hpp"
 #include "dockform/util/process.hpp"
 #include "dockform/util/sha256.hpp"
@@ -150,7 +151,7 @@ std::vector<IndexedPack> decode_pack_index(const std::string& text, const std::s
 
 std::string write_pack_index(RepoFiles& files, const std::vector<IndexedPack>& packs) {
   std::string text = encode_pack_index(packs);
-  std::string name = util::sha256_hex(text);
+  std::string name = files.content_id(text);
   files.write_new("index/" + name + ".json", text);  // false: the same packs are indexed already
   return name;
 }
@@ -309,24 +310,32 @@ void check_empty(RepoFiles& files) {
 }
 }  // namespace
 
-void init_repository(RepoFiles& files) {
+std::string init_repository(RepoFiles& files, const RepoEncryption& encryption) {
   check_empty(files);
   files.prepare({"packs", "index", "snapshots"});
+  const std::string id = util::random_id(32);
   nlohmann::ordered_json config{
       {"format", kRepoFormat},
       {"version", kRepoVersion},
-      {"id", util::random_id(32)},
+      {"id", id},
       {"frame_id", "sha256 of the frame's bytes as stored"},
       {"chunker",
        {{"min", archive::kRepoChunks.min},
         {"average", archive::kRepoChunks.average},
         {"max", archive::kRepoChunks.max}}},
   };
+  std::string key_file;
+  if (!encryption.recipients.empty()) {
+    files.prepare({"keys"});
+    config["frame_id"] = "hmac-sha256 of the frame's bytes as stored, under the repository key";
+    config["encryption"] = make_repository_keys(files, id, encryption.recipients, encryption.key_file, key_file);
+  }
   // The config last: a folder holding it is a whole repository.
   files.sync("");
   if (!files.write_new(kRepoConfigName, config.dump(2) + "\n")) {
     throw Error(files.root().text() + " became a repository while this made it", Exit::usage);
   }
+  return key_file;
 }
 
 archive::ChunkSizes repo_chunk_sizes(RepoFiles& files) {
@@ -397,7 +406,7 @@ VolumeSnapshots volume_snapshots(RepoFiles& files, const std::string& volume) {
 
 std::uint64_t repo_stored_bytes(RepoFiles& files) {
   std::uint64_t total = files.size(kRepoConfigName).value_or(0);
-  for (const char* folder : {"packs", "index"}) {
+  for (const char* folder : {"packs", "index", "keys"}) {
     for (const auto& entry : files.list(folder)) total += entry.size;
   }
   for (const auto& volume : files.folders("snapshots")) {

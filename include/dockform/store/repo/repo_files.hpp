@@ -62,9 +62,21 @@ class RepoFiles {
   virtual std::unique_ptr<PackOutput> new_pack() = 0;
   // Waits for the repository lock (repo_lock.hpp: DOCKFORM_REPO_LOCK_WAIT).
   virtual std::unique_ptr<RepoLockHold> lock(RepoLock::Mode mode) = 0;
+
+  // A frame's or an index file's id: the hex SHA-256 of its bytes, in an
+  // encrypted repository their HMAC-SHA-256 under its key (repo_keys.hpp).
+  virtual std::string content_id(std::string_view bytes);
+  // Whether stored frames can be read here: a writer of an encrypted
+  // repository that holds only its key stores frames it cannot read.
+  virtual bool reads_frames() { return true; }
 };
 
 // The files under `root`: a local folder or s3://BUCKET/PREFIX. Touches nothing yet.
+// In an encrypted repository (its config says so, read when first needed)
+// packs, pack indexes and recipes are sealed and opened in the age format as
+// they are written and read; every other file is as stored.
 std::unique_ptr<RepoFiles> open_repo_files(const Location& root);
+// The same files as stored, nothing opened (the keys, the config).
+std::unique_ptr<RepoFiles> open_stored_repo_files(const Location& root);
 
 }  // namespace dockform::store

@@ -28,6 +28,7 @@
 #include "dockform/archive/chunker.hpp"
 #include "dockform/archive/seekable.hpp"
 #include "dockform/archive/snapshot_file.hpp"
+#include "dockform/crypto/age.hpp"
 #include "dockform/store/repo/repo_files.hpp"
 #include "dockform/store/store.hpp"
 
@@ -180,9 +181,16 @@ std::string read_repo_file(RepoFiles& files, const std::string& name);
 // Whether `root` holds a repository's config (one GET for a bucket).
 bool is_repository(const Location& root);
 bool is_repository(RepoFiles& files);
+// An encrypted repository's keys (repo_keys.hpp): whom it is sealed to, and
+// where this host keeps its key ("": repository_key_file()).
+struct RepoEncryption {
+  std::vector<crypto::age::Recipient> recipients;  // empty: a plain repository
+  std::string key_file;
+};
 // Makes a repository (in an empty or missing folder, or an empty prefix),
 // whose snapshots are cut to archive::kRepoChunks; throws Error (usage) otherwise.
-void init_repository(RepoFiles& files);
+// Returns the key file written for an encrypted one ("" for a plain one).
+std::string init_repository(RepoFiles& files, const RepoEncryption& encryption = {});
 // The frame sizes the repository's config records (kFileChunks when it
 // records none); throws Error (refused) for sizes no reader takes.
 archive::ChunkSizes repo_chunk_sizes(RepoFiles& files);
