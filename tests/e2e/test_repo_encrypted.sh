@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# stages: sanitize
 # Encrypted repositories (docs/encryption.md, "Repositories"): repo init -r
 # seals every pack, pack index and recipe in the age format (each opens with
 # `age -d`), frames are named by a keyed hash, and nothing of the volume is
@@ -99,6 +100,9 @@ assert_no_file "$TEST_TMP/nope.tar.zst" "a refused export leaves no file"
 run_df -c "$proj" volume restore "$vol" "$ref1" --force
 assert_eq 2 "$RC" "restore with the writer's key alone: $ERR"
 assert_eq "$state2" "$(state)" "the volume after a refused restore"
+run_df volume verify "$ref1"
+assert_eq 2 "$RC" "verify with the writer's key alone (a key missing, not a damaged snapshot): $OUT $ERR"
+assert_contains "$ERR" "sealed to the repository's recipients" "verify says an identity is needed"
 run_df volume export "$ref1" -o "$TEST_TMP/nope.tar.zst" -i "$K/other.txt"
 assert_eq 2 "$RC" "export with another identity: $ERR"
 
