@@ -121,9 +121,14 @@ int run_prune(core::Session& session, const PruneFlags& flags, notify::RunReport
   } else {
     volumes.push_back(flags.volume);
   }
+  // A repository's lock, held alone from here to the end of the collection:
+  // a prune that cannot have it (a snapshot runs past DOCKFORM_REPO_LOCK_WAIT)
+  // removes nothing at all, not even what the retention drops.
+  const auto lock = store->lock_for_prune(flags.dry_run);
   auto results = nlohmann::ordered_json::array();
   for (const auto& volume : volumes) {
     util::throw_if_interrupted();
+    lock->check_held();
     if (!flags.dry_run) report.begin(volume);
     auto started = std::chrono::steady_clock::now();
     auto result = store::prune_volume(*store, volume, policy, flags.dry_run);
@@ -140,7 +145,7 @@ int run_prune(core::Session& session, const PruneFlags& flags, notify::RunReport
   }
   report.result = {{"dry_run", flags.dry_run}, {"volumes", results}};
   // A repository: the frames only the removed snapshots used go too.
-  if (auto collected = store->collect_unused(flags.dry_run, flags.repack)) {
+  if (auto collected = store->collect_unused(*lock, flags.dry_run, flags.repack)) {
     report.result["collected"] = collected_json(*collected);
     if (!flags.json) print_collected(*collected, flags.dry_run);
   }

@@ -6,7 +6,8 @@
 # link loses nothing, and the next prune ends where an uninterrupted one does;
 # a snapshot and a prune's collection never overlap (the repository lock), in
 # either order, so the snapshot that relies on frames the prune would remove
-# keeps them.
+# keeps them; a prune that cannot have the lock removes nothing, not even what
+# its retention drops.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 need_strace
@@ -197,12 +198,21 @@ assert_eq "$(state "$new")" "$(state "$old")" "the snapshot of $new restored"
 consistent "a prune, then a snapshot"
 
 # ---------------------------------------------------------------- a deadline
-# flock(1) holds the lock shared (as a snapshot would) while the prune runs.
+# flock(1) holds the lock shared (as a snapshot would) while a prune whose
+# retention drops two of the three snapshots runs: the prune takes the lock
+# before its retention, so it gives up at its deadline having removed nothing,
+# not a recipe, not a sidecar.
+from_base
+tree_before=$(cd "$repo" && find . | sort)
+assert_eq "3 3" "$(names snapshots recipe | wc -l) $(names snapshots json | wc -l)" "three recipes and sidecars"
 rc=0
 DOCKFORM_REPO_LOCK_WAIT=1s flock -s "$repo/lock" "$DOCKFORM" -c "$proj" volume prune "$old" -o "$repo" \
   --keep-last 1 >"$TEST_TMP/busy.out" 2>"$TEST_TMP/busy.err" || rc=$?
 assert_eq 3 "$rc" "a prune that waited past its deadline"
 assert_contains "$(<"$TEST_TMP/busy.err")" "is in use by snapshots into it or reads of its snapshots" "the error says why"
+assert_eq "$tree_before" "$(cd "$repo" && find . | sort)" \
+  "a prune that could not have the lock removed nothing (recipes, sidecars, packs, indexes)"
+assert_not_contains "$(<"$TEST_TMP/busy.out")" "remove" "a prune that could not have the lock reports no removal"
 export DOCKFORM_REPO_LOCK_WAIT=soon
 run_df volume prune "$old" -o "$repo" --keep-last 1
 assert_eq 2 "$RC" "a bad DOCKFORM_REPO_LOCK_WAIT: $ERR"

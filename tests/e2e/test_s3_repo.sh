@@ -9,8 +9,9 @@
 # snapshot uses. The lock is an object under PREFIX/locks/: a live prune's
 # lock keeps a snapshot waiting up to DOCKFORM_REPO_LOCK_WAIT, a snapshot's
 # keeps a prune waiting, a lock whose heartbeat stopped (or whose owner on
-# this machine is gone, as after a SIGKILL) is taken over; none is left after
-# a run.
+# this machine is gone, as after a SIGKILL) is taken over; a prune that gives
+# up waiting removes nothing, not even what its retention drops; none is left
+# after a run, also one stopped by SIGINT or SIGTERM.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=s3_lib.sh
@@ -20,9 +21,11 @@ need_tools zstd tar sha256sum python3
 
 proj=$TEST_TMP/proj
 vol=${PFX}s3repo
+big=${PFX}s3big
 repo=$S3_BASE/repo
-write_manifest "$proj" s3repoident "$vol"
+write_manifest "$proj" s3repoident "$vol" "$big"
 engine volume create "$vol" >/dev/null
+engine volume create "$big" >/dev/null
 fill_random "$vol" 12 1
 state() { vol_exec "$vol" sh -c 'cd /v && find . -type f | sort | xargs sha256sum'; }
 # The bytes stored under the repository's prefix.
@@ -139,15 +142,19 @@ assert_eq 0 "$RC" "a snapshot after the other prune's heartbeat stopped: $ERR"
 assert_contains "$ERR" "took over" "the takeover is said"
 ref3=$(json_field data_file)
 assert_eq "" "$(locks)" "the stale lock was taken over and removed"
-# A snapshot of another machine running: a prune waits, then gives up, removing nothing.
+# A snapshot of another machine running: a prune whose retention drops two of
+# the three snapshots waits, then gives up, removing nothing: the lock comes
+# before the retention.
 lock_object reader shared "0123456789abcdef:4243:1:4026531836" 120
 stored_frames() { s3_keys "$S3_PREFIX/repo/packs/"; s3_keys "$S3_PREFIX/repo/index/"; }
 frames_before=$(stored_frames)
+records_before=$(s3_keys "$S3_PREFIX/repo/snapshots/")
+assert_eq 6 "$(grep -c -e '\.recipe$' -e '\.json$' <<<"$records_before")" "three recipes and their sidecars"
 DOCKFORM_REPO_LOCK_WAIT=3s run_df -c "$proj" volume prune "$vol" -o "$repo" --keep-last 1
 assert_eq 3 "$RC" "a prune while another machine's snapshot holds the lock: $ERR"
 assert_contains "$ERR" "in use by snapshots" "the prune names what holds the repository"
-# The retention needs no lock (a snapshot's record goes, its frames stay); the collection waited.
-assert_contains "$OUT" "2 removed" "the retention ran"
+assert_not_contains "$OUT" "remove" "the prune that could not have the lock reports no removal"
+assert_eq "$records_before" "$(s3_keys "$S3_PREFIX/repo/snapshots/")" "the waiting prune removed no recipe and no sidecar"
 assert_eq "$frames_before" "$(stored_frames)" "the waiting prune removed no pack and no index"
 s3_curl DELETE "/$S3_PREFIX/repo/locks/reader.json" -f -o /dev/null
 # A snapshot SIGKILLed on this machine: its owner is gone, so its lock goes at once.
@@ -175,5 +182,22 @@ assert_eq 0 "$RC" "restore of the kept snapshot: $ERR"
 run_df volume verify "$ref1"
 assert_eq 3 "$RC" "a pruned ref: $OUT $ERR"
 assert_contains "$OUT" "does not exist in the repository" "a pruned ref is named gone"
+
+# ---------------------------------------------------------------- SIGINT, SIGTERM
+# A snapshot stopped while it holds the lock removes its lock object on the
+# way out: the DELETE is not cut short by the signal. 48 MiB of random bytes
+# keep it running well past the moment its lock object appears.
+fill_random "$big" 6 8
+for sig in INT TERM; do
+  "$DOCKFORM" -c "$proj" volume snapshot "$big" -o "$repo" >"$TEST_TMP/$sig.out" 2>"$TEST_TMP/$sig.err" &
+  df_pid=$!
+  _BACKGROUND_PIDS+=("$df_pid")
+  signal_when "$df_pid" "$sig" has_lock || fail "the snapshot ended before it took the lock: $(<"$TEST_TMP/$sig.err")"
+  rc=0
+  wait "$df_pid" || rc=$?
+  assert_eq 1 "$rc" "the snapshot stopped by SIG$sig: $(<"$TEST_TMP/$sig.err")"
+  assert_contains "$(<"$TEST_TMP/$sig.err")" "interrupted by SIG$sig" "the run says SIG$sig stopped it"
+  assert_eq "" "$(locks)" "no lock object is left after SIG$sig"
+done
 
 pass

@@ -507,5 +507,36 @@ TEST(RepoLock, ACollectionWaitsForReadersAndGivesUpAtItsDeadline) {
   EXPECT_EQ(repo_lock_wait(), std::chrono::hours(1));
 }
 
+// A prune takes the lock before its retention removes anything (lock_for_prune)
+// and collects under that one hold: a reader keeps it from starting at all,
+// and its own hold does not keep its collection waiting.
+TEST(RepoLock, APruneHoldsTheLockFromBeforeItsRetentionToItsCollection) {
+  test::TempDir dir;
+  auto root = new_repository(dir);
+  std::string a = seekable_file(random_bytes(1 << 20, 42));
+  std::string b = seekable_file(random_bytes(1 << 20, 43));
+  auto ref_a = put(root, a, 1000);
+  auto ref_b = put(root, b, 2000);
+  ASSERT_EQ(::setenv("DOCKFORM_REPO_LOCK_WAIT", "1s", 1), 0);
+  auto store = open_store(Location::local(root));
+  {
+    auto reader = open_snapshot(ref_b);
+    expect_error([&] { store->lock_for_prune(false); }, Exit::refused, "in use by snapshots");
+    auto dry = store->lock_for_prune(true);  // a dry run shares the lock with readers
+    EXPECT_TRUE(store->collect_unused(*dry, true, kRepackUnusedPercent).has_value());
+    EXPECT_THROW(store->collect_unused(*dry, false, kRepackUnusedPercent), std::logic_error);
+  }
+  auto held = store->lock_for_prune(false);
+  expect_error([&] { open_snapshot(ref_b); }, Exit::refused, "in use by a prune");
+  store->remove(ref_a);
+  store->remove(Location::local(sidecar_of(ref_a)));
+  auto collected = store->collect_unused(*held, false, kRepackUnusedPercent);
+  ASSERT_TRUE(collected.has_value());
+  EXPECT_EQ(collected->packs_removed + collected->packs_rewritten, 1u);
+  held.reset();
+  EXPECT_EQ(read_all(ref_b), b);
+  ASSERT_EQ(::unsetenv("DOCKFORM_REPO_LOCK_WAIT"), 0);
+}
+
 }  // namespace
 }  // namespace dockform::store

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
@@ -144,6 +145,19 @@ TEST(S3ClientHttp, RemoveAcceptsGoneObjectsAndRefusesTheRest) {
     EXPECT_EQ(e.status(), 403);
     EXPECT_EQ(e.code(), "AccessDenied");
   }
+}
+
+// The release of a repository lock object is not cut short by SIGINT or
+// SIGTERM, so it has a time limit of its own: a store that takes the
+// connection and never answers is given up on then, retries included.
+TEST(S3ClientHttp, RemoveWithinGivesUpAtItsLimit) {
+  CannedServer server({});  // listens (the kernel takes the connection), never answers
+  auto client = client_for(server);
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_THROW(client.remove_within("locks/a.json", std::chrono::milliseconds(500)), S3Error);
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(took, std::chrono::milliseconds(400));
+  EXPECT_LT(took, std::chrono::seconds(3));
 }
 
 TEST(S3ClientHttp, PutOverwritesWithoutACheckAndRefusesA403) {

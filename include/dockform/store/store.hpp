@@ -49,6 +49,18 @@ struct Collected {
   std::uint64_t unfinished = 0;       // recipes of killed snapshots (no sidecar) removed
 };
 
+// What a prune holds from before the retention removes anything until after
+// the collection: a repository's lock (docs/storage.md, "The repository
+// lock"); nothing for a backend whose snapshots share no data. Released by
+// its destructor.
+class PruneLock {
+ public:
+  virtual ~PruneLock() = default;
+  // Throws Error (refused) when the lock may have been lost (a bucket's lock
+  // whose heartbeat stopped).
+  virtual void check_held() const {}
+};
+
 // A folder of volume folders: a local folder, or a prefix in a bucket.
 class Store {
  public:
@@ -69,12 +81,19 @@ class Store {
   virtual void remove(const Location& file) = 0;
   // Makes the removals from the volume's folder durable.
   virtual void sync(const std::string& volume) = 0;
-  // After removals: frees the space that only removed snapshots used, where
-  // the backend shares it between snapshots (a repository's frames); nullopt
-  // for a backend whose removals freed it already.
+  // A prune's lock, taken before it removes anything: a repository's, held
+  // alone (shared for a dry run, which changes nothing), waiting for it up to
+  // DOCKFORM_REPO_LOCK_WAIT, then Error (refused) naming the holder.
+  virtual std::unique_ptr<PruneLock> lock_for_prune(bool /*dry_run*/) { return std::make_unique<PruneLock>(); }
+  // After removals, under `held` (this store's lock_for_prune): frees the
+  // space that only removed snapshots used, where the backend shares it
+  // between snapshots (a repository's frames); nullopt for a backend whose
+  // removals freed it already.
   // A repository's unused frames (prune): packs with at least
   // `repack_percent` of their bytes unused are rewritten.
-  virtual std::optional<Collected> collect_unused(bool /*dry_run*/, int /*repack_percent*/) { return std::nullopt; }
+  virtual std::optional<Collected> collect_unused(const PruneLock& /*held*/, bool /*dry_run*/, int /*repack_percent*/) {
+    return std::nullopt;
+  }
 };
 
 // The backend of `base` (a folder or a remote location). The streams keep no

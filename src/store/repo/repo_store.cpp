@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <stdexcept>
 
 #include "dockform/archive/sidecar.hpp"
 #include "dockform/store/repo/repo_lock.hpp"
@@ -223,6 +224,19 @@ class RepoRandomAccess : public archive::RandomAccess {
   std::size_t cached_number_ = static_cast<std::size_t>(-1);
 };
 
+// A prune's hold of the repository lock (RepoStore::lock_for_prune).
+class RepoPruneLock : public PruneLock {
+ public:
+  RepoPruneLock(RepoFiles& files, RepoLock::Mode mode) : mode_(mode), lock_(files, mode) {}
+  void check_held() const override { lock_.check_held(); }
+  RepoLock::Mode mode() const { return mode_; }
+  const RepoLock& lock() const { return lock_; }
+
+ private:
+  RepoLock::Mode mode_;
+  RepoLock lock_;
+};
+
 // A repository's snapshots, listed as <root>/<volume>/<stem>.tar.zst (refs)
 // beside their sidecars (the real files).
 class RepoStore : public Store {
@@ -255,8 +269,9 @@ class RepoStore : public Store {
     return open_repo_sink(files_->root(), volume, start, spec_hash, extension);
   }
 
-  // A snapshot's record goes; its frames stay in their packs until
-  // collect_unused_frames (prune, after the retention) removes them.
+  // A snapshot's record goes (under the prune's lock); its frames stay in
+  // their packs until collect_unused_frames (prune, after the retention)
+  // removes them.
   void remove(const Location& file) override {
     std::string name = relative(file);
     if (name.ends_with(".tar.zst")) {
@@ -268,8 +283,18 @@ class RepoStore : public Store {
     }
   }
   void sync(const std::string& volume) override { files_->sync("snapshots/" + volume); }
-  std::optional<Collected> collect_unused(bool dry_run, int repack_percent) override {
-    return collect_unused_frames(*files_, dry_run, repack_percent);
+  // Held from before the retention removes a recipe: a prune that cannot
+  // have the lock removes nothing.
+  std::unique_ptr<PruneLock> lock_for_prune(bool dry_run) override {
+    return std::make_unique<RepoPruneLock>(*files_, dry_run ? RepoLock::Mode::shared : RepoLock::Mode::exclusive);
+  }
+  // Under the prune's hold: taking the lock again would wait for that hold.
+  std::optional<Collected> collect_unused(const PruneLock& held, bool dry_run, int repack_percent) override {
+    const auto* hold = dynamic_cast<const RepoPruneLock*>(&held);
+    if (hold == nullptr || (!dry_run && hold->mode() != RepoLock::Mode::exclusive)) {
+      throw std::logic_error("the collection needs the repository lock held alone by lock_for_prune");
+    }
+    return collect_unused_frames(*files_, hold->lock(), dry_run, repack_percent);
   }
 
  private:

@@ -20,6 +20,9 @@ namespace {
 constexpr const char* kLockRecordFormat = "dockform-repository-lock";
 constexpr std::int64_t kLockLeaseMin = 10;     // S3 times have whole seconds: a lease of a few is all rounding
 constexpr std::int64_t kLockLeaseMax = 86400;  // keeps lease/4 in milliseconds far from overflow
+// How long the release of a lock object may take, its retries included: it
+// also runs after a Ctrl-C, which it does not stop, so it must end anyway.
+constexpr std::chrono::seconds kReleaseLimit{10};
 
 const char* lock_mode_name(RepoLock::Mode mode) { return mode == RepoLock::Mode::shared ? "shared" : "exclusive"; }
 
@@ -121,7 +124,12 @@ S3RepoLock::~S3RepoLock() {
 // holds the repository in a conflicting mode, if anything does; this run's
 // object is then removed again, so that the holder is not kept waiting in turn.
 std::optional<std::string> S3RepoLock::try_acquire() {
-  write_own_object();
+  try {
+    write_own_object();
+  } catch (const util::Interrupted&) {
+    remove_own_object();  // the PUT cut short may have reached the store
+    throw;
+  }
   std::optional<std::string> holder;
   try {
     holder = find_conflict();
@@ -150,11 +158,12 @@ void S3RepoLock::write_own_object() {
   }
 }
 
-// Without Interrupted: it is also the cleanup after one (the request is then
-// cut short, and the object left to the others' takeover once it is stale).
+// Also the cleanup after a SIGINT or SIGTERM: the DELETE is not cut short by
+// it (the object would stay until the others take it over), but it has a
+// time limit of its own.
 void S3RepoLock::remove_own_object() noexcept {
   try {
-    client_->remove(key_);
+    client_->remove_within(key_, kReleaseLimit);
   } catch (const std::exception& e) {
     spdlog::warn("cannot remove the repository lock object s3://{}/{}: {}; other runs take it over once {} s pass",
                  bucket_, key_, e.what(), lease_.count());

@@ -26,6 +26,8 @@ struct S3Client::Request {
   std::string_view body;
   bool has_body = false;
   bool interruptible = true;
+  // When set, the request and its retries end by then (CURLOPT_TIMEOUT_MS).
+  std::optional<std::chrono::steady_clock::time_point> deadline;
   // Where a successful response's body goes (cleared first, its capacity
   // kept); nullptr: Response::body.
   std::string* into = nullptr;
@@ -212,6 +214,11 @@ S3Client::Response S3Client::perform(const Request& request) {
   // A connection that stalls for 30 s is dropped and the request retried.
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
+  if (request.deadline) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*request.deadline - std::chrono::steady_clock::now());
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<std::int64_t>(left.count(), 1)));
+  }
   if (request.into) request.into->clear();
   util::collect_body(curl, request.into ? request.into : &response.body);
   util::ResponseHead head;
@@ -262,6 +269,7 @@ S3Client::Response S3Client::send(const Request& request) {
     if (!transient(response) || attempt >= config_.max_attempts) return response;
     auto base = std::min(200 << std::min(attempt - 1, 5), 5000);
     auto delay = std::chrono::milliseconds(base / 2 + static_cast<int>(random() % static_cast<unsigned>(base)));
+    if (request.deadline && std::chrono::steady_clock::now() + delay >= *request.deadline) return response;
     spdlog::debug("S3 {} {}: {} ; retry {} in {} ms", request.method, request.key,
                   response.curl != CURLE_OK ? response.curl_error : "HTTP " + std::to_string(response.status), attempt,
                   delay.count());
@@ -373,6 +381,14 @@ void S3Client::put(const std::string& key, std::string_view body) {
 
 void S3Client::remove(const std::string& key) {
   Request request{"DELETE", key};
+  auto response = send(request);
+  expect(request, response, {204, 200, 404});
+}
+
+void S3Client::remove_within(const std::string& key, std::chrono::milliseconds limit) {
+  Request request{"DELETE", key};
+  request.interruptible = false;
+  request.deadline = std::chrono::steady_clock::now() + limit;
   auto response = send(request);
   expect(request, response, {204, 200, 404});
 }

@@ -1,9 +1,10 @@
 #pragma once
 // The repository lock (docs/storage.md, "The repository lock"): snapshots into
-// a repository and reads of its snapshots share it; the collection of unused
-// frames (prune) holds it alone. So a collection never removes a frame that a
-// running snapshot found already stored and relies on, nor a pack a reader
-// is about to read.
+// a repository and reads of its snapshots share it; a prune holds it alone,
+// from before its retention to the end of its collection of unused frames.
+// So a collection never removes a frame that a running snapshot found
+// already stored and relies on, nor a pack a reader is about to read, and a
+// prune that cannot have it removes nothing.
 //
 // In a folder it is flock(2) on DIR/lock: the kernel releases it when its
 // holder ends, however it ends (also SIGKILL), so a killed run never leaves it

@@ -235,6 +235,9 @@ RecipeCheck check_recipe(const RepoRef& ref);
 // with at least `repack_percent` (0 to 100) of its bytes unused is rewritten.
 // Throws Error (refused) for a damaged recipe or frame, having removed nothing.
 Collected collect_unused_frames(RepoFiles& files, bool dry_run, int repack_percent = kRepackUnusedPercent);
+// The same for a caller that holds the lock already (`held`: alone, or
+// shared for a dry run), as a prune does from before its retention.
+Collected collect_unused_frames(RepoFiles& files, const RepoLock& held, bool dry_run, int repack_percent);
 
 // A volume's snapshots in the repository, by stem, oldest first (a stem
 // starts with its UTC time): `finished` those whose recipe has its sidecar,

@@ -62,7 +62,9 @@ class S3RepoLock {
   // repository in messages ("s3://bucket/prefix").
   S3RepoLock(const S3Config& config, const std::string& bucket, const std::string& prefix, RepoLock::Mode mode,
              const std::string& where);
-  // Stops the heartbeat and removes the object; never throws.
+  // Stops the heartbeat and removes the object, also on a run interrupted by
+  // SIGINT or SIGTERM (within 10 s; past that the object is left to the
+  // others' takeover); never throws.
   ~S3RepoLock();
   S3RepoLock(const S3RepoLock&) = delete;
   S3RepoLock& operator=(const S3RepoLock&) = delete;

@@ -3,6 +3,7 @@
 // (CURLOPT_AWS_SIGV4), configured the way the AWS tools are (environment,
 // ~/.aws/credentials, ~/.aws/config). Only what snapshots need: objects,
 // listings and multipart uploads.
+#include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <map>
@@ -98,6 +99,10 @@ class S3Client {
   // object only this run writes, such as its repository lock's heartbeat.
   void put(const std::string& key, std::string_view body);
   void remove(const std::string& key);
+  // The same, never cut short by SIGINT or SIGTERM (it is the cleanup after
+  // one, as a repository lock object's release) and given up after `limit`,
+  // its retries included (S3Error).
+  void remove_within(const std::string& key, std::chrono::milliseconds limit);
   // Every object under the prefix (all pages).
   std::vector<S3Object> list(const std::string& prefix);
   // The "folders" one level under the prefix (which ends with '/').
