@@ -117,7 +117,8 @@ RepoKeys::RepoKeys(RepoFiles& files, const std::string& repo_id, const nlohmann:
     : repo_id_(repo_id), root_(files.root().text()) {
   try {
     key_check_ = encryption.at("key_check").get<std::string>();
-    for (const auto& text : encryption.at("recipients")) recipients_.push_back(age::parse_recipient(text.get<std::string>()));
+    for (const auto& text : encryption.at("recipients"))
+      recipients_.push_back(age::parse_recipient(text.get<std::string>()));
     writer_ = std::get<age::X25519Recipient>(age::parse_recipient(encryption.at("writer").get<std::string>()));
   } catch (const std::exception& e) {
     throw Error("repository config " + files.show("config") + ": bad encryption: " + e.what(), Exit::refused);
@@ -213,8 +214,9 @@ const std::vector<age::Identity>& RepoKeys::openers() const { return key().opene
 void RepoKeys::require_reader(const std::string& what) const {
   if (reads_packs_) return;
   key();  // no key at all: says so
-  throw Error(what + " is sealed to the repository's recipients: give an identity with --identity FILE (or "
-                     "--passphrase-file FILE); a writer's key file stores frames but does not read them",
+  throw Error(what +
+                  " is sealed to the repository's recipients: give an identity with --identity FILE (or "
+                  "--passphrase-file FILE); a writer's key file stores frames but does not read them",
               Exit::usage);
 }
 

@@ -27,8 +27,9 @@ Kind kind_of(const std::string& name) {
 class SealedPack : public PackOutput {
  public:
   SealedPack(std::unique_ptr<PackOutput> stored, const std::vector<age::Recipient>& recipients)
-      : stored_(std::move(stored)),
-        encryptor_(recipients, [this](const char* data, std::size_t size) { stored_->write({data, size}); }) {}
+      : stored_(std::move(stored)), encryptor_(recipients, [this](const char* data, std::size_t size) {
+          stored_->write({data, size});
+        }) {}
   void write(std::string_view bytes) override {
     encryptor_.write(bytes);
     written_ += bytes.size();
@@ -137,8 +138,8 @@ class SealedFiles : public RepoFiles {
     if (!size) throw Error("checksum mismatch: pack " + show(name) + " is missing", Exit::refused);
     if (packs_.size() >= kOpenPacks) packs_.clear();
     try {
-      auto file = std::make_unique<archive::AgeFile>(std::make_unique<StoredRange>(*stored_, name, *size),
-                                                     keys_->openers());
+      auto file =
+          std::make_unique<archive::AgeFile>(std::make_unique<StoredRange>(*stored_, name, *size), keys_->openers());
       return *packs_.emplace(name, std::move(file)).first->second;
     } catch (const age::AgeError& e) {
       throw Error("checksum mismatch: " + show(name) + " does not decrypt: " + e.what(), Exit::refused);

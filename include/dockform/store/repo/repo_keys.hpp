@@ -89,8 +89,8 @@ std::optional<std::shared_ptr<const RepoKeys>> repository_keys(RepoFiles& files)
 // returns the config's "encryption" object. Throws Error (usage) when the key
 // file exists.
 nlohmann::json make_repository_keys(RepoFiles& files, const std::string& repo_id,
-                                    const std::vector<crypto::age::Recipient>& recipients,
-                                    const std::string& key_file, std::string& key_file_written);
+                                    const std::vector<crypto::age::Recipient>& recipients, const std::string& key_file,
+                                    std::string& key_file_written);
 
 // `repo key`: K from keys/repository.age, opened with this run's identities,
 // written to `key_file` (else repository_key_file(id)); returns the file's name.
