@@ -39,9 +39,9 @@ bool walk(SnapshotReader& reader, VerifyReport& report, archive::WalkSummary& su
     checked_walk([&reader] { return reader.next_block(); }, OnUnsafe::collect, summary, {}, on_member);
   } catch (const store::StorageError&) {
     throw;  // the storage failed, not the snapshot
+  } catch (const store::KeyMissing&) {
+    throw;  // nor a key missing (an encrypted repository's frames without the identity)
   } catch (const Error& e) {
-    // A key missing (an encrypted repository's frames without the identity) says nothing of the snapshot.
-    if (e.code() == Exit::usage) throw;
     damage = e.what();
     // Hash the rest as it is, so the checksum still covers the whole file.
     try {
@@ -228,6 +228,8 @@ VerifyReport verify_snapshot(const store::Location& file, const std::vector<cryp
     format = detect_format(*source);
   } catch (const store::StorageError&) {
     throw;  // the bucket could not be read: not a verdict on the snapshot
+  } catch (const store::KeyMissing&) {
+    throw;
   } catch (const Error& e) {
     report.problems.push_back(e.what());
     return report;

@@ -28,6 +28,13 @@ class StorageError : public Error {
   explicit StorageError(const std::string& message) : Error(message, Exit::storage) {}
 };
 
+// A key is missing to read a snapshot (an encrypted repository's frames
+// without its identity): no verdict on the snapshot either. Exit 2.
+class KeyMissing : public Error {
+ public:
+  explicit KeyMissing(const std::string& message) : Error(message, Exit::usage) {}
+};
+
 // A file in a volume's folder, as the listing saw it.
 struct StoredFile {
   Location location;

@@ -14,6 +14,7 @@
 
 #include "dockform/crypto/primitives.hpp"
 #include "dockform/store/repo/repo_files.hpp"
+#include "dockform/store/store.hpp"
 #include "dockform/util/atomic_file.hpp"
 #include "dockform/util/error.hpp"
 #include "dockform/util/sha256.hpp"
@@ -188,10 +189,9 @@ bool RepoKeys::open_key_file() {
 
 const RepoKeys::Key& RepoKeys::key() const {
   if (!key_) {
-    throw Error("repository " + root_ + " is encrypted and " + missing_ +
-                    ": give its identity with --identity FILE (or --passphrase-file FILE), or its key file "
-                    "(`dockform repo key` writes one; DOCKFORM_REPO_KEY_FILE names it)",
-                Exit::usage);
+    throw KeyMissing("repository " + root_ + " is encrypted and " + missing_ +
+                     ": give its identity with --identity FILE (or --passphrase-file FILE), or its key file "
+                     "(`dockform repo key` writes one; DOCKFORM_REPO_KEY_FILE names it)");
   }
   return *key_;
 }
@@ -214,10 +214,9 @@ const std::vector<age::Identity>& RepoKeys::openers() const { return key().opene
 void RepoKeys::require_reader(const std::string& what) const {
   if (reads_packs_) return;
   key();  // no key at all: says so
-  throw Error(what +
-                  " is sealed to the repository's recipients: give an identity with --identity FILE (or "
-                  "--passphrase-file FILE); a writer's key file stores frames but does not read them",
-              Exit::usage);
+  throw KeyMissing(what +
+                   " is sealed to the repository's recipients: give an identity with --identity FILE (or "
+                   "--passphrase-file FILE); a writer's key file stores frames but does not read them");
 }
 
 std::optional<std::shared_ptr<const RepoKeys>> repository_keys(RepoFiles& files) {

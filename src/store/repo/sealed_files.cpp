@@ -7,6 +7,7 @@
 #include "dockform/archive/age_file.hpp"
 #include "dockform/store/repo/repo_files.hpp"
 #include "dockform/store/repo/repo_keys.hpp"
+#include "dockform/store/store.hpp"
 #include "dockform/util/error.hpp"
 
 namespace dockform::store {
@@ -122,7 +123,7 @@ class SealedFiles : public RepoFiles {
       return age::decrypt_all(sealed, keys_->openers());
     } catch (const age::AgeError& e) {
       if (e.kind() == age::ErrorKind::no_match) {
-        throw Error(show(name) + " opens with none of the keys given: " + e.what(), Exit::usage);
+        throw KeyMissing(show(name) + " opens with none of the keys given: " + e.what());
       }
       throw Error("checksum mismatch: " + show(name) + " does not decrypt: " + e.what(), Exit::refused);
     }
