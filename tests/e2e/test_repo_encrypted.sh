@@ -43,6 +43,12 @@ assert_eq hmac-sha256 "$(json_field encryption.frame_id "$repo/config")" "frames
 age -d -i "$K/one.txt" "$repo/keys/repository.age" >"$TEST_TMP/key.json" || fail "age -d cannot open the key object"
 python3 -c 'import json,sys; assert len(json.load(open(sys.argv[1]))["key"]) == 64' "$TEST_TMP/key.json" ||
   fail "the key object holds no key"
+# A key file that exists is refused before anything is made: the same place takes a second try.
+run_df repo init "$TEST_TMP/repo-b" -r "$one" --key-file "$K/writer.key"
+assert_eq 2 "$RC" "repo init with an existing key file: $ERR"
+assert_contains "$ERR" "exists" "the message names the key file"
+run_df repo init "$TEST_TMP/repo-b" -r "$one" --key-file "$K/b.key"
+assert_eq 0 "$RC" "repo init again in the same place with a new key file: $ERR"
 
 # ---------------------------------------------------------------- a writer without an identity
 run_df -c "$proj" volume snapshot "$vol" -o "$repo"

@@ -155,10 +155,8 @@ bool RepoKeys::open_with_identities(RepoFiles& files) {
     throw Error(files.show(kRepoKeyObject) + " holds a key that is not this repository's", Exit::refused);
   }
   for (const auto& identity : run_identities()) key->openers.push_back(identity);
-  key->openers.push_back(writer_identity(key->key));
-  key->id_key = derive(key->key, "dockform frame id");
-  key_ = std::move(key);
   reads_packs_ = true;
+  use(std::move(key));
   return true;
 }
 
@@ -181,10 +179,15 @@ bool RepoKeys::open_key_file() {
   if (key_check_of(key->key) != key_check_) {
     throw Error("key file " + file + " is not the key of repository " + root_, Exit::usage);
   }
+  use(std::move(key));
+  return true;
+}
+
+// What follows from K: the writer's identity (recipes, indexes) and the frame-id key.
+void RepoKeys::use(std::unique_ptr<Key> key) {
   key->openers.push_back(writer_identity(key->key));
   key->id_key = derive(key->key, "dockform frame id");
   key_ = std::move(key);
-  return true;
 }
 
 const RepoKeys::Key& RepoKeys::key() const {
@@ -265,6 +268,7 @@ nlohmann::json make_repository_keys(RepoFiles& files, const std::string& repo_id
 
   key_file_written = key_file.empty() ? repository_key_file(repo_id) : key_file;
   write_key_file(key_file_written, files.root().text(), key);
+  files.prepare({"keys"});
   if (!files.write_new(kRepoKeyObject, key_object)) {
     throw Error(files.root().text() + " became a repository while this made it", Exit::usage);
   }

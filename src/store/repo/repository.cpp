@@ -312,7 +312,6 @@ void check_empty(RepoFiles& files) {
 
 std::string init_repository(RepoFiles& files, const RepoEncryption& encryption) {
   check_empty(files);
-  files.prepare({"packs", "index", "snapshots"});
   const std::string id = util::random_id(32);
   nlohmann::ordered_json config{
       {"format", kRepoFormat},
@@ -326,10 +325,11 @@ std::string init_repository(RepoFiles& files, const RepoEncryption& encryption) 
   };
   std::string key_file;
   if (!encryption.recipients.empty()) {
-    files.prepare({"keys"});
+    // First: a key file that cannot be written (it exists) leaves the place empty.
     config["frame_id"] = "hmac-sha256 of the frame's bytes as stored, under the repository key";
     config["encryption"] = make_repository_keys(files, id, encryption.recipients, encryption.key_file, key_file);
   }
+  files.prepare({"packs", "index", "snapshots"});
   // The config last: a folder holding it is a whole repository.
   files.sync("");
   if (!files.write_new(kRepoConfigName, config.dump(2) + "\n")) {

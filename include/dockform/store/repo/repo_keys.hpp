@@ -68,6 +68,7 @@ class RepoKeys {
   const Key& key() const;
   bool open_with_identities(RepoFiles& files);
   bool open_key_file();
+  void use(std::unique_ptr<Key> key);
 
   std::string repo_id_;
   std::string root_;
