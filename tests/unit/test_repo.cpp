@@ -16,6 +16,7 @@
 #include "dockform/store/repo/repository.hpp"
 #include "dockform/store/store.hpp"
 #include "dockform/util/sha256.hpp"
+#include "repo_support.hpp"
 #include "test_support.hpp"
 
 namespace dockform::store {
@@ -174,25 +175,8 @@ std::filesystem::path new_repository(const test::TempDir& dir) {
   return root;
 }
 
-// Writes `file` as a snapshot of `volume` into the repository; returns its ref.
-Location put(const std::filesystem::path& root, const std::string& file, std::time_t start) {
-  auto store = open_store(Location::local(root));
-  auto sink = store->open_sink("vol", start, "0123456789abcdef", ".tar.zst");
-  for (std::size_t at = 0; at < file.size(); at += 65536)
-    sink->write(file.data() + at, std::min<std::size_t>(65536, file.size() - at));
-  auto t = sink->commit(util::sha256_hex(file));
-  std::string stem = snapshot_stem(t, "0123456789abcdef");
-  sink->write_sidecar(stem, R"({"checksum":")" + util::sha256_hex(file) + R"("})");
-  return Location::local(sink->location(stem + ".tar.zst"));
-}
-
-std::string read_all(const Location& ref) {
-  auto source = open_snapshot(ref);
-  std::string out;
-  char buffer[10000];
-  while (std::size_t n = source->read(buffer, sizeof buffer)) out.append(buffer, n);
-  return out;
-}
+using test_repo::put;
+using test_repo::read_all;
 
 std::size_t packs_in(const std::filesystem::path& root) {
   std::size_t n = 0;

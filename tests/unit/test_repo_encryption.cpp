@@ -16,6 +16,7 @@
 #include "dockform/store/repo/repository.hpp"
 #include "dockform/store/store.hpp"
 #include "dockform/util/sha256.hpp"
+#include "repo_support.hpp"
 #include "test_support.hpp"
 
 namespace dockform::store::encryption_test {
@@ -42,23 +43,8 @@ class EncryptedRepo : public ::testing::Test {
   }
   void as_reader() { use_repository_identities({identity_}); }
 
-  // Writes `file` as a snapshot of "vol"; returns its ref.
-  Location put(const std::string& file, std::time_t start) {
-    auto sink = open_store(Location::local(root_))->open_sink("vol", start, "0123456789abcdef", ".tar.zst");
-    for (std::size_t at = 0; at < file.size(); at += 65536)
-      sink->write(file.data() + at, std::min<std::size_t>(65536, file.size() - at));
-    auto t = sink->commit(util::sha256_hex(file));
-    std::string stem = snapshot_stem(t, "0123456789abcdef");
-    sink->write_sidecar(stem, R"({"checksum":")" + util::sha256_hex(file) + R"("})");
-    return Location::local(sink->location(stem + ".tar.zst"));
-  }
-  static std::string read_all(const Location& ref) {
-    auto source = open_snapshot(ref);
-    std::string out;
-    char buffer[10000];
-    while (std::size_t n = source->read(buffer, sizeof buffer)) out.append(buffer, n);
-    return out;
-  }
+  Location put(const std::string& file, std::time_t start) { return test_repo::put(root_, file, start); }
+  static std::string read_all(const Location& ref) { return test_repo::read_all(ref); }
   std::string opened(const fs::path& file) { return age::decrypt_all(test::read_all(file), {identity_}); }
 
   test::TempDir dir_;
