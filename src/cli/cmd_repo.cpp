@@ -49,6 +49,7 @@ int run_stats(const RepoFlags& flags) {
                      : static_cast<double>(stats.logical_bytes) / static_cast<double>(stats.stored_bytes);
   if (flags.json) {
     print_json({{"repository", flags.dir},
+                {"encrypted", stats.encrypted},
                 {"snapshots", stats.snapshots},
                 {"packs", stats.packs},
                 {"frames", stats.frames},
@@ -57,7 +58,8 @@ int run_stats(const RepoFlags& flags) {
                 {"ratio", ratio}});
     return 0;
   }
-  std::cout << "snapshots      " << stats.snapshots << "\n"
+  std::cout << "encrypted      " << (stats.encrypted ? "yes" : "no") << "\n"
+            << "snapshots      " << stats.snapshots << "\n"
             << "packs          " << stats.packs << " (" << stats.frames << " frames)\n"
             << "stored bytes   " << util::human_bytes(stats.stored_bytes) << "\n"
             << "logical bytes  " << util::human_bytes(stats.logical_bytes) << "\n"

@@ -98,6 +98,13 @@ for frame_id, offset, length in pack["frames"][:20]:
 EOF
 
 # ---------------------------------------------------------------- the writer's key reads no frame
+run_df repo stats "$repo" --json
+assert_eq 0 "$RC" "repo stats with the writer's key: $ERR"
+assert_eq true "$(json_field encrypted)" "repo stats says encrypted"
+assert_eq 2 "$(json_field snapshots)" "repo stats counts the snapshots with the writer's key"
+DOCKFORM_REPO_KEY_FILE=$TEST_TMP/none.key run_df -c "$proj" volume list -o "$repo" --json
+assert_eq 0 "$RC" "list without any key: $ERR"
+assert_contains "$ERR" "sizes unknown" "list without a key says why the sizes are unknown"
 run_df -c "$proj" volume list -o "$repo" --json
 assert_eq 0 "$RC" "list with the writer's key: $ERR"
 assert_eq "$ref2 $ref1" "$(json_field snapshots.0.ref) $(json_field snapshots.1.ref)" "list --json refs"

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+
+#include <spdlog/spdlog.h>
 #include <stdexcept>
 
 #include "dockform/archive/sidecar.hpp"
@@ -313,6 +315,10 @@ class RepoStore : public Store {
     std::uint64_t size = 0;
     try {
       size = decode_recipe(files_->read(recipe.name).value_or(""), files_->show(recipe.name)).size;
+    } catch (const KeyMissing& e) {
+      // An encrypted repository without a key: listed with size 0, said once.
+      if (!said_no_key_) spdlog::warn("sizes unknown: {}", e.what());
+      said_no_key_ = true;
     } catch (const Error&) {
       // A damaged recipe is listed with size 0; verify and restore name the damage.
     }
@@ -320,6 +326,7 @@ class RepoStore : public Store {
   }
 
   std::unique_ptr<RepoFiles> files_;
+  bool said_no_key_ = false;
 };
 }  // namespace
 

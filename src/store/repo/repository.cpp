@@ -418,6 +418,7 @@ std::uint64_t repo_stored_bytes(RepoFiles& files) {
 RepoStats repo_stats(RepoFiles& files) {
   if (!is_repository(files)) throw Error(files.root().text() + " is not a dockform repository", Exit::usage);
   RepoStats stats;
+  stats.encrypted = nlohmann::json::parse(read_repo_file(files, kRepoConfigName)).contains("encryption");
   stats.stored_bytes = repo_stored_bytes(files);
   for (const auto& pack : files.list("packs")) stats.packs += pack.name.ends_with(".pack");
   for (const auto& volume : files.folders("snapshots")) {

@@ -257,6 +257,7 @@ struct RepoStats {
   std::uint64_t frames = 0;
   std::uint64_t stored_bytes = 0;   // every file of the repository
   std::uint64_t logical_bytes = 0;  // the snapshots' standalone sizes, summed
+  bool encrypted = false;           // repo init -r (repo_keys.hpp)
 };
 RepoStats repo_stats(RepoFiles& files);
 
