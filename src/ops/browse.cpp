@@ -141,9 +141,8 @@ std::optional<Seekable> open_ranges(const store::Location& file, const std::vect
   return seekable;
 }
 
-std::optional<Seekable> open_checked(const store::Location& file, const std::vector<crypto::age::Identity>& identities,
-                                     const std::vector<std::string>& paths, const archive::IndexCheck& check) {
-  auto seekable = open_ranges(file, identities);
+std::optional<Seekable> open_checked(std::optional<Seekable> seekable, const std::vector<std::string>& paths,
+                                     const archive::IndexCheck& check) {
   if (!seekable) return std::nullopt;
   PathFilter filter(paths);
   std::vector<archive::Member> members;
@@ -161,14 +160,24 @@ std::optional<Seekable> open_checked(const store::Location& file, const std::vec
 
 std::optional<Seekable> open_seekable(const store::Location& file, const std::vector<crypto::age::Identity>& identities,
                                       const std::vector<std::string>& paths) {
-  return open_checked(file, identities, paths,
+  return open_checked(open_ranges(file, identities), paths,
                       [&file](const archive::SeekableIndex& read) { check_index(file, read); });
 }
 
 std::optional<Seekable> open_seekable(const store::Location& file, const std::vector<crypto::age::Identity>& identities,
                                       const std::vector<std::string>& paths,
                                       const std::optional<archive::Sidecar>& sidecar) {
-  return open_checked(file, identities, paths, [&](const archive::SeekableIndex& read) {
+  return open_checked(open_ranges(file, identities), paths, [&](const archive::SeekableIndex& read) {
+    if (sidecar) check_recorded(sidecar->index_sha256, "the snapshot's sidecar", file, read);
+  });
+}
+
+std::optional<Seekable> open_seekable(std::unique_ptr<archive::RandomAccess> opened, const store::Location& file,
+                                      const std::optional<archive::Sidecar>& sidecar) {
+  Seekable seekable;
+  seekable.file = std::move(opened);
+  seekable.stored_size = seekable.file->size();
+  return open_checked(std::move(seekable), {}, [&](const archive::SeekableIndex& read) {
     if (sidecar) check_recorded(sidecar->index_sha256, "the snapshot's sidecar", file, read);
   });
 }

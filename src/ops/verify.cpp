@@ -154,8 +154,10 @@ void verify_content(archive::ByteSource& source, SnapshotFormat format,
 }
 
 // A repository snapshot's recipe (no frame read): every frame stored whole,
-// the file's checksum the sidecar's.
-void verify_recipe(const store::RepoRef& ref, const Sidecar& sidecar, VerifyReport& report) {
+// the file's checksum the sidecar's. Returns the snapshot read at random
+// from the same recipe and pack indexes.
+std::unique_ptr<archive::RandomAccess> verify_recipe(const store::RepoRef& ref, const Sidecar& sidecar,
+                                                     VerifyReport& report) {
   auto recipe = store::check_recipe(ref);
   report.checksum = recipe.sha256;
   for (auto& problem : recipe.problems) report.problems.push_back(std::move(problem));
@@ -163,6 +165,7 @@ void verify_recipe(const store::RepoRef& ref, const Sidecar& sidecar, VerifyRepo
     report.problems.push_back("checksum mismatch: sidecar says " + sidecar.checksum + ", the recipe records " +
                               recipe.sha256);
   }
+  return std::move(recipe.file);
 }
 
 // The index's figures against the sidecar's, as the walk's are.
@@ -194,9 +197,12 @@ void verify_structure(const store::Location& file, const std::vector<crypto::age
     return;
   }
   try {
-    auto ref = store::repository_ref(file);
-    if (ref) verify_recipe(*ref, *sidecar, report);
-    auto seekable = open_seekable(file, identities, {}, sidecar);
+    std::optional<Seekable> seekable;
+    if (auto ref = store::repository_ref(file)) {
+      seekable = open_seekable(verify_recipe(*ref, *sidecar, report), file, sidecar);
+    } else {
+      seekable = open_seekable(file, identities, {}, sidecar);
+    }
     if (!seekable) {
       report.problems.push_back("no index (one zstd frame, or another tool's file): only a full verify checks it");
       return;

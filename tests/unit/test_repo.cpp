@@ -213,6 +213,21 @@ TEST(Repository, StoresEachFrameOnceAndReadsTheFileBackExactly) {
   EXPECT_EQ(files.size(), 4u);
 }
 
+// verify --no-read-data: the recipe checked and the file read at random from
+// one reading of the recipe and the pack indexes.
+TEST(Repository, ARecipeCheckReadsTheSnapshotToo) {
+  test::TempDir dir;
+  auto root = new_repository(dir);
+  std::string file = seekable_file(random_bytes(3 << 20, 6));
+  auto ref = put(root, file, 1000);
+  auto check = check_recipe(repository_ref(ref).value());
+  EXPECT_EQ(check.sha256, util::sha256_hex(file));
+  EXPECT_TRUE(check.problems.empty());
+  ASSERT_NE(check.file, nullptr);
+  EXPECT_EQ(check.file->size(), file.size());
+  EXPECT_EQ(check.file->read(file.size() - 5000, 5000), file.substr(file.size() - 5000));
+}
+
 TEST(Repository, ADamagedPackIsAChecksumMismatch) {
   test::TempDir dir;
   auto root = new_repository(dir);

@@ -44,6 +44,9 @@ std::optional<Seekable> open_seekable(const store::Location& file, const std::ve
 std::optional<Seekable> open_seekable(const store::Location& file, const std::vector<crypto::age::Identity>& identities,
                                       const std::vector<std::string>& paths,
                                       const std::optional<archive::Sidecar>& sidecar);
+// The same for `file` opened already (`opened`: a plain .tar.zst read at random).
+std::optional<Seekable> open_seekable(std::unique_ptr<archive::RandomAccess> opened, const store::Location& file,
+                                      const std::optional<archive::Sidecar>& sidecar);
 
 // The members at or below `paths` (all when empty) from one pass through the
 // whole stream, after a warning that says so: for a snapshot without an index.

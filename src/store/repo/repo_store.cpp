@@ -198,6 +198,7 @@ class RepoByteSource : public archive::ByteSource {
 class RepoRandomAccess : public archive::RandomAccess {
  public:
   explicit RepoRandomAccess(const RepoRef& ref) : snapshot_(ref) {}
+  explicit RepoRandomAccess(RepoSnapshot snapshot) : snapshot_(std::move(snapshot)) {}
   RepoRandomAccess(RepoFiles& files, const PackIndex& index, const RepoRef& ref) : snapshot_(files, index, ref) {}
   std::uint64_t size() override { return snapshot_.size(); }
 
@@ -347,7 +348,11 @@ std::unique_ptr<archive::RandomAccess> open_repo_random_access(RepoFiles& files,
 
 RecipeCheck check_recipe(const RepoRef& ref) {
   RepoSnapshot snapshot(ref);
-  return {snapshot.recipe().sha256, snapshot.recipe().size, snapshot.unstored_frames()};
+  RecipeCheck check{snapshot.recipe().sha256, snapshot.recipe().size, snapshot.unstored_frames(), nullptr};
+  // The same recipe and pack indexes (and lock) for the trailers' read: a
+  // bucket's index files are fetched once.
+  check.file = std::make_unique<RepoRandomAccess>(std::move(snapshot));
+  return check;
 }
 
 }  // namespace dockform::store

@@ -225,6 +225,8 @@ struct RecipeCheck {
   std::string sha256;  // the file's, as the recipe records it
   std::uint64_t size = 0;
   std::vector<std::string> problems;  // frames missing, or packs too short to hold them
+  // The snapshot read at random from the same recipe and pack indexes.
+  std::unique_ptr<archive::RandomAccess> file;
 };
 // Throws Error when the snapshot is missing, Error (refused) when its recipe
 // is malformed.
