@@ -92,7 +92,7 @@ nlohmann::ordered_json result_json(const ops::SnapshotResult& result) {
   out["unchanged"] = result.unchanged;
   out["data_file"] = result.data_file;
   out["sidecar_file"] = result.sidecar_file;
-  out["encrypted"] = result.sidecar.encryption.has_value();
+  out["encrypted"] = result.sidecar.encryption.has_value() || result.sealed;
   out["compressed_bytes"] = result.compressed_bytes;
   out["duration_seconds"] = result.seconds;
   out["containers_stopped"] = result.containers_stopped;

@@ -328,6 +328,7 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
       options.base.is_stream()
           ? store::open_stream_sink(options.stream_fd, options.sidecar_file, start, extension)
           : store::open_store(options.base)->open_sink(options.volume, start, result.sidecar.spec_hash, extension);
+  result.sealed = sink->sealed();
   StoppedContainers stopped(engine, options.volume, image);
   stopped.set_stop_timeout(options.stop_timeout);
   quiesce(engine, options, stopped);

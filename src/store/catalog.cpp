@@ -85,7 +85,11 @@ bool read_sidecar(Store& store, CatalogEntry& entry) {
 
 std::vector<CatalogEntry> list_volume(Store& store, const std::string& volume) {
   auto entries = list_unread(store, volume);
-  for (auto& entry : entries) read_sidecar(store, entry);
+  const bool sealed = store.sealed();
+  for (auto& entry : entries) {
+    read_sidecar(store, entry);
+    entry.sealed = sealed;
+  }
   sort_newest_first(entries);
   return entries;
 }

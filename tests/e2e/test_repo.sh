@@ -33,6 +33,7 @@ assert_eq 262144 "$(json_field chunker.average "$repo/config")" "a new repositor
 # ---------------------------------------------------------------- two snapshots, ~1% changed
 run_df -c "$proj" volume snapshot "$vol" -o "$repo" --json
 assert_eq 0 "$RC" "first snapshot into the repository: $ERR"
+assert_eq false "$(json_field encrypted)" "a plain repository's snapshot is not encrypted"
 ref1=$(json_field data_file)
 side1=$(json_field sidecar_file)
 state1=$(state)

@@ -59,6 +59,7 @@ assert_eq "" "$(files_under "$repo/packs")$(files_under "$repo/snapshots")" "not
 export DOCKFORM_REPO_KEY_FILE=$K/writer.key
 run_df -c "$proj" volume snapshot "$vol" -o "$repo" --json
 assert_eq 0 "$RC" "first snapshot with the writer's key: $ERR"
+assert_eq true "$(json_field encrypted)" "snapshot --json: encrypted (sealed in the repository)"
 ref1=$(json_field data_file)
 side1=$(json_field sidecar_file)
 state1=$(state)
@@ -108,6 +109,7 @@ assert_contains "$ERR" "sizes unknown" "list without a key says why the sizes ar
 run_df -c "$proj" volume list -o "$repo" --json
 assert_eq 0 "$RC" "list with the writer's key: $ERR"
 assert_eq "$ref2 $ref1" "$(json_field snapshots.0.ref) $(json_field snapshots.1.ref)" "list --json refs"
+assert_eq true "$(json_field snapshots.0.encrypted)" "list --json: encrypted"
 run_df volume export "$ref1" -o "$TEST_TMP/nope.tar.zst"
 assert_eq 2 "$RC" "export with the writer's key alone: $ERR"
 assert_contains "$ERR" "sealed to the repository's recipients" "the message says an identity is needed"

@@ -56,6 +56,7 @@ struct SnapshotResult {
   // --if-changed found the volume unchanged: nothing was written; data_file
   // and sidecar_file name the newest snapshot, which holds the same content.
   bool unchanged = false;
+  bool sealed = false;  // into an encrypted repository (the file itself is a plain .tar.zst)
 };
 
 SnapshotResult take_snapshot(engine::Engine& engine, const SnapshotOptions& options);

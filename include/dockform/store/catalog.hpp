@@ -24,10 +24,11 @@ struct CatalogEntry {
   std::time_t modified = 0;  // the data file's mtime (the sidecar's without one), as listed
   std::uint64_t compressed_bytes = 0;
   std::string problem;  // empty when data and a readable sidecar are both there
+  bool sealed = false;  // in an encrypted repository
 
   bool is_snapshot() const { return data_file.has_value(); }
-  // An age-encrypted data file (.tar.zst.age).
-  bool encrypted() const { return data_file && data_file->text().ends_with(".age"); }
+  // An age-encrypted data file (.tar.zst.age), or a snapshot of an encrypted repository.
+  bool encrypted() const { return data_file && (sealed || data_file->text().ends_with(".age")); }
 };
 
 // Newest first. Temporary files of snapshots being written are never listed.

@@ -41,6 +41,9 @@ class SnapshotSink {
   // as they are (a repository's: its newest snapshot of the volume); empty
   // for sinks that keep none.
   virtual archive::FrameReuse frame_reuse(int /*level*/) { return {}; }
+  // Whether the data is sealed where it is kept though the file is a plain
+  // .tar.zst (an encrypted repository's snapshot).
+  virtual bool sealed() { return false; }
 };
 
 }  // namespace dockform::store

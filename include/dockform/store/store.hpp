@@ -88,6 +88,9 @@ class Store {
   virtual void remove(const Location& file) = 0;
   // Makes the removals from the volume's folder durable.
   virtual void sync(const std::string& volume) = 0;
+  // Whether its snapshots are sealed in it though they are plain .tar.zst
+  // files (an encrypted repository).
+  virtual bool sealed() { return false; }
   // A prune's lock, taken before it removes anything: a repository's, held
   // alone (shared for a dry run, which changes nothing), waiting for it up to
   // DOCKFORM_REPO_LOCK_WAIT, then Error (refused) naming the holder.

@@ -76,6 +76,7 @@ class RepoSink : public SnapshotSink {
     return files_->show(volume_ + "/" + filename);
   }
   const std::string& extension() const override { return extension_; }
+  bool sealed() override { return files_->sealed(); }
   archive::ChunkSizes chunk_sizes() const override { return chunk_sizes_; }
 
   // The volume's newest snapshot at this level lends its frames (frame_cache.hpp);

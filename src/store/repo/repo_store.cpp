@@ -286,6 +286,7 @@ class RepoStore : public Store {
     }
   }
   void sync(const std::string& volume) override { files_->sync("snapshots/" + volume); }
+  bool sealed() override { return files_->sealed(); }
   // Held from before the retention removes a recipe: a prune that cannot
   // have the lock removes nothing.
   std::unique_ptr<PruneLock> lock_for_prune(bool dry_run) override {

@@ -105,6 +105,7 @@ class SealedFiles : public RepoFiles {
     return keys() ? keys_->content_id(bytes) : stored_->content_id(bytes);
   }
   bool reads_frames() override { return !keys() || keys_->reads_packs(); }
+  bool sealed() override { return keys() != nullptr; }
 
  private:
   // The repository's keys; nullptr when it is plain. Asked when first needed.

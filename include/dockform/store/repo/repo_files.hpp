@@ -69,6 +69,8 @@ class RepoFiles {
   // Whether stored frames can be read here: a writer of an encrypted
   // repository that holds only its key stores frames it cannot read.
   virtual bool reads_frames() { return true; }
+  // Whether the repository is encrypted (its files sealed as they are written).
+  virtual bool sealed() { return false; }
 };
 
 // The files under `root`: a local folder or s3://BUCKET/PREFIX. Touches nothing yet.
