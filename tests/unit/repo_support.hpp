@@ -6,11 +6,22 @@
 #include <filesystem>
 #include <string>
 
+#include "dockform/archive/frame_writer.hpp"
 #include "dockform/store/naming.hpp"
 #include "dockform/store/store.hpp"
 #include "dockform/util/sha256.hpp"
 
 namespace dockform::store::test_repo {
+
+// `data` written in the seekable format (its "members" left out: the splitter
+// and the repository do not look inside frames).
+inline std::string seekable_file(const std::string& data) {
+  std::string out;
+  archive::FrameWriter writer(3, 0, [&](const char* bytes, std::size_t size) { out.append(bytes, size); });
+  writer.write(data.data(), data.size());
+  writer.finish({}, data.size());
+  return out;
+}
 
 // Writes `file` as a snapshot of "vol" into the repository in `root`; returns its ref.
 inline Location put(const std::filesystem::path& root, const std::string& file, std::time_t start) {

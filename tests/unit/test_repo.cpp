@@ -49,15 +49,7 @@ fs::path sidecar_of(const Location& ref) {
   return repo.root.path() / repo.sidecar();
 }
 
-// `data` written in the seekable format (its "members" left out: the splitter
-// and the repository do not look inside frames).
-std::string seekable_file(const std::string& data) {
-  std::string out;
-  archive::FrameWriter writer(3, 0, [&](const char* bytes, std::size_t size) { out.append(bytes, size); });
-  writer.write(data.data(), data.size());
-  writer.finish({}, data.size());
-  return out;
-}
+using test_repo::seekable_file;
 
 std::vector<std::string> split(const std::string& file, std::size_t piece) {
   std::vector<std::string> frames;

@@ -53,13 +53,7 @@ class EncryptedRepo : public ::testing::Test {
   std::string key_file_;
 };
 
-std::string seekable_file(const std::string& data) {
-  std::string out;
-  archive::FrameWriter writer(3, 0, [&](const char* bytes, std::size_t size) { out.append(bytes, size); });
-  writer.write(data.data(), data.size());
-  writer.finish({}, data.size());
-  return out;
-}
+using test_repo::seekable_file;
 
 std::vector<fs::path> files_in(const fs::path& folder) {
   std::vector<fs::path> out;
