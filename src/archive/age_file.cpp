@@ -63,10 +63,7 @@ const std::string& AgeFile::chunk(std::uint64_t number) {
   const std::uint64_t length = std::min(kSealedChunk, file_->size() - begin);
   std::string sealed = file_->read(begin, static_cast<std::size_t>(length));
   bytes_read_ = file_->bytes_read();
-  cached_number_ = ~std::uint64_t{0};
-  cached_ = opener_->open(number, number + 1 == chunks_, sealed);
-  cached_number_ = number;
-  return cached_;
+  return open_chunk(number, sealed, begin);
 }
 
 std::string AgeFile::read(std::uint64_t offset, std::size_t length) {

@@ -210,7 +210,6 @@ void remove_old_packs(RepoFiles& files, const IndexFiles& index_files, std::vect
 }  // namespace
 
 Collected collect_unused_frames(RepoFiles& files, bool dry_run, int repack_percent) {
-  if (repack_percent < 0 || repack_percent > 100) throw std::logic_error("repack percent out of 0..100");
   // A dry run changes nothing: it only keeps the collection from running meanwhile.
   RepoLock lock(files, dry_run ? RepoLock::Mode::shared : RepoLock::Mode::exclusive);
   return collect_unused_frames(files, lock, dry_run, repack_percent);

@@ -61,10 +61,6 @@ std::string hex_key(const crypto::Secret<32>& key) { return util::hex(key.data()
 
 void write_key_file(const std::string& file, const std::string& root, const crypto::Secret<32>& key) {
   std::filesystem::path path = std::filesystem::absolute(file);
-  std::error_code error;
-  if (std::filesystem::exists(path, error)) {
-    throw Error("key file " + file + " exists: give another with --key-file", Exit::usage);
-  }
   try {
     util::create_private_dirs(path.parent_path());
   } catch (const Error& e) {
@@ -210,7 +206,11 @@ std::string RepoKeys::seal(std::string_view plain, bool for_writers) const {
   return age::encrypt_all(plain, recipients);
 }
 
-void RepoKeys::save(const std::string& file) const { write_key_file(file, root_, key().key); }
+std::string RepoKeys::save(const std::string& file) const {
+  std::string written = file.empty() ? repository_key_file(repo_id_) : file;
+  write_key_file(written, root_, key().key);
+  return written;
+}
 
 const std::vector<age::Identity>& RepoKeys::openers() const { return key().openers; }
 
@@ -288,10 +288,7 @@ std::string recover_repository_key(RepoFiles& files, const std::string& key_file
   if (!found || !*found) throw Error(files.root().text() + " is not an encrypted repository", Exit::usage);
   const auto& keys = *found;
   keys->require_reader("the repository key");
-  auto config = nlohmann::json::parse(files.read("config").value_or("{}"));
-  std::string file = key_file.empty() ? repository_key_file(config.at("id").get<std::string>()) : key_file;
-  keys->save(file);
-  return file;
+  return keys->save(key_file);
 }
 
 }  // namespace dockform::store

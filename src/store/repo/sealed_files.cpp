@@ -79,7 +79,7 @@ class SealedFiles : public RepoFiles {
     try {
       return pack(name).read(offset, length);
     } catch (const age::AgeError& e) {
-      throw Error("checksum mismatch: " + show(name) + " does not decrypt: " + e.what(), Exit::refused);
+      undecryptable(name, e);
     }
   }
   std::optional<std::uint64_t> size(const std::string& name) override {
@@ -108,6 +108,11 @@ class SealedFiles : public RepoFiles {
   bool sealed() override { return keys() != nullptr; }
 
  private:
+  // A sealed file that does not authenticate: damaged (exit 3).
+  [[noreturn]] void undecryptable(const std::string& name, const age::AgeError& e) const {
+    throw Error("checksum mismatch: " + show(name) + " does not decrypt: " + e.what(), Exit::refused);
+  }
+
   // The repository's keys; nullptr when it is plain. Asked when first needed.
   const RepoKeys* keys() {
     if (!asked_) {
@@ -126,7 +131,7 @@ class SealedFiles : public RepoFiles {
       if (e.kind() == age::ErrorKind::no_match) {
         throw KeyMissing(show(name) + " opens with none of the keys given: " + e.what());
       }
-      throw Error("checksum mismatch: " + show(name) + " does not decrypt: " + e.what(), Exit::refused);
+      undecryptable(name, e);
     }
   }
 
@@ -144,7 +149,7 @@ class SealedFiles : public RepoFiles {
           std::make_unique<archive::AgeFile>(std::make_unique<StoredRange>(*stored_, name, *size), keys_->openers());
       return *packs_.emplace(name, std::move(file)).first->second;
     } catch (const age::AgeError& e) {
-      throw Error("checksum mismatch: " + show(name) + " does not decrypt: " + e.what(), Exit::refused);
+      undecryptable(name, e);
     }
   }
 

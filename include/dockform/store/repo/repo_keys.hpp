@@ -58,8 +58,9 @@ class RepoKeys {
   const std::vector<crypto::age::Identity>& openers() const;
   // Whether packs open here (an identity opened K): a writer holding only K cannot.
   bool reads_packs() const { return reads_packs_; }
-  // Writes K to a new key file (0600).
-  void save(const std::string& file) const;
+  // Writes K to a new key file (0600): `file`, or repository_key_file() when
+  // empty. Returns the file written.
+  std::string save(const std::string& file) const;
   // Throws Error (usage) naming `what`, when packs do not open here.
   void require_reader(const std::string& what) const;
 
