@@ -66,6 +66,7 @@ void FramePool::work(int level) {
 }
 
 void FramePool::make_frame(Job& job, util::ZstdFrameCompressor& zstd) {
+  job.tar_size = job.input.size();
   job.sha256 = util::sha256_hex(job.input);
   const std::size_t bound = util::zstd_compress_bound(job.input.size());
   if (bound > job.output_capacity) {
@@ -86,9 +87,9 @@ void FramePool::submit(std::string& chunk) {
     job.input.swap(chunk);
     chunk.clear();
     make_frame(job, *inline_);
-    deliver_(std::string_view(job.output.get(), job.output_size),
-             Frame{static_cast<std::uint32_t>(job.output_size), static_cast<std::uint32_t>(job.input.size()), 0, 0,
-                   job.sha256});
+    deliver_(
+        std::string_view(job.output.get(), job.output_size),
+        Frame{static_cast<std::uint32_t>(job.output_size), static_cast<std::uint32_t>(job.tar_size), 0, 0, job.sha256});
     return;
   }
   Job* job = take_job();
@@ -102,6 +103,29 @@ void FramePool::submit(std::string& chunk) {
   }
   work_ready_.notify_one();
   // Holds memory to a few chunks: the caller waits when the workers lag.
+  deliver_ready(jobs_.size() >= max_in_flight_);
+}
+
+void FramePool::submit_made(std::string_view stored, std::uint32_t tar_size, const std::string& sha256) {
+  if (inline_) {
+    deliver_(stored, Frame{static_cast<std::uint32_t>(stored.size()), tar_size, 0, 0, sha256});
+    return;
+  }
+  Job* job = take_job();
+  if (stored.size() > job->output_capacity) {
+    job->output = std::make_unique_for_overwrite<char[]>(stored.size());
+    job->output_capacity = stored.size();
+  }
+  std::copy(stored.begin(), stored.end(), job->output.get());
+  job->output_size = stored.size();
+  job->tar_size = tar_size;
+  job->sha256 = sha256;
+  {
+    std::lock_guard lock(mutex_);
+    job->done = true;  // nothing for a worker to do: it waits only for those before it
+    job->error = nullptr;
+    jobs_.push_back(job);
+  }
   deliver_ready(jobs_.size() >= max_in_flight_);
 }
 
@@ -136,7 +160,7 @@ void FramePool::deliver_ready(bool wait) {
     idle_.push_back(job);  // before a rethrow too: the pool still owns it
     if (job->error) std::rethrow_exception(job->error);
     deliver_(std::string_view(job->output.get(), job->output_size),
-             Frame{static_cast<std::uint32_t>(job->output_size), static_cast<std::uint32_t>(job->input.size()), 0, 0,
+             Frame{static_cast<std::uint32_t>(job->output_size), static_cast<std::uint32_t>(job->tar_size), 0, 0,
                    job->sha256});
   }
 }
@@ -172,6 +196,45 @@ void FrameWriter::write(const char* data, std::size_t size) {
     bytes += step.taken;
     size -= step.taken;
     if (step.cut) pool_.submit(chunk_);
+  }
+}
+
+std::size_t FrameWriter::feed_to_cut(const char* data, std::size_t size) {
+  auto step = chunker_.feed(reinterpret_cast<const unsigned char*>(data), size);
+  chunk_.append(data, step.taken);
+  if (step.cut) pool_.submit(chunk_);
+  return step.taken;
+}
+
+void FrameWriter::splice(EarlierFrames& earlier, std::uint64_t begin, std::uint64_t end) {
+  const auto& frames = earlier.frames();
+  std::uint64_t at = begin;
+  std::size_t number = frame_at(frames, at);
+  std::string tar;  // frame `number`'s tar bytes, once read
+  while (at < end) {
+    if (number >= frames.size() || at < frames[number].tar_offset ||
+        at >= frames[number].tar_offset + frames[number].decompressed) {
+      throw Error("the earlier snapshot's frames do not cover its tar bytes at " + std::to_string(at));
+    }
+    const Frame& frame = frames[number];
+    const std::uint64_t frame_end = frame.tar_offset + frame.decompressed;
+    // The last frame ended with its stream, not at a cut.
+    const bool cut_at_end = number + 1 < frames.size();
+    if (chunk_.empty() && at == frame.tar_offset && frame_end <= end && cut_at_end) {
+      // Both streams cut here, and the frame's bytes are the same: its cuts are ours.
+      pool_.submit_made(earlier.stored(number), frame.decompressed, frame.sha256);
+      ++spliced_frames_;
+      spliced_bytes_ += frame.decompressed;
+    } else {
+      if (tar.empty()) tar = earlier.tar_bytes(number);
+      const std::uint64_t stop = std::min(end, frame_end);
+      // Up to the next cut only: from there the frame above may apply.
+      at += feed_to_cut(tar.data() + (at - frame.tar_offset), stop - at);
+      if (at < frame_end) continue;
+    }
+    at = frame_end;
+    ++number;
+    tar.clear();
   }
 }
 

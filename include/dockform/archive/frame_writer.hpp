@@ -28,6 +28,20 @@ namespace dockform::archive {
 // fewer CPU seconds. Called from the pool's workers: it must be thread-safe.
 using FrameReuse = std::function<bool(const std::string& sha256, std::size_t size, std::string& compressed)>;
 
+// An earlier snapshot's data frames, for FrameWriter::splice: its seek table
+// (tar offsets, sizes, SHA-256 of each frame's tar bytes) and each frame's
+// bytes, both as stored and as tar.
+class EarlierFrames {
+ public:
+  virtual ~EarlierFrames() = default;
+  virtual const std::vector<Frame>& frames() const = 0;
+  // Frame `number` as stored; throws Error when it cannot be read or is not
+  // the frame the earlier snapshot names.
+  virtual std::string stored(std::size_t number) = 0;
+  // Frame `number`'s tar bytes, checked against its SHA-256.
+  virtual std::string tar_bytes(std::size_t number) = 0;
+};
+
 // Compresses chunks on `threads` workers (none: on the caller's thread) and
 // delivers the frames in the order the chunks came, on the caller's thread.
 class FramePool {
@@ -44,6 +58,9 @@ class FramePool {
   // cost page faults and zero-filling, and freed buffers stayed in each
   // thread's malloc arena: 19 MiB more peak RSS with one worker).
   void submit(std::string& chunk);
+  // Delivers `stored`, a frame made earlier from tar bytes with this
+  // SHA-256 and size, in turn after the chunks submitted before it.
+  void submit_made(std::string_view stored, std::uint32_t tar_size, const std::string& sha256);
   // Waits for every chunk submitted and delivers it.
   void flush();
 
@@ -53,6 +70,7 @@ class FramePool {
     std::unique_ptr<char[]> output;
     std::size_t output_capacity = 0;
     std::size_t output_size = 0;
+    std::size_t tar_size = 0;  // the frame's bytes of tar
     std::string sha256;
     std::string reused;  // a reused frame's bytes, on their way to `output`
     bool done = false;
@@ -87,6 +105,17 @@ class FrameWriter {
   FrameWriter(int level, int threads, util::ByteSink sink, ChunkSizes sizes = kFileChunks, FrameReuse reuse = {});
 
   void write(const char* data, std::size_t size);
+  // The next bytes of the tar stream are the earlier snapshot's [begin, end):
+  // its frames lying wholly in that range from a point where both streams
+  // cut are taken as stored, neither read as tar nor hashed; the rest is cut
+  // from the earlier frames' tar bytes as write() would cut it. Once two
+  // streams of the same bytes cut at the same place, they cut alike until the
+  // bytes differ, so the output is byte for byte what write() of the same
+  // bytes gives.
+  void splice(EarlierFrames& earlier, std::uint64_t begin, std::uint64_t end);
+  // Frames taken as stored by splice(), and their bytes of tar.
+  std::uint64_t spliced_frames() const { return spliced_frames_; }
+  std::uint64_t spliced_bytes() const { return spliced_bytes_; }
   // Ends the last frame, then writes the index of `members` (offsets in the
   // tar stream; members_end where the end-of-archive blocks start) and the
   // seek table. Returns the index as written (hex SHA-256 of its frame included).
@@ -94,6 +123,9 @@ class FrameWriter {
 
  private:
   void on_frame(std::string_view compressed, Frame frame);
+  // Feeds `data` to the chunker up to its first cut (submitting the chunk);
+  // returns the bytes taken.
+  std::size_t feed_to_cut(const char* data, std::size_t size);
   int level_;
   util::ByteSink sink_;
   Chunker chunker_;
@@ -101,6 +133,8 @@ class FrameWriter {
   SeekableIndex index_;
   std::uint64_t tar_offset_ = 0;
   std::uint64_t file_offset_ = 0;
+  std::uint64_t spliced_frames_ = 0;
+  std::uint64_t spliced_bytes_ = 0;
   FramePool pool_;  // last: its workers stop before the rest goes
 };
 
