@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "dockform/archive/spec_hash.hpp"
+#include "dockform/crypto/primitives.hpp"
 #include "dockform/archive/tar_walker.hpp"
 #include "dockform/ops/live.hpp"
 #include "dockform/ops/snapshot_stream.hpp"
@@ -22,6 +23,7 @@
 #include "dockform/util/signals.hpp"
 #include "dockform/util/version.hpp"
 #include "dockform/volume/containers.hpp"
+#include "dockform/volume/files_cache.hpp"
 #include "dockform/volume/helper.hpp"
 #include "dockform/volume/helper_messages.hpp"
 #include "dockform/volume/local_channel.hpp"
@@ -112,8 +114,18 @@ std::optional<Damage> walk(TarWalker& walker, SnapshotStream& stream, HelperCont
     // A member's headers start where the previous member's data ended.
     std::uint64_t header = 0;
     std::int64_t data = 0;
-    auto inspect = [&data](const archive::TarEntry&, std::int64_t offset) { data = offset; };
-    while (auto entry = walker.next(inspect)) {
+    std::optional<std::uint64_t> spliced;  // the entry was a marker: the files it stood for
+    auto inspect = [&](const archive::TarEntry& entry, std::int64_t offset) {
+      data = offset;
+      spliced = stream.take_header(entry, header, offset);
+    };
+    auto data_read = [&stream](std::int64_t consumed) { stream.take_data_until(consumed); };
+    while (auto entry = walker.next(inspect, data_read)) {
+      if (spliced) {
+        sidecar.file_count += *spliced;
+        header = static_cast<std::uint64_t>(walker.consumed());
+        continue;
+      }
       // The helper looked for a killed restore's leftovers first: a restore has started since.
       if (archive::is_reserved_root_name(archive::normalise_member_path(entry->path))) {
         throw Error("found " + entry->path + ": a restore of the volume started during the snapshot");
@@ -158,13 +170,103 @@ std::vector<std::string> check_outcome(const SnapshotOptions& options, const std
   return report.warnings;
 }
 
+// The nightly fast path (volume/files_cache.hpp), planned before the first
+// stream: into a repository, the helper reports every member's inode and
+// change time, which the next snapshot hands back with the members of the
+// one it builds on; members unchanged since are not read.
+struct Nightly {
+  std::string cache_path;  // empty: not into a repository
+  std::optional<volume::FilesCache> cache;
+  bool full_read = false;
+  // What this run's stream found.
+  bool fast = false;  // members were taken from the earlier snapshot
+  std::vector<volume::FileStamp> stamps;
+  bool stamps_complete = false;
+};
+
+Nightly plan_nightly(const SnapshotOptions& options, store::SnapshotSink& sink) {
+  Nightly nightly;
+  if (!sink.builds_on_earlier()) return nightly;
+  nightly.cache_path = volume::files_cache_path(sink.location(""));
+  nightly.cache = volume::read_files_cache(nightly.cache_path);
+  if (options.full_read) {
+    spdlog::debug("nightly: every file read (--full-read)");
+    nightly.full_read = true;
+  } else if (nightly.cache && options.full_read_every > 0 &&
+             nightly.cache->fast_runs + 1 >= static_cast<std::uint64_t>(options.full_read_every)) {
+    spdlog::debug("nightly: every file read (one run in {}: full_read_every)", options.full_read_every);
+    nightly.full_read = true;
+  }
+  return nightly;
+}
+
+// The earlier snapshot this stream builds on, its members handed to the
+// helper (--previous): when there is one at this level, the cache describes
+// it, and the channel's folder can carry the file.
+std::optional<store::EarlierSnapshot> use_earlier(const SnapshotOptions& options, store::SnapshotSink& file,
+                                                  const Nightly& nightly, volume::LocalChannel* channel,
+                                                  volume::HelperSpec& spec, std::string& nonce) {
+  if (nightly.cache_path.empty() || nightly.full_read) return std::nullopt;
+  file.frame_reuse(options.level);
+  auto earlier = file.earlier();
+  std::string why;
+  if (!earlier) {
+    why = "no earlier snapshot of the volume at this level whose frames can be read";
+  } else if (!channel) {
+    why = "the helper's stream goes over attach";
+  } else if (!nightly.cache || nightly.cache->stem != earlier->stem ||
+             nightly.cache->stamps.size() != earlier->members->size()) {
+    why = "this host's files cache does not describe " + earlier->stem;
+  }
+  if (!why.empty()) {
+    spdlog::debug("nightly: every file read ({})", why);
+    return std::nullopt;
+  }
+  unsigned char bytes[8];
+  crypto::random_bytes(bytes, sizeof bytes);
+  nonce = util::hex(bytes, sizeof bytes);
+  std::string path = channel->put_previous(volume::previous_records(*earlier->members, nightly.cache->stamps));
+  spec.args.insert(spec.args.end(), {"--previous", path, "--marker", nonce});
+  return earlier;
+}
+
+// After the stream: what it found, and the figures in a debug line.
+void note_nightly(Nightly& nightly, SnapshotStream& stream) {
+  auto& stamps = stream.stamps();
+  nightly.stamps = std::move(stamps.stamps());
+  nightly.stamps_complete = stamps.complete() && nightly.stamps.size() == stream.members();
+  if (!nightly.fast) return;
+  spdlog::debug("nightly: {} of {} members unchanged since {} ({} bytes of tar), {} frames taken as stored",
+                stream.spliced_members(), stream.members(), nightly.cache->stem, stream.spliced_bytes(),
+                stream.spliced_frames());
+}
+
+// After the snapshot is published as `stem`: the stamps for the next one.
+void keep_stamps(Nightly& nightly, const std::string& stem) {
+  if (nightly.cache_path.empty()) return;
+  if (!nightly.stamps_complete) {
+    spdlog::debug("nightly: the helper's stamps are incomplete: no files cache for {}", stem);
+    return;
+  }
+  std::uint64_t fast_runs = nightly.fast ? nightly.cache->fast_runs + 1 : 0;
+  volume::write_files_cache(nightly.cache_path, {stem, fast_runs, std::move(nightly.stamps)});
+}
+
 // Step "stream": one pass from the helper's archive to the compressed, hashed sink.
 enum class Streamed { done, leftovers, no_channel };
 Streamed stream_volume(engine::Engine& engine, const SnapshotOptions& options, const volume::HelperImage& image,
-                       store::SnapshotSink& file, SnapshotResult& result, volume::LocalChannel* channel) {
+                       store::SnapshotSink& file, SnapshotResult& result, volume::LocalChannel* channel,
+                       Nightly& nightly) {
   auto& sidecar = result.sidecar;
   bool estimate = static_cast<bool>(options.on_estimate);
   auto spec = volume::archive_helper_spec(image, options.volume, options.excludes, estimate);
+  std::string nonce;
+  std::optional<store::EarlierSnapshot> earlier;
+  if (!nightly.cache_path.empty()) {
+    spec.args.emplace_back("--stat");
+    earlier = use_earlier(options, file, nightly, channel, spec, nonce);
+  }
+  nightly.fast = earlier.has_value();
   if (channel) channel->apply(spec);
   std::optional<HelperContainer> made;
   try {
@@ -180,6 +282,7 @@ Streamed stream_volume(engine::Engine& engine, const SnapshotOptions& options, c
   SnapshotStream stream(helper.attach_and_start(), file, options.level, options.recipients, progress);
   stream.use_channel(channel);
   stream.on_estimate(options.on_estimate);
+  if (earlier) stream.splice_from(*earlier, nonce);
   // The first block read here: an empty stream may be the leftover report,
   // or a helper that could not see the channel's folder.
   auto first = stream.next_block();
@@ -211,18 +314,19 @@ Streamed stream_volume(engine::Engine& engine, const SnapshotOptions& options, c
     sidecar.index_sha256 = stream.index_digest();
   }
   sidecar.uncompressed_bytes = stream.tar_bytes();
+  note_nightly(nightly, stream);
   return Streamed::done;
 }
 
 // Over the local channel when the engine can use it, else over attach.
 Streamed stream_either(engine::Engine& engine, const SnapshotOptions& options, const volume::HelperImage& image,
-                       store::SnapshotSink& file, SnapshotResult& result) {
+                       store::SnapshotSink& file, SnapshotResult& result, Nightly& nightly) {
   auto channel = volume::LocalChannel::open_for(engine.endpoint());
   if (channel) {
-    auto streamed = stream_volume(engine, options, image, file, result, &*channel);
+    auto streamed = stream_volume(engine, options, image, file, result, &*channel, nightly);
     if (streamed != Streamed::no_channel) return streamed;
   }
-  return stream_volume(engine, options, image, file, result, nullptr);
+  return stream_volume(engine, options, image, file, result, nullptr, nightly);
 }
 
 // A killed restore leaves staging, old content or a journal at the volume's
@@ -230,17 +334,17 @@ Streamed stream_either(engine::Engine& engine, const SnapshotOptions& options, c
 // (no helper run of its own while the volume is clean); when it finds them,
 // the restore is finished or undone under the lock and the stream runs again.
 void stream_recovered(engine::Engine& engine, const SnapshotOptions& options, const volume::HelperImage& image,
-                      store::SnapshotSink& file, SnapshotResult& result) {
-  if (stream_either(engine, options, image, file, result) == Streamed::done) return;
+                      store::SnapshotSink& file, SnapshotResult& result, Nightly& nightly) {
+  if (stream_either(engine, options, image, file, result, nightly) == Streamed::done) return;
   volume::finish_interrupted_restore(engine, image, options.volume);
-  if (stream_either(engine, options, image, file, result) != Streamed::done) {
+  if (stream_either(engine, options, image, file, result, nightly) != Streamed::done) {
     throw Error("volume " + options.volume + " still holds what an interrupted restore left after its recovery");
   }
 }
 
 // Step "publish": the data under its final name (the sink picks the first
 // free second from the start), then its sidecar.
-void publish(store::SnapshotSink& file, SnapshotResult& result) {
+std::string publish(store::SnapshotSink& file, SnapshotResult& result) {
   auto& sidecar = result.sidecar;
   result.compressed_bytes = file.bytes_written();
   // The bytes the sink got: the ciphertext when encrypted, else what the checksum covers.
@@ -256,6 +360,7 @@ void publish(store::SnapshotSink& file, SnapshotResult& result) {
     file.remove_data(stem);
     throw;
   }
+  return stem;
 }
 
 // Encrypted the same way: to the same recipients, or both with a passphrase
@@ -332,11 +437,12 @@ SnapshotResult snapshot_once(engine::Engine& engine, const SnapshotOptions& opti
   StoppedContainers stopped(engine, options.volume, image);
   stopped.set_stop_timeout(options.stop_timeout);
   quiesce(engine, options, stopped);
-  stream_recovered(engine, options, image, *sink, result);
+  Nightly nightly = plan_nightly(options, *sink);
+  stream_recovered(engine, options, image, *sink, result, nightly);
   reading.reset();  // the volume is read: restores may go on
   result.containers_started = stopped.restart();
   result.containers_stopped = stopped.stopped_names();
-  if (!(options.if_changed && same_as_newest(options, result))) publish(*sink, result);
+  if (!(options.if_changed && same_as_newest(options, result))) keep_stamps(nightly, publish(*sink, result));
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at).count();
   return result;
 }

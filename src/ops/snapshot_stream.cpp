@@ -3,6 +3,8 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <charconv>
+#include <climits>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -12,6 +14,13 @@
 #include "dockform/volume/helper_messages.hpp"
 
 namespace dockform::ops {
+
+namespace {
+bool parse_whole(std::string_view text, std::uint64_t& value) {
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return !text.empty() && error == std::errc() && end == text.data() + text.size();
+}
+}  // namespace
 
 // The frames are compressed on these worker threads while the caller reads
 // and hashes: DOCKFORM_ZSTD_THREADS (0 = on the caller's thread, N = N
@@ -94,14 +103,106 @@ std::string_view SnapshotStream::next_block() {
     if (n > 0) demux_.feed(std::string_view(buffer_.data(), static_cast<std::size_t>(n)));
     got = block_;
   }
-  tar_bytes_ += got.size();
-  if (compress_) {
-    frames_->write(got.data(), got.size());
+  if (earlier_) {
+    held_.append(got);
+    received_ += got.size();
+    release();
   } else {
-    on_compressed(got.data(), got.size());
+    write_tar(got.data(), got.size());
   }
   progress_.update(tar_bytes_, file_.bytes_written());
   return got;
+}
+
+void SnapshotStream::write_tar(const char* data, std::size_t size) {
+  tar_bytes_ += size;
+  if (compress_) {
+    frames_->write(data, size);
+  } else {
+    on_compressed(data, size);
+  }
+}
+
+void SnapshotStream::splice_from(store::EarlierSnapshot earlier, const std::string& nonce) {
+  if (!frames_) throw Error("internal: a splice needs frames");
+  earlier_ = std::move(earlier);
+  marker_prefix_ = ".dfsame." + nonce + ".";
+}
+
+void SnapshotStream::release() {
+  const std::uint64_t upto = std::min(safe_, received_);
+  if (upto <= held_start_) return;
+  const auto count = static_cast<std::size_t>(upto - held_start_);
+  write_tar(held_.data(), count);
+  held_.erase(0, count);
+  held_start_ = upto;
+}
+
+std::optional<std::uint64_t> SnapshotStream::take_header(const archive::TarEntry& entry, std::uint64_t header,
+                                                         std::int64_t data) {
+  if (!earlier_) return std::nullopt;
+  if (entry.type == archive::TarEntry::Type::file && entry.size == 0 &&
+      archive::normalise_member_path(entry.path).starts_with(marker_prefix_)) {
+    return splice_marker(entry, header, data);
+  }
+  // Its headers and data are plain tar bytes; a sparse member's end comes with take_data_until.
+  safe_ = entry.data_end(data).value_or(static_cast<std::uint64_t>(data));
+  release();
+  return std::nullopt;
+}
+
+void SnapshotStream::take_data_until(std::int64_t consumed) {
+  if (!earlier_) return;
+  safe_ = std::max(safe_, static_cast<std::uint64_t>(consumed));
+  release();
+}
+
+void SnapshotStream::add_member(archive::Member member) {
+  member.header_offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(member.header_offset) + shift_);
+  member.data_offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(member.data_offset) + shift_);
+  members_.push_back(std::move(member));
+}
+
+void SnapshotStream::set_members_end(std::uint64_t offset) {
+  members_end_ = static_cast<std::uint64_t>(static_cast<std::int64_t>(offset) + shift_);
+  safe_ = UINT64_MAX;  // the end-of-archive blocks
+  if (earlier_) release();
+}
+
+// ./.dfsame.<nonce>.FIRST.COUNT: the earlier snapshot's members FIRST to
+// FIRST + COUNT - 1, whose bytes follow each other there as they do here.
+std::uint64_t SnapshotStream::splice_marker(const archive::TarEntry& entry, std::uint64_t header,
+                                            std::int64_t data) {
+  auto fields = archive::normalise_member_path(entry.path).substr(marker_prefix_.size());
+  std::uint64_t first = 0;
+  std::uint64_t count = 0;
+  auto dot = fields.find('.');
+  const auto& members = *earlier_->members;
+  if (dot == std::string::npos || !parse_whole(fields.substr(0, dot), first) ||
+      !parse_whole(fields.substr(dot + 1), count) || count == 0 || first >= members.size() ||
+      count > members.size() - first || header != held_start_) {
+    throw Error("tar stream is damaged: a bad marker of unchanged members, " + entry.path);
+  }
+  held_.erase(0, static_cast<std::size_t>(static_cast<std::uint64_t>(data) - header));  // the marker's own header
+  held_start_ = safe_ = static_cast<std::uint64_t>(data);
+  const std::uint64_t begin = members[first].header_offset;
+  const std::uint64_t end = members[first + count - 1].end_offset;
+  const std::int64_t delta = static_cast<std::int64_t>(tar_bytes_) - static_cast<std::int64_t>(begin);
+  std::uint64_t files = 0;
+  for (std::uint64_t i = first; i < first + count; ++i) {
+    archive::Member member = members[i];
+    member.header_offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(member.header_offset) + delta);
+    member.data_offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(member.data_offset) + delta);
+    member.end_offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(member.end_offset) + delta);
+    if (member.type == archive::TarEntry::Type::file || member.type == archive::TarEntry::Type::hardlink) ++files;
+    members_.push_back(std::move(member));
+  }
+  frames_->splice(*earlier_->frames, begin, end);
+  tar_bytes_ += end - begin;
+  spliced_members_ += count;
+  spliced_bytes_ += end - begin;
+  shift_ = static_cast<std::int64_t>(tar_bytes_) - data;
+  return files;
 }
 
 // The helper's messages on attach: stdout is the channel now, so every frame

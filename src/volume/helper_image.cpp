@@ -25,10 +25,10 @@ namespace {
 // and owner: the same binary always gives the same layer.
 std::string single_file_tar(const std::string& name, const std::string& bytes) {
   std::string out;
-  std::unique_ptr<archive, decltype(&archive_write_free)> writer(archive_write_new(), archive_write_free);
+  std::unique_ptr<::archive, decltype(&archive_write_free)> writer(archive_write_new(), archive_write_free);
   std::unique_ptr<archive_entry, decltype(&archive_entry_free)> entry(archive_entry_new(), archive_entry_free);
   if (!writer || !entry) throw Error("out of memory building the helper's tar");
-  auto on_write = [](archive*, void* data, const void* buffer, size_t size) -> la_ssize_t {
+  auto on_write = [](::archive*, void* data, const void* buffer, size_t size) -> la_ssize_t {
     static_cast<std::string*>(data)->append(static_cast<const char*>(buffer), size);
     return static_cast<la_ssize_t>(size);
   };

@@ -86,7 +86,7 @@ void HelperMessages::feed(std::string_view bytes) {
     if (piece.size() > room) line_cut_ = true;
     line_.append(piece.substr(0, room));
     if (end == std::string_view::npos) return;
-    found_.take(line_, line_cut_);
+    if (line_cut_ || !stamps_.take(line_)) found_.take(line_, line_cut_);
     line_.clear();
     line_cut_ = false;
     bytes.remove_prefix(end + 1);

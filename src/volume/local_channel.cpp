@@ -35,7 +35,7 @@ std::string temp_root() {
 constexpr std::time_t kOwnerlessAge = 3600;
 
 void remove_folder(const std::string& dir) {
-  for (const char* name : {"/socket", "/token", "/owner"}) {
+  for (const char* name : {"/socket", "/token", "/owner", "/previous"}) {
     if (::unlink((dir + name).c_str()) != 0 && errno != ENOENT) {
       spdlog::warn("could not remove {}{}: {}", dir, name, std::strerror(errno));
     }
@@ -77,9 +77,14 @@ std::string random_token() {
 
 void write_file(const std::string& path, const std::string& text) {
   util::Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd.valid() || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    throw Error("cannot write " + path + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (fd.valid() && done < text.size()) {
+    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
   }
+  if (!fd.valid() || done != text.size()) throw Error("cannot write " + path + ": " + std::strerror(errno));
 }
 
 util::Fd listen_on(const std::string& path) {
@@ -161,6 +166,11 @@ LocalChannel::~LocalChannel() {
 // Read-only: the helper reads the token and connects to the socket (a
 // connect needs no write access to the mount), and can put nothing there.
 void LocalChannel::mount(HelperSpec& spec) const { spec.channel_bind = dir_ + ":" + kMountPoint + ":ro"; }
+
+std::string LocalChannel::put_previous(const std::string& records) const {
+  write_file(dir_ + "/previous", records);
+  return std::string(kMountPoint) + "/previous";
+}
 
 void LocalChannel::apply(HelperSpec& spec) const {
   mount(spec);

@@ -38,6 +38,12 @@ struct SnapshotOptions {
   // Set: the helper first estimates the tar's size (a walk of names and
   // sizes), handed here before the stream (volume copy: the ETA).
   std::function<void(std::uint64_t)> on_estimate;
+  // Into a repository, members whose type, size, mtime, ctime and inode are
+  // those of the snapshot it builds on are not read (volume/files_cache.hpp);
+  // --full-read reads every file, and so does one run in full_read_every
+  // (0: never).
+  bool full_read = false;
+  int full_read_every = 0;
 };
 
 struct SnapshotResult {

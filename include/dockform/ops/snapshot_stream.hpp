@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,8 +41,30 @@ class SnapshotStream {
   void drain();
   // The tar walker's record of each member, in order, and where the
   // end-of-archive blocks start: the index that finish() writes.
-  void add_member(archive::Member member) { members_.push_back(std::move(member)); }
-  void set_members_end(std::uint64_t offset) { members_end_ = offset; }
+  // Offsets in the helper's stream, which the nightly fast path's markers
+  // make differ from the tar's.
+  void add_member(archive::Member member);
+  void set_members_end(std::uint64_t offset);
+
+  // The nightly fast path: the helper leaves out members unchanged since
+  // `earlier` and marks each run of them with an entry named
+  // ./.dfsame.<nonce>.FIRST.COUNT; their bytes come from `earlier` instead
+  // (FrameWriter::splice). From here on the stream holds back the helper's
+  // bytes until the walk knows which member they belong to.
+  void splice_from(store::EarlierSnapshot earlier, const std::string& nonce);
+  // For the walk, with each header as it is read (at `header`, its data at
+  // `data`, offsets in the helper's stream): a marker is replaced by the
+  // members it stands for, and the files among them are returned.
+  std::optional<std::uint64_t> take_header(const archive::TarEntry& entry, std::uint64_t header, std::int64_t data);
+  // For the walk, while a sparse member's data is read: bytes before `consumed` are its.
+  void take_data_until(std::int64_t consumed);
+  // Members taken from the earlier snapshot, and their bytes of tar.
+  std::uint64_t spliced_members() const { return spliced_members_; }
+  std::uint64_t spliced_bytes() const { return spliced_bytes_; }
+  std::uint64_t members() const { return members_.size(); }
+  std::uint64_t spliced_frames() const { return frames_ ? frames_->spliced_frames() : 0; }
+  // The helper's "stat" lines (--stat).
+  volume::StampCollector& stamps() { return messages_.stamps(); }
   // Ends the last zstd frame, writes the index and the seek table (and ends
   // the age stream); returns the hex SHA-256 of the compressed file, which is
   // what an encrypted file decrypts to.
@@ -69,6 +92,11 @@ class SnapshotStream {
   void on_frame(engine::StreamType type, std::string_view bytes);
   void store(const char* data, std::size_t size);
   void on_compressed(const char* data, std::size_t size);
+  // The tar stream's next bytes, to the frames (or, at level 0, the sink).
+  void write_tar(const char* data, std::size_t size);
+  // Sends what is held back and known to be plain tar bytes.
+  void release();
+  std::uint64_t splice_marker(const archive::TarEntry& entry, std::uint64_t header, std::int64_t data);
   void start_encryption();
   bool encrypted() const { return !recipients_.empty(); }
   bool read_channel(std::string_view& got);
@@ -99,6 +127,17 @@ class SnapshotStream {
   volume::HelperMessages messages_;
   std::function<void(std::uint64_t)> on_estimate_;
   std::uint64_t tar_bytes_ = 0;
+  // The nightly fast path (splice_from): the helper's bytes from held_start_
+  // on, not yet known to be plain tar bytes, and the offset below which they are.
+  std::optional<store::EarlierSnapshot> earlier_;
+  std::string marker_prefix_;
+  std::string held_;
+  std::uint64_t held_start_ = 0;
+  std::uint64_t received_ = 0;
+  std::uint64_t safe_ = 0;
+  std::int64_t shift_ = 0;  // the tar's offset less the helper stream's, past the last marker
+  std::uint64_t spliced_members_ = 0;
+  std::uint64_t spliced_bytes_ = 0;
   bool ended_ = false;
   volume::LocalChannel* channel_ = nullptr;
   bool attach_ended_ = false;

@@ -7,13 +7,24 @@
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dockform/archive/chunker.hpp"
 #include "dockform/archive/frame_writer.hpp"
 
 namespace dockform::store {
+
+// The snapshot a nightly run builds on (snapshot.cpp, "the nightly fast
+// path"): its name, its members and its frames.
+struct EarlierSnapshot {
+  std::string stem;
+  const std::vector<archive::Member>* members = nullptr;
+  std::uint64_t members_end = 0;
+  archive::EarlierFrames* frames = nullptr;
+};
 
 class SnapshotSink {
  public:
@@ -41,6 +52,12 @@ class SnapshotSink {
   // as they are (a repository's: its newest snapshot of the volume); empty
   // for sinks that keep none.
   virtual archive::FrameReuse frame_reuse(int /*level*/) { return {}; }
+  // After frame_reuse(): the snapshot whose frames it lends, when a
+  // snapshot may take whole members from it; owned by the sink.
+  virtual std::optional<EarlierSnapshot> earlier() { return std::nullopt; }
+  // Whether earlier() can ever give one (a repository): then a snapshot
+  // records what the next one needs to build on it.
+  virtual bool builds_on_earlier() const { return false; }
   // Whether the data is sealed where it is kept though the file is a plain
   // .tar.zst (an encrypted repository's snapshot).
   virtual bool sealed() { return false; }

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "dockform/volume/files_cache.hpp"
+
 namespace dockform::volume {
 
 // How many warnings and errors are kept word for word; how long a line may be.
@@ -44,6 +46,8 @@ class HelperMessages {
   // What was read so far, an unfinished last line included.
   HelperReport report() const;
   std::optional<std::uint64_t> estimate() const { return found_.kept.estimate; }
+  // The "stat" lines (--stat), kept apart from the report.
+  StampCollector& stamps() { return stamps_; }
 
  private:
   struct Found {
@@ -53,6 +57,7 @@ class HelperMessages {
     void take(std::string_view line, bool cut);
   };
   Found found_;
+  StampCollector stamps_;
   std::string line_;  // the line being read, at most kMaxLineBytes
   bool line_cut_ = false;
 };

@@ -40,6 +40,9 @@ class LocalChannel {
   void mount(HelperSpec& spec) const;
   // The bind mount and "--channel DIR" before the helper's command (the archive helper).
   void apply(HelperSpec& spec) const;
+  // Puts the nightly fast path's --previous file (files_cache.hpp) in the
+  // folder; returns its path inside the helper.
+  std::string put_previous(const std::string& records) const;
   // A helper command line (helper path first) that takes the channel.
   std::vector<std::string> command(std::vector<std::string> helper_command) const;
 

@@ -29,9 +29,9 @@ std::unique_ptr<FrameCache> FrameCache::open(const Location& root, const std::st
     if (!text) continue;
     auto recipe = decode_recipe(*text, files->show(ref.recipe()));
     if (recipe.level != level) continue;
-    // The seek table from the snapshot's tail, each frame checked against its id.
-    auto tail = open_repo_random_access(*files, index, ref);
-    auto table = archive::read_seekable_index(*tail, nullptr, [](const archive::Member&) {});
+    // The seek table and index from the snapshot's tail, each frame checked against its id.
+    auto file = open_repo_random_access(*files, index, ref);
+    auto table = archive::read_seekable_index(*file);
     if (!table || table->frames.size() > recipe.frames.size()) continue;
     std::unique_ptr<FrameCache> cache(new FrameCache(std::move(files), index));
     for (std::size_t k = 0; k < table->frames.size(); ++k) {
@@ -40,6 +40,10 @@ std::unique_ptr<FrameCache> FrameCache::open(const Location& root, const std::st
       if (recipe.frames[k].length != frame.compressed) return nullptr;
       cache->frames_.emplace(frame.sha256, Known{recipe.frames[k], frame.decompressed});
     }
+    cache->stem_ = stems[i];
+    cache->recipe_ = std::move(recipe);
+    cache->table_ = std::move(*table);
+    cache->file_ = std::move(file);
     return cache;
   }
   return nullptr;
@@ -49,18 +53,42 @@ bool FrameCache::find(const std::string& sha256, std::size_t size, std::string& 
   std::lock_guard lock(mutex_);
   auto known = frames_.find(sha256);
   if (known == frames_.end() || known->second.tar_bytes != size) return false;
-  const auto& frame = known->second.frame;
-  const auto* where = index_.find(frame.id);
-  if (!where || where->length != frame.length) return false;
-  try {
-    compressed = files_->read_range("packs/" + index_.pack_name(where->pack) + ".pack", where->offset, where->length);
-  } catch (const Error&) {
-    return false;  // compressed instead; a read of the snapshot names the damage
-  }
-  if (files_->content_id(compressed) != frame.id) return false;
+  auto stored = read_stored(known->second.frame);
+  if (!stored) return false;  // compressed instead; a read of the snapshot names the damage
+  compressed = std::move(*stored);
   ++reused_frames_;
   reused_bytes_ += size;
   return true;
+}
+
+std::optional<std::string> FrameCache::read_stored(const RecipeFrame& frame) {
+  const auto* where = index_.find(frame.id);
+  if (!where || where->length != frame.length) return std::nullopt;
+  std::string bytes;
+  try {
+    bytes = files_->read_range("packs/" + index_.pack_name(where->pack) + ".pack", where->offset, where->length);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (files_->content_id(bytes) != frame.id) return std::nullopt;
+  return bytes;
+}
+
+// A splice cannot fall back on compressing: it never had the tar bytes.
+std::string FrameCache::stored(std::size_t number) {
+  std::lock_guard lock(mutex_);
+  auto bytes = read_stored(recipe_.frames.at(number));
+  if (!bytes) {
+    throw Error("frame " + std::to_string(number) + " of " + stem_ +
+                " is missing or damaged in the repository: `dockform volume verify` names the "
+                "snapshots that use it");
+  }
+  return std::move(*bytes);
+}
+
+std::string FrameCache::tar_bytes(std::size_t number) {
+  std::lock_guard lock(mutex_);
+  return archive::read_frame(*file_, table_, number);
 }
 
 }  // namespace dockform::store

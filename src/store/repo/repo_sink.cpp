@@ -77,16 +77,25 @@ class RepoSink : public SnapshotSink {
   }
   const std::string& extension() const override { return extension_; }
   bool sealed() override { return files_->sealed(); }
+  bool builds_on_earlier() const override { return true; }
+  std::optional<EarlierSnapshot> earlier() override {
+    if (!cache_) return std::nullopt;
+    return EarlierSnapshot{cache_->stem(), &cache_->members(), cache_->members_end(), cache_.get()};
+  }
   archive::ChunkSizes chunk_sizes() const override { return chunk_sizes_; }
 
   // The volume's newest snapshot at this level lends its frames (frame_cache.hpp);
   // without one, or when it cannot be read, every chunk is compressed.
+  // Opened once: each of a snapshot's streams (an attach retry) asks again.
   archive::FrameReuse frame_reuse(int level) override {
-    recipe_.level = level;
-    try {
-      cache_ = FrameCache::open(files_->root(), volume_, level, known_);
-    } catch (const Error& e) {
-      spdlog::debug("no frames reused: {}", e.what());
+    if (!cache_opened_ || recipe_.level != level) {
+      recipe_.level = level;
+      cache_opened_ = true;
+      try {
+        cache_ = FrameCache::open(files_->root(), volume_, level, known_);
+      } catch (const Error& e) {
+        spdlog::debug("no frames reused: {}", e.what());
+      }
     }
     if (!cache_) return {};
     return [this](const std::string& sha256, std::size_t size, std::string& compressed) {
@@ -119,6 +128,7 @@ class RepoSink : public SnapshotSink {
   std::unordered_set<std::string> added_;  // frames this snapshot stored
   PackWriter pack_;
   std::unique_ptr<FrameCache> cache_;
+  bool cache_opened_ = false;
   FrameSplitter splitter_;
   Recipe recipe_;
   std::uint64_t written_ = 0;

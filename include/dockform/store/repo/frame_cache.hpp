@@ -10,14 +10,21 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
+#include "dockform/archive/frame_writer.hpp"
+#include "dockform/archive/seekable.hpp"
 #include "dockform/store/repo/repository.hpp"
 
 namespace dockform::store {
 
-class FrameCache {
+// The same snapshot also lends its frames as they are to a nightly run's
+// splices (archive::EarlierFrames), with its members and its name: the helper
+// skips what did not change since, and the snapshot takes those members'
+// bytes from here (snapshot.cpp, "the nightly fast path").
+class FrameCache : public archive::EarlierFrames {
  public:
   // The newest finished snapshot of `volume` whose recipe records `level`
   // (nullptr when there is none). `index` is the pack index of the snapshot
@@ -31,17 +38,30 @@ class FrameCache {
   std::uint64_t reused_frames() const { return reused_frames_; }
   std::uint64_t reused_bytes() const { return reused_bytes_; }
 
+  const std::vector<archive::Frame>& frames() const override { return table_.frames; }
+  std::string stored(std::size_t number) override;
+  std::string tar_bytes(std::size_t number) override;
+  const std::string& stem() const { return stem_; }
+  const std::vector<archive::Member>& members() const { return table_.members; }
+  std::uint64_t members_end() const { return table_.members_end; }
+
  private:
   struct Known {
     RecipeFrame frame;        // as stored
     std::uint32_t tar_bytes;  // what it decompresses to
   };
   FrameCache(std::unique_ptr<RepoFiles> files, const PackIndex& index) : files_(std::move(files)), index_(index) {}
+  // The frame's stored bytes when they are still what its id names.
+  std::optional<std::string> read_stored(const RecipeFrame& frame);
 
   std::mutex mutex_;
   std::unique_ptr<RepoFiles> files_;  // its own: the sink writes packs through another
   const PackIndex& index_;
   std::unordered_map<std::string, Known> frames_;  // by the hex SHA-256 of their tar bytes
+  std::string stem_;
+  Recipe recipe_;
+  archive::SeekableIndex table_;  // its seek table and members
+  std::unique_ptr<archive::RandomAccess> file_;
   std::uint64_t reused_frames_ = 0;
   std::uint64_t reused_bytes_ = 0;
 };
