@@ -17,12 +17,14 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "dir.hpp"
 #include "dockform/util/fd.hpp"
 #include "handles.hpp"
+#include "previous.hpp"
 #include "report.hpp"
 
 namespace dockform::helper {
@@ -70,16 +72,25 @@ uint64_t estimate_bytes(int dir_fd, const std::string& relative, const Excludes&
 
 class Creator {
  public:
-  Creator(const Excludes& excludes, bool estimate) : excludes_(excludes), estimate_(estimate), buffer_(kCopyBytes) {}
+  explicit Creator(const CreateOptions& options) : options_(options), buffer_(kCopyBytes) {}
   int run(const std::string& root);
 
  private:
+  bool load_previous();
   void walk(int dir_fd, const std::string& relative);
   void add_child(int dir_fd, const std::string& name, const std::string& relative);
   // Adds one entry; `fd` is open on it (file or folder) or -1, and the
   // current folder holds it under `name` (libarchive reads xattrs and the
   // default ACL by path). Returns false when the entry was skipped.
   bool add_entry(int dir_fd, const std::string& name, const std::string& archive_path, int fd, const struct stat& st);
+  Entry read_entry(int dir_fd, const std::string& name, const std::string& archive_path, int fd, const struct stat& st);
+  void linkify(Entry& entry);
+  // The entry's previous member number when --previous says it is unchanged.
+  std::optional<uint64_t> unchanged(archive_entry* entry, const std::string& archive_path, const struct stat& st) const;
+  bool skip_unchanged(uint64_t number, const struct stat& st);
+  bool write_marker(std::optional<Run> run);
+  bool write_header(archive_entry* entry, const std::string& archive_path);
+  void count_member(const struct stat& st);
   void copy_data(int fd, archive_entry* entry, const std::string& path);
   bool write_zeros(int64_t count);
   bool write_bytes(const char* data, size_t size);
@@ -88,13 +99,16 @@ class Creator {
     failed_ = true;
   }
 
-  const Excludes& excludes_;
-  bool estimate_;
+  const CreateOptions& options_;
+  std::optional<Previous> previous_;
+  Runs runs_;
+  std::optional<StatLines> stat_lines_;
   ReadArchive disk_;
   WriteArchive out_;
   LinkResolver links_;
   std::vector<char> buffer_;
-  uint64_t entries_ = 0;
+  uint64_t entries_ = 0;  // members: with --previous, the unchanged ones too
+  uint64_t unchanged_ = 0;
   bool failed_ = false;
   bool fatal_ = false;  // the output is broken: stop walking
 };
@@ -120,6 +134,8 @@ int Creator::run(const std::string& root) {
     report("error", "root", root, errno_text(errno));
     return 1;
   }
+  if (options_.previous && !load_previous()) return 1;
+  if (options_.stat) stat_lines_.emplace();
 
   archive_write_set_format_pax(out_.get());
   // Xattrs once, as GNU tar writes them (not also as LIBARCHIVE.xattr).
@@ -134,14 +150,29 @@ int Creator::run(const std::string& root) {
     return 1;
   }
   // The root's entry, the rest, and the two zero blocks at the end.
-  if (estimate_) report_estimate(header_estimate(st, ".") + estimate_bytes(root_fd.get(), "", excludes_) + 1024);
+  if (options_.estimate) {
+    report_estimate(header_estimate(st, ".") + estimate_bytes(root_fd.get(), "", options_.excludes) + 1024);
+  }
   if (add_entry(root_fd.get(), ".", ".", root_fd.get(), st)) walk(root_fd.get(), "");
 
+  if (!fatal_) write_marker(runs_.take());
   if (!fatal_ && archive_write_close(out_.get()) != ARCHIVE_OK) {
     fail("write", {}, error_of(out_.get()));
   }
-  report_done(entries_, static_cast<uint64_t>(archive_filter_bytes(out_.get(), -1)));
+  if (stat_lines_) stat_lines_->flush();
+  std::optional<uint64_t> unchanged;
+  if (previous_) unchanged = unchanged_;
+  report_done(entries_, static_cast<uint64_t>(archive_filter_bytes(out_.get(), -1)), unchanged);
   return failed_ ? 1 : 0;
+}
+
+// Before anything is written: a malformed file must leave no stream behind.
+bool Creator::load_previous() {
+  previous_.emplace();
+  std::string error;
+  if (previous_->load(*options_.previous, error)) return true;
+  report("error", "previous", {}, error);
+  return false;
 }
 
 void Creator::walk(int dir_fd, const std::string& relative) {
@@ -167,7 +198,7 @@ void Creator::add_child(int dir_fd, const std::string& name, const std::string& 
     }
     return;
   }
-  if (excludes_.excluded(relative, S_ISDIR(st.st_mode))) return;
+  if (options_.excludes.excluded(relative, S_ISDIR(st.st_mode))) return;
   if (S_ISSOCK(st.st_mode)) {
     report("warning", "socket", path, "sockets cannot be archived; skipped");
     return;
@@ -199,35 +230,83 @@ void Creator::add_child(int dir_fd, const std::string& name, const std::string& 
 
 bool Creator::add_entry(int dir_fd, const std::string& name, const std::string& archive_path, int fd,
                         const struct stat& st) {
+  Entry entry = read_entry(dir_fd, name, archive_path, fd, st);
+  if (!entry) return false;
+  // Also for an unchanged member: later hard links must name the same
+  // first path as in a full run.
+  linkify(entry);
+  bool is_hardlink = archive_entry_hardlink(entry.get()) != nullptr;
+  if (is_hardlink) archive_entry_sparse_clear(entry.get());
+  if (auto number = unchanged(entry.get(), archive_path, st)) return skip_unchanged(*number, st);
+
+  if (!write_marker(runs_.take()) || !write_header(entry.get(), archive_path)) return false;
+  count_member(st);
+  if (S_ISREG(st.st_mode) && !is_hardlink && archive_entry_size(entry.get()) > 0) {
+    copy_data(fd, entry.get(), archive_path);
+  }
+  return !fatal_;
+}
+
+// The entry with its metadata, or null when it cannot be archived.
+Entry Creator::read_entry(int dir_fd, const std::string& name, const std::string& archive_path, int fd,
+                          const struct stat& st) {
   Entry entry(archive_entry_new2(disk_.get()));
   archive_entry_copy_pathname(entry.get(), archive_path.c_str());
   archive_entry_copy_sourcepath(entry.get(), name.c_str());
   if (::fchdir(dir_fd) != 0) {
     fail("read_dir", archive_path, errno_text(errno));
-    return false;
+    return nullptr;
   }
   int r = archive_read_disk_entry_from_file(disk_.get(), entry.get(), fd, &st);
   if (r == ARCHIVE_WARN) {
     report("warning", "metadata", archive_path, error_of(disk_.get()));
   } else if (r != ARCHIVE_OK) {
     fail("metadata", archive_path, error_of(disk_.get()));
-    return false;
+    return nullptr;
   }
   // Access and change times differ on every read: they would make two
   // snapshots of an unchanged volume differ.
   archive_entry_unset_atime(entry.get());
   archive_entry_unset_ctime(entry.get());
   archive_entry_unset_birthtime(entry.get());
+  return entry;
+}
 
+void Creator::linkify(Entry& entry) {
   archive_entry* linked = entry.release();
   archive_entry* spare = nullptr;
   archive_entry_linkify(links_.get(), &linked, &spare);
   entry.reset(linked);
   Entry spare_owner(spare);  // the tar strategy never defers, but own it anyway
-  bool is_hardlink = archive_entry_hardlink(entry.get()) != nullptr;
-  if (is_hardlink) archive_entry_sparse_clear(entry.get());
+}
 
-  r = archive_write_header(out_.get(), entry.get());
+std::optional<uint64_t> Creator::unchanged(archive_entry* entry, const std::string& archive_path,
+                                           const struct stat& st) const {
+  if (!previous_) return {};
+  return previous_->unchanged(normalised(archive_path), st, archive_entry_hardlink(entry));
+}
+
+// Nothing of the member goes out: a marker will stand for its run.
+bool Creator::skip_unchanged(uint64_t number, const struct stat& st) {
+  if (!write_marker(runs_.add(number))) return false;
+  count_member(st);
+  ++unchanged_;
+  return true;
+}
+
+bool Creator::write_marker(std::optional<Run> run) {
+  if (!run) return true;
+  Entry marker = marker_entry(options_.marker, *run);
+  if (!marker) {
+    fail("internal", {}, "out of memory");
+    fatal_ = true;
+    return false;
+  }
+  return write_header(marker.get(), archive_entry_pathname(marker.get()));
+}
+
+bool Creator::write_header(archive_entry* entry, const std::string& archive_path) {
+  int r = archive_write_header(out_.get(), entry);
   if (r == ARCHIVE_FATAL) {
     fail("write", archive_path, error_of(out_.get()));
     fatal_ = true;
@@ -243,11 +322,12 @@ bool Creator::add_entry(int dir_fd, const std::string& name, const std::string& 
     std::string message = error_of(out_.get());
     if (message.find("Can't translate") == std::string_view::npos) report("warning", "write", archive_path, message);
   }
+  return true;
+}
+
+void Creator::count_member(const struct stat& st) {
   ++entries_;
-  if (S_ISREG(st.st_mode) && !is_hardlink && archive_entry_size(entry.get()) > 0) {
-    copy_data(fd, entry.get(), archive_path);
-  }
-  return !fatal_;
+  if (stat_lines_) stat_lines_->add(st);
 }
 
 // Sends the file's logical content [0, size): holes as zeros (the pax
@@ -328,11 +408,11 @@ void raise_fd_limit() {
 
 }  // namespace
 
-int create(const std::string& root, const Excludes& excludes, bool estimate) {
+int create(const std::string& root, const CreateOptions& options) {
   raise_fd_limit();
   // A consumer that goes away is a write error we report, not a silent death.
   ::signal(SIGPIPE, SIG_IGN);
-  Creator creator(excludes, estimate);
+  Creator creator(options);
   return creator.run(root);
 }
 

@@ -1,12 +1,12 @@
 // dockform-helper: snapshots and restores a volume from inside a container
 // that has nothing else in it (no shell, no libc, no /etc/passwd).
 //
-//   dockform-helper create ROOT [--exclude PATTERN]... [--estimate]
-//                                                         pax tar on stdout
+//   dockform-helper create ROOT [--exclude PATTERN]... [--estimate] [--stat]
+//                   [--previous FILE --marker NONCE]      pax tar on stdout
 //   dockform-helper extract DEST [--no-privileged-bits] [--only PATH]...
 //                                                         tar from stdin
 //       (extract.hpp: a staging folder as DEST, archives made elsewhere)
-//   dockform-helper snapshot ROOT [--exclude PATTERN]... [--estimate]  create, refused
+//   dockform-helper snapshot ROOT [options of create]    create, refused
 //       (exit 113) while ROOT holds what an interrupted restore left
 //   dockform-helper prepare ROOT                          recovery, report
 //   dockform-helper restore ROOT ID [--path PATH]...      staging and swap
@@ -26,14 +26,38 @@
 // reserved names (leftovers). Messages are JSON lines on stderr
 // (report.hpp); create and extract end with
 //   {"level":"info","kind":"done","entries":N,"bytes":M}
-// with N the entries written or restored and M the bytes of tar stream
-// written or read; with --estimate, create and snapshot first report
+// with N the entries restored, or the members of create (below), and M the
+// bytes of tar stream written or read; with --estimate, create and snapshot
+// first report
 //   {"level":"info","kind":"estimate","bytes":B}
-// about the bytes the stream will have. Exit: 0 success (warnings allowed), 1 error, 2 usage,
-// 112 staging folder not made (restore), 113 leftovers (snapshot), 114 no channel.
+// about the bytes the stream will have (the full stream's, also with
+// --previous).
+//
+// The members of a create or snapshot are numbered from 0 (the root) in
+// stream order; a member the stream leaves out as unchanged (below) keeps
+// its number, a marker entry has none. With --stat, create and snapshot
+// report every member's inode and change time, in order, in lines of up to
+// 512 members, the last one before "done":
+//   {"level":"info","kind":"stat","first":N,"members":[[INO,CTIME_SEC,CTIME_NSEC],...]}
+// With --previous FILE --marker NONCE (NONCE 16 lowercase hex characters;
+// FILE's records: previous.hpp), a member that FILE lists under its path
+// with the same type, inode, change and modification times (and size, for
+// a file; a hard link must also name a path FILE lists as the first member
+// of that inode) is unchanged: its data is not read, nothing of it is
+// written, but hard links after it name it as in a full stream. Each run
+// of unchanged members with consecutive previous numbers FIRST to
+// FIRST+COUNT-1 becomes one empty file ./.dfsame.NONCE.FIRST.COUNT (one
+// 512-byte ustar block, mode 0600, 0:0, mtime 0) where they would be, for
+// the host to replace with the previous snapshot's bytes of those members;
+// "done" then also says "unchanged":K. A malformed FILE is an error
+// (kind "previous") before any byte of the stream.
+//
+// Exit: 0 success (warnings allowed), 1 error, 2 usage, 112 staging folder
+// not made (restore), 113 leftovers (snapshot), 114 no channel.
 #include <archive.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +68,7 @@
 #include "extract.hpp"
 #include "glob.hpp"
 #include "lease.hpp"
+#include "previous.hpp"
 #include "report.hpp"
 #include "restore.hpp"
 #include "swap.hpp"
@@ -53,37 +78,56 @@ namespace {
 using namespace dockform::helper;
 
 // The protocol the subcommands speak; dockform can check it with --version.
-// 3: extract takes --no-privileged-bits; 4: --channel; 5: extract --only, restore --path
-constexpr int kProtocolVersion = 5;
+// 3: extract takes --no-privileged-bits; 4: --channel; 5: extract --only, restore --path;
+// 6: create and snapshot take --stat, --previous and --marker
+constexpr int kProtocolVersion = 6;
 constexpr int kMinLeaseSeconds = 2;
 constexpr int kMaxLeaseSeconds = 3600;
 
 int usage(std::string_view message) {
   report("error", "usage", {},
          std::string(message) +
-             "; usage: dockform-helper create ROOT [--exclude PATTERN]... [--estimate] | "
+             "; usage: dockform-helper create ROOT [--exclude PATTERN]... [--estimate] [--stat] "
+             "[--previous FILE --marker NONCE] | "
              "extract DEST [--no-privileged-bits] [--only PATH]... | "
-             "snapshot ROOT [--exclude PATTERN]... [--estimate] | prepare ROOT | restore ROOT ID [--path PATH]... | "
+             "snapshot ROOT (the options of create) | prepare ROOT | restore ROOT ID [--path PATH]... | "
              "leftovers ROOT | "
              "remove ROOT NAME | lease SECONDS | --version; --channel DIR before create, snapshot or extract");
   return 2;
 }
 
 // Parses the options after ROOT; false after a usage error.
-bool parse_create_options(int argc, char** argv, Excludes& excludes, bool& estimate) {
+bool parse_create_options(int argc, char** argv, CreateOptions& options) {
+  std::optional<std::string> marker;
   for (int i = 3; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--estimate") {
-      estimate = true;
+      options.estimate = true;
+    } else if (arg == "--stat") {
+      options.stat = true;
     } else if (arg == "--exclude" && i + 1 < argc) {
-      excludes.add(argv[++i]);
+      options.excludes.add(argv[++i]);
     } else if (arg.starts_with("--exclude=")) {
-      excludes.add(std::string(arg.substr(10)));
+      options.excludes.add(std::string(arg.substr(10)));
+    } else if (arg == "--previous" && i + 1 < argc) {
+      options.previous = argv[++i];
+    } else if (arg == "--marker" && i + 1 < argc) {
+      marker = argv[++i];
     } else {
       usage("unexpected argument " + std::string(arg));
       return false;
     }
   }
+  if (options.previous.has_value() != marker.has_value()) {
+    usage("--previous and --marker go together");
+    return false;
+  }
+  // The marker's name must not be one a volume can hold by chance.
+  if (marker && !is_nonce(*marker)) {
+    usage("--marker: NONCE must be 16 lowercase hex characters, not " + *marker);
+    return false;
+  }
+  options.marker = marker.value_or("");
   return true;
 }
 
@@ -118,13 +162,12 @@ int run_extract(int argc, char** argv) {
 
 int run_create(int argc, char** argv, bool refuse_leftovers) {
   if (argc < 3) return usage("create and snapshot need ROOT");
-  Excludes excludes;
-  bool estimate = false;
-  if (!parse_create_options(argc, argv, excludes, estimate)) return 2;
+  CreateOptions options;
+  if (!parse_create_options(argc, argv, options)) return 2;
   if (refuse_leftovers) {
     if (int code = check_no_leftovers(argv[2]); code != 0) return code;
   }
-  return create(argv[2], excludes, estimate);
+  return create(argv[2], options);
 }
 
 int run_restore(int argc, char** argv) {

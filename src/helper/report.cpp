@@ -9,6 +9,8 @@ namespace dockform::helper {
 namespace {
 
 int report_fd = 2;
+// Members per stat line: about 20 KiB, one write() each.
+constexpr std::uint64_t kStatLineMembers = 512;
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0.
 size_t utf8_sequence_length(std::string_view s, size_t i) {
@@ -141,9 +143,28 @@ void report_estimate(std::uint64_t bytes) {
   emit("{\"level\":\"info\",\"kind\":\"estimate\",\"bytes\":" + std::to_string(bytes) + "}\n");
 }
 
-void report_done(std::uint64_t entries, std::uint64_t bytes) {
-  emit("{\"level\":\"info\",\"kind\":\"done\",\"entries\":" + std::to_string(entries) +
-       ",\"bytes\":" + std::to_string(bytes) + "}\n");
+void report_done(std::uint64_t entries, std::uint64_t bytes, std::optional<std::uint64_t> unchanged) {
+  std::string line = "{\"level\":\"info\",\"kind\":\"done\",\"entries\":" + std::to_string(entries) +
+                     ",\"bytes\":" + std::to_string(bytes);
+  if (unchanged) line += ",\"unchanged\":" + std::to_string(*unchanged);
+  emit(line + "}\n");
+}
+
+void StatLines::add(const struct stat& st) {
+  if (count_ > 0) members_ += ',';
+  members_ += '[' + std::to_string(static_cast<std::uint64_t>(st.st_ino)) + ',' +
+              std::to_string(static_cast<std::int64_t>(st.st_ctim.tv_sec)) + ',' +
+              std::to_string(static_cast<std::int64_t>(st.st_ctim.tv_nsec)) + ']';
+  if (++count_ == kStatLineMembers) flush();
+}
+
+void StatLines::flush() {
+  if (count_ == 0) return;
+  emit("{\"level\":\"info\",\"kind\":\"stat\",\"first\":" + std::to_string(first_) + ",\"members\":[" + members_ +
+       "]}\n");
+  first_ += count_;
+  count_ = 0;
+  members_.clear();
 }
 
 }  // namespace dockform::helper

@@ -4,7 +4,10 @@
 //   {"level":"warning","kind":"vanished","path":"./a/b"}
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,9 +18,26 @@ void set_report_fd(int fd);
 
 // level: "info", "warning" or "error". path and message are omitted when empty.
 void report(std::string_view level, std::string_view kind, std::string_view path = {}, std::string_view message = {});
-void report_done(std::uint64_t entries, std::uint64_t bytes);
+// With `unchanged` (create --previous): ,"unchanged":K after the bytes.
+void report_done(std::uint64_t entries, std::uint64_t bytes, std::optional<std::uint64_t> unchanged = {});
 // {"level":"info","kind":"estimate","bytes":N}: about the tar stream's size, before it.
 void report_estimate(std::uint64_t bytes);
+
+// create --stat: every member's inode and change time, numbered from 0 in
+// stream order, in lines of up to 512 members:
+//   {"level":"info","kind":"stat","first":N,"members":[[INO,CTIME_SEC,CTIME_NSEC],...]}
+// N the number of the line's first member.
+class StatLines {
+ public:
+  void add(const struct stat& st);
+  // Sends the members not sent yet (before the "done" line).
+  void flush();
+
+ private:
+  std::uint64_t first_ = 0;
+  std::uint64_t count_ = 0;
+  std::string members_;
+};
 
 // One protocol line on stdout ("ready", "entries=3", ...): `line` plus "\n"
 // in one write(), unbuffered, so the caller sees it at once. Returns false

@@ -297,6 +297,223 @@ expected=$'./\n./a/\n./keep/\n./keep/x.txt'
 grep -q '"level":"warning","kind":"socket","path":"./keep/s\\u00ffock","path_hex":"2e2f6b6565702f73ff6f636b"' "$TMP/x.err" ||
   fail "no socket warning: $(cat "$TMP/x.err")"
 
+echo "== fast path: --stat, --previous FILE --marker NONCE"
+# fast.py: what the host does with --stat lines and markers, and checks.
+#   check-stat TAR ERR ROOT        one stat entry per member, as lstat says
+#   stat-of ERR N                  member N's "INO CTIME_SEC"
+#   previous TAR ERR ROOT FILE     FILE for --previous from a full run
+#   rebuild PREV FAST NONCE OUT    FAST with each marker replaced by PREV's
+#                                  members; prints the markers' members
+cat >"$TMP/fast.py" <<'PY'
+import json, os, re, sys, tarfile
+
+def stat_lines(err):
+    members, done = [], None
+    for line in open(err, "rb").read().decode("utf-8").splitlines():
+        m = json.loads(line)
+        if m["kind"] == "stat":
+            assert done is None, "a stat line after done"
+            assert m["first"] == len(members), f"stat line first={m['first']} after {len(members)} members"
+            assert 0 < len(m["members"]) <= 512, f"{len(m['members'])} members in a stat line"
+            for ino, sec, nsec in m["members"]:
+                assert ino > 0 and 0 <= nsec <= 999999999, (ino, sec, nsec)
+                members.append((ino, sec, nsec))
+        elif m["kind"] == "done":
+            done = m
+    assert done is not None, "no done line"
+    return members, done
+
+# The members of a tar file with the bytes of each (headers, data, padding).
+def members(path):
+    data = open(path, "rb").read()
+    assert len(data) >= 1024 and data[-1024:] == bytes(1024), f"{path} does not end with two zero blocks"
+    with tarfile.open(path, "r:") as t:
+        infos = t.getmembers()
+    ends = [info.offset for info in infos[1:]] + [len(data) - 1024]
+    return data, [(info, data[info.offset:end]) for info, end in zip(infos, ends)]
+
+def relative(name):
+    return "" if name == "." else name[2:] if name.startswith("./") else name
+
+def kind(info):
+    for test, letter in ((info.islnk, "h"), (info.isreg, "f"), (info.isdir, "d"), (info.issym, "l"),
+                         (info.isfifo, "p"), (info.ischr, "c"), (info.isblk, "c")):
+        if test():
+            return letter
+    return "o"
+
+def check_stat(tar, err, root):
+    stats, done = stat_lines(err)
+    infos = members(tar)[1]
+    assert len(stats) == len(infos) == done["entries"], (len(stats), len(infos), done)
+    for (info, _), stat in zip(infos, stats):
+        st = os.lstat(os.path.join(root.encode(), os.fsencode(relative(info.name))))
+        assert stat == (st.st_ino, *divmod(st.st_ctime_ns, 10**9)), (info.name, stat)
+
+def previous(tar, err, root, out):
+    stats = stat_lines(err)[0]
+    with open(out, "wb") as f:
+        for n, ((info, _), (ino, csec, cnsec)) in enumerate(zip(members(tar)[1], stats)):
+            path = os.fsencode(relative(info.name))
+            st = os.lstat(os.path.join(root.encode(), path))
+            msec, mnsec = divmod(st.st_mtime_ns, 10**9)
+            f.write(b"%d %s %d %d %d %d %d %d %s\0" % (n, kind(info).encode(), ino, csec, cnsec, st.st_size,
+                                                      msec, mnsec, path))
+
+def rebuild(prev, fast, nonce, out):
+    old = members(prev)[1]
+    data, infos = members(fast)
+    pattern = re.compile(r"\./\.dfsame\.%s\.(\d+)\.(\d+)" % nonce)
+    parts, covered = [], []
+    for info, raw in infos:
+        m = pattern.fullmatch(info.name)
+        if not m:
+            parts.append(raw)
+            continue
+        # One ustar block: no pax header, no data.
+        assert len(raw) == 512 and info.isreg() and info.size == 0 and info.mode == 0o600, info.name
+        assert info.uid == 0 and info.gid == 0 and info.mtime == 0 and not info.pax_headers, info.name
+        first, count = int(m[1]), int(m[2])
+        assert count > 0 and first + count <= len(old), info.name
+        parts += [raw for _, raw in old[first:first + count]]
+        covered += [relative(i.name) for i, _ in old[first:first + count]]
+    open(out, "wb").write(b"".join(parts) + bytes(1024))
+    print(len(covered))
+
+command, args = sys.argv[1], sys.argv[2:]
+if command == "stat-of":
+    ino, sec, _ = stat_lines(args[0])[0][int(args[1])]
+    print(ino, sec)
+else:
+    {"check-stat": check_stat, "previous": previous, "rebuild": rebuild}[command](*args)
+PY
+fast() { python3 "$TMP/fast.py" "$@"; }
+NONCE=0123456789abcdef
+FSRC=$TMP/fsrc
+mkdir -p "$FSRC/dir/sub" "$FSRC/many"
+printf 'small\n' >"$FSRC/small"
+head -c 5000 /dev/urandom >"$FSRC/dir/medium"
+head -c 1500000 /dev/urandom >"$FSRC/big"
+printf 'before\n' >"$FSRC/dir/sub/changing"
+printf 'linked\n' >"$FSRC/a-link"
+ln "$FSRC/a-link" "$FSRC/dir/m-link"
+ln "$FSRC/a-link" "$FSRC/dir/z-link"
+ln -s small "$FSRC/symlink"
+printf 'x' >"$FSRC/with xattr"
+setfattr -n user.k -v 0x01 "$FSRC/with xattr"
+printf 'n' >"$FSRC/new"$'\n'"line"
+mkfifo "$FSRC/fifo"
+# More members than one stat line holds.
+for i in $(seq -w 1 600); do : >"$FSRC/many/$i"; done
+# Members: ./ a-link big dir/ dir/m-link dir/medium dir/sub/ dir/sub/changing
+# dir/z-link fifo many/ many/001..600 new\nline small symlink 'with xattr'.
+members=615
+
+helper create "$FSRC" --stat >"$TMP/f1.tar" 2>"$TMP/f1.err" || fail "create --stat: $(cat "$TMP/f1.err")"
+check_json_lines "$TMP/f1.err"
+grep -q "\"kind\":\"done\",\"entries\":$members," "$TMP/f1.err" || fail "create --stat: $(tail -n1 "$TMP/f1.err")"
+[[ $(grep -c '"kind":"stat"' "$TMP/f1.err") == 2 ]] || fail "create --stat: not two stat lines for $members members"
+fast check-stat "$TMP/f1.tar" "$TMP/f1.err" "$FSRC" || fail "create --stat: the stat lines"
+for path in big dir/z-link; do
+  n=$(($(tar -tf "$TMP/f1.tar" | grep -n -x "./$path" | cut -d: -f1) - 1))
+  [[ $(fast stat-of "$TMP/f1.err" "$n") == $(stat -c '%i %Z' "$FSRC/$path") ]] || fail "create --stat: member $n ($path)"
+done
+helper create "$FSRC" >"$TMP/f1-plain.tar" 2>/dev/null
+helper create "$FSRC" >"$TMP/f1-plain2.tar" 2>/dev/null
+cmp -s "$TMP/f1-plain.tar" "$TMP/f1-plain2.tar" || fail "two plain create runs differ"
+cmp -s "$TMP/f1.tar" "$TMP/f1-plain.tar" || fail "--stat changed the stream"
+fast previous "$TMP/f1.tar" "$TMP/f1.err" "$FSRC" "$TMP/f1.prev" || fail "could not make the previous file"
+[[ $(tr -cd '\0' <"$TMP/f1.prev" | wc -c) == "$members" ]] || fail "the previous file does not have $members records"
+
+echo "== fast path: an unchanged member is left out, runs of them become markers"
+printf 'after, longer\n' >"$FSRC/dir/sub/changing"
+printf 'new\n' >"$FSRC/dir/new-file" # dir/ changes too
+helper create "$FSRC" --previous "$TMP/f1.prev" --marker "$NONCE" --stat >"$TMP/f2.tar" 2>"$TMP/f2.err" ||
+  fail "create --previous: $(cat "$TMP/f2.err")"
+check_json_lines "$TMP/f2.err"
+helper create "$FSRC" --stat >"$TMP/f3.tar" 2>"$TMP/f3.err" || fail "create: $(cat "$TMP/f3.err")"
+# Previous numbers: 0 ./ 1 a-link 2 big 3 dir/ 4 dir/m-link 5 dir/medium
+# 6 dir/sub/ 7 dir/sub/changing 8 dir/z-link ... 614 'with xattr'.
+expected="./.dfsame.$NONCE.0.3
+./dir/
+./.dfsame.$NONCE.4.2
+./dir/new-file
+./.dfsame.$NONCE.6.1
+./dir/sub/changing
+./.dfsame.$NONCE.8.607"
+listing=$(tar -tf "$TMP/f2.tar")
+[[ $listing == "$expected" ]] || fail "create --previous: members"$'\n'"$listing"
+tar -tvf "$TMP/f2.tar" | grep -q "^-rw------- 0/0 *0 1970-01-01 00:00 ./.dfsame.$NONCE.8.607$" ||
+  fail "create --previous: the marker entry: $(tar -tvf "$TMP/f2.tar")"
+[[ $(tar -xOf "$TMP/f2.tar" ./dir/sub/changing) == 'after, longer' && $(tar -xOf "$TMP/f2.tar" ./dir/new-file) == new ]] ||
+  fail "create --previous: the changed and the new file's content"
+(($(stat -c %s "$TMP/f2.tar") < 64 * 1024)) || fail "create --previous: $(stat -c %s "$TMP/f2.tar") bytes: unchanged data sent"
+grep -q "\"kind\":\"done\",\"entries\":$((members + 1)),\"bytes\":$(stat -c %s "$TMP/f2.tar"),\"unchanged\":613}" "$TMP/f2.err" ||
+  fail "create --previous: $(tail -n1 "$TMP/f2.err")"
+cmp -s <(grep '"kind":"stat"' "$TMP/f2.err") <(grep '"kind":"stat"' "$TMP/f3.err") ||
+  fail "create --previous --stat: not the stat lines of a full run"
+[[ $(fast rebuild "$TMP/f1.tar" "$TMP/f2.tar" "$NONCE" "$TMP/f2-rebuilt.tar") == 613 ]] || fail "rebuild: markers"
+cmp -s "$TMP/f2-rebuilt.tar" "$TMP/f3.tar" || fail "create --previous: with the markers replaced, not the full stream"
+helper snapshot "$FSRC" --previous "$TMP/f1.prev" --marker "$NONCE" >"$TMP/f2-snap.tar" 2>/dev/null ||
+  fail "snapshot --previous failed"
+cmp -s "$TMP/f2.tar" "$TMP/f2-snap.tar" || fail "snapshot --previous: not the stream of create --previous"
+
+echo "== fast path: all unchanged, nothing unchanged, an excluded first hard link"
+fast previous "$TMP/f3.tar" "$TMP/f3.err" "$FSRC" "$TMP/f3.prev"
+helper create "$FSRC" --previous "$TMP/f3.prev" --marker "$NONCE" >"$TMP/f4.tar" 2>"$TMP/f4.err"
+[[ $(tar -tf "$TMP/f4.tar") == "./.dfsame.$NONCE.0.$((members + 1))" && $(stat -c %s "$TMP/f4.tar") == 1536 ]] ||
+  fail "create --previous of an unchanged folder: $(tar -tvf "$TMP/f4.tar")"
+grep -q "\"unchanged\":$((members + 1))}" "$TMP/f4.err" || fail "all unchanged: $(tail -n1 "$TMP/f4.err")"
+: >"$TMP/empty.prev"
+helper create "$FSRC" --previous "$TMP/empty.prev" --marker "$NONCE" >"$TMP/f5.tar" 2>"$TMP/f5.err"
+cmp -s "$TMP/f5.tar" "$TMP/f3.tar" || fail "create with an empty previous file: not the full stream"
+grep -q '"unchanged":0}' "$TMP/f5.err" || fail "nothing unchanged: $(tail -n1 "$TMP/f5.err")"
+# Without a-link, dir/m-link holds the data and dir/z-link names it: both
+# changed, though dir/z-link's inode and times are as before.
+helper create "$FSRC" --exclude a-link --previous "$TMP/f3.prev" --marker "$NONCE" >"$TMP/f6.tar" 2>/dev/null
+helper create "$FSRC" --exclude a-link >"$TMP/f6-full.tar" 2>/dev/null
+fast rebuild "$TMP/f3.tar" "$TMP/f6.tar" "$NONCE" "$TMP/f6-rebuilt.tar" >/dev/null
+cmp -s "$TMP/f6-rebuilt.tar" "$TMP/f6-full.tar" || fail "an excluded first hard link: not the full stream"
+tar -tvf "$TMP/f6.tar" | grep -q '^hrw-r--r-- .* ./dir/z-link link to ./dir/m-link$' ||
+  fail "an excluded first hard link: $(tar -tvf "$TMP/f6.tar")"
+
+echo "== fast path: usage errors and malformed previous files write no stream"
+for args in "--marker 0123456789ABCDEF" "--marker 0123" "--marker 0123456789abcdef0" "--marker" ""; do
+  rc=0
+  # shellcheck disable=SC2086 # the words of $args
+  helper create "$FSRC" --previous "$TMP/f1.prev" $args >"$TMP/bad.tar" 2>"$TMP/bad.err" || rc=$?
+  [[ $rc == 2 && ! -s $TMP/bad.tar ]] || fail "create --previous FILE $args: exit $rc, $(stat -c %s "$TMP/bad.tar") bytes"
+  grep -q '"level":"error","kind":"usage"' "$TMP/bad.err" || fail "create --previous FILE $args: $(cat "$TMP/bad.err")"
+done
+rc=0
+helper create "$FSRC" --marker "$NONCE" >"$TMP/bad.tar" 2>/dev/null || rc=$?
+[[ $rc == 2 && ! -s $TMP/bad.tar ]] || fail "--marker without --previous: exit $rc"
+while IFS= read -r record; do
+  printf %b "$record" >"$TMP/bad.prev"
+  rc=0
+  helper create "$FSRC" --previous "$TMP/bad.prev" --marker "$NONCE" >"$TMP/bad.tar" 2>"$TMP/bad.err" || rc=$?
+  [[ $rc == 1 && ! -s $TMP/bad.tar ]] || fail "previous file '$record': exit $rc, $(stat -c %s "$TMP/bad.tar") bytes"
+  check_json_lines "$TMP/bad.err"
+  grep -q '"level":"error","kind":"previous","message":"record ' "$TMP/bad.err" || fail "'$record': $(cat "$TMP/bad.err")"
+done <<'RECORDS'
+0 d 1 2 3 4 5 6 \x001 f 1 2 3 4 5 6 small
+0 x 1 2 3 4 5 6 small\x00
+0 f 1 2 1000000000 4 5 6 small\x00
+0 f 1 2 3 4 5 -1 small\x00
+0 f -1 2 3 4 5 6 small\x00
+0 f 1 2 3 -4 5 6 small\x00
+0 f 1 2 3 4 5 6\x00
+0 f 1 2 3 4 5 6 ./small\x00
+0 f 1 2 3 4 5 6 dir/\x00
+0 f  1 2 3 4 5 6 small\x00
+0 f 1 2 3 4 5 6 small\x001 f 1 2 3 4 5 6 small\x00
+RECORDS
+rc=0
+helper create "$FSRC" --previous "$TMP/missing.prev" --marker "$NONCE" >"$TMP/bad.tar" 2>"$TMP/bad.err" || rc=$?
+[[ $rc == 1 && ! -s $TMP/bad.tar ]] || fail "a missing previous file: exit $rc"
+grep -q '"kind":"previous","message":"cannot read .*: No such file or directory"' "$TMP/bad.err" ||
+  fail "a missing previous file: $(cat "$TMP/bad.err")"
+
 # Files that vanish or shrink between listing and reading, made to happen
 # by strace's fault injection (skipped without strace or ptrace).
 if command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then
