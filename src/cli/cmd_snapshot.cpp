@@ -27,6 +27,7 @@ struct SnapshotFlags {
   std::optional<int> hook_timeout;
   std::vector<std::string> excludes;
   bool if_changed = false;
+  bool full_read = false;
   core::RecipientFlags keys;
   std::string sidecar_file;
   bool json = false;
@@ -149,6 +150,8 @@ ops::SnapshotOptions shared_options(core::Session& session, const SnapshotFlags&
   options.hook_timeout = flags.hook_timeout;
   options.helper_image = session.helper_image();
   options.if_changed = flags.if_changed;
+  options.full_read = flags.full_read;
+  options.full_read_every = session.manifest().snapshots.full_read_every;
   options.sidecar_file = flags.sidecar_file;
   auto recipients = core::resolve_recipients(flags.keys, &session.manifest(), manifest::process_env());
   options.recipients = std::move(recipients.keys);
@@ -249,6 +252,9 @@ void add_snapshot_command(CLI::App& volume, CliState& state) {
   cmd->add_flag("--if-changed", flags->if_changed,
                 "Write nothing when the newest snapshot of the volume holds the same content (same index_sha256 "
                 "and excludes)");
+  cmd->add_flag("--full-read", flags->full_read,
+                "Into a repository: read every file, also those whose size, mtime, ctime and inode are those of "
+                "the snapshot it builds on (manifest snapshots.full_read_every: one run in N)");
   cmd->add_option("-r,--recipient", flags->keys.recipients,
                   "Encrypt to this age public key (age1...); repeatable (also DOCKFORM_RECIPIENTS, manifest "
                   "snapshots.recipients)")

@@ -457,6 +457,8 @@ class Reader {
         manifest.snapshots.destination = setting(entry);
       } else if (entry.key == "keep") {
         manifest.snapshots.keep = keep(entry);
+      } else if (entry.key == "full_read_every") {
+        manifest.snapshots.full_read_every = count(entry);
       } else if (entry.key.find("identit") != std::string::npos || entry.key.find("passphrase") != std::string::npos ||
                  entry.key.find("secret") != std::string::npos) {
         reporter_.fail(entry.key_node.Mark(), entry.path +
@@ -464,7 +466,7 @@ class Reader {
                                                   "time (--identity, --passphrase-file or their environment "
                                                   "variables, see docs/encryption.md)");
       } else {
-        unknown_key(entry, "recipients, recipients_file, destination, keep");
+        unknown_key(entry, "recipients, recipients_file, destination, keep, full_read_every");
       }
     }
   }

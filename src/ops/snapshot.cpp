@@ -10,8 +10,8 @@
 #include <optional>
 
 #include "dockform/archive/spec_hash.hpp"
-#include "dockform/crypto/primitives.hpp"
 #include "dockform/archive/tar_walker.hpp"
+#include "dockform/crypto/primitives.hpp"
 #include "dockform/ops/live.hpp"
 #include "dockform/ops/snapshot_stream.hpp"
 #include "dockform/store/catalog.hpp"
@@ -200,13 +200,17 @@ Nightly plan_nightly(const SnapshotOptions& options, store::SnapshotSink& sink) 
   return nightly;
 }
 
-// The earlier snapshot this stream builds on, its members handed to the
-// helper (--previous): when there is one at this level, the cache describes
-// it, and the channel's folder can carry the file.
+// Into a repository, the helper stamps every member (--stat). The earlier
+// snapshot this stream builds on, its members handed to the helper
+// (--previous): when there is one at this level, the cache describes it, and
+// the channel's folder can carry the file.
 std::optional<store::EarlierSnapshot> use_earlier(const SnapshotOptions& options, store::SnapshotSink& file,
-                                                  const Nightly& nightly, volume::LocalChannel* channel,
+                                                  Nightly& nightly, volume::LocalChannel* channel,
                                                   volume::HelperSpec& spec, std::string& nonce) {
-  if (nightly.cache_path.empty() || nightly.full_read) return std::nullopt;
+  nightly.fast = false;
+  if (nightly.cache_path.empty()) return std::nullopt;
+  spec.args.emplace_back("--stat");  // for the next snapshot
+  if (nightly.full_read) return std::nullopt;
   file.frame_reuse(options.level);
   auto earlier = file.earlier();
   std::string why;
@@ -227,6 +231,7 @@ std::optional<store::EarlierSnapshot> use_earlier(const SnapshotOptions& options
   nonce = util::hex(bytes, sizeof bytes);
   std::string path = channel->put_previous(volume::previous_records(*earlier->members, nightly.cache->stamps));
   spec.args.insert(spec.args.end(), {"--previous", path, "--marker", nonce});
+  nightly.fast = true;
   return earlier;
 }
 
@@ -235,6 +240,10 @@ void note_nightly(Nightly& nightly, SnapshotStream& stream) {
   auto& stamps = stream.stamps();
   nightly.stamps = std::move(stamps.stamps());
   nightly.stamps_complete = stamps.complete() && nightly.stamps.size() == stream.members();
+  if (!nightly.stamps_complete) {
+    spdlog::debug("nightly: the helper stamped {} members{} of {}", nightly.stamps.size(),
+                  stamps.complete() ? "" : " (out of order)", stream.members());
+  }
   if (!nightly.fast) return;
   spdlog::debug("nightly: {} of {} members unchanged since {} ({} bytes of tar), {} frames taken as stored",
                 stream.spliced_members(), stream.members(), nightly.cache->stem, stream.spliced_bytes(),
@@ -245,7 +254,7 @@ void note_nightly(Nightly& nightly, SnapshotStream& stream) {
 void keep_stamps(Nightly& nightly, const std::string& stem) {
   if (nightly.cache_path.empty()) return;
   if (!nightly.stamps_complete) {
-    spdlog::debug("nightly: the helper's stamps are incomplete: no files cache for {}", stem);
+    spdlog::debug("nightly: no files cache for {}", stem);
     return;
   }
   std::uint64_t fast_runs = nightly.fast ? nightly.cache->fast_runs + 1 : 0;
@@ -261,12 +270,7 @@ Streamed stream_volume(engine::Engine& engine, const SnapshotOptions& options, c
   bool estimate = static_cast<bool>(options.on_estimate);
   auto spec = volume::archive_helper_spec(image, options.volume, options.excludes, estimate);
   std::string nonce;
-  std::optional<store::EarlierSnapshot> earlier;
-  if (!nightly.cache_path.empty()) {
-    spec.args.emplace_back("--stat");
-    earlier = use_earlier(options, file, nightly, channel, spec, nonce);
-  }
-  nightly.fast = earlier.has_value();
+  auto earlier = use_earlier(options, file, nightly, channel, spec, nonce);
   if (channel) channel->apply(spec);
   std::optional<HelperContainer> made;
   try {

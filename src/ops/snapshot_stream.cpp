@@ -3,10 +3,10 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <charconv>
-#include <climits>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
+#include <climits>
 #include <cstdlib>
 #include <thread>
 
@@ -161,6 +161,7 @@ void SnapshotStream::add_member(archive::Member member) {
   member.header_offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(member.header_offset) + shift_);
   member.data_offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(member.data_offset) + shift_);
   members_.push_back(std::move(member));
+  ++member_count_;
 }
 
 void SnapshotStream::set_members_end(std::uint64_t offset) {
@@ -171,8 +172,7 @@ void SnapshotStream::set_members_end(std::uint64_t offset) {
 
 // ./.dfsame.<nonce>.FIRST.COUNT: the earlier snapshot's members FIRST to
 // FIRST + COUNT - 1, whose bytes follow each other there as they do here.
-std::uint64_t SnapshotStream::splice_marker(const archive::TarEntry& entry, std::uint64_t header,
-                                            std::int64_t data) {
+std::uint64_t SnapshotStream::splice_marker(const archive::TarEntry& entry, std::uint64_t header, std::int64_t data) {
   auto fields = archive::normalise_member_path(entry.path).substr(marker_prefix_.size());
   std::uint64_t first = 0;
   std::uint64_t count = 0;
@@ -200,6 +200,7 @@ std::uint64_t SnapshotStream::splice_marker(const archive::TarEntry& entry, std:
   frames_->splice(*earlier_->frames, begin, end);
   tar_bytes_ += end - begin;
   spliced_members_ += count;
+  member_count_ += count;
   spliced_bytes_ += end - begin;
   shift_ = static_cast<std::int64_t>(tar_bytes_) - data;
   return files;

@@ -29,20 +29,13 @@ std::string cache_base() {
 char type_letter(archive::TarEntry::Type type) {
   using Type = archive::TarEntry::Type;
   switch (type) {
-    case Type::file:
-      return 'f';
-    case Type::directory:
-      return 'd';
-    case Type::symlink:
-      return 'l';
-    case Type::hardlink:
-      return 'h';
-    case Type::fifo:
-      return 'p';
-    case Type::device:
-      return 'c';
-    default:
-      return 'o';
+    case Type::file: return 'f';
+    case Type::directory: return 'd';
+    case Type::symlink: return 'l';
+    case Type::hardlink: return 'h';
+    case Type::fifo: return 'p';
+    case Type::device: return 'c';
+    default: return 'o';
   }
 }
 
@@ -96,7 +89,8 @@ void write_files_cache(const std::string& path, const FilesCache& cache) {
   std::ostringstream text;
   text << kCacheTag << "\nstem " << cache.stem << "\nfast_runs " << cache.fast_runs << "\nmembers "
        << cache.stamps.size() << "\n";
-  for (const auto& stamp : cache.stamps) text << stamp.inode << ' ' << stamp.ctime_sec << ' ' << stamp.ctime_nsec << '\n';
+  for (const auto& stamp : cache.stamps)
+    text << stamp.inode << ' ' << stamp.ctime_sec << ' ' << stamp.ctime_nsec << '\n';
   try {
     std::filesystem::path final_path(path);
     util::create_private_dirs(final_path.parent_path());
@@ -117,8 +111,8 @@ std::string previous_records(const std::vector<archive::Member>& members, const 
     const auto& stamp = stamps[i];
     out += std::to_string(i) + ' ' + type_letter(member.type) + ' ' + std::to_string(stamp.inode) + ' ' +
            std::to_string(stamp.ctime_sec) + ' ' + std::to_string(stamp.ctime_nsec) + ' ' +
-           std::to_string(member.size) + ' ' + std::to_string(member.mtime) + ' ' +
-           std::to_string(member.mtime_nsec) + ' ' + archive::normalise_member_path(member.path);
+           std::to_string(member.size) + ' ' + std::to_string(member.mtime) + ' ' + std::to_string(member.mtime_nsec) +
+           ' ' + archive::normalise_member_path(member.path);
     out += '\0';
   }
   return out;
@@ -130,8 +124,8 @@ bool StampCollector::take(std::string_view line) {
   try {
     if (message.at("first").get<std::size_t>() != stamps_.size()) spoiled_ = true;
     for (const auto& entry : message.at("members")) {
-      stamps_.push_back({entry.at(0).get<std::uint64_t>(), entry.at(1).get<std::int64_t>(),
-                         entry.at(2).get<std::uint32_t>()});
+      stamps_.push_back(
+          {entry.at(0).get<std::uint64_t>(), entry.at(1).get<std::int64_t>(), entry.at(2).get<std::uint32_t>()});
     }
   } catch (const std::exception&) {
     spoiled_ = true;

@@ -45,6 +45,8 @@ PFX="t$$_"
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/dftest.${TEST_NAME}.XXXXXX")
 OUT="" ERR="" RC=""
 _VOL_EXEC_N=0
+# Each test's own files cache (the nightly fast path's, volume/files_cache.hpp).
+export DOCKFORM_CACHE_DIR=$TEST_TMP/cache
 
 # Removes every container, volume and network named $PFX*, and the helper
 # containers (label io.dockform.helper) that use a volume named $PFX*.

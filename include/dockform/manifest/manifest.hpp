@@ -54,6 +54,9 @@ struct SnapshotSettings {
   // A folder (relative to the manifest's folder) or s3://BUCKET[/PREFIX]; -o wins.
   std::optional<std::string> destination;
   std::optional<KeepSettings> keep;
+  // Into a repository, one snapshot in this many reads every file, not only
+  // those whose metadata changed (--full-read; 0: only when asked).
+  int full_read_every = 0;
 };
 
 // The `notifications:` block: where runs from cron report (docs/cron.md).

@@ -61,7 +61,7 @@ class SnapshotStream {
   // Members taken from the earlier snapshot, and their bytes of tar.
   std::uint64_t spliced_members() const { return spliced_members_; }
   std::uint64_t spliced_bytes() const { return spliced_bytes_; }
-  std::uint64_t members() const { return members_.size(); }
+  std::uint64_t members() const { return member_count_; }
   std::uint64_t spliced_frames() const { return frames_ ? frames_->spliced_frames() : 0; }
   // The helper's "stat" lines (--stat).
   volume::StampCollector& stamps() { return messages_.stamps(); }
@@ -137,6 +137,7 @@ class SnapshotStream {
   std::uint64_t safe_ = 0;
   std::int64_t shift_ = 0;  // the tar's offset less the helper stream's, past the last marker
   std::uint64_t spliced_members_ = 0;
+  std::uint64_t member_count_ = 0;  // members_ is handed to the index at finish()
   std::uint64_t spliced_bytes_ = 0;
   bool ended_ = false;
   volume::LocalChannel* channel_ = nullptr;

@@ -27,8 +27,8 @@ struct FileStamp {
 };
 
 struct FilesCache {
-  std::string stem;              // the snapshot it describes
-  std::uint64_t fast_runs = 0;   // snapshots since the last one that read everything
+  std::string stem;               // the snapshot it describes
+  std::uint64_t fast_runs = 0;    // snapshots since the last one that read everything
   std::vector<FileStamp> stamps;  // one per member, in the snapshot's order
 };
 
