@@ -89,10 +89,12 @@ void FramePool::submit(std::string& chunk) {
     make_frame(job, *inline_);
     deliver_(
         std::string_view(job.output.get(), job.output_size),
-        Frame{static_cast<std::uint32_t>(job.output_size), static_cast<std::uint32_t>(job.tar_size), 0, 0, job.sha256});
+        Frame{static_cast<std::uint32_t>(job.output_size), static_cast<std::uint32_t>(job.tar_size), 0, 0, job.sha256},
+        {});
     return;
   }
   Job* job = take_job();
+  job->id.clear();
   job->input.swap(chunk);  // chunk gets the job's emptied buffer
   {
     std::lock_guard lock(mutex_);
@@ -106,9 +108,10 @@ void FramePool::submit(std::string& chunk) {
   deliver_ready(jobs_.size() >= max_in_flight_);
 }
 
-void FramePool::submit_made(std::string_view stored, std::uint32_t tar_size, const std::string& sha256) {
+void FramePool::submit_made(std::string_view stored, std::uint32_t tar_size, const std::string& sha256,
+                            std::string id) {
   if (inline_) {
-    deliver_(stored, Frame{static_cast<std::uint32_t>(stored.size()), tar_size, 0, 0, sha256});
+    deliver_(stored, Frame{static_cast<std::uint32_t>(stored.size()), tar_size, 0, 0, sha256}, id);
     return;
   }
   Job* job = take_job();
@@ -120,6 +123,7 @@ void FramePool::submit_made(std::string_view stored, std::uint32_t tar_size, con
   job->output_size = stored.size();
   job->tar_size = tar_size;
   job->sha256 = sha256;
+  job->id = std::move(id);
   {
     std::lock_guard lock(mutex_);
     job->done = true;  // nothing for a worker to do: it waits only for those before it
@@ -161,7 +165,8 @@ void FramePool::deliver_ready(bool wait) {
     if (job->error) std::rethrow_exception(job->error);
     deliver_(std::string_view(job->output.get(), job->output_size),
              Frame{static_cast<std::uint32_t>(job->output_size), static_cast<std::uint32_t>(job->tar_size), 0, 0,
-                   job->sha256});
+                   job->sha256},
+             job->id);
   }
 }
 
@@ -174,17 +179,19 @@ FrameWriter::FrameWriter(int level, int threads, util::ByteSink sink, ChunkSizes
       sink_(std::move(sink)),
       chunker_(sizes),
       pool_(
-          level, threads, sizes.max, [this](std::string_view compressed, Frame frame) { on_frame(compressed, frame); },
+          level, threads, sizes.max,
+          [this](std::string_view compressed, Frame frame, const std::string& id) { on_frame(compressed, frame, id); },
           std::move(reuse)) {
   chunk_.reserve(sizes.max);  // room for the largest chunk: no regrowth, no copies
 }
 
-void FrameWriter::on_frame(std::string_view compressed, Frame frame) {
+void FrameWriter::on_frame(std::string_view compressed, Frame frame, const std::string& id) {
   frame.file_offset = file_offset_;
   frame.tar_offset = tar_offset_;
   file_offset_ += frame.compressed;
   tar_offset_ += frame.decompressed;
   index_.frames.push_back(frame);
+  if (!id.empty() && on_stored_) on_stored_(id, compressed.size());
   sink_(compressed.data(), compressed.size());
 }
 
@@ -222,7 +229,9 @@ void FrameWriter::splice(EarlierFrames& earlier, std::uint64_t begin, std::uint6
     const bool cut_at_end = number + 1 < frames.size();
     if (chunk_.empty() && at == frame.tar_offset && frame_end <= end && cut_at_end) {
       // Both streams cut here, and the frame's bytes are the same: its cuts are ours.
-      pool_.submit_made(earlier.stored(number), frame.decompressed, frame.sha256);
+      std::string id;
+      std::string stored = earlier.stored(number, id);
+      pool_.submit_made(stored, frame.decompressed, frame.sha256, std::move(id));
       ++spliced_frames_;
       spliced_bytes_ += frame.decompressed;
     } else {

@@ -127,6 +127,9 @@ void SnapshotStream::splice_from(store::EarlierSnapshot earlier, const std::stri
   if (!frames_) throw Error("internal: a splice needs frames");
   earlier_ = std::move(earlier);
   marker_prefix_ = ".dfsame." + nonce + ".";
+  // Stored as they come: the sink need not hash them again to name them.
+  if (!encrypted())
+    frames_->on_stored([this](const std::string& id, std::size_t size) { file_.expect_stored(id, size); });
 }
 
 void SnapshotStream::release() {

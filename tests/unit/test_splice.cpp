@@ -34,7 +34,8 @@ class MemoryEarlier : public EarlierFrames {
  public:
   MemoryEarlier(const std::string& tar, const Written& written) : tar_(tar), written_(written) {}
   const std::vector<Frame>& frames() const override { return written_.index.frames; }
-  std::string stored(std::size_t number) override {
+  std::string stored(std::size_t number, std::string& id) override {
+    id.clear();
     ++stored_reads;
     const auto& frame = frames().at(number);
     return written_.file.substr(frame.file_offset, frame.compressed);

@@ -35,9 +35,10 @@ class EarlierFrames {
  public:
   virtual ~EarlierFrames() = default;
   virtual const std::vector<Frame>& frames() const = 0;
-  // Frame `number` as stored; throws Error when it cannot be read or is not
-  // the frame the earlier snapshot names.
-  virtual std::string stored(std::size_t number) = 0;
+  // Frame `number` as stored, and in `id` its name where it is kept (empty
+  // when it has none); throws Error when it cannot be read or is not the
+  // frame the earlier snapshot names.
+  virtual std::string stored(std::size_t number, std::string& id) = 0;
   // Frame `number`'s tar bytes, checked against its SHA-256.
   virtual std::string tar_bytes(std::size_t number) = 0;
 };
@@ -46,7 +47,8 @@ class EarlierFrames {
 // delivers the frames in the order the chunks came, on the caller's thread.
 class FramePool {
  public:
-  using Deliver = std::function<void(std::string_view compressed, Frame frame)>;
+  // `id`: a frame of submit_made's, its name where it is kept; else empty.
+  using Deliver = std::function<void(std::string_view compressed, Frame frame, const std::string& id)>;
   // `max_chunk`: the largest chunk submitted, which each buffer is made for.
   FramePool(int level, int threads, std::size_t max_chunk, Deliver deliver, FrameReuse reuse = {});
   ~FramePool();
@@ -60,7 +62,7 @@ class FramePool {
   void submit(std::string& chunk);
   // Delivers `stored`, a frame made earlier from tar bytes with this
   // SHA-256 and size, in turn after the chunks submitted before it.
-  void submit_made(std::string_view stored, std::uint32_t tar_size, const std::string& sha256);
+  void submit_made(std::string_view stored, std::uint32_t tar_size, const std::string& sha256, std::string id = {});
   // Waits for every chunk submitted and delivers it.
   void flush();
 
@@ -73,6 +75,7 @@ class FramePool {
     std::size_t tar_size = 0;  // the frame's bytes of tar
     std::string sha256;
     std::string reused;  // a reused frame's bytes, on their way to `output`
+    std::string id;      // submit_made's: the frame's name where it is kept
     bool done = false;
     std::exception_ptr error;
   };
@@ -116,13 +119,18 @@ class FrameWriter {
   // Frames taken as stored by splice(), and their bytes of tar.
   std::uint64_t spliced_frames() const { return spliced_frames_; }
   std::uint64_t spliced_bytes() const { return spliced_bytes_; }
+  // Called with a spliced frame's id (EarlierFrames::stored) right before
+  // its bytes go to the sink: where it is kept, it need not be named again.
+  void on_stored(std::function<void(const std::string& id, std::size_t size)> callback) {
+    on_stored_ = std::move(callback);
+  }
   // Ends the last frame, then writes the index of `members` (offsets in the
   // tar stream; members_end where the end-of-archive blocks start) and the
   // seek table. Returns the index as written (hex SHA-256 of its frame included).
   const SeekableIndex& finish(std::vector<Member> members, std::uint64_t members_end);
 
  private:
-  void on_frame(std::string_view compressed, Frame frame);
+  void on_frame(std::string_view compressed, Frame frame, const std::string& id);
   // Feeds `data` to the chunker up to its first cut (submitting the chunk);
   // returns the bytes taken.
   std::size_t feed_to_cut(const char* data, std::size_t size);
@@ -135,6 +143,7 @@ class FrameWriter {
   std::uint64_t file_offset_ = 0;
   std::uint64_t spliced_frames_ = 0;
   std::uint64_t spliced_bytes_ = 0;
+  std::function<void(const std::string& id, std::size_t size)> on_stored_;
   FramePool pool_;  // last: its workers stop before the rest goes
 };
 

@@ -58,6 +58,9 @@ class SnapshotSink {
   // Whether earlier() can ever give one (a repository): then a snapshot
   // records what the next one needs to build on it.
   virtual bool builds_on_earlier() const { return false; }
+  // The next write() is one frame of `size` bytes that is kept under `id`
+  // already (a frame of earlier() taken as stored, checked as it was read).
+  virtual void expect_stored(const std::string& /*id*/, std::size_t /*size*/) {}
   // Whether the data is sealed where it is kept though the file is a plain
   // .tar.zst (an encrypted repository's snapshot).
   virtual bool sealed() { return false; }

@@ -75,14 +75,16 @@ std::optional<std::string> FrameCache::read_stored(const RecipeFrame& frame) {
 }
 
 // A splice cannot fall back on compressing: it never had the tar bytes.
-std::string FrameCache::stored(std::size_t number) {
+std::string FrameCache::stored(std::size_t number, std::string& id) {
   std::lock_guard lock(mutex_);
-  auto bytes = read_stored(recipe_.frames.at(number));
+  const auto& frame = recipe_.frames.at(number);
+  auto bytes = read_stored(frame);
   if (!bytes) {
     throw Error("frame " + std::to_string(number) + " of " + stem_ +
                 " is missing or damaged in the repository: `dockform volume verify` names the "
                 "snapshots that use it");
   }
+  id = frame.id;  // read_stored checked the bytes against it
   return std::move(*bytes);
 }
 

@@ -39,9 +39,13 @@ class RepoSink : public SnapshotSink {
   }
 
   void write(const void* data, std::size_t size) override {
+    // A frame named in advance, only when this write starts one.
+    if (expected_ && (!splitter_.at_boundary() || expected_->second != size)) expected_.reset();
     splitter_.write(data, size);
+    expected_.reset();
     written_ += size;
   }
+  void expect_stored(const std::string& id, std::size_t size) override { expected_.emplace(id, size); }
   std::uint64_t bytes_written() const override { return written_; }
 
   // Packs sealed and indexed, then the recipe under the first free stem.
@@ -110,7 +114,13 @@ class RepoSink : public SnapshotSink {
   }
 
   void add_frame(std::string_view frame) {
-    std::string id = files_->content_id(frame);
+    std::string id;
+    if (expected_ && expected_->second == frame.size()) {
+      id = std::move(expected_->first);
+      expected_.reset();
+    } else {
+      id = files_->content_id(frame);
+    }
     recipe_.frames.push_back({id, static_cast<std::uint32_t>(frame.size())});
     recipe_.size += frame.size();
     if (!known_.find(id) && added_.insert(id).second) pack_.add(id, frame);
@@ -132,6 +142,7 @@ class RepoSink : public SnapshotSink {
   FrameSplitter splitter_;
   Recipe recipe_;
   std::uint64_t written_ = 0;
+  std::optional<std::pair<std::string, std::size_t>> expected_;  // expect_stored's, for the next write
   std::time_t start_;
   std::string spec_hash_;
   std::string extension_;

@@ -39,7 +39,7 @@ class FrameCache : public archive::EarlierFrames {
   std::uint64_t reused_bytes() const { return reused_bytes_; }
 
   const std::vector<archive::Frame>& frames() const override { return table_.frames; }
-  std::string stored(std::size_t number) override;
+  std::string stored(std::size_t number, std::string& id) override;
   std::string tar_bytes(std::size_t number) override;
   const std::string& stem() const { return stem_; }
   const std::vector<archive::Member>& members() const { return table_.members; }

@@ -52,6 +52,8 @@ class FrameSplitter {
   using OnFrame = std::function<void(std::string_view frame)>;
   explicit FrameSplitter(OnFrame on_frame) : on_frame_(std::move(on_frame)) {}
   void write(const void* data, std::size_t size);
+  // Nothing held back: the next write starts a frame.
+  bool at_boundary() const { return pending_.size() == start_; }
   // Throws Error when bytes are left that form no whole frame.
   void finish();
 
