@@ -73,11 +73,13 @@ void FramePool::make_frame(Job& job, util::ZstdFrameCompressor& zstd) {
     job.output = std::make_unique_for_overwrite<char[]>(bound);
     job.output_capacity = bound;
   }
-  if (reuse_ && reuse_(job.sha256, job.input.size(), job.reused) && job.reused.size() <= job.output_capacity) {
+  job.id.clear();
+  if (reuse_ && reuse_(job.sha256, job.input.size(), job.reused, job.id) && job.reused.size() <= job.output_capacity) {
     std::copy(job.reused.begin(), job.reused.end(), job.output.get());
     job.output_size = job.reused.size();
     return;
   }
+  job.id.clear();  // compressed here: no name yet
   job.output_size = zstd.compress_into(job.input, job.output.get(), job.output_capacity);
 }
 
@@ -90,11 +92,10 @@ void FramePool::submit(std::string& chunk) {
     deliver_(
         std::string_view(job.output.get(), job.output_size),
         Frame{static_cast<std::uint32_t>(job.output_size), static_cast<std::uint32_t>(job.tar_size), 0, 0, job.sha256},
-        {});
+        job.id);
     return;
   }
   Job* job = take_job();
-  job->id.clear();
   job->input.swap(chunk);  // chunk gets the job's emptied buffer
   {
     std::lock_guard lock(mutex_);

@@ -59,6 +59,10 @@ SnapshotStream::SnapshotStream(engine::RawConnection& connection, store::Snapsho
     frames_ = std::make_unique<archive::FrameWriter>(
         level, compression_threads(), [this](const char* data, std::size_t size) { on_compressed(data, size); },
         file.chunk_sizes(), file.frame_reuse(level));
+    // Frames taken as stored come with their name: the sink need not hash them again.
+    if (!encrypted()) {
+      frames_->on_stored([this](const std::string& id, std::size_t size) { file_.expect_stored(id, size); });
+    }
   }
 }
 
@@ -127,9 +131,6 @@ void SnapshotStream::splice_from(store::EarlierSnapshot earlier, const std::stri
   if (!frames_) throw Error("internal: a splice needs frames");
   earlier_ = std::move(earlier);
   marker_prefix_ = ".dfsame." + nonce + ".";
-  // Stored as they come: the sink need not hash them again to name them.
-  if (!encrypted())
-    frames_->on_stored([this](const std::string& id, std::size_t size) { file_.expect_stored(id, size); });
 }
 
 void SnapshotStream::release() {

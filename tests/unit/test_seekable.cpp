@@ -297,7 +297,7 @@ TEST(SeekableFormat, ReusedFramesGiveTheSameBytes) {
   for (int threads : {0, 2}) {
     std::mutex mutex;
     std::size_t taken = 0;
-    auto reuse = [&](const std::string& sha256, std::size_t size, std::string& compressed) {
+    auto reuse = [&](const std::string& sha256, std::size_t size, std::string& compressed, std::string&) {
       std::lock_guard lock(mutex);
       auto found = made.find(sha256);
       if (found == made.end() || found->second.first != size) return false;
@@ -310,7 +310,7 @@ TEST(SeekableFormat, ReusedFramesGiveTheSameBytes) {
   }
   // Offered for another size (or not at all), a frame is compressed anew.
   std::size_t asked = 0;
-  auto wrong = [&](const std::string&, std::size_t, std::string& compressed) {
+  auto wrong = [&](const std::string&, std::size_t, std::string& compressed, std::string&) {
     ++asked;
     compressed = "not a frame";
     return false;

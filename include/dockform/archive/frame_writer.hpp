@@ -26,7 +26,9 @@ namespace dockform::archive {
 // false when there is none. zstd gives the same bytes for the same input and
 // parameters, so a reused frame is the one compressing would make, for
 // fewer CPU seconds. Called from the pool's workers: it must be thread-safe.
-using FrameReuse = std::function<bool(const std::string& sha256, std::size_t size, std::string& compressed)>;
+// `id`: the frame's name where it is kept (empty when it has none).
+using FrameReuse =
+    std::function<bool(const std::string& sha256, std::size_t size, std::string& compressed, std::string& id)>;
 
 // An earlier snapshot's data frames, for FrameWriter::splice: its seek table
 // (tar offsets, sizes, SHA-256 of each frame's tar bytes) and each frame's

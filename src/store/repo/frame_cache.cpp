@@ -49,13 +49,14 @@ std::unique_ptr<FrameCache> FrameCache::open(const Location& root, const std::st
   return nullptr;
 }
 
-bool FrameCache::find(const std::string& sha256, std::size_t size, std::string& compressed) {
+bool FrameCache::find(const std::string& sha256, std::size_t size, std::string& compressed, std::string& id) {
   std::lock_guard lock(mutex_);
   auto known = frames_.find(sha256);
   if (known == frames_.end() || known->second.tar_bytes != size) return false;
   auto stored = read_stored(known->second.frame);
   if (!stored) return false;  // compressed instead; a read of the snapshot names the damage
   compressed = std::move(*stored);
+  id = known->second.frame.id;  // read_stored checked the bytes against it
   ++reused_frames_;
   reused_bytes_ += size;
   return true;

@@ -102,8 +102,8 @@ class RepoSink : public SnapshotSink {
       }
     }
     if (!cache_) return {};
-    return [this](const std::string& sha256, std::size_t size, std::string& compressed) {
-      return cache_->find(sha256, size, compressed);
+    return [this](const std::string& sha256, std::size_t size, std::string& compressed, std::string& id) {
+      return cache_->find(sha256, size, compressed, id);
     };
   }
 

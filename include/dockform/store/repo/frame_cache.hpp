@@ -34,7 +34,7 @@ class FrameCache : public archive::EarlierFrames {
 
   // Thread-safe (the frame pool's workers call it). A frame whose stored
   // bytes no longer match their id is not taken: the chunk is compressed.
-  bool find(const std::string& sha256, std::size_t size, std::string& compressed);
+  bool find(const std::string& sha256, std::size_t size, std::string& compressed, std::string& id);
   std::uint64_t reused_frames() const { return reused_frames_; }
   std::uint64_t reused_bytes() const { return reused_bytes_; }
 
