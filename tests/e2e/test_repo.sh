@@ -175,6 +175,20 @@ run_df volume export "$ref1" -o "$TEST_TMP/damaged.tar.zst"
 assert_eq 3 "$RC" "export with a damaged pack: $ERR"
 assert_no_file "$TEST_TMP/damaged.tar.zst" "a refused export leaves no file"
 cp -p "$TEST_TMP/pack.orig" "$pack"
+# A snapshot that would name a damaged frame stops: the frame is not stored
+# twice, so it would be found out only by a restore. Every pack has a byte
+# changed in its middle, where unchanged chunks of the volume lie.
+mapfile -t packs < <(find "$repo/packs" -name '*.pack' | sort)
+for p in "${packs[@]}"; do
+  cp -p "$p" "$p.orig"
+  printf '\x55\xaa' | dd of="$p" bs=1 seek=$(($(stat -c %s "$p") / 2)) conv=notrunc 2>/dev/null
+done
+before=$(find "$repo/snapshots" -type f | sort)
+run_df -c "$proj" volume snapshot "$vol" -o "$repo" --full-read
+assert_eq 3 "$RC" "a snapshot that would name a damaged frame: $ERR"
+assert_contains "$ERR" "is damaged (checksum mismatch" "the damaged frame is named"
+assert_eq "$before" "$(find "$repo/snapshots" -type f | sort)" "no snapshot made of a damaged frame"
+for p in "${packs[@]}"; do mv "$p.orig" "$p"; done
 
 # ---------------------------------------------------------------- a SIGKILLed snapshot
 fill_random "$vol" 1 16 new

@@ -54,7 +54,7 @@ bool FrameCache::find(const std::string& sha256, std::size_t size, std::string& 
   auto known = frames_.find(sha256);
   if (known == frames_.end() || known->second.tar_bytes != size) return false;
   auto stored = read_stored(known->second.frame);
-  if (!stored) return false;  // compressed instead; a read of the snapshot names the damage
+  if (!stored) return false;  // not stored under its id: compressed, and stored
   compressed = std::move(*stored);
   id = known->second.frame.id;  // read_stored checked the bytes against it
   ++reused_frames_;
@@ -62,17 +62,27 @@ bool FrameCache::find(const std::string& sha256, std::size_t size, std::string& 
   return true;
 }
 
+// Nothing when the repository does not hold the frame under that id (the
+// chunk is then compressed and stored). One it holds but cannot give back
+// intact stops the snapshot: the frame is not stored twice, so the snapshot
+// would name the damaged copy and be found out only by a restore or verify.
 std::optional<std::string> FrameCache::read_stored(const RecipeFrame& frame) {
   const auto* where = index_.find(frame.id);
   if (!where || where->length != frame.length) return std::nullopt;
+  const std::string pack = "packs/" + index_.pack_name(where->pack) + ".pack";
   std::string bytes;
+  std::string problem;
   try {
-    bytes = files_->read_range("packs/" + index_.pack_name(where->pack) + ".pack", where->offset, where->length);
-  } catch (const Error&) {
-    return std::nullopt;
+    bytes = files_->read_range(pack, where->offset, where->length);
+    if (files_->content_id(bytes) != frame.id) problem = "checksum mismatch: its bytes are not those its id names";
+  } catch (const Error& e) {
+    problem = e.what();
   }
-  if (files_->content_id(bytes) != frame.id) return std::nullopt;
-  return bytes;
+  if (problem.empty()) return bytes;
+  throw Error("frame " + frame.id.substr(0, 16) + " in " + files_->show(pack) + " is damaged (" + problem +
+                  "); `dockform volume verify` names the snapshots that use it, and the next snapshot stores it "
+                  "again once none does (prune them, or start a new repository)",
+              Exit::refused);
 }
 
 // A splice cannot fall back on compressing: it never had the tar bytes.
@@ -82,8 +92,9 @@ std::string FrameCache::stored(std::size_t number, std::string& id) {
   auto bytes = read_stored(frame);
   if (!bytes) {
     throw Error("frame " + std::to_string(number) + " of " + stem_ +
-                " is missing or damaged in the repository: `dockform volume verify` names the "
-                "snapshots that use it");
+                    " is missing from the repository's index: `dockform volume verify` names the snapshots that "
+                    "use it",
+                Exit::refused);
   }
   id = frame.id;  // read_stored checked the bytes against it
   return std::move(*bytes);
