@@ -162,6 +162,7 @@ void SnapshotStream::take_data_until(std::int64_t consumed) {
 }
 
 void SnapshotStream::add_member(archive::Member member) {
+  // Its end is not known yet (the encoder takes it from the next member).
   member.header_offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(member.header_offset) + shift_);
   member.data_offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(member.data_offset) + shift_);
   members_.push_back(std::move(member));
@@ -195,10 +196,8 @@ std::uint64_t SnapshotStream::splice_marker(const archive::TarEntry& entry, std:
   std::uint64_t files = 0;
   for (std::uint64_t i = first; i < first + count; ++i) {
     archive::Member member = members[i];
-    member.header_offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(member.header_offset) + delta);
-    member.data_offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(member.data_offset) + delta);
-    member.end_offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(member.end_offset) + delta);
-    if (member.type == archive::TarEntry::Type::file || member.type == archive::TarEntry::Type::hardlink) ++files;
+    member.move_by(delta);
+    if (member.counts_as_file()) ++files;
     members_.push_back(std::move(member));
   }
   frames_->splice(*earlier_->frames, begin, end);

@@ -173,8 +173,7 @@ void compare_index(const archive::SeekableIndex& index, const Sidecar& sidecar, 
   archive::WalkSummary summary;
   summary.tar_bytes = index.tar_bytes;
   for (const auto& member : index.members) {
-    using Type = archive::TarEntry::Type;
-    if (member.type == Type::file || member.type == Type::hardlink) ++summary.file_count;
+    if (member.counts_as_file()) ++summary.file_count;
   }
   report.members = index.members.size();
   report.file_count = summary.file_count;

@@ -51,6 +51,14 @@ struct Member {
   std::uint64_t header_offset = 0;
   std::uint64_t data_offset = 0;
   std::uint64_t end_offset = 0;  // the next member's header_offset, or members_end
+  // As TarEntry::counts_as_file: regular files and hardlinks to them.
+  bool counts_as_file() const { return type == TarEntry::Type::file || type == TarEntry::Type::hardlink; }
+  // The same member `delta` bytes later in another tar stream.
+  void move_by(std::int64_t delta) {
+    header_offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(header_offset) + delta);
+    data_offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(data_offset) + delta);
+    end_offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(end_offset) + delta);
+  }
 };
 
 // The index's record of a member whose headers start at `header_offset`.
